@@ -1,0 +1,144 @@
+// Package catalog holds the records Tessera keeps about its rasters — layers, their band
+// statistics, parse status and legends — as plain types shared by the ingest pipeline (which
+// writes them), the PostGIS store (which keeps them) and the tile server (which reads them).
+// It has no behaviour beyond validation and no storage of its own. Legends are
+// shared/colormap's Legend type, since the browser needs them too.
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tessera-gis/tessera/shared/raster"
+)
+
+// Sentinel errors that stores return and callers branch on with errors.Is.
+var (
+	// ErrNotFound: no layer, legend or tile matches.
+	ErrNotFound = errors.New("not found")
+	// ErrAmbiguous: a layer reference (a file-name fragment) matches several layers.
+	ErrAmbiguous = errors.New("ambiguous")
+	// ErrConflict: a unique name is already taken.
+	ErrConflict = errors.New("conflict")
+)
+
+// Datatype tells how a layer's pixel values are to be read, as django-raster's
+// RasterLayer.datatype does.
+type Datatype string
+
+// The four django-raster datatypes (stored by these short codes, as django-raster does).
+const (
+	Continuous  Datatype = "co"
+	Categorical Datatype = "ca"
+	Mask        Datatype = "ma"
+	RankOrdered Datatype = "ro"
+)
+
+// ParseDatatype accepts the short codes and the long names ("continuous", "categorical",
+// "mask", "rank ordered"/"rank-ordered"/"rank_ordered").
+func ParseDatatype(s string) (Datatype, error) {
+	switch s {
+	case "co", "continuous", "":
+		return Continuous, nil
+	case "ca", "categorical":
+		return Categorical, nil
+	case "ma", "mask":
+		return Mask, nil
+	case "ro", "rank ordered", "rank-ordered", "rank_ordered":
+		return RankOrdered, nil
+	}
+	return "", fmt.Errorf("unknown datatype %q: use continuous, categorical, mask or rank-ordered", s)
+}
+
+// Status is a layer's parse status, numbered as django-raster numbers it.
+type Status int
+
+// The parse statuses.
+const (
+	Unparsed           Status = 0
+	DownloadingFile    Status = 1
+	ReprojectingRaster Status = 2
+	CreatingTiles      Status = 3
+	DroppingEmptyTiles Status = 4
+	Finished           Status = 5
+	Failed             Status = 6
+)
+
+var statusNames = [...]string{"UNPARSED", "DOWNLOADING_FILE", "REPROJECTING_RASTER", "CREATING_TILES", "DROPPING_EMPTY_TILES", "FINISHED", "FAILED"}
+
+// String returns the status's django-raster name (FINISHED, FAILED, …).
+func (s Status) String() string {
+	if s >= 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Layer is one ingested (or to be ingested) raster.
+type Layer struct {
+	ID          int64
+	Name        string
+	Description string
+	Datatype    Datatype
+	// Source is where the raster comes from: a local path, an http(s) URL or s3://bucket/key.
+	Source string
+
+	// Overrides; nil means "from the file".
+	SRID    *int
+	NoData  *float64
+	MaxZoom *int
+
+	NextHigher       bool
+	BuildPyramid     bool
+	StoreReprojected bool
+	LegendID         *int64
+
+	// Version is the parse version whose tiles are being served; it changes when a re-parse
+	// completes, so it feeds ETags.
+	Version int64
+
+	Meta   *Metadata  // nil until parsed
+	Bands  []BandMeta // one per band, empty until parsed
+	Parse  ParseStatus
+	Create time.Time
+}
+
+// Metadata is what the parser read off the raster.
+type Metadata struct {
+	// Origin, scale and skew of the source raster's geotransform, in its own CRS.
+	OriginX, OriginY float64
+	ScaleX, ScaleY   float64
+	SkewX, SkewY     float64
+	Width, Height    int
+	BandCount        int
+	SRID             int    // 0 when the CRS has no EPSG code
+	WKT              string // the source CRS
+	MaxZoom          int    // the layer's max zoom as parsed
+	// Extent is the layer's extent in EPSG:3857: MinX, MinY, MaxX, MaxY.
+	Extent [4]float64
+}
+
+// BandMeta holds one band's statistics.
+type BandMeta struct {
+	Index     int
+	Type      raster.DataType
+	HasNoData bool
+	NoData    float64
+	// Statistics over valid pixels; Count is the number of valid pixels (0 → no statistics).
+	Count     int64
+	Min, Max  float64
+	Mean, Std float64
+	Hist      []int64   // 100 bins…
+	HistBins  []float64 // …whose 101 edges span floor(min)..ceil(max)
+}
+
+// ParseStatus is the progress and log of a layer's latest parse.
+type ParseStatus struct {
+	Status        Status
+	Log           []string // "[YYYY-mm-dd HH:MM:SS] message" lines
+	FinishedZooms []int
+	TilesDone     int64
+	TilesTotal    int64
+	Updated       time.Time
+}

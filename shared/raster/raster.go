@@ -1,0 +1,304 @@
+// Package raster defines the band type that the server, the ingest pipeline and the
+// WebAssembly module share: a row-major array of pixels in one GDAL data type, stored as
+// little-endian bytes, with an optional nodata value.
+//
+// Keeping the pixels as raw little-endian bytes lets a band travel unchanged from a PostGIS
+// raster tile to the browser (see the rawtile package) and be decoded there once, into the
+// float64 values and validity mask the formula engine works on.
+package raster
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// DataType is a pixel type, named as GDAL names it.
+type DataType uint8
+
+// The pixel types Tessera stores. The numbering is Tessera's own; use String and
+// ParseDataType to exchange them.
+const (
+	Unknown DataType = iota
+	Byte
+	Int8
+	UInt16
+	Int16
+	UInt32
+	Int32
+	Float32
+	Float64
+)
+
+var typeNames = [...]string{"Unknown", "Byte", "Int8", "UInt16", "Int16", "UInt32", "Int32", "Float32", "Float64"}
+var typeSizes = [...]int{0, 1, 1, 2, 2, 4, 4, 4, 8}
+
+// String returns GDAL's name of the type ("Byte", "UInt16", "Float32", …).
+func (t DataType) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("DataType(%d)", t)
+}
+
+// Size is the number of bytes of one pixel, 0 for Unknown.
+func (t DataType) Size() int {
+	if int(t) < len(typeSizes) {
+		return typeSizes[t]
+	}
+	return 0
+}
+
+// IsFloat reports whether the type is Float32 or Float64.
+func (t DataType) IsFloat() bool { return t == Float32 || t == Float64 }
+
+// Range returns the smallest and largest value the type can hold.
+func (t DataType) Range() (lo, hi float64) {
+	switch t {
+	case Byte:
+		return 0, math.MaxUint8
+	case Int8:
+		return math.MinInt8, math.MaxInt8
+	case UInt16:
+		return 0, math.MaxUint16
+	case Int16:
+		return math.MinInt16, math.MaxInt16
+	case UInt32:
+		return 0, math.MaxUint32
+	case Int32:
+		return math.MinInt32, math.MaxInt32
+	case Float32:
+		return -math.MaxFloat32, math.MaxFloat32
+	case Float64:
+		return -math.MaxFloat64, math.MaxFloat64
+	}
+	return 0, 0
+}
+
+// ErrUnknownType is returned by ParseDataType for a name that is not a supported type.
+var ErrUnknownType = errors.New("raster: unknown data type")
+
+// ParseDataType returns the type with GDAL's name s (case-sensitive, as GDAL writes it).
+func ParseDataType(s string) (DataType, error) {
+	for i, n := range typeNames {
+		if i > 0 && n == s {
+			return DataType(i), nil
+		}
+	}
+	return Unknown, fmt.Errorf("%w %q (want one of Byte, Int8, UInt16, Int16, UInt32, Int32, Float32, Float64)", ErrUnknownType, s)
+}
+
+// Band is one band of a raster or tile.
+type Band struct {
+	Type          DataType
+	Width, Height int
+	// Data holds Width*Height pixels, row-major from the top-left, little-endian.
+	Data []byte
+	// HasNoData tells whether NoData is set.
+	HasNoData bool
+	NoData    float64
+}
+
+// New returns a zeroed band of the given type and size.
+func New(t DataType, width, height int) *Band {
+	return &Band{Type: t, Width: width, Height: height, Data: make([]byte, width*height*t.Size())}
+}
+
+// Len is the number of pixels.
+func (b *Band) Len() int { return b.Width * b.Height }
+
+// Validate checks that the type is known and Data has exactly Width*Height pixels.
+func (b *Band) Validate() error {
+	if b.Type == Unknown || b.Type.Size() == 0 {
+		return fmt.Errorf("raster: band has unknown data type %d", b.Type)
+	}
+	if b.Width < 0 || b.Height < 0 {
+		return fmt.Errorf("raster: band has negative size %dx%d", b.Width, b.Height)
+	}
+	if want := b.Width * b.Height * b.Type.Size(); len(b.Data) != want {
+		return fmt.Errorf("raster: %dx%d %s band needs %d bytes, has %d", b.Width, b.Height, b.Type, want, len(b.Data))
+	}
+	return nil
+}
+
+// At returns pixel i (row-major) as a float64.
+func (b *Band) At(i int) float64 {
+	d := b.Data
+	switch b.Type {
+	case Byte:
+		return float64(d[i])
+	case Int8:
+		return float64(int8(d[i]))
+	case UInt16:
+		return float64(binary.LittleEndian.Uint16(d[2*i:]))
+	case Int16:
+		return float64(int16(binary.LittleEndian.Uint16(d[2*i:])))
+	case UInt32:
+		return float64(binary.LittleEndian.Uint32(d[4*i:]))
+	case Int32:
+		return float64(int32(binary.LittleEndian.Uint32(d[4*i:])))
+	case Float32:
+		return float64(math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:])))
+	case Float64:
+		return math.Float64frombits(binary.LittleEndian.Uint64(d[8*i:]))
+	}
+	return math.NaN()
+}
+
+// Set stores v as pixel i, converted to the band's type (integers are rounded and clamped
+// to the type's range; NaN becomes 0 for integer types).
+func (b *Band) Set(i int, v float64) {
+	d := b.Data
+	if !b.Type.IsFloat() {
+		lo, hi := b.Type.Range()
+		switch {
+		case math.IsNaN(v):
+			v = 0
+		case v < lo:
+			v = lo
+		case v > hi:
+			v = hi
+		default:
+			v = math.Round(v)
+		}
+	}
+	switch b.Type {
+	case Byte:
+		d[i] = uint8(v)
+	case Int8:
+		d[i] = uint8(int8(v))
+	case UInt16:
+		binary.LittleEndian.PutUint16(d[2*i:], uint16(v))
+	case Int16:
+		binary.LittleEndian.PutUint16(d[2*i:], uint16(int16(v)))
+	case UInt32:
+		binary.LittleEndian.PutUint32(d[4*i:], uint32(v))
+	case Int32:
+		binary.LittleEndian.PutUint32(d[4*i:], uint32(int32(v)))
+	case Float32:
+		binary.LittleEndian.PutUint32(d[4*i:], math.Float32bits(float32(v)))
+	case Float64:
+		binary.LittleEndian.PutUint64(d[8*i:], math.Float64bits(v))
+	}
+}
+
+// IsNoData reports whether v counts as the nodata value nd. It follows django-raster, which
+// uses numpy's isclose: |v−nd| ≤ 1e-8 + 1e-5·|nd|, so float32 rounding of nodata values such
+// as -3.4e38 still matches. A NaN nodata matches NaN pixels.
+func IsNoData(v, nd float64) bool {
+	if math.IsNaN(nd) {
+		return math.IsNaN(v)
+	}
+	if math.IsInf(nd, 0) {
+		return v == nd
+	}
+	return math.Abs(v-nd) <= 1e-8+1e-5*math.Abs(nd)
+}
+
+// Decode converts the band into float64 values and a nodata mask (true = nodata), reusing
+// vals and mask when they are large enough. A pixel is nodata when it matches the band's
+// nodata value (see IsNoData) or is NaN: Tessera treats NaN as missing whatever the nodata
+// value, since no colour or statistic can be made of it. mask is returned nil when no pixel
+// is nodata, so callers can skip mask work on complete bands.
+func (b *Band) Decode(vals []float64, mask []bool) ([]float64, []bool) {
+	n := b.Len()
+	if cap(vals) < n {
+		vals = make([]float64, n)
+	}
+	vals = vals[:n]
+	d := b.Data
+	switch b.Type {
+	case Byte:
+		for i := range vals {
+			vals[i] = float64(d[i])
+		}
+	case Int8:
+		for i := range vals {
+			vals[i] = float64(int8(d[i]))
+		}
+	case UInt16:
+		for i := range vals {
+			vals[i] = float64(binary.LittleEndian.Uint16(d[2*i:]))
+		}
+	case Int16:
+		for i := range vals {
+			vals[i] = float64(int16(binary.LittleEndian.Uint16(d[2*i:])))
+		}
+	case UInt32:
+		for i := range vals {
+			vals[i] = float64(binary.LittleEndian.Uint32(d[4*i:]))
+		}
+	case Int32:
+		for i := range vals {
+			vals[i] = float64(int32(binary.LittleEndian.Uint32(d[4*i:])))
+		}
+	case Float32:
+		for i := range vals {
+			vals[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:])))
+		}
+	case Float64:
+		for i := range vals {
+			vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(d[8*i:]))
+		}
+	}
+	return vals, Mask(vals, b.HasNoData, b.NoData, mask)
+}
+
+// Mask computes the nodata mask of vals (see Decode), reusing mask when large enough. It
+// returns nil when no value is nodata.
+func Mask(vals []float64, hasNoData bool, nd float64, mask []bool) []bool {
+	any := false
+	if hasNoData && !math.IsNaN(nd) && !math.IsInf(nd, 0) {
+		tol := 1e-8 + 1e-5*math.Abs(nd)
+		for _, v := range vals {
+			if math.Abs(v-nd) <= tol || v != v {
+				any = true
+				break
+			}
+		}
+		if !any {
+			return nil
+		}
+		mask = grow(mask, len(vals))
+		for i, v := range vals {
+			mask[i] = math.Abs(v-nd) <= tol || v != v
+		}
+		return mask
+	}
+	for _, v := range vals {
+		if v != v || (hasNoData && v == nd) {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return nil
+	}
+	mask = grow(mask, len(vals))
+	for i, v := range vals {
+		mask[i] = v != v || (hasNoData && v == nd)
+	}
+	return mask
+}
+
+func grow(mask []bool, n int) []bool {
+	if cap(mask) < n {
+		return make([]bool, n)
+	}
+	return mask[:n]
+}
+
+// FromFloat64 builds a band of type t from values, with nodata written where mask is true
+// (mask may be nil). The band gets nodata nd when hasNoData is set.
+func FromFloat64(t DataType, width, height int, vals []float64, mask []bool, hasNoData bool, nd float64) *Band {
+	b := New(t, width, height)
+	b.HasNoData, b.NoData = hasNoData, nd
+	for i, v := range vals {
+		if mask != nil && mask[i] && hasNoData {
+			v = nd
+		}
+		b.Set(i, v)
+	}
+	return b
+}
