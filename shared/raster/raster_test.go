@@ -1,0 +1,167 @@
+package raster
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestDataTypeNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		typ  DataType
+		size int
+	}{
+		{"Byte", Byte, 1}, {"Int8", Int8, 1}, {"UInt16", UInt16, 2}, {"Int16", Int16, 2},
+		{"UInt32", UInt32, 4}, {"Int32", Int32, 4}, {"Float32", Float32, 4}, {"Float64", Float64, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseDataType(tc.name)
+			if err != nil || got != tc.typ {
+				t.Fatalf("ParseDataType(%q) = %v, %v; want %v", tc.name, got, err, tc.typ)
+			}
+			if got.String() != tc.name || got.Size() != tc.size {
+				t.Fatalf("%v: String %q Size %d; want %q %d", got, got.String(), got.Size(), tc.name, tc.size)
+			}
+		})
+	}
+	if _, err := ParseDataType("float32"); !errors.Is(err, ErrUnknownType) {
+		t.Fatalf("lower-case name: err = %v, want ErrUnknownType", err)
+	}
+}
+
+func TestSetAtRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		typ  DataType
+		in   []float64
+		want []float64
+	}{
+		{"byte clamps and rounds half away from zero", Byte, []float64{-5, 0, 2.5, 3.5, 254.6, 300, math.NaN()}, []float64{0, 0, 3, 4, 255, 255, 0}},
+		{"int8 signed", Int8, []float64{-128, -1, 127, 200}, []float64{-128, -1, 127, 127}},
+		{"uint16", UInt16, []float64{0, 65535, 70000, 1234}, []float64{0, 65535, 65535, 1234}},
+		{"int16", Int16, []float64{-32768, -2, 32767}, []float64{-32768, -2, 32767}},
+		{"uint32", UInt32, []float64{4294967295, 7}, []float64{4294967295, 7}},
+		{"int32", Int32, []float64{-2147483648, 2147483647}, []float64{-2147483648, 2147483647}},
+		{"float32 rounds to single precision", Float32, []float64{0.1, -3.4e38}, []float64{float64(float32(0.1)), float64(float32(-3.4e38))}},
+		{"float64 exact", Float64, []float64{0.1, math.Inf(-1)}, []float64{0.1, math.Inf(-1)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := New(tc.typ, len(tc.in), 1)
+			for i, v := range tc.in {
+				b.Set(i, v)
+			}
+			if err := b.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			vals, _ := b.Decode(nil, nil)
+			for i := range tc.want {
+				if got := b.At(i); got != tc.want[i] {
+					t.Errorf("At(%d) = %v, want %v", i, got, tc.want[i])
+				}
+				if vals[i] != tc.want[i] {
+					t.Errorf("Decode[%d] = %v, want %v", i, vals[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestIsNoData(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		name   string
+		v, nd  float64
+		expect bool
+	}{
+		{"exact", 100, 100, true},
+		{"within relative 1e-5", 100.0005, 100, true},
+		{"outside relative 1e-5", 100.002, 100, false},
+		{"zero absolute 1e-8", 1e-9, 0, true},
+		{"zero outside", 1e-7, 0, false},
+		{"float32 rounding of -3.4e38", float64(float32(-3.4e38)), -3.4e38, true},
+		{"NaN nodata matches NaN", nan, nan, true},
+		{"NaN nodata does not match numbers", 0, nan, false},
+		{"NaN pixel does not match a number", nan, 0, false},
+		{"infinite nodata exact", math.Inf(-1), math.Inf(-1), true},
+		{"infinite nodata vs large", -math.MaxFloat64, math.Inf(-1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsNoData(tc.v, tc.nd); got != tc.expect {
+				t.Fatalf("IsNoData(%v, %v) = %v, want %v", tc.v, tc.nd, got, tc.expect)
+			}
+		})
+	}
+}
+
+func TestDecodeMask(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		name      string
+		vals      []float32
+		hasNoData bool
+		nd        float64
+		want      []bool // nil = no nodata pixel
+	}{
+		{"no nodata value, no NaN", []float32{1, 2, 3}, false, 0, nil},
+		{"NaN is always nodata", []float32{1, nan, 3}, false, 0, []bool{false, true, false}},
+		{"nodata matched with tolerance", []float32{-9999, 5, -9999.01}, true, -9999, []bool{true, false, true}},
+		{"NaN nodata", []float32{nan, 0, nan}, true, math.NaN(), []bool{true, false, true}},
+		{"nodata set but absent", []float32{1, 2}, true, 0, nil},
+		{"float32 huge negative", []float32{-3.4e38, 1}, true, -3.4e38, []bool{true, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := New(Float32, len(tc.vals), 1)
+			b.HasNoData, b.NoData = tc.hasNoData, tc.nd
+			for i, v := range tc.vals {
+				b.Set(i, float64(v))
+			}
+			vals, mask := b.Decode(nil, nil)
+			if len(vals) != len(tc.vals) {
+				t.Fatalf("len(vals) = %d", len(vals))
+			}
+			if (mask == nil) != (tc.want == nil) {
+				t.Fatalf("mask = %v, want %v", mask, tc.want)
+			}
+			for i := range tc.want {
+				if mask[i] != tc.want[i] {
+					t.Fatalf("mask = %v, want %v", mask, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	b := New(UInt16, 3, 2)
+	b.Data = b.Data[:11]
+	if err := b.Validate(); err == nil {
+		t.Fatal("short data accepted")
+	}
+	if err := (&Band{Width: 1, Height: 1, Data: []byte{0}}).Validate(); err == nil {
+		t.Fatal("unknown type accepted")
+	}
+}
+
+func TestFromFloat64WritesNoData(t *testing.T) {
+	b := FromFloat64(Int16, 3, 1, []float64{1, 2, 3}, []bool{false, true, false}, true, -1)
+	if got := []float64{b.At(0), b.At(1), b.At(2)}; got[0] != 1 || got[1] != -1 || got[2] != 3 {
+		t.Fatalf("got %v, want [1 -1 3]", got)
+	}
+}
+
+func BenchmarkDecodeFloat32(b *testing.B) {
+	band := New(Float32, 256, 256)
+	band.HasNoData, band.NoData = true, -9999
+	for i := 0; i < band.Len(); i++ {
+		band.Set(i, float64(i%1000))
+	}
+	vals := make([]float64, band.Len())
+	mask := make([]bool, band.Len())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		vals, mask = band.Decode(vals, mask)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(band.Len()), "ns/pixel")
+}
