@@ -1,0 +1,220 @@
+package colormap
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"math"
+
+	"github.com/tessera-gis/tessera/shared/formula"
+)
+
+// Count is the number of pixels one discrete key selected.
+type Count struct {
+	Key string
+	N   int
+}
+
+// Counts are the per-key pixel counts of a discrete colormap, in the colormap's key order.
+// Their JSON is an object {key: count} in that order: the value of the aggregation header.
+type Counts []Count
+
+// MarshalJSON writes the counts as a JSON object, keys in order.
+func (cs Counts) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(c.Key)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		fmt.Fprintf(&b, ":%d", c.N)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// Map returns the counts as a map.
+func (cs Counts) Map() map[string]int {
+	m := make(map[string]int, len(cs))
+	for _, c := range cs {
+		m[c.Key] = c.N
+	}
+	return m
+}
+
+// Colorize writes one non-premultiplied RGBA pixel (4 bytes) for each value of x into pix,
+// which must hold at least 4·len(x.Values) bytes. rng is the range the caller knows (the
+// layer's statistics) for continuous colormaps; the colormap's own range wins over it, and
+// without either the range is the data's own minimum and maximum. The counts are returned
+// for discrete colormaps only (nil otherwise).
+//
+// Discrete: pix starts transparent; each key in order colours the pixels it selects, so
+// later keys win. A number key selects the valid pixels equal to it: exactly, or, for a key
+// with a fractional part, when the pixel is a float32 value equal to the key rounded to
+// float32 (so the key 0.1 matches a Float32 band's 0.1, which is 0.100000001… as float64).
+// A formula key selects the pixels where it is true (non-zero) and not nodata; x == NULL
+// selects nodata pixels; a formula that is one number (TRUE) selects every valid pixel.
+// A key's count is the number of pixels it selected, before later
+// keys overwrite any.
+//
+// Continuous: nodata, NaN and infinite pixels and pixels outside the range are transparent;
+// the range is inclusive (django-raster made the tile's own minimum and maximum pixels
+// transparent when the tile had no nodata). With t = (v−min)/(max−min), each channel,
+// alpha too, is interpolated between the equally spaced colours (from, [over,] to) and
+// truncated, as django-raster does; named colormaps look t up in their table. When min ==
+// max, every pixel equal to it gets t = 0 (the from colour).
+func (c *Colormap) Colorize(pix []uint8, x formula.Array, rng *[2]float64) (Counts, error) {
+	n := len(x.Values)
+	if len(pix) < 4*n {
+		return nil, fmt.Errorf("colormap: %d bytes of pixels for %d values, need %d", len(pix), n, 4*n)
+	}
+	if x.Mask != nil && len(x.Mask) != n {
+		return nil, fmt.Errorf("colormap: mask has %d entries for %d values", len(x.Mask), n)
+	}
+	pix = pix[:4*n]
+	if c.kind == Discrete {
+		return c.discrete(pix, x)
+	}
+	var lo, hi float64
+	switch {
+	case c.rng != nil:
+		lo, hi = c.rng[0], c.rng[1]
+	case rng != nil:
+		if err := checkRange(rng[0], rng[1]); err != nil {
+			return nil, err
+		}
+		lo, hi = rng[0], rng[1]
+	default:
+		var ok bool
+		if lo, hi, ok = dataRange(x.Values, x.Mask); !ok {
+			clear(pix)
+			return nil, nil
+		}
+	}
+	c.continuous(pix, x.Values, x.Mask, lo, hi)
+	return nil, nil
+}
+
+// dataRange returns the minimum and maximum of the valid, finite values.
+func dataRange(vals []float64, mask []bool) (lo, hi float64, ok bool) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for i, v := range vals {
+		if (mask != nil && mask[i]) || math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		lo = min(lo, v)
+		hi = max(hi, v)
+	}
+	return lo, hi, lo <= hi
+}
+
+func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi float64) {
+	span := hi - lo
+	for i, v := range vals {
+		p := pix[4*i : 4*i+4 : 4*i+4]
+		// The comparison also refuses NaN; ±Inf fall outside any finite range.
+		if (mask != nil && mask[i]) || !(v >= lo && v <= hi) {
+			p[0], p[1], p[2], p[3] = 0, 0, 0, 0
+			continue
+		}
+		t := 0.0
+		if span > 0 {
+			t = (v - lo) / span
+		}
+		var col color.NRGBA
+		if c.lut != nil {
+			k := int(t * float64(len(c.lut)))
+			if k >= len(c.lut) {
+				k = len(c.lut) - 1
+			}
+			col = c.lut[k]
+		} else {
+			col = interpolate(c.stops, t)
+		}
+		p[0], p[1], p[2], p[3] = col.R, col.G, col.B, col.A
+	}
+}
+
+// interpolate returns the colour at t in 0..1 along equally spaced stops, each channel
+// truncated toward zero (numpy's astype('uint8') on django-raster's float colours).
+func interpolate(stops []color.NRGBA, t float64) color.NRGBA {
+	segs := len(stops) - 1
+	s := t * float64(segs)
+	k := int(s)
+	if k >= segs {
+		k = segs - 1
+	}
+	f := s - float64(k)
+	a, b := stops[k], stops[k+1]
+	return color.NRGBA{lerp8(a.R, b.R, f), lerp8(a.G, b.G, f), lerp8(a.B, b.B, f), lerp8(a.A, b.A, f)}
+}
+
+// lerp8 is x + f·(y − x), truncated; f is in 0..1 so the result stays in 0..255.
+func lerp8(x, y uint8, f float64) uint8 {
+	return uint8(float64(x) + f*(float64(y)-float64(x)))
+}
+
+func (c *Colormap) discrete(pix []uint8, x formula.Array) (Counts, error) {
+	clear(pix)
+	counts := make(Counts, len(c.entries))
+	mask := x.Mask
+	for ei, e := range c.entries {
+		counts[ei].Key = e.Key
+		col := [4]uint8{e.Color.R, e.Color.G, e.Color.B, e.Color.A}
+		n := 0
+		if e.isNumber {
+			k := e.number
+			k32, frac := float64(float32(k)), k != math.Trunc(k)
+			for i, v := range x.Values {
+				if mask != nil && mask[i] {
+					continue
+				}
+				if v == k || (frac && v == k32 && float64(float32(v)) == v) {
+					copy(pix[4*i:4*i+4], col[:])
+					n++
+				}
+			}
+			counts[ei].N = n
+			continue
+		}
+		res, err := e.prog.Eval(map[string]formula.Array{"x": x})
+		if err != nil {
+			return nil, fmt.Errorf("colormap: key %q: %w", e.Key, err)
+		}
+		if len(res.Values) == 0 {
+			continue
+		}
+		if res.Scalar || len(res.Values) == 1 && len(x.Values) != 1 {
+			v := res.Values[0]
+			if v == 0 || math.IsNaN(v) || (res.Mask != nil && res.Mask[0]) {
+				continue
+			}
+			for i := range x.Values {
+				if mask == nil || !mask[i] {
+					copy(pix[4*i:4*i+4], col[:])
+					n++
+				}
+			}
+			counts[ei].N = n
+			continue
+		}
+		if len(res.Values) != len(x.Values) {
+			return nil, fmt.Errorf("colormap: key %q gave %d values for %d pixels", e.Key, len(res.Values), len(x.Values))
+		}
+		for i, v := range res.Values {
+			if v == 0 || math.IsNaN(v) || (res.Mask != nil && res.Mask[i]) {
+				continue
+			}
+			copy(pix[4*i:4*i+4], col[:])
+			n++
+		}
+		counts[ei].N = n
+	}
+	return counts, nil
+}

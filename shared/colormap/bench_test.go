@@ -1,0 +1,40 @@
+package colormap
+
+import (
+	"testing"
+
+	"github.com/tessera-gis/tessera/shared/formula"
+)
+
+func benchValues() formula.Array {
+	vals := make([]float64, 256*256)
+	for i := range vals {
+		vals[i] = float64(i%509) / 5
+	}
+	return formula.Array{Values: vals}
+}
+
+// BenchmarkColorize colours a 256×256 tile with each kind of colormap that needs no formula.
+func BenchmarkColorize(b *testing.B) {
+	x := benchValues()
+	pix := make([]uint8, 4*len(x.Values))
+	for _, bc := range []struct{ name, colormap string }{
+		{"continuous_over", `{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000"}`},
+		{"named", `viridis`},
+		{"discrete_numbers", `{"1": "#ff0000", "2": "#00ff00", "3": "#0000ff", "4": "#ffff00", "5": "#00ffff"}`},
+	} {
+		c, err := Parse([]byte(bc.colormap))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Colorize(pix, x, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(x.Values)), "ns/pixel")
+		})
+	}
+}

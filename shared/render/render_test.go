@@ -1,0 +1,258 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tessera-gis/tessera/shared/colormap"
+	"github.com/tessera-gis/tessera/shared/formula"
+	"github.com/tessera-gis/tessera/shared/raster"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden tiles in testdata")
+
+// testTile is a 256×256 Float32 tile: a diagonal ramp from 0 to 100, a nodata (-9999)
+// square in the top-left corner and a band of the class values 1, 2, 3 along the bottom.
+func testTile() *raster.Band {
+	const n = 256
+	b := raster.New(raster.Float32, n, n)
+	b.HasNoData, b.NoData = true, -9999
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			v := float64(x+y) / float64(2*(n-1)) * 100
+			switch {
+			case x < 32 && y < 32:
+				v = -9999
+			case y >= n-16:
+				v = float64(1 + x*3/n)
+			}
+			b.Set(y*n+x, v)
+		}
+	}
+	return b
+}
+
+func mustCompile(t testing.TB, src string) *formula.Program {
+	t.Helper()
+	p, err := formula.Compile(src)
+	if err != nil {
+		t.Fatalf("Compile(%q): %v", src, err)
+	}
+	return p
+}
+
+func mustColormap(t testing.TB, s string) *colormap.Colormap {
+	t.Helper()
+	c, err := colormap.Parse([]byte(s))
+	if err != nil {
+		t.Fatalf("colormap.Parse(%s): %v", s, err)
+	}
+	return c
+}
+
+// TestGoldenTiles renders the test tile in formula mode and compares the decoded pixels
+// with testdata/*.png; go test ./shared/render -run TestGoldenTiles -update rewrites them.
+// The colour rules themselves are pinned by exact unit tests in package colormap; these
+// goldens catch any change of the whole pipeline, and a few pixels are checked by hand.
+func TestGoldenTiles(t *testing.T) {
+	tile := testTile()
+	tests := []struct {
+		name     string
+		formula  string
+		colormap string // "" = grayscale
+		rng      *[2]float64
+		entries  []string
+		enhance  Enhance
+		pixels   map[[2]int][4]uint8 // hand-checked pixels
+		counts   string
+	}{
+		{name: "grayscale", formula: "x",
+			pixels: map[[2]int][4]uint8{
+				{0, 0}:     {0, 0, 0, 0},         // nodata
+				{255, 239}: {255, 255, 255, 255}, // the largest value, 494/510·100
+				{0, 255}:   {0, 0, 0, 255},       // the smallest, class 1
+			}},
+		{name: "continuous_over", formula: "x", colormap: `{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000", "range": [0, 100]}`,
+			pixels: map[[2]int][4]uint8{
+				{0, 0}:   {0, 0, 0, 0},
+				{0, 255}: {5, 5, 255, 255},     // v = 1: t = 0.01, 2t·255 = 5.1
+				{255, 0}: {255, 255, 255, 255}, // v = 50: the over colour
+			}},
+		{name: "discrete_formula", formula: "x", colormap: `{"x < 25": "#1a9850", "(x >= 25) & (x < 75)": "#fee08b", "x >= 75": "#d73027", "2": "#000000", "x == NULL": "#80808080"}`,
+			pixels: map[[2]int][4]uint8{
+				{0, 0}:     {128, 128, 128, 128},
+				{100, 250}: {0, 0, 0, 255}, // class 2
+				{10, 250}:  {0x1a, 0x98, 0x50, 255},
+				{255, 200}: {0xd7, 0x30, 0x27, 255},
+			},
+			counts: countsOf(tile, func(v float64) bool { return v < 25 }, func(v float64) bool { return v >= 25 && v < 75 },
+				func(v float64) bool { return v >= 75 }, func(v float64) bool { return v == 2 }, nil)},
+		{name: "entries", formula: "x", colormap: `{"1": "#ff0000", "2": "#00ff00", "3": "#0000ff"}`, entries: []string{"3", "1"},
+			pixels: map[[2]int][4]uint8{
+				{0, 250}:   {255, 0, 0, 255},
+				{100, 250}: {0, 0, 0, 0},
+				{255, 250}: {0, 0, 255, 255},
+			},
+			counts: `{"1":1376,"3":1360}`},
+		{name: "viridis_layer_range", formula: "x * 2", colormap: `viridis`, rng: &[2]float64{0, 200},
+			pixels: map[[2]int][4]uint8{{0, 0}: {0, 0, 0, 0}}},
+		{name: "enhanced", formula: "x", colormap: `terrain`,
+			enhance: Enhance{Color: Factor(1.5), Contrast: Factor(1.2), Brightness: Factor(0.9), Sharpness: Factor(2)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := Request{Bands: map[string]*raster.Band{"x": tile}, Formula: mustCompile(t, tt.formula), Range: tt.rng, Entries: tt.entries, Enhance: tt.enhance}
+			if tt.colormap != "" {
+				req.Colormap = mustColormap(t, tt.colormap)
+			}
+			out, err := Render(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Values.Values) != 256*256 {
+				t.Errorf("Values has %d values", len(out.Values.Values))
+			}
+			for p, want := range tt.pixels {
+				if got := out.Image.NRGBAAt(p[0], p[1]); [4]uint8{got.R, got.G, got.B, got.A} != want {
+					t.Errorf("pixel %v = %v, want %v", p, got, want)
+				}
+			}
+			if tt.counts != "" {
+				js, _ := out.Counts.MarshalJSON()
+				if string(js) != tt.counts {
+					t.Errorf("counts = %s, want %s", js, tt.counts)
+				}
+			}
+			golden(t, out.Image, tt.name+".png")
+		})
+	}
+}
+
+// countsOf is the test's own count of the discrete_formula keys: pixels where each
+// predicate holds, nodata left out; a nil predicate counts the nodata pixels.
+func countsOf(b *raster.Band, preds ...func(float64) bool) string {
+	vals, mask := b.Decode(nil, nil)
+	keys := []string{"x < 25", "(x >= 25) & (x < 75)", "x >= 75", "2", "x == NULL"}
+	var cs colormap.Counts
+	for k, p := range preds {
+		n := 0
+		for i, v := range vals {
+			if p == nil && mask[i] || p != nil && !mask[i] && p(v) {
+				n++
+			}
+		}
+		cs = append(cs, colormap.Count{Key: keys[k], N: n})
+	}
+	js, _ := cs.MarshalJSON()
+	return string(js)
+}
+
+func golden(t *testing.T, img *image.NRGBA, name string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	comparePixels(t, img, readPNG(t, path), name)
+}
+
+func TestRenderFormulaErrors(t *testing.T) {
+	tile := testTile()
+	tests := []struct {
+		name string
+		req  Request
+		want error
+	}{
+		{"variable without a band", Request{Bands: map[string]*raster.Band{"x": tile}, Formula: mustCompile(t, "x + y")}, ErrInvalid},
+		{"band of another size", Request{Bands: map[string]*raster.Band{"x": tile, "y": raster.New(raster.Byte, 2, 2)}, Formula: mustCompile(t, "x + y")}, ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Render(tt.req); !errors.Is(err, tt.want) {
+				t.Fatalf("Render error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRenderScalar(t *testing.T) {
+	// A formula that is one number fills the tile (django-raster broke on it).
+	out, err := Render(Request{Width: 4, Height: 2, Formula: mustCompile(t, "2 + 3"),
+		Colormap: mustColormap(t, `{"5": "#ff0000"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(out.Image.Pix); i += 4 {
+		if got := out.Image.Pix[i : i+4]; !bytes.Equal(got, []byte{255, 0, 0, 255}) {
+			t.Fatalf("pixel %d = %v, want red", i/4, got)
+		}
+	}
+	if js, _ := out.Counts.MarshalJSON(); string(js) != `{"5":8}` {
+		t.Fatalf("counts = %s", js)
+	}
+}
+
+func TestEvaluateRaw(t *testing.T) {
+	b := raster.New(raster.Int16, 3, 1)
+	b.HasNoData, b.NoData = true, -1
+	for i, v := range []float64{-1, 4, 9} {
+		b.Set(i, v)
+	}
+	res, err := Evaluate(Request{Bands: map[string]*raster.Band{"a": b}, Formula: mustCompile(t, "a / 2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Values) != 3 || res.Values[1] != 2 || res.Values[2] != 4.5 || res.Mask == nil || !res.Mask[0] || res.Mask[1] {
+		t.Fatalf("Evaluate = %+v", res)
+	}
+}
+
+// BenchmarkRenderTile renders a 256×256 Float32 tile with a formula and a continuous
+// colormap, the tile server's common case.
+func BenchmarkRenderTile(b *testing.B) {
+	tile := testTile()
+	req := Request{
+		Bands:    map[string]*raster.Band{"x": tile},
+		Formula:  mustCompile(b, "x * 2 - 10"),
+		Colormap: mustColormap(b, `{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000", "range": [0, 190]}`),
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Render(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(256*256), "ns/pixel")
+}
+
+// BenchmarkEnhance applies all four enhancements to a 256×256 tile.
+func BenchmarkEnhance(b *testing.B) {
+	img := image.NewNRGBA(image.Rect(0, 0, 256, 256))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	e := Enhance{Color: Factor(1.3), Contrast: Factor(0.8), Brightness: Factor(1.2), Sharpness: Factor(2)}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := e.Apply(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(256*256), "ns/pixel")
+}
