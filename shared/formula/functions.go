@@ -1,0 +1,95 @@
+package formula
+
+import "math"
+
+// Function describes one function of the language. Functions returns the one table that
+// the checker, the evaluator, docs/formula.md and the browser's formula editor all use.
+type Function struct {
+	Name string
+	// MinArgs and MaxArgs bound the number of arguments; MaxArgs is -1 for variadic.
+	MinArgs, MaxArgs int
+	// Doc is a one-line description for documentation and editor suggestions.
+	Doc string
+}
+
+// reduction is a function that reduces a whole array to one number.
+type reduction uint8
+
+const (
+	redNone reduction = iota
+	redMin
+	redMax
+	redMean
+	redMedian
+	redStd
+	redSum
+)
+
+// funcDef is a Function with how to evaluate it: op is the elementwise operation (for min
+// and max, the one of two or more arguments), red the reduction of one argument.
+type funcDef struct {
+	Function
+	op  opcode
+	red reduction
+}
+
+// functions is the one function table.
+var functions = [...]funcDef{
+	{Function{"sin", 1, 1, "sine of x (radians)"}, opSin, redNone},
+	{Function{"cos", 1, 1, "cosine of x (radians)"}, opCos, redNone},
+	{Function{"tan", 1, 1, "tangent of x (radians)"}, opTan, redNone},
+	{Function{"log", 1, 1, "natural logarithm of x; nodata where x ≤ 0"}, opLog, redNone},
+	{Function{"log10", 1, 1, "base-10 logarithm of x; nodata where x ≤ 0 (Tessera addition)"}, opLog10, redNone},
+	{Function{"exp", 1, 1, "e raised to x"}, opExp, redNone},
+	{Function{"abs", 1, 1, "absolute value of x"}, opAbs, redNone},
+	{Function{"int", 1, 1, "x truncated toward zero"}, opInt, redNone},
+	{Function{"round", 1, 1, "x rounded to the nearest integer, halves to even (2.5 → 2)"}, opRound, redNone},
+	{Function{"sign", 1, 1, "-1, 0 or 1 as x is negative, zero or positive"}, opSign, redNone},
+	{Function{"sqrt", 1, 1, "square root of x; nodata where x < 0 (Tessera addition)"}, opSqrt, redNone},
+	{Function{"floor", 1, 1, "largest integer ≤ x (Tessera addition)"}, opFloor, redNone},
+	{Function{"ceil", 1, 1, "smallest integer ≥ x (Tessera addition)"}, opCeil, redNone},
+	{Function{"min", 1, -1, "min(x): smallest valid value of the whole array, one number; min(a, b, …): elementwise minimum (Tessera addition)"}, opMin2, redMin},
+	{Function{"max", 1, -1, "max(x): largest valid value of the whole array, one number; max(a, b, …): elementwise maximum (Tessera addition)"}, opMax2, redMax},
+	{Function{"mean", 1, 1, "mean of the valid values of the whole array, one number"}, opNone, redMean},
+	{Function{"median", 1, 1, "median of the valid values of the whole array, one number (nodata ignored: fix)"}, opNone, redMedian},
+	{Function{"std", 1, 1, "population standard deviation of the valid values of the whole array, one number"}, opNone, redStd},
+	{Function{"sum", 1, 1, "sum of the valid values of the whole array, one number"}, opNone, redSum},
+	{Function{"where", 3, 3, "where(c, a, b): a where c is true (non-zero), else b; nodata where c is nodata or the chosen value is (Tessera addition)"}, opWhere, redNone},
+	{Function{"clamp", 3, 3, "clamp(x, lo, hi): x limited to [lo, hi], i.e. min(max(x, lo), hi) (Tessera addition)"}, opClamp, redNone},
+}
+
+// Functions returns the function table, in a fixed order.
+func Functions() []Function {
+	out := make([]Function, len(functions))
+	for i, f := range functions {
+		out[i] = f.Function
+	}
+	return out
+}
+
+func lookupFunc(name string) *funcDef {
+	for i := range functions {
+		if functions[i].Name == name {
+			return &functions[i]
+		}
+	}
+	return nil
+}
+
+// keyword returns the value of a named constant (case-sensitive: e is a variable). NULL
+// is not a value; the parser handles it.
+func keyword(name string) (float64, bool) {
+	switch name {
+	case "E":
+		return math.E, true
+	case "PI":
+		return math.Pi, true
+	case "TRUE":
+		return 1, true
+	case "FALSE":
+		return 0, true
+	case "INF":
+		return math.Inf(1), true
+	}
+	return 0, false
+}

@@ -1,0 +1,263 @@
+package formula
+
+import "math"
+
+// exec runs one instruction over m pixels: the values first, then (withMask) the nodata
+// mask. The destination may be one of the operands' registers; every loop reads index i of
+// its operands before writing index i.
+func (st *state) exec(in *instr, withMask bool, m int) {
+	r := st.buf[in.dst][:m]
+	a := st.vals[in.a][:m]
+	ma := st.masks[in.a]
+	var b, c []float64
+	var mb, mc []bool
+	if in.b != noSlot {
+		b, mb = st.vals[in.b][:m], st.masks[in.b]
+	}
+	if in.c != noSlot {
+		c, mc = st.vals[in.c][:m], st.masks[in.c]
+	}
+	var mr []bool
+	if withMask {
+		mr = st.mbuf[in.dst][:m]
+	}
+	switch in.op {
+	case opAdd:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = a[i] + b[i]
+		}
+	case opSub:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = a[i] - b[i]
+		}
+	case opMul:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = a[i] * b[i]
+		}
+	case opDiv:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = fDiv(a[i], b[i])
+		}
+	case opPow:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = fPow(a[i], b[i])
+		}
+	case opEq:
+		b = b[:len(r)]
+		for i := range r {
+			x, y := a[i], b[i]
+			v := b2f(x == y)
+			if x != x || y != y {
+				v = nan
+			}
+			r[i] = v
+		}
+	case opNe:
+		b = b[:len(r)]
+		for i := range r {
+			x, y := a[i], b[i]
+			v := b2f(x != y)
+			if x != x || y != y {
+				v = nan
+			}
+			r[i] = v
+		}
+	case opGt:
+		b = b[:len(r)]
+		for i := range r {
+			x, y := a[i], b[i]
+			v := b2f(x > y)
+			if x != x || y != y {
+				v = nan
+			}
+			r[i] = v
+		}
+	case opGe:
+		b = b[:len(r)]
+		for i := range r {
+			x, y := a[i], b[i]
+			v := b2f(x >= y)
+			if x != x || y != y {
+				v = nan
+			}
+			r[i] = v
+		}
+	case opLt:
+		b = b[:len(r)]
+		for i := range r {
+			x, y := a[i], b[i]
+			v := b2f(x < y)
+			if x != x || y != y {
+				v = nan
+			}
+			r[i] = v
+		}
+	case opLe:
+		b = b[:len(r)]
+		for i := range r {
+			x, y := a[i], b[i]
+			v := b2f(x <= y)
+			if x != x || y != y {
+				v = nan
+			}
+			r[i] = v
+		}
+	case opAnd:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = fAnd(a[i], b[i])
+		}
+	case opOr:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = fOr(a[i], b[i])
+		}
+	case opMin2:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = min(a[i], b[i])
+		}
+	case opMax2:
+		b = b[:len(r)]
+		for i := range r {
+			r[i] = max(a[i], b[i])
+		}
+	case opNeg:
+		for i := range r {
+			r[i] = -a[i]
+		}
+	case opNot:
+		for i := range r {
+			r[i] = fNot(a[i])
+		}
+	case opUnmask:
+		copy(r, a)
+	case opIsNull, opNotNull:
+		want := in.op == opIsNull
+		if ma == nil {
+			for i := range r {
+				r[i] = b2f((a[i] != a[i]) == want)
+			}
+		} else {
+			ma = ma[:len(r)]
+			for i := range r {
+				r[i] = b2f((ma[i] || a[i] != a[i]) == want)
+			}
+		}
+	case opSin:
+		for i := range r {
+			r[i] = math.Sin(a[i])
+		}
+	case opCos:
+		for i := range r {
+			r[i] = math.Cos(a[i])
+		}
+	case opTan:
+		for i := range r {
+			r[i] = math.Tan(a[i])
+		}
+	case opLog:
+		for i := range r {
+			r[i] = fLog(a[i])
+		}
+	case opLog10:
+		for i := range r {
+			r[i] = fLog10(a[i])
+		}
+	case opExp:
+		for i := range r {
+			r[i] = math.Exp(a[i])
+		}
+	case opAbs:
+		for i := range r {
+			r[i] = math.Abs(a[i])
+		}
+	case opInt:
+		for i := range r {
+			r[i] = math.Trunc(a[i])
+		}
+	case opRound:
+		for i := range r {
+			r[i] = math.RoundToEven(a[i])
+		}
+	case opSign:
+		for i := range r {
+			r[i] = fSign(a[i])
+		}
+	case opSqrt:
+		for i := range r {
+			r[i] = math.Sqrt(a[i])
+		}
+	case opFloor:
+		for i := range r {
+			r[i] = math.Floor(a[i])
+		}
+	case opCeil:
+		for i := range r {
+			r[i] = math.Ceil(a[i])
+		}
+	case opWhere:
+		b, c = b[:len(r)], c[:len(r)]
+		if withMask { // nodata where c is, else where the chosen value is
+			for i := range r {
+				cond, x, y := a[i], b[i], c[i]
+				var mk bool
+				if cond != 0 {
+					mk = mb != nil && mb[i]
+				} else {
+					mk = mc != nil && mc[i]
+				}
+				mr[i] = mk || ma != nil && ma[i]
+				r[i] = fWhere(cond, x, y)
+			}
+			st.vals[in.dst], st.masks[in.dst] = r, mr
+			return
+		}
+		for i := range r {
+			r[i] = fWhere(a[i], b[i], c[i])
+		}
+	case opClamp:
+		b, c = b[:len(r)], c[:len(r)]
+		for i := range r {
+			r[i] = fClamp(a[i], b[i], c[i])
+		}
+	}
+	st.vals[in.dst] = r
+	if !withMask {
+		st.masks[in.dst] = nil
+		return
+	}
+	orMasks(mr, ma, mb, mc)
+	st.masks[in.dst] = mr
+}
+
+// orMasks sets mr to the union of the masks that are not nil (at least one is).
+func orMasks(mr, ma, mb, mc []bool) {
+	var ms [3][]bool
+	k := 0
+	for _, m := range [3][]bool{ma, mb, mc} {
+		if m != nil {
+			ms[k] = m[:len(mr)]
+			k++
+		}
+	}
+	switch k {
+	case 1:
+		copy(mr, ms[0])
+	case 2:
+		x, y := ms[0], ms[1]
+		for i := range mr {
+			mr[i] = x[i] || y[i]
+		}
+	case 3:
+		x, y, z := ms[0], ms[1], ms[2]
+		for i := range mr {
+			mr[i] = x[i] || y[i] || z[i]
+		}
+	}
+}
