@@ -28,11 +28,13 @@ func (cs Counts) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, err := json.Marshal(c.Key)
-		if err != nil {
+		// An encoder without HTML escaping, so "x > 0" stays readable in the header.
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(c.Key); err != nil {
 			return nil, err
 		}
-		b.Write(k)
+		b.Truncate(b.Len() - 1) // Encode's newline
 		fmt.Fprintf(&b, ":%d", c.N)
 	}
 	b.WriteByte('}')
