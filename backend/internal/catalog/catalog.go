@@ -94,6 +94,10 @@ type Layer struct {
 	StoreReprojected bool
 	LegendID         *int64
 
+	// ReprojectedPath is where the EPSG:3857 copy of the source is kept when
+	// StoreReprojected is set ("" when there is none), so a re-parse can skip the warp.
+	ReprojectedPath string
+
 	// Version is the parse version whose tiles are being served; it changes when a re-parse
 	// completes, so it feeds ETags.
 	Version int64
@@ -102,6 +106,14 @@ type Layer struct {
 	Bands  []BandMeta // one per band, empty until parsed
 	Parse  ParseStatus
 	Create time.Time
+	// Updated is when the layer's row last changed.
+	Updated time.Time
+}
+
+// NewLayer returns a layer with django-raster's defaults: continuous, next_higher,
+// build_pyramid and store_reprojected all on.
+func NewLayer(name, source string) Layer {
+	return Layer{Name: name, Source: source, Datatype: Continuous, NextHigher: true, BuildPyramid: true, StoreReprojected: true}
 }
 
 // Metadata is what the parser read off the raster.
@@ -135,6 +147,9 @@ type BandMeta struct {
 
 // ParseStatus is the progress and log of a layer's latest parse.
 type ParseStatus struct {
+	// Version is the parse version of the latest parse begun (0: never parsed); it equals
+	// Layer.Version once that parse is published.
+	Version       int64
 	Status        Status
 	Log           []string // "[YYYY-mm-dd HH:MM:SS] message" lines
 	FinishedZooms []int

@@ -1,0 +1,157 @@
+// Package pgstore keeps Tessera's catalog and tiles in PostgreSQL/PostGIS: layers and their
+// metadata, parse bookkeeping, legends, session colormaps, write tokens, and the tiles
+// themselves as PostGIS rasters (SRID 3857) that users can still query with PostGIS SQL.
+//
+// Tiles carry a parse version. A parse (BeginParse) writes its tiles under a new version
+// beside the one being served; Publish switches the layer to it and drops the others in one
+// transaction, so a failed or running re-parse never blanks a layer. Why: django-raster
+// deleted a layer's tiles before re-parsing, so the layer was empty or partial meanwhile.
+//
+// Errors: pgx.ErrNoRows becomes catalog.ErrNotFound and unique violations catalog.ErrConflict,
+// so callers branch with errors.Is on the catalog sentinels only.
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/migrations"
+)
+
+// DefaultDSN is the database Tessera uses when DATABASE_URL is not set (the one
+// scripts/services.sh creates).
+const DefaultDSN = "postgres://tessera:tessera@127.0.0.1:5432/tessera?sslmode=disable"
+
+// ErrStaleVersion is returned when tiles are written to, or a layer is switched to, a parse
+// version that is no longer the layer's latest parse (a newer parse has begun since).
+var ErrStaleVersion = errors.New("pgstore: stale parse version")
+
+// Store is Tessera's PostGIS store. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at dsn (a postgres:// URL or key=value string) and checks
+// that it answers. It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: database URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close closes every connection.
+func (s *Store) Close() { s.pool.Close() }
+
+// Pool returns the connection pool, for callers that run their own SQL (tests, benchmarks).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Migrate applies every pending migration of the migrations package, through goose.
+func (s *Store) Migrate(ctx context.Context) error {
+	p, db, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("pgstore: migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Version int64
+	Source  string
+	Applied bool
+}
+
+// MigrationStatus lists the known migrations and which are applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
+	p, db, err := s.migrator()
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: migration status: %w", err)
+	}
+	out := make([]MigrationStatus, len(st))
+	for i, m := range st {
+		out[i] = MigrationStatus{Version: m.Source.Version, Source: m.Source.Path, Applied: m.State == goose.StateApplied}
+	}
+	return out, nil
+}
+
+// MigrateDown rolls back the latest applied migration and returns its version (0 when
+// nothing was applied).
+func (s *Store) MigrateDown(ctx context.Context) (int64, error) {
+	p, db, err := s.migrator()
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	r, err := p.Down(ctx)
+	if errors.Is(err, goose.ErrNoNextVersion) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: migrate down: %w", err)
+	}
+	return r.Source.Version, nil
+}
+
+// migrator returns a goose provider over a database/sql handle sharing the pool's
+// configuration; the caller closes db.
+func (s *Store) migrator() (*goose.Provider, *sql.DB, error) {
+	db := stdlib.OpenDBFromPool(s.pool)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("pgstore: migrations: %w", err)
+	}
+	return p, db, nil
+}
+
+// mapErr turns driver errors into catalog sentinels: no rows → catalog.ErrNotFound, a unique
+// violation → catalog.ErrConflict, a foreign key violation → catalog.ErrNotFound (the row
+// referred to does not exist). what names the object for the message.
+func mapErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("pgstore: %s: %w", what, catalog.ErrNotFound)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return fmt.Errorf("pgstore: %s: already exists (%s): %w", what, pe.Detail, catalog.ErrConflict)
+		case "23503":
+			return fmt.Errorf("pgstore: %s: refers to a missing row (%s): %w", what, pe.Detail, catalog.ErrNotFound)
+		case "23514", "22001", "22003":
+			return fmt.Errorf("pgstore: %s: value rejected: %s", what, pe.Message)
+		}
+	}
+	return fmt.Errorf("pgstore: %s: %w", what, err)
+}

@@ -1,0 +1,224 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tessera-gis/tessera/backend/internal/pgraster"
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+// MaxBatch is the most tiles one WriteTiles call accepts (django-raster's
+// RASTER_BATCH_STEP_SIZE default is 500).
+const MaxBatch = 10000
+
+// Tile is one tile to write: its address and its bands, all of the same square size.
+type Tile struct {
+	ZXY   tile.ZXY
+	Bands []*raster.Band
+}
+
+// WriteTiles writes a batch of tiles of one parse version with COPY: the tiles go as WKB
+// into a session-local staging table, then into tiles through ST_RastFromWKB in one
+// statement. Writing a z/x/y again replaces it, so a retried task never duplicates tiles
+// (within a batch the last tile of an address wins). Only the layer's latest parse version
+// is writable; an older one gives ErrStaleVersion, so a task of an abandoned parse cannot
+// mix its tiles into a newer one.
+func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []Tile) error {
+	if len(tiles) == 0 {
+		return nil
+	}
+	if len(tiles) > MaxBatch {
+		return fmt.Errorf("pgstore: write tiles of layer %d: %d tiles in one batch, at most %d", layerID, len(tiles), MaxBatch)
+	}
+	if version <= 0 {
+		return fmt.Errorf("pgstore: write tiles of layer %d: version %d: call BeginParse for a version", layerID, version)
+	}
+	// Encode first: bad input fails before any database work. Later tiles of the same
+	// address replace earlier ones, as ON CONFLICT cannot touch one row twice.
+	rows := make([][]any, 0, len(tiles))
+	at := make(map[tile.ZXY]int, len(tiles))
+	total := 0
+	for _, t := range tiles {
+		for _, b := range t.Bands {
+			if b != nil {
+				total += 1 + b.Type.Size() + len(b.Data)
+			}
+		}
+		total += 61
+	}
+	buf := make([]byte, 0, total)
+	for i, t := range tiles {
+		if err := t.ZXY.Validate(); err != nil {
+			return fmt.Errorf("pgstore: write tiles of layer %d: tile %d: %w", layerID, i, err)
+		}
+		if len(t.Bands) == 0 || t.Bands[0] == nil {
+			return fmt.Errorf("pgstore: write tiles of layer %d: tile %v has no bands", layerID, t.ZXY)
+		}
+		size := t.Bands[0].Width
+		if t.Bands[0].Height != size {
+			return fmt.Errorf("pgstore: write tiles of layer %d: tile %v is %d×%d, tiles are square", layerID, t.ZXY, size, t.Bands[0].Height)
+		}
+		start := len(buf)
+		var err error
+		buf, err = pgraster.AppendEncode(buf, pgraster.ForTile(t.ZXY, size, t.Bands))
+		if err != nil {
+			return fmt.Errorf("pgstore: write tiles of layer %d: tile %v: %w", layerID, t.ZXY, err)
+		}
+		row := []any{int16(t.ZXY.Z), int32(t.ZXY.X), int32(t.ZXY.Y), buf[start:len(buf):len(buf)]}
+		if j, ok := at[t.ZXY]; ok {
+			rows[j] = row
+			continue
+		}
+		at[t.ZXY] = len(rows)
+		rows = append(rows, row)
+	}
+
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// FOR SHARE: concurrent writers proceed together, BeginParse and Publish wait.
+		var current int64
+		if err := tx.QueryRow(ctx, `SELECT parse_version FROM layers WHERE id = $1 FOR SHARE`, layerID).Scan(&current); err != nil {
+			return err
+		}
+		if version != current {
+			return fmt.Errorf("version %d, the latest parse is %d: %w", version, current, ErrStaleVersion)
+		}
+		if _, err := tx.Exec(ctx, `
+			CREATE TEMP TABLE IF NOT EXISTS tessera_tile_stage
+				(z smallint, x int, y int, wkb bytea) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tessera_tile_stage"}, []string{"z", "x", "y", "wkb"}, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO tiles (layer_id, version, z, x, y, rast)
+			SELECT $1, $2, z, x, y, ST_RastFromWKB(wkb) FROM tessera_tile_stage
+			ON CONFLICT (layer_id, version, z, x, y) DO UPDATE SET rast = EXCLUDED.rast`, layerID, version)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrStaleVersion) {
+			return fmt.Errorf("pgstore: write tiles of layer %d: %w", layerID, err)
+		}
+		return mapErr(err, fmt.Sprintf("write tiles of layer %d", layerID))
+	}
+	return nil
+}
+
+// Publish makes version the layer's served version and deletes the tiles of every other
+// version, in one transaction. Only the latest parse can be published (else
+// ErrStaleVersion); publishing it again is harmless. A failed re-parse never calls
+// Publish, so the old tiles keep serving.
+func (s *Store) Publish(ctx context.Context, layerID, version int64) error {
+	if version <= 0 {
+		return fmt.Errorf("pgstore: publish layer %d: version %d: call BeginParse for a version", layerID, version)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var current int64
+		if err := tx.QueryRow(ctx, `SELECT parse_version FROM layers WHERE id = $1 FOR UPDATE`, layerID).Scan(&current); err != nil {
+			return err
+		}
+		if version != current {
+			return fmt.Errorf("version %d, the latest parse is %d: %w", version, current, ErrStaleVersion)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE layers SET version = $2, updated = now() WHERE id = $1`, layerID, version); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM tiles WHERE layer_id = $1 AND version <> $2`, layerID, version)
+		return err
+	})
+	if errors.Is(err, ErrStaleVersion) {
+		return fmt.Errorf("pgstore: publish layer %d: %w", layerID, err)
+	}
+	return mapErr(err, fmt.Sprintf("publish layer %d", layerID))
+}
+
+// TileCount returns the number of stored tiles of a version per zoom.
+func (s *Store) TileCount(ctx context.Context, layerID, version int64) (map[int]int64, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT z, count(*) FROM tiles WHERE layer_id = $1 AND version = $2 GROUP BY z`, layerID, version)
+	if err != nil {
+		return nil, mapErr(err, fmt.Sprintf("tile count of layer %d", layerID))
+	}
+	defer rows.Close()
+	out := map[int]int64{}
+	for rows.Next() {
+		var (
+			z int16
+			n int64
+		)
+		if err := rows.Scan(&z, &n); err != nil {
+			return nil, mapErr(err, fmt.Sprintf("tile count of layer %d", layerID))
+		}
+		out[int(z)] = n
+	}
+	return out, mapErr(rows.Err(), fmt.Sprintf("tile count of layer %d", layerID))
+}
+
+// TileWKB returns a stored tile as PostGIS raster WKB, or catalog.ErrNotFound.
+func (s *Store) TileWKB(ctx context.Context, layerID, version int64, t tile.ZXY) ([]byte, error) {
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
+	}
+	var wkb []byte
+	err := s.pool.QueryRow(ctx, `
+		SELECT ST_AsBinary(rast) FROM tiles
+		WHERE layer_id = $1 AND version = $2 AND z = $3 AND x = $4 AND y = $5`,
+		layerID, version, int16(t.Z), int32(t.X), int32(t.Y)).Scan(&wkb)
+	if err != nil {
+		return nil, mapErr(err, fmt.Sprintf("tile %v of layer %d version %d", t, layerID, version))
+	}
+	return wkb, nil
+}
+
+// Tile returns the bands of a stored tile, or catalog.ErrNotFound.
+func (s *Store) Tile(ctx context.Context, layerID, version int64, t tile.ZXY) ([]*raster.Band, error) {
+	wkb, err := s.TileWKB(ctx, layerID, version, t)
+	if err != nil {
+		return nil, err
+	}
+	r, err := pgraster.Decode(wkb)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: tile %v of layer %d: %w", t, layerID, err)
+	}
+	return r.Bands, nil
+}
+
+// NearestTile returns tile t if it is stored, else its nearest stored ancestor (the tile a
+// server cuts an over-zoomed tile from), with one query; catalog.ErrNotFound when neither t
+// nor any ancestor is stored.
+func (s *Store) NearestTile(ctx context.Context, layerID, version int64, t tile.ZXY) (tile.ZXY, []*raster.Band, error) {
+	if err := t.Validate(); err != nil {
+		return tile.ZXY{}, nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
+	}
+	zs := make([]int16, 0, t.Z+1)
+	xs := make([]int32, 0, t.Z+1)
+	ys := make([]int32, 0, t.Z+1)
+	for z := t.Z; z >= 0; z-- {
+		a := t.Ancestor(z)
+		zs, xs, ys = append(zs, int16(a.Z)), append(xs, int32(a.X)), append(ys, int32(a.Y))
+	}
+	var (
+		z    int16
+		x, y int32
+		wkb  []byte
+	)
+	err := s.pool.QueryRow(ctx, `
+		SELECT t.z, t.x, t.y, ST_AsBinary(t.rast)
+		FROM unnest($3::smallint[], $4::int[], $5::int[]) AS a(z, x, y)
+		JOIN tiles t ON t.layer_id = $1 AND t.version = $2 AND t.z = a.z AND t.x = a.x AND t.y = a.y
+		ORDER BY t.z DESC LIMIT 1`, layerID, version, zs, xs, ys).Scan(&z, &x, &y, &wkb)
+	if err != nil {
+		return tile.ZXY{}, nil, mapErr(err, fmt.Sprintf("tile %v or an ancestor, layer %d version %d", t, layerID, version))
+	}
+	r, err := pgraster.Decode(wkb)
+	if err != nil {
+		return tile.ZXY{}, nil, fmt.Errorf("pgstore: tile %d/%d/%d of layer %d: %w", z, x, y, layerID, err)
+	}
+	return tile.ZXY{Z: int(z), X: int(x), Y: int(y)}, r.Bands, nil
+}
