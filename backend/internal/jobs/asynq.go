@@ -1,0 +1,196 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// DefaultQueue is the asynq queue Tessera's tasks go to.
+const DefaultQueue = "tessera"
+
+// Queue runs tasks as asynq tasks on Redis: Run enqueues them and waits until workers (any
+// number of Worker, in this process or others) have completed them.
+type Queue struct {
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	queue     string
+	// Poll is how often Run checks its tasks' states (100 ms).
+	Poll time.Duration
+	// Timeout is the longest one task may run before asynq retries it (1 h).
+	Timeout time.Duration
+}
+
+// NewQueue connects to the Redis at redisURL (redis://[:password@]host:port/db).
+func NewQueue(redisURL, queue string) (*Queue, error) {
+	opt, err := asynq.ParseRedisURI(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redisURL, err)
+	}
+	if queue == "" {
+		queue = DefaultQueue
+	}
+	q := &Queue{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt), queue: queue, Poll: 100 * time.Millisecond, Timeout: time.Hour}
+	if err := q.client.Ping(); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redisURL, err)
+	}
+	return q, nil
+}
+
+// Close closes the Redis connections.
+func (q *Queue) Close() error {
+	return errors.Join(q.client.Close(), q.inspector.Close())
+}
+
+// Run enqueues the tasks (a task whose ID is already queued is not queued again) and waits
+// until all have completed. A task that fails for good (after MaxRetry retries, or with a
+// Permanent error) fails the batch: Run deletes the batch's tasks not yet started and
+// returns a *TaskError. Cancelling ctx does the same and returns ctx's error.
+func (q *Queue) Run(ctx context.Context, tasks []Task) error {
+	if err := validate(tasks); err != nil {
+		return err
+	}
+	pending := make(map[string]bool, len(tasks))
+	for _, t := range tasks {
+		_, err := q.client.EnqueueContext(ctx, asynq.NewTask(t.Kind, t.Payload),
+			asynq.TaskID(t.ID), asynq.Queue(q.queue), asynq.MaxRetry(MaxRetry),
+			asynq.Timeout(q.Timeout), asynq.Retention(24*time.Hour))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			q.abandon(pending)
+			return fmt.Errorf("jobs: enqueue task %s: %w", t.ID, err)
+		}
+		pending[t.ID] = true
+	}
+	tick := time.NewTicker(q.Poll)
+	defer tick.Stop()
+	done := make([]string, 0, len(tasks))
+	defer func() {
+		for _, id := range done {
+			_ = q.inspector.DeleteTask(q.queue, id)
+		}
+	}()
+	for len(pending) > 0 {
+		select {
+		case <-ctx.Done():
+			q.abandon(pending)
+			return ctx.Err()
+		case <-tick.C:
+		}
+		for id := range pending {
+			info, err := q.inspector.GetTaskInfo(q.queue, id)
+			if err != nil {
+				if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+					q.abandon(pending)
+					return &TaskError{ID: id, Err: errors.New("task vanished from the queue (deleted by someone else?)")}
+				}
+				continue // Redis hiccup: ask again at the next tick
+			}
+			switch info.State {
+			case asynq.TaskStateCompleted:
+				delete(pending, id)
+				done = append(done, id)
+			case asynq.TaskStateArchived:
+				delete(pending, id)
+				done = append(done, id)
+				q.abandon(pending)
+				return &TaskError{ID: id, Err: errors.New(info.LastErr)}
+			}
+		}
+	}
+	return nil
+}
+
+// abandon deletes the given tasks that have not started (running ones finish on their own;
+// their writes are idempotent and belong to a parse that will not be published).
+func (q *Queue) abandon(ids map[string]bool) {
+	for id := range ids {
+		_ = q.inspector.DeleteTask(q.queue, id)
+	}
+}
+
+// Worker processes a queue's tasks with a Handler: `tessera worker` runs one per process.
+type Worker struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+}
+
+// WorkerOptions configures NewWorker.
+type WorkerOptions struct {
+	// Queue is the asynq queue (DefaultQueue when empty).
+	Queue string
+	// Concurrency is the number of tasks run at once (GOMAXPROCS when 0).
+	Concurrency int
+	// Kinds lists the task kinds to handle (all of them go to the one Handler).
+	Kinds []string
+	// Logger receives asynq's warnings and errors (slog.Default when nil).
+	Logger *slog.Logger
+	// RetryDelay is the pause before retry n (n seconds when nil).
+	RetryDelay func(n int) time.Duration
+}
+
+// NewWorker returns a worker for the Redis at redisURL; start it with Start or Run.
+func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
+	opt, err := asynq.ParseRedisURI(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redisURL, err)
+	}
+	if o.Queue == "" {
+		o.Queue = DefaultQueue
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	delay := o.RetryDelay
+	if delay == nil {
+		delay = func(n int) time.Duration { return time.Duration(n) * time.Second }
+	}
+	srv := asynq.NewServer(opt, asynq.Config{
+		Concurrency:     o.Concurrency,
+		Queues:          map[string]int{o.Queue: 1},
+		RetryDelayFunc:  func(n int, _ error, _ *asynq.Task) time.Duration { return delay(n) },
+		Logger:          slogLogger{o.Logger},
+		LogLevel:        asynq.WarnLevel,
+		ShutdownTimeout: 30 * time.Second,
+	})
+	mux := asynq.NewServeMux()
+	hf := asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v: %w", r, asynq.SkipRetry)
+			}
+		}()
+		id, _ := asynq.GetTaskID(ctx)
+		err = h(ctx, Task{Kind: t.Type(), ID: id, Payload: t.Payload()})
+		if errors.Is(err, ErrPermanent) {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return err
+	})
+	for _, k := range o.Kinds {
+		mux.Handle(k, hf)
+	}
+	return &Worker{srv: srv, mux: mux}, nil
+}
+
+// Start starts processing in the background; stop with Shutdown.
+func (w *Worker) Start() error { return w.srv.Start(w.mux) }
+
+// Shutdown stops taking tasks and waits (up to 30 s) for the running ones.
+func (w *Worker) Shutdown() { w.srv.Shutdown() }
+
+// Run processes tasks until the process gets SIGINT or SIGTERM.
+func (w *Worker) Run() error { return w.srv.Run(w.mux) }
+
+// slogLogger adapts slog to asynq's Logger.
+type slogLogger struct{ l *slog.Logger }
+
+func (s slogLogger) Debug(args ...any) { s.l.Debug(fmt.Sprint(args...)) }
+func (s slogLogger) Info(args ...any)  { s.l.Info(fmt.Sprint(args...)) }
+func (s slogLogger) Warn(args ...any)  { s.l.Warn(fmt.Sprint(args...)) }
+func (s slogLogger) Error(args ...any) { s.l.Error(fmt.Sprint(args...)) }
+func (s slogLogger) Fatal(args ...any) { s.l.Error(fmt.Sprint(args...)) }

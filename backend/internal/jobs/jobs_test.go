@@ -1,0 +1,191 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// recorder is a handler that records which worker ran which task, fails tasks named in
+// failOnce on their first run, and fails "perm-*" tasks permanently.
+type recorder struct {
+	mu       sync.Mutex
+	runs     map[string]int
+	failOnce map[string]bool
+}
+
+func newRecorder(failOnce ...string) *recorder {
+	r := &recorder{runs: map[string]int{}, failOnce: map[string]bool{}}
+	for _, id := range failOnce {
+		r.failOnce[id] = true
+	}
+	return r
+}
+
+func (r *recorder) handle(ctx context.Context, t Task) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.runs[string(t.Payload)]++
+	if len(t.Payload) > 5 && string(t.Payload[:5]) == "perm-" {
+		return Permanent(errors.New("bad payload " + string(t.Payload)))
+	}
+	if r.failOnce[string(t.Payload)] && r.runs[string(t.Payload)] == 1 {
+		return errors.New("transient failure")
+	}
+	return nil
+}
+
+func tasks(prefix string, n int) []Task {
+	out := make([]Task, n)
+	for i := range out {
+		p := fmt.Sprintf("%s%d", prefix, i)
+		out[i] = Task{Kind: "test:kind", ID: p, Payload: []byte(p)}
+	}
+	return out
+}
+
+func TestPool(t *testing.T) {
+	tests := []struct {
+		name     string
+		tasks    []Task
+		failOnce []string
+		wantErr  bool
+		wantRuns map[string]int
+	}{
+		{"all succeed", tasks("a", 20), nil, false, map[string]int{"a0": 1, "a19": 1}},
+		{"transient failure retried", tasks("b", 3), []string{"b1"}, false, map[string]int{"b0": 1, "b1": 2, "b2": 1}},
+		{"permanent failure not retried", append(tasks("c", 2), Task{Kind: "k", ID: "p", Payload: []byte("perm-x")}), nil, true, map[string]int{"perm-x": 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRecorder(tc.failOnce...)
+			p := NewPool(3, r.handle)
+			p.retryDelay = func(int) time.Duration { return time.Millisecond }
+			defer p.Close()
+			err := p.Run(context.Background(), tc.tasks)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Run = %v, want error %v", err, tc.wantErr)
+			}
+			var te *TaskError
+			if tc.wantErr && (!errors.As(err, &te) || te.ID != "p" || !errors.Is(err, ErrPermanent)) {
+				t.Errorf("error %v is not the permanent TaskError of p", err)
+			}
+			for id, n := range tc.wantRuns {
+				if r.runs[id] != n {
+					t.Errorf("task %s ran %d times, want %d", id, r.runs[id], n)
+				}
+			}
+			if !tc.wantErr && len(r.runs) != len(tc.tasks) {
+				t.Errorf("%d distinct tasks ran, want %d", len(r.runs), len(tc.tasks))
+			}
+		})
+	}
+}
+
+func TestPoolPanicAndValidation(t *testing.T) {
+	p := NewPool(1, func(ctx context.Context, t Task) error { panic("boom") })
+	defer p.Close()
+	if err := p.Run(context.Background(), tasks("x", 1)); !errors.Is(err, ErrPermanent) {
+		t.Errorf("panicking handler: %v, want a permanent error", err)
+	}
+	dup := []Task{{Kind: "k", ID: "1"}, {Kind: "k", ID: "1"}}
+	if err := p.Run(context.Background(), dup); err == nil {
+		t.Error("duplicate ids accepted")
+	}
+	big := []Task{{Kind: "k", ID: "1", Payload: make([]byte, MaxPayload+1)}}
+	if err := p.Run(context.Background(), big); err == nil {
+		t.Error("oversized payload accepted")
+	}
+}
+
+// redisURL returns the test Redis, skipping (or failing under TESSERA_REQUIRE_SERVICES=1)
+// when it does not answer.
+func redisURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("REDIS_URL_TEST")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := asynq.ParseRedisURI(url)
+	if err == nil {
+		c := asynq.NewClient(opt)
+		err = c.Ping()
+		c.Close()
+	}
+	if err != nil {
+		if os.Getenv("TESSERA_REQUIRE_SERVICES") == "1" {
+			t.Fatalf("redis at %s: %v", url, err)
+		}
+		t.Skipf("redis at %s not available: %v", url, err)
+	}
+	return url
+}
+
+func TestQueueTwoWorkers(t *testing.T) {
+	url := redisURL(t)
+	queue := fmt.Sprintf("test-jobs-%d-%d", os.Getpid(), time.Now().UnixNano())
+	r := newRecorder("q3")
+	var byWorker [2]atomic.Int64
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	for i := range 2 {
+		i := i
+		w, err := NewWorker(url, WorkerOptions{Queue: queue, Concurrency: 2, Kinds: []string{"test:kind"}, Logger: quiet,
+			RetryDelay: func(int) time.Duration { return 10 * time.Millisecond }},
+			func(ctx context.Context, tk Task) error {
+				byWorker[i].Add(1)
+				time.Sleep(5 * time.Millisecond)
+				return r.handle(ctx, tk)
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer w.Shutdown()
+	}
+	q, err := NewQueue(url, queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	defer q.inspector.DeleteQueue(queue, true)
+	q.Poll = 20 * time.Millisecond
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ts := tasks("q", 40)
+	if err := q.Run(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	for _, tk := range ts {
+		want := 1
+		if string(tk.Payload) == "q3" {
+			want = 2 // failed once, retried
+		}
+		if r.runs[string(tk.Payload)] != want {
+			t.Errorf("task %s ran %d times, want %d", tk.ID, r.runs[string(tk.Payload)], want)
+		}
+	}
+	r.mu.Unlock()
+	if byWorker[0].Load() == 0 || byWorker[1].Load() == 0 {
+		t.Errorf("one worker did nothing: %d and %d tasks", byWorker[0].Load(), byWorker[1].Load())
+	}
+
+	// A permanent failure fails the batch with that task's error.
+	bad := append(tasks("r", 2), Task{Kind: "test:kind", ID: "perm", Payload: []byte("perm-y")})
+	err = q.Run(ctx, bad)
+	var te *TaskError
+	if !errors.As(err, &te) || te.ID != "perm" {
+		t.Fatalf("Run with a permanent failure = %v, want TaskError for perm", err)
+	}
+}
