@@ -198,9 +198,9 @@ func TestLayerRef(t *testing.T) {
 		{ref: "landcover_2021", want: b.ID},
 		{ref: "999999", want: d.ID}, // not an id, but a name
 		{ref: "landcover", err: catalog.ErrAmbiguous},
-		{ref: "rasters", err: catalog.ErrNotFound},   // a directory, not the file name
-		{ref: "sig", err: catalog.ErrNotFound},       // the query string is not part of the name
-		{ref: "ALPHA", err: catalog.ErrNotFound},     // names are exact
+		{ref: "rasters", err: catalog.ErrNotFound}, // a directory, not the file name
+		{ref: "sig", err: catalog.ErrNotFound},     // the query string is not part of the name
+		{ref: "ALPHA", err: catalog.ErrNotFound},   // names are exact
 		{ref: "", err: catalog.ErrNotFound},
 		{ref: "12345678901234567890", err: catalog.ErrNotFound},
 		{ref: strings.Repeat("x", 2000), err: catalog.ErrNotFound},
