@@ -23,6 +23,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"eval":     {"evaluate a formula on JSON input (for formula authors)", runEval},
 		"colorize": {"colour a grid of values with a colormap (for legend authors)", runColorize},
+		"migrate":  {"apply the database migrations (up, status, down)", runMigrate},
 	}
 }
 
