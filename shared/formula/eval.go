@@ -308,10 +308,15 @@ func (r *reducer) result() float64 {
 		return r.lo
 	case redMax:
 		return r.hi
-	case redSum:
-		return r.sum + r.comp
-	case redMean:
-		return (r.sum + r.comp) / float64(r.n)
+	case redSum, redMean:
+		s := r.sum
+		if s-s == 0 { // the compensation is NaN once an infinity was added
+			s += r.comp
+		}
+		if r.red == redMean {
+			s /= float64(r.n)
+		}
+		return s
 	case redMedian:
 		slices.Sort(r.vals)
 		k := len(r.vals) / 2

@@ -25,17 +25,17 @@ func (st *state) exec(in *instr, withMask bool, m int) {
 	case opAdd:
 		b = b[:len(r)]
 		for i := range r {
-			r[i] = a[i] + b[i]
+			r[i] = fAdd(a[i], b[i])
 		}
 	case opSub:
 		b = b[:len(r)]
 		for i := range r {
-			r[i] = a[i] - b[i]
+			r[i] = fSub(a[i], b[i])
 		}
 	case opMul:
 		b = b[:len(r)]
 		for i := range r {
-			r[i] = a[i] * b[i]
+			r[i] = fMul(a[i], b[i])
 		}
 	case opDiv:
 		b = b[:len(r)]
@@ -171,7 +171,7 @@ func (st *state) exec(in *instr, withMask bool, m int) {
 		}
 	case opExp:
 		for i := range r {
-			r[i] = math.Exp(a[i])
+			r[i] = fExp(a[i])
 		}
 	case opAbs:
 		for i := range r {

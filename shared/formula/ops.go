@@ -5,11 +5,11 @@ import "math"
 // opcode is one elementwise operation of a compiled program.
 //
 // Inside a program a NaN value means nodata: domain errors (x/0, log(≤0), sqrt(<0), …)
-// write NaN, NaN propagates through arithmetic, and the operations where it would not
+// and overflows (an infinite result of finite operands, exp(1000)) write NaN, NaN propagates through arithmetic, and the operations where it would not
 // (comparisons, logic, pow, where, sign) test for it, so NaN never turns into a valid value.
 // Nodata pixels of the inputs travel in masks beside the values, which keep the raw stored
-// numbers (so ~x can show them through). Infinities are ordinary values in between (INF is
-// a keyword); a final value that is ±Inf or NaN is nodata.
+// numbers (so ~x can show them through). The INF keyword's infinities are values in
+// between (x < INF, clamp(x, -INF, 0)); a final value that is ±Inf or NaN is nodata.
 type opcode uint8
 
 const (
@@ -80,18 +80,35 @@ func b2f(b bool) float64 {
 // functions (the compiler inlines them), and constant folding calls them, so a folded
 // constant equals what the evaluator would compute.
 
+// finite2 returns v, or NaN (nodata) when v overflowed: it is infinite or NaN while both
+// operands are finite. An infinite operand (the INF keyword) may give an infinite value.
+func finite2(v, a, b float64) float64 {
+	if v-v != 0 && a-a == 0 && b-b == 0 {
+		return nan
+	}
+	return v
+}
+
+func fAdd(a, b float64) float64 { return finite2(a+b, a, b) }
+func fSub(a, b float64) float64 { return finite2(a-b, a, b) }
+func fMul(a, b float64) float64 { return finite2(a*b, a, b) }
+
 func fDiv(a, b float64) float64 {
 	if b == 0 {
 		return nan
 	}
-	return a / b
+	return finite2(a/b, a, b)
 }
 
 func fPow(a, b float64) float64 {
 	if a != a || b != b || a == 0 && b < 0 {
 		return nan // math.Pow(NaN, 0) is 1, and 0^-1 is a division by zero
 	}
-	return math.Pow(a, b)
+	return finite2(math.Pow(a, b), a, b)
+}
+
+func fExp(a float64) float64 {
+	return finite2(math.Exp(a), a, 0)
 }
 
 func fCmp(op opcode, a, b float64) float64 {
@@ -199,7 +216,7 @@ func scalar1(op opcode, a float64) float64 {
 	case opLog10:
 		return fLog10(a)
 	case opExp:
-		return math.Exp(a)
+		return fExp(a)
 	case opAbs:
 		return math.Abs(a)
 	case opInt:
@@ -222,11 +239,11 @@ func scalar1(op opcode, a float64) float64 {
 func scalar2(op opcode, a, b float64) float64 {
 	switch op {
 	case opAdd:
-		return a + b
+		return fAdd(a, b)
 	case opSub:
-		return a - b
+		return fSub(a, b)
 	case opMul:
-		return a * b
+		return fMul(a, b)
 	case opDiv:
 		return fDiv(a, b)
 	case opPow:

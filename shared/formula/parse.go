@@ -51,9 +51,14 @@ func (p *parser) next() token {
 
 // newNode counts the node against MaxNodes.
 func (p *parser) newNode(n *node) (*node, error) {
+	return p.newNodeAt(n, n.start, n.end)
+}
+
+// newNodeAt counts the node against MaxNodes; an error points at [start, end).
+func (p *parser) newNodeAt(n *node, start, end int) (*node, error) {
 	p.nodes++
 	if p.nodes > MaxNodes {
-		return nil, errAt(n.start, n.end, "formula has more than %d parts (values, operators and calls)", MaxNodes)
+		return nil, errAt(start, end, "formula has more than %d parts (values, operators and calls)", MaxNodes)
 	}
 	return n, nil
 }
@@ -154,7 +159,7 @@ func (p *parser) binary(op opcode, t token, left, right *node) (*node, error) {
 			n.op = opNotNull
 		}
 	}
-	return p.newNode(n)
+	return p.newNodeAt(n, t.start, t.end)
 }
 
 // parseUnary parses stacked unary operators (why: django-raster applied only the first of
