@@ -1,0 +1,190 @@
+package tiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+type layerEntry struct {
+	layer catalog.Layer
+	at    time.Time
+}
+
+// layer resolves a layer reference, reusing an answer younger than LayerTTL.
+func (s *Service) layer(ctx context.Context, ref string) (catalog.Layer, error) {
+	if s.cfg.LayerTTL > 0 {
+		s.mu.Lock()
+		e, ok := s.layers[ref]
+		s.mu.Unlock()
+		if ok && time.Since(e.at) < s.cfg.LayerTTL {
+			s.hit("layer", true)
+			return e.layer, nil
+		}
+		s.hit("layer", false)
+	}
+	l, err := s.store.Layer(ctx, ref)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return l, fmt.Errorf("layer %q not found: %w", clip(ref), catalog.ErrNotFound)
+		}
+		return l, err
+	}
+	if s.cfg.LayerTTL > 0 {
+		s.mu.Lock()
+		if len(s.layers) > 10000 { // bound the map: forget everything, it refills in a TTL
+			clear(s.layers)
+		}
+		s.layers[ref] = layerEntry{layer: l, at: time.Now()}
+		s.mu.Unlock()
+	}
+	return l, nil
+}
+
+// boundVar is a `layers` entry with its layer resolved.
+type boundVar struct {
+	LayerVar
+	layer catalog.Layer
+}
+
+func (s *Service) bind(ctx context.Context, vars []LayerVar) ([]boundVar, error) {
+	out := make([]boundVar, len(vars))
+	for i, v := range vars {
+		l, err := s.layer(ctx, v.Ref)
+		if err != nil {
+			return nil, err
+		}
+		if l.Meta != nil && l.Meta.BandCount > 0 && v.Band >= l.Meta.BandCount {
+			return nil, paramErr("layers", "%s:%d: layer %d (%q) has %d band(s), numbered from 0", v.Name, v.Band, l.ID, l.Name, l.Meta.BandCount)
+		}
+		out[i] = boundVar{LayerVar: v, layer: l}
+	}
+	return out, nil
+}
+
+// maxZoom is the layer's deepest zoom: the parsed max zoom, else the override, else 0.
+func maxZoom(l catalog.Layer) int {
+	switch {
+	case l.Meta != nil && l.Meta.MaxZoom > 0:
+		return l.Meta.MaxZoom
+	case l.MaxZoom != nil:
+		return *l.MaxZoom
+	}
+	return 0
+}
+
+type tileKey struct {
+	layer, version int64
+	t              tile.ZXY
+}
+
+// fetched is one layer's tile at a requested address: its bands (cut from a coarser tile
+// when over-zoomed), or missing.
+type fetched struct {
+	bands   []*raster.Band
+	missing bool
+}
+
+func (f *fetched) size() int64 {
+	n := int64(128)
+	for _, b := range f.bands {
+		n += int64(len(b.Data)) + 64
+	}
+	return n
+}
+
+// band returns band i, or nil when the tile is missing or has no such band.
+func (f *fetched) band(i int) *raster.Band {
+	if f.missing || i >= len(f.bands) {
+		return nil
+	}
+	return f.bands[i]
+}
+
+// fetch returns the layer's bands at t, from the cache or the store; concurrent fetches of
+// one tile share a single store read.
+func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY) (*fetched, error) {
+	key := tileKey{l.ID, l.Version, t}
+	if f, ok := s.tiles.get(key); ok {
+		s.hit("tile", true)
+		return f, nil
+	}
+	s.hit("tile", false)
+	if l.Version <= 0 { // never parsed: no tiles
+		return &fetched{missing: true}, nil
+	}
+	flightKey := strconv.FormatInt(l.ID, 10) + "/" + strconv.FormatInt(l.Version, 10) + "/" + t.String()
+	v, err, _ := s.flight.Do(flightKey, func() (any, error) {
+		from, bands, err := s.store.NearestTile(ctx, l.ID, l.Version, t)
+		switch {
+		case errors.Is(err, catalog.ErrNotFound):
+			f := &fetched{missing: true}
+			s.tiles.put(key, f)
+			return f, nil
+		case err != nil:
+			return nil, fmt.Errorf("tiles: read tile %v of layer %d: %w", t, l.ID, err)
+		}
+		if from != t {
+			cut := make([]*raster.Band, len(bands))
+			for i, b := range bands {
+				cut[i] = overzoom(b, from, t)
+			}
+			bands = cut
+		}
+		f := &fetched{bands: bands}
+		s.tiles.put(key, f)
+		return f, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*fetched), nil
+}
+
+// overzoom cuts the part of band b (the tile from) that covers the deeper tile to, and
+// resamples it to b's size by nearest neighbour, as django-raster does.
+func overzoom(b *raster.Band, from, to tile.ZXY) *raster.Band {
+	w, h := b.Width, b.Height
+	out := &raster.Band{Type: b.Type, Width: w, Height: h, HasNoData: b.HasNoData, NoData: b.NoData,
+		Data: make([]byte, len(b.Data))}
+	scale := math.Ldexp(1, to.Z-from.Z) // to is scale×scale times smaller
+	// Offset of to inside from, in units of to's size.
+	ox := float64(to.X) - float64(from.X)*scale
+	oy := float64(to.Y) - float64(from.Y)*scale
+	size := b.Type.Size()
+	cols := make([]int, w)
+	for c := range cols {
+		cols[c] = min(w-1, int((ox+(float64(c)+0.5)/float64(w))*float64(w)/scale))
+	}
+	for r := 0; r < h; r++ {
+		sr := min(h-1, int((oy+(float64(r)+0.5)/float64(h))*float64(h)/scale))
+		src := b.Data[sr*w*size : (sr+1)*w*size]
+		dst := out.Data[r*w*size : (r+1)*w*size]
+		for c, sc := range cols {
+			copy(dst[c*size:(c+1)*size], src[sc*size:(sc+1)*size])
+		}
+	}
+	return out
+}
+
+// pointTile returns the tile at zoom z holding the EPSG:3857 point (x, y), and the point's
+// pixel column and row in a tile of w×h pixels. A point on the world's right or bottom edge
+// belongs to the last tile and pixel.
+func pointTile(x, y float64, z, w, h int) (tile.ZXY, int, int) {
+	n := 1 << z
+	span := tile.Span(z)
+	fx := (x + tile.Origin) / span
+	fy := (tile.Origin - y) / span
+	tx := min(n-1, max(0, int(math.Floor(fx))))
+	ty := min(n-1, max(0, int(math.Floor(fy))))
+	col := min(w-1, max(0, int(math.Floor((fx-float64(tx))*float64(w)))))
+	row := min(h-1, max(0, int(math.Floor((fy-float64(ty))*float64(h)))))
+	return tile.ZXY{Z: z, X: tx, Y: ty}, col, row
+}

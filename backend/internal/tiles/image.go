@@ -1,0 +1,448 @@
+package tiles
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/geotiff"
+	"github.com/tessera-gis/tessera/shared/colormap"
+	"github.com/tessera-gis/tessera/shared/formula"
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/rawtile"
+	"github.com/tessera-gis/tessera/shared/render"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+// job is one image answer to compute: a tile or an algebra request, bound to its layers.
+type job struct {
+	kind    string
+	t       tile.ZXY
+	format  Format
+	vars    []boundVar
+	formula string
+	rgb     *render.RGB
+	style   Style
+	// rng is the range the tile endpoint takes from the layer's band statistics.
+	rng *[2]float64
+	// layerLegend is the tile endpoint's fallback: the layer's own legend.
+	layerLegend *int64
+}
+
+// Tile answers tiles/{layer}/{z}/{x}/{y}.{format}: the formula x on band 0 of the layer,
+// coloured by the colormap or legend asked for, else the layer's legend, else grayscale over
+// the band's statistics.
+func (s *Service) Tile(ctx context.Context, r TileRequest, c Client) *Response {
+	l, err := s.layer(ctx, r.Layer)
+	if err != nil {
+		return s.fail(ctx, "tile", err)
+	}
+	j := &job{kind: "tile", t: r.Tile, format: r.Format, formula: "x", style: r.Style,
+		vars: []boundVar{{LayerVar: LayerVar{Name: "x", Ref: r.Layer}, layer: l}}, layerLegend: l.LegendID}
+	if len(l.Bands) > 0 && l.Bands[0].Count > 0 && l.Bands[0].Max >= l.Bands[0].Min {
+		j.rng = &[2]float64{l.Bands[0].Min, l.Bands[0].Max}
+	}
+	return s.image(ctx, j, c)
+}
+
+// Algebra answers algebra/{z}/{x}/{y}.{format}: a formula over named layer bands, or an RGB
+// composition.
+func (s *Service) Algebra(ctx context.Context, r AlgebraRequest, c Client) *Response {
+	vars, err := s.bind(ctx, r.Query.Layers)
+	if err != nil {
+		return s.fail(ctx, "algebra", err)
+	}
+	j := &job{kind: "algebra", t: r.Tile, format: r.Format, vars: vars, formula: r.Query.Formula, rgb: r.Query.RGB, style: r.Style}
+	return s.image(ctx, j, c)
+}
+
+// program compiles a formula, reusing compiled programs.
+func (s *Service) program(src string) (*formula.Program, error) {
+	if p, ok := s.programs.get(src); ok {
+		return p, nil
+	}
+	p, err := formula.Compile(src)
+	if err != nil {
+		return nil, &formulaSource{src: src, err: err}
+	}
+	s.programs.put(src, p)
+	return p, nil
+}
+
+// checkVars gives the formula's positioned error for a variable no layer is named so.
+func checkVars(p *formula.Program, src string, names map[string]bool) error {
+	missing := false
+	for _, v := range p.Vars() {
+		if !names[v] {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	vars := map[string]formula.Array{}
+	for n := range names {
+		vars[n] = formula.Array{Values: []float64{1}}
+	}
+	_, err := p.Eval(vars)
+	if err == nil {
+		err = paramErr("formula", "uses a variable that layers does not name")
+	}
+	return &formulaSource{src: src, err: err}
+}
+
+// resolvedStyle is a job's colormap and the key it adds to the ETag.
+type resolvedStyle struct {
+	cm  *colormap.Colormap
+	key string
+}
+
+func hashOf(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+// colormap resolves the job's colormap: the colormap parameter, else the legend (or session
+// colormap), else for the tile endpoint the layer's legend; nil means grayscale.
+func (s *Service) colormap(ctx context.Context, j *job, c Client) (resolvedStyle, error) {
+	st := j.style
+	switch {
+	case st.Colormap != nil:
+		return resolvedStyle{st.Colormap, "colormap:" + st.ColormapSrc}, nil
+	case st.Legend != "" && st.Session:
+		if c.Session == "" {
+			return resolvedStyle{}, fmt.Errorf("no colormap is saved in this session under %q (the request has no session cookie): %w", clip(st.Legend), catalog.ErrNotFound)
+		}
+		raw, err := s.store.SessionColormap(ctx, c.Session, st.Legend)
+		if err != nil {
+			if errors.Is(err, catalog.ErrNotFound) {
+				return resolvedStyle{}, fmt.Errorf("no colormap is saved in this session under %q: %w", clip(st.Legend), catalog.ErrNotFound)
+			}
+			return resolvedStyle{}, err
+		}
+		cm, err := colormap.Parse(raw)
+		if err != nil {
+			return resolvedStyle{}, paramErrWrap("legend", err)
+		}
+		return resolvedStyle{cm, "session:" + hashOf(raw)}, nil
+	case st.Legend != "":
+		lg, err := s.legend(ctx, st.Legend)
+		if err != nil {
+			return resolvedStyle{}, err
+		}
+		return s.legendStyle(lg)
+	case j.layerLegend != nil:
+		lg, err := s.store.Legend(ctx, *j.layerLegend)
+		if errors.Is(err, catalog.ErrNotFound) {
+			return resolvedStyle{key: "gray"}, nil
+		}
+		if err != nil {
+			return resolvedStyle{}, err
+		}
+		return s.legendStyle(lg)
+	}
+	return resolvedStyle{key: "gray"}, nil
+}
+
+func (s *Service) legendStyle(lg colormap.Legend) (resolvedStyle, error) {
+	cm, err := lg.Colormap()
+	if err != nil {
+		return resolvedStyle{}, paramErrWrap("legend", err)
+	}
+	js, err := lg.JSON()
+	if err != nil {
+		return resolvedStyle{}, paramErrWrap("legend", err)
+	}
+	return resolvedStyle{cm, "legend:" + hashOf(js)}, nil
+}
+
+// legend finds a legend by id, else by title (case-insensitive).
+func (s *Service) legend(ctx context.Context, ref string) (colormap.Legend, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		lg, err := s.store.Legend(ctx, id)
+		if !errors.Is(err, catalog.ErrNotFound) {
+			return lg, err
+		}
+	}
+	lg, err := s.store.LegendByTitle(ctx, ref)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return lg, fmt.Errorf("legend %q not found: %w", clip(ref), catalog.ErrNotFound)
+	}
+	return lg, err
+}
+
+// etag builds the job's entity tag from everything its answer depends on.
+func (j *job) etag(styleKey string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%v|%s|%q|", j.kind, j.t, j.format, j.formula)
+	for _, v := range j.vars {
+		fmt.Fprintf(&b, "%s:%d=%d@%d,", v.Name, v.Band, v.layer.ID, v.layer.Version)
+	}
+	if j.rgb != nil {
+		fmt.Fprintf(&b, "|rgb:%v:%v", j.rgb.Alpha, j.rgb.Scale != nil)
+		if j.rgb.Scale != nil {
+			fmt.Fprintf(&b, ":%v", *j.rgb.Scale)
+		}
+	}
+	fmt.Fprintf(&b, "|%s|%q|%v", styleKey, j.style.Entries, j.style.Entries != nil)
+	for _, f := range []*float64{j.style.Enhance.Color, j.style.Enhance.Contrast, j.style.Enhance.Brightness, j.style.Enhance.Sharpness} {
+		if f != nil {
+			fmt.Fprintf(&b, "|%v", *f)
+		} else {
+			b.WriteString("|-")
+		}
+	}
+	if j.rng != nil {
+		fmt.Fprintf(&b, "|%v", *j.rng)
+	}
+	return `"` + hashOf([]byte(b.String())) + `"`
+}
+
+// matches reports whether an If-None-Match header names etag (or is *).
+func matches(ifNoneMatch, etag string) bool {
+	if ifNoneMatch == "" {
+		return false
+	}
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) cacheHeaders(h http.Header, etag string) {
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", s.cfg.CacheControl)
+}
+
+func (s *Service) notModified(etag string) *Response {
+	h := http.Header{}
+	s.cacheHeaders(h, etag)
+	return &Response{Status: http.StatusNotModified, Header: h}
+}
+
+// image answers a tile or algebra job: conditional request, response cache, then render.
+func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
+	var prog *formula.Program
+	names := map[string]bool{}
+	for _, v := range j.vars {
+		names[v.Name] = true
+	}
+	if j.formula != "" {
+		p, err := s.program(j.formula)
+		if err != nil {
+			return s.fail(ctx, j.kind, err)
+		}
+		if err := checkVars(p, j.formula, names); err != nil {
+			return s.fail(ctx, j.kind, err)
+		}
+		prog = p
+	}
+	var style resolvedStyle
+	if j.format == PNG || j.format == JPEG {
+		var err error
+		if style, err = s.colormap(ctx, j, c); err != nil {
+			return s.fail(ctx, j.kind, err)
+		}
+	}
+	etag := j.etag(style.key)
+	if matches(c.IfNoneMatch, etag) {
+		return s.notModified(etag)
+	}
+	gz := c.AcceptGzip && j.format == MsgPack
+	cacheKey := etag
+	if gz {
+		cacheKey += "+gzip"
+	}
+	if r, ok := s.responses.get(cacheKey); ok {
+		s.hit("response", true)
+		return r
+	}
+	s.hit("response", false)
+	r, err := s.renderJob(ctx, j, prog, style.cm, gz)
+	if err != nil {
+		return s.fail(ctx, j.kind, err)
+	}
+	s.cacheHeaders(r.Header, etag)
+	if j.format == MsgPack {
+		r.Header.Set("Vary", "Accept-Encoding")
+	}
+	s.responses.put(cacheKey, r)
+	return r
+}
+
+func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, cm *colormap.Colormap, gz bool) (*Response, error) {
+	bands := make(map[string]*raster.Band, len(j.vars))
+	for _, v := range j.vars {
+		f, err := s.fetch(ctx, v.layer, j.t)
+		if err != nil {
+			return nil, err
+		}
+		b := f.band(v.Band)
+		if b == nil {
+			return s.empty(j)
+		}
+		bands[v.Name] = b
+	}
+	h := http.Header{}
+	h.Set("Content-Type", j.format.ContentType())
+	var buf bytes.Buffer
+	switch j.format {
+	case MsgPack:
+		var w, ht int
+		for _, b := range bands {
+			w, ht = b.Width, b.Height
+			break
+		}
+		data, err := rawtile.Encode(&rawtile.Tile{Tile: j.t, Bounds: j.t.Bounds(), Width: w, Height: ht, Bands: bands})
+		if err != nil {
+			return nil, err
+		}
+		if gz {
+			buf.Grow(len(data) / 2)
+			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+			if _, err := zw.Write(data); err != nil {
+				return nil, err
+			}
+			if err := zw.Close(); err != nil {
+				return nil, err
+			}
+			h.Set("Content-Encoding", "gzip")
+			data = buf.Bytes()
+		}
+		return &Response{Status: http.StatusOK, Header: h, Body: data}, nil
+	case TIFF:
+		img, err := s.tiffImage(j, prog, bands)
+		if err != nil {
+			return nil, err
+		}
+		if err := geotiff.Write(&buf, img); err != nil {
+			return nil, err
+		}
+	default:
+		out, err := render.Render(render.Request{Bands: bands, Formula: prog, RGB: j.rgb, Colormap: cm,
+			Entries: j.style.Entries, Range: j.rng, Enhance: j.style.Enhance})
+		if err != nil {
+			return nil, err
+		}
+		if out.Counts != nil {
+			agg, err := out.Counts.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			h.Set("aggregation", string(agg))
+		}
+		if j.format == JPEG {
+			err = render.EncodeJPEG(&buf, out.Image, s.cfg.JPEGQuality)
+		} else {
+			err = render.EncodePNG(&buf, out.Image)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &Response{Status: http.StatusOK, Header: h, Body: buf.Bytes()}, nil
+}
+
+// tiffImage is the raw answer of a TIFF tile: the formula's result as one Float64 band, or in
+// RGB mode the r, g and b bands' values as three Float64 bands, without colours (as
+// django-raster writes them).
+func (s *Service) tiffImage(j *job, prog *formula.Program, bands map[string]*raster.Band) (*geotiff.Image, error) {
+	img := &geotiff.Image{Bounds: j.t.Bounds(), Deflate: true}
+	if prog == nil {
+		var nd *float64
+		for _, n := range []string{"r", "g", "b"} {
+			b := bands[n]
+			vals, mask := b.Decode(nil, nil)
+			if b.HasNoData && nd == nil {
+				v := b.NoData
+				nd = &v
+			}
+			img.Bands = append(img.Bands, raster.FromFloat64(raster.Float64, b.Width, b.Height, vals, mask, nd != nil, deref(nd)))
+		}
+		img.NoData = nd
+		return img, nil
+	}
+	res, err := render.Evaluate(render.Request{Bands: bands, Formula: prog})
+	if err != nil {
+		return nil, err
+	}
+	var w, h int
+	for _, b := range bands {
+		w, h = b.Width, b.Height
+		break
+	}
+	a := render.ResultArray(res, w*h)
+	nd := math.NaN()
+	if res.HasNoData {
+		nd = res.NoData
+	}
+	img.Bands = []*raster.Band{raster.FromFloat64(raster.Float64, w, h, a.Values, a.Mask, true, nd)}
+	img.NoData = &nd
+	return img, nil
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+var emptyImages struct {
+	once      sync.Once
+	png, jpeg []byte
+	err       error
+}
+
+// empty is the answer for a tile with no data here nor at any coarser zoom: a transparent
+// 256×256 image (black for JPEG, all-nodata for TIFF), and 204 for .msgpack.
+func (s *Service) empty(j *job) (*Response, error) {
+	emptyImages.once.Do(func() {
+		img := image.NewNRGBA(image.Rect(0, 0, tile.DefaultSize, tile.DefaultSize))
+		var p, q bytes.Buffer
+		if emptyImages.err = render.EncodePNG(&p, img); emptyImages.err != nil {
+			return
+		}
+		emptyImages.err = render.EncodeJPEG(&q, img, 90)
+		emptyImages.png, emptyImages.jpeg = p.Bytes(), q.Bytes()
+	})
+	if emptyImages.err != nil {
+		return nil, emptyImages.err
+	}
+	h := http.Header{}
+	switch j.format {
+	case MsgPack:
+		return &Response{Status: http.StatusNoContent, Header: h}, nil
+	case PNG:
+		h.Set("Content-Type", PNG.ContentType())
+		return &Response{Status: http.StatusOK, Header: h, Body: emptyImages.png}, nil
+	case JPEG:
+		h.Set("Content-Type", JPEG.ContentType())
+		return &Response{Status: http.StatusOK, Header: h, Body: emptyImages.jpeg}, nil
+	}
+	nan := math.NaN()
+	b := raster.New(raster.Float64, tile.DefaultSize, tile.DefaultSize)
+	for i := 0; i < b.Len(); i++ {
+		b.Set(i, nan)
+	}
+	var buf bytes.Buffer
+	if err := geotiff.Write(&buf, &geotiff.Image{Bands: []*raster.Band{b}, Bounds: j.t.Bounds(), NoData: &nan, Deflate: true}); err != nil {
+		return nil, err
+	}
+	h.Set("Content-Type", TIFF.ContentType())
+	return &Response{Status: http.StatusOK, Header: h, Body: buf.Bytes()}, nil
+}

@@ -1,0 +1,378 @@
+package tiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/shared/formula"
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/render"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+// reduction matches a call of a function that reduces a whole tile to one number: such a
+// formula must be evaluated over the whole tile even to answer one pixel.
+var reduction = regexp.MustCompile(`\b(min|max|mean|median|std|sum)\s*\(`)
+
+// PixelValue is the JSON answer of the pixel endpoint; Value is null for nodata or where
+// no tile exists.
+type PixelValue struct {
+	X     float64  `json:"x"`
+	Y     float64  `json:"y"`
+	Value *float64 `json:"value"`
+}
+
+// Pixel answers pixel/{x}/{y}: the formula's value at an EPSG:3857 point, at the deepest
+// max zoom of the layers. Unlike django-raster, a nodata pixel and a point without tiles
+// give "value": null (django-raster: the nodata number, and a 500).
+func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response {
+	vars, err := s.bind(ctx, r.Query.Layers)
+	if err != nil {
+		return s.fail(ctx, "pixel", err)
+	}
+	prog, err := s.program(r.Query.Formula)
+	if err != nil {
+		return s.fail(ctx, "pixel", err)
+	}
+	names := map[string]bool{}
+	z := 0
+	for _, v := range vars {
+		names[v.Name] = true
+		z = max(z, maxZoom(v.layer))
+	}
+	if err := checkVars(prog, r.Query.Formula, names); err != nil {
+		return s.fail(ctx, "pixel", err)
+	}
+	out := PixelValue{X: r.X, Y: r.Y}
+	t, _, _ := pointTile(r.X, r.Y, z, 1, 1)
+	bands := map[string]*raster.Band{}
+	for _, v := range vars {
+		f, err := s.fetch(ctx, v.layer, t)
+		if err != nil {
+			return s.fail(ctx, "pixel", err)
+		}
+		b := f.band(v.Band)
+		if b == nil {
+			return jsonResponse(http.StatusOK, out)
+		}
+		bands[v.Name] = b
+	}
+	var w, h int
+	for _, b := range bands {
+		w, h = b.Width, b.Height
+		break
+	}
+	_, col, row := pointTile(r.X, r.Y, z, w, h)
+	i := row*w + col
+	if !reduction.MatchString(r.Query.Formula) {
+		for n, b := range bands { // evaluate the one pixel
+			size := b.Type.Size()
+			bands[n] = &raster.Band{Type: b.Type, Width: 1, Height: 1, HasNoData: b.HasNoData, NoData: b.NoData,
+				Data: b.Data[i*size : (i+1)*size]}
+		}
+		i = 0
+	}
+	res, err := render.Evaluate(render.Request{Bands: bands, Formula: prog})
+	if err != nil {
+		return s.fail(ctx, "pixel", err)
+	}
+	a := render.ResultArray(res, len(res.Values))
+	if res.Scalar {
+		i = 0
+	}
+	if i < len(a.Values) && (a.Mask == nil || !a.Mask[i]) && !math.IsNaN(a.Values[i]) && !math.IsInf(a.Values[i], 0) {
+		v := a.Values[i]
+		out.Value = &v
+	}
+	return jsonResponse(http.StatusOK, out)
+}
+
+// Legend answers legend/{id}: django-raster's legend JSON. A non-integer id is 404.
+func (s *Service) Legend(ctx context.Context, id string) *Response {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return ErrorResponse(fmt.Errorf("legend %q not found: %w", clip(id), catalog.ErrNotFound))
+	}
+	lg, err := s.store.Legend(ctx, n)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			err = fmt.Errorf("legend %d not found: %w", n, catalog.ErrNotFound)
+		}
+		return s.fail(ctx, "legend", err)
+	}
+	js, err := lg.JSON()
+	if err != nil {
+		return s.fail(ctx, "legend", err)
+	}
+	return rawJSON(js)
+}
+
+// LayerLegend answers legend?layer=…: the legend of a layer (id, name or file name).
+func (s *Service) LayerLegend(ctx context.Context, ref string) *Response {
+	if ref == "" {
+		return ErrorResponse(paramErr("layer", "missing: give legend/ID or legend?layer=LAYER"))
+	}
+	l, err := s.layer(ctx, ref)
+	if err != nil {
+		return s.fail(ctx, "legend", err)
+	}
+	if l.LegendID == nil {
+		return ErrorResponse(fmt.Errorf("layer %q has no legend: %w", clip(ref), catalog.ErrNotFound))
+	}
+	return s.Legend(ctx, strconv.FormatInt(*l.LegendID, 10))
+}
+
+func rawJSON(b []byte) *Response {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return &Response{Status: http.StatusOK, Header: h, Body: b}
+}
+
+// LayerJSON is a layer in the catalog answers.
+type LayerJSON struct {
+	ID          int64            `json:"id"`
+	Name        string           `json:"name"`
+	Description string           `json:"description,omitempty"`
+	Datatype    catalog.Datatype `json:"datatype"`
+	Source      string           `json:"source,omitempty"`
+	Version     int64            `json:"version"`
+	LegendID    *int64           `json:"legend,omitempty"`
+	MaxZoom     int              `json:"max_zoom"`
+	// Bounds is the extent in WGS84 degrees (west, south, east, north); Extent in EPSG:3857.
+	Bounds   *[4]float64     `json:"bounds,omitempty"`
+	Extent   *[4]float64     `json:"extent,omitempty"`
+	Metadata *MetadataJSON   `json:"metadata,omitempty"`
+	Bands    []BandJSON      `json:"bands"`
+	Parse    ParseStatusJSON `json:"parse"`
+	Created  time.Time       `json:"created"`
+}
+
+// MetadataJSON is what the parser read off the raster.
+type MetadataJSON struct {
+	Origin    [2]float64 `json:"origin"`
+	Scale     [2]float64 `json:"scale"`
+	Skew      [2]float64 `json:"skew"`
+	Width     int        `json:"width"`
+	Height    int        `json:"height"`
+	BandCount int        `json:"band_count"`
+	SRID      int        `json:"srid"`
+	WKT       string     `json:"wkt,omitempty"`
+}
+
+// BandJSON is one band's type, nodata and statistics.
+type BandJSON struct {
+	Index    int       `json:"index"`
+	Type     string    `json:"type"`
+	NoData   *float64  `json:"nodata"`
+	Count    int64     `json:"count"`
+	Min      *float64  `json:"min,omitempty"`
+	Max      *float64  `json:"max,omitempty"`
+	Mean     *float64  `json:"mean,omitempty"`
+	Std      *float64  `json:"std,omitempty"`
+	Hist     []int64   `json:"hist,omitempty"`
+	HistBins []float64 `json:"hist_bins,omitempty"`
+}
+
+// ParseStatusJSON is a layer's parse progress and log.
+type ParseStatusJSON struct {
+	Status        string    `json:"status"`
+	Code          int       `json:"code"`
+	Version       int64     `json:"version"`
+	Log           []string  `json:"log"`
+	FinishedZooms []int     `json:"finished_zooms"`
+	TilesDone     int64     `json:"tiles_done"`
+	TilesTotal    int64     `json:"tiles_total"`
+	Updated       time.Time `json:"updated"`
+}
+
+func finitePtr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// ParseJSON is a layer's parse status as the catalog answers show it.
+func ParseJSON(p catalog.ParseStatus) ParseStatusJSON {
+	out := ParseStatusJSON{Status: p.Status.String(), Code: int(p.Status), Version: p.Version, Log: p.Log,
+		FinishedZooms: p.FinishedZooms, TilesDone: p.TilesDone, TilesTotal: p.TilesTotal, Updated: p.Updated}
+	if out.Log == nil {
+		out.Log = []string{}
+	}
+	if out.FinishedZooms == nil {
+		out.FinishedZooms = []int{}
+	}
+	return out
+}
+
+// NewLayerJSON converts a catalog layer for the catalog answers.
+func NewLayerJSON(l catalog.Layer) LayerJSON {
+	out := LayerJSON{ID: l.ID, Name: l.Name, Description: l.Description, Datatype: l.Datatype, Source: l.Source,
+		Version: l.Version, LegendID: l.LegendID, MaxZoom: maxZoom(l), Bands: []BandJSON{}, Parse: ParseJSON(l.Parse),
+		Created: l.Create}
+	if m := l.Meta; m != nil {
+		out.Metadata = &MetadataJSON{Origin: [2]float64{m.OriginX, m.OriginY}, Scale: [2]float64{m.ScaleX, m.ScaleY},
+			Skew: [2]float64{m.SkewX, m.SkewY}, Width: m.Width, Height: m.Height, BandCount: m.BandCount, SRID: m.SRID, WKT: m.WKT}
+		if e := m.Extent; e[2] > e[0] && e[3] > e[1] {
+			ext := e
+			out.Extent = &ext
+			w, sth := tile.MercatorToLonLat(e[0], e[1])
+			east, n := tile.MercatorToLonLat(e[2], e[3])
+			out.Bounds = &[4]float64{w, sth, east, n}
+		}
+	}
+	for _, b := range l.Bands {
+		bj := BandJSON{Index: b.Index, Type: b.Type.String(), Count: b.Count, Hist: b.Hist, HistBins: b.HistBins}
+		if b.HasNoData {
+			bj.NoData = finitePtr(b.NoData)
+		}
+		if b.Count > 0 {
+			bj.Min, bj.Max, bj.Mean, bj.Std = finitePtr(b.Min), finitePtr(b.Max), finitePtr(b.Mean), finitePtr(b.Std)
+		}
+		out.Bands = append(out.Bands, bj)
+	}
+	return out
+}
+
+// Layers answers the layer catalog: every layer with metadata, band statistics and parse
+// status.
+func (s *Service) Layers(ctx context.Context) *Response {
+	ls, err := s.store.Layers(ctx)
+	if err != nil {
+		return s.fail(ctx, "layers", err)
+	}
+	out := make([]LayerJSON, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, NewLayerJSON(l))
+	}
+	return jsonResponse(http.StatusOK, out)
+}
+
+// Layer answers layers/{ref}: one layer of the catalog.
+func (s *Service) Layer(ctx context.Context, ref string) *Response {
+	l, err := s.store.Layer(ctx, ref)
+	if err != nil {
+		return s.fail(ctx, "layer", err)
+	}
+	return jsonResponse(http.StatusOK, NewLayerJSON(l))
+}
+
+// TileJSON is the TileJSON 3.0.0 document of a layer or an algebra query
+// (https://github.com/mapbox/tilejson-spec/tree/master/3.0.0).
+type TileJSON struct {
+	TileJSON    string     `json:"tilejson"`
+	Name        string     `json:"name,omitempty"`
+	Description string     `json:"description,omitempty"`
+	Scheme      string     `json:"scheme"`
+	Tiles       []string   `json:"tiles"`
+	MinZoom     int        `json:"minzoom"`
+	MaxZoom     int        `json:"maxzoom"`
+	Bounds      [4]float64 `json:"bounds"`
+	Center      [3]float64 `json:"center"`
+}
+
+// TileJSONFormat is the tile format a TileJSON document points at (default png).
+func tileJSONFormat(q url.Values) (Format, error) {
+	if f := q.Get("format"); f != "" {
+		return ParseFormat(f)
+	}
+	return PNG, nil
+}
+
+func tileJSONFor(name, desc string, tmpl string, ls []catalog.Layer) TileJSON {
+	tj := TileJSON{TileJSON: "3.0.0", Name: name, Description: desc, Scheme: "xyz", Tiles: []string{tmpl},
+		Bounds: [4]float64{-180, -85.0511287798066, 180, 85.0511287798066}}
+	first := true
+	for _, l := range ls {
+		tj.MaxZoom = max(tj.MaxZoom, maxZoom(l))
+		if l.Meta == nil || !(l.Meta.Extent[2] > l.Meta.Extent[0]) {
+			continue
+		}
+		e := l.Meta.Extent
+		w, sth := tile.MercatorToLonLat(e[0], e[1])
+		east, n := tile.MercatorToLonLat(e[2], e[3])
+		if first {
+			tj.Bounds = [4]float64{w, sth, east, n}
+			first = false
+		} else {
+			tj.Bounds = [4]float64{min(tj.Bounds[0], w), min(tj.Bounds[1], sth), max(tj.Bounds[2], east), max(tj.Bounds[3], n)}
+		}
+	}
+	tj.Center = [3]float64{(tj.Bounds[0] + tj.Bounds[2]) / 2, (tj.Bounds[1] + tj.Bounds[3]) / 2, float64(max(0, tj.MaxZoom-3))}
+	return tj
+}
+
+// LayerTileJSON answers tiles/{layer}.json. The tile URLs keep the query (colormap, legend…)
+// so a map client gets the same styling; format= picks the tile format (default png).
+func (s *Service) LayerTileJSON(ctx context.Context, ref string, q url.Values, c Client) *Response {
+	f, err := tileJSONFormat(q)
+	if err != nil {
+		return ErrorResponse(err)
+	}
+	if _, err := ParseStyle(q); err != nil {
+		return ErrorResponse(err)
+	}
+	l, err := s.layer(ctx, ref)
+	if err != nil {
+		return s.fail(ctx, "tilejson", err)
+	}
+	q = cloneWithout(q, "format")
+	tmpl := c.BaseURL + "tiles/" + url.PathEscape(ref) + "/{z}/{x}/{y}." + string(f) + encodeQuery(q)
+	return jsonResponse(http.StatusOK, tileJSONFor(l.Name, l.Description, tmpl, []catalog.Layer{l}))
+}
+
+// AlgebraTileJSON answers algebra.json?layers=…&formula=…: TileJSON for an algebra query.
+func (s *Service) AlgebraTileJSON(ctx context.Context, q url.Values, c Client) *Response {
+	f, err := tileJSONFormat(q)
+	if err != nil {
+		return ErrorResponse(err)
+	}
+	query, err := ParseQuery(q)
+	if err != nil {
+		return ErrorResponse(err)
+	}
+	if _, err := ParseStyle(q); err != nil {
+		return ErrorResponse(err)
+	}
+	if query.Formula != "" {
+		if _, err := formula.Compile(query.Formula); err != nil {
+			return ErrorResponse(&formulaSource{src: query.Formula, err: err})
+		}
+	}
+	vars, err := s.bind(ctx, query.Layers)
+	if err != nil {
+		return s.fail(ctx, "tilejson", err)
+	}
+	ls := make([]catalog.Layer, len(vars))
+	for i, v := range vars {
+		ls[i] = v.layer
+	}
+	q = cloneWithout(q, "format")
+	tmpl := c.BaseURL + "algebra/{z}/{x}/{y}." + string(f) + encodeQuery(q)
+	return jsonResponse(http.StatusOK, tileJSONFor("algebra", query.Formula, tmpl, ls))
+}
+
+func cloneWithout(q url.Values, drop string) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		if k != drop {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func encodeQuery(q url.Values) string {
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}

@@ -1,0 +1,633 @@
+package tiles_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+	"github.com/tessera-gis/tessera/backend/internal/tiles"
+	"github.com/tessera-gis/tessera/backend/internal/tiles/tilestest"
+	"github.com/tessera-gis/tessera/shared/colormap"
+	"github.com/tessera-gis/tessera/shared/formula"
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/rawtile"
+	"github.com/tessera-gis/tessera/shared/render"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var _ tiles.Store = (*pgstore.Store)(nil)
+
+type env struct {
+	svc *tiles.Service
+	fx  *tilestest.Fixture
+	st  *pgstore.Store
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	st := dbtest.New(t)
+	fx := tilestest.Seed(t, st)
+	return &env{svc: tiles.New(st, tiles.Config{LayerTTL: -1}), fx: fx, st: st}
+}
+
+func (e *env) tile(t *testing.T, layer string, z tile.ZXY, ext, query string, c tiles.Client) *tiles.Response {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := tiles.ParseTile(layer, strconv.Itoa(z.Z), strconv.Itoa(z.X), strconv.Itoa(z.Y), ext, q)
+	if err != nil {
+		t.Fatalf("ParseTile: %v", err)
+	}
+	return e.svc.Tile(context.Background(), req, c)
+}
+
+func (e *env) algebra(t *testing.T, z tile.ZXY, ext, query string, c tiles.Client) *tiles.Response {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := tiles.ParseAlgebra(strconv.Itoa(z.Z), strconv.Itoa(z.X), strconv.Itoa(z.Y), ext, q)
+	if err != nil {
+		t.Fatalf("ParseAlgebra: %v", err)
+	}
+	return e.svc.Algebra(context.Background(), req, c)
+}
+
+func ok(t *testing.T, r *tiles.Response, ctype string) {
+	t.Helper()
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, body %s", r.Status, r.Body)
+	}
+	if got := r.Header.Get("Content-Type"); got != ctype {
+		t.Fatalf("Content-Type %q, want %q", got, ctype)
+	}
+}
+
+// samePixels compares a PNG answer with the renderer's image, pixel by pixel; on failure the
+// answer is written next to the test's temp dir for a look.
+func samePixels(t *testing.T, body []byte, want *image.NRGBA) {
+	t.Helper()
+	got, err := png.Decode(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("answer is not a PNG: %v", err)
+	}
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("size %v, want %v", got.Bounds(), want.Bounds())
+	}
+	bad := 0
+	for y := 0; y < want.Rect.Dy(); y++ {
+		for x := 0; x < want.Rect.Dx(); x++ {
+			g := color.NRGBAModel.Convert(got.At(x, y)).(color.NRGBA)
+			w := want.NRGBAAt(x, y)
+			if g != w && !(g.A == 0 && w.A == 0) {
+				if bad < 5 {
+					t.Errorf("pixel (%d,%d) = %v, want %v", x, y, g, w)
+				}
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		p := filepath.Join(os.TempDir(), strings.ReplaceAll(t.Name(), "/", "_")+".png")
+		_ = os.WriteFile(p, body, 0o644)
+		t.Errorf("%d pixels differ; answer written to %s", bad, p)
+	}
+}
+
+func expected(t *testing.T, req render.Request) *render.Output {
+	t.Helper()
+	out, err := render.Render(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func compile(t *testing.T, src string) *formula.Program {
+	t.Helper()
+	p, err := formula.Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestImages(t *testing.T) {
+	e := setup(t)
+	fx := e.fx
+	ramp := fx.Bands["ramp"][0]
+	rampRange := &[2]float64{fx.Ramp.Bands[0].Min, fx.Ramp.Bands[0].Max}
+	cont, err := colormap.Parse([]byte(`{'continuous': true, 'from': '#000080', 'over': 'ffffff', 'to': [128, 0, 0]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legendCM, err := fx.Legend.Colormap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	viridis, err := colormap.Named("viridis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3 := 3.0
+	tests := []struct {
+		name string
+		get  func() *tiles.Response
+		want render.Request
+		agg  string
+	}{
+		{"tile grayscale over the layer's statistics",
+			func() *tiles.Response { return e.tile(t, "ramp", tilestest.Home, "png", "", tiles.Client{}) },
+			render.Request{Bands: map[string]*raster.Band{"x": ramp}, Formula: compile(t, "x"), Range: rampRange}, ""},
+		{"tile by file-name fragment with a named colormap",
+			func() *tiles.Response {
+				return e.tile(t, "ramp_float", tilestest.Home, "png", "colormap=viridis", tiles.Client{})
+			},
+			render.Request{Bands: map[string]*raster.Band{"x": ramp}, Formula: compile(t, "x"), Colormap: viridis, Range: rampRange}, ""},
+		{"tile with the layer's own legend",
+			func() *tiles.Response {
+				return e.tile(t, strconv.FormatInt(fx.Classes.ID, 10), tilestest.Home, "png", "", tiles.Client{})
+			},
+			render.Request{Bands: map[string]*raster.Band{"x": fx.Bands["classes"][0]}, Formula: compile(t, "x"), Colormap: legendCM,
+				Range: &[2]float64{1, 3}}, `{"1":21930,"2":21930,"3":21420}`}, // 86, 86 and 84 columns of 255 rows
+		{"algebra of three layers with a continuous colormap",
+			func() *tiles.Response {
+				return e.algebra(t, tilestest.Home, "png", "layers=a=ramp,b=const,c=classes&formula=(a%2Bb)*c&colormap="+url.QueryEscape(`{'continuous': true, 'from': '#000080', 'over': 'ffffff', 'to': [128, 0, 0]}`), tiles.Client{})
+			},
+			render.Request{Bands: map[string]*raster.Band{"a": ramp, "b": fx.Bands["const"][0], "c": fx.Bands["classes"][0]},
+				Formula: compile(t, "(a+b)*c"), Colormap: cont}, ""},
+		{"algebra with a legend by title, entries and contrast",
+			func() *tiles.Response {
+				return e.algebra(t, tilestest.Home, "png", "layers=x=classes&formula=x&legend=land%20COVER&entries=1,3&enhance_contrast=3", tiles.Client{})
+			},
+			render.Request{Bands: map[string]*raster.Band{"x": fx.Bands["classes"][0]}, Formula: compile(t, "x"), Colormap: legendCM,
+				Entries: []string{"1", "3"}, Enhance: render.Enhance{Contrast: &c3}}, `{"1":21930,"3":21420}`},
+		{"algebra RGB with band accessors, scale and alpha",
+			func() *tiles.Response {
+				return e.algebra(t, tilestest.Home, "png", "layers=r:0=rgb,g:1=rgb,b:2=rgb&scale=0,255&alpha", tiles.Client{})
+			},
+			render.Request{Bands: map[string]*raster.Band{"r": fx.Bands["rgb"][0], "g": fx.Bands["rgb"][1], "b": fx.Bands["rgb"][2]},
+				RGB: &render.RGB{Scale: &[2]float64{0, 255}, Alpha: true}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.get()
+			ok(t, r, "image/png")
+			out := expected(t, tc.want)
+			samePixels(t, r.Body, out.Image)
+			if got := r.Header.Get("aggregation"); got != tc.agg {
+				t.Errorf("aggregation header %q, want %q", got, tc.agg)
+			}
+			if r.Header.Get("ETag") == "" || r.Header.Get("Cache-Control") == "" {
+				t.Errorf("no ETag or Cache-Control: %v", r.Header)
+			}
+		})
+	}
+}
+
+func TestJPEG(t *testing.T) {
+	e := setup(t)
+	r := e.tile(t, "ramp", tilestest.Home, "jpg", "", tiles.Client{})
+	ok(t, r, "image/jpeg")
+	img, _, err := image.Decode(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatalf("not a JPEG: %v", err)
+	}
+	// Pixel 0 is nodata: flattened onto black. The far end of the ramp is near white.
+	if c := color.GrayModel.Convert(img.At(0, 0)).(color.Gray); c.Y > 10 {
+		t.Errorf("nodata pixel = %v, want black", c)
+	}
+	if c := color.GrayModel.Convert(img.At(255, 255)).(color.Gray); c.Y < 240 {
+		t.Errorf("last pixel = %v, want near white", c)
+	}
+}
+
+// decodeRaw reads a .msgpack answer, gunzipping it when it says so.
+func decodeRaw(t *testing.T, r *tiles.Response) *rawtile.Tile {
+	t.Helper()
+	body := r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt, err := rawtile.Decode(body)
+	if err != nil {
+		t.Fatalf("answer is not a raw tile: %v", err)
+	}
+	return rt
+}
+
+func TestMsgPack(t *testing.T) {
+	e := setup(t)
+	fx := e.fx
+	t.Run("algebra bands, golden for the wasm decoder", func(t *testing.T) {
+		r := e.algebra(t, tilestest.Home, "msgpack", "layers=a=ramp,b=const&formula=a%2Bb", tiles.Client{})
+		ok(t, r, tiles.MsgPack.ContentType())
+		if r.Header.Get("Content-Encoding") != "" || r.Header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("headers %v", r.Header)
+		}
+		rt := decodeRaw(t, r)
+		if rt.Tile != tilestest.Home || rt.Bounds != tilestest.Home.Bounds() || len(rt.Bands) != 2 {
+			t.Fatalf("tile %v %v with %d bands", rt.Tile, rt.Bounds, len(rt.Bands))
+		}
+		for name, want := range map[string]*raster.Band{"a": fx.Bands["ramp"][0], "b": fx.Bands["const"][0]} {
+			got := rt.Bands[name]
+			if got.Type != want.Type || got.HasNoData != want.HasNoData || got.NoData != want.NoData || !bytes.Equal(got.Data, want.Data) {
+				t.Errorf("band %s differs from the stored band", name)
+			}
+		}
+		golden := filepath.Join("..", "..", "..", "shared", "rawtile", "testdata", "server-algebra.msgpack")
+		if *update {
+			if err := os.WriteFile(golden, r.Body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(r.Body, want) {
+			t.Errorf("answer differs from %s (go test -update rewrites it)", golden)
+		}
+	})
+	t.Run("gzip when accepted", func(t *testing.T) {
+		r := e.tile(t, "ramp", tilestest.Home, "msgpack", "", tiles.Client{AcceptGzip: true})
+		ok(t, r, tiles.MsgPack.ContentType())
+		if r.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("Content-Encoding %q", r.Header.Get("Content-Encoding"))
+		}
+		rt := decodeRaw(t, r)
+		if len(rt.Bands) != 1 || !bytes.Equal(rt.Bands["x"].Data, fx.Bands["ramp"][0].Data) {
+			t.Errorf("tile endpoint raw band x differs")
+		}
+	})
+	t.Run("over-zoom from the nearest coarser tile", func(t *testing.T) {
+		home := fx.Bands["ramp"][0]
+		parent := fx.ParentBands["ramp"][0]
+		cases := []struct {
+			z      tile.ZXY
+			source func(c, r int) float64
+		}{
+			// Child (0,0) of Home: Home's top-left quadrant doubled.
+			{tile.ZXY{Z: 5, X: 16, Y: 10}, func(c, r int) float64 { return home.At((r/2)*256 + c/2) }},
+			// Child (1,1) at zoom 6 of Home's child (1,0): a quarter of a quadrant.
+			{tile.ZXY{Z: 6, X: 35, Y: 21}, func(c, r int) float64 { return home.At((64+r/4)*256 + 192 + c/4) }},
+			// A zoom-4 sibling of Home, cut from Parent's top-right quadrant.
+			{tile.ZXY{Z: 4, X: 9, Y: 4}, func(c, r int) float64 { return parent.At((r/2)*256 + 128 + c/2) }},
+		}
+		for _, tc := range cases {
+			rt := decodeRaw(t, e.tile(t, "ramp", tc.z, "msgpack", "", tiles.Client{}))
+			b := rt.Bands["x"]
+			for _, p := range [][2]int{{0, 0}, {1, 0}, {2, 3}, {255, 0}, {0, 255}, {255, 255}, {100, 37}} {
+				if got, want := b.At(p[1]*256+p[0]), tc.source(p[0], p[1]); got != want {
+					t.Errorf("%v pixel %v = %v, want %v", tc.z, p, got, want)
+				}
+			}
+		}
+	})
+}
+
+func TestMissingTile(t *testing.T) {
+	e := setup(t)
+	far := tile.ZXY{Z: 4, X: 0, Y: 0}
+	r := e.tile(t, "ramp", far, "png", "", tiles.Client{})
+	ok(t, r, "image/png")
+	img, err := png.Decode(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() != 256 || img.Bounds().Dy() != 256 {
+		t.Fatalf("size %v", img.Bounds())
+	}
+	for _, p := range [][2]int{{0, 0}, {128, 128}, {255, 255}} {
+		if _, _, _, a := img.At(p[0], p[1]).RGBA(); a != 0 {
+			t.Errorf("pixel %v not transparent", p)
+		}
+	}
+	ok(t, e.tile(t, "ramp", far, "jpg", "", tiles.Client{}), "image/jpeg")
+	ok(t, e.tile(t, "ramp", far, "tif", "", tiles.Client{}), "image/tiff")
+	if r := e.algebra(t, far, "msgpack", "layers=a=ramp,b=const&formula=a", tiles.Client{}); r.Status != http.StatusNoContent || len(r.Body) != 0 {
+		t.Errorf(".msgpack of a missing tile: %d %q, want 204", r.Status, r.Body)
+	}
+}
+
+func needGDAL(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("gdalinfo"); err != nil {
+		if dbtest.Required() {
+			t.Fatal("gdalinfo missing; scripts/services.sh installs gdal-bin")
+		}
+		t.Skip("gdalinfo missing")
+	}
+}
+
+func TestTIFF(t *testing.T) {
+	needGDAL(t)
+	e := setup(t)
+	r := e.algebra(t, tilestest.Home, "tif", "layers=a=ramp,b=const&formula=a*b", tiles.Client{})
+	ok(t, r, "image/tiff")
+	path := filepath.Join(t.TempDir(), "tile.tif")
+	if err := os.WriteFile(path, r.Body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("gdalinfo", "-json", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gi struct {
+		Size             []int     `json:"size"`
+		GeoTransform     []float64 `json:"geoTransform"`
+		CoordinateSystem struct {
+			WKT string `json:"wkt"`
+		} `json:"coordinateSystem"`
+		Bands []struct {
+			Type        string `json:"type"`
+			NoDataValue any    `json:"noDataValue"`
+		} `json:"bands"`
+	}
+	if err := json.Unmarshal(out, &gi); err != nil {
+		t.Fatal(err)
+	}
+	b := tilestest.Home.Bounds()
+	if len(gi.Size) != 2 || gi.Size[0] != 256 || len(gi.Bands) != 1 || gi.Bands[0].Type != "Float64" {
+		t.Fatalf("gdalinfo: %s", out)
+	}
+	if math.Abs(gi.GeoTransform[0]-b.MinX) > 1e-6 || math.Abs(gi.GeoTransform[3]-b.MaxY) > 1e-6 || math.Abs(gi.GeoTransform[1]-b.Width()/256) > 1e-9 {
+		t.Errorf("geotransform %v, tile bounds %v", gi.GeoTransform, b)
+	}
+	if !strings.Contains(gi.CoordinateSystem.WKT, `ID["EPSG",3857]`) {
+		t.Errorf("not EPSG:3857")
+	}
+	// Values: pixel (c, r) = (r*256+c)*0.5*7; pixel 0 is nodata.
+	prog := compile(t, "a*b")
+	res, err := render.Evaluate(render.Request{Bands: map[string]*raster.Band{"a": e.fx.Bands["ramp"][0], "b": e.fx.Bands["const"][0]}, Formula: prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := fmt.Sprint(gi.Bands[0].NoDataValue)
+	for _, p := range [][2]int{{0, 0}, {1, 0}, {200, 100}, {255, 255}} {
+		v, err := exec.Command("gdallocationinfo", "-valonly", path, strconv.Itoa(p[0]), strconv.Itoa(p[1])).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.TrimSpace(string(v))
+		i := p[1]*256 + p[0]
+		if res.Mask != nil && res.Mask[i] {
+			if g, _ := strconv.ParseFloat(got, 64); fmt.Sprint(g) != nd && !(math.IsNaN(g) && nd == "NaN") {
+				t.Errorf("nodata pixel %v = %s, nodata is %s", p, got, nd)
+			}
+			continue
+		}
+		if g, err := strconv.ParseFloat(got, 64); err != nil || g != res.Values[i] || g != float64(i)*0.5*7 {
+			t.Errorf("pixel %v = %s, want %v", p, got, res.Values[i])
+		}
+	}
+}
+
+func TestPixel(t *testing.T) {
+	e := setup(t)
+	b := tilestest.Home.Bounds()
+	px := b.Width() / 256
+	at := func(c, r int) (float64, float64) { return b.MinX + (float64(c)+0.5)*px, b.MaxY - (float64(r)+0.5)*px }
+	tests := []struct {
+		name  string
+		c, r  int
+		query string
+		want  *float64
+	}{
+		{"value", 10, 2, "layers=a=ramp,b=const&formula=a*b", ptr(float64(2*256+10) * 0.5 * 7)},
+		{"nodata is null", 0, 0, "layers=a=ramp&formula=a", nil},
+		{"reduction over the tile", 5, 5, "layers=b=const&formula=b-mean(b)", ptr(0)},
+		{"band accessor", 3, 9, "layers=g:1=rgb&formula=g", ptr(9)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x, y := at(tc.c, tc.r)
+			q, _ := url.ParseQuery(tc.query)
+			req, err := tiles.ParsePixel(fmt.Sprint(x), fmt.Sprint(y), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := e.svc.Pixel(context.Background(), req, tiles.Client{})
+			ok(t, r, "application/json")
+			var got tiles.PixelValue
+			if err := json.Unmarshal(r.Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.X != x || got.Y != y || (got.Value == nil) != (tc.want == nil) || (got.Value != nil && *got.Value != *tc.want) {
+				t.Errorf("got %s, want value %v", r.Body, fmtPtr(tc.want))
+			}
+		})
+	}
+	t.Run("no tile is null", func(t *testing.T) {
+		q, _ := url.ParseQuery("layers=a=ramp&formula=a")
+		req, err := tiles.ParsePixel("-19000000", "19000000", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.svc.Pixel(context.Background(), req, tiles.Client{})
+		if r.Status != 200 || !strings.Contains(string(r.Body), `"value":null`) {
+			t.Errorf("got %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func fmtPtr(p *float64) string {
+	if p == nil {
+		return "null"
+	}
+	return fmt.Sprint(*p)
+}
+
+func TestConditional(t *testing.T) {
+	e := setup(t)
+	r := e.tile(t, "ramp", tilestest.Home, "png", "colormap=magma", tiles.Client{})
+	ok(t, r, "image/png")
+	etag := r.Header.Get("ETag")
+	if r2 := e.tile(t, "ramp", tilestest.Home, "png", "colormap=magma", tiles.Client{IfNoneMatch: etag}); r2.Status != http.StatusNotModified || r2.Header.Get("ETag") != etag {
+		t.Errorf("If-None-Match: %d %v, want 304", r2.Status, r2.Header)
+	}
+	other := e.tile(t, "ramp", tilestest.Home, "png", "colormap=viridis", tiles.Client{IfNoneMatch: etag})
+	if other.Status != http.StatusOK || other.Header.Get("ETag") == etag {
+		t.Errorf("another colormap must change the ETag")
+	}
+	// A re-parse changes the version, hence the ETag.
+	ctx := context.Background()
+	v, err := e.st.BeginParse(ctx, e.fx.Ramp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.WriteTiles(ctx, e.fx.Ramp.ID, v, []pgstore.Tile{{ZXY: tilestest.Home, Bands: []*raster.Band{tilestest.RampBand()}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Publish(ctx, e.fx.Ramp.ID, v); err != nil {
+		t.Fatal(err)
+	}
+	if r3 := e.tile(t, "ramp", tilestest.Home, "png", "colormap=magma", tiles.Client{IfNoneMatch: etag}); r3.Status != http.StatusOK || r3.Header.Get("ETag") == etag {
+		t.Errorf("after a re-parse: %d %s, want 200 with a new ETag", r3.Status, r3.Header.Get("ETag"))
+	}
+}
+
+func TestLegendAndCatalog(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	want, err := e.fx.Legend.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*tiles.Response{e.svc.Legend(ctx, strconv.FormatInt(e.fx.Legend.ID, 10)), e.svc.LayerLegend(ctx, "classes")} {
+		ok(t, r, "application/json")
+		if !bytes.Equal(r.Body, want) {
+			t.Errorf("legend %s, want %s", r.Body, want)
+		}
+	}
+	r := e.svc.Layers(ctx)
+	ok(t, r, "application/json")
+	var ls []tiles.LayerJSON
+	if err := json.Unmarshal(r.Body, &ls); err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 4 || ls[0].Name != "ramp" || ls[0].MaxZoom != 4 || ls[0].Parse.Status != "FINISHED" || len(ls[0].Bands) != 1 ||
+		ls[0].Bands[0].Type != "Float32" || *ls[0].Bands[0].Max != float64(256*256-1)*0.5 || ls[0].Bounds == nil {
+		t.Errorf("catalog: %s", r.Body)
+	}
+	r = e.svc.LayerTileJSON(ctx, "ramp", url.Values{"colormap": {"viridis"}}, tiles.Client{BaseURL: "http://h/raster/"})
+	ok(t, r, "application/json")
+	var tj tiles.TileJSON
+	if err := json.Unmarshal(r.Body, &tj); err != nil {
+		t.Fatal(err)
+	}
+	b := tilestest.Home.Bounds()
+	w, s := tile.MercatorToLonLat(b.MinX, b.MinY)
+	if tj.TileJSON != "3.0.0" || tj.MaxZoom != 4 || tj.Tiles[0] != "http://h/raster/tiles/ramp/{z}/{x}/{y}.png?colormap=viridis" ||
+		math.Abs(tj.Bounds[0]-w) > 1e-9 || math.Abs(tj.Bounds[1]-s) > 1e-9 {
+		t.Errorf("TileJSON %s", r.Body)
+	}
+	r = e.svc.AlgebraTileJSON(ctx, url.Values{"layers": {"a=ramp,b=const"}, "formula": {"a+b"}, "format": {"msgpack"}}, tiles.Client{BaseURL: "/raster/"})
+	ok(t, r, "application/json")
+	if !strings.Contains(string(r.Body), `/raster/algebra/{z}/{x}/{y}.msgpack?formula=a%2Bb\u0026layers=a%3Dramp%2Cb%3Dconst`) {
+		t.Errorf("algebra TileJSON %s", r.Body)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	type call func() *tiles.Response
+	parseAlgebra := func(zxy, ext, query string) call {
+		return func() *tiles.Response {
+			q, err := url.ParseQuery(query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := strings.Split(zxy, "/")
+			req, err := tiles.ParseAlgebra(p[0], p[1], p[2], ext, q)
+			if err != nil {
+				return tiles.ErrorResponse(err)
+			}
+			return e.svc.Algebra(ctx, req, tiles.Client{})
+		}
+	}
+	parseTile := func(layer, zxy, ext, query string) call {
+		return func() *tiles.Response {
+			q, _ := url.ParseQuery(query)
+			p := strings.Split(zxy, "/")
+			req, err := tiles.ParseTile(layer, p[0], p[1], p[2], ext, q)
+			if err != nil {
+				return tiles.ErrorResponse(err)
+			}
+			return e.svc.Tile(ctx, req, tiles.Client{})
+		}
+	}
+	tests := []struct {
+		name   string
+		call   call
+		status int
+		msg    string
+		pos    *[2]int
+	}{
+		{"unknown layer", parseTile("nope", "4/8/5", "png", ""), 404, `layer "nope" not found`, nil},
+		{"ambiguous file-name fragment", parseTile(".tif", "4/8/5", "png", ""), 400, "matches several layers", nil},
+		{"unknown format", parseTile("ramp", "4/8/5", "gif", ""), 400, `unknown tile format "gif"`, nil},
+		{"z out of range", parseTile("ramp", "31/0/0", "png", ""), 400, "zoom 31", nil},
+		{"x out of range", parseTile("ramp", "2/4/0", "png", ""), 400, "x and y at zoom 2", nil},
+		{"x not a number", parseTile("ramp", "2/a/0", "png", ""), 400, `x: "a" is not an integer`, nil},
+		{"bad colormap JSON", parseTile("ramp", "4/8/5", "png", "colormap={'x>0':"), 400, "colormap", nil},
+		{"unknown named colormap", parseTile("ramp", "4/8/5", "png", "colormap=nosuch"), 400, "neither a JSON object nor a named colormap", nil},
+		{"bad colour", parseTile("ramp", "4/8/5", "png", "colormap={\"1\":\"#zzz\"}"), 400, "Invalid color, could not convert hex to rgb.", nil},
+		{"bad enhance factor", parseTile("ramp", "4/8/5", "png", "enhance_color=abc"), 400, "enhance_color", nil},
+		{"negative enhance factor", parseTile("ramp", "4/8/5", "png", "enhance_sharpness=-1"), 400, "enhance_sharpness", nil},
+		{"unknown legend title", parseTile("ramp", "4/8/5", "png", "legend=nosuch"), 404, `legend "nosuch" not found`, nil},
+		{"unknown session colormap", parseTile("ramp", "4/8/5", "png", "legend=k&store=session"), 404, "no colormap is saved", nil},
+		{"bad store", parseTile("ramp", "4/8/5", "png", "legend=k&store=cookie"), 400, "store", nil},
+		{"no formula nor rgb", parseAlgebra("4/8/5", "png", "layers=a=ramp"), 400, "Specify raster algebra formula or provide rgb layer keys.", nil},
+		{"malformed layers", parseAlgebra("4/8/5", "png", "layers=a&formula=a"), 400, `malformed entry "a"`, nil},
+		{"malformed band", parseAlgebra("4/8/5", "png", "layers=a:x=ramp&formula=a"), 400, "malformed band", nil},
+		{"band past the layer's bands", parseAlgebra("4/8/5", "png", "layers=a:3=ramp&formula=a"), 400, "has 1 band(s)", nil},
+		{"missing layers", parseAlgebra("4/8/5", "png", "formula=a"), 400, "layers: missing", nil},
+		{"bad formula", parseAlgebra("4/8/5", "png", "layers=a=ramp&formula=a%2B%2B)"), 400, "", &[2]int{3, 4}},
+		{"undeclared variable", parseAlgebra("4/8/5", "png", "layers=a=ramp&formula=a%2Bzz"), 400, `Found an undeclared variable "zz" in formula.`, &[2]int{2, 4}},
+		{"bad scale", parseAlgebra("4/8/5", "png", "layers=r=rgb,g=rgb,b=rgb&scale=5,1"), 400, "scale", nil},
+		{"legend id not an integer", func() *tiles.Response { return e.svc.Legend(ctx, "abc") }, 404, `legend "abc" not found`, nil},
+		{"legend id unknown", func() *tiles.Response { return e.svc.Legend(ctx, "999999") }, 404, "legend 999999 not found", nil},
+		{"layer without legend", func() *tiles.Response { return e.svc.LayerLegend(ctx, "ramp") }, 404, "has no legend", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.call()
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d; body %s", r.Status, tc.status, r.Body)
+			}
+			var body tiles.ErrorBody
+			if err := json.Unmarshal(r.Body, &body); err != nil || body.Error == "" {
+				t.Fatalf("body %s is not {\"error\": …}", r.Body)
+			}
+			if !strings.Contains(body.Error, tc.msg) {
+				t.Errorf("error %q does not contain %q", body.Error, tc.msg)
+			}
+			if tc.pos != nil && (body.Pos == nil || *body.Pos != *tc.pos) {
+				t.Errorf("pos %v, want %v (body %s)", body.Pos, *tc.pos, r.Body)
+			}
+		})
+	}
+}
+
+func TestStatusTable(t *testing.T) {
+	if s := tiles.Status(io.EOF); s != 500 {
+		t.Errorf("an unknown error gives %d, want 500", s)
+	}
+	r := tiles.ErrorResponse(fmt.Errorf("db password is hunter2: %w", io.EOF))
+	if r.Status != 500 || strings.Contains(string(r.Body), "hunter2") {
+		t.Errorf("500 body leaks: %s", r.Body)
+	}
+}
