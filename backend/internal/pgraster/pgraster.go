@@ -277,11 +277,12 @@ type reader struct {
 	bo  binary.ByteOrder
 }
 
-func (r *reader) need(n int, what string) error {
-	if n < 0 || len(r.buf)-r.off < n {
-		return fmt.Errorf("%w: truncated at byte %d reading %s (%d bytes needed, %d left)", ErrInvalid, r.off, what, n, len(r.buf)-r.off)
-	}
-	return nil
+// has reports whether n more bytes are there.
+func (r *reader) has(n int) bool { return n >= 0 && len(r.buf)-r.off >= n }
+
+// truncated is the error for a missing n bytes; what names them.
+func (r *reader) truncated(n int, what string) error {
+	return fmt.Errorf("%w: truncated at byte %d reading %s (%d bytes needed, %d left)", ErrInvalid, r.off, what, n, len(r.buf)-r.off)
 }
 
 func (r *reader) u8() byte          { v := r.buf[r.off]; r.off++; return v }
@@ -324,12 +325,20 @@ func Decode(wkb []byte) (*Raster, error) {
 	if min := nb * (2 + npix); len(wkb)-rd.off < min {
 		return nil, fmt.Errorf("%w: %d bands of %d×%d pixels need at least %d bytes, %d left", ErrInvalid, nb, r.Width, r.Height, min, len(wkb)-rd.off)
 	}
+	// One allocation for all bands and one for all pixels: the pixels take at most what is
+	// left of the input (the flag and nodata bytes make up the slack).
+	var (
+		store []raster.Band
+		pix   []byte
+	)
 	if nb > 0 {
 		r.Bands = make([]*raster.Band, nb)
+		store = make([]raster.Band, nb)
+		pix = make([]byte, len(wkb)-rd.off)
 	}
 	for i := range nb {
-		if err := rd.need(1, fmt.Sprintf("band %d pixel type", i+1)); err != nil {
-			return nil, err
+		if !rd.has(1) {
+			return nil, rd.truncated(1, fmt.Sprintf("band %d pixel type", i+1))
 		}
 		flags := rd.u8()
 		if flags&flagOffDB != 0 {
@@ -341,16 +350,18 @@ func Decode(wkb []byte) (*Raster, error) {
 			return nil, fmt.Errorf("%w: band %d has unknown pixel type %d", ErrUnsupported, i+1, pt)
 		}
 		ws := wkbSize(pt)
-		if err := rd.need(ws*(1+npix), fmt.Sprintf("band %d (%s, %d×%d)", i+1, pixtypeNames[pt], r.Width, r.Height)); err != nil {
-			return nil, err
+		if n := ws * (1 + npix); !rd.has(n) {
+			return nil, rd.truncated(n, fmt.Sprintf("band %d (%s, %d×%d)", i+1, pixtypeNames[pt], r.Width, r.Height))
 		}
-		b := &raster.Band{Type: t, Width: r.Width, Height: r.Height}
+		b := &store[i]
+		b.Type, b.Width, b.Height = t, r.Width, r.Height
 		nd := readValue(rd, pt)
 		if flags&flagHasNoData != 0 {
 			b.HasNoData, b.NoData = true, nd
 		}
 		src := rd.take(ws * npix)
-		b.Data = make([]byte, npix*t.Size())
+		n := npix * t.Size()
+		b.Data, pix = pix[:n:n], pix[n:]
 		if ws == 1 || rd.bo == binary.LittleEndian {
 			copy(b.Data, src)
 		} else {
