@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/migrations"
 )
 
 func TestMigrateCommand(t *testing.T) {
@@ -16,26 +19,43 @@ func TestMigrateCommand(t *testing.T) {
 		code := dispatch(append([]string{"migrate"}, args...), strings.NewReader(""), &out, &errb)
 		return code, out.String(), errb.String()
 	}
-	for _, tc := range []struct {
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v, %v", files, err)
+	}
+	type step struct {
 		name    string
 		args    []string
 		code    int
-		out     string // substring of stdout
-		errText string // substring of stderr
-	}{
-		{"status", []string{"status"}, 0, "00001  applied  00001_schema.sql", ""},
-		{"down", []string{"down"}, 0, "rolled back migration 00001", ""},
-		{"status after down", []string{"status"}, 0, "00001  pending  00001_schema.sql", ""},
-		{"down with nothing applied", []string{"down"}, 0, "nothing to roll back", ""},
-		{"up", nil, 0, "00001  applied", ""},
-		{"up again", []string{"up"}, 0, "00001  applied", ""},
-		{"unknown action", []string{"sideways"}, 2, "", `unknown action "sideways"`},
-		{"two actions", []string{"up", "down"}, 2, "", "one action expected"},
-		{"help", []string{"-h"}, 0, "", "usage: tessera migrate"},
-	} {
+		out     []string // substrings of stdout
+		errText string   // substring of stderr
+	}
+	var applied, pending []string
+	for i, f := range files {
+		applied = append(applied, fmt.Sprintf("%05d  applied  %s", i+1, f))
+		pending = append(pending, fmt.Sprintf("%05d  pending  %s", i+1, f))
+	}
+	steps := []step{{"status", []string{"status"}, 0, applied, ""}}
+	for i := len(files); i >= 1; i-- {
+		steps = append(steps, step{fmt.Sprintf("down %d", i), []string{"down"}, 0, []string{fmt.Sprintf("rolled back migration %05d", i)}, ""})
+	}
+	steps = append(steps,
+		step{"status after down", []string{"status"}, 0, pending, ""},
+		step{"down with nothing applied", []string{"down"}, 0, []string{"nothing to roll back"}, ""},
+		step{"up", nil, 0, applied, ""},
+		step{"up again", []string{"up"}, 0, applied, ""},
+		step{"unknown action", []string{"sideways"}, 2, nil, `unknown action "sideways"`},
+		step{"two actions", []string{"up", "down"}, 2, nil, "one action expected"},
+		step{"help", []string{"-h"}, 0, nil, "usage: tessera migrate"},
+	)
+	for _, tc := range steps {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errText := run(tc.args...)
-			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errText, tc.errText) {
+			ok := code == tc.code && strings.Contains(errText, tc.errText)
+			for _, o := range tc.out {
+				ok = ok && strings.Contains(out, o)
+			}
+			if !ok {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, errText, tc.code, tc.out, tc.errText)
 			}
 		})
