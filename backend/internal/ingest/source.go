@@ -118,6 +118,15 @@ func openZip(p, display string, maxBytes int64) (*gdal.Dataset, error) {
 // cause is the underlying GDAL message of a gdal error, for log lines.
 func cause(err error) string {
 	s := err.Error()
+	// S3 answers with an XML error document, which GDAL passes on whole.
+	if i := strings.Index(s, "<Code>"); i >= 0 {
+		code, _, _ := strings.Cut(s[i+len("<Code>"):], "<")
+		msg := ""
+		if j := strings.Index(s, "<Message>"); j >= 0 {
+			msg, _, _ = strings.Cut(s[j+len("<Message>"):], "<")
+		}
+		return strings.TrimSuffix(strings.TrimSpace(code+": "+msg), ":")
+	}
 	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
 		s = s[i+2:]
 	}
