@@ -139,8 +139,22 @@ func drop(tb testing.TB, server, name string) {
 		return
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
-		tb.Errorf("dbtest: drop database %s: %v", name, err)
+	// Without FORCE first: DROP DATABASE stops autovacuum workers itself, while FORCE needs
+	// the right to signal them (pg_signal_backend), which the tessera role lacks. FORCE
+	// only as a last resort, for connections a test leaked.
+	q := `DROP DATABASE IF EXISTS ` + pgx.Identifier{name}.Sanitize()
+	for attempt := 0; ; attempt++ {
+		_, err = conn.Exec(ctx, q)
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || pe.Code != "55006" || attempt == 20 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil {
+		if _, ferr := conn.Exec(ctx, q+` WITH (FORCE)`); ferr != nil {
+			tb.Errorf("dbtest: drop database %s: %v; with FORCE: %v", name, err, ferr)
+		}
 	}
 }
 
@@ -161,7 +175,7 @@ func dropStale(ctx context.Context, tb testing.TB, admin *pgx.Conn) {
 		if err != nil || time.Since(time.Unix(sec, 0)) < staleAfter {
 			continue
 		}
-		if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{n}.Sanitize()+` WITH (FORCE)`); err == nil {
+		if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{n}.Sanitize()); err == nil {
 			tb.Logf("dbtest: dropped stale test database %s", n)
 		}
 	}
