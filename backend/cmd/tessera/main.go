@@ -24,6 +24,10 @@ func commands() map[string]command {
 		"eval":     {"evaluate a formula on JSON input (for formula authors)", runEval},
 		"colorize": {"colour a grid of values with a colormap (for legend authors)", runColorize},
 		"migrate":  {"apply the database migrations (up, status, down)", runMigrate},
+		"ingest":   {"ingest a raster (file, URL, s3://, .zip) into a tile pyramid", runIngest},
+		"worker":   {"run ingest tasks from Redis (asynq) for parses started elsewhere", runWorker},
+		"gendata":  {"generate Tessera's sample rasters (and the benchmark raster)", runGendata},
+		"serve":    {"serve tiles over HTTP (tiles, algebra, pixel, legend, export, TileJSON, catalog)", runServe},
 	}
 }
 

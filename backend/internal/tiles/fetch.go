@@ -33,7 +33,7 @@ func (s *Service) layer(ctx context.Context, ref string) (catalog.Layer, error) 
 	l, err := s.store.Layer(ctx, ref)
 	if err != nil {
 		if errors.Is(err, catalog.ErrNotFound) {
-			return l, fmt.Errorf("layer %q not found: %w", clip(ref), catalog.ErrNotFound)
+			return l, NotFound("layer %q not found", clip(ref))
 		}
 		return l, err
 	}

@@ -122,12 +122,12 @@ func (s *Service) colormap(ctx context.Context, j *job, c Client) (resolvedStyle
 		return resolvedStyle{st.Colormap, "colormap:" + st.ColormapSrc}, nil
 	case st.Legend != "" && st.Session:
 		if c.Session == "" {
-			return resolvedStyle{}, fmt.Errorf("no colormap is saved in this session under %q (the request has no session cookie): %w", clip(st.Legend), catalog.ErrNotFound)
+			return resolvedStyle{}, NotFound("no colormap is saved in this session under %q (the request has no session cookie)", clip(st.Legend))
 		}
 		raw, err := s.store.SessionColormap(ctx, c.Session, st.Legend)
 		if err != nil {
 			if errors.Is(err, catalog.ErrNotFound) {
-				return resolvedStyle{}, fmt.Errorf("no colormap is saved in this session under %q: %w", clip(st.Legend), catalog.ErrNotFound)
+				return resolvedStyle{}, NotFound("no colormap is saved in this session under %q", clip(st.Legend))
 			}
 			return resolvedStyle{}, err
 		}
@@ -177,7 +177,7 @@ func (s *Service) legend(ctx context.Context, ref string) (colormap.Legend, erro
 	}
 	lg, err := s.store.LegendByTitle(ctx, ref)
 	if errors.Is(err, catalog.ErrNotFound) {
-		return lg, fmt.Errorf("legend %q not found: %w", clip(ref), catalog.ErrNotFound)
+		return lg, NotFound("legend %q not found", clip(ref))
 	}
 	return lg, err
 }

@@ -3,7 +3,6 @@ package tiles
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -99,12 +98,12 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 func (s *Service) Legend(ctx context.Context, id string) *Response {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		return ErrorResponse(fmt.Errorf("legend %q not found: %w", clip(id), catalog.ErrNotFound))
+		return ErrorResponse(NotFound("legend %q not found", clip(id)))
 	}
 	lg, err := s.store.Legend(ctx, n)
 	if err != nil {
 		if errors.Is(err, catalog.ErrNotFound) {
-			err = fmt.Errorf("legend %d not found: %w", n, catalog.ErrNotFound)
+			err = NotFound("legend %d not found", n)
 		}
 		return s.fail(ctx, "legend", err)
 	}
@@ -125,7 +124,7 @@ func (s *Service) LayerLegend(ctx context.Context, ref string) *Response {
 		return s.fail(ctx, "legend", err)
 	}
 	if l.LegendID == nil {
-		return ErrorResponse(fmt.Errorf("layer %q has no legend: %w", clip(ref), catalog.ErrNotFound))
+		return ErrorResponse(NotFound("layer %q has no legend", clip(ref)))
 	}
 	return s.Legend(ctx, strconv.FormatInt(*l.LegendID, 10))
 }

@@ -256,14 +256,15 @@ func ErrorResponse(err error) *Response {
 		body.Error = "request cancelled or timed out"
 	case status < 500:
 		body.Error = clientMessage(err)
+		// A request formula's error: its message, span and snippet. (Formula errors from
+		// elsewhere, e.g. a legend's expressions, keep their full message: their span is
+		// not in the request's formula.)
 		var fe *formula.Error
-		if errors.As(err, &fe) {
+		var src *formulaSource
+		if errors.As(err, &src) && errors.As(err, &fe) {
 			body.Error = fe.Msg
 			body.Pos = &[2]int{fe.Start, fe.End}
-			var src *formulaSource
-			if errors.As(err, &src) {
-				body.Snippet = fe.Snippet(src.src)
-			}
+			body.Snippet = fe.Snippet(src.src)
 		}
 	}
 	return jsonResponse(status, body)
@@ -320,3 +321,14 @@ func (s *Service) CacheStats() (tiles, tileBytes, responses, responseBytes int64
 	m, c := s.responses.stats()
 	return int64(n), b, int64(m), c
 }
+
+// NotFound returns an error with the given message that matches catalog.ErrNotFound, so it
+// answers 404 with exactly that message.
+func NotFound(format string, args ...any) error {
+	return &notFoundError{msg: fmt.Sprintf(format, args...)}
+}
+
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string        { return e.msg }
+func (e *notFoundError) Is(target error) bool { return target == catalog.ErrNotFound }

@@ -1,0 +1,427 @@
+// Package server is Tessera's HTTP server: thin echo handlers over the tile service
+// (backend/internal/tiles) and the catalog writes (layers, legends, session colormaps),
+// with the middleware every route shares — structured request logs (log/slog), CORS,
+// bearer-token auth for writes, Prometheus metrics — plus /healthz and /metrics.
+//
+// Handlers only translate: they read the path and query into the service's typed request
+// (its Parse functions), call the service and write its Response as it is. Every error
+// answer, including the router's own 404 and 405, is JSON {"error": "…"}.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/tiles"
+	"github.com/tessera-gis/tessera/shared/colormap"
+)
+
+// Store is what the server's handlers read and write besides the tile service's reads.
+// pgstore.Store implements it.
+type Store interface {
+	tiles.Store
+	CreateLayer(ctx context.Context, l *catalog.Layer) error
+	Legends(ctx context.Context) ([]colormap.Legend, error)
+	CreateLegend(ctx context.Context, l *colormap.Legend) error
+	UpdateLegend(ctx context.Context, l *colormap.Legend) error
+	DeleteLegend(ctx context.Context, id int64) error
+	SetSessionColormap(ctx context.Context, session, key string, cm json.RawMessage) error
+	CheckAPIKey(ctx context.Context, token string) (bool, error)
+}
+
+// ParseFunc parses a layer's raster into tiles (ingest.Parser.Parse, wired in main); the
+// server runs it in the background after an upload or a URL registration.
+type ParseFunc func(ctx context.Context, layerID int64) error
+
+// Config is the server's part of `tessera serve`'s configuration.
+type Config struct {
+	// Prefix is the path every raster route lives under ("/raster/").
+	Prefix string
+	// AdminToken is the bearer token that allows writes ("" : only database API keys).
+	AdminToken string
+	// PrivateReads makes reads need a token too (default: reads are public).
+	PrivateReads bool
+	// CORSOrigins are the origins allowed to call the API from a browser ("*" for any;
+	// empty: no CORS headers).
+	CORSOrigins []string
+	// UploadDir is where uploaded rasters are streamed to; MaxUpload bounds one upload.
+	UploadDir string
+	MaxUpload int64
+	// BenchRoutes adds bench/floor/…: the HTTP floor of the load benchmark, answering the
+	// same bytes as an algebra tile from memory.
+	BenchRoutes bool
+	// EventsMaxDuration bounds one Server-Sent Events stream (default 1 hour);
+	// EventsPoll is how often it polls the parse status (default 500ms).
+	EventsMaxDuration time.Duration
+	EventsPoll        time.Duration
+	Logger            *slog.Logger
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg     Config
+	store   Store
+	svc     *tiles.Service
+	parse   ParseFunc
+	metrics *Metrics
+	echo    *echo.Echo
+	log     *slog.Logger
+
+	// parses tracks background parses, so Wait can let them finish or see them cancelled.
+	parses      sync.WaitGroup
+	parseCtx    context.Context
+	cancelParse context.CancelFunc
+
+	floorMu sync.Mutex
+	floor   map[string]*tiles.Response
+}
+
+// New builds the server and its routes. parse may be nil (uploads then answer 503).
+func New(store Store, svc *tiles.Service, parse ParseFunc, metrics *Metrics, cfg Config) *Server {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/raster/"
+	}
+	if cfg.EventsMaxDuration <= 0 {
+		cfg.EventsMaxDuration = time.Hour
+	}
+	if cfg.EventsPoll <= 0 {
+		cfg.EventsPoll = 500 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if metrics == nil {
+		metrics = NewMetrics()
+	}
+	s := &Server{cfg: cfg, store: store, svc: svc, parse: parse, metrics: metrics, log: cfg.Logger,
+		floor: map[string]*tiles.Response{}}
+	s.parseCtx, s.cancelParse = context.WithCancel(context.Background())
+	s.echo = s.routes()
+	return s
+}
+
+// Handler returns the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Close cancels running background parses and waits for them to stop.
+func (s *Server) Close() {
+	s.cancelParse()
+	s.parses.Wait()
+}
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(s.recoverer, s.observe)
+	if len(s.cfg.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  s.cfg.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
+			AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
+			ExposeHeaders: []string{"ETag", "aggregation", "Content-Disposition"},
+			MaxAge:        3600,
+		}))
+	}
+	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+
+	// Auth is per route, not per group: an echo group's middleware would also run for
+	// unknown paths under the prefix, turning their 404 into a 401.
+	p := strings.TrimSuffix(s.cfg.Prefix, "/")
+	read := func(path string, h echo.HandlerFunc) { e.GET(p+path, h, s.readAuth) }
+	read("/tiles/:layer/:z/:x/:file", s.tile)
+	read("/tiles/:file", s.layerTileJSON)
+	read("/algebra/:z/:x/:file", s.algebra)
+	read("/algebra.json", s.algebraTileJSON)
+	read("/pixel/:x/:y", s.pixel)
+	read("/pixel/:x/:y/", s.pixel)
+	read("/legend/:id", s.legend)
+	read("/legend/:id/", s.legend)
+	read("/legend", s.legendQuery)
+	read("/legend/", s.legendQuery)
+	read("/legends", s.legends)
+	read("/export", s.export)
+	read("/export/", s.export)
+	read("/stats", s.stats)
+	read("/layers", s.layers)
+	read("/layers/:id", s.layer)
+	read("/layers/:id/status", s.status)
+	read("/layers/:id/events", s.events)
+	e.POST(p+"/session/colormap", s.setSessionColormap, s.readAuth)
+	e.POST(p+"/layers", s.createLayer, s.requireAuth)
+	e.POST(p+"/layers/:id/parse", s.reparse, s.requireAuth)
+	e.POST(p+"/legend", s.createLegend, s.requireAuth)
+	e.PUT(p+"/legend/:id", s.updateLegend, s.requireAuth)
+	e.DELETE(p+"/legend/:id", s.deleteLegend, s.requireAuth)
+	if s.cfg.BenchRoutes {
+		read("/bench/floor/:z/:x/:file", s.benchFloor)
+	}
+	return e
+}
+
+// errorBody writes {"error": msg} with status.
+func errorJSON(c echo.Context, status int, msg string) error {
+	return c.JSON(status, tiles.ErrorBody{Error: msg})
+}
+
+// errorHandler answers errors that reach echo (unknown routes, methods, panics) as JSON.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	status, msg := http.StatusInternalServerError, "internal error"
+	if errors.As(err, &he) {
+		status = he.Code
+		if status < 500 {
+			msg = fmt.Sprint(he.Message)
+			if status == http.StatusNotFound {
+				msg = "no such endpoint: " + c.Request().URL.Path
+			}
+		}
+	}
+	if status >= 500 {
+		s.log.ErrorContext(c.Request().Context(), "server: request failed", "path", c.Request().URL.Path, "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = errorJSON(c, status, msg)
+}
+
+// recoverer turns a panic into a logged 500: a bug must not take the server down.
+func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// observe logs each request and records its latency per route.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.metrics.Latency.WithLabelValues(route, c.Request().Method, strconv.Itoa(status/100)+"xx").Observe(d.Seconds())
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(c.Request().Context(), level, "request", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"route", route, "status", status, "bytes", c.Response().Size, "duration", d)
+		return nil
+	}
+}
+
+// token returns the request's bearer token.
+func token(c echo.Context) string {
+	h := c.Request().Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func (s *Server) authorized(c echo.Context) (bool, error) {
+	t := token(c)
+	if t == "" {
+		return false, nil
+	}
+	if s.cfg.AdminToken != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.AdminToken)) == 1 {
+		return true, nil
+	}
+	if len(t) > 256 {
+		return false, nil
+	}
+	return s.store.CheckAPIKey(c.Request().Context(), t)
+}
+
+func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ok, err := s.authorized(c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera"`)
+			return errorJSON(c, http.StatusUnauthorized, "this request needs a bearer token: Authorization: Bearer TOKEN (TESSERA_ADMIN_TOKEN or an API key)")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) readAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	if s.cfg.PrivateReads {
+		return s.requireAuth(next)
+	}
+	return next
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.Layers(ctx); err != nil {
+		s.log.ErrorContext(ctx, "server: health check", "err", err)
+		return errorJSON(c, http.StatusServiceUnavailable, "database unavailable")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// sessionCookie is the cookie that names a client's session (for store=session colormaps).
+const sessionCookie = "tessera_session"
+
+// client collects what an answer depends on besides the parameters.
+func (s *Server) client(c echo.Context) tiles.Client {
+	r := c.Request()
+	cl := tiles.Client{
+		IfNoneMatch: r.Header.Get("If-None-Match"),
+		AcceptGzip:  acceptsGzip(r.Header.Get("Accept-Encoding")),
+		BaseURL:     c.Scheme() + "://" + r.Host + s.cfg.Prefix,
+	}
+	if ck, err := r.Cookie(sessionCookie); err == nil && validSession(ck.Value) {
+		cl.Session = ck.Value
+	}
+	return cl
+}
+
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			return !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") || strings.Contains(params, "q=0.")
+		}
+	}
+	return false
+}
+
+// write sends a service answer as it is.
+func write(c echo.Context, r *tiles.Response) error {
+	h := c.Response().Header()
+	for k, v := range r.Header {
+		h[k] = v
+	}
+	if r.Status == http.StatusNoContent || r.Status == http.StatusNotModified || c.Request().Method == http.MethodHead {
+		return c.NoContent(r.Status)
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return c.Blob(r.Status, ct, r.Body)
+}
+
+// splitFile splits "5.png" into "5" and "png".
+func splitFile(f string) (string, string) {
+	i := strings.LastIndexByte(f, '.')
+	if i < 0 {
+		return f, ""
+	}
+	return f[:i], f[i+1:]
+}
+
+func (s *Server) tile(c echo.Context) error {
+	y, ext := splitFile(c.Param("file"))
+	req, err := tiles.ParseTile(c.Param("layer"), c.Param("z"), c.Param("x"), y, ext, c.QueryParams())
+	if err != nil {
+		return write(c, tiles.ErrorResponse(err))
+	}
+	return write(c, s.svc.Tile(c.Request().Context(), req, s.client(c)))
+}
+
+func (s *Server) layerTileJSON(c echo.Context) error {
+	name, ext := splitFile(c.Param("file"))
+	if ext != "json" {
+		return write(c, tiles.ErrorResponse(tiles.NotFound("no such endpoint %s: a layer's TileJSON is tiles/LAYER.json", c.Request().URL.Path)))
+	}
+	return write(c, s.svc.LayerTileJSON(c.Request().Context(), name, c.QueryParams(), s.client(c)))
+}
+
+func (s *Server) algebra(c echo.Context) error {
+	y, ext := splitFile(c.Param("file"))
+	req, err := tiles.ParseAlgebra(c.Param("z"), c.Param("x"), y, ext, c.QueryParams())
+	if err != nil {
+		return write(c, tiles.ErrorResponse(err))
+	}
+	return write(c, s.svc.Algebra(c.Request().Context(), req, s.client(c)))
+}
+
+func (s *Server) algebraTileJSON(c echo.Context) error {
+	return write(c, s.svc.AlgebraTileJSON(c.Request().Context(), c.QueryParams(), s.client(c)))
+}
+
+func (s *Server) pixel(c echo.Context) error {
+	req, err := tiles.ParsePixel(c.Param("x"), c.Param("y"), c.QueryParams())
+	if err != nil {
+		return write(c, tiles.ErrorResponse(err))
+	}
+	return write(c, s.svc.Pixel(c.Request().Context(), req, s.client(c)))
+}
+
+func (s *Server) legend(c echo.Context) error {
+	return write(c, s.svc.Legend(c.Request().Context(), c.Param("id")))
+}
+
+func (s *Server) legendQuery(c echo.Context) error {
+	return write(c, s.svc.LayerLegend(c.Request().Context(), c.QueryParam("layer")))
+}
+
+func (s *Server) layers(c echo.Context) error {
+	return write(c, s.svc.Layers(c.Request().Context()))
+}
+
+func (s *Server) layer(c echo.Context) error {
+	return write(c, s.svc.Layer(c.Request().Context(), c.Param("id")))
+}
+
+// benchFloor is the load benchmark's HTTP floor: the first request of a URL computes the
+// algebra answer, later ones get the same bytes from a map — no layer lookup, no cache, no
+// ETag — so it measures what HTTP alone costs on this server.
+func (s *Server) benchFloor(c echo.Context) error {
+	key := c.Request().URL.RequestURI()
+	s.floorMu.Lock()
+	r, ok := s.floor[key]
+	s.floorMu.Unlock()
+	if !ok {
+		y, ext := splitFile(c.Param("file"))
+		req, err := tiles.ParseAlgebra(c.Param("z"), c.Param("x"), y, ext, c.QueryParams())
+		if err != nil {
+			return write(c, tiles.ErrorResponse(err))
+		}
+		r = s.svc.Algebra(c.Request().Context(), req, tiles.Client{AcceptGzip: acceptsGzip(c.Request().Header.Get("Accept-Encoding"))})
+		s.floorMu.Lock()
+		if len(s.floor) < 64 {
+			s.floor[key] = r
+		}
+		s.floorMu.Unlock()
+	}
+	return write(c, r)
+}

@@ -1,0 +1,518 @@
+package server_test
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/ingest"
+	"github.com/tessera-gis/tessera/backend/internal/jobs"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+	"github.com/tessera-gis/tessera/backend/internal/server"
+	"github.com/tessera-gis/tessera/backend/internal/testdatagen"
+	"github.com/tessera-gis/tessera/backend/internal/tiles"
+	"github.com/tessera-gis/tessera/backend/internal/tiles/tilestest"
+	"github.com/tessera-gis/tessera/shared/rawtile"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+var _ server.Store = (*pgstore.Store)(nil)
+
+const adminToken = "test-admin-token-0123456789"
+
+type env struct {
+	ts  *httptest.Server
+	st  *pgstore.Store
+	fx  *tilestest.Fixture
+	srv *server.Server
+}
+
+func setup(t *testing.T, exportMax int64) *env {
+	t.Helper()
+	st := dbtest.New(t)
+	fx := tilestest.Seed(t, st)
+	workdir := t.TempDir()
+	icfg := ingest.DefaultConfig()
+	icfg.WorkDir = workdir
+	pool := jobs.NewPool(2, ingest.NewTaskHandler(st))
+	t.Cleanup(pool.Close)
+	parser, err := ingest.New(st, pool, icfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := server.NewMetrics()
+	svc := tiles.New(st, tiles.Config{LayerTTL: -1, ExportMaxPixels: exportMax, OnCache: metrics.CacheHook,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := server.New(st, svc, func(ctx context.Context, id int64) error { _, err := parser.Parse(ctx, id); return err },
+		metrics, server.Config{AdminToken: adminToken, CORSOrigins: []string{"*"}, UploadDir: filepath.Join(workdir, "uploads"),
+			MaxUpload: 1 << 20, BenchRoutes: true, EventsPoll: 50 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	return &env{ts: ts, st: st, fx: fx, srv: srv}
+}
+
+type call struct {
+	method, path string
+	body         string
+	ctype        string
+	header       map[string]string
+}
+
+func (e *env) do(t *testing.T, c call) (*http.Response, []byte) {
+	t.Helper()
+	if c.method == "" {
+		c.method = http.MethodGet
+	}
+	req, err := http.NewRequest(c.method, e.ts.URL+c.path, strings.NewReader(c.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ctype != "" {
+		req.Header.Set("Content-Type", c.ctype)
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	tr := &http.Transport{DisableCompression: true}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+var auth = map[string]string{"Authorization": "Bearer " + adminToken}
+
+func TestEndpoints(t *testing.T) {
+	e := setup(t, 0)
+	fx := e.fx
+	home := tilestest.Home
+	b := home.Bounds()
+	px := b.Width() / 256
+	zxy := fmt.Sprintf("%d/%d/%d", home.Z, home.X, home.Y)
+	cx, cy := b.MinX+10.5*px, b.MaxY-2.5*px // pixel (10, 2)
+	classes := strconv.FormatInt(fx.Classes.ID, 10)
+	legendID := strconv.FormatInt(fx.Legend.ID, 10)
+	tests := []struct {
+		name   string
+		call   call
+		status int
+		ctype  string
+		body   string // a substring of the body
+	}{
+		{"tile png by id", call{path: "/raster/tiles/" + strconv.FormatInt(fx.Ramp.ID, 10) + "/" + zxy + ".png"}, 200, "image/png", "PNG"},
+		{"tile png by name", call{path: "/raster/tiles/ramp/" + zxy + ".png"}, 200, "image/png", "PNG"},
+		{"tile jpg", call{path: "/raster/tiles/ramp/" + zxy + ".jpg"}, 200, "image/jpeg", "\xff\xd8\xff"},
+		{"tile tif", call{path: "/raster/tiles/ramp/" + zxy + ".tif"}, 200, "image/tiff", "II*"},
+		{"tile msgpack", call{path: "/raster/tiles/ramp/" + zxy + ".msgpack"}, 200, tiles.MsgPack.ContentType(), "bands"},
+		{"missing msgpack tile", call{path: "/raster/tiles/ramp/4/0/0.msgpack"}, 204, "", ""},
+		{"tile with legend aggregation", call{path: "/raster/tiles/classes/" + zxy + ".png"}, 200, "image/png", "PNG"},
+		{"unknown layer", call{path: "/raster/tiles/nope/" + zxy + ".png"}, 404, "application/json", `{"error":"layer \"nope\" not found"}`},
+		{"unknown format", call{path: "/raster/tiles/ramp/" + zxy + ".webp"}, 400, "application/json", `unknown tile format \"webp\"`},
+		{"zoom out of range", call{path: "/raster/tiles/ramp/40/0/0.png"}, 400, "application/json", "zoom 40"},
+		{"layer TileJSON", call{path: "/raster/tiles/ramp.json"}, 200, "application/json", `"tiles":["http://127.0.0.1`},
+		{"algebra png", call{path: "/raster/algebra/" + zxy + ".png?layers=a=ramp,b=const,c=classes&formula=(a%2Bb)*c&colormap=viridis"}, 200, "image/png", "PNG"},
+		{"algebra rgb", call{path: "/raster/algebra/" + zxy + ".png?layers=r:0=rgb,g:1=rgb,b:2=rgb"}, 200, "image/png", "PNG"},
+		{"algebra no formula", call{path: "/raster/algebra/" + zxy + ".png?layers=a=ramp"}, 400, "application/json", "Specify raster algebra formula or provide rgb layer keys."},
+		{"algebra bad formula", call{path: "/raster/algebra/" + zxy + ".png?layers=a=ramp&formula=a*(2"}, 400, "application/json", `"pos":[`},
+		{"algebra single-quoted colormap", call{path: "/raster/algebra/" + zxy + ".png?layers=a=ramp&formula=a&colormap=" + url.QueryEscape(`{'continuous':1,'from':'#000','to':'#fff'}`)}, 200, "image/png", "PNG"},
+		{"algebra bad colour", call{path: "/raster/algebra/" + zxy + ".png?layers=a=ramp&formula=a&colormap=" + url.QueryEscape(`{"1":"blue-ish"}`)}, 400, "application/json", "Invalid color"},
+		{"algebra TileJSON", call{path: "/raster/algebra.json?layers=a=ramp&formula=a*2"}, 200, "application/json", `"maxzoom":4`},
+		{"pixel", call{path: fmt.Sprintf("/raster/pixel/%v/%v?layers=a=ramp,b=const&formula=a*b", cx, cy)}, 200, "application/json", fmt.Sprintf(`"value":%v}`, float64(2*256+10)*0.5*7)},
+		{"pixel trailing slash", call{path: fmt.Sprintf("/raster/pixel/%v/%v/?layers=a=ramp&formula=a", cx, cy)}, 200, "application/json", fmt.Sprintf(`"value":%v}`, float64(2*256+10)*0.5)},
+		{"pixel nodata", call{path: fmt.Sprintf("/raster/pixel/%v/%v/?layers=a=ramp&formula=a", b.MinX+1, b.MaxY-1)}, 200, "application/json", `"value":null`},
+		{"pixel bad x", call{path: "/raster/pixel/abc/0?layers=a=ramp&formula=a"}, 400, "application/json", `x: \"abc\" is not a number`},
+		{"legend by id", call{path: "/raster/legend/" + legendID}, 200, "application/json", `"name":"one"`},
+		{"legend by layer", call{path: "/raster/legend?layer=" + classes}, 200, "application/json", `"expression":"3"`},
+		{"legend not an integer", call{path: "/raster/legend/abc"}, 404, "application/json", `legend \"abc\" not found`},
+		{"legends", call{path: "/raster/legends"}, 200, "application/json", `"title":"Land cover"`},
+		{"layers", call{path: "/raster/layers"}, 200, "application/json", `"name":"classes"`},
+		{"layer", call{path: "/raster/layers/" + classes}, 200, "application/json", `"status":"FINISHED"`},
+		{"layer status", call{path: "/raster/layers/" + classes + "/status"}, 200, "application/json", `"finished_zooms"`},
+		{"layer status unknown", call{path: "/raster/layers/999999/status"}, 404, "application/json", "not found"},
+		{"stats values", call{path: "/raster/stats?layers=x=classes&formula=x"}, 200, "application/json", `"values":{"1":21930,"2":21930,"3":21420}`},
+		{"stats legend", call{path: "/raster/stats?layers=x=classes&formula=x&mode=legend&legend=" + legendID}, 200, "application/json", `"values":{"1":21930,"2":21930,"3":21420}`},
+		{"stats histogram", call{path: "/raster/stats?layers=x=classes&formula=x&mode=histogram&bins=2"}, 200, "application/json", `"histogram":{"edges":[1,2,3],"counts":[21930,43350]}`},
+		{"stats bad mode", call{path: "/raster/stats?layers=x=classes&formula=x&mode=median"}, 400, "application/json", "mode"},
+		{"stats bad geometry", call{path: "/raster/stats?layers=x=classes&formula=x&geometry=%7B%22type%22%3A%22Point%22%7D"}, 400, "application/json", "geometry"},
+		{"export no formula", call{path: "/raster/export?layers=r=rgb,g=rgb,b=rgb"}, 400, "application/json", "export needs a formula"},
+		{"unknown route", call{path: "/raster/nothing"}, 404, "application/json", "no such endpoint"},
+		{"write without token", call{method: "POST", path: "/raster/legend", body: `{}`, ctype: "application/json"}, 401, "application/json", "bearer token"},
+		{"write with a wrong token", call{method: "DELETE", path: "/raster/legend/" + legendID, header: map[string]string{"Authorization": "Bearer nope"}}, 401, "application/json", "bearer token"},
+		{"healthz", call{path: "/healthz"}, 200, "application/json", `"ok"`},
+		{"bench floor", call{path: "/raster/bench/floor/" + zxy + ".msgpack?layers=a=ramp&formula=a"}, 200, tiles.MsgPack.ContentType(), "bands"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.do(t, tc.call)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; body %.300s", resp.StatusCode, tc.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, tc.ctype) {
+				t.Errorf("Content-Type %q, want %q", ct, tc.ctype)
+			}
+			if !bytes.Contains(body, []byte(tc.body)) {
+				t.Errorf("body %.400q does not contain %q", body, tc.body)
+			}
+			if resp.StatusCode >= 400 {
+				var eb tiles.ErrorBody
+				if err := json.Unmarshal(body, &eb); err != nil || eb.Error == "" {
+					t.Errorf("error body %q is not {\"error\": …}", body)
+				}
+			}
+		})
+	}
+	t.Run("metrics count requests and cache lookups", func(t *testing.T) {
+		_, body := e.do(t, call{path: "/metrics"})
+		for _, want := range []string{`tessera_http_request_duration_seconds_count{method="GET",route="/raster/tiles/:layer/:z/:x/:file",status="2xx"}`,
+			`tessera_cache_lookups_total{cache="tile",result="miss"}`, `tessera_cache_lookups_total{cache="tile",result="hit"}`} {
+			if !bytes.Contains(body, []byte(want)) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+}
+
+func TestHeaders(t *testing.T) {
+	e := setup(t, 0)
+	zxy := fmt.Sprintf("%d/%d/%d", tilestest.Home.Z, tilestest.Home.X, tilestest.Home.Y)
+	path := "/raster/tiles/classes/" + zxy + ".png"
+	resp, _ := e.do(t, call{path: path, header: map[string]string{"Origin": "http://example.test"}})
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("CORS: %v", resp.Header)
+	}
+	if got := resp.Header.Get("aggregation"); got != `{"1":21930,"2":21930,"3":21420}` {
+		t.Errorf("aggregation %q", got)
+	}
+	etag := resp.Header.Get("ETag")
+	resp2, body := e.do(t, call{path: path, header: map[string]string{"If-None-Match": etag}})
+	if resp2.StatusCode != 304 || len(body) != 0 || resp2.Header.Get("ETag") != etag {
+		t.Errorf("If-None-Match: %d, %d bytes", resp2.StatusCode, len(body))
+	}
+	// gzip for msgpack when accepted; the body gunzips to a raw tile.
+	resp3, body := e.do(t, call{path: "/raster/algebra/" + zxy + ".msgpack?layers=a=ramp,b=const&formula=a", header: map[string]string{"Accept-Encoding": "gzip, br"}})
+	if resp3.Header.Get("Content-Encoding") != "gzip" || resp3.Header.Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("headers %v", resp3.Header)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := rawtile.Decode(raw)
+	if err != nil || len(rt.Bands) != 2 || !bytes.Equal(rt.Bands["a"].Data, e.fx.Bands["ramp"][0].Data) {
+		t.Errorf("gunzipped raw tile: %v", err)
+	}
+}
+
+func TestLegendWritesAndSession(t *testing.T) {
+	e := setup(t, 0)
+	legend := `{"title":"Temperature","entries":[{"name":"cold","expression":"x<0","color":"#0000ff","code":"2"},{"name":"hot","expression":"x>=0","color":"#f00","code":"10"}]}`
+	resp, body := e.do(t, call{method: "POST", path: "/raster/legend", body: legend, ctype: "application/json", header: auth})
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	var created struct {
+		ID      int64           `json:"id"`
+		Entries json.RawMessage `json:"entries"`
+	}
+	if err := json.Unmarshal(body, &created); err != nil || created.ID == 0 {
+		t.Fatalf("create answer %s", body)
+	}
+	// Codes order as numbers (2 before 10), colours canonical.
+	if !strings.Contains(string(created.Entries), `"name":"cold"`) || strings.Index(string(created.Entries), "cold") > strings.Index(string(created.Entries), "hot") ||
+		!strings.Contains(string(created.Entries), `#FF0000`) {
+		t.Errorf("entries %s", created.Entries)
+	}
+	id := strconv.FormatInt(created.ID, 10)
+	if resp, body := e.do(t, call{path: "/raster/tiles/ramp/4/8/5.png?legend=temperature"}); resp.StatusCode != 200 {
+		t.Errorf("tile with legend by title: %d %s", resp.StatusCode, body)
+	}
+	for _, bad := range []struct{ body, want string }{
+		{`{"title":"x","entries":[{"name":"a","expression":"x>","color":"#000","code":"1"}]}`, "expression"},
+		{`{"title":"x","entries":[{"name":"a","expression":"1","color":"nocolour","code":"1"}]}`, "Invalid color"},
+		{`{"title":""}`, "title"},
+		{`{"title":"x","bogus":1}`, "unknown field"},
+		{`not json`, "malformed JSON"},
+	} {
+		resp, body := e.do(t, call{method: "POST", path: "/raster/legend", body: bad.body, ctype: "application/json", header: auth})
+		if resp.StatusCode != 400 || !strings.Contains(string(body), bad.want) {
+			t.Errorf("bad legend %s: %d %s, want 400 with %q", bad.body, resp.StatusCode, body, bad.want)
+		}
+	}
+	upd := strings.Replace(legend, "Temperature", "Temp", 1)
+	if resp, body := e.do(t, call{method: "PUT", path: "/raster/legend/" + id, body: upd, ctype: "application/json", header: auth}); resp.StatusCode != 200 || !strings.Contains(string(body), `"title":"Temp"`) {
+		t.Errorf("update: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.do(t, call{method: "DELETE", path: "/raster/legend/" + id, header: auth}); resp.StatusCode != 204 {
+		t.Errorf("delete: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, call{path: "/raster/legend/" + id}); resp.StatusCode != 404 {
+		t.Errorf("deleted legend: %d", resp.StatusCode)
+	}
+
+	// Session colormaps: saved under a key, used with legend=KEY&store=session.
+	resp, body = e.do(t, call{method: "POST", path: "/raster/session/colormap", body: `{"key":"mine","colormap":{"continuous":true,"from":"#000","to":"#fff"}}`, ctype: "application/json"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("session colormap: %d %s", resp.StatusCode, body)
+	}
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == "tessera_session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if cookie == "" {
+		t.Fatal("no session cookie")
+	}
+	path := "/raster/tiles/ramp/4/8/5.png?legend=mine&store=session"
+	if resp, body := e.do(t, call{path: path, header: map[string]string{"Cookie": cookie}}); resp.StatusCode != 200 {
+		t.Errorf("tile with session colormap: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.do(t, call{path: path}); resp.StatusCode != 404 {
+		t.Errorf("session colormap without the cookie: %d, want 404", resp.StatusCode)
+	}
+}
+
+func needGDAL(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("gdalinfo"); err != nil {
+		if dbtest.Required() {
+			t.Fatal("gdalinfo missing; scripts/services.sh installs gdal-bin")
+		}
+		t.Skip("gdalinfo missing")
+	}
+}
+
+func TestExport(t *testing.T) {
+	needGDAL(t)
+	e := setup(t, 3*256*256)
+	// The bbox covers Home and its right-hand neighbour 4/9/5, which only Parent covers
+	// (over-zoomed), and 4/10/5 past Parent: no data, so nodata.
+	hb := tilestest.Home.Bounds()
+	far := tile.ZXY{Z: 4, X: 10, Y: 5}.Bounds()
+	w, s := tile.MercatorToLonLat(hb.MinX+1000, hb.MinY+1000)
+	east, n := tile.MercatorToLonLat(far.MaxX-1000, far.MaxY-1000)
+	bbox := fmt.Sprintf("%v,%v,%v,%v", w, s, east, n)
+	resp, body := e.do(t, call{path: "/raster/export?layers=a=ramp&formula=a*2&zoom=4&legend=" + strconv.FormatInt(e.fx.Legend.ID, 10) + "&filename=ramp2&description=test&bbox=" + bbox})
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" || !strings.Contains(resp.Header.Get("Content-Disposition"), `filename="ramp2.zip"`) {
+		t.Fatalf("export: %d %v %.200s", resp.StatusCode, resp.Header, body)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	if len(files) != 3 || !strings.Contains(string(files["README.txt"]), "a*2") || !strings.Contains(string(files["COLORMAP.txt"]), "1: #FF0000") {
+		t.Fatalf("zip files %v; README %s; COLORMAP %s", len(files), files["README.txt"], files["COLORMAP.txt"])
+	}
+	path := filepath.Join(t.TempDir(), "ramp2.tif")
+	if err := os.WriteFile(path, files["ramp2.tif"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("gdalinfo", "-json", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gi struct {
+		Size         []int     `json:"size"`
+		GeoTransform []float64 `json:"geoTransform"`
+		Bands        []struct {
+			Type string `json:"type"`
+		} `json:"bands"`
+	}
+	if err := json.Unmarshal(out, &gi); err != nil {
+		t.Fatal(err)
+	}
+	if len(gi.Size) != 2 || gi.Size[0] != 768 || gi.Size[1] != 256 || gi.Bands[0].Type != "Float64" || gi.GeoTransform[0] != hb.MinX {
+		t.Fatalf("gdalinfo %s", out)
+	}
+	val := func(c, r int) string {
+		v, err := exec.Command("gdallocationinfo", "-valonly", path, strconv.Itoa(c), strconv.Itoa(r)).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(v))
+	}
+	parent := e.fx.ParentBands["ramp"][0]
+	for _, p := range []struct {
+		c, r int
+		want string
+	}{
+		{0, 0, "nan"}, // Home's pixel 0 is nodata
+		{10, 2, fmt.Sprint(float64(2*256+10) * 0.5 * 2)},
+		{256 + 4, 6, fmt.Sprint(parent.At(3*256+128+2) * 2)}, // 4/9/5 cut from Parent's quadrant (1,1)
+		{512 + 100, 100, "nan"},                             // no data at all: nodata, not 0
+	} {
+		if got := strings.ToLower(val(p.c, p.r)); got != p.want {
+			t.Errorf("pixel (%d,%d) = %s, want %s", p.c, p.r, got, p.want)
+		}
+	}
+	// One tile more than the limit: django-raster's 400.
+	resp, body = e.do(t, call{path: "/raster/export?layers=a=ramp&formula=a&zoom=5&bbox=" + bbox})
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "Export raster too large.") {
+		t.Errorf("oversized export: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestStatsGeometryAndArea(t *testing.T) {
+	e := setup(t, 0)
+	hb := tilestest.Home.Bounds()
+	// The left half of Home: columns 0..127, where classes are 1 (0..85) and 2 (86..127).
+	w, s := tile.MercatorToLonLat(hb.MinX, hb.MinY)
+	mid, n := tile.MercatorToLonLat(hb.MinX+hb.Width()/2, hb.MaxY)
+	geom := fmt.Sprintf(`{"type":"Polygon","coordinates":[[[%v,%v],[%v,%v],[%v,%v],[%v,%v],[%v,%v]]]}`, w, s, mid, s, mid, n, w, n, w, s)
+	resp, body := e.do(t, call{path: "/raster/stats?layers=x=classes&formula=x&zoom=4&area=1&geometry=" + url.QueryEscape(geom)})
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	var res tiles.StatsResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Values["1"] != 86*255 || res.Values["2"] != 42*255 || len(res.Values) != 2 || res.Count != 128*255 {
+		t.Errorf("values %v count %d", res.Values, res.Count)
+	}
+	if res.AreaTotal == nil || *res.AreaTotal <= 0 || res.Area["1"] <= res.Area["2"] {
+		t.Errorf("areas %v total %v", res.Area, res.AreaTotal)
+	}
+}
+
+// TestUploadParse uploads django-raster's own test raster, follows the parse over
+// Server-Sent Events and reads a tile the real parser made.
+func TestUploadParse(t *testing.T) {
+	dir, err := testdatagen.SharedTestdata()
+	if err != nil {
+		if dbtest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	e := setup(t, 0)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("name", "django_test")
+	_ = mw.WriteField("datatype", "categorical")
+	fw, err := mw.CreateFormFile("file", "django_raster_test.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "django_raster_test.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(data)
+	mw.Close()
+	resp, rb := e.do(t, call{method: "POST", path: "/raster/layers", body: body.String(), ctype: mw.FormDataContentType(), header: auth})
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, rb)
+	}
+	var l tiles.LayerJSON
+	if err := json.Unmarshal(rb, &l); err != nil {
+		t.Fatal(err)
+	}
+	// Follow the parse's events until it ends.
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/raster/layers/%d/events", e.ts.URL, l.ID), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ev, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Body.Close()
+	if ev.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events Content-Type %q", ev.Header.Get("Content-Type"))
+	}
+	var last tiles.ParseStatusJSON
+	events := 0
+	sc := bufio.NewScanner(ev.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "event: end") {
+			break
+		}
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			if err := json.Unmarshal([]byte(d), &last); err == nil {
+				events++
+			}
+		}
+	}
+	if last.Status != "FINISHED" || events < 1 || len(last.Log) == 0 {
+		t.Fatalf("parse ended %s after %d events; log %v", last.Status, events, last.Log)
+	}
+	// Tile 11/552/858 is one of the four tiles at the max zoom (see shared/testdata/README.md).
+	resp, img := e.do(t, call{path: "/raster/tiles/django_test/11/552/858.png"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("tile: %d %s", resp.StatusCode, img)
+	}
+	if _, err := png.Decode(bytes.NewReader(img)); err != nil {
+		t.Fatal(err)
+	}
+	resp, js := e.do(t, call{path: "/raster/stats?layers=x=django_test&formula=x&zoom=11"})
+	if resp.StatusCode != 200 || !strings.Contains(string(js), `"values":{`) {
+		t.Fatalf("stats: %d %s", resp.StatusCode, js)
+	}
+	var st tiles.StatsResult
+	json.Unmarshal(js, &st)
+	for k := range st.Values {
+		if !strings.Contains(" 0 1 2 3 4 8 9 ", " "+k+" ") {
+			t.Errorf("value %s is not one of the raster's categories 0,1,2,3,4,8,9", k)
+		}
+	}
+	// An upload over the limit is refused with 400, and nothing is kept.
+	big := &bytes.Buffer{}
+	mw = multipart.NewWriter(big)
+	fw, _ = mw.CreateFormFile("file", "big.tif")
+	fw.Write(make([]byte, 2<<20))
+	mw.Close()
+	resp, rb = e.do(t, call{method: "POST", path: "/raster/layers", body: big.String(), ctype: mw.FormDataContentType(), header: auth})
+	if resp.StatusCode != 400 || !strings.Contains(string(rb), "larger than") {
+		t.Errorf("oversized upload: %d %s", resp.StatusCode, rb)
+	}
+	// Neither a file nor a URL: django-raster's message.
+	resp, rb = e.do(t, call{method: "POST", path: "/raster/layers", body: `{"name":"nothing"}`, ctype: "application/json", header: auth})
+	if resp.StatusCode != 400 || !strings.Contains(string(rb), "No data source found. Provide a rasterfile or a source url.") {
+		t.Errorf("no source: %d %s", resp.StatusCode, rb)
+	}
+	resp, rb = e.do(t, call{method: "POST", path: "/raster/layers", body: `{"name":"ftp","url":"ftp://x/y.tif"}`, ctype: "application/json", header: auth})
+	if resp.StatusCode != 400 || !strings.Contains(string(rb), "url") {
+		t.Errorf("ftp url: %d %s", resp.StatusCode, rb)
+	}
+}

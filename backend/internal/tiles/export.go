@@ -1,0 +1,309 @@
+package tiles
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tessera-gis/tessera/backend/internal/geotiff"
+	"github.com/tessera-gis/tessera/shared/colormap"
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/render"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+// ExportRequest is export?layers=&formula=&zoom=&bbox=&colormap=&legend=&filename=&description=.
+type ExportRequest struct {
+	Query Query
+	// Zoom, when set, is the export's zoom (default: the layers' deepest max zoom).
+	Zoom *int
+	// BBox, when set, is the region in EPSG:3857 (given as lon/lat: west,south,east,north);
+	// default: the union of the layers' extents.
+	BBox *tile.Bounds
+	// Style is the colormap or legend written to COLORMAP.txt.
+	Style       Style
+	Filename    string
+	Description string
+}
+
+var safeName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+// ParseExport reads an export request.
+func ParseExport(q url.Values) (ExportRequest, error) {
+	var r ExportRequest
+	var err error
+	if r.Query, err = ParseQuery(q); err != nil {
+		return r, err
+	}
+	if r.Query.RGB != nil {
+		return r, paramErr("formula", "missing: an export needs a formula")
+	}
+	if r.Zoom, err = parseZoom(q.Get("zoom")); err != nil {
+		return r, err
+	}
+	if s := q.Get("bbox"); s != "" {
+		b, err := parseBBox(s)
+		if err != nil {
+			return r, err
+		}
+		r.BBox = &b
+	}
+	if r.Style, err = ParseStyle(q); err != nil {
+		return r, err
+	}
+	r.Filename = "tessera_export"
+	if f := q.Get("filename"); f != "" {
+		f = strings.TrimSuffix(f, ".zip")
+		if !safeName.MatchString(f) {
+			return r, paramErr("filename", "%q: use 1 to 100 letters, digits, '.', '_' or '-'", clip(f))
+		}
+		r.Filename = f
+	}
+	r.Description = q.Get("description")
+	return r, nil
+}
+
+func parseZoom(s string) (*int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	z, err := strconv.Atoi(s)
+	if err != nil || z < 0 || z > 22 {
+		return nil, paramErr("zoom", "%q: use an integer from 0 to 22", clip(s))
+	}
+	return &z, nil
+}
+
+// parseBBox reads west,south,east,north in degrees and returns it in EPSG:3857.
+func parseBBox(s string) (tile.Bounds, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return tile.Bounds{}, paramErr("bbox", "%q: use west,south,east,north in degrees", clip(s))
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return tile.Bounds{}, paramErr("bbox", "%q is not a number", clip(p))
+		}
+		v[i] = f
+	}
+	if v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 || !(v[2] > v[0]) || !(v[3] > v[1]) {
+		return tile.Bounds{}, paramErr("bbox", "%q: need -180 ≤ west < east ≤ 180 and -90 ≤ south < north ≤ 90", clip(s))
+	}
+	minX, minY := tile.LonLatToMercator(v[0], v[1])
+	maxX, maxY := tile.LonLatToMercator(v[2], v[3])
+	return tile.Bounds{MinX: minX, MinY: minY, MaxX: maxX, MaxY: maxY}, nil
+}
+
+// region returns the requested bounds, else the union of the layers' extents.
+func region(bbox *tile.Bounds, vars []boundVar) (tile.Bounds, error) {
+	if bbox != nil {
+		return *bbox, nil
+	}
+	var b tile.Bounds
+	first := true
+	for _, v := range vars {
+		m := v.layer.Meta
+		if m == nil || !(m.Extent[2] > m.Extent[0] && m.Extent[3] > m.Extent[1]) {
+			continue
+		}
+		e := tile.Bounds{MinX: m.Extent[0], MinY: m.Extent[1], MaxX: m.Extent[2], MaxY: m.Extent[3]}
+		if first {
+			b, first = e, false
+			continue
+		}
+		b = tile.Bounds{MinX: min(b.MinX, e.MinX), MinY: min(b.MinY, e.MinY), MaxX: max(b.MaxX, e.MaxX), MaxY: max(b.MaxY, e.MaxY)}
+	}
+	if first {
+		return b, paramErr("bbox", "missing, and the layers have no extent yet (not parsed?)")
+	}
+	return b, nil
+}
+
+// evalTile evaluates the formula on one tile of every layer; ok is false when a layer has
+// no data there.
+func (s *Service) evalTile(ctx context.Context, vars []boundVar, j *job, t tile.ZXY) (values []float64, mask []bool, w, h int, ok bool, err error) {
+	bands := make(map[string]*raster.Band, len(vars))
+	for _, v := range vars {
+		f, err := s.fetch(ctx, v.layer, t)
+		if err != nil {
+			return nil, nil, 0, 0, false, err
+		}
+		b := f.band(v.Band)
+		if b == nil {
+			return nil, nil, 0, 0, false, nil
+		}
+		bands[v.Name] = b
+		w, h = b.Width, b.Height
+	}
+	prog, err := s.program(j.formula)
+	if err != nil {
+		return nil, nil, 0, 0, false, err
+	}
+	res, err := render.Evaluate(render.Request{Bands: bands, Formula: prog})
+	if err != nil {
+		return nil, nil, 0, 0, false, err
+	}
+	a := render.ResultArray(res, w*h)
+	return a.Values, a.Mask, w, h, true, nil
+}
+
+// Export answers export?…: a zip of the formula's result as a Float64 GeoTIFF in
+// EPSG:3857 over the tiles covering the region at the zoom, README.txt and COLORMAP.txt.
+// Pixels without data (missing tiles included: django-raster wrote 0 there) are nodata,
+// NaN. The size check counts the covering tiles' pixels against ExportMaxPixels.
+func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
+	vars, err := s.bind(ctx, r.Query.Layers)
+	if err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	prog, err := s.program(r.Query.Formula)
+	if err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	names := map[string]bool{}
+	z := 0
+	for _, v := range vars {
+		names[v.Name] = true
+		z = max(z, maxZoom(v.layer))
+	}
+	if err := checkVars(prog, r.Query.Formula, names); err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	if r.Zoom != nil {
+		z = *r.Zoom
+	}
+	b, err := region(r.BBox, vars)
+	if err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	rng := tile.Covering(b, z)
+	size := tile.DefaultSize
+	cols, rows := rng.MaxX-rng.MinX+1, rng.MaxY-rng.MinY+1
+	if rng.Count() == 0 {
+		return s.fail(ctx, "export", paramErr("bbox", "covers no tile"))
+	}
+	if int64(cols)*int64(size)*int64(rows)*int64(size) > s.cfg.ExportMaxPixels {
+		return s.fail(ctx, "export", ErrTooLarge)
+	}
+	W, H := cols*size, rows*size
+	out := raster.New(raster.Float64, W, H)
+	nan := math.NaN()
+	for i := 0; i < out.Len(); i++ {
+		out.Set(i, nan)
+	}
+	j := &job{formula: r.Query.Formula}
+	tilesWithData := 0
+	for ty := rng.MinY; ty <= rng.MaxY; ty++ {
+		for tx := rng.MinX; tx <= rng.MaxX; tx++ {
+			if err := ctx.Err(); err != nil {
+				return s.fail(ctx, "export", err)
+			}
+			vals, mask, w, h, ok, err := s.evalTile(ctx, vars, j, tile.ZXY{Z: z, X: tx, Y: ty})
+			if err != nil {
+				return s.fail(ctx, "export", err)
+			}
+			if !ok {
+				continue
+			}
+			if w != size || h != size {
+				return s.fail(ctx, "export", fmt.Errorf("tiles: export: tile of %dx%d pixels, want %d", w, h, size))
+			}
+			tilesWithData++
+			ox, oy := (tx-rng.MinX)*size, (ty-rng.MinY)*size
+			for r := 0; r < h; r++ {
+				for c := 0; c < w; c++ {
+					i := r*w + c
+					if mask == nil || !mask[i] {
+						out.Set((oy+r)*W+ox+c, vals[i])
+					}
+				}
+			}
+		}
+	}
+	first := tile.ZXY{Z: z, X: rng.MinX, Y: rng.MinY}.Bounds()
+	last := tile.ZXY{Z: z, X: rng.MaxX, Y: rng.MaxY}.Bounds()
+	extent := tile.Bounds{MinX: first.MinX, MinY: last.MinY, MaxX: last.MaxX, MaxY: first.MaxY}
+
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	fw, err := zw.Create(r.Filename + ".tif")
+	if err == nil {
+		err = geotiff.Write(fw, &geotiff.Image{Bands: []*raster.Band{out}, Bounds: extent, NoData: &nan, Deflate: true})
+	}
+	if err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	var readme strings.Builder
+	fmt.Fprintf(&readme, "Tessera raster export\n=====================\n\n")
+	if r.Description != "" {
+		fmt.Fprintf(&readme, "%s\n\n", r.Description)
+	}
+	fmt.Fprintf(&readme, "Created:  %s\nFile:     %s.tif (GeoTIFF, Float64, EPSG:3857, nodata NaN)\n", time.Now().UTC().Format(time.RFC3339), r.Filename)
+	fmt.Fprintf(&readme, "Formula:  %s\nLayers:\n", r.Query.Formula)
+	for _, v := range vars {
+		fmt.Fprintf(&readme, "  %s = layer %d %q, band %d (parse version %d)\n", v.Name, v.layer.ID, v.layer.Name, v.Band, v.layer.Version)
+	}
+	fmt.Fprintf(&readme, "Zoom:     %d (pixel size %.4f m)\nExtent:   %.3f %.3f %.3f %.3f (EPSG:3857)\nSize:     %d x %d pixels, %d of %d tiles with data\n",
+		z, extent.Width()/float64(W), extent.MinX, extent.MinY, extent.MaxX, extent.MaxY, W, H, tilesWithData, rng.Count())
+	if err := addFile(zw, "README.txt", readme.String()); err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	cm, err := s.colormap(ctx, &job{style: r.Style}, Client{})
+	if err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	if err := addFile(zw, "COLORMAP.txt", describeColormap(cm.cm)); err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	if err := zw.Close(); err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", `attachment; filename="`+r.Filename+`.zip"`)
+	return &Response{Status: http.StatusOK, Header: h, Body: buf.Bytes()}
+}
+
+func addFile(zw *zip.Writer, name, text string) error {
+	w, err := zw.Create(name)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write([]byte(text))
+	return err
+}
+
+// describeColormap writes a colormap as COLORMAP.txt: one "key: #colour" line per discrete
+// entry, or the continuous colormap's description.
+func describeColormap(cm *colormap.Colormap) string {
+	if cm == nil {
+		return "No colormap or legend was given; the values are raw formula results.\n"
+	}
+	var b strings.Builder
+	if cm.Kind() == colormap.Discrete {
+		b.WriteString("Discrete colormap: expression: colour (RGBA hex)\n\n")
+		for _, e := range cm.Entries() {
+			fmt.Fprintf(&b, "%s: %s\n", e.Key, colormap.Hex(e.Color))
+		}
+		return b.String()
+	}
+	b.WriteString("Continuous colormap")
+	if n := cm.Name(); n != "" {
+		fmt.Fprintf(&b, " %q", n)
+	}
+	if lo, hi, ok := cm.Range(); ok {
+		fmt.Fprintf(&b, " over the range %v to %v", lo, hi)
+	}
+	b.WriteString("\n")
+	return b.String()
+}

@@ -1,0 +1,432 @@
+package tiles
+
+import (
+	"context"
+	"encoding/json"
+	"image/color"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+
+	"github.com/tessera-gis/tessera/shared/colormap"
+	"github.com/tessera-gis/tessera/shared/formula"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+// Statistics modes.
+const (
+	ModeValues    = "values"
+	ModeHistogram = "histogram"
+	ModeLegend    = "legend"
+)
+
+// Limits of the statistics endpoint.
+const (
+	// MaxGeometryPoints bounds the vertices of a statistics geometry.
+	MaxGeometryPoints = 10000
+	// MaxDistinct bounds the distinct values mode=values counts (past it: 400, use a
+	// histogram).
+	MaxDistinct = 10000
+	// acre is one international acre in square metres.
+	acre = 4046.8564224
+)
+
+// StatsRequest is stats?layers=&formula=&zoom=&geometry=&mode=&area=: value counts and
+// statistics of a formula over a region. django-raster has this only as a Python API
+// (value_count); Tessera adds the endpoint.
+type StatsRequest struct {
+	Query Query
+	Zoom  *int
+	// Rings is the geometry (a GeoJSON Polygon or MultiPolygon in lon/lat), as rings in
+	// EPSG:3857; nil: the layers' extents.
+	Rings [][][2]float64
+	// Mode is values (count per distinct value), histogram (Bins bins over min..max) or
+	// legend (count per key of the colormap or legend given).
+	Mode string
+	Bins int
+	// Area adds each count's ground area in acres.
+	Area  bool
+	Style Style
+}
+
+// ParseStats reads a statistics request.
+func ParseStats(q url.Values) (StatsRequest, error) {
+	var r StatsRequest
+	var err error
+	if r.Query, err = ParseQuery(q); err != nil {
+		return r, err
+	}
+	if r.Query.RGB != nil {
+		return r, paramErr("formula", "missing: statistics need a formula")
+	}
+	if r.Zoom, err = parseZoom(q.Get("zoom")); err != nil {
+		return r, err
+	}
+	if g := q.Get("geometry"); g != "" {
+		if r.Rings, err = parseGeometry(g); err != nil {
+			return r, err
+		}
+	}
+	r.Mode = q.Get("mode")
+	switch r.Mode {
+	case "":
+		r.Mode = ModeValues
+	case ModeValues, ModeHistogram, ModeLegend:
+	default:
+		return r, paramErr("mode", "%q: use values, histogram or legend", clip(r.Mode))
+	}
+	r.Bins = 10
+	if b := q.Get("bins"); b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 1 || n > 1000 {
+			return r, paramErr("bins", "%q: use an integer from 1 to 1000", clip(b))
+		}
+		r.Bins = n
+	}
+	if a := q.Get("area"); a != "" {
+		v, err := strconv.ParseBool(a)
+		if err != nil {
+			return r, paramErr("area", "%q: use 1 or 0", clip(a))
+		}
+		r.Area = v
+	}
+	if r.Style, err = ParseStyle(q); err != nil {
+		return r, err
+	}
+	if r.Mode == ModeLegend && r.Style.Colormap == nil && r.Style.Legend == "" {
+		return r, paramErr("mode", "mode=legend needs legend= or a discrete colormap=")
+	}
+	return r, nil
+}
+
+// parseGeometry reads a GeoJSON Polygon or MultiPolygon (or a Feature holding one) in
+// lon/lat degrees and returns its rings in EPSG:3857.
+func parseGeometry(s string) ([][][2]float64, error) {
+	var g struct {
+		Type        string          `json:"type"`
+		Coordinates json.RawMessage `json:"coordinates"`
+		Geometry    *struct {
+			Type        string          `json:"type"`
+			Coordinates json.RawMessage `json:"coordinates"`
+		} `json:"geometry"`
+	}
+	if err := json.Unmarshal([]byte(s), &g); err != nil {
+		return nil, paramErr("geometry", "not GeoJSON: %v", err)
+	}
+	if g.Type == "Feature" && g.Geometry != nil {
+		g.Type, g.Coordinates = g.Geometry.Type, g.Geometry.Coordinates
+	}
+	var polys [][][][]float64
+	switch g.Type {
+	case "Polygon":
+		var p [][][]float64
+		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
+			return nil, paramErr("geometry", "bad Polygon coordinates: %v", err)
+		}
+		polys = [][][][]float64{p}
+	case "MultiPolygon":
+		if err := json.Unmarshal(g.Coordinates, &polys); err != nil {
+			return nil, paramErr("geometry", "bad MultiPolygon coordinates: %v", err)
+		}
+	default:
+		return nil, paramErr("geometry", "type %q: give a GeoJSON Polygon or MultiPolygon in lon/lat", clip(g.Type))
+	}
+	var rings [][][2]float64
+	n := 0
+	for _, p := range polys {
+		for _, ring := range p {
+			if len(ring) < 4 {
+				return nil, paramErr("geometry", "a ring needs at least 4 positions")
+			}
+			out := make([][2]float64, 0, len(ring))
+			for _, pt := range ring {
+				if len(pt) < 2 || math.IsNaN(pt[0]) || math.IsNaN(pt[1]) || math.Abs(pt[0]) > 180 || math.Abs(pt[1]) > 90 {
+					return nil, paramErr("geometry", "position %v is not lon/lat in degrees", pt)
+				}
+				x, y := tile.LonLatToMercator(pt[0], pt[1])
+				out = append(out, [2]float64{x, y})
+			}
+			n += len(out)
+			rings = append(rings, out)
+		}
+	}
+	if n > MaxGeometryPoints {
+		return nil, paramErr("geometry", "%d positions, at most %d", n, MaxGeometryPoints)
+	}
+	if len(rings) == 0 {
+		return nil, paramErr("geometry", "no rings")
+	}
+	return rings, nil
+}
+
+func ringsBounds(rings [][][2]float64) tile.Bounds {
+	b := tile.Bounds{MinX: math.Inf(1), MinY: math.Inf(1), MaxX: math.Inf(-1), MaxY: math.Inf(-1)}
+	for _, r := range rings {
+		for _, p := range r {
+			b.MinX, b.MinY = min(b.MinX, p[0]), min(b.MinY, p[1])
+			b.MaxX, b.MaxY = max(b.MaxX, p[0]), max(b.MaxY, p[1])
+		}
+	}
+	return b
+}
+
+// spans returns the x intervals inside the rings on the horizontal line y (even-odd rule,
+// so holes and multipolygons need no special case), as sorted crossing pairs.
+func spans(rings [][][2]float64, y float64, xs []float64) []float64 {
+	xs = xs[:0]
+	for _, r := range rings {
+		for i := 0; i+1 < len(r); i++ {
+			a, b := r[i], r[i+1]
+			if (a[1] <= y) != (b[1] <= y) {
+				xs = append(xs, a[0]+(y-a[1])*(b[0]-a[0])/(b[1]-a[1]))
+			}
+		}
+	}
+	sort.Float64s(xs)
+	return xs
+}
+
+// StatsResult is the statistics answer.
+type StatsResult struct {
+	Zoom  int      `json:"zoom"`
+	Count int64    `json:"count"`
+	Min   *float64 `json:"min"`
+	Max   *float64 `json:"max"`
+	Mean  *float64 `json:"mean"`
+	Std   *float64 `json:"std"`
+	// Values (mode values and legend): pixel counts by value or legend key; Histogram: bins.
+	Values    map[string]int64 `json:"values,omitempty"`
+	Histogram *Histogram       `json:"histogram,omitempty"`
+	// Area: acres by the same keys (values, legend) or per bin (histogram); AreaTotal all.
+	Area      map[string]float64 `json:"area,omitempty"`
+	AreaBins  []float64          `json:"area_bins,omitempty"`
+	AreaTotal *float64           `json:"area_total,omitempty"`
+}
+
+// Histogram counts values in equal bins over [min, max]; Edges has one more entry than
+// Counts.
+type Histogram struct {
+	Edges  []float64 `json:"edges"`
+	Counts []int64   `json:"counts"`
+}
+
+type sample struct {
+	v    float64
+	area float64 // ground area in m²
+}
+
+// Stats answers stats?…. Areas are ground areas: a pixel's EPSG:3857 area scaled by
+// cos²(latitude) of its row (django-raster used the projected area, which overstates it away
+// from the equator). Without a zoom, the deepest zoom whose covering has at most
+// StatsMaxTiles tiles is used.
+func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
+	vars, err := s.bind(ctx, r.Query.Layers)
+	if err != nil {
+		return s.fail(ctx, "stats", err)
+	}
+	prog, err := s.program(r.Query.Formula)
+	if err != nil {
+		return s.fail(ctx, "stats", err)
+	}
+	names := map[string]bool{}
+	z := 0
+	for _, v := range vars {
+		names[v.Name] = true
+		z = max(z, maxZoom(v.layer))
+	}
+	if err := checkVars(prog, r.Query.Formula, names); err != nil {
+		return s.fail(ctx, "stats", err)
+	}
+	var cm *colormap.Colormap
+	if r.Mode == ModeLegend {
+		st, err := s.colormap(ctx, &job{style: r.Style}, Client{})
+		if err != nil {
+			return s.fail(ctx, "stats", err)
+		}
+		if st.cm == nil || st.cm.Kind() != colormap.Discrete {
+			return s.fail(ctx, "stats", paramErr("mode", "mode=legend needs a discrete colormap or legend"))
+		}
+		cm = st.cm
+		if r.Style.Entries != nil {
+			cm = cm.Select(r.Style.Entries)
+		}
+	}
+	var b tile.Bounds
+	if r.Rings != nil {
+		b = ringsBounds(r.Rings)
+	} else if b, err = region(nil, vars); err != nil {
+		return s.fail(ctx, "stats", err)
+	}
+	if r.Zoom != nil {
+		z = *r.Zoom
+		if tile.Covering(b, z).Count() > s.cfg.StatsMaxTiles {
+			return s.fail(ctx, "stats", paramErr("zoom", "zoom %d covers %d tiles, at most %d: use a lower zoom or a smaller geometry", z, tile.Covering(b, z).Count(), s.cfg.StatsMaxTiles))
+		}
+	} else {
+		for z > 0 && tile.Covering(b, z).Count() > s.cfg.StatsMaxTiles {
+			z--
+		}
+	}
+	rng := tile.Covering(b, z)
+	j := &job{formula: r.Query.Formula}
+	var samples []sample
+	var xs []float64
+	for ty := rng.MinY; ty <= rng.MaxY; ty++ {
+		for tx := rng.MinX; tx <= rng.MaxX; tx++ {
+			if err := ctx.Err(); err != nil {
+				return s.fail(ctx, "stats", err)
+			}
+			t := tile.ZXY{Z: z, X: tx, Y: ty}
+			vals, mask, w, h, ok, err := s.evalTile(ctx, vars, j, t)
+			if err != nil {
+				return s.fail(ctx, "stats", err)
+			}
+			if !ok {
+				continue
+			}
+			tb := t.Bounds()
+			px, py := tb.Width()/float64(w), tb.Height()/float64(h)
+			for row := 0; row < h; row++ {
+				y := tb.MaxY - (float64(row)+0.5)*py
+				_, lat := tile.MercatorToLonLat(0, y)
+				cos := math.Cos(lat * math.Pi / 180)
+				pa := px * py * cos * cos
+				c0, c1 := 0, w
+				var inside []float64
+				if r.Rings != nil {
+					inside = spans(r.Rings, y, xs)
+					xs = inside
+				}
+				for col := c0; col < c1; col++ {
+					i := row*w + col
+					if mask != nil && mask[i] {
+						continue
+					}
+					v := vals[i]
+					if math.IsNaN(v) || math.IsInf(v, 0) {
+						continue
+					}
+					if r.Rings != nil {
+						x := tb.MinX + (float64(col)+0.5)*px
+						k := sort.SearchFloat64s(inside, x)
+						if k%2 == 0 { // an even number of crossings left of x: outside
+							continue
+						}
+					}
+					samples = append(samples, sample{v, pa})
+				}
+			}
+		}
+	}
+	res, err := summarize(samples, r, cm)
+	if err != nil {
+		return s.fail(ctx, "stats", err)
+	}
+	res.Zoom = z
+	return jsonResponse(http.StatusOK, res)
+}
+
+func summarize(samples []sample, r StatsRequest, cm *colormap.Colormap) (*StatsResult, error) {
+	res := &StatsResult{Count: int64(len(samples))}
+	var total float64
+	if len(samples) > 0 {
+		lo, hi, sum := samples[0].v, samples[0].v, 0.0
+		for _, s := range samples {
+			lo, hi, sum = min(lo, s.v), max(hi, s.v), sum+s.v
+			total += s.area
+		}
+		mean := sum / float64(len(samples))
+		var ss float64
+		for _, s := range samples {
+			ss += (s.v - mean) * (s.v - mean)
+		}
+		std := math.Sqrt(ss / float64(len(samples)))
+		res.Min, res.Max, res.Mean, res.Std = &lo, &hi, &mean, &std
+	}
+	if r.Area {
+		t := total / acre
+		res.AreaTotal = &t
+	}
+	switch r.Mode {
+	case ModeValues:
+		res.Values = map[string]int64{}
+		areas := map[string]float64{}
+		for _, s := range samples {
+			k := strconv.FormatFloat(s.v, 'g', -1, 64)
+			if _, ok := res.Values[k]; !ok && len(res.Values) >= MaxDistinct {
+				return nil, paramErr("mode", "more than %d distinct values: use mode=histogram", MaxDistinct)
+			}
+			res.Values[k]++
+			areas[k] += s.area / acre
+		}
+		if r.Area {
+			res.Area = areas
+		}
+	case ModeHistogram:
+		h := &Histogram{Edges: make([]float64, r.Bins+1), Counts: make([]int64, r.Bins)}
+		areas := make([]float64, r.Bins)
+		if len(samples) > 0 {
+			lo, hi := *res.Min, *res.Max
+			for i := range h.Edges {
+				h.Edges[i] = lo + (hi-lo)*float64(i)/float64(r.Bins)
+			}
+			for _, s := range samples {
+				k := r.Bins - 1
+				if hi > lo {
+					k = min(r.Bins-1, int((s.v-lo)/(hi-lo)*float64(r.Bins)))
+				}
+				h.Counts[k]++
+				areas[k] += s.area / acre
+			}
+		}
+		res.Histogram = h
+		if r.Area {
+			res.AreaBins = areas
+		}
+	case ModeLegend:
+		vals := make([]float64, len(samples))
+		for i, s := range samples {
+			vals[i] = s.v
+		}
+		// Each pixel goes to the last key that selects it (later keys overwrite earlier
+		// ones, as in the colormap); each key is evaluated once over all the values.
+		entries := cm.Entries()
+		winner := make([]int, len(vals))
+		for i := range winner {
+			winner[i] = -1
+		}
+		pix := make([]uint8, 4*len(vals))
+		for k, e := range entries {
+			one, err := colormap.NewDiscrete([]colormap.Entry{{Key: e.Key, Color: color.NRGBA{A: 255}}})
+			if err != nil {
+				return nil, err
+			}
+			clear(pix)
+			if _, err := one.Colorize(pix, formula.Array{Values: vals}, nil); err != nil {
+				return nil, err
+			}
+			for i := range winner {
+				if pix[4*i+3] != 0 {
+					winner[i] = k
+				}
+			}
+		}
+		res.Values = map[string]int64{}
+		areas := map[string]float64{}
+		for _, e := range entries {
+			res.Values[e.Key], areas[e.Key] = 0, 0
+		}
+		for i, k := range winner {
+			if k >= 0 {
+				res.Values[entries[k].Key]++
+				areas[entries[k].Key] += samples[i].area / acre
+			}
+		}
+		if r.Area {
+			res.Area = areas
+		}
+	}
+	return res, nil
+}
