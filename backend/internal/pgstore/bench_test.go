@@ -70,6 +70,21 @@ func BenchmarkTile(b *testing.B) {
 	if err := s.WriteTiles(ctx, l.ID, v, batch); err != nil {
 		b.Fatal(err)
 	}
+	// A full pyramid above them: over-zoomed reads find an ancestor at every zoom.
+	var above []pgstore.Tile
+	seen := map[tile.ZXY]bool{}
+	for _, t := range batch {
+		for z := range t.ZXY.Z {
+			a := t.ZXY.Ancestor(z)
+			if !seen[a] {
+				seen[a] = true
+				above = append(above, pgstore.Tile{ZXY: a, Bands: t.Bands})
+			}
+		}
+	}
+	if err := s.WriteTiles(ctx, l.ID, v, above); err != nil {
+		b.Fatal(err)
+	}
 	b.Run("Tile", func(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
@@ -84,7 +99,8 @@ func BenchmarkTile(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			// Three zooms below a stored tile: the server's over-zoom path.
+			// Three zooms below a stored z12 tile (with all its ancestors stored): the
+			// server's over-zoom path.
 			z := batch[i%len(batch)].ZXY
 			deep := tile.ZXY{Z: z.Z + 3, X: z.X*8 + 5, Y: z.Y*8 + 2}
 			at, _, err := s.NearestTile(ctx, l.ID, v, deep)

@@ -187,15 +187,45 @@ func (s *Store) TileWKB(ctx context.Context, layerID, version int64, t tile.ZXY)
 
 // Tile returns the bands of a stored tile, or catalog.ErrNotFound.
 func (s *Store) Tile(ctx context.Context, layerID, version int64, t tile.ZXY) ([]*raster.Band, error) {
-	wkb, err := s.TileWKB(ctx, layerID, version, t)
-	if err != nil {
-		return nil, err
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
 	}
-	r, err := pgraster.Decode(wkb)
+	rows, err := s.pool.Query(ctx, `
+		SELECT ST_AsBinary(rast) FROM tiles
+		WHERE layer_id = $1 AND version = $2 AND z = $3 AND x = $4 AND y = $5`,
+		layerID, version, int16(t.Z), int32(t.X), int32(t.Y))
+	if err != nil {
+		return nil, mapErr(err, fmt.Sprintf("tile %v of layer %d version %d", t, layerID, version))
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, mapErr(orNoRows(rows.Err()), fmt.Sprintf("tile %v of layer %d version %d", t, layerID, version))
+	}
+	r, err := decodeColumn(rows, 0)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: tile %v of layer %d: %w", t, layerID, err)
 	}
 	return r.Bands, nil
+}
+
+func orNoRows(err error) error {
+	if err == nil {
+		return pgx.ErrNoRows
+	}
+	return err
+}
+
+// decodeColumn decodes the WKB in column i of the current row straight from the driver's
+// buffer (Decode copies the pixels), saving the copy a Scan into []byte makes.
+func decodeColumn(rows pgx.Rows, i int) (*pgraster.Raster, error) {
+	if rows.FieldDescriptions()[i].Format == pgx.BinaryFormatCode {
+		return pgraster.Decode(rows.RawValues()[i])
+	}
+	var wkb []byte
+	if err := rows.Scan(&wkb); err != nil {
+		return nil, err
+	}
+	return pgraster.Decode(wkb)
 }
 
 // NearestTile returns tile t if it is stored, else its nearest stored ancestor (the tile a
@@ -212,22 +242,33 @@ func (s *Store) NearestTile(ctx context.Context, layerID, version int64, t tile.
 		a := t.Ancestor(z)
 		zs, xs, ys = append(zs, int16(a.Z)), append(xs, int32(a.X)), append(ys, int32(a.Y))
 	}
+	// ST_AsBinary outside the LIMIT: in a full pyramid every ancestor exists, and converting
+	// (de-toasting) each of them before picking the deepest cost one tile read per zoom.
+	rows, err := s.pool.Query(ctx, `
+		SELECT ST_AsBinary(n.rast), n.z, n.x, n.y FROM (
+			SELECT t.z, t.x, t.y, t.rast
+			FROM unnest($3::smallint[], $4::int[], $5::int[]) AS a(z, x, y)
+			JOIN tiles t ON t.layer_id = $1 AND t.version = $2 AND t.z = a.z AND t.x = a.x AND t.y = a.y
+			ORDER BY t.z DESC LIMIT 1) n`, layerID, version, zs, xs, ys)
+	what := fmt.Sprintf("tile %v or an ancestor, layer %d version %d", t, layerID, version)
+	if err != nil {
+		return tile.ZXY{}, nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return tile.ZXY{}, nil, mapErr(orNoRows(rows.Err()), what)
+	}
 	var (
 		z    int16
 		x, y int32
-		wkb  []byte
 	)
-	err := s.pool.QueryRow(ctx, `
-		SELECT t.z, t.x, t.y, ST_AsBinary(t.rast)
-		FROM unnest($3::smallint[], $4::int[], $5::int[]) AS a(z, x, y)
-		JOIN tiles t ON t.layer_id = $1 AND t.version = $2 AND t.z = a.z AND t.x = a.x AND t.y = a.y
-		ORDER BY t.z DESC LIMIT 1`, layerID, version, zs, xs, ys).Scan(&z, &x, &y, &wkb)
-	if err != nil {
-		return tile.ZXY{}, nil, mapErr(err, fmt.Sprintf("tile %v or an ancestor, layer %d version %d", t, layerID, version))
+	if err := rows.Scan(nil, &z, &x, &y); err != nil {
+		return tile.ZXY{}, nil, mapErr(err, what)
 	}
-	r, err := pgraster.Decode(wkb)
+	at := tile.ZXY{Z: int(z), X: int(x), Y: int(y)}
+	r, err := decodeColumn(rows, 0)
 	if err != nil {
-		return tile.ZXY{}, nil, fmt.Errorf("pgstore: tile %d/%d/%d of layer %d: %w", z, x, y, layerID, err)
+		return tile.ZXY{}, nil, fmt.Errorf("pgstore: tile %v of layer %d: %w", at, layerID, err)
 	}
-	return tile.ZXY{Z: int(z), X: int(x), Y: int(y)}, r.Bands, nil
+	return at, r.Bands, nil
 }
