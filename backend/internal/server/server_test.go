@@ -378,7 +378,7 @@ func TestExport(t *testing.T) {
 		{0, 0, "nan"}, // Home's pixel 0 is nodata
 		{10, 2, fmt.Sprint(float64(2*256+10) * 0.5 * 2)},
 		{256 + 4, 6, fmt.Sprint(parent.At(3*256+128+2) * 2)}, // 4/9/5 cut from Parent's quadrant (1,1)
-		{512 + 100, 100, "nan"},                             // no data at all: nodata, not 0
+		{512 + 100, 100, "nan"},                              // no data at all: nodata, not 0
 	} {
 		if got := strings.ToLower(val(p.c, p.r)); got != p.want {
 			t.Errorf("pixel (%d,%d) = %s, want %s", p.c, p.r, got, p.want)
