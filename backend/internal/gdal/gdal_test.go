@@ -7,17 +7,28 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tessera-gis/tessera/backend/internal/testdatagen"
 	"github.com/tessera-gis/tessera/shared/raster"
 )
 
+// shared returns a raster of ../shared/testdata (module root + "/../shared/testdata"; this
+// package cannot use testdatagen, which imports it).
 func shared(t *testing.T, name string) string {
 	t.Helper()
-	dir, err := testdatagen.SharedTestdata()
-	if err != nil {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			t.Skip("no go.mod above the test directory")
+		}
+		dir = filepath.Dir(dir)
+	}
+	p := filepath.Join(dir, "..", "shared", "testdata", name)
+	if _, err := os.Stat(p); err != nil {
 		t.Skipf("shared test rasters not found (../shared/testdata): %v", err)
 	}
-	return filepath.Join(dir, name)
+	return p
 }
 
 func TestInfo(t *testing.T) {

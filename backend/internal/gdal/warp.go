@@ -251,3 +251,65 @@ func WriteGeoTIFF(path string, t GeoTIFF) error {
 	}
 	return nil
 }
+
+// Create creates a GeoTIFF for writing band by band, window by window (WriteBand), so a
+// raster larger than memory can be written; Close flushes it. All bands share typ and the
+// nodata of nd (a GeoTIFF holds one nodata value).
+func Create(path string, width, height, bands int, typ raster.DataType, gt [6]float64, crs string, nd *float64, compress string, blockSize int) (*Dataset, error) {
+	register()
+	t, err := toGodalType(typ)
+	if err != nil {
+		return nil, err
+	}
+	co := []string{"BIGTIFF=IF_SAFER"}
+	if compress != "" {
+		co = append(co, "COMPRESS="+compress)
+		if typ.IsFloat() {
+			co = append(co, "PREDICTOR=3")
+		} else {
+			co = append(co, "PREDICTOR=2")
+		}
+	}
+	if blockSize > 0 {
+		co = append(co, "TILED=YES", "BLOCKXSIZE="+strconv.Itoa(blockSize), "BLOCKYSIZE="+strconv.Itoa(blockSize))
+	}
+	if bands > 1 {
+		co = append(co, "INTERLEAVE=BAND")
+	}
+	ds, err := godal.Create(godal.GTiff, path, bands, t, width, height, godal.CreationOption(co...), errh)
+	if err != nil {
+		return nil, fmt.Errorf("gdal: create %s: %w", path, err)
+	}
+	d := &Dataset{ds: ds, path: path}
+	fail := func(err error) (*Dataset, error) {
+		d.Close()
+		return nil, fmt.Errorf("gdal: create %s: %w", path, err)
+	}
+	if err := ds.SetGeoTransform(gt, errh); err != nil {
+		return fail(err)
+	}
+	if crs != "" {
+		wkt, err := SRSWKT(crs)
+		if err != nil {
+			return fail(err)
+		}
+		if err := ds.SetProjection(wkt, errh); err != nil {
+			return fail(err)
+		}
+	}
+	if nd != nil {
+		if err := ds.Bands()[0].SetNoData(*nd, errh); err != nil {
+			return fail(err)
+		}
+	}
+	return d, nil
+}
+
+// WriteBand writes src into band i (0-based) of a dataset made by Create, with its top-left
+// pixel at (x, y).
+func (d *Dataset) WriteBand(i, x, y int, src *raster.Band) error {
+	if err := src.Validate(); err != nil {
+		return err
+	}
+	return d.writeBand(i, x, y, src)
+}

@@ -1,0 +1,387 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/ingest"
+	"github.com/tessera-gis/tessera/backend/internal/jobs"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+)
+
+const ingestUsage = `usage: tessera ingest PATH_OR_URL [options]
+
+Ingests a raster (a local file, an http(s):// URL, s3://bucket/key, or a .zip holding a
+raster) into a tile pyramid in the database of DATABASE_URL (default ` + pgstore.DefaultDSN + `),
+migrating it first. Ingesting under an existing name re-parses that layer; its old tiles
+keep serving until the new ones are complete.
+
+With REDIS_URL set the parse's tasks go to Redis for ` + "`tessera worker`" + ` processes (start at
+least one); without it they run in this process. Settings from the environment:
+RASTER_WORKDIR, RASTER_TILESIZE, RASTER_BATCH_STEP_SIZE, RASTER_PARSE_SINGLE_TASK,
+RASTER_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+TESSERA_S3_REQUESTER_PAYS, TESSERA_MAX_SOURCE_BYTES, TESSERA_MAX_SOURCE_PIXELS.
+
+Exit status: 0 FINISHED, 1 FAILED (or no database), 2 usage error.
+
+options:`
+
+// ingestOutput is the --json answer.
+type ingestOutput struct {
+	ID      int64    `json:"id"`
+	Name    string   `json:"name"`
+	Status  string   `json:"status"`
+	MaxZoom *int     `json:"max_zoom"`
+	Tiles   int64    `json:"tiles"`
+	Log     []string `json:"log"`
+}
+
+// runIngest is `tessera ingest`.
+func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, ingestUsage)
+		fs.PrintDefaults()
+	}
+	name := fs.String("name", "", "layer name (default: the file name without extension)")
+	desc := fs.String("description", "", "layer description")
+	dtype := fs.String("datatype", "continuous", "continuous, categorical, mask or rank-ordered")
+	var nodata *float64
+	fs.Func("nodata", "nodata value applied to every band (default: the file's)", func(s string) error {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("want a number, got %q", s)
+		}
+		nodata = &v
+		return nil
+	})
+	var srid, maxZoom *int
+	fs.Func("srid", "EPSG code replacing the file's CRS (needed when it has none)", func(s string) error {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("want a positive EPSG code, got %q", s)
+		}
+		srid = &v
+		return nil
+	})
+	fs.Func("max-zoom", "deepest zoom level (default: from the resolution, as django-raster)", func(s string) error {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 || v > 24 {
+			return fmt.Errorf("want a zoom level 0..24, got %q", s)
+		}
+		maxZoom = &v
+		return nil
+	})
+	legend := fs.String("legend", "", "legend id or title to render the layer with")
+	noPyramid := fs.Bool("no-pyramid", false, "create the max zoom only")
+	noNextHigher := fs.Bool("no-next-higher", false, "use one zoom level less than the resolution asks for")
+	noKeep := fs.Bool("no-store-reprojected", false, "do not keep the EPSG:3857 copy for re-parses")
+	asJSON := fs.Bool("json", false, "print one JSON object {id, name, status, max_zoom, tiles, log} instead of the summary")
+	local := fs.Bool("local", false, "run the tasks in this process even when REDIS_URL is set")
+
+	// Flags may come before or after the path.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "tessera ingest: one PATH_OR_URL expected, got %d\n\n", len(pos))
+		fs.Usage()
+		return 2
+	}
+	source := pos[0]
+	if len(source) > 4096 {
+		fmt.Fprintln(stderr, "tessera ingest: the path or URL is longer than 4096 bytes")
+		return 2
+	}
+	if !strings.Contains(source, "://") {
+		if abs, err := filepath.Abs(source); err == nil {
+			source = abs // workers and later re-parses must find it from anywhere
+		}
+	}
+	dt, err := catalog.ParseDatatype(*dtype)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera ingest: --datatype: %v\n", err)
+		return 2
+	}
+	cfg, err := ingest.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, code := openMigrated(ctx, "ingest", stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+
+	var legendID *int64
+	if *legend != "" {
+		id, err := resolveLegend(ctx, st, *legend)
+		if err != nil {
+			fmt.Fprintf(stderr, "tessera ingest: --legend %q: %v\n", *legend, err)
+			return 2
+		}
+		legendID = &id
+	}
+	layerName := *name
+	if layerName == "" {
+		layerName = defaultName(source)
+	}
+
+	// A new layer, or the existing one of that name with the given settings changed.
+	l, err := st.LayerByName(ctx, layerName)
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		l = catalog.NewLayer(layerName, source)
+		l.Description, l.Datatype = *desc, dt
+		l.NoData, l.SRID, l.MaxZoom, l.LegendID = nodata, srid, maxZoom, legendID
+		l.BuildPyramid, l.NextHigher, l.StoreReprojected = !*noPyramid, !*noNextHigher, !*noKeep
+		if err := st.CreateLayer(ctx, &l); err != nil {
+			fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
+			return 1
+		}
+	case err != nil:
+		fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
+		return 1
+	default:
+		l.Source = source
+		if set["description"] {
+			l.Description = *desc
+		}
+		if set["datatype"] {
+			l.Datatype = dt
+		}
+		if set["nodata"] {
+			l.NoData = nodata
+		}
+		if set["srid"] {
+			l.SRID = srid
+		}
+		if set["max-zoom"] {
+			l.MaxZoom = maxZoom
+		}
+		if set["legend"] {
+			l.LegendID = legendID
+		}
+		if set["no-pyramid"] {
+			l.BuildPyramid = !*noPyramid
+		}
+		if set["no-next-higher"] {
+			l.NextHigher = !*noNextHigher
+		}
+		if set["no-store-reprojected"] {
+			l.StoreReprojected = !*noKeep
+		}
+		if err := st.UpdateLayer(ctx, &l); err != nil {
+			fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
+			return 1
+		}
+	}
+
+	var runner ingest.Runner
+	if url := os.Getenv("REDIS_URL"); url != "" && !*local {
+		q, err := jobs.NewQueue(url, jobs.DefaultQueue)
+		if err != nil {
+			fmt.Fprintf(stderr, "tessera ingest: %v\n(unset REDIS_URL or pass --local to parse in this process)\n", err)
+			return 1
+		}
+		defer q.Close()
+		runner = q
+		if !*asJSON {
+			fmt.Fprintf(stderr, "tessera ingest: tasks go to Redis queue %q; `tessera worker` processes run them\n", jobs.DefaultQueue)
+		}
+	} else {
+		pool := jobs.NewPool(runtime.GOMAXPROCS(0), ingest.NewTaskHandler(st))
+		defer pool.Close()
+		runner = pool
+	}
+	parser, err := ingest.New(st, runner, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
+		return 2
+	}
+
+	start := time.Now()
+	var stopBar func()
+	if !*asJSON {
+		stopBar = showProgress(ctx, st, l.ID, stderr)
+	}
+	res, perr := parser.Parse(ctx, l.ID)
+	if stopBar != nil {
+		stopBar()
+	}
+	final, err := st.LayerByID(context.WithoutCancel(ctx), l.ID)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
+		return 1
+	}
+	out := ingestOutput{ID: l.ID, Name: final.Name, Status: res.Status.String(), Tiles: res.Tiles, Log: final.Parse.Log}
+	if res.Status != catalog.Finished {
+		out.Status = catalog.Failed.String()
+	}
+	if perr == nil || res.MaxZoom > 0 {
+		z := res.MaxZoom
+		out.MaxZoom = &z
+	}
+	if out.Log == nil {
+		out.Log = []string{}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else {
+		printSummary(stdout, stderr, out, res, perr, time.Since(start))
+	}
+	if perr != nil {
+		return 1
+	}
+	return 0
+}
+
+func printSummary(stdout, stderr io.Writer, out ingestOutput, res ingest.Result, perr error, took time.Duration) {
+	if perr != nil {
+		fmt.Fprintf(stderr, "tessera ingest: layer %d %q FAILED: %v\n", out.ID, out.Name, perr)
+		for _, line := range out.Log {
+			fmt.Fprintf(stderr, "  %s\n", line)
+		}
+		return
+	}
+	zs := ""
+	for z := 0; z <= res.MaxZoom; z++ {
+		if n := res.TilesPerZoom[z]; n > 0 {
+			zs += fmt.Sprintf(" z%d:%d", z, n)
+		}
+	}
+	rate := float64(res.Tiles) / took.Seconds()
+	fmt.Fprintf(stdout, "layer %d %q: FINISHED, max zoom %d, %d tiles in %.2fs (%.0f tiles/s)\n  tiles per zoom:%s\n",
+		out.ID, out.Name, res.MaxZoom, res.Tiles, took.Seconds(), rate, zs)
+}
+
+// showProgress draws a progress bar of tiles done / total on w until the returned stop is
+// called, polling the layer's parse status.
+func showProgress(ctx context.Context, st *pgstore.Store, id int64, w io.Writer) (stop func()) {
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("parsing"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("tiles"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+	)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		var max int64 = -1
+		for {
+			if l, err := st.LayerByID(ctx, id); err == nil {
+				p := l.Parse
+				bar.Describe(strings.ToLower(strings.ReplaceAll(p.Status.String(), "_", " ")))
+				if p.TilesTotal > 0 && p.TilesTotal != max {
+					max = p.TilesTotal
+					bar.ChangeMax64(max)
+				}
+				if max > 0 {
+					bar.Set64(min(p.TilesDone, max))
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		bar.Finish()
+		fmt.Fprintln(w)
+	}
+}
+
+// openMigrated opens the store of DATABASE_URL and migrates it; on failure it prints why and
+// returns a nil store and the exit code.
+func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.Store, int) {
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		dsn = pgstore.DefaultDSN
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := pgstore.Open(openCtx, dsn)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera %s: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", cmd, err)
+		return nil, 1
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		fmt.Fprintf(stderr, "tessera %s: %v\n", cmd, err)
+		return nil, 1
+	}
+	return st, 0
+}
+
+func resolveLegend(ctx context.Context, st *pgstore.Store, ref string) (int64, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		l, err := st.Legend(ctx, id)
+		return l.ID, err
+	}
+	l, err := st.LegendByTitle(ctx, ref)
+	return l.ID, err
+}
+
+// defaultName is the file name of a path or URL without its extension(s) (.tif, .tif.zip).
+func defaultName(source string) string {
+	s, _, _ := strings.Cut(source, "?")
+	s = strings.TrimRight(s, "/")
+	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
+		s = s[i+1:]
+	}
+	for _, ext := range []string{".zip", ".gz"} {
+		s = strings.TrimSuffix(s, ext)
+	}
+	if e := filepath.Ext(s); e != "" && len(e) <= 6 {
+		s = strings.TrimSuffix(s, e)
+	}
+	if s == "" {
+		s = "layer"
+	}
+	return s
+}

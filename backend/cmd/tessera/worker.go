@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/tessera-gis/tessera/backend/internal/ingest"
+	"github.com/tessera-gis/tessera/backend/internal/jobs"
+)
+
+const workerUsage = `usage: tessera worker [--concurrency N] [--queue NAME]
+
+Runs ingest tasks from the Redis of REDIS_URL (asynq) against the database of DATABASE_URL
+until SIGINT or SIGTERM. Start any number, on any machine that sees the same RASTER_WORKDIR
+(the parse's grid-aligned rasters live there) and can reach the database.
+
+options:`
+
+// runWorker is `tessera worker`.
+func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, workerUsage)
+		fs.PrintDefaults()
+	}
+	conc := fs.Int("concurrency", runtime.GOMAXPROCS(0), "tasks run at once")
+	queue := fs.String("queue", jobs.DefaultQueue, "asynq queue")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 0 || *conc < 1 || *conc > 1024 {
+		fmt.Fprintln(stderr, "tessera worker: no arguments expected; --concurrency must be 1..1024")
+		return 2
+	}
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		fmt.Fprintln(stderr, "tessera worker: REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	st, code := openMigrated(ctx, "worker", stderr)
+	stop() // from here asynq handles the signals
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w, err := jobs.NewWorker(url, jobs.WorkerOptions{Queue: *queue, Concurrency: *conc, Kinds: ingest.TaskKinds, Logger: logger}, ingest.NewTaskHandler(st))
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera worker: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "tessera worker: processing queue %q with %d at once\n", *queue, *conc)
+	if err := w.Run(); err != nil {
+		fmt.Fprintf(stderr, "tessera worker: %v\n", err)
+		return 1
+	}
+	return 0
+}
