@@ -27,9 +27,6 @@ func commands() map[string]command {
 		"ingest":   {"ingest a raster (file, URL, s3://, .zip) into a tile pyramid", runIngest},
 		"worker":   {"run ingest tasks from Redis (asynq) for parses started elsewhere", runWorker},
 		"gendata":  {"generate Tessera's sample rasters (and the benchmark raster)", runGendata},
-		"ingest":   {"ingest a raster (file, URL, s3://, .zip) into a tile pyramid", runIngest},
-		"worker":   {"run ingest tasks from Redis (asynq) for parses started elsewhere", runWorker},
-		"gendata":  {"generate Tessera's sample rasters (and the benchmark raster)", runGendata},
 		"serve":    {"serve tiles over HTTP (tiles, algebra, pixel, legend, export, TileJSON, catalog)", runServe},
 	}
 }
