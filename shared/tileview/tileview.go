@@ -1,0 +1,139 @@
+// Package tileview is the browser's half of the raw tile: it decodes a `.msgpack` tile
+// (shared/rawtile) and renders it with a formula and a colormap through shared/render — the
+// same code the server runs for its PNG tiles, so a tile coloured in the browser equals the
+// server's pixel for pixel. The WebAssembly module (wasm/) exposes it to JavaScript.
+package tileview
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tessera-gis/tessera/shared/colormap"
+	"github.com/tessera-gis/tessera/shared/formula"
+	"github.com/tessera-gis/tessera/shared/rawtile"
+	"github.com/tessera-gis/tessera/shared/render"
+)
+
+// Options say how to render a raw tile; they mirror the algebra endpoint's parameters.
+type Options struct {
+	// Formula over the tile's band names; "" with bands r, g and b selects RGB mode.
+	Formula string
+	// Colormap is a colormap as JSON (single quotes accepted) or a named colormap; ""
+	// means grayscale.
+	Colormap string
+	// Entries, when not nil, keeps only these keys of a discrete colormap.
+	Entries []string
+	// Range is the value range for continuous colormaps and grayscale (e.g. the layer's
+	// statistics, as the server's tile endpoint uses); nil: the tile's own range.
+	Range *[2]float64
+	// Scale and Alpha are RGB mode's scale and alpha.
+	Scale *[2]float64
+	Alpha bool
+	// Enhance holds the enhance_* factors.
+	Enhance render.Enhance
+}
+
+// Image is a rendered tile: Width×Height non-premultiplied RGBA pixels (what a canvas's
+// ImageData holds) and, for discrete colormaps, the pixel count per key.
+type Image struct {
+	Width, Height int
+	RGBA          []byte
+	Counts        colormap.Counts
+	// Tile is the decoded tile the image was rendered from.
+	Tile *rawtile.Tile
+}
+
+// FormulaError is a formula error with its position, for the browser's formula box: the
+// same message and span the server's 400 body carries.
+type FormulaError struct {
+	Msg        string
+	Start, End int
+	Snippet    string
+}
+
+func (e *FormulaError) Error() string {
+	return fmt.Sprintf("formula: %s at %d:%d", e.Msg, e.Start, e.End)
+}
+
+// Compile checks a formula against the names a tile offers, returning a *FormulaError for
+// a syntax error or an unknown name.
+func Compile(src string, names []string) (*formula.Program, error) {
+	p, err := formula.Compile(src)
+	if err != nil {
+		return nil, positioned(src, err)
+	}
+	vars := map[string]formula.Array{}
+	for _, n := range names {
+		vars[n] = formula.Array{Values: []float64{1}}
+	}
+	if _, err := p.Eval(vars); err != nil {
+		return nil, positioned(src, err)
+	}
+	return p, nil
+}
+
+func positioned(src string, err error) error {
+	var fe *formula.Error
+	if errors.As(err, &fe) {
+		return &FormulaError{Msg: fe.Msg, Start: fe.Start, End: fe.End, Snippet: fe.Snippet(src)}
+	}
+	return err
+}
+
+// Check compiles a formula for the browser's formula box and returns the variables it uses;
+// with names not nil it also checks that every variable is one of them. Errors are
+// *FormulaError.
+func Check(src string, names []string) ([]string, error) {
+	if names != nil {
+		p, err := Compile(src, names)
+		if err != nil {
+			return nil, err
+		}
+		return p.Vars(), nil
+	}
+	p, err := formula.Compile(src)
+	if err != nil {
+		return nil, positioned(src, err)
+	}
+	return p.Vars(), nil
+}
+
+// Render decodes a raw tile and renders it.
+func Render(data []byte, o Options) (*Image, error) {
+	t, err := rawtile.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	req := render.Request{Bands: t.Bands, Entries: o.Entries, Range: o.Range, Enhance: o.Enhance}
+	if src := strings.TrimSpace(o.Colormap); src != "" {
+		var cm *colormap.Colormap
+		if strings.HasPrefix(src, "{") {
+			cm, err = colormap.Parse([]byte(src))
+		} else {
+			cm, err = colormap.Named(src)
+		}
+		if err != nil {
+			return nil, err
+		}
+		req.Colormap = cm
+	}
+	if f := strings.TrimSpace(o.Formula); f != "" {
+		names := make([]string, 0, len(t.Bands))
+		for n := range t.Bands {
+			names = append(names, n)
+		}
+		p, err := Compile(f, names)
+		if err != nil {
+			return nil, err
+		}
+		req.Formula = p
+	} else {
+		req.RGB = &render.RGB{Scale: o.Scale, Alpha: o.Alpha}
+	}
+	out, err := render.Render(req)
+	if err != nil {
+		return nil, err
+	}
+	return &Image{Width: out.Image.Rect.Dx(), Height: out.Image.Rect.Dy(), RGBA: out.Image.Pix, Counts: out.Counts, Tile: t}, nil
+}

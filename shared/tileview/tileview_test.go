@@ -1,0 +1,140 @@
+package tileview
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tessera-gis/tessera/shared/colormap"
+	"github.com/tessera-gis/tessera/shared/formula"
+	"github.com/tessera-gis/tessera/shared/rawtile"
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/render"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+// serverTile is a .msgpack answer of the tile server (bands a: Float32 ramp with nodata,
+// b: UInt16 constant 7), kept by backend/internal/tiles' tests.
+func serverTile(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "rawtile", "testdata", "server-algebra.msgpack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestRenderMatchesServerRenderer renders the server's raw tile in "the browser" and
+// compares with shared/render on the same bands: the server's PNG path.
+func TestRenderMatchesServerRenderer(t *testing.T) {
+	data := serverTile(t)
+	tl, err := rawtile.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := colormap.Parse([]byte(`{"continuous": true, "from": "#000080", "to": "#ffff00"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := formula.Compile("a*b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := render.Render(render.Request{Bands: tl.Bands, Formula: prog, Colormap: cm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Render(data, Options{Formula: "a*b", Colormap: `{'continuous': true, 'from': '#000080', 'to': '#ffff00'}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Width != 256 || got.Height != 256 || !bytes.Equal(got.RGBA, want.Image.Pix) {
+		t.Fatalf("browser rendering differs from the server renderer")
+	}
+	// Pixel 0 is nodata: transparent; the last pixel is the top of the range: yellow.
+	if got.RGBA[3] != 0 {
+		t.Errorf("nodata pixel alpha %d", got.RGBA[3])
+	}
+	if last := got.RGBA[len(got.RGBA)-4:]; last[0] != 255 || last[1] != 255 || last[2] != 0 || last[3] != 255 {
+		t.Errorf("last pixel %v, want yellow", last)
+	}
+}
+
+func TestRenderDiscreteCounts(t *testing.T) {
+	got, err := Render(serverTile(t), Options{Formula: "b", Colormap: `{"7": "#ff0000", "8": "#00ff00"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := got.Counts.Map(); m["7"] != 256*256 || m["8"] != 0 {
+		t.Errorf("counts %v", m)
+	}
+}
+
+func TestRenderRGB(t *testing.T) {
+	z := tile.ZXY{Z: 1}
+	tl := &rawtile.Tile{Tile: z, Bounds: z.Bounds(), Width: 2, Height: 1, Bands: map[string]*raster.Band{}}
+	for i, n := range []string{"r", "g", "b"} {
+		b := raster.New(raster.Byte, 2, 1)
+		b.Set(0, float64(10*(i+1)))
+		tl.Bands[n] = b
+	}
+	data, err := rawtile.Encode(tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Render(data, Options{Alpha: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []byte{10, 20, 30, 255, 0, 0, 0, 0}; !bytes.Equal(got.RGBA, want) {
+		t.Errorf("RGBA %v, want %v", got.RGBA, want)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	data := serverTile(t)
+	tests := []struct {
+		name  string
+		data  []byte
+		opt   Options
+		check func(error) bool
+	}{
+		{"syntax error has a position", data, Options{Formula: "a + (b"}, func(err error) bool {
+			var fe *FormulaError
+			return errors.As(err, &fe) && fe.Start == 6 && fe.End == 6 && fe.Snippet != ""
+		}},
+		{"unknown band has its position", data, Options{Formula: "a + zz"}, func(err error) bool {
+			var fe *FormulaError
+			return errors.As(err, &fe) && fe.Start == 4 && fe.End == 6
+		}},
+		{"bad colormap", data, Options{Formula: "a", Colormap: `{"1": "nope"}`}, func(err error) bool { return errors.Is(err, colormap.ErrInvalidColor) }},
+		{"unknown named colormap", data, Options{Formula: "a", Colormap: "nosuch"}, func(err error) bool { return errors.Is(err, colormap.ErrUnknownName) }},
+		{"not a raw tile", []byte("hello"), Options{Formula: "a"}, func(err error) bool { return errors.Is(err, rawtile.ErrInvalid) }},
+		{"no formula and no rgb bands", data, Options{}, func(err error) bool { return errors.Is(err, render.ErrInvalid) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Render(tc.data, tc.opt)
+			if err == nil || !tc.check(err) {
+				t.Fatalf("error %v (%T)", err, err)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	vars, err := Check("a + b*mean(c)", nil)
+	if err != nil || len(vars) != 3 || vars[0] != "a" || vars[2] != "c" {
+		t.Errorf("Check = %v, %v", vars, err)
+	}
+	if _, err := Check("a + c", []string{"a", "b"}); err == nil {
+		t.Error("an unknown name passed")
+	} else if fe := (*FormulaError)(nil); !errors.As(err, &fe) || fe.Start != 4 {
+		t.Errorf("error %v", err)
+	}
+	if _, err := Check("a +", nil); err == nil {
+		t.Error("a syntax error passed")
+	}
+}
