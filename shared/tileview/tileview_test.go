@@ -9,8 +9,8 @@ import (
 
 	"github.com/tessera-gis/tessera/shared/colormap"
 	"github.com/tessera-gis/tessera/shared/formula"
-	"github.com/tessera-gis/tessera/shared/rawtile"
 	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/rawtile"
 	"github.com/tessera-gis/tessera/shared/render"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
