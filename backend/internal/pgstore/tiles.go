@@ -1,11 +1,14 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tessera-gis/tessera/backend/internal/pgraster"
 	"github.com/tessera-gis/tessera/shared/raster"
@@ -89,7 +92,32 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 		rows = append(rows, row)
 	}
 
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	// Rows in address order, so concurrent writers of overlapping batches (a task and its
+	// retry) lock tiles in the same order; a deadlock that happens anyway is retried.
+	slices.SortFunc(rows, func(a, b []any) int {
+		return cmp.Or(cmp.Compare(a[0].(int16), b[0].(int16)), cmp.Compare(a[1].(int32), b[1].(int32)), cmp.Compare(a[2].(int32), b[2].(int32)))
+	})
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.writeStaged(ctx, layerID, version, rows)
+		var pe *pgconn.PgError
+		if attempt == 3 || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			break
+		}
+	}
+	if err != nil {
+		if errors.Is(err, ErrStaleVersion) {
+			return fmt.Errorf("pgstore: write tiles of layer %d: %w", layerID, err)
+		}
+		return mapErr(err, fmt.Sprintf("write tiles of layer %d", layerID))
+	}
+	return nil
+}
+
+// writeStaged is one transaction of WriteTiles: COPY rows (z, x, y, WKB) into the staging
+// table, then upsert them into tiles.
+func (s *Store) writeStaged(ctx context.Context, layerID, version int64, rows [][]any) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// FOR SHARE: concurrent writers proceed together, BeginParse and Publish wait.
 		var current int64
 		if err := tx.QueryRow(ctx, `SELECT parse_version FROM layers WHERE id = $1 FOR SHARE`, layerID).Scan(&current); err != nil {
@@ -106,17 +134,10 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 		}
 		_, err := tx.Exec(ctx, `
 			INSERT INTO tiles (layer_id, version, z, x, y, rast)
-			SELECT $1, $2, z, x, y, ST_RastFromWKB(wkb) FROM tessera_tile_stage
+			SELECT $1, $2, z, x, y, ST_RastFromWKB(wkb) FROM tessera_tile_stage ORDER BY z, x, y
 			ON CONFLICT (layer_id, version, z, x, y) DO UPDATE SET rast = EXCLUDED.rast`, layerID, version)
 		return err
 	})
-	if err != nil {
-		if errors.Is(err, ErrStaleVersion) {
-			return fmt.Errorf("pgstore: write tiles of layer %d: %w", layerID, err)
-		}
-		return mapErr(err, fmt.Sprintf("write tiles of layer %d", layerID))
-	}
-	return nil
 }
 
 // Publish makes version the layer's served version and deletes the tiles of every other

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
@@ -360,5 +363,47 @@ func TestTilesArePostGISRasters(t *testing.T) {
 	// Band 1: size-1 valid rows of 0.5 … 255.5.
 	if count != int64(size*(size-1)) || minV != 0.5 || maxV != 255.5 || math.Abs(meanV-128) > 1e-9 {
 		t.Errorf("ST_SummaryStats = count %d min %v max %v mean %v", count, minV, maxV, meanV)
+	}
+}
+
+// TestWriteTilesConcurrent has workers write overlapping batches at once (a task and its
+// retry running together): no error, no duplicate, every tile stored.
+func TestWriteTilesConcurrent(t *testing.T) {
+	s := dbtest.New(t)
+	ctx := context.Background()
+	l := newLayer(t, s, "conc", "c.tif")
+	v, _ := s.BeginParse(ctx, l.ID)
+	const n = 40
+	all := make([]pgstore.Tile, n)
+	for i := range all {
+		z := tile.ZXY{Z: 6, X: i % 8, Y: i / 8}
+		all[i] = pgstore.Tile{ZXY: z, Bands: tileBands(z, 16, 0)}
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := slices.Clone(all)
+			rand.New(rand.NewPCG(uint64(w), 7)).Shuffle(n, func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+			for k := 0; k < n; k += 10 {
+				if err := s.WriteTiles(ctx, l.ID, v, mine[k:k+10]); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	counts, err := s.TileCount(ctx, l.ID, v)
+	if err != nil || counts[6] != n || len(counts) != 1 {
+		t.Fatalf("TileCount = %v, %v; want %d at zoom 6", counts, err, n)
+	}
+	for _, tl := range all {
+		got, err := s.Tile(ctx, l.ID, v, tl.ZXY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBands(t, got, tl.Bands)
 	}
 }
