@@ -33,7 +33,7 @@ keep serving until the new ones are complete.
 
 With REDIS_URL set the parse's tasks go to Redis for ` + "`tessera worker`" + ` processes (start at
 least one); without it they run in this process. Settings from the environment:
-RASTER_WORKDIR, RASTER_TILESIZE, RASTER_BATCH_STEP_SIZE, RASTER_PARSE_SINGLE_TASK,
+TESSERA_QUEUE (asynq queue, default "tessera"), RASTER_WORKDIR, RASTER_TILESIZE, RASTER_BATCH_STEP_SIZE, RASTER_PARSE_SINGLE_TASK,
 RASTER_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
 TESSERA_S3_REQUESTER_PAYS, TESSERA_MAX_SOURCE_BYTES, TESSERA_MAX_SOURCE_PIXELS.
 
@@ -212,7 +212,7 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 	var runner ingest.Runner
 	if url := os.Getenv("REDIS_URL"); url != "" && !*local {
-		q, err := jobs.NewQueue(url, jobs.DefaultQueue)
+		q, err := jobs.NewQueue(url, queueName())
 		if err != nil {
 			fmt.Fprintf(stderr, "tessera ingest: %v\n(unset REDIS_URL or pass --local to parse in this process)\n", err)
 			return 1
@@ -220,7 +220,7 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		defer q.Close()
 		runner = q
 		if !*asJSON {
-			fmt.Fprintf(stderr, "tessera ingest: tasks go to Redis queue %q; `tessera worker` processes run them\n", jobs.DefaultQueue)
+			fmt.Fprintf(stderr, "tessera ingest: tasks go to Redis queue %q; `tessera worker` processes run them\n", queueName())
 		}
 	} else {
 		pool := jobs.NewPool(runtime.GOMAXPROCS(0), ingest.NewTaskHandler(st))
@@ -288,6 +288,14 @@ func printSummary(stdout, stderr io.Writer, out ingestOutput, res ingest.Result,
 	rate := float64(res.Tiles) / took.Seconds()
 	fmt.Fprintf(stdout, "layer %d %q: FINISHED, max zoom %d, %d tiles in %.2fs (%.0f tiles/s)\n  tiles per zoom:%s\n",
 		out.ID, out.Name, res.MaxZoom, res.Tiles, took.Seconds(), rate, zs)
+}
+
+// queueName is the asynq queue of ingest tasks: TESSERA_QUEUE, else jobs.DefaultQueue.
+func queueName() string {
+	if q := os.Getenv("TESSERA_QUEUE"); q != "" {
+		return q
+	}
+	return jobs.DefaultQueue
 }
 
 // showProgress draws a progress bar of tiles done / total on w until the returned stop is

@@ -33,7 +33,7 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	conc := fs.Int("concurrency", runtime.GOMAXPROCS(0), "tasks run at once")
-	queue := fs.String("queue", jobs.DefaultQueue, "asynq queue")
+	queue := fs.String("queue", queueName(), "asynq queue (default: TESSERA_QUEUE, else tessera)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/ingest"
+	"github.com/tessera-gis/tessera/backend/internal/jobs"
+	"github.com/tessera-gis/tessera/backend/internal/testdatagen"
+)
+
+func sharedRaster(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := testdatagen.SharedTestdata()
+	if err != nil {
+		t.Skipf("shared test rasters not found (../shared/testdata): %v", err)
+	}
+	return filepath.Join(dir, name)
+}
+
+func runCmd(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := dispatch(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func ingestJSON(t *testing.T, args ...string) (int, ingestOutput, string) {
+	t.Helper()
+	code, out, errText := runCmd(append([]string{"ingest", "--json"}, args...)...)
+	var o ingestOutput
+	if code != 2 {
+		if err := json.Unmarshal([]byte(out), &o); err != nil {
+			t.Fatalf("ingest %v: exit %d, stdout %q is not JSON: %v (stderr %q)", args, code, out, err, errText)
+		}
+	}
+	return code, o, errText
+}
+
+func cliEnv(t *testing.T) string {
+	t.Helper()
+	_, dsn := dbtest.NewWithDSN(t)
+	t.Setenv("DATABASE_URL", dsn)
+	t.Setenv("RASTER_WORKDIR", t.TempDir())
+	t.Setenv("REDIS_URL", "")
+	return dsn
+}
+
+func TestIngestCommand(t *testing.T) {
+	cliEnv(t)
+	src := sharedRaster(t, "django_raster_test.tif")
+
+	// z11: the 4 tiles x 552–553, y 858–859; z0–z10: their one common ancestor each.
+	const wantTiles = 4 + 11
+	code, o, errText := ingestJSON(t, src, "--name", "django", "--datatype", "categorical")
+	if code != 0 || o.Status != "FINISHED" || o.MaxZoom == nil || *o.MaxZoom != 11 || o.Tiles != wantTiles || o.ID == 0 || o.Name != "django" {
+		t.Fatalf("exit %d, %+v, stderr %q", code, o, errText)
+	}
+	if !strings.Contains(strings.Join(o.Log, "\n"), "Successfully finished parsing raster") {
+		t.Errorf("log %q", o.Log)
+	}
+
+	// The same name again re-parses that layer.
+	code, o2, _ := ingestJSON(t, "--max-zoom", "10", src, "--name", "django")
+	if code != 0 || o2.ID != o.ID || *o2.MaxZoom != 10 || o2.Tiles != wantTiles-4 {
+		t.Errorf("re-ingest: exit %d, %+v (first %+v)", code, o2, o)
+	}
+
+	// The default name is the file name; the summary goes to stdout, the bar to stderr.
+	code, out, errText := runCmd("ingest", sharedRaster(t, "gdalautotest2_byte.tif"))
+	if code != 0 || !strings.Contains(out, `"gdalautotest2_byte": FINISHED`) || !strings.Contains(out, "tiles per zoom") {
+		t.Errorf("summary: exit %d, stdout %q, stderr %q", code, out, errText)
+	}
+	if !strings.Contains(errText, "tiles") {
+		t.Errorf("no progress bar on stderr: %q", errText)
+	}
+
+	// --srid gives a CRS to a raster without one.
+	code, o3, _ := ingestJSON(t, sharedRaster(t, "rasterio_float32.tif"), "--srid", "3857")
+	if code != 0 || o3.Status != "FINISHED" || o3.Tiles == 0 {
+		t.Errorf("--srid: exit %d, %+v", code, o3)
+	}
+}
+
+func TestIngestCommandFailures(t *testing.T) {
+	cliEnv(t)
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.tif")
+	os.WriteFile(empty, nil, 0o644)
+	tests := []struct {
+		name string
+		args []string
+		line string
+	}{
+		{"missing file", []string{filepath.Join(dir, "missing.tif")}, "does not exist"},
+		{"empty file", []string{empty}, "is empty"},
+		{"no CRS", []string{sharedRaster(t, "rasterio_float32.tif")}, "--srid"},
+		{"unreachable URL", []string{"http://127.0.0.1:1/x.tif"}, "reachable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, o, _ := ingestJSON(t, tc.args...)
+			if code != 1 || o.Status != "FAILED" || o.ID == 0 {
+				t.Fatalf("exit %d, %+v", code, o)
+			}
+			if last := o.Log[len(o.Log)-1]; !strings.Contains(last, tc.line) {
+				t.Errorf("last log line %q lacks %q", last, tc.line)
+			}
+		})
+	}
+	t.Run("summary mode names the failure", func(t *testing.T) {
+		code, _, errText := runCmd("ingest", filepath.Join(dir, "missing.tif"), "--name", "again")
+		if code != 1 || !strings.Contains(errText, "FAILED") || !strings.Contains(errText, "does not exist") {
+			t.Errorf("exit %d, stderr %q", code, errText)
+		}
+	})
+}
+
+func TestIngestCommandUsage(t *testing.T) {
+	cliEnv(t)
+	for _, args := range [][]string{
+		{"ingest"},
+		{"ingest", "a.tif", "b.tif"},
+		{"ingest", "a.tif", "--datatype", "fuzzy"},
+		{"ingest", "a.tif", "--srid", "x"},
+		{"ingest", "a.tif", "--max-zoom", "99"},
+		{"ingest", "a.tif", "--nodata", "none"},
+		{"ingest", "a.tif", "--bogus"},
+		{"ingest", "a.tif", "--legend", "no such legend"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if code, _, errText := runCmd(args...); code != 2 || errText == "" {
+				t.Errorf("exit %d, stderr %q; want 2 and a message", code, errText)
+			}
+		})
+	}
+	t.Run("worker without REDIS_URL", func(t *testing.T) {
+		if code, _, errText := runCmd("worker"); code != 2 || !strings.Contains(errText, "REDIS_URL") {
+			t.Errorf("exit %d, stderr %q", code, errText)
+		}
+	})
+}
+
+// TestIngestCommandThroughRedis runs `tessera ingest` with REDIS_URL set against an asynq
+// worker (the one `tessera worker` runs) on a queue of its own.
+func TestIngestCommandThroughRedis(t *testing.T) {
+	cliEnv(t)
+	url := os.Getenv("REDIS_URL_TEST")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := asynq.ParseRedisURI(url)
+	if err == nil {
+		c := asynq.NewClient(opt)
+		err = c.Ping()
+		c.Close()
+	}
+	if err != nil {
+		dbtest.Unavailable(t, "redis at %s: %v", url, err)
+		return
+	}
+	queue := fmt.Sprintf("test-cli-%d-%d", os.Getpid(), time.Now().UnixNano())
+	t.Setenv("REDIS_URL", url)
+	t.Setenv("TESSERA_QUEUE", queue)
+	// The worker has its own connection to the database of DATABASE_URL, as `tessera worker`.
+	wst, code := openMigrated(context.Background(), "worker", os.Stderr)
+	if wst == nil {
+		t.Fatalf("open: exit %d", code)
+	}
+	defer wst.Close()
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	w, err := jobs.NewWorker(url, jobs.WorkerOptions{Queue: queue, Concurrency: 2, Kinds: ingest.TaskKinds, Logger: quiet}, ingest.NewTaskHandler(wst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown()
+	code, o, errText := ingestJSON(t, sharedRaster(t, "django_raster_test.tif"))
+	if code != 0 || o.Status != "FINISHED" || *o.MaxZoom != 11 || o.Tiles != 4+11 {
+		t.Fatalf("exit %d, %+v, stderr %q", code, o, errText)
+	}
+}
+
+func TestGendataCommand(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, errText := runCmd("gendata", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d, %q", code, errText)
+	}
+	committed, err := testdatagen.ProjectTestdata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range testdatagen.Samples {
+		if !strings.Contains(stdout, n) {
+			t.Errorf("stdout %q does not list %s", stdout, n)
+		}
+		a, _ := os.ReadFile(filepath.Join(out, n))
+		b, _ := os.ReadFile(filepath.Join(committed, n))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: regenerated bytes differ from testdata/ (%d vs %d bytes)", n, len(a), len(b))
+		}
+	}
+	if code, _, _ := runCmd("gendata", "--bench-size", "3"); code != 2 {
+		t.Errorf("--bench-size 3: exit %d, want 2", code)
+	}
+}
