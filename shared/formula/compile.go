@@ -46,6 +46,7 @@ type Program struct {
 	stages     []stage
 	main       prog
 	consts     []float64 // value of each scalar slot (NaN for stage results until computed)
+	unmask     bool      // the formula uses ~ or unary +
 	firstStack int32
 	nslots     int
 	pool       sync.Pool // of *state
@@ -253,4 +254,7 @@ func (g *generator) finish() {
 	}
 	place(&g.main)
 	p.main = g.main
+	for _, in := range p.code {
+		p.unmask = p.unmask || in.op == opUnmask
+	}
 }

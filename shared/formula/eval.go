@@ -22,6 +22,9 @@ type state struct {
 	arrays  []Array     // the variables of this evaluation, by slot
 	bcast   []bool      // per variable slot: one value broadcast over the array
 	collect []float64   // values gathered for median and std
+	// nanMode: the formula has no ~ or unary +, so raw values at nodata pixels never
+	// matter; variables are loaded with NaN at their nodata pixels and no mask travels.
+	nanMode bool
 }
 
 func (p *Program) newState() *state {
@@ -63,6 +66,15 @@ func fill[T any](s []T, v T) {
 // django-raster's, Found an undeclared variable "X" in formula.; arrays of different
 // lengths give an error matching ErrLength. Eval is safe for concurrent use.
 func (p *Program) Eval(vars map[string]Array) (Result, error) {
+	var res Result
+	err := p.EvalInto(&res, vars)
+	return res, err
+}
+
+// EvalInto is Eval writing into *res and reusing the capacity of res.Values and res.Mask,
+// for callers that evaluate tile after tile into the same buffers (the benchmarks, value
+// counts over many tiles). On error *res is unchanged.
+func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 	st, _ := p.pool.Get().(*state)
 	if st == nil {
 		st = p.newState()
@@ -70,13 +82,14 @@ func (p *Program) Eval(vars map[string]Array) (Result, error) {
 	defer p.release(st)
 	n, err := p.bind(st, vars)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	p.maskFlags(st)
 	for i := range p.stages {
 		p.runStage(st, &p.stages[i], n)
 	}
-	var res Result
+	valBuf, maskBuf := res.Values, res.Mask
+	*res = Result{}
 	for i := range p.vars { // the output nodata rule: see Result
 		if a := st.arrays[i]; a.HasNoData {
 			res.HasNoData, res.NoData = true, a.NoData
@@ -91,31 +104,63 @@ func (p *Program) Eval(vars map[string]Array) (Result, error) {
 		p.run(st, &p.main, 1)
 		v := st.vals[p.main.out][0]
 		res.Scalar = true
-		res.Values = []float64{v}
+		res.Values = grow(valBuf, 1)
+		res.Values[0] = v
 		if v-v != 0 { // NaN or ±Inf
-			res.Values[0], res.Mask = fillv, []bool{true}
+			res.Values[0] = fillv
+			res.Mask = markNoData(nil, maskBuf, 1, 0)
 		}
-		return res, nil
+		return nil
 	}
-	res.Values = make([]float64, n)
+	res.Values = grow(valBuf, n)
+	direct := p.main.hi > p.main.lo // the last instruction writes into res.Values
 	for off := 0; off < n; off += blockSize {
 		m := min(blockSize, n-off)
-		p.setBlock(st, off, m)
-		p.run(st, &p.main, m)
-		vals, mask := st.vals[p.main.out][:m], st.masks[p.main.out]
 		dst := res.Values[off : off+m]
-		for i, v := range vals {
-			if v-v != 0 || mask != nil && mask[i] {
-				if res.Mask == nil {
-					res.Mask = make([]bool, n)
+		p.setBlock(st, off, m)
+		if direct {
+			p.runInto(st, &p.main, m, dst)
+		} else {
+			copy(dst, st.vals[p.main.out][:m])
+		}
+		mask := st.masks[p.main.out]
+		if mask == nil {
+			for i, v := range dst {
+				if v-v != 0 { // NaN or ±Inf
+					res.Mask = markNoData(res.Mask, maskBuf, n, off+i)
+					dst[i] = fillv
 				}
-				res.Mask[off+i] = true
-				v = fillv
 			}
-			dst[i] = v
+			continue
+		}
+		mask = mask[:len(dst)]
+		for i, v := range dst {
+			if v-v != 0 || mask[i] {
+				res.Mask = markNoData(res.Mask, maskBuf, n, off+i)
+				dst[i] = fillv
+			}
 		}
 	}
-	return res, nil
+	return nil
+}
+
+// grow returns s resized to n, reallocated when too small.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// markNoData sets mask[i]; on the first nodata pixel the mask of n pixels is made, from buf
+// when large enough.
+func markNoData(mask, buf []bool, n, i int) []bool {
+	if mask == nil {
+		mask = grow(buf, n)
+		clear(mask)
+	}
+	mask[i] = true
+	return mask
 }
 
 // release drops the references to the caller's arrays and returns st to the pool.
@@ -125,6 +170,9 @@ func (p *Program) release(st *state) {
 		if !st.bcast[i] {
 			st.vals[i], st.masks[i] = nil, nil
 		}
+	}
+	for s := int(p.firstStack); s < p.nslots; s++ { // may point into the caller's result
+		st.vals[s], st.masks[s] = nil, nil
 	}
 	p.pool.Put(st)
 }
@@ -165,22 +213,32 @@ func (p *Program) bind(st *state, vars map[string]Array) (int, error) {
 	if n < 0 {
 		n = 1
 	}
+	st.nanMode = !p.unmask
 	for i := range p.vars {
 		a := st.arrays[i]
-		st.hasMask[i] = a.Mask != nil
+		st.hasMask[i] = a.Mask != nil && !st.nanMode
 		st.bcast[i] = len(a.Values) == 1 && n != 1
+		if a.Mask != nil && st.nanMode || st.bcast[i] {
+			if st.buf[i] == nil {
+				st.buf[i], st.mbuf[i] = make([]float64, blockSize), make([]bool, blockSize)
+			}
+		}
 		if !st.bcast[i] {
 			continue
 		}
-		if st.buf[i] == nil {
-			st.buf[i], st.mbuf[i] = make([]float64, blockSize), make([]bool, blockSize)
-		}
-		fill(st.buf[i], a.Values[0])
+		v := a.Values[0]
 		st.vals[i], st.masks[i] = st.buf[i], nil
-		if a.Mask != nil {
+		switch {
+		case a.Mask == nil:
+		case st.nanMode:
+			if a.Mask[0] {
+				v = math.NaN()
+			}
+		default:
 			fill(st.mbuf[i], a.Mask[0])
 			st.masks[i] = st.mbuf[i]
 		}
+		fill(st.buf[i], v)
 	}
 	return n, nil
 }
@@ -221,11 +279,19 @@ func (p *Program) setBlock(st *state, off, m int) {
 			continue
 		}
 		a := st.arrays[i]
-		st.vals[i] = a.Values[off : off+m]
-		if a.Mask != nil {
-			st.masks[i] = a.Mask[off : off+m]
-		} else {
-			st.masks[i] = nil
+		vals := a.Values[off : off+m]
+		switch {
+		case a.Mask == nil:
+			st.vals[i], st.masks[i] = vals, nil
+		case st.nanMode: // NaN at the nodata pixels
+			r, mask := st.buf[i][:m], a.Mask[off:off+m]
+			mask = mask[:len(vals)]
+			for k, v := range vals {
+				r[k] = poison(v, b2u(mask[k]))
+			}
+			st.vals[i], st.masks[i] = r, nil
+		default:
+			st.vals[i], st.masks[i] = vals, a.Mask[off:off+m]
 		}
 	}
 }
@@ -233,8 +299,17 @@ func (p *Program) setBlock(st *state, off, m int) {
 // run executes the instructions of pr over one block of m pixels.
 func (p *Program) run(st *state, pr *prog, m int) {
 	for i := pr.lo; i < pr.hi; i++ {
-		st.exec(&p.code[i], st.outMask[i], m)
+		st.exec(&p.code[i], st.outMask[i], st.buf[p.code[i].dst][:m])
 	}
+}
+
+// runInto is run with the last instruction writing into out, saving a copy.
+func (p *Program) runInto(st *state, pr *prog, m int, out []float64) {
+	last := pr.hi - 1
+	for i := pr.lo; i < last; i++ {
+		st.exec(&p.code[i], st.outMask[i], st.buf[p.code[i].dst][:m])
+	}
+	st.exec(&p.code[last], st.outMask[last], out)
 }
 
 // runStage computes a stage's number into its scalar slot.

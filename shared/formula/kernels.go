@@ -2,11 +2,12 @@ package formula
 
 import "math"
 
-// exec runs one instruction over m pixels: the values first, then (withMask) the nodata
-// mask. The destination may be one of the operands' registers; every loop reads index i of
-// its operands before writing index i.
-func (st *state) exec(in *instr, withMask bool, m int) {
-	r := st.buf[in.dst][:m]
+// exec runs one instruction over the len(r) pixels of the block, writing the values into
+// r (the destination register, or the result) and then, withMask, the nodata mask. r may be
+// one of the operands' registers; every loop reads index i of its operands before writing
+// index i.
+func (st *state) exec(in *instr, withMask bool, r []float64) {
+	m := len(r)
 	a := st.vals[in.a][:m]
 	ma := st.masks[in.a]
 	var b, c []float64
@@ -25,22 +26,23 @@ func (st *state) exec(in *instr, withMask bool, m int) {
 	case opAdd:
 		b = b[:len(r)]
 		for i := range r {
-			r[i] = fAdd(a[i], b[i])
+			r[i] = a[i] + b[i]
 		}
 	case opSub:
 		b = b[:len(r)]
 		for i := range r {
-			r[i] = fSub(a[i], b[i])
+			r[i] = a[i] - b[i]
 		}
 	case opMul:
 		b = b[:len(r)]
 		for i := range r {
-			r[i] = fMul(a[i], b[i])
+			r[i] = a[i] * b[i]
 		}
 	case opDiv:
 		b = b[:len(r)]
-		for i := range r {
-			r[i] = fDiv(a[i], b[i])
+		for i := range r { // as fDiv
+			x, y := a[i], b[i]
+			r[i] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		}
 	case opPow:
 		b = b[:len(r)]
@@ -49,73 +51,59 @@ func (st *state) exec(in *instr, withMask bool, m int) {
 		}
 	case opEq:
 		b = b[:len(r)]
-		for i := range r {
+		for i := range r { // as fEq
 			x, y := a[i], b[i]
-			v := b2f(x == y)
-			if x != x || y != y {
-				v = nan
-			}
-			r[i] = v
+			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
+			r[i] = math.Float64frombits(-b2u(x == y)&oneBits | -bad&nanBits)
 		}
 	case opNe:
 		b = b[:len(r)]
-		for i := range r {
+		for i := range r { // as fNe
 			x, y := a[i], b[i]
-			v := b2f(x != y)
-			if x != x || y != y {
-				v = nan
-			}
-			r[i] = v
+			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
+			r[i] = math.Float64frombits(-b2u(x != y)&oneBits | -bad&nanBits)
 		}
 	case opGt:
 		b = b[:len(r)]
-		for i := range r {
+		for i := range r { // as fGt
 			x, y := a[i], b[i]
-			v := b2f(x > y)
-			if x != x || y != y {
-				v = nan
-			}
-			r[i] = v
+			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
+			r[i] = math.Float64frombits(-b2u(x > y)&oneBits | -bad&nanBits)
 		}
 	case opGe:
 		b = b[:len(r)]
-		for i := range r {
+		for i := range r { // as fGe
 			x, y := a[i], b[i]
-			v := b2f(x >= y)
-			if x != x || y != y {
-				v = nan
-			}
-			r[i] = v
+			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
+			r[i] = math.Float64frombits(-b2u(x >= y)&oneBits | -bad&nanBits)
 		}
 	case opLt:
 		b = b[:len(r)]
-		for i := range r {
+		for i := range r { // as fLt
 			x, y := a[i], b[i]
-			v := b2f(x < y)
-			if x != x || y != y {
-				v = nan
-			}
-			r[i] = v
+			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
+			r[i] = math.Float64frombits(-b2u(x < y)&oneBits | -bad&nanBits)
 		}
 	case opLe:
 		b = b[:len(r)]
-		for i := range r {
+		for i := range r { // as fLe
 			x, y := a[i], b[i]
-			v := b2f(x <= y)
-			if x != x || y != y {
-				v = nan
-			}
-			r[i] = v
+			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
+			r[i] = math.Float64frombits(-b2u(x <= y)&oneBits | -bad&nanBits)
 		}
 	case opAnd:
 		b = b[:len(r)]
-		for i := range r {
-			r[i] = fAnd(a[i], b[i])
+		for i := range r { // as fAnd
+			x, y := a[i], b[i]
+			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
+			r[i] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -bad&nanBits)
 		}
 	case opOr:
 		b = b[:len(r)]
-		for i := range r {
-			r[i] = fOr(a[i], b[i])
+		for i := range r { // as fOr
+			x, y := a[i], b[i]
+			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
+			r[i] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -bad&nanBits)
 		}
 	case opMin2:
 		b = b[:len(r)]
@@ -132,21 +120,22 @@ func (st *state) exec(in *instr, withMask bool, m int) {
 			r[i] = -a[i]
 		}
 	case opNot:
-		for i := range r {
-			r[i] = fNot(a[i])
+		for i := range r { // as fNot
+			x := a[i]
+			r[i] = math.Float64frombits(-b2u(x == 0)&oneBits | -b2u(x != x)&nanBits)
 		}
 	case opUnmask:
 		copy(r, a)
 	case opIsNull, opNotNull:
-		want := in.op == opIsNull
+		flip := b2u(in.op == opNotNull)
 		if ma == nil {
 			for i := range r {
-				r[i] = b2f((a[i] != a[i]) == want)
+				r[i] = b2f(b2u(a[i] != a[i])^flip == 1)
 			}
 		} else {
 			ma = ma[:len(r)]
 			for i := range r {
-				r[i] = b2f((ma[i] || a[i] != a[i]) == want)
+				r[i] = b2f((b2u(ma[i])|b2u(a[i] != a[i]))^flip == 1)
 			}
 		}
 	case opSin:
@@ -171,7 +160,7 @@ func (st *state) exec(in *instr, withMask bool, m int) {
 		}
 	case opExp:
 		for i := range r {
-			r[i] = fExp(a[i])
+			r[i] = math.Exp(a[i])
 		}
 	case opAbs:
 		for i := range r {
@@ -218,8 +207,10 @@ func (st *state) exec(in *instr, withMask bool, m int) {
 			st.vals[in.dst], st.masks[in.dst] = r, mr
 			return
 		}
-		for i := range r {
-			r[i] = fWhere(a[i], b[i], c[i])
+		for i := range r { // as fWhere
+			cond := a[i]
+			pick := -b2u(cond != 0)
+			r[i] = math.Float64frombits(math.Float64bits(b[i])&pick | math.Float64bits(c[i])&^pick | -b2u(cond != cond)&nanBits)
 		}
 	case opClamp:
 		b, c = b[:len(r)], c[:len(r)]

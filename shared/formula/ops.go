@@ -5,11 +5,13 @@ import "math"
 // opcode is one elementwise operation of a compiled program.
 //
 // Inside a program a NaN value means nodata: domain errors (x/0, log(≤0), sqrt(<0), …)
-// and overflows (an infinite result of finite operands, exp(1000)) write NaN, NaN propagates through arithmetic, and the operations where it would not
+// write NaN, NaN propagates through arithmetic, and the operations where it would not
 // (comparisons, logic, pow, where, sign) test for it, so NaN never turns into a valid value.
 // Nodata pixels of the inputs travel in masks beside the values, which keep the raw stored
-// numbers (so ~x can show them through). The INF keyword's infinities are values in
-// between (x < INF, clamp(x, -INF, 0)); a final value that is ±Inf or NaN is nodata.
+// numbers (so ~x can show them through), or, when the formula has no ~ or unary +, as NaN
+// substituted at load. Infinities (INF, overflow such as exp(1000)) are IEEE values in
+// between, so x < INF, clamp(x, -INF, 0) and 1/exp(1000) = 0 work; a final value that is
+// ±Inf or NaN is nodata.
 type opcode uint8
 
 const (
@@ -69,87 +71,61 @@ func (op opcode) arity() int {
 
 var nan = math.NaN()
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// The scalar definitions of the operations. The kernels in eval.go apply the same
+// The scalar definitions of the operations. The kernels in kernels.go apply the same
 // functions (the compiler inlines them), and constant folding calls them, so a folded
 // constant equals what the evaluator would compute.
+//
+// The hot ones are branch-free: nodata and boolean pixels are scattered over a tile, so a
+// branch on them would be mispredicted often. A boolean becomes 0 or 1 through SETcc
+// (b2u), and NaN is forced in by or-ing its bits (poison).
 
-// finite2 returns v, or NaN (nodata) when v overflowed: it is infinite or NaN while both
-// operands are finite. An infinite operand (the INF keyword) may give an infinite value.
-func finite2(v, a, b float64) float64 {
-	if v-v != 0 && a-a == 0 && b-b == 0 {
-		return nan
+const (
+	oneBits = 0x3FF0000000000000 // 1.0
+	nanBits = 0x7FF8000000000000 // a quiet NaN; or-ed into any float64 it gives a NaN
+)
+
+// b2u is 1 for true, 0 for false, without a branch.
+func b2u(b bool) uint64 {
+	var u uint64
+	if b {
+		u = 1
 	}
-	return v
+	return u
 }
 
-func fAdd(a, b float64) float64 { return finite2(a+b, a, b) }
-func fSub(a, b float64) float64 { return finite2(a-b, a, b) }
-func fMul(a, b float64) float64 { return finite2(a*b, a, b) }
+// b2f is 1.0 for true, 0.0 for false.
+func b2f(b bool) float64 { return math.Float64frombits(-b2u(b) & oneBits) }
 
-func fDiv(a, b float64) float64 {
-	if b == 0 {
-		return nan
-	}
-	return finite2(a/b, a, b)
+// poison returns v, or NaN when bad is 1.
+func poison(v float64, bad uint64) float64 {
+	return math.Float64frombits(math.Float64bits(v) | -bad&nanBits)
 }
 
+// ordered is 1 when neither a nor b is NaN: exactly one of a <= b and a > b holds then,
+// neither otherwise.
+func ordered(a, b float64) uint64 { return b2u(a <= b) | b2u(a > b) }
+
+// fDiv is a/b, NaN (nodata) when b is 0.
+func fDiv(a, b float64) float64 { return poison(a/b, b2u(b == 0)) }
+
+// fPow is a^b, NaN (nodata) for 0 to a negative power, and NaN in, NaN out.
 func fPow(a, b float64) float64 {
 	if a != a || b != b || a == 0 && b < 0 {
 		return nan // math.Pow(NaN, 0) is 1, and 0^-1 is a division by zero
 	}
-	return finite2(math.Pow(a, b), a, b)
+	return math.Pow(a, b)
 }
 
-func fExp(a float64) float64 {
-	return finite2(math.Exp(a), a, 0)
-}
-
-func fCmp(op opcode, a, b float64) float64 {
-	if a != a || b != b {
-		return nan
-	}
-	switch op {
-	case opEq:
-		return b2f(a == b)
-	case opNe:
-		return b2f(a != b)
-	case opGt:
-		return b2f(a > b)
-	case opGe:
-		return b2f(a >= b)
-	case opLt:
-		return b2f(a < b)
-	}
-	return b2f(a <= b)
-}
-
-func fAnd(a, b float64) float64 {
-	if a != a || b != b {
-		return nan
-	}
-	return b2f(a != 0 && b != 0)
-}
-
-func fOr(a, b float64) float64 {
-	if a != a || b != b {
-		return nan
-	}
-	return b2f(a != 0 || b != 0)
-}
-
-func fNot(a float64) float64 {
-	if a != a {
-		return nan
-	}
-	return b2f(a == 0)
-}
+// The comparisons and logical operators give 1 or 0, NaN when an operand is NaN.
+func fEq(a, b float64) float64  { return poison(b2f(a == b), 1^ordered(a, b)) }
+func fNe(a, b float64) float64  { return poison(b2f(a != b), 1^ordered(a, b)) }
+func fGt(a, b float64) float64  { return poison(b2f(a > b), 1^ordered(a, b)) }
+func fGe(a, b float64) float64  { return poison(b2f(a >= b), 1^ordered(a, b)) }
+func fLt(a, b float64) float64  { return poison(b2f(a < b), 1^ordered(a, b)) }
+func fLe(a, b float64) float64  { return poison(b2f(a <= b), 1^ordered(a, b)) }
+func fAnd(a, b float64) float64 { return poison(b2f(b2u(a != 0)&b2u(b != 0) == 1), 1^ordered(a, b)) }
+func fOr(a, b float64) float64  { return poison(b2f(b2u(a != 0)|b2u(b != 0) == 1), 1^ordered(a, b)) }
+func fNot(a float64) float64    { return poison(b2f(a == 0), b2u(a != a)) }
 
 func fLog(a float64) float64 {
 	if !(a > 0) {
@@ -177,14 +153,11 @@ func fSign(a float64) float64 {
 	return nan
 }
 
+// fWhere is a where c is non-zero, else b; NaN when c is NaN.
 func fWhere(c, a, b float64) float64 {
-	if c != c {
-		return nan
-	}
-	if c != 0 {
-		return a
-	}
-	return b
+	pick := -b2u(c != 0)
+	v := math.Float64frombits(math.Float64bits(a)&pick | math.Float64bits(b)&^pick)
+	return poison(v, b2u(c != c))
 }
 
 func fClamp(x, lo, hi float64) float64 {
@@ -216,7 +189,7 @@ func scalar1(op opcode, a float64) float64 {
 	case opLog10:
 		return fLog10(a)
 	case opExp:
-		return fExp(a)
+		return math.Exp(a)
 	case opAbs:
 		return math.Abs(a)
 	case opInt:
@@ -239,17 +212,27 @@ func scalar1(op opcode, a float64) float64 {
 func scalar2(op opcode, a, b float64) float64 {
 	switch op {
 	case opAdd:
-		return fAdd(a, b)
+		return a + b
 	case opSub:
-		return fSub(a, b)
+		return a - b
 	case opMul:
-		return fMul(a, b)
+		return a * b
 	case opDiv:
 		return fDiv(a, b)
 	case opPow:
 		return fPow(a, b)
-	case opEq, opNe, opGt, opGe, opLt, opLe:
-		return fCmp(op, a, b)
+	case opEq:
+		return fEq(a, b)
+	case opNe:
+		return fNe(a, b)
+	case opGt:
+		return fGt(a, b)
+	case opGe:
+		return fGe(a, b)
+	case opLt:
+		return fLt(a, b)
+	case opLe:
+		return fLe(a, b)
 	case opAnd:
 		return fAnd(a, b)
 	case opOr:
