@@ -2,10 +2,14 @@ package pgstore_test
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/pgraster"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
@@ -50,6 +54,56 @@ func BenchmarkWriteTiles(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		if err := s.WriteTiles(ctx, l.ID, v, batches[i%nbatch]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(per*b.N)/b.Elapsed().Seconds(), "tiles/s")
+}
+
+// BenchmarkWriteTilesBaseline writes the same batches the way django-raster's bulk_create
+// does: one INSERT with a VALUES row per tile, each raster sent as hex WKB text. It is the
+// baseline scripts/bench-storage.sh compares BenchmarkWriteTiles with.
+func BenchmarkWriteTilesBaseline(b *testing.B) {
+	s := dbtest.New(b)
+	ctx := context.Background()
+	l := catalog.NewLayer("bench", "b.tif")
+	if err := s.CreateLayer(ctx, &l); err != nil {
+		b.Fatal(err)
+	}
+	const per, nbatch = 100, 6
+	type prepared struct {
+		sql  string
+		args []any
+	}
+	batches := make([]prepared, nbatch)
+	for i := range batches {
+		var (
+			q    strings.Builder
+			args = []any{l.ID}
+		)
+		q.WriteString(`INSERT INTO tiles (layer_id, version, z, x, y, rast) VALUES `)
+		for k, t := range benchBatch(per, per*i) {
+			wkb, err := pgraster.Encode(pgraster.ForTile(t.ZXY, 256, t.Bands))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if k > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($1, 1, $%d, $%d, $%d, $%d::raster)", n+1, n+2, n+3, n+4)
+			args = append(args, t.ZXY.Z, t.ZXY.X, t.ZXY.Y, hex.EncodeToString(wkb))
+		}
+		q.WriteString(` ON CONFLICT (layer_id, version, z, x, y) DO UPDATE SET rast = EXCLUDED.rast`)
+		batches[i] = prepared{q.String(), args}
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(per * 256 * 256 * 4))
+	i := 0
+	for b.Loop() {
+		p := batches[i%nbatch]
+		if _, err := s.Pool().Exec(ctx, p.sql, p.args...); err != nil {
 			b.Fatal(err)
 		}
 		i++
