@@ -133,12 +133,12 @@ func region(bbox *tile.Bounds, vars []boundVar) (tile.Bounds, error) {
 // no data there.
 func (s *Service) evalTile(ctx context.Context, vars []boundVar, j *job, t tile.ZXY) (values []float64, mask []bool, w, h int, ok bool, err error) {
 	bands := make(map[string]*raster.Band, len(vars))
-	for _, v := range vars {
-		f, err := s.fetch(ctx, v.layer, t)
-		if err != nil {
-			return nil, nil, 0, 0, false, err
-		}
-		b := f.band(v.Band)
+	fs, err := s.fetchAll(ctx, vars, t)
+	if err != nil {
+		return nil, nil, 0, 0, false, err
+	}
+	for i, v := range vars {
+		b := fs[i].band(v.Band)
 		if b == nil {
 			return nil, nil, 0, 0, false, nil
 		}

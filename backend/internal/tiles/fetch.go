@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
@@ -187,4 +188,46 @@ func pointTile(x, y float64, z, w, h int) (tile.ZXY, int, int) {
 	col := min(w-1, max(0, int(math.Floor((fx-float64(tx))*float64(w)))))
 	row := min(h-1, max(0, int(math.Floor((fy-float64(ty))*float64(h)))))
 	return tile.ZXY{Z: z, X: tx, Y: ty}, col, row
+}
+
+// fetchAll fetches tile t of every variable's layer, concurrently (each layer once), so a
+// cold algebra tile waits for one round trip to PostGIS rather than one per layer.
+func (s *Service) fetchAll(ctx context.Context, vars []boundVar, t tile.ZXY) ([]*fetched, error) {
+	out := make([]*fetched, len(vars))
+	first := map[int64]int{} // layer id → index of the first variable reading it
+	var todo []int
+	for i, v := range vars {
+		if j, ok := first[v.layer.ID]; ok && vars[j].layer.Version == v.layer.Version {
+			continue
+		}
+		first[v.layer.ID] = i
+		todo = append(todo, i)
+	}
+	if len(todo) == 1 {
+		f, err := s.fetch(ctx, vars[todo[0]].layer, t)
+		if err != nil {
+			return nil, err
+		}
+		out[todo[0]] = f
+	} else {
+		errs := make([]error, len(vars))
+		var wg sync.WaitGroup
+		for _, i := range todo {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				out[i], errs[i] = s.fetch(ctx, vars[i].layer, t)
+			}(i)
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	}
+	for i, v := range vars {
+		if out[i] == nil {
+			out[i] = out[first[v.layer.ID]]
+		}
+	}
+	return out, nil
 }

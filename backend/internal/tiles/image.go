@@ -286,12 +286,12 @@ func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
 
 func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, cm *colormap.Colormap, gz bool) (*Response, error) {
 	bands := make(map[string]*raster.Band, len(j.vars))
-	for _, v := range j.vars {
-		f, err := s.fetch(ctx, v.layer, j.t)
-		if err != nil {
-			return nil, err
-		}
-		b := f.band(v.Band)
+	fs, err := s.fetchAll(ctx, j.vars, j.t)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range j.vars {
+		b := fs[i].band(v.Band)
 		if b == nil {
 			return s.empty(j)
 		}

@@ -53,12 +53,12 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 	out := PixelValue{X: r.X, Y: r.Y}
 	t, _, _ := pointTile(r.X, r.Y, z, 1, 1)
 	bands := map[string]*raster.Band{}
-	for _, v := range vars {
-		f, err := s.fetch(ctx, v.layer, t)
-		if err != nil {
-			return s.fail(ctx, "pixel", err)
-		}
-		b := f.band(v.Band)
+	fs, err := s.fetchAll(ctx, vars, t)
+	if err != nil {
+		return s.fail(ctx, "pixel", err)
+	}
+	for i, v := range vars {
+		b := fs[i].band(v.Band)
 		if b == nil {
 			return jsonResponse(http.StatusOK, out)
 		}

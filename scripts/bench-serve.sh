@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Load benchmark of `tessera serve` (run by scripts/bench.sh): seeds three synthetic layers into
+# a database of its own (tessera_bench), starts two servers on 127.0.0.1 — warm (caches on,
+# with the HTTP-floor route) and cold (tile and response caches off) — and loads them from a
+# second process (tessera-load) with 4 clients, BENCH_SECONDS (5) seconds per scenario.
+# It prints p50/p99 and rates, the target ratios and the comparison with django-raster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ADMIN_DSN=${DATABASE_URL:-postgres://tessera:tessera@127.0.0.1:5432/tessera?sslmode=disable}
+BENCH_DB=${TESSERA_BENCH_DB:-tessera_bench}
+BENCH_DSN=$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$ADMIN_DSN" "$BENCH_DB")
+SECONDS_PER=${BENCH_SECONDS:-5}
+WARM=127.0.0.1:${TESSERA_BENCH_WARM_PORT:-18181}
+COLD=127.0.0.1:${TESSERA_BENCH_COLD_PORT:-18182}
+out=${BENCH_OUT:-bin/bench}
+mkdir -p bin "$out"
+
+go build -o bin/tessera ./backend/cmd/tessera
+go build -o bin/tessera-load ./backend/cmd/tessera-load
+
+if ! psql "$ADMIN_DSN" -tAc "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'" | grep -q 1; then
+  psql "$ADMIN_DSN" -qc "CREATE DATABASE $BENCH_DB TEMPLATE template1"
+fi
+bin/tessera-load seed -dsn "$BENCH_DSN"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+DATABASE_URL=$BENCH_DSN TESSERA_LOG_LEVEL=warn bin/tessera serve --addr "$WARM" --bench-routes >"$out/serve-warm.log" 2>&1 &
+pids+=($!)
+DATABASE_URL=$BENCH_DSN TESSERA_LOG_LEVEL=warn TESSERA_TILE_CACHE_BYTES=0 TESSERA_RESPONSE_CACHE_BYTES=0 \
+  bin/tessera serve --addr "$COLD" >"$out/serve-cold.log" 2>&1 &
+pids+=($!)
+for addr in "$WARM" "$COLD"; do
+  for _ in $(seq 1 100); do
+    curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fsS "http://$addr/healthz" >/dev/null
+done
+
+bin/tessera-load run -warm "http://$WARM/raster/" -cold "http://$COLD/raster/" -dsn "$BENCH_DSN" \
+  -duration "${SECONDS_PER}s" -c 4 | tee "$out/serve.txt"
