@@ -11,6 +11,7 @@ import (
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/shared/colormap"
 	"github.com/tessera-gis/tessera/shared/raster"
 )
@@ -291,4 +292,47 @@ func TestMetadata(t *testing.T) {
 	if err := s.SetMetadata(ctx, l.ID, m, nil); err == nil {
 		t.Fatal("max zoom 40 accepted")
 	}
+}
+
+// TestMigrateConcurrently starts several processes' worth of Migrate at once on an empty
+// database, as serve, ingest and workers do at start-up: all succeed, each migration once.
+func TestMigrateConcurrently(t *testing.T) {
+	s, dsn := dbtest.NewWithDSN(t)
+	ctx := context.Background()
+	for {
+		v, err := s.MigrateDown(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == 0 {
+			break
+		}
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			other, err := pgstore.Open(ctx, dsn)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer other.Close()
+			errs <- other.Migrate(ctx)
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Migrate: %v", err)
+		}
+	}
+	st, err := s.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range st {
+		if !m.Applied {
+			t.Fatalf("migration %d not applied", m.Version)
+		}
+	}
+	newLayer(t, s, "after", "a.tif")
 }

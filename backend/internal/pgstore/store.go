@@ -64,8 +64,24 @@ func (s *Store) Close() { s.pool.Close() }
 // Pool returns the connection pool, for callers that run their own SQL (tests, benchmarks).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Migrate applies every pending migration of the migrations package, through goose.
+// migrateLock is the advisory lock key that serialises migrations ("tessera" in ASCII).
+const migrateLock = 0x74657373657261
+
+// Migrate applies every pending migration of the migrations package, through goose. serve,
+// ingest and worker all migrate at start-up, possibly at the same moment: a PostgreSQL
+// advisory lock makes them take turns (goose's own session locker polls every few
+// seconds; pg_advisory_lock just waits), and the later ones find nothing to do.
 func (s *Store) Migrate(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("pgstore: migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrateLock)); err != nil {
+		return fmt.Errorf("pgstore: migrate: lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrateLock))
+
 	p, db, err := s.migrator()
 	if err != nil {
 		return err
