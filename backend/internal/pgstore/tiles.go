@@ -15,9 +15,12 @@ import (
 	"github.com/tessera-gis/tessera/shared/tile"
 )
 
-// MaxBatch is the most tiles one WriteTiles call accepts (django-raster's
-// RASTER_BATCH_STEP_SIZE default is 500).
-const MaxBatch = 10000
+// Limits of one WriteTiles call: MaxBatch tiles (django-raster's RASTER_BATCH_STEP_SIZE
+// default is 500) and MaxBatchBytes of pixels.
+const (
+	MaxBatch      = 10000
+	MaxBatchBytes = 1 << 30
+)
 
 // Tile is one tile to write: its address and its bands, all of the same square size.
 type Tile struct {
@@ -64,6 +67,9 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 			}
 		}
 		total += 61
+	}
+	if total > MaxBatchBytes {
+		return fmt.Errorf("pgstore: write tiles of layer %d: a batch of %d tiles holds %d MiB, at most %d MiB are allowed; write smaller batches", layerID, len(tiles), total>>20, MaxBatchBytes>>20)
 	}
 	buf := make([]byte, 0, total)
 	for i, t := range tiles {

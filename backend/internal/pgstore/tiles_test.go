@@ -117,6 +117,13 @@ func TestWriteTilesRejects(t *testing.T) {
 	oddSize := []*raster.Band{band(raster.Byte, 16, false, 0, func(int) float64 { return 1 }), band(raster.Byte, 8, false, 0, func(int) float64 { return 1 })}
 	byteND := []*raster.Band{band(raster.Byte, 16, true, -9999, func(int) float64 { return 1 })}
 	short := []*raster.Band{{Type: raster.Byte, Width: 16, Height: 16, Data: make([]byte, 10)}}
+	// Bands claiming more bytes than the limit (sharing one backing array: the check comes
+	// before any encoding).
+	big := &raster.Band{Type: raster.Float64, Width: 4096, Height: 4096, Data: make([]byte, 4096*4096*8)}
+	hugeBatch := make([]pgstore.Tile, 9)
+	for i := range hugeBatch {
+		hugeBatch[i] = pgstore.Tile{ZXY: tile.ZXY{Z: 4, X: i}, Bands: []*raster.Band{big}}
+	}
 	for _, tc := range []struct {
 		name    string
 		layer   int64
@@ -133,6 +140,7 @@ func TestWriteTilesRejects(t *testing.T) {
 		{"nodata outside the type", l.ID, v, []pgstore.Tile{{Bands: byteND}}, nil},
 		{"short data", l.ID, v, []pgstore.Tile{{Bands: short}}, nil},
 		{"batch too large", l.ID, v, make([]pgstore.Tile, pgstore.MaxBatch+1), nil},
+		{"batch too many bytes", l.ID, v, hugeBatch, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := s.WriteTiles(ctx, tc.layer, tc.version, tc.tiles)
