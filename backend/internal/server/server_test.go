@@ -516,3 +516,42 @@ func TestUploadParse(t *testing.T) {
 		t.Errorf("ftp url: %d %s", resp.StatusCode, rb)
 	}
 }
+
+// TestURLRegistration registers a raster by http URL (a file server on 127.0.0.1) and waits
+// for the real parser to finish it, through the status endpoint.
+func TestURLRegistration(t *testing.T) {
+	dir, err := testdatagen.SharedTestdata()
+	if err != nil {
+		if dbtest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	files := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer files.Close()
+	e := setup(t, 0)
+	body := fmt.Sprintf(`{"name":"by_url","url":%q,"datatype":"categorical","max_zoom":10}`, files.URL+"/django_raster_test.tif")
+	resp, rb := e.do(t, call{method: "POST", path: "/raster/layers", body: body, ctype: "application/json", header: auth})
+	if resp.StatusCode != 201 || !strings.HasPrefix(resp.Header.Get("Location"), "/raster/layers/") {
+		t.Fatalf("register: %d %s", resp.StatusCode, rb)
+	}
+	var st tiles.ParseStatusJSON
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		_, sb := e.do(t, call{path: resp.Header.Get("Location") + "/status"})
+		if err := json.Unmarshal(sb, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Status == "FINISHED" || st.Status == "FAILED" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st.Status != "FINISHED" || len(st.FinishedZooms) == 0 || st.FinishedZooms[len(st.FinishedZooms)-1] != 10 {
+		t.Fatalf("parse %s, zooms %v, log %v", st.Status, st.FinishedZooms, st.Log)
+	}
+	// The max zoom override (10) holds; zoom 11 is over-zoomed from it.
+	if resp, b := e.do(t, call{path: "/raster/tiles/by_url/11/552/858.msgpack"}); resp.StatusCode != 200 {
+		t.Errorf("over-zoomed tile: %d %s", resp.StatusCode, b)
+	}
+}
