@@ -3,8 +3,8 @@ package tiles
 import (
 	"errors"
 	"math"
-	"strconv"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
