@@ -44,7 +44,12 @@ var (
 var registerOnce sync.Once
 
 // register registers GDAL's drivers once per process; every entry point calls it.
-func register() { registerOnce.Do(godal.RegisterAll) }
+func register() {
+	registerOnce.Do(func() {
+		godal.RegisterAll()
+		setCacheMax()
+	})
+}
 
 // failuresOnly is godal's error handler for every call: GDAL failures become Go errors,
 // warnings and debug messages are dropped.

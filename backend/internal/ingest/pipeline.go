@@ -23,8 +23,8 @@
 // Why the differences from django-raster: it warped the full-resolution raster again for
 // every zoom with nearest neighbour; building each level from the finer one costs a third
 // of one warp in total, and averaging (continuous) or the majority class (categorical) give
-// better overviews than picking one pixel in 2^k×2^k. The max zoom itself is warped bilinear
-// for continuous layers (nearest for the others). Tiles are written beside the served ones
+// better overviews than picking one pixel in 2^k×2^k. The max zoom itself is warped with
+// nearest neighbour, as in django-raster. Tiles are written beside the served ones
 // and swapped in at the end, so a failed or running re-parse never blanks a layer.
 package ingest
 
@@ -264,9 +264,11 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	}
 
 	// Reproject once, onto the max zoom's tile grid.
-	warpAlg, levelAlg := gdal.Bilinear, gdal.Average
+	// The max zoom's pixels are no larger than the source's, so nearest neighbour keeps
+	// every source value as it is (as django-raster does); bilinear measured twice as slow.
+	warpAlg, levelAlg := gdal.Nearest, gdal.Average
 	if layer.Datatype != catalog.Continuous && layer.Datatype != "" {
-		warpAlg, levelAlg = gdal.Nearest, gdal.Mode
+		levelAlg = gdal.Mode
 	}
 	warped, err := p.reproject(ctx, r, src, dir, warpOptions{
 		srcSRS: srcSRS, nodata: nodata, override: layer.NoData, alpha: alpha, rng: maxRange, alg: warpAlg,

@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"encoding/binary"
 	"math"
+	"unsafe"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/gdal"
@@ -21,39 +23,21 @@ type moments struct {
 	mean, m2 float64
 }
 
-func (m *moments) addChunk(vals []float64, valid func(i int) bool) {
-	var n int64
-	var sum float64
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, v := range vals {
-		if !valid(i) {
-			continue
-		}
-		n++
-		sum += v
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
-	}
-	if n == 0 {
+// merge adds a chunk's moments.
+func (m *moments) merge(c moments) {
+	if c.n == 0 {
 		return
-	}
-	mean := sum / float64(n)
-	var m2 float64
-	for i, v := range vals {
-		if valid(i) {
-			d := v - mean
-			m2 += d * d
-		}
 	}
 	if m.n == 0 {
-		*m = moments{n: n, min: lo, max: hi, mean: mean, m2: m2}
+		*m = c
 		return
 	}
-	tot := m.n + n
-	d := mean - m.mean
-	m.mean += d * float64(n) / float64(tot)
-	m.m2 += m2 + d*d*float64(m.n)*float64(n)/float64(tot)
+	tot := m.n + c.n
+	d := c.mean - m.mean
+	m.mean += d * float64(c.n) / float64(tot)
+	m.m2 += c.m2 + d*d*float64(m.n)*float64(c.n)/float64(tot)
 	m.n = tot
-	m.min, m.max = math.Min(m.min, lo), math.Max(m.max, hi)
+	m.min, m.max = math.Min(m.min, c.min), math.Max(m.max, c.max)
 }
 
 // histRange is django-raster's histogram range: floor(min)..ceil(max), widened by half a
@@ -66,10 +50,162 @@ func histRange(min, max float64) (lo, hi float64) {
 	return lo, hi
 }
 
+// number is a pixel type as Go sees it.
+type number interface {
+	~uint8 | ~int8 | ~uint16 | ~int16 | ~uint32 | ~int32 | ~float32 | ~float64
+}
+
+// validity is emptyTest's rule turned around: which values are valid pixels.
+type validity struct {
+	float        bool
+	hasND, nanND bool
+	nd, tol      float64
+	lo, hi       float64 // integer bands: values in lo..hi are nodata
+	intNone      bool    // integer band whose nodata matches nothing
+}
+
+func newValidity(e emptyTest) validity {
+	v := validity{float: e.typ.IsFloat(), hasND: e.hasNoData, nd: e.nd, tol: e.tol, lo: float64(e.lo), hi: float64(e.hi), intNone: e.none}
+	v.nanND = e.hasNoData && math.IsNaN(e.nd)
+	if math.IsInf(e.nd, 0) {
+		v.tol = 0
+	}
+	return v
+}
+
+func (v *validity) ok(x float64) bool {
+	if v.float {
+		if x != x {
+			return false
+		}
+		return !v.hasND || v.nanND || math.Abs(x-v.nd) > v.tol
+	}
+	return v.intNone || x < v.lo || x > v.hi
+}
+
+// chunkMoments computes the moments of the valid values (alpha, when not nil, must be
+// non-zero too): a pass for count, sum, min and max, a second over the same memory for M2.
+func chunkMoments[T number](vals []T, v validity, alpha []byte) moments {
+	var m moments
+	var sum float64
+	m.min, m.max = math.Inf(1), math.Inf(-1)
+	for i, t := range vals {
+		x := float64(t)
+		if !v.ok(x) || (alpha != nil && alpha[i] == 0) {
+			continue
+		}
+		m.n++
+		sum += x
+		if x < m.min {
+			m.min = x
+		}
+		if x > m.max {
+			m.max = x
+		}
+	}
+	if m.n == 0 {
+		return moments{}
+	}
+	m.mean = sum / float64(m.n)
+	for i, t := range vals {
+		x := float64(t)
+		if !v.ok(x) || (alpha != nil && alpha[i] == 0) {
+			continue
+		}
+		d := x - m.mean
+		m.m2 += d * d
+	}
+	return m
+}
+
+// chunkHistogram adds the valid values to hist, whose bins split lo..lo+HistogramBins/scale
+// evenly (the last bin includes its right edge).
+func chunkHistogram[T number](vals []T, v validity, alpha []byte, hist []int64, lo, scale float64) {
+	last := len(hist) - 1
+	for i, t := range vals {
+		x := float64(t)
+		if !v.ok(x) || (alpha != nil && alpha[i] == 0) {
+			continue
+		}
+		k := int((x - lo) * scale)
+		if k > last {
+			k = last
+		} else if k < 0 {
+			k = 0
+		}
+		hist[k]++
+	}
+}
+
+// typed returns the band's pixels as a slice of its Go type. The bytes are little-endian;
+// on a little-endian host with aligned data (raster.New's allocations are) that is a view,
+// elsewhere a converted copy.
+func typed[T number](b *raster.Band) []T {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	p := unsafe.Pointer(&b.Data[0])
+	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 && uintptr(p)%uintptr(size) == 0 {
+		return unsafe.Slice((*T)(p), n)
+	}
+	out := make([]T, n)
+	for i := range out {
+		out[i] = T(b.At(i))
+	}
+	return out
+}
+
+// stripMoments and stripHistogram dispatch on the band type.
+func stripMoments(b *raster.Band, v validity, alpha []byte) moments {
+	switch b.Type {
+	case raster.Byte:
+		return chunkMoments(typed[uint8](b), v, alpha)
+	case raster.Int8:
+		return chunkMoments(typed[int8](b), v, alpha)
+	case raster.UInt16:
+		return chunkMoments(typed[uint16](b), v, alpha)
+	case raster.Int16:
+		return chunkMoments(typed[int16](b), v, alpha)
+	case raster.UInt32:
+		return chunkMoments(typed[uint32](b), v, alpha)
+	case raster.Int32:
+		return chunkMoments(typed[int32](b), v, alpha)
+	case raster.Float32:
+		return chunkMoments(typed[float32](b), v, alpha)
+	default:
+		return chunkMoments(typed[float64](b), v, alpha)
+	}
+}
+
+func stripHistogram(b *raster.Band, v validity, alpha []byte, hist []int64, lo, scale float64) {
+	switch b.Type {
+	case raster.Byte:
+		chunkHistogram(typed[uint8](b), v, alpha, hist, lo, scale)
+	case raster.Int8:
+		chunkHistogram(typed[int8](b), v, alpha, hist, lo, scale)
+	case raster.UInt16:
+		chunkHistogram(typed[uint16](b), v, alpha, hist, lo, scale)
+	case raster.Int16:
+		chunkHistogram(typed[int16](b), v, alpha, hist, lo, scale)
+	case raster.UInt32:
+		chunkHistogram(typed[uint32](b), v, alpha, hist, lo, scale)
+	case raster.Int32:
+		chunkHistogram(typed[int32](b), v, alpha, hist, lo, scale)
+	case raster.Float32:
+		chunkHistogram(typed[float32](b), v, alpha, hist, lo, scale)
+	default:
+		chunkHistogram(typed[float64](b), v, alpha, hist, lo, scale)
+	}
+}
+
 // bandStatistics computes, per data band of the raster at path, the statistics of its valid
-// pixels (not nodata, not NaN, and covered by the source where alpha says so) in two streamed
-// passes over strips of rows: count, min, max, mean, population std, then the 100-bin
-// histogram over floor(min)..ceil(max) (numpy's bins: the last one includes its right edge).
+// pixels (not nodata by django-raster's isclose rule, not NaN, and covered by the source
+// where an alpha band says so) in two streamed passes over strips of rows: count, min, max,
+// mean and population std, then the 100-bin histogram over floor(min)..ceil(max) (numpy's
+// bins: the last one includes its right edge). Memory: one strip of about 4 M pixels.
 func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool) ([]catalog.BandMeta, error) {
 	d, err := gdal.Open(path)
 	if err != nil {
@@ -84,55 +220,49 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 	rows := max(1, min(h, (4<<20)/max(w, 1)))
 	mom := make([]moments, dataBands)
 	hist := make([][]int64, dataBands)
-	var vals []float64
-	var mask []bool
-	var alphaBand *raster.Band
+	valid := make([]validity, dataBands)
+	for bi := range valid {
+		bin := in.Bands[bi]
+		valid[bi] = newValidity(newEmptyTest(bin.Type, bin.HasNoData, bin.NoData))
+	}
+	bufs := make([]*raster.Band, dataBands)
+	var alphaBuf *raster.Band
 	for pass := 0; pass < 2; pass++ {
-		if pass == 1 {
-			for i := range hist {
-				hist[i] = make([]int64, HistogramBins)
-			}
-		}
 		for y := 0; y < h; y += rows {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 			n := min(rows, h-y)
+			var a []byte
 			if alpha {
-				alphaBand = raster.New(raster.Byte, w, n)
-				if err := d.ReadBand(len(in.Bands)-1, 0, y, w, n, alphaBand, gdal.Nearest); err != nil {
+				if alphaBuf == nil || alphaBuf.Height != n {
+					alphaBuf = raster.New(raster.Byte, w, n)
+				}
+				if err := d.ReadBand(len(in.Bands)-1, 0, y, w, n, alphaBuf, gdal.Nearest); err != nil {
 					return nil, err
 				}
+				a = alphaBuf.Data
 			}
 			for bi := 0; bi < dataBands; bi++ {
-				bin := in.Bands[bi]
-				b := raster.New(bin.Type, w, n)
-				b.HasNoData, b.NoData = bin.HasNoData, bin.NoData
+				if pass == 1 && mom[bi].n == 0 {
+					continue
+				}
+				if bufs[bi] == nil || bufs[bi].Height != n {
+					bufs[bi] = raster.New(in.Bands[bi].Type, w, n)
+				}
+				b := bufs[bi]
 				if err := d.ReadBand(bi, 0, y, w, n, b, gdal.Nearest); err != nil {
 					return nil, err
 				}
-				vals, mask = b.Decode(vals, mask)
-				m := mask
-				valid := func(i int) bool {
-					return (m == nil || !m[i]) && (alphaBand == nil || alphaBand.Data[i] != 0)
-				}
 				if pass == 0 {
-					mom[bi].addChunk(vals, valid)
+					mom[bi].merge(stripMoments(b, valid[bi], a))
 					continue
 				}
-				if mom[bi].n == 0 {
-					continue
+				if hist[bi] == nil {
+					hist[bi] = make([]int64, HistogramBins)
 				}
 				lo, hi := histRange(mom[bi].min, mom[bi].max)
-				scale := HistogramBins / (hi - lo)
-				for i, v := range vals {
-					if !valid(i) {
-						continue
-					}
-					k := int((v - lo) * scale)
-					k = max(0, min(k, HistogramBins-1))
-					hist[bi][k]++
-				}
+				stripHistogram(b, valid[bi], a, hist[bi], lo, HistogramBins/(hi-lo))
 			}
 		}
 	}
