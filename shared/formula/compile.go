@@ -22,7 +22,25 @@ type prog struct {
 	lo, hi  int // instructions code[lo:hi] of the Program
 	out     int32
 	uniform bool
+	mode    mode
+	vars    []int32 // the variable slots the program reads
 }
+
+// mode is how a program sees the nodata pixels of its variables.
+type mode uint8
+
+const (
+	// modeStrict: every operation is nodata where an operand is, so the variables are
+	// read raw, no mask travels, and a result pixel is nodata where any variable's pixel
+	// is (or its value is not finite). The cheapest mode: most formulas.
+	modeStrict mode = iota
+	// modeNaN: the program tests for nodata (x == NULL, where) but has no ~ or unary +,
+	// so the raw values at nodata pixels never matter; variables are loaded with NaN there
+	// and NaN carries nodata.
+	modeNaN
+	// modeMask: the program has ~ or unary +; raw values and masks travel together.
+	modeMask
+)
 
 // stage computes one number into the scalar slot dst before the main program runs: the
 // reduction red of arg over the whole array, or (red == redNone) the uniform value of arg.
@@ -239,22 +257,41 @@ func (g *generator) finish() {
 		}
 		return s
 	}
+	nv := int32(len(p.vars))
 	place := func(pr *prog) {
 		code := g.progs[pr.lo]
 		pr.lo = len(p.code)
+		used := make([]bool, nv)
+		pr.mode = modeStrict
 		for _, in := range code {
 			in.dst, in.a, in.b, in.c = reloc(in.dst), reloc(in.a), reloc(in.b), reloc(in.c)
 			p.code = append(p.code, in)
+			for _, s := range [3]int32{in.a, in.b, in.c} {
+				if s >= 0 && s < nv {
+					used[s] = true
+				}
+			}
+			switch in.op {
+			case opUnmask:
+				pr.mode = modeMask
+			case opIsNull, opNotNull, opWhere:
+				pr.mode = max(pr.mode, modeNaN)
+			}
 		}
 		pr.hi = len(p.code)
 		pr.out = reloc(pr.out)
+		if pr.out >= 0 && pr.out < nv {
+			used[pr.out] = true
+		}
+		for i, u := range used {
+			if u {
+				pr.vars = append(pr.vars, int32(i))
+			}
+		}
 	}
 	for i := range p.stages {
 		place(&p.stages[i].arg)
 	}
 	place(&g.main)
 	p.main = g.main
-	for _, in := range p.code {
-		p.unmask = p.unmask || in.op == opUnmask
-	}
 }

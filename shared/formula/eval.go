@@ -17,14 +17,13 @@ type state struct {
 	masks   [][]bool    // each slot's nodata mask for the current block, nil for none
 	buf     [][]float64 // owned value buffers: scalars, stack registers, broadcast variables
 	mbuf    [][]bool    // owned mask buffers: stack registers, broadcast variables
-	hasMask []bool      // per slot, whether it carries a mask in this evaluation
+	sub     [][]float64 // per variable, the block with NaN at nodata pixels (modeNaN)
+	hasMask []bool      // per slot, whether it carries a mask in the program being run
 	outMask []bool      // per instruction, whether its result carries a mask
 	arrays  []Array     // the variables of this evaluation, by slot
 	bcast   []bool      // per variable slot: one value broadcast over the array
+	cmask   []bool      // the union of the variables' masks of a block (modeStrict)
 	collect []float64   // values gathered for median and std
-	// nanMode: the formula has no ~ or unary +, so raw values at nodata pixels never
-	// matter; variables are loaded with NaN at their nodata pixels and no mask travels.
-	nanMode bool
 }
 
 func (p *Program) newState() *state {
@@ -34,10 +33,12 @@ func (p *Program) newState() *state {
 		masks:   make([][]bool, p.nslots),
 		buf:     make([][]float64, p.nslots),
 		mbuf:    make([][]bool, p.nslots),
+		sub:     make([][]float64, nv),
 		hasMask: make([]bool, p.nslots),
 		outMask: make([]bool, len(p.code)),
 		arrays:  make([]Array, nv),
 		bcast:   make([]bool, nv),
+		cmask:   make([]bool, blockSize),
 	}
 	for k, v := range p.consts {
 		s := nv + k
@@ -73,7 +74,8 @@ func (p *Program) Eval(vars map[string]Array) (Result, error) {
 
 // EvalInto is Eval writing into *res and reusing the capacity of res.Values and res.Mask,
 // for callers that evaluate tile after tile into the same buffers (the benchmarks, value
-// counts over many tiles). On error *res is unchanged.
+// counts over many tiles). The buffers must not be those of a variable. On error *res is
+// unchanged.
 func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 	st, _ := p.pool.Get().(*state)
 	if st == nil {
@@ -84,7 +86,6 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 	if err != nil {
 		return err
 	}
-	p.maskFlags(st)
 	for i := range p.stages {
 		p.runStage(st, &p.stages[i], n)
 	}
@@ -100,48 +101,87 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 	if res.HasNoData {
 		fillv = res.NoData
 	}
-	if p.main.uniform {
-		p.run(st, &p.main, 1)
-		v := st.vals[p.main.out][0]
+	pr := &p.main
+	if pr.uniform {
+		p.run(st, pr, 1)
+		v := st.vals[pr.out][0]
 		res.Scalar = true
 		res.Values = grow(valBuf, 1)
 		res.Values[0] = v
 		if v-v != 0 { // NaN or ±Inf
 			res.Values[0] = fillv
-			res.Mask = markNoData(nil, maskBuf, 1, 0)
+			res.Mask = grow(maskBuf, 1)
+			res.Mask[0] = true
 		}
 		return nil
 	}
+	p.maskFlags(st, pr)
 	res.Values = grow(valBuf, n)
-	direct := p.main.hi > p.main.lo // the last instruction writes into res.Values
+	direct := pr.hi > pr.lo // the last instruction writes into res.Values
+	fillBits := math.Float64bits(fillv)
+	nodata := 0
+	var inMasks [8][]bool
 	for off := 0; off < n; off += blockSize {
 		m := min(blockSize, n-off)
 		dst := res.Values[off : off+m]
-		p.setBlock(st, off, m)
+		p.setBlock(st, pr, off, m)
 		if direct {
-			p.runInto(st, &p.main, m, dst)
+			p.runInto(st, pr, m, dst)
 		} else {
-			copy(dst, st.vals[p.main.out][:m])
+			copy(dst, st.vals[pr.out][:m])
 		}
-		mask := st.masks[p.main.out]
-		if mask == nil {
+		// The input nodata of the block: the variables' masks (modeStrict) or the result's
+		// mask (modeMask).
+		ins := inMasks[:0]
+		switch pr.mode {
+		case modeStrict:
+			for _, v := range pr.vars {
+				if mk := st.masks[v]; mk != nil {
+					ins = append(ins, mk)
+				}
+			}
+		case modeMask:
+			if mk := st.masks[pr.out]; mk != nil {
+				ins = append(ins, mk)
+			}
+		}
+		if len(ins) == 0 { // nodata only where a value is not finite: rare, so branch
 			for i, v := range dst {
 				if v-v != 0 { // NaN or ±Inf
-					res.Mask = markNoData(res.Mask, maskBuf, n, off+i)
+					res.Mask = markNoData(res.Mask, maskBuf, n)
+					res.Mask[off+i] = true
 					dst[i] = fillv
+					nodata++
 				}
 			}
 			continue
 		}
-		mask = mask[:len(dst)]
-		for i, v := range dst {
-			if v-v != 0 || mask[i] {
-				res.Mask = markNoData(res.Mask, maskBuf, n, off+i)
-				dst[i] = fillv
-			}
+		res.Mask = markNoData(res.Mask, maskBuf, n)
+		mk := res.Mask[off : off+m]
+		unionMasks(mk, ins)
+		for i, v := range dst { // branch-free: nodata is scattered
+			bad := b2u(v-v != 0) | b2u(mk[i])
+			sel := -bad
+			mk[i] = bad == 1
+			dst[i] = math.Float64frombits(math.Float64bits(v)&^sel | fillBits&sel)
+			nodata += int(bad)
 		}
 	}
+	if nodata == 0 {
+		res.Mask = nil
+	}
 	return nil
+}
+
+// unionMasks sets dst to the union of the masks.
+func unionMasks(dst []bool, masks [][]bool) {
+	copy(dst, masks[0])
+	for _, m := range masks[1:] {
+		m = m[:len(dst)]
+		for i := range dst {
+			dst[i] = dst[i] || m[i]
+		}
+	}
 }
 
 // grow returns s resized to n, reallocated when too small.
@@ -152,14 +192,13 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// markNoData sets mask[i]; on the first nodata pixel the mask of n pixels is made, from buf
-// when large enough.
-func markNoData(mask, buf []bool, n, i int) []bool {
+// markNoData returns mask, or when it is nil a cleared mask of n pixels, from buf when
+// large enough.
+func markNoData(mask, buf []bool, n int) []bool {
 	if mask == nil {
 		mask = grow(buf, n)
 		clear(mask)
 	}
-	mask[i] = true
 	return mask
 }
 
@@ -167,9 +206,7 @@ func markNoData(mask, buf []bool, n, i int) []bool {
 func (p *Program) release(st *state) {
 	for i := range p.vars {
 		st.arrays[i] = Array{}
-		if !st.bcast[i] {
-			st.vals[i], st.masks[i] = nil, nil
-		}
+		st.vals[i], st.masks[i] = nil, nil
 	}
 	for s := int(p.firstStack); s < p.nslots; s++ { // may point into the caller's result
 		st.vals[s], st.masks[s] = nil, nil
@@ -213,86 +250,79 @@ func (p *Program) bind(st *state, vars map[string]Array) (int, error) {
 	if n < 0 {
 		n = 1
 	}
-	st.nanMode = !p.unmask
 	for i := range p.vars {
 		a := st.arrays[i]
-		st.hasMask[i] = a.Mask != nil && !st.nanMode
 		st.bcast[i] = len(a.Values) == 1 && n != 1
-		if a.Mask != nil && st.nanMode || st.bcast[i] {
-			if st.buf[i] == nil {
-				st.buf[i], st.mbuf[i] = make([]float64, blockSize), make([]bool, blockSize)
-			}
-		}
 		if !st.bcast[i] {
 			continue
 		}
-		v := a.Values[0]
-		st.vals[i], st.masks[i] = st.buf[i], nil
-		switch {
-		case a.Mask == nil:
-		case st.nanMode:
-			if a.Mask[0] {
-				v = math.NaN()
-			}
-		default:
-			fill(st.mbuf[i], a.Mask[0])
-			st.masks[i] = st.mbuf[i]
+		if st.buf[i] == nil {
+			st.buf[i], st.mbuf[i] = make([]float64, blockSize), make([]bool, blockSize)
 		}
-		fill(st.buf[i], v)
+		fill(st.buf[i], a.Values[0])
+		if a.Mask != nil {
+			fill(st.mbuf[i], a.Mask[0])
+		}
 	}
 	return n, nil
 }
 
-// maskFlags decides, for this evaluation, which instructions produce a nodata mask: those
-// with an operand that has one, except ~x, +x and the NULL tests, which clear it.
-func (p *Program) maskFlags(st *state) {
+// maskFlags decides which instructions of pr produce a nodata mask: in modeMask, those
+// with an operand that has one, except ~x, +x and the NULL tests, which clear it; in the
+// other modes none.
+func (p *Program) maskFlags(st *state, pr *prog) {
+	for i := range p.vars {
+		st.hasMask[i] = pr.mode == modeMask && st.arrays[i].Mask != nil
+	}
 	for s := len(p.vars); s < p.nslots; s++ {
 		st.hasMask[s] = false
 	}
-	flags := func(pr *prog) {
-		for i := pr.lo; i < pr.hi; i++ {
-			in := &p.code[i]
-			out := false
-			switch in.op {
-			case opUnmask, opIsNull, opNotNull:
-			default:
-				for _, s := range [3]int32{in.a, in.b, in.c} {
-					if s != noSlot && st.hasMask[s] {
-						out = true
-					}
+	for i := pr.lo; i < pr.hi; i++ {
+		in := &p.code[i]
+		out := false
+		switch in.op {
+		case opUnmask, opIsNull, opNotNull:
+		default:
+			for _, s := range [3]int32{in.a, in.b, in.c} {
+				if s != noSlot && st.hasMask[s] {
+					out = true
 				}
 			}
-			st.outMask[i] = out
-			st.hasMask[in.dst] = out
 		}
+		st.outMask[i] = out
+		st.hasMask[in.dst] = out
 	}
-	for i := range p.stages {
-		flags(&p.stages[i].arg)
-	}
-	flags(&p.main)
 }
 
-// setBlock points the variable slots at pixels [off, off+m).
-func (p *Program) setBlock(st *state, off, m int) {
-	for i := range p.vars {
-		if st.bcast[i] {
-			continue
-		}
+// setBlock points the variable slots pr uses at pixels [off, off+m), as pr's mode wants
+// them: raw with masks (modeStrict, modeMask) or with NaN at nodata pixels (modeNaN).
+func (p *Program) setBlock(st *state, pr *prog, off, m int) {
+	for _, i := range pr.vars {
 		a := st.arrays[i]
-		vals := a.Values[off : off+m]
-		switch {
-		case a.Mask == nil:
-			st.vals[i], st.masks[i] = vals, nil
-		case st.nanMode: // NaN at the nodata pixels
-			r, mask := st.buf[i][:m], a.Mask[off:off+m]
-			mask = mask[:len(vals)]
+		var vals []float64
+		var mask []bool
+		if st.bcast[i] {
+			vals = st.buf[i][:m]
+			if a.Mask != nil {
+				mask = st.mbuf[i][:m]
+			}
+		} else {
+			vals = a.Values[off : off+m]
+			if a.Mask != nil {
+				mask = a.Mask[off : off+m]
+			}
+		}
+		if pr.mode == modeNaN && mask != nil {
+			if st.sub[i] == nil {
+				st.sub[i] = make([]float64, blockSize)
+			}
+			r := st.sub[i][:m]
 			for k, v := range vals {
 				r[k] = poison(v, b2u(mask[k]))
 			}
-			st.vals[i], st.masks[i] = r, nil
-		default:
-			st.vals[i], st.masks[i] = vals, a.Mask[off:off+m]
+			vals, mask = r, nil
 		}
+		st.vals[i], st.masks[i] = vals, mask
 	}
 }
 
@@ -315,21 +345,39 @@ func (p *Program) runInto(st *state, pr *prog, m int, out []float64) {
 // runStage computes a stage's number into its scalar slot.
 func (p *Program) runStage(st *state, s *stage, n int) {
 	var v float64
+	pr := &s.arg
 	switch {
-	case s.arg.uniform:
-		p.run(st, &s.arg, 1)
-		v = st.vals[s.arg.out][0]
+	case pr.uniform:
+		p.maskFlags(st, pr)
+		p.run(st, pr, 1)
+		v = st.vals[pr.out][0]
 		if s.red != redNone {
 			v = reduceConst(s.red, v)
 		}
 	default:
+		p.maskFlags(st, pr)
 		r := reducer{red: s.red, vals: st.collect[:0]}
 		r.start()
+		var ins [8][]bool
 		for off := 0; off < n; off += blockSize {
 			m := min(blockSize, n-off)
-			p.setBlock(st, off, m)
-			p.run(st, &s.arg, m)
-			r.add(st.vals[s.arg.out][:m], st.masks[s.arg.out])
+			p.setBlock(st, pr, off, m)
+			p.run(st, pr, m)
+			mask := st.masks[pr.out] // modeMask; nil in modeNaN
+			if pr.mode == modeStrict {
+				mask = nil
+				k := ins[:0]
+				for _, i := range pr.vars {
+					if mk := st.masks[i]; mk != nil {
+						k = append(k, mk)
+					}
+				}
+				if len(k) > 0 {
+					mask = st.cmask[:m]
+					unionMasks(mask, k)
+				}
+			}
+			r.add(st.vals[pr.out][:m], mask)
 		}
 		v = r.result()
 		st.collect = r.vals[:0]

@@ -141,7 +141,7 @@ func randomFormula(rng *rand.Rand, depth int) string {
 		case 1:
 			return []string{"E", "PI", "TRUE", "FALSE", "INF"}[rng.IntN(5)]
 		case 2:
-			return "s"
+			return []string{"s", "s", "t"}[rng.IntN(3)]
 		default:
 			return []string{"a", "b", "c"}[rng.IntN(3)]
 		}
@@ -176,7 +176,8 @@ func randomFormula(rng *rand.Rand, depth int) string {
 	}
 }
 
-// randomArrays returns a, b, c of n values with some nodata (c has none) and the scalar s.
+// randomArrays returns a, b, c of n values with some nodata (c has none), the scalar s and
+// the nodata scalar t.
 func randomArrays(rng *rand.Rand, n int) map[string]Array {
 	vars := map[string]Array{}
 	for _, name := range []string{"a", "b", "c"} {
@@ -193,6 +194,7 @@ func randomArrays(rng *rand.Rand, n int) map[string]Array {
 		vars[name] = a
 	}
 	vars["s"] = Array{Values: []float64{float64(rng.IntN(5) - 2)}}
+	vars["t"] = Array{Values: []float64{-9999}, Mask: []bool{true}, HasNoData: true, NoData: -9999} // a nodata scalar
 	return vars
 }
 
