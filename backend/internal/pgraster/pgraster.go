@@ -174,38 +174,9 @@ func Encode(r *Raster) ([]byte, error) {
 
 // AppendEncode is Encode appending to dst, so batch writers can reuse one buffer.
 func AppendEncode(dst []byte, r *Raster) ([]byte, error) {
-	if r == nil {
-		return nil, fmt.Errorf("%w: nil raster", ErrInvalid)
+	if err := Check(r); err != nil {
+		return nil, err
 	}
-	if r.Width < 0 || r.Height < 0 || r.Width > MaxSize || r.Height > MaxSize {
-		return nil, fmt.Errorf("%w: size %d×%d: width and height must be 0..%d", ErrInvalid, r.Width, r.Height, MaxSize)
-	}
-	if len(r.Bands) > MaxBands {
-		return nil, fmt.Errorf("%w: %d bands, at most %d", ErrInvalid, len(r.Bands), MaxBands)
-	}
-	pts := make([]byte, len(r.Bands))
-	for i, b := range r.Bands {
-		if b == nil {
-			return nil, fmt.Errorf("%w: band %d is nil", ErrInvalid, i+1)
-		}
-		pt, ok := pixtypeOf(b.Type)
-		if !ok {
-			return nil, fmt.Errorf("%w: band %d: no PostGIS pixel type for data type %v", ErrInvalid, i+1, b.Type)
-		}
-		if b.Width != r.Width || b.Height != r.Height {
-			return nil, fmt.Errorf("%w: band %d is %d×%d, the raster %d×%d", ErrInvalid, i+1, b.Width, b.Height, r.Width, r.Height)
-		}
-		if len(b.Data) != b.Width*b.Height*b.Type.Size() {
-			return nil, fmt.Errorf("%w: band %d: %d data bytes for %d×%d %v pixels", ErrInvalid, i+1, len(b.Data), b.Width, b.Height, b.Type)
-		}
-		if b.HasNoData {
-			if err := checkNoData(b.Type, b.NoData); err != nil {
-				return nil, fmt.Errorf("%w: band %d: %w", ErrInvalid, i+1, err)
-			}
-		}
-		pts[i] = pt
-	}
-
 	dst = slices.Grow(dst, Size(r))
 	le := binary.LittleEndian
 	dst = append(dst, 1)
@@ -217,8 +188,8 @@ func AppendEncode(dst []byte, r *Raster) ([]byte, error) {
 	dst = le.AppendUint32(dst, uint32(r.SRID))
 	dst = le.AppendUint16(dst, uint16(r.Width))
 	dst = le.AppendUint16(dst, uint16(r.Height))
-	for i, b := range r.Bands {
-		flags := pts[i]
+	for _, b := range r.Bands {
+		flags, _ := pixtypeOf(b.Type)
 		nd := 0.0
 		if b.HasNoData {
 			flags |= flagHasNoData
@@ -229,6 +200,40 @@ func AppendEncode(dst []byte, r *Raster) ([]byte, error) {
 		dst = append(dst, b.Data...) // raster.Band data is little-endian already
 	}
 	return dst, nil
+}
+
+// Check reports, with an ErrInvalid-wrapped error, why Encode would refuse r (nil when it
+// would not), without encoding: writers validate a whole batch before sending any of it.
+func Check(r *Raster) error {
+	if r == nil {
+		return fmt.Errorf("%w: nil raster", ErrInvalid)
+	}
+	if r.Width < 0 || r.Height < 0 || r.Width > MaxSize || r.Height > MaxSize {
+		return fmt.Errorf("%w: size %d×%d: width and height must be 0..%d", ErrInvalid, r.Width, r.Height, MaxSize)
+	}
+	if len(r.Bands) > MaxBands {
+		return fmt.Errorf("%w: %d bands, at most %d", ErrInvalid, len(r.Bands), MaxBands)
+	}
+	for i, b := range r.Bands {
+		if b == nil {
+			return fmt.Errorf("%w: band %d is nil", ErrInvalid, i+1)
+		}
+		if _, ok := pixtypeOf(b.Type); !ok {
+			return fmt.Errorf("%w: band %d: no PostGIS pixel type for data type %v", ErrInvalid, i+1, b.Type)
+		}
+		if b.Width != r.Width || b.Height != r.Height {
+			return fmt.Errorf("%w: band %d is %d×%d, the raster %d×%d", ErrInvalid, i+1, b.Width, b.Height, r.Width, r.Height)
+		}
+		if len(b.Data) != b.Width*b.Height*b.Type.Size() {
+			return fmt.Errorf("%w: band %d: %d data bytes for %d×%d %v pixels", ErrInvalid, i+1, len(b.Data), b.Width, b.Height, b.Type)
+		}
+		if b.HasNoData {
+			if err := checkNoData(b.Type, b.NoData); err != nil {
+				return fmt.Errorf("%w: band %d: %w", ErrInvalid, i+1, err)
+			}
+		}
+	}
+	return nil
 }
 
 // checkNoData reports whether nd can be stored exactly in type t: PostGIS keeps the nodata

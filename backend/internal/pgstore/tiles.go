@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"sort"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -55,10 +55,8 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 	if version <= 0 {
 		return fmt.Errorf("pgstore: write tiles of layer %d: version %d: call BeginParse for a version", layerID, version)
 	}
-	// Encode first: bad input fails before any database work. Later tiles of the same
+	// Check first: bad input fails before any database work. Later tiles of the same
 	// address replace earlier ones, as ON CONFLICT cannot touch one row twice.
-	rows := make([][]any, 0, len(tiles))
-	at := make(map[tile.ZXY]int, len(tiles))
 	total := 0
 	for _, t := range tiles {
 		for _, b := range t.Bands {
@@ -66,12 +64,12 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 				total += 1 + b.Type.Size() + len(b.Data)
 			}
 		}
-		total += 61
 	}
 	if total > MaxBatchBytes {
 		return fmt.Errorf("pgstore: write tiles of layer %d: a batch of %d tiles holds %d MiB, at most %d MiB are allowed; write smaller batches", layerID, len(tiles), total>>20, MaxBatchBytes>>20)
 	}
-	buf := make([]byte, 0, total)
+	src := &tileSource{i: -1, rasters: make([]*pgraster.Raster, 0, len(tiles))}
+	at := make(map[tile.ZXY]int, len(tiles))
 	for i, t := range tiles {
 		if err := t.ZXY.Validate(); err != nil {
 			return fmt.Errorf("pgstore: write tiles of layer %d: tile %d: %w", layerID, i, err)
@@ -83,29 +81,26 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 		if t.Bands[0].Height != size {
 			return fmt.Errorf("pgstore: write tiles of layer %d: tile %v is %d×%d, tiles are square", layerID, t.ZXY, size, t.Bands[0].Height)
 		}
-		start := len(buf)
-		var err error
-		buf, err = pgraster.AppendEncode(buf, pgraster.ForTile(t.ZXY, size, t.Bands))
-		if err != nil {
+		r := pgraster.ForTile(t.ZXY, size, t.Bands)
+		if err := pgraster.Check(r); err != nil {
 			return fmt.Errorf("pgstore: write tiles of layer %d: tile %v: %w", layerID, t.ZXY, err)
 		}
-		row := []any{int16(t.ZXY.Z), int32(t.ZXY.X), int32(t.ZXY.Y), buf[start:len(buf):len(buf)]}
 		if j, ok := at[t.ZXY]; ok {
-			rows[j] = row
+			src.rasters[j], src.addrs[j] = r, t.ZXY
 			continue
 		}
-		at[t.ZXY] = len(rows)
-		rows = append(rows, row)
+		at[t.ZXY] = len(src.rasters)
+		src.rasters = append(src.rasters, r)
+		src.addrs = append(src.addrs, t.ZXY)
 	}
+	// Address order, so concurrent writers of overlapping batches (a task and its retry)
+	// lock tiles in the same order; a deadlock that happens anyway is retried.
+	sort.Sort(src)
 
-	// Rows in address order, so concurrent writers of overlapping batches (a task and its
-	// retry) lock tiles in the same order; a deadlock that happens anyway is retried.
-	slices.SortFunc(rows, func(a, b []any) int {
-		return cmp.Or(cmp.Compare(a[0].(int16), b[0].(int16)), cmp.Compare(a[1].(int32), b[1].(int32)), cmp.Compare(a[2].(int32), b[2].(int32)))
-	})
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.writeStaged(ctx, layerID, version, rows)
+		src.i = -1
+		err = s.writeStaged(ctx, layerID, version, src)
 		var pe *pgconn.PgError
 		if attempt == 3 || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
 			break
@@ -120,9 +115,41 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 	return nil
 }
 
-// writeStaged is one transaction of WriteTiles: COPY rows (z, x, y, WKB) into the staging
-// table, then upsert them into tiles.
-func (s *Store) writeStaged(ctx context.Context, layerID, version int64, rows [][]any) error {
+// tileSource feeds COPY one tile at a time, encoding each into one reused buffer (pgx
+// copies a row's values into its send buffer before asking for the next), so a batch is
+// never held twice in memory, as bands and as WKB.
+type tileSource struct {
+	addrs   []tile.ZXY
+	rasters []*pgraster.Raster
+	i       int
+	buf     []byte
+}
+
+func (t *tileSource) Len() int { return len(t.addrs) }
+func (t *tileSource) Less(i, j int) bool {
+	a, b := t.addrs[i], t.addrs[j]
+	return cmp.Or(cmp.Compare(a.Z, b.Z), cmp.Compare(a.X, b.X), cmp.Compare(a.Y, b.Y)) < 0
+}
+func (t *tileSource) Swap(i, j int) {
+	t.addrs[i], t.addrs[j] = t.addrs[j], t.addrs[i]
+	t.rasters[i], t.rasters[j] = t.rasters[j], t.rasters[i]
+}
+
+// Next, Values and Err implement pgx.CopyFromSource.
+func (t *tileSource) Next() bool { t.i++; return t.i < len(t.addrs) }
+func (t *tileSource) Values() ([]any, error) {
+	var err error
+	if t.buf, err = pgraster.AppendEncode(t.buf[:0], t.rasters[t.i]); err != nil {
+		return nil, err
+	}
+	a := t.addrs[t.i]
+	return []any{int16(a.Z), int32(a.X), int32(a.Y), t.buf}, nil
+}
+func (t *tileSource) Err() error { return nil }
+
+// writeStaged is one transaction of WriteTiles: COPY the tiles (z, x, y, WKB) into the
+// staging table, then upsert them into tiles.
+func (s *Store) writeStaged(ctx context.Context, layerID, version int64, src *tileSource) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// FOR SHARE: concurrent writers proceed together, BeginParse and Publish wait.
 		var current int64
@@ -135,7 +162,7 @@ func (s *Store) writeStaged(ctx context.Context, layerID, version int64, rows []
 		if _, err := tx.Exec(ctx, createStage); err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tessera_tile_stage"}, []string{"z", "x", "y", "wkb"}, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tessera_tile_stage"}, []string{"z", "x", "y", "wkb"}, src); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `
