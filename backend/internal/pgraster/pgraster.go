@@ -327,8 +327,8 @@ func Decode(wkb []byte) (*Raster, error) {
 
 	// The minimal size of the bands: one flags byte, one nodata byte and one byte per pixel
 	// each. Checking it up front bounds the Bands slice by the input size.
-	if min := nb * (2 + npix); len(wkb)-rd.off < min {
-		return nil, fmt.Errorf("%w: %d bands of %d×%d pixels need at least %d bytes, %d left", ErrInvalid, nb, r.Width, r.Height, min, len(wkb)-rd.off)
+	if least := nb * (2 + npix); len(wkb)-rd.off < least {
+		return nil, fmt.Errorf("%w: %d bands of %d×%d pixels need at least %d bytes, %d left", ErrInvalid, nb, r.Width, r.Height, least, len(wkb)-rd.off)
 	}
 	// One allocation for all bands and one for all pixels: the pixels take at most what is
 	// left of the input (the flag and nodata bytes make up the slack).
