@@ -158,6 +158,7 @@ func TestEndpoints(t *testing.T) {
 		{"stats values", call{path: "/raster/stats?layers=x=classes&formula=x"}, 200, "application/json", `"values":{"1":21930,"2":21930,"3":21420}`},
 		{"stats legend", call{path: "/raster/stats?layers=x=classes&formula=x&mode=legend&legend=" + legendID}, 200, "application/json", `"values":{"1":21930,"2":21930,"3":21420}`},
 		{"stats histogram", call{path: "/raster/stats?layers=x=classes&formula=x&mode=histogram&bins=2"}, 200, "application/json", `"histogram":{"edges":[1,2,3],"counts":[21930,43350]}`},
+		{"stats over no data", call{path: "/raster/stats?layers=x=classes&formula=x&mode=histogram&area=1&zoom=2&geometry=" + url.QueryEscape(`{"type":"Polygon","coordinates":[[[-170,-80],[-160,-80],[-160,-70],[-170,-80]]]}`)}, 200, "application/json", `"count":0,"min":null`},
 		{"stats bad mode", call{path: "/raster/stats?layers=x=classes&formula=x&mode=median"}, 400, "application/json", "mode"},
 		{"stats bad geometry", call{path: "/raster/stats?layers=x=classes&formula=x&geometry=%7B%22type%22%3A%22Point%22%7D"}, 400, "application/json", "geometry"},
 		{"export no formula", call{path: "/raster/export?layers=r=rgb,g=rgb,b=rgb"}, 400, "application/json", "export needs a formula"},

@@ -160,8 +160,14 @@ func (s *Service) evalTile(ctx context.Context, vars []boundVar, j *job, t tile.
 // Export answers export?…: a zip of the formula's result as a Float64 GeoTIFF in
 // EPSG:3857 over the tiles covering the region at the zoom, README.txt and COLORMAP.txt.
 // Pixels without data (missing tiles included: django-raster wrote 0 there) are nodata,
-// NaN. The size check counts the covering tiles' pixels against ExportMaxPixels.
+// NaN. The size check counts the covering tiles' pixels against ExportMaxPixels. At most two
+// exports and statistics requests run at once; others wait for a slot.
 func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return s.fail(ctx, "export", err)
+	}
+	defer release()
 	vars, err := s.bind(ctx, r.Query.Layers)
 	if err != nil {
 		return s.fail(ctx, "export", err)

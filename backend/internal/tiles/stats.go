@@ -212,16 +212,16 @@ type Histogram struct {
 	Counts []int64   `json:"counts"`
 }
 
-type sample struct {
-	v    float64
-	area float64 // ground area in m²
-}
-
 // Stats answers stats?…. Areas are ground areas: a pixel's EPSG:3857 area scaled by
 // cos²(latitude) of its row (django-raster used the projected area, which overstates it away
 // from the equator). Without a zoom, the deepest zoom whose covering has at most
 // StatsMaxTiles tiles is used.
 func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return s.fail(ctx, "stats", err)
+	}
+	defer release()
 	vars, err := s.bind(ctx, r.Query.Layers)
 	if err != nil {
 		return s.fail(ctx, "stats", err)
@@ -270,57 +270,18 @@ func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
 		}
 	}
 	rng := tile.Covering(b, z)
-	j := &job{formula: r.Query.Formula}
-	var samples []sample
-	var xs []float64
-	for ty := rng.MinY; ty <= rng.MaxY; ty++ {
-		for tx := rng.MinX; tx <= rng.MaxX; tx++ {
-			if err := ctx.Err(); err != nil {
-				return s.fail(ctx, "stats", err)
-			}
-			t := tile.ZXY{Z: z, X: tx, Y: ty}
-			vals, mask, w, h, ok, err := s.evalTile(ctx, vars, j, t)
-			if err != nil {
-				return s.fail(ctx, "stats", err)
-			}
-			if !ok {
-				continue
-			}
-			tb := t.Bounds()
-			px, py := tb.Width()/float64(w), tb.Height()/float64(h)
-			for row := 0; row < h; row++ {
-				y := tb.MaxY - (float64(row)+0.5)*py
-				_, lat := tile.MercatorToLonLat(0, y)
-				cos := math.Cos(lat * math.Pi / 180)
-				pa := px * py * cos * cos
-				c0, c1 := 0, w
-				var inside []float64
-				if r.Rings != nil {
-					inside = spans(r.Rings, y, xs)
-					xs = inside
-				}
-				for col := c0; col < c1; col++ {
-					i := row*w + col
-					if mask != nil && mask[i] {
-						continue
-					}
-					v := vals[i]
-					if math.IsNaN(v) || math.IsInf(v, 0) {
-						continue
-					}
-					if r.Rings != nil {
-						x := tb.MinX + (float64(col)+0.5)*px
-						k := sort.SearchFloat64s(inside, x)
-						if k%2 == 0 { // an even number of crossings left of x: outside
-							continue
-						}
-					}
-					samples = append(samples, sample{v, pa})
-				}
-			}
+	acc := newAccumulator(r, cm)
+	if err := s.eachTile(ctx, vars, r, rng, acc.add); err != nil {
+		return s.fail(ctx, "stats", err)
+	}
+	if r.Mode == ModeHistogram && acc.count > 0 {
+		// Second pass: the bins need the range, known only now (tiles come from the cache).
+		acc.startHistogram()
+		if err := s.eachTile(ctx, vars, r, rng, acc.bin); err != nil {
+			return s.fail(ctx, "stats", err)
 		}
 	}
-	res, err := summarize(samples, r, cm)
+	res, err := acc.result()
 	if err != nil {
 		return s.fail(ctx, "stats", err)
 	}
@@ -328,104 +289,207 @@ func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
 	return jsonResponse(http.StatusOK, res)
 }
 
-func summarize(samples []sample, r StatsRequest, cm *colormap.Colormap) (*StatsResult, error) {
-	res := &StatsResult{Count: int64(len(samples))}
-	var total float64
-	if len(samples) > 0 {
-		lo, hi, sum := samples[0].v, samples[0].v, 0.0
-		for _, s := range samples {
-			lo, hi, sum = min(lo, s.v), max(hi, s.v), sum+s.v
-			total += s.area
-		}
-		mean := sum / float64(len(samples))
-		var ss float64
-		for _, s := range samples {
-			ss += (s.v - mean) * (s.v - mean)
-		}
-		std := math.Sqrt(ss / float64(len(samples)))
-		res.Min, res.Max, res.Mean, res.Std = &lo, &hi, &mean, &std
-	}
-	if r.Area {
-		t := total / acre
-		res.AreaTotal = &t
-	}
-	switch r.Mode {
-	case ModeValues:
-		res.Values = map[string]int64{}
-		areas := map[string]float64{}
-		for _, s := range samples {
-			k := strconv.FormatFloat(s.v, 'g', -1, 64)
-			if _, ok := res.Values[k]; !ok && len(res.Values) >= MaxDistinct {
-				return nil, paramErr("mode", "more than %d distinct values: use mode=histogram", MaxDistinct)
+// eachTile evaluates the formula on every tile of rng with data and calls fn with the valid
+// values inside the geometry and each one's ground area in m².
+func (s *Service) eachTile(ctx context.Context, vars []boundVar, r StatsRequest, rng tile.Range, fn func(vals, areas []float64) error) error {
+	j := &job{formula: r.Query.Formula}
+	var xs, vals, areas []float64
+	for ty := rng.MinY; ty <= rng.MaxY; ty++ {
+		for tx := rng.MinX; tx <= rng.MaxX; tx++ {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			res.Values[k]++
-			areas[k] += s.area / acre
-		}
-		if r.Area {
-			res.Area = areas
-		}
-	case ModeHistogram:
-		h := &Histogram{Edges: make([]float64, r.Bins+1), Counts: make([]int64, r.Bins)}
-		areas := make([]float64, r.Bins)
-		if len(samples) > 0 {
-			lo, hi := *res.Min, *res.Max
-			for i := range h.Edges {
-				h.Edges[i] = lo + (hi-lo)*float64(i)/float64(r.Bins)
+			t := tile.ZXY{Z: rng.Z, X: tx, Y: ty}
+			tv, mask, w, h, ok, err := s.evalTile(ctx, vars, j, t)
+			if err != nil {
+				return err
 			}
-			for _, s := range samples {
-				k := r.Bins - 1
-				if hi > lo {
-					k = min(r.Bins-1, int((s.v-lo)/(hi-lo)*float64(r.Bins)))
+			if !ok {
+				continue
+			}
+			vals, areas = vals[:0], areas[:0]
+			tb := t.Bounds()
+			px, py := tb.Width()/float64(w), tb.Height()/float64(h)
+			for row := 0; row < h; row++ {
+				y := tb.MaxY - (float64(row)+0.5)*py
+				_, lat := tile.MercatorToLonLat(0, y)
+				cos := math.Cos(lat * math.Pi / 180)
+				pa := px * py * cos * cos
+				if r.Rings != nil {
+					xs = spans(r.Rings, y, xs)
 				}
-				h.Counts[k]++
-				areas[k] += s.area / acre
+				for col := 0; col < w; col++ {
+					i := row*w + col
+					v := tv[i]
+					if (mask != nil && mask[i]) || math.IsNaN(v) || math.IsInf(v, 0) {
+						continue
+					}
+					if r.Rings != nil {
+						x := tb.MinX + (float64(col)+0.5)*px
+						if sort.SearchFloat64s(xs, x)%2 == 0 { // an even number of crossings left of x: outside
+							continue
+						}
+					}
+					vals, areas = append(vals, v), append(areas, pa)
+				}
+			}
+			if len(vals) > 0 {
+				if err := fn(vals, areas); err != nil {
+					return err
+				}
 			}
 		}
-		res.Histogram = h
-		if r.Area {
-			res.AreaBins = areas
+	}
+	return nil
+}
+
+// accumulator computes the statistics tile by tile, without keeping the values.
+type accumulator struct {
+	r          StatsRequest
+	cm         *colormap.Colormap
+	entries    []colormap.Entry
+	count      int64
+	mean, m2   float64 // Welford's running mean and sum of squared deviations
+	lo, hi     float64
+	area       float64
+	values     map[string]int64
+	valueAreas map[string]float64
+	hist       *Histogram
+	histAreas  []float64
+	winner     []int
+	pix        []uint8
+	keyCM      []*colormap.Colormap
+}
+
+func newAccumulator(r StatsRequest, cm *colormap.Colormap) *accumulator {
+	a := &accumulator{r: r, lo: math.Inf(1), hi: math.Inf(-1), values: map[string]int64{}, valueAreas: map[string]float64{}}
+	if cm != nil {
+		a.entries = cm.Entries()
+		for _, e := range a.entries {
+			a.values[e.Key], a.valueAreas[e.Key] = 0, 0
+		}
+	}
+	return a
+}
+
+func (a *accumulator) add(vals, areas []float64) error {
+	for i, v := range vals {
+		a.count++
+		d := v - a.mean
+		a.mean += d / float64(a.count)
+		a.m2 += d * (v - a.mean)
+		a.lo, a.hi = min(a.lo, v), max(a.hi, v)
+		a.area += areas[i]
+	}
+	switch a.r.Mode {
+	case ModeValues:
+		for i, v := range vals {
+			k := strconv.FormatFloat(v, 'g', -1, 64)
+			if _, ok := a.values[k]; !ok && len(a.values) >= MaxDistinct {
+				return paramErr("mode", "more than %d distinct values: use mode=histogram", MaxDistinct)
+			}
+			a.values[k]++
+			a.valueAreas[k] += areas[i]
 		}
 	case ModeLegend:
-		vals := make([]float64, len(samples))
-		for i, s := range samples {
-			vals[i] = s.v
-		}
-		// Each pixel goes to the last key that selects it (later keys overwrite earlier
-		// ones, as in the colormap); each key is evaluated once over all the values.
-		entries := cm.Entries()
-		winner := make([]int, len(vals))
-		for i := range winner {
-			winner[i] = -1
-		}
-		pix := make([]uint8, 4*len(vals))
-		for k, e := range entries {
+		return a.legend(vals, areas)
+	}
+	return nil
+}
+
+// legend gives each value to the last key that selects it (later keys overwrite earlier
+// ones, as in the colormap); each key is evaluated once per tile over all its values.
+func (a *accumulator) legend(vals, areas []float64) error {
+	if a.keyCM == nil {
+		for _, e := range a.entries {
 			one, err := colormap.NewDiscrete([]colormap.Entry{{Key: e.Key, Color: color.NRGBA{A: 255}}})
 			if err != nil {
-				return nil, err
+				return err
 			}
-			clear(pix)
-			if _, err := one.Colorize(pix, formula.Array{Values: vals}, nil); err != nil {
-				return nil, err
-			}
-			for i := range winner {
-				if pix[4*i+3] != 0 {
-					winner[i] = k
-				}
+			a.keyCM = append(a.keyCM, one)
+		}
+	}
+	if cap(a.winner) < len(vals) {
+		a.winner, a.pix = make([]int, len(vals)), make([]uint8, 4*len(vals))
+	}
+	winner, pix := a.winner[:len(vals)], a.pix[:4*len(vals)]
+	for i := range winner {
+		winner[i] = -1
+	}
+	for k, one := range a.keyCM {
+		clear(pix)
+		if _, err := one.Colorize(pix, formula.Array{Values: vals}, nil); err != nil {
+			return err
+		}
+		for i := range winner {
+			if pix[4*i+3] != 0 {
+				winner[i] = k
 			}
 		}
-		res.Values = map[string]int64{}
-		areas := map[string]float64{}
-		for _, e := range entries {
-			res.Values[e.Key], areas[e.Key] = 0, 0
+	}
+	for i, k := range winner {
+		if k >= 0 {
+			a.values[a.entries[k].Key]++
+			a.valueAreas[a.entries[k].Key] += areas[i]
 		}
-		for i, k := range winner {
-			if k >= 0 {
-				res.Values[entries[k].Key]++
-				areas[entries[k].Key] += samples[i].area / acre
+	}
+	return nil
+}
+
+func (a *accumulator) startHistogram() {
+	n := a.r.Bins
+	a.hist = &Histogram{Edges: make([]float64, n+1), Counts: make([]int64, n)}
+	if a.count == 0 { // no value: empty bins over [0, 0]
+		a.histAreas = make([]float64, n)
+		return
+	}
+	for i := range a.hist.Edges {
+		a.hist.Edges[i] = a.lo + (a.hi-a.lo)*float64(i)/float64(n)
+	}
+	a.histAreas = make([]float64, n)
+}
+
+func (a *accumulator) bin(vals, areas []float64) error {
+	n := a.r.Bins
+	for i, v := range vals {
+		k := n - 1
+		if a.hi > a.lo {
+			k = max(0, min(n-1, int((v-a.lo)/(a.hi-a.lo)*float64(n))))
+		}
+		a.hist.Counts[k]++
+		a.histAreas[k] += areas[i]
+	}
+	return nil
+}
+
+func (a *accumulator) result() (*StatsResult, error) {
+	res := &StatsResult{Count: a.count}
+	if a.count > 0 {
+		lo, hi, mean, std := a.lo, a.hi, a.mean, math.Sqrt(a.m2/float64(a.count))
+		res.Min, res.Max, res.Mean, res.Std = &lo, &hi, &mean, &std
+	}
+	if a.r.Area {
+		t := a.area / acre
+		res.AreaTotal = &t
+	}
+	switch a.r.Mode {
+	case ModeValues, ModeLegend:
+		res.Values = a.values
+		if a.r.Area {
+			res.Area = map[string]float64{}
+			for k, v := range a.valueAreas {
+				res.Area[k] = v / acre
 			}
 		}
-		if r.Area {
-			res.Area = areas
+	case ModeHistogram:
+		if a.hist == nil {
+			a.startHistogram()
+		}
+		res.Histogram = a.hist
+		if a.r.Area {
+			for _, v := range a.histAreas {
+				res.AreaBins = append(res.AreaBins, v/acre)
+			}
 		}
 	}
 	return res, nil

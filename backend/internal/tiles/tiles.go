@@ -131,6 +131,9 @@ type Service struct {
 	responses *lru[string, *Response]
 	programs  *lru[string, *formula.Program]
 	flight    singleflight.Group
+	// heavy bounds the exports and statistics computed at once: each may hold a large
+	// raster or read thousands of tiles.
+	heavy chan struct{}
 
 	mu     sync.Mutex
 	layers map[string]layerEntry
@@ -148,6 +151,7 @@ func New(store Store, cfg Config) *Service {
 		}),
 		programs: newLRU[string](1<<20, func(p *formula.Program) int64 { return 4096 }),
 		layers:   map[string]layerEntry{},
+		heavy:    make(chan struct{}, 2),
 	}
 }
 
@@ -332,3 +336,13 @@ type notFoundError struct{ msg string }
 
 func (e *notFoundError) Error() string        { return e.msg }
 func (e *notFoundError) Is(target error) bool { return target == catalog.ErrNotFound }
+
+// acquire takes one of the slots for heavy requests, or fails when ctx ends first.
+func (s *Service) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case s.heavy <- struct{}{}:
+		return func() { <-s.heavy }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
