@@ -219,6 +219,13 @@ func TestLayerRef(t *testing.T) {
 			}
 		})
 	}
+	// LayerByName (tessera ingest --name) matches names only.
+	for ref, want := range map[string]int64{"alpha": a.ID, "999999": d.ID, "landcover": 0, itoa(b.ID): 0, "": 0} {
+		l, err := s.LayerByName(ctx, ref)
+		if want == 0 && !errors.Is(err, catalog.ErrNotFound) || want != 0 && (err != nil || l.ID != want) {
+			t.Errorf("LayerByName(%q) = %d, %v; want %d", ref, l.ID, err, want)
+		}
+	}
 	_, err := s.Layer(ctx, "landcover")
 	for _, name := range []string{`"alpha"`, `"beta"`, "landcover_2020.tif", "landcover_2021.tif"} {
 		if !strings.Contains(err.Error(), name) {
