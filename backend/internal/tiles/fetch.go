@@ -123,7 +123,13 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY) (*fetc
 	}
 	flightKey := strconv.FormatInt(l.ID, 10) + "/" + strconv.FormatInt(l.Version, 10) + "/" + t.String()
 	v, err, _ := s.flight.Do(flightKey, func() (any, error) {
-		from, bands, err := s.store.NearestTile(ctx, l.ID, l.Version, t)
+		// The tile itself first: a primary-key lookup, cheaper than the ancestor search,
+		// which runs only for tiles that are not stored (over-zoom, empty tiles).
+		from := t
+		bands, err := s.store.Tile(ctx, l.ID, l.Version, t)
+		if errors.Is(err, catalog.ErrNotFound) {
+			from, bands, err = s.store.NearestTile(ctx, l.ID, l.Version, t)
+		}
 		switch {
 		case errors.Is(err, catalog.ErrNotFound):
 			f := &fetched{missing: true}

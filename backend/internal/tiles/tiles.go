@@ -46,6 +46,8 @@ type Store interface {
 	LayerByID(ctx context.Context, id int64) (catalog.Layer, error)
 	// Layers returns every layer.
 	Layers(ctx context.Context) ([]catalog.Layer, error)
+	// Tile returns the bands of stored tile t, or catalog.ErrNotFound.
+	Tile(ctx context.Context, layerID, version int64, t tile.ZXY) ([]*raster.Band, error)
 	// NearestTile returns tile t, or its nearest stored ancestor, with all its bands;
 	// catalog.ErrNotFound when neither exists.
 	NearestTile(ctx context.Context, layerID, version int64, t tile.ZXY) (tile.ZXY, []*raster.Band, error)
