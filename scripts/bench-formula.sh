@@ -14,12 +14,25 @@ out=${BENCH_OUT:-bin/bench}
 mkdir -p "$out"
 WASM_PATH="$(go env GOROOT)/lib/wasm"
 
-echo "== formula: compiled and hand loop, native =="
-go test -run '^$' -bench '^Benchmark(Compiled|HandLoop)$/^(ndvi|six)$' -benchmem -count "$count" ./shared/formula | tee "$out/formula-native.txt"
-echo "== formula: govaluate, native =="
-go test -run '^$' -bench '^BenchmarkGovaluate$' -benchmem -count "$count" ./backend/internal/formulabench | tee "$out/formula-govaluate.txt"
-echo "== formula: compiled, WebAssembly under node =="
-PATH="$WASM_PATH:$PATH" GOOS=js GOARCH=wasm go test -run '^$' -bench '^BenchmarkCompiled$/^(ndvi|six)$' -benchmem -count "$count" ./shared/formula | tee "$out/formula-wasm.txt"
+# WebAssembly runs under node with --no-liftoff: V8 compiles the module with its optimizing
+# compiler from the start, which is the steady state a page rendering tiles reaches after its
+# first few; without it the first benchmark of a run is measured partly on baseline code and
+# varies tenfold on a busy machine.
+#
+# Build the three test binaries once, then run them in turns, so that the figures a ratio
+# divides are measured at nearly the same time on a machine whose load changes.
+bindir="$out/formula-bin"
+mkdir -p "$bindir"
+go test -c -o "$bindir/formula.test" ./shared/formula
+go test -c -o "$bindir/formulabench.test" ./backend/internal/formulabench
+GOOS=js GOARCH=wasm go test -c -o "$bindir/formula.wasm.test" ./shared/formula
+: > "$out/formula-native.txt"; : > "$out/formula-govaluate.txt"; : > "$out/formula-wasm.txt"
+for ((k = 1; k <= count; k++)); do
+  echo "== formula benchmarks, round $k of $count =="
+  "$bindir/formula.test" -test.run '^$' -test.bench '^Benchmark(Compiled|HandLoop)$/^(ndvi|six)$' -test.benchmem | tee -a "$out/formula-native.txt" | grep '^Benchmark'
+  "$bindir/formulabench.test" -test.run '^$' -test.bench '^BenchmarkGovaluate$' -test.benchmem | tee -a "$out/formula-govaluate.txt" | grep '^Benchmark'
+  node --stack-size=8192 --no-liftoff "$WASM_PATH/wasm_exec_node.js" "$bindir/formula.wasm.test" -test.run '^$' -test.bench '^BenchmarkCompiled$/^(ndvi|six)$' -test.benchmem | tee -a "$out/formula-wasm.txt" | sed 's/^Benchmark/wasm Benchmark/' | grep 'Benchmark'
+done
 
 # smallest ns/px per benchmark name (without the -N GOMAXPROCS suffix), prefixed by target.
 best() {
