@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ADMIN_DSN=${DATABASE_URL:-postgres://tessera:tessera@127.0.0.1:5432/tessera?sslmode=disable}
 BENCH_DB=${TESSERA_BENCH_DB:-tessera_bench}
-BENCH_DSN=$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$ADMIN_DSN" "$BENCH_DB")
+base=${ADMIN_DSN%%\?*}          # postgres://user:pw@host:port/db
+query=${ADMIN_DSN#"$base"}       # ?sslmode=…, or empty
+BENCH_DSN="${base%/*}/$BENCH_DB$query"
 SECONDS_PER=${BENCH_SECONDS:-5}
 WARM=127.0.0.1:${TESSERA_BENCH_WARM_PORT:-18181}
 COLD=127.0.0.1:${TESSERA_BENCH_COLD_PORT:-18182}
