@@ -207,6 +207,11 @@ func TestHeaders(t *testing.T) {
 	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("CORS: %v", resp.Header)
 	}
+	pre, _ := e.do(t, call{method: "OPTIONS", path: path, header: map[string]string{"Origin": "http://example.test",
+		"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "If-None-Match"}})
+	if pre.StatusCode != 204 || pre.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "If-None-Match") {
+		t.Errorf("CORS preflight: %d %v", pre.StatusCode, pre.Header)
+	}
 	if got := resp.Header.Get("aggregation"); got != `{"1":21930,"2":21930,"3":21420}` {
 		t.Errorf("aggregation %q", got)
 	}
