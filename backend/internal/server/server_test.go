@@ -491,6 +491,52 @@ func TestUploadParse(t *testing.T) {
 	if _, err := png.Decode(bytes.NewReader(img)); err != nil {
 		t.Fatal(err)
 	}
+	// Pixel values of the parsed layer equal the source raster's, read by GDAL: the centre of
+	// source pixel (col,row) in EPSG:3857 (gdaltransform) falls in a tile pixel warped from it.
+	if _, err := exec.LookPath("gdaltransform"); err == nil {
+		src := filepath.Join(dir, "django_raster_test.tif")
+		pts := [][2]int{{10, 20}, {40, 40}, {80, 90}, {120, 30}, {150, 160}, {5, 170}, {100, 100}, {60, 130}}
+		var in strings.Builder
+		for _, p := range pts {
+			fmt.Fprintf(&in, "%d %d\n", p[0], p[1])
+		}
+		loc := exec.Command("gdallocationinfo", "-valonly", src)
+		loc.Stdin = strings.NewReader(in.String())
+		vals, err := loc.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Reset()
+		for _, p := range pts {
+			fmt.Fprintf(&in, "%v %v\n", float64(p[0])+0.5, float64(p[1])+0.5)
+		}
+		tr := exec.Command("gdaltransform", "-t_srs", "EPSG:3857", src)
+		tr.Stdin = strings.NewReader(in.String())
+		xy, err := tr.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, coords := strings.Fields(string(vals)), strings.Fields(string(xy))
+		if len(want) != len(pts) || len(coords) != 3*len(pts) {
+			t.Fatalf("gdal output %q %q", vals, xy)
+		}
+		for i := range pts {
+			_, pb := e.do(t, call{path: fmt.Sprintf("/raster/pixel/%s/%s?layers=x=django_test&formula=x", coords[3*i], coords[3*i+1])})
+			var pv tiles.PixelValue
+			if err := json.Unmarshal(pb, &pv); err != nil {
+				t.Fatalf("pixel: %s", pb)
+			}
+			got := "255" // the source's nodata
+			if pv.Value != nil {
+				got = strconv.FormatFloat(*pv.Value, 'g', -1, 64)
+			}
+			if got != want[i] {
+				t.Errorf("source pixel %v: served %s, GDAL reads %s", pts[i], got, want[i])
+			}
+		}
+	} else if dbtest.Required() {
+		t.Fatal("gdaltransform missing; scripts/services.sh installs gdal-bin")
+	}
 	resp, js := e.do(t, call{path: "/raster/stats?layers=x=django_test&formula=x&zoom=11"})
 	if resp.StatusCode != 200 || !strings.Contains(string(js), `"values":{`) {
 		t.Fatalf("stats: %d %s", resp.StatusCode, js)
