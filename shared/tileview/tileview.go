@@ -52,6 +52,7 @@ type FormulaError struct {
 	Snippet    string
 }
 
+// Error returns "formula: MSG at START:END", as formula.Error does.
 func (e *FormulaError) Error() string {
 	return fmt.Sprintf("formula: %s at %d:%d", e.Msg, e.Start, e.End)
 }

@@ -191,6 +191,7 @@ type ParamError struct {
 	Msg   string
 }
 
+// Error returns "param: message", or the message alone when no parameter is named.
 func (e *ParamError) Error() string {
 	if e.Param == "" {
 		return e.Msg
