@@ -12,6 +12,9 @@ type instr struct {
 	op      opcode
 	dst     int32
 	a, b, c int32 // unused operands are noSlot
+	// bScalar: b is a scalar slot (one number for every pixel), which the binary kernels
+	// keep in a register.
+	bScalar bool
 }
 
 const noSlot = -1 << 30
@@ -240,6 +243,13 @@ func (g *generator) gen(n *node, pi, sp int, uniform bool) int32 {
 			next++
 		}
 	}
+	nv := int32(len(g.p.vars))
+	if n.op.arity() == 2 && in.a >= nv && in.b < nv { // a number on the left: put it right
+		if sw, ok := swapped(in.op); ok {
+			in.op, in.a, in.b = sw, in.b, in.a
+		}
+	}
+	in.bScalar = n.op.arity() == 2 && in.b >= nv
 	in.dst = stack(sp)
 	g.nstack = max(g.nstack, next, sp+1)
 	g.progs[pi] = append(g.progs[pi], in)
@@ -294,4 +304,22 @@ func (g *generator) finish() {
 	}
 	place(&g.main)
 	p.main = g.main
+}
+
+// swapped returns the operation that gives the same result with the operands exchanged
+// (2 < x is x > 2), for the operations that have one.
+func swapped(op opcode) (opcode, bool) {
+	switch op {
+	case opAdd, opMul, opEq, opNe, opAnd, opOr:
+		return op, true
+	case opGt:
+		return opLt, true
+	case opGe:
+		return opLe, true
+	case opLt:
+		return opGt, true
+	case opLe:
+		return opGe, true
+	}
+	return op, false
 }

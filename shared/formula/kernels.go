@@ -22,88 +22,19 @@ func (st *state) exec(in *instr, withMask bool, r []float64) {
 	if withMask {
 		mr = st.mbuf[in.dst][:m]
 	}
+	var y float64
+	if in.bScalar {
+		y = st.vals[in.b][0]
+	}
+	if binaryKernel(in.op, r, a, b, y, in.bScalar) {
+		st.finish(in, withMask, r, mr, ma, mb, mc)
+		return
+	}
 	switch in.op {
-	case opAdd:
-		b = b[:len(r)]
-		for i := range r {
-			r[i] = a[i] + b[i]
-		}
-	case opSub:
-		b = b[:len(r)]
-		for i := range r {
-			r[i] = a[i] - b[i]
-		}
-	case opMul:
-		b = b[:len(r)]
-		for i := range r {
-			r[i] = a[i] * b[i]
-		}
-	case opDiv:
-		b = b[:len(r)]
-		for i := range r { // as fDiv
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
-		}
 	case opPow:
 		b = b[:len(r)]
 		for i := range r {
 			r[i] = fPow(a[i], b[i])
-		}
-	case opEq:
-		b = b[:len(r)]
-		for i := range r { // as fEq
-			x, y := a[i], b[i]
-			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
-			r[i] = math.Float64frombits(-b2u(x == y)&oneBits | -bad&nanBits)
-		}
-	case opNe:
-		b = b[:len(r)]
-		for i := range r { // as fNe
-			x, y := a[i], b[i]
-			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
-			r[i] = math.Float64frombits(-b2u(x != y)&oneBits | -bad&nanBits)
-		}
-	case opGt:
-		b = b[:len(r)]
-		for i := range r { // as fGt
-			x, y := a[i], b[i]
-			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
-			r[i] = math.Float64frombits(-b2u(x > y)&oneBits | -bad&nanBits)
-		}
-	case opGe:
-		b = b[:len(r)]
-		for i := range r { // as fGe
-			x, y := a[i], b[i]
-			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
-			r[i] = math.Float64frombits(-b2u(x >= y)&oneBits | -bad&nanBits)
-		}
-	case opLt:
-		b = b[:len(r)]
-		for i := range r { // as fLt
-			x, y := a[i], b[i]
-			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
-			r[i] = math.Float64frombits(-b2u(x < y)&oneBits | -bad&nanBits)
-		}
-	case opLe:
-		b = b[:len(r)]
-		for i := range r { // as fLe
-			x, y := a[i], b[i]
-			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
-			r[i] = math.Float64frombits(-b2u(x <= y)&oneBits | -bad&nanBits)
-		}
-	case opAnd:
-		b = b[:len(r)]
-		for i := range r { // as fAnd
-			x, y := a[i], b[i]
-			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
-			r[i] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -bad&nanBits)
-		}
-	case opOr:
-		b = b[:len(r)]
-		for i := range r { // as fOr
-			x, y := a[i], b[i]
-			bad := 1 ^ (b2u(x <= y) | b2u(x > y))
-			r[i] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -bad&nanBits)
 		}
 	case opMin2:
 		b = b[:len(r)]
@@ -218,6 +149,12 @@ func (st *state) exec(in *instr, withMask bool, r []float64) {
 			r[i] = fClamp(a[i], b[i], c[i])
 		}
 	}
+	st.finish(in, withMask, r, mr, ma, mb, mc)
+}
+
+// finish records r as the destination's values and, withMask, its mask: the union of the
+// operands' masks.
+func (st *state) finish(in *instr, withMask bool, r []float64, mr, ma, mb, mc []bool) {
 	st.vals[in.dst] = r
 	if !withMask {
 		st.masks[in.dst] = nil
