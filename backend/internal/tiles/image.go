@@ -348,7 +348,7 @@ func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, 
 		if j.format == JPEG {
 			err = render.EncodeJPEG(&buf, out.Image, s.cfg.JPEGQuality)
 		} else {
-			err = render.EncodePNG(&buf, out.Image)
+			err = s.png.Encode(&buf, out.Image)
 		}
 		if err != nil {
 			return nil, err
