@@ -313,11 +313,18 @@ func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, 
 		}
 		if gz {
 			buf.Grow(len(data) / 2)
-			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-			if _, err := zw.Write(data); err != nil {
-				return nil, err
+			zw, _ := s.gzips.Get().(*gzip.Writer)
+			if zw == nil {
+				zw, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+			} else {
+				zw.Reset(&buf)
 			}
-			if err := zw.Close(); err != nil {
+			_, err := zw.Write(data)
+			if err == nil {
+				err = zw.Close()
+			}
+			s.gzips.Put(zw)
+			if err != nil {
 				return nil, err
 			}
 			h.Set("Content-Encoding", "gzip")

@@ -140,6 +140,8 @@ type Service struct {
 	// png encodes PNG tiles with render.EncodePNG's settings, reusing its compressor across
 	// requests (a fresh one costs about 1 MiB of allocation per tile).
 	png *png.Encoder
+	// gzips holds gzip writers (BestSpeed) for .msgpack answers, for the same reason.
+	gzips sync.Pool
 
 	mu     sync.Mutex
 	layers map[string]layerEntry
