@@ -302,6 +302,15 @@ func Create(path string, width, height, bands int, typ raster.DataType, gt [6]fl
 	return d, nil
 }
 
+// SetAlpha marks band i (0-based) as an alpha (coverage) band.
+func (d *Dataset) SetAlpha(i int) error {
+	bands := d.ds.Bands()
+	if i < 0 || i >= len(bands) {
+		return fmt.Errorf("gdal: band %d out of range (raster has %d)", i+1, len(bands))
+	}
+	return bands[i].SetColorInterp(godal.CIAlpha, errh)
+}
+
 // WriteBand writes src into band i (0-based) of a dataset made by Create, with its top-left
 // pixel at (x, y).
 func (d *Dataset) WriteBand(i, x, y int, src *raster.Band) error {

@@ -12,9 +12,9 @@
 //     pixel size, over exactly the tiles covering the raster at that zoom, so that every
 //     T×T window of the result is one tile; kept under RASTER_WORKDIR when store_reprojected
 //     is set so a re-parse with the same settings skips the warp;
-//  4. (CREATING_TILES) make each coarser zoom's grid-aligned raster from the next finer one
-//     with a 2:1 GDAL warp (average for continuous layers, mode for categorical, mask and
-//     rank-ordered ones), and cut every level into tasks of blocks of tiles (jobs.Pool in
+//  4. (CREATING_TILES) make each coarser zoom's grid-aligned raster from the next finer one,
+//     each pixel from the 2×2 below it (average for continuous layers, the most frequent
+//     value for categorical, mask and rank-ordered ones; see downsample), and cut every level into tasks of blocks of tiles (jobs.Pool in
 //     process, or asynq tasks for `tessera worker` processes); tasks skip tiles whose every
 //     band is nodata and write the others in COPY batches of RASTER_BATCH_STEP_SIZE;
 //  5. meanwhile compute the band statistics (count, min, max, mean, std, 100-bin histogram)
@@ -266,10 +266,8 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	// Reproject once, onto the max zoom's tile grid.
 	// The max zoom's pixels are no larger than the source's, so nearest neighbour keeps
 	// every source value as it is (as django-raster does); bilinear measured twice as slow.
-	warpAlg, levelAlg := gdal.Nearest, gdal.Average
-	if layer.Datatype != catalog.Continuous && layer.Datatype != "" {
-		levelAlg = gdal.Mode
-	}
+	warpAlg := gdal.Nearest
+	mode := layer.Datatype != catalog.Continuous && layer.Datatype != ""
 	warped, err := p.reproject(ctx, r, src, dir, warpOptions{
 		srcSRS: srcSRS, nodata: nodata, override: layer.NoData, alpha: alpha, rng: maxRange, alg: warpAlg,
 	})
@@ -328,7 +326,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	prev := warped
 	for z := maxZ - 1; z >= minZ && ctx.Err() == nil; z-- {
 		path := filepath.Join(dir, fmt.Sprintf("z%d.tif", z))
-		if err := p.buildLevel(prev, path, ranges[z], nodata, alpha, levelAlg); err != nil {
+		if err := downsample(prev, path, ranges[z+1], ranges[z], T, mode, alpha); err != nil {
 			failed.Do(func() { firstErr = err })
 			cancel()
 			break
@@ -497,26 +495,4 @@ func (p *Parser) warpThreads() int {
 		return p.cfg.WarpThreads
 	}
 	return max(1, runtime.GOMAXPROCS(0))
-}
-
-// buildLevel makes zoom z's grid-aligned raster from zoom z+1's (each pixel from the 2×2
-// pixels below it).
-func (p *Parser) buildLevel(finer, path string, rng tile.Range, nodata []*float64, alpha bool, alg gdal.Resampling) error {
-	src, err := gdal.Open(finer)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	T := p.cfg.TileSize
-	b := rangeBounds(rng)
-	out, err := gdal.Warp(src, path, gdal.WarpOptions{
-		Bounds: [4]float64{b.MinX, b.MinY, b.MaxX, b.MaxY},
-		Width:  (rng.MaxX - rng.MinX + 1) * T, Height: (rng.MaxY - rng.MinY + 1) * T,
-		Resampling: alg, DstNoData: nodata, SrcAlpha: alpha, DstAlpha: alpha,
-		BlockSize: warpBlock(T), MemoryMB: p.cfg.WarpMemoryMB, Threads: p.warpThreads(),
-	})
-	if err != nil {
-		return fmt.Errorf("ingest: build zoom %d: %w", rng.Z, err)
-	}
-	return out.Close()
 }

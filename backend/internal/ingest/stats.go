@@ -225,9 +225,24 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 		bin := in.Bands[bi]
 		valid[bi] = newValidity(newEmptyTest(bin.Type, bin.HasNoData, bin.NoData))
 	}
+	// Bands of at most 16 bits are counted per value in one pass; moments and histogram
+	// follow exactly from the counts.
+	counts := make([][]int64, dataBands)
+	for bi := range counts {
+		if _, ok := countBias(in.Bands[bi].Type); ok {
+			counts[bi] = make([]int64, 1<<(8*in.Bands[bi].Type.Size()))
+		}
+	}
 	bufs := make([]*raster.Band, dataBands)
 	var alphaBuf *raster.Band
 	for pass := 0; pass < 2; pass++ {
+		if pass == 1 {
+			for bi := range counts {
+				if counts[bi] != nil {
+					mom[bi], hist[bi] = fromCounts(counts[bi], in.Bands[bi].Type, valid[bi])
+				}
+			}
+		}
 		for y := 0; y < h; y += rows {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -244,7 +259,7 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 				a = alphaBuf.Data
 			}
 			for bi := 0; bi < dataBands; bi++ {
-				if pass == 1 && mom[bi].n == 0 {
+				if pass == 1 && (mom[bi].n == 0 || counts[bi] != nil) {
 					continue
 				}
 				if bufs[bi] == nil || bufs[bi].Height != n {
@@ -253,6 +268,10 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 				b := bufs[bi]
 				if err := d.ReadBand(bi, 0, y, w, n, b, gdal.Nearest); err != nil {
 					return nil, err
+				}
+				if pass == 0 && counts[bi] != nil {
+					countStrip(b, counts[bi], a)
+					continue
 				}
 				if pass == 0 {
 					mom[bi].merge(stripMoments(b, valid[bi], a))
@@ -283,4 +302,79 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 		out[bi] = bm
 	}
 	return out, nil
+}
+
+// countBias is the offset from a value of a type of at most 16 bits to its count index.
+func countBias(t raster.DataType) (int, bool) {
+	switch t {
+	case raster.Byte, raster.UInt16:
+		return 0, true
+	case raster.Int8:
+		return 128, true
+	case raster.Int16:
+		return 32768, true
+	}
+	return 0, false
+}
+
+func countStrip(b *raster.Band, counts []int64, alpha []byte) {
+	switch b.Type {
+	case raster.Byte:
+		countValues(typed[uint8](b), counts, 0, alpha)
+	case raster.Int8:
+		countValues(typed[int8](b), counts, 128, alpha)
+	case raster.UInt16:
+		countValues(typed[uint16](b), counts, 0, alpha)
+	case raster.Int16:
+		countValues(typed[int16](b), counts, 32768, alpha)
+	}
+}
+
+func countValues[T uint8 | int8 | uint16 | int16](vals []T, counts []int64, bias int, alpha []byte) {
+	if alpha == nil {
+		for _, t := range vals {
+			counts[int(t)+bias]++
+		}
+		return
+	}
+	for i, t := range vals {
+		if alpha[i] != 0 {
+			counts[int(t)+bias]++
+		}
+	}
+}
+
+// fromCounts derives the moments and histogram of the valid values from per-value counts.
+func fromCounts(counts []int64, t raster.DataType, v validity) (moments, []int64) {
+	bias, _ := countBias(t)
+	var m moments
+	var sum float64
+	m.min, m.max = math.Inf(1), math.Inf(-1)
+	for k, c := range counts {
+		x := float64(k - bias)
+		if c == 0 || !v.ok(x) {
+			continue
+		}
+		m.n += c
+		sum += x * float64(c)
+		m.min, m.max = math.Min(m.min, x), math.Max(m.max, x)
+	}
+	if m.n == 0 {
+		return moments{}, nil
+	}
+	m.mean = sum / float64(m.n)
+	hist := make([]int64, HistogramBins)
+	lo, hi := histRange(m.min, m.max)
+	scale := HistogramBins / (hi - lo)
+	for k, c := range counts {
+		x := float64(k - bias)
+		if c == 0 || !v.ok(x) {
+			continue
+		}
+		d := x - m.mean
+		m.m2 += d * d * float64(c)
+		i := min(max(int((x-lo)*scale), 0), HistogramBins-1)
+		hist[i] += c
+	}
+	return m, hist
 }

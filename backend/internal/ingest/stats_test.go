@@ -60,6 +60,8 @@ func TestBandStatistics(t *testing.T) {
 	u := raster.New(raster.UInt16, w, h)
 	u.HasNoData, u.NoData = true, 7
 	constant := raster.New(raster.Byte, w, h)
+	i16 := raster.New(raster.Int16, w, h)
+	i16.HasNoData, i16.NoData = true, -32768
 	for i := 0; i < w*h; i++ {
 		switch rng.IntN(10) {
 		case 0:
@@ -73,11 +75,15 @@ func TestBandStatistics(t *testing.T) {
 		}
 		u.Set(i, float64(rng.IntN(20)))
 		constant.Set(i, 42)
+		i16.Set(i, float64(rng.IntN(3000)-1500))
+		if i%7 == 0 {
+			i16.Set(i, -32768)
+		}
 	}
 	tests := []struct {
 		name string
 		band *raster.Band
-	}{{"float32 with nodata and NaN", f}, {"uint16 with nodata", u}, {"constant byte", constant}}
+	}{{"float32 with nodata and NaN", f}, {"uint16 with nodata", u}, {"constant byte", constant}, {"int16 with negatives", i16}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "s.tif")
