@@ -143,7 +143,10 @@ func (s *Server) routes() *echo.Echo {
 	// Auth is per route, not per group: an echo group's middleware would also run for
 	// unknown paths under the prefix, turning their 404 into a 401.
 	p := strings.TrimSuffix(s.cfg.Prefix, "/")
-	read := func(path string, h echo.HandlerFunc) { e.GET(p+path, h, s.readAuth) }
+	read := func(path string, h echo.HandlerFunc) {
+		e.GET(p+path, h, s.readAuth)
+		e.HEAD(p+path, h, s.readAuth)
+	}
 	read("/tiles/:layer/:z/:x/:file", s.tile)
 	read("/tiles/:file", s.layerTileJSON)
 	read("/algebra/:z/:x/:file", s.algebra)
@@ -161,7 +164,7 @@ func (s *Server) routes() *echo.Echo {
 	read("/layers", s.layers)
 	read("/layers/:id", s.layer)
 	read("/layers/:id/status", s.status)
-	read("/layers/:id/events", s.events)
+	e.GET(p+"/layers/:id/events", s.events, s.readAuth) // a stream: no HEAD
 	e.POST(p+"/session/colormap", s.setSessionColormap, s.readAuth)
 	e.POST(p+"/layers", s.createLayer, s.requireAuth)
 	e.POST(p+"/layers/:id/parse", s.reparse, s.requireAuth)

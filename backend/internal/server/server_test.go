@@ -207,6 +207,10 @@ func TestHeaders(t *testing.T) {
 	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("CORS: %v", resp.Header)
 	}
+	head, hb := e.do(t, call{method: "HEAD", path: path})
+	if head.StatusCode != 200 || len(hb) != 0 || head.Header.Get("Content-Type") != "image/png" || head.Header.Get("ETag") != resp.Header.Get("ETag") {
+		t.Errorf("HEAD: %d %v", head.StatusCode, head.Header)
+	}
 	pre, _ := e.do(t, call{method: "OPTIONS", path: path, header: map[string]string{"Origin": "http://example.test",
 		"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "If-None-Match"}})
 	if pre.StatusCode != 204 || pre.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "If-None-Match") {
