@@ -1,0 +1,83 @@
+package ingest
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tessera-gis/tessera/shared/raster"
+)
+
+// The per-pixel kernels of a parse, per 256×256 tile (or 512×512 → 256×256 reduction).
+
+func randomBand(t raster.DataType, w, h int, nd float64) *raster.Band {
+	rng := rand.New(rand.NewPCG(7, 8))
+	b := raster.New(t, w, h)
+	b.HasNoData, b.NoData = true, nd
+	for i := 0; i < w*h; i++ {
+		if rng.IntN(20) == 0 {
+			b.Set(i, nd)
+		} else {
+			b.Set(i, float64(rng.IntN(200)))
+		}
+	}
+	return b
+}
+
+func BenchmarkReduceAverageFloat32(b *testing.B) {
+	fine := randomBand(raster.Float32, 512, 512, -9999)
+	out := raster.New(raster.Float32, 256, 256)
+	g := grid2x2{fw: 512, fy0: 0, fy1: 512, ow: 256, n: 256}
+	v := newValidity(newEmptyTest(raster.Float32, true, -9999))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(fine.Data)))
+	for i := 0; i < b.N; i++ {
+		reduceBand(fine, out, g, v, -9999, false, nil)
+	}
+}
+
+func BenchmarkReduceModeByte(b *testing.B) {
+	fine := randomBand(raster.Byte, 512, 512, 255)
+	out := raster.New(raster.Byte, 256, 256)
+	g := grid2x2{fw: 512, fy0: 0, fy1: 512, ow: 256, n: 256}
+	v := newValidity(newEmptyTest(raster.Byte, true, 255))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(fine.Data)))
+	for i := 0; i < b.N; i++ {
+		reduceBand(fine, out, g, v, 255, true, nil)
+	}
+}
+
+func BenchmarkMomentsFloat32(b *testing.B) {
+	band := randomBand(raster.Float32, 256, 256, -9999)
+	v := newValidity(newEmptyTest(raster.Float32, true, -9999))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(band.Data)))
+	for i := 0; i < b.N; i++ {
+		stripMoments(band, v, nil)
+	}
+}
+
+func BenchmarkCountUInt16(b *testing.B) {
+	band := randomBand(raster.UInt16, 256, 256, 0)
+	counts := make([]int64, 1<<16)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(band.Data)))
+	for i := 0; i < b.N; i++ {
+		countStrip(band, counts, nil)
+	}
+}
+
+func BenchmarkEmptyTestFloat32AllNoData(b *testing.B) {
+	band := raster.New(raster.Float32, 256, 256)
+	for i := 0; i < band.Len(); i++ {
+		band.Set(i, -9999)
+	}
+	e := newEmptyTest(raster.Float32, true, -9999)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(band.Data)))
+	for i := 0; i < b.N; i++ {
+		if !e.empty(band.Data, 256, 0, 0, 256, 256) {
+			b.Fatal("not empty")
+		}
+	}
+}
