@@ -157,20 +157,40 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 			continue
 		}
 		res.Mask = markNoData(res.Mask, maskBuf, n)
-		mk := res.Mask[off : off+m]
-		unionMasks(mk, ins)
-		for i, v := range dst { // branch-free: nodata is scattered
-			bad := b2u(v-v != 0) | b2u(mk[i])
-			sel := -bad
-			mk[i] = bad == 1
-			dst[i] = math.Float64frombits(math.Float64bits(v)&^sel | fillBits&sel)
-			nodata += int(bad)
-		}
+		nodata += finalize(dst, res.Mask[off:off+m], ins, fillBits)
 	}
 	if nodata == 0 {
 		res.Mask = nil
 	}
 	return nil
+}
+
+// finalize marks in mk the nodata pixels of a block, those that are nodata in one of the
+// input masks or not finite, writes fill (as bits) there, and returns their number. One
+// branch-free pass for up to three masks (nodata pixels are scattered).
+func finalize(dst []float64, mk []bool, ins [][]bool, fill uint64) int {
+	var m0, m1, m2 []bool
+	switch len(ins) {
+	case 1:
+		m0, m1, m2 = ins[0], ins[0], ins[0]
+	case 2:
+		m0, m1, m2 = ins[0], ins[1], ins[1]
+	case 3:
+		m0, m1, m2 = ins[0], ins[1], ins[2]
+	default:
+		unionMasks(mk, ins)
+		m0, m1, m2 = mk, mk, mk
+	}
+	m0, m1, m2, mk = m0[:len(dst)], m1[:len(dst)], m2[:len(dst)], mk[:len(dst)]
+	n := uint64(0)
+	for i, v := range dst {
+		bad := b2u(v-v != 0) | b2u(m0[i]) | b2u(m1[i]) | b2u(m2[i])
+		sel := -bad
+		mk[i] = bad == 1
+		dst[i] = math.Float64frombits(math.Float64bits(v)&^sel | fill&sel)
+		n += bad
+	}
+	return int(n)
 }
 
 // unionMasks sets dst to the union of the masks.

@@ -557,24 +557,24 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 			return true
 		}
@@ -584,24 +584,24 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
 			{
 				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 			{
 				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 			{
 				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 			{
 				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 		}
 		for ; i < len(r); i++ {
 			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-b2u(b2u(x != 0)&b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+			r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 		}
 		return true
 	case opOr:
@@ -611,24 +611,24 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 			return true
 		}
@@ -638,24 +638,24 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
 			{
 				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 			{
 				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 			{
 				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 			{
 				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 			}
 		}
 		for ; i < len(r); i++ {
 			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-b2u(b2u(x != 0)|b2u(y != 0) == 1)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+			r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 		}
 		return true
 	}
