@@ -30,7 +30,7 @@ func NewMetrics() *Metrics {
 		}, []string{"route", "method", "status"}),
 		Cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "tessera", Name: "cache_lookups_total",
-			Help: "Lookups in the tile service's caches by cache (tile, response, layer) and result (hit, miss).",
+			Help: "Lookups in the tile service's caches by cache (tile, response, layer, legend) and result (hit, miss).",
 		}, []string{"cache", "result"}),
 		ParsesRunning: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "tessera", Name: "parse_jobs_running",

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/geotiff"
@@ -137,20 +138,24 @@ func (s *Service) colormap(ctx context.Context, j *job, c Client) (resolvedStyle
 		}
 		return resolvedStyle{cm, "session:" + hashOf(raw)}, nil
 	case st.Legend != "":
-		lg, err := s.legend(ctx, st.Legend)
-		if err != nil {
-			return resolvedStyle{}, err
-		}
-		return s.legendStyle(lg)
+		return s.cachedStyle("ref:"+st.Legend, func() (resolvedStyle, error) {
+			lg, err := s.legend(ctx, st.Legend)
+			if err != nil {
+				return resolvedStyle{}, err
+			}
+			return s.legendStyle(lg)
+		})
 	case j.layerLegend != nil:
-		lg, err := s.store.Legend(ctx, *j.layerLegend)
-		if errors.Is(err, catalog.ErrNotFound) {
-			return resolvedStyle{key: "gray"}, nil
-		}
-		if err != nil {
-			return resolvedStyle{}, err
-		}
-		return s.legendStyle(lg)
+		return s.cachedStyle("id:"+strconv.FormatInt(*j.layerLegend, 10), func() (resolvedStyle, error) {
+			lg, err := s.store.Legend(ctx, *j.layerLegend)
+			if errors.Is(err, catalog.ErrNotFound) {
+				return resolvedStyle{key: "gray"}, nil
+			}
+			if err != nil {
+				return resolvedStyle{}, err
+			}
+			return s.legendStyle(lg)
+		})
 	}
 	return resolvedStyle{key: "gray"}, nil
 }
@@ -165,6 +170,37 @@ func (s *Service) legendStyle(lg colormap.Legend) (resolvedStyle, error) {
 		return resolvedStyle{}, paramErrWrap("legend", err)
 	}
 	return resolvedStyle{cm, "legend:" + hashOf(js)}, nil
+}
+
+type styleEntry struct {
+	style resolvedStyle
+	at    time.Time
+}
+
+// cachedStyle reuses a legend's compiled colormap for LayerTTL (a changed legend shows
+// within that time, as a re-parsed layer does); errors are not kept.
+func (s *Service) cachedStyle(key string, load func() (resolvedStyle, error)) (resolvedStyle, error) {
+	if s.cfg.LayerTTL > 0 {
+		s.mu.Lock()
+		e, ok := s.styles[key]
+		s.mu.Unlock()
+		if ok && time.Since(e.at) < s.cfg.LayerTTL {
+			s.hit("legend", true)
+			return e.style, nil
+		}
+		s.hit("legend", false)
+	}
+	st, err := load()
+	if err != nil || s.cfg.LayerTTL <= 0 {
+		return st, err
+	}
+	s.mu.Lock()
+	if len(s.styles) > 10000 {
+		clear(s.styles)
+	}
+	s.styles[key] = styleEntry{style: st, at: time.Now()}
+	s.mu.Unlock()
+	return st, nil
 }
 
 // legend finds a legend by id, else by title (case-insensitive).

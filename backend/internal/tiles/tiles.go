@@ -66,9 +66,9 @@ type Config struct {
 	TileCacheBytes int64
 	// ResponseCacheBytes bounds the encoded-answer cache (default 128 MiB; negative: off).
 	ResponseCacheBytes int64
-	// LayerTTL is how long a resolved layer reference (and its parse version) is reused
-	// before the store is asked again (default 1s; negative: always ask). A finished
-	// re-parse shows within this time.
+	// LayerTTL is how long a resolved layer reference (and its parse version) and a
+	// legend's compiled colormap are reused before the store is asked again (default 1s;
+	// negative: always ask). A finished re-parse or a changed legend shows within this time.
 	LayerTTL time.Duration
 	// CacheControl is the Cache-Control header of tile answers (default
 	// "public, max-age=60").
@@ -83,7 +83,7 @@ type Config struct {
 	// Logger receives internal errors (default slog.Default()).
 	Logger *slog.Logger
 	// OnCache, when set, is called on every cache lookup with the cache's name ("tile",
-	// "response", "layer") and whether it hit; the server counts them as metrics.
+	// "response", "layer", "legend") and whether it hit; the server counts them as metrics.
 	OnCache func(cache string, hit bool)
 }
 
@@ -145,6 +145,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	layers map[string]layerEntry
+	styles map[string]styleEntry
 }
 
 // New returns a service reading from store.
@@ -159,6 +160,7 @@ func New(store Store, cfg Config) *Service {
 		}),
 		programs: newLRU[string](1<<20, func(p *formula.Program) int64 { return 4096 }),
 		layers:   map[string]layerEntry{},
+		styles:   map[string]styleEntry{},
 		heavy:    make(chan struct{}, 2),
 		png:      &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}},
 	}
