@@ -19,7 +19,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
@@ -629,5 +631,57 @@ func TestStatusTable(t *testing.T) {
 	r := tiles.ErrorResponse(fmt.Errorf("db password is hunter2: %w", io.EOF))
 	if r.Status != 500 || strings.Contains(string(r.Body), "hunter2") {
 		t.Errorf("500 body leaks: %s", r.Body)
+	}
+}
+
+// TestConcurrent hammers one service from many goroutines (run with -race): identical
+// requests must give identical bodies whether they hit the caches, share a store read or
+// race to fill them.
+func TestConcurrent(t *testing.T) {
+	e := setup(t)
+	e.svc = tiles.New(e.st, tiles.Config{LayerTTL: time.Second, TileCacheBytes: 3 << 20, ResponseCacheBytes: 1 << 20})
+	queries := []struct {
+		z   tile.ZXY
+		ext string
+		q   string
+	}{
+		{tilestest.Home, "png", "layers=a=ramp,b=const,c=classes&formula=a*b%2Bc&colormap=viridis"},
+		{tilestest.Home, "msgpack", "layers=a=ramp,b=const&formula=a"},
+		{tile.ZXY{Z: 5, X: 17, Y: 11}, "png", "layers=x=classes&formula=x&legend=Land%20cover"},
+		{tile.ZXY{Z: 4, X: 9, Y: 4}, "tif", "layers=a=ramp&formula=a*2"},
+	}
+	want := make([][]byte, len(queries))
+	for i, q := range queries {
+		r := e.algebra(t, q.z, q.ext, q.q, tiles.Client{})
+		ok(t, r, r.Header.Get("Content-Type"))
+		want[i] = r.Body
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				k := (g + i) % len(queries)
+				q := queries[k]
+				qv, _ := url.ParseQuery(q.q)
+				req, err := tiles.ParseAlgebra(strconv.Itoa(q.z.Z), strconv.Itoa(q.z.X), strconv.Itoa(q.z.Y), q.ext, qv)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				r := e.svc.Algebra(context.Background(), req, tiles.Client{})
+				if r.Status != 200 || !bytes.Equal(r.Body, want[k]) {
+					errs <- fmt.Sprintf("query %d: status %d, body differs: %v", k, r.Status, !bytes.Equal(r.Body, want[k]))
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
