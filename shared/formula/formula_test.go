@@ -606,3 +606,31 @@ func TestFunctionsTable(t *testing.T) {
 		t.Error("Functions returned the table itself")
 	}
 }
+
+// TestModes pins which nodata mode each kind of formula compiles to (the reference test
+// checks that all three give the same results).
+func TestModes(t *testing.T) {
+	tests := []struct {
+		src  string
+		want mode
+	}{
+		{"(b-a)/(b+a)", modeStrict},
+		{"a", modeStrict},
+		{"x - mean(x)", modeStrict},
+		{"a == NULL", modeNaN},
+		{"where(a > 0, a, b)", modeNaN},
+		{"~a + b", modeMask},
+		{"where(a == NULL, 0, +a)", modeMask},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			p, err := Compile(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.main.mode != tt.want {
+				t.Fatalf("mode %d, want %d", p.main.mode, tt.want)
+			}
+		})
+	}
+}
