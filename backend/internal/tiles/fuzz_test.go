@@ -127,3 +127,16 @@ func BenchmarkSpans(b *testing.B) {
 		}
 	}
 }
+
+func TestPublicSource(t *testing.T) {
+	for in, want := range map[string]string{
+		"/var/lib/tessera/uploads/ab12-dem.tif":                      "ab12-dem.tif",
+		"https://user:secret@example.com/data/dem.tif?X-Amz-Sig=abc": "https://example.com/data/dem.tif",
+		"s3://bucket/key/scene.tif":                                  "s3://bucket/key/scene.tif",
+		"dem.tif":                                                    "dem.tif",
+	} {
+		if got := publicSource(in); got != want {
+			t.Errorf("publicSource(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

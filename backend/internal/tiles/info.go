@@ -6,6 +6,8 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
@@ -212,9 +214,20 @@ func ParseJSON(p catalog.ParseStatus) ParseStatusJSON {
 	return out
 }
 
+// publicSource is what the catalog shows of a layer's source: a local path's file name
+// only (not the server's directories), a URL without credentials or query (which may hold
+// a signature).
+func publicSource(src string) string {
+	if u, err := url.Parse(src); err == nil && u.Scheme != "" && u.Host != "" {
+		u.User, u.RawQuery, u.Fragment = nil, "", ""
+		return u.String()
+	}
+	return path.Base(filepath.ToSlash(src))
+}
+
 // NewLayerJSON converts a catalog layer for the catalog answers.
 func NewLayerJSON(l catalog.Layer) LayerJSON {
-	out := LayerJSON{ID: l.ID, Name: l.Name, Description: l.Description, Datatype: l.Datatype, Source: l.Source,
+	out := LayerJSON{ID: l.ID, Name: l.Name, Description: l.Description, Datatype: l.Datatype, Source: publicSource(l.Source),
 		Version: l.Version, LegendID: l.LegendID, MaxZoom: maxZoom(l), Bands: []BandJSON{}, Parse: ParseJSON(l.Parse),
 		Created: l.Create}
 	if m := l.Meta; m != nil {
