@@ -96,7 +96,8 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 	return jsonResponse(http.StatusOK, out)
 }
 
-// Legend answers legend/{id}: django-raster's legend JSON. A non-integer id is 404.
+// Legend answers legend/{id}: django-raster's legend JSON. A non-integer id is 404
+// (django-raster: 500, since it passed the id to the database unchecked).
 func (s *Service) Legend(ctx context.Context, id string) *Response {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {

@@ -216,7 +216,9 @@ func paramErr(param, format string, args ...any) error {
 }
 
 // statusTable maps error conditions to HTTP statuses, first match wins. Everything else is
-// a 500 whose body says only "internal error".
+// a 500 whose body says only "internal error". Why it differs from django-raster: there, many
+// bad inputs (an ambiguous layer name, an unknown legend title, a bad colour, single-quoted
+// colormap JSON) ended in 500; here every one is a 400 or 404 that names the problem.
 var statusTable = []struct {
 	err    error
 	status int
