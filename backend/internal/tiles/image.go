@@ -58,7 +58,8 @@ func (s *Service) Tile(ctx context.Context, r TileRequest, c Client) *Response {
 }
 
 // Algebra answers algebra/{z}/{x}/{y}.{format}: a formula over named layer bands, or an RGB
-// composition.
+// composition. When any of the layers has no data at the tile (nor at a coarser zoom to cut it
+// from), the answer is the empty tile: every result pixel would be nodata anyway.
 func (s *Service) Algebra(ctx context.Context, r AlgebraRequest, c Client) *Response {
 	vars, err := s.bind(ctx, r.Query.Layers)
 	if err != nil {
