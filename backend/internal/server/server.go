@@ -328,9 +328,17 @@ func acceptsGzip(h string) bool {
 
 // write sends a service answer as it is.
 func write(c echo.Context, r *tiles.Response) error {
+	// Copy, never share, the answer's header slices (cached answers are shared between
+	// requests), and add to Vary rather than replace what middleware (CORS) put there.
 	h := c.Response().Header()
 	for k, v := range r.Header {
-		h[k] = v
+		if k == "Vary" {
+			for _, x := range v {
+				h.Add(k, x)
+			}
+			continue
+		}
+		h[k] = append([]string(nil), v...)
 	}
 	if r.Status == http.StatusNoContent || r.Status == http.StatusNotModified || c.Request().Method == http.MethodHead {
 		return c.NoContent(r.Status)
