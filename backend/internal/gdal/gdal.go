@@ -431,9 +431,8 @@ func (d *Dataset) writeBand(i, x, y int, src *raster.Band) error {
 	if src.Len() == 0 {
 		return nil
 	}
-	c := *src
-	c.Data = append([]byte(nil), src.Data...) // an aligned private copy GDAL may read from
-	buf, direct := typedView(&c)
+	// GDAL only reads the buffer: a view of src's bytes when the host allows, else a copy.
+	buf, direct := typedView(src)
 	if !direct {
 		fillTyped(buf, src)
 	}

@@ -21,8 +21,8 @@ type Config struct {
 	TileSize int
 	// BatchSize (RASTER_BATCH_STEP_SIZE) is the number of tiles written per COPY (500).
 	BatchSize int
-	// BlockTiles is the side, in tiles, of the block one task cuts (8: 8×8 tiles, so a
-	// Float64 band needs at most 32 MiB per read).
+	// BlockTiles (TESSERA_BLOCK_TILES) is the side, in tiles, of the block one task reads at
+	// once (8: 8×8 tiles, at most 64 MiB per block whatever the bands).
 	BlockTiles int
 	// SingleTask (RASTER_PARSE_SINGLE_TASK) cuts each zoom level as one task.
 	SingleTask bool
@@ -46,7 +46,7 @@ type Config struct {
 	S3SessionToken string
 	S3Region       string
 	S3RequesterPay bool
-	// WarpMemoryMB (TESSERA_WARP_MEMORY_MB) is GDAL's working memory for a warp (64;
+	// WarpMemoryMB (TESSERA_WARP_MEMORY_MB) is GDAL's working memory for a warp (16;
 	// measured: more is no faster and only raises the peak memory).
 	WarpMemoryMB int
 	// WarpThreads (TESSERA_WARP_THREADS) is the number of warp threads (all CPUs).
@@ -64,7 +64,7 @@ func DefaultConfig() Config {
 		MaxPixels:      4_000_000_000,
 		MaxZoom:        19,
 		HTTPTimeout:    30 * time.Minute,
-		WarpMemoryMB:   64,
+		WarpMemoryMB:   16,
 		WarpThreads:    0,
 	}
 }
@@ -122,6 +122,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	integer("RASTER_TILESIZE", &c.TileSize, 16, 4096)
 	integer("RASTER_BATCH_STEP_SIZE", &c.BatchSize, 1, 100000)
 	boolean("RASTER_PARSE_SINGLE_TASK", &c.SingleTask)
+	integer("TESSERA_BLOCK_TILES", &c.BlockTiles, 1, 64)
 	int64v("TESSERA_MAX_SOURCE_BYTES", &c.MaxSourceBytes, 1)
 	int64v("TESSERA_MAX_SOURCE_PIXELS", &c.MaxPixels, 1)
 	integer("TESSERA_MAX_INGEST_ZOOM", &c.MaxZoom, 0, 24)

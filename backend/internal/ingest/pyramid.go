@@ -61,6 +61,7 @@ func downsample(src, dst string, from, to tile.Range, T int, mode, alpha bool) e
 	}
 	werr := func() error {
 		rows := max(1, min(oh, (2<<20)/max(ow, 1)))
+		var fineBuf, outBuf []byte
 		for oy := 0; oy < oh; oy += rows {
 			n := min(rows, oh-oy)
 			// Finer rows 2·oy−offY … 2·(oy+n)−offY, clipped to the finer raster.
@@ -79,13 +80,13 @@ func downsample(src, dst string, from, to tile.Range, T int, mode, alpha bool) e
 			g := grid2x2{fw: fw, fy0: fy0, fy1: fy1, offX: offX, offY: offY, ow: ow, oy: oy, n: n, fineAlpha: fineAlpha}
 			for bi := 0; bi < nData; bi++ {
 				bin := info.Bands[bi]
-				fine := raster.New(bin.Type, fw, max(0, fy1-fy0))
+				fine := reuse(&fineBuf, bin.Type, fw, max(0, fy1-fy0))
 				if fy1 > fy0 {
 					if err := in.ReadBand(bi, 0, fy0, fw, fy1-fy0, fine, gdal.Nearest); err != nil {
 						return err
 					}
 				}
-				o := raster.New(bin.Type, ow, n)
+				o := reuse(&outBuf, bin.Type, ow, n)
 				v := newValidity(newEmptyTest(bin.Type, bin.HasNoData, bin.NoData))
 				fill := 0.0
 				if bin.HasNoData {
@@ -258,4 +259,14 @@ func eq[T number](x, y T) int {
 		return 1
 	}
 	return 0
+}
+
+// reuse returns a w×h band of type t backed by *buf, grown when too small, so a strip loop
+// allocates once.
+func reuse(buf *[]byte, t raster.DataType, w, h int) *raster.Band {
+	n := w * h * t.Size()
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	return &raster.Band{Type: t, Width: w, Height: h, Data: (*buf)[:n]}
 }
