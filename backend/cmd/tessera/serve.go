@@ -200,11 +200,15 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera serve: %v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	log.Info("tessera serve: starting", "config", cfg.String())
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return serve(ctx, cfg, stdout, stderr)
+}
+
+// serve runs the server until ctx ends, then shuts it down gracefully.
+func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log.Info("tessera serve: starting", "config", cfg.String())
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	st, err := pgstore.Open(openCtx, cfg.DatabaseURL)
 	cancel()

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 )
 
 func TestServeConfig(t *testing.T) {
@@ -59,5 +65,63 @@ func TestServeConfig(t *testing.T) {
 				t.Errorf("error %v, want one naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestServe runs the command's server on a fresh database and port, checks that it migrated
+// and answers, and that it stops when its context ends.
+func TestServe(t *testing.T) {
+	_, dsn := dbtest.NewWithDSN(t)
+	cfg, err := loadServeConfig([]string{"--addr", "127.0.0.1:0"}, func(k string) string {
+		return map[string]string{"DATABASE_URL": dsn, "TESSERA_LOG_LEVEL": "warn", "RASTER_WORKDIR": t.TempDir()}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() { done <- serve(ctx, cfg, pw, io.Discard); pw.Close() }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no listening line: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(strings.TrimPrefix(line, "tessera serve: listening on "))
+	if !strings.HasPrefix(base, "http://127.0.0.1:") || !strings.HasSuffix(base, "/raster/") {
+		t.Fatalf("listening line %q", line)
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/healthz", 200, `"ok"`},
+		{"layers", 200, "[]"},
+		{"tiles/nope/1/0/0.png", 404, `layer \"nope\" not found`},
+	} {
+		u := base + c.path
+		if strings.HasPrefix(c.path, "/") {
+			u = strings.TrimSuffix(base, "/raster/") + c.path
+		}
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(b), c.body) {
+			t.Errorf("GET %s: %d %s", c.path, resp.StatusCode, b)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
 	}
 }
