@@ -293,36 +293,55 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type levelDone struct {
-		z   int
+		zs  []int
 		err error
 	}
 	done := make(chan levelDone, maxZ-minZ+1)
 	var failed sync.Once
 	var firstErr error
-	submit := func(z int, path string) {
+	part := func(z int, path string) cutTask {
 		rng := ranges[z]
-		base := cutTask{LayerID: layer.ID, Version: r.version, Path: path, OriginX: rng.MinX, OriginY: rng.MinY,
+		return cutTask{LayerID: layer.ID, Version: r.version, Path: path, Block: rng, OriginX: rng.MinX, OriginY: rng.MinY,
 			TileSize: T, DataBands: nbands, Alpha: alpha, Batch: p.cfg.BatchSize, Side: side}
-		parts := blocks(rng, side)
-		if p.cfg.SingleTask {
-			parts = []tile.Range{rng}
-		}
-		tasks := make([]jobs.Task, 0, len(parts))
-		for _, b := range parts {
-			c := base
-			c.Block = b
+	}
+	// run submits tasks for levels zs and reports them done together.
+	submitted := 0
+	run := func(zs []int, cs []cutTask) {
+		submitted++
+		tasks := make([]jobs.Task, 0, len(cs))
+		for _, c := range cs {
 			t, err := c.task()
 			if err != nil {
-				done <- levelDone{z, err}
+				done <- levelDone{zs, err}
 				return
 			}
 			tasks = append(tasks, t)
 		}
-		go func() { done <- levelDone{z, p.runner.Run(ctx, tasks)} }()
+		go func() { done <- levelDone{zs, p.runner.Run(ctx, tasks)} }()
 	}
-	submitted := 0
-	submit(maxZ, warped)
-	submitted++
+	// A level of many tiles goes as blocks, one task each (one task with
+	// RASTER_PARSE_SINGLE_TASK); the small coarse levels go together in one task.
+	var small []cutTask
+	var smallZ []int
+	level := func(z int, path string) {
+		c := part(z, path)
+		if ranges[z].Count() <= side*side {
+			small, smallZ = append(small, c), append(smallZ, z)
+			return
+		}
+		if p.cfg.SingleTask {
+			run([]int{z}, []cutTask{c})
+			return
+		}
+		var cs []cutTask
+		for _, b := range blocks(ranges[z], side) {
+			cb := c
+			cb.Block = b
+			cs = append(cs, cb)
+		}
+		run([]int{z}, cs)
+	}
+	level(maxZ, warped)
 	prev := warped
 	for z := maxZ - 1; z >= minZ && ctx.Err() == nil; z-- {
 		path := filepath.Join(dir, fmt.Sprintf("z%d.tif", z))
@@ -331,9 +350,13 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 			cancel()
 			break
 		}
-		submit(z, path)
-		submitted++
+		level(z, path)
 		prev = path
+	}
+	if len(small) > 0 && ctx.Err() == nil {
+		g := small[0]
+		g.More = small[1:]
+		run(smallZ, []cutTask{g})
 	}
 	var bandMeta []catalog.BandMeta
 	if ctx.Err() == nil {
@@ -348,13 +371,15 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	for range submitted {
 		d := <-done
 		if d.err != nil {
-			failed.Do(func() { firstErr = fmt.Errorf("ingest: zoom %d: %w", d.z, d.err) })
+			failed.Do(func() { firstErr = fmt.Errorf("ingest: zoom %v: %w", d.zs, d.err) })
 			cancel()
 			continue
 		}
-		finished = append(finished, d.z)
-		r.keep(p.store.FinishZoom(ctx, layer.ID, d.z))
-		r.log(ctx, fmt.Sprintf("Finished parsing at zoom level %d.", d.z))
+		for _, z := range d.zs {
+			finished = append(finished, z)
+			r.keep(p.store.FinishZoom(ctx, layer.ID, z))
+			r.log(ctx, fmt.Sprintf("Finished parsing at zoom level %d.", z))
+		}
 	}
 	if firstErr != nil {
 		return res, firstErr

@@ -34,7 +34,9 @@ type TileStore interface {
 }
 
 // cutTask is a cut task's payload. The raster at Path is aligned to the tile grid: its pixel
-// (0, 0) is the top-left pixel of tile (OriginX, OriginY) at zoom Block.Z.
+// (0, 0) is the top-left pixel of tile (OriginX, OriginY) at zoom Block.Z. More holds further
+// levels cut by the same task (the small coarse levels go together, as django-raster runs
+// zooms 0–9 in one task), so their tiles share COPY batches.
 type cutTask struct {
 	LayerID  int64      `json:"layer"`
 	Version  int64      `json:"version"`
@@ -50,17 +52,78 @@ type cutTask struct {
 	Batch     int  `json:"batch"`
 	// Side is the block, in tiles, read at once: a task covering more (one task per zoom
 	// with RASTER_PARSE_SINGLE_TASK) works through it block by block, so memory stays bounded.
-	Side int `json:"side"`
+	Side int       `json:"side"`
+	More []cutTask `json:"more,omitempty"`
 }
 
 func (c cutTask) id() string {
 	b := c.Block
-	return fmt.Sprintf("layer%d-v%d-z%d-%d-%d-%d-%d", c.LayerID, c.Version, b.Z, b.MinX, b.MinY, b.MaxX, b.MaxY)
+	id := fmt.Sprintf("layer%d-v%d-z%d-%d-%d-%d-%d", c.LayerID, c.Version, b.Z, b.MinX, b.MinY, b.MaxX, b.MaxY)
+	if len(c.More) > 0 {
+		id += fmt.Sprintf("+%d", len(c.More))
+	}
+	return id
 }
 
 func (c cutTask) task() (jobs.Task, error) {
 	p, err := json.Marshal(c)
 	return jobs.Task{Kind: TaskCut, ID: c.id(), Payload: p}, err
+}
+
+func (c cutTask) valid() bool {
+	if c.TileSize < 1 || c.Block.Count() == 0 || c.DataBands < 1 || c.Batch < 1 || c.Side < 1 || len(c.More) > 64 {
+		return false
+	}
+	for _, m := range c.More {
+		if len(m.More) > 0 || !m.valid() {
+			return false
+		}
+	}
+	return true
+}
+
+// maxBatchBytes caps the pixels a batch holds before it is written, whatever
+// RASTER_BATCH_STEP_SIZE says (500 Float64 tiles would be 256 MiB).
+const maxBatchBytes = 32 << 20
+
+// batcher collects tiles and writes them in batches of at most Batch tiles and
+// maxBatchBytes, reporting the tiles checked (written or skipped) as progress.
+type batcher struct {
+	store   TileStore
+	c       cutTask
+	tiles   []Tile
+	bytes   int
+	checked int64
+}
+
+func (b *batcher) add(ctx context.Context, t Tile) error {
+	b.tiles = append(b.tiles, t)
+	for _, band := range t.Bands {
+		b.bytes += len(band.Data)
+	}
+	if len(b.tiles) >= b.c.Batch || b.bytes >= maxBatchBytes {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+func (b *batcher) flush(ctx context.Context) error {
+	if len(b.tiles) > 0 {
+		if err := b.store.WriteTiles(ctx, b.c.LayerID, b.c.Version, b.tiles); err != nil {
+			if errors.Is(err, pgstore.ErrStaleVersion) {
+				return jobs.Permanent(err)
+			}
+			return err
+		}
+		b.tiles, b.bytes = b.tiles[:0], 0
+	}
+	if b.checked > 0 {
+		if err := b.store.AddProgress(ctx, b.c.LayerID, b.checked); err != nil {
+			return err
+		}
+		b.checked = 0
+	}
+	return nil
 }
 
 // NewTaskHandler returns the handler of ingest tasks, for a jobs.Pool or a jobs.Worker.
@@ -73,54 +136,54 @@ func NewTaskHandler(store TileStore) jobs.Handler {
 		if err := json.Unmarshal(t.Payload, &c); err != nil {
 			return jobs.Permanent(fmt.Errorf("ingest: task %s: bad payload: %w", t.ID, err))
 		}
-		if c.TileSize < 1 || c.Block.Count() == 0 || c.DataBands < 1 || c.Batch < 1 || c.Side < 1 {
-			return jobs.Permanent(fmt.Errorf("ingest: task %s: invalid payload %+v", t.ID, c))
+		if !c.valid() {
+			return jobs.Permanent(fmt.Errorf("ingest: task %s: invalid payload", t.ID))
 		}
-		for _, b := range blocks(c.Block, c.Side) {
-			part := c
-			part.Block = b
-			if _, err := cut(ctx, store, part); err != nil {
-				return err
-			}
-			if err := store.AddProgress(ctx, c.LayerID, int64(b.Count())); err != nil {
-				return err
+		bt := &batcher{store: store, c: c}
+		for _, part := range append([]cutTask{c}, c.More...) {
+			part.LayerID, part.Version = c.LayerID, c.Version
+			for _, b := range blocks(part.Block, part.Side) {
+				p := part
+				p.Block = b
+				if err := cut(ctx, bt, p); err != nil {
+					return err
+				}
 			}
 		}
-		return nil
+		return bt.flush(ctx)
 	}
 }
 
 // cut reads the block's window of every band at once, skips tiles whose every band is
-// nodata (or not covered, by the alpha band), and writes the others in batches. It returns
-// the number of tiles written.
-func cut(ctx context.Context, store TileStore, c cutTask) (int, error) {
+// nodata (or not covered, by the alpha band), and hands the others to the batcher.
+func cut(ctx context.Context, bt *batcher, c cutTask) error {
 	if _, err := os.Stat(c.Path); err != nil {
 		// A worker that does not share RASTER_WORKDIR with the coordinator: retrying on
 		// another worker may work, so this is not permanent.
-		return 0, fmt.Errorf("ingest: level raster %s: %w (is RASTER_WORKDIR shared with this worker?)", c.Path, err)
+		return fmt.Errorf("ingest: level raster %s: %w (is RASTER_WORKDIR shared with this worker?)", c.Path, err)
 	}
 	d, err := gdal.Open(c.Path)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer d.Close()
 	in, err := d.Info()
 	if err != nil {
-		return 0, jobs.Permanent(err)
+		return jobs.Permanent(err)
 	}
 	want := c.DataBands
 	if c.Alpha {
 		want++
 	}
 	if len(in.Bands) != want {
-		return 0, jobs.Permanent(fmt.Errorf("ingest: %s has %d bands, task expects %d", c.Path, len(in.Bands), want))
+		return jobs.Permanent(fmt.Errorf("ingest: %s has %d bands, task expects %d", c.Path, len(in.Bands), want))
 	}
 	T := c.TileSize
 	b := c.Block
 	bw, bh := (b.MaxX-b.MinX+1)*T, (b.MaxY-b.MinY+1)*T
 	x0, y0 := (b.MinX-c.OriginX)*T, (b.MinY-c.OriginY)*T
 	if x0 < 0 || y0 < 0 || x0+bw > in.Width || y0+bh > in.Height {
-		return 0, jobs.Permanent(fmt.Errorf("ingest: block %+v lies outside %s (%dx%d)", b, c.Path, in.Width, in.Height))
+		return jobs.Permanent(fmt.Errorf("ingest: block %+v lies outside %s (%dx%d)", b, c.Path, in.Width, in.Height))
 	}
 	bands := make([]*raster.Band, c.DataBands)
 	tests := make([]emptyTest, c.DataBands)
@@ -129,7 +192,7 @@ func cut(ctx context.Context, store TileStore, c cutTask) (int, error) {
 		bands[i] = raster.New(bi.Type, bw, bh)
 		bands[i].HasNoData, bands[i].NoData = bi.HasNoData, bi.NoData
 		if err := d.ReadBand(i, x0, y0, bw, bh, bands[i], gdal.Nearest); err != nil {
-			return 0, err
+			return err
 		}
 		tests[i] = newEmptyTest(bi.Type, bi.HasNoData, bi.NoData)
 	}
@@ -137,27 +200,12 @@ func cut(ctx context.Context, store TileStore, c cutTask) (int, error) {
 	if c.Alpha {
 		alpha = raster.New(raster.Byte, bw, bh)
 		if err := d.ReadBand(c.DataBands, x0, y0, bw, bh, alpha, gdal.Nearest); err != nil {
-			return 0, err
-		}
-	}
-	written := 0
-	batch := make([]Tile, 0, min(c.Batch, b.Count()))
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := store.WriteTiles(ctx, c.LayerID, c.Version, batch); err != nil {
-			if errors.Is(err, pgstore.ErrStaleVersion) {
-				return jobs.Permanent(err)
-			}
 			return err
 		}
-		written += len(batch)
-		batch = batch[:0]
-		return nil
 	}
 	for ty := b.MinY; ty <= b.MaxY; ty++ {
 		for tx := b.MinX; tx <= b.MaxX; tx++ {
+			bt.checked++
 			px, py := (tx-b.MinX)*T, (ty-b.MinY)*T
 			if alpha != nil && zeroWindow(alpha.Data, bw, px, py, T, T) {
 				continue
@@ -176,13 +224,10 @@ func cut(ctx context.Context, store TileStore, c cutTask) (int, error) {
 			for i, band := range bands {
 				t.Bands[i] = cutWindow(band, px, py, T, T)
 			}
-			batch = append(batch, t)
-			if len(batch) >= c.Batch {
-				if err := flush(); err != nil {
-					return written, err
-				}
+			if err := bt.add(ctx, t); err != nil {
+				return err
 			}
 		}
 	}
-	return written, flush()
+	return nil
 }
