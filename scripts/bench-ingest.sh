@@ -7,7 +7,8 @@
 #  (c) rasterio's RGB.byte.tif enlarged to 400% (3164×2872×3), against django-raster's
 #      7.2 s / 551 MB on a machine like this one.
 # Prints a table of wall time, peak RSS (/usr/bin/time) and tiles/s, and the ratios.
-# BENCH_SIZE (8000) sets the terrain's size; BENCH_DIR where inputs and outputs go.
+# BENCH_SIZE (8000) sets the terrain's size; BENCH_DIR where inputs and outputs go;
+# TESSERA_BIN an existing binary to measure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE=${BENCH_SIZE:-8000}
@@ -25,8 +26,13 @@ for t in gdalwarp gdal_translate raster2pgsql psql python3; do
   command -v "$t" >/dev/null || { echo "bench-ingest: $t is missing (run scripts/services.sh)"; exit 1; }
 done
 
-go build -o bin/tessera ./backend/cmd/tessera
-BIN=$(pwd)/bin/tessera
+# TESSERA_BIN runs an already built binary instead of building one.
+if [ -n "${TESSERA_BIN:-}" ]; then
+  BIN=$(cd "$(dirname "$TESSERA_BIN")" && pwd)/$(basename "$TESSERA_BIN")
+else
+  go build -o bin/tessera ./backend/cmd/tessera
+  BIN=$(pwd)/bin/tessera
+fi
 SRC="$DIR/terrain_bench_utm_${SIZE}.tif"
 if [ ! -f "$SRC" ]; then
   echo "bench-ingest: generating the ${SIZE}×${SIZE} terrain"
@@ -54,34 +60,37 @@ export DATABASE_URL="$BENCH_URL"
 export RASTER_WORKDIR="$DIR/work"
 unset REDIS_URL || true
 
-# measure NAME CMD…: runs CMD under /usr/bin/time; sets SECS and RSS_KB.
+# measure NAME CMD…: runs CMD under /usr/bin/time; sets SECS (wall), CPU (user+sys) and
+# RSS_KB (peak). CPU time is the steadier figure on a shared machine.
 measure() {
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$DIR/$name.time" "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" || {
+  /usr/bin/time -f "%e %U %S %M" -o "$DIR/$name.time" "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" || {
     echo "bench-ingest: $name failed:"; tail -5 "$DIR/$name.err"; tail -5 "$DIR/$name.out"; exit 1; }
-  read -r SECS RSS_KB < <(tail -1 "$DIR/$name.time")
+  local u s
+  read -r SECS u s RSS_KB < <(tail -1 "$DIR/$name.time")
+  CPU=$(python3 -c "print(f'{$u+$s:.2f}')")
 }
 tiles_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tiles"])' "$DIR/$1.out"; }
 
 declare -a ROWS
-row() { ROWS+=("$(printf '%-44s %9.2f %9.0f %8s %9s' "$1" "$2" "$(( $3 / 1024 ))" "$4" "$5")"); }
+row() { ROWS+=("$(printf '%-44s %9.2f %8s %9.0f %8s %9s' "$1" "$2" "$6" "$(( $3 / 1024 ))" "$4" "$5")"); }
 rate() { python3 -c "print(f'{$1/$2:.0f}')"; }
 
 echo "== (a) ${SIZE}×${SIZE} float32 UTM =="
 measure tessera_inproc "$BIN" ingest --json --name terrain_inproc "$SRC"
 T_IN=$SECS; R_IN=$RSS_KB; N_IN=$(tiles_of tessera_inproc)
-row "tessera ingest, full pyramid, in process" "$T_IN" "$R_IN" "$N_IN" "$(rate "$N_IN" "$T_IN")"
+row "tessera ingest, full pyramid, in process" "$T_IN" "$R_IN" "$N_IN" "$(rate "$N_IN" "$T_IN")" "$CPU"
 
 measure baseline_warp gdalwarp -q -overwrite -t_srs EPSG:3857 "$SRC" "$DIR/baseline_3857.tif"
-T_W=$SECS; R_W=$RSS_KB
+T_W=$SECS; R_W=$RSS_KB; C_W=$CPU
 measure baseline_load bash -c "raster2pgsql -q -Y -s 3857 -t 256x256 '$DIR/baseline_3857.tif' public.baseline_tiles | psql -q -v ON_ERROR_STOP=1 '$DATABASE_URL'"
-T_L=$SECS; R_L=$RSS_KB
+T_L=$SECS; R_L=$RSS_KB; C_L=$CPU
 N_B=$(psql -qAt "$DATABASE_URL" -c "SELECT count(*) FROM baseline_tiles")
 T_B=$(python3 -c "print($T_W+$T_L)")
 R_B=$(( R_W > R_L ? R_W : R_L ))
-row "baseline gdalwarp + raster2pgsql|psql (max z)" "$T_B" "$R_B" "$N_B" "$(rate "$N_B" "$T_B")"
-row "  of which gdalwarp" "$T_W" "$R_W" "-" "-"
-row "  of which raster2pgsql -Y | psql" "$T_L" "$R_L" "-" "-"
+row "baseline gdalwarp + raster2pgsql|psql (max z)" "$T_B" "$R_B" "$N_B" "$(rate "$N_B" "$T_B")" "$(python3 -c "print(f'{$C_W+$C_L:.2f}')")"
+row "  of which gdalwarp" "$T_W" "$R_W" "-" "-" "$C_W"
+row "  of which raster2pgsql -Y | psql (client)" "$T_L" "$R_L" "-" "-" "$C_L"
 
 echo "== (b) through Redis with 1 and 2 workers =="
 for n in 1 2; do
@@ -103,8 +112,8 @@ for n in 1 2; do
     w=$(awk 'END {print $2}' "$DIR/worker$n-$i.time" 2>/dev/null || echo 0)
     [ "${w:-0}" -gt "$WMAX" ] && WMAX=$w
   done
-  row "tessera ingest + $n worker(s) (coordinator)" "$T" "$R" "$N" "$(rate "$N" "$T")"
-  row "  largest worker's peak RSS" 0 "$WMAX" "-" "-"
+  row "tessera ingest + $n worker(s) (coordinator)" "$T" "$R" "$N" "$(rate "$N" "$T")" "$CPU"
+  row "  largest worker's peak RSS" 0 "$WMAX" "-" "-" "-"
   eval "T_R$n=$T"
 done
 unset TESSERA_QUEUE
@@ -112,11 +121,12 @@ unset TESSERA_QUEUE
 echo "== (c) RGB.byte.tif at 400% (3164×2872×3) =="
 measure tessera_rgb400 "$BIN" ingest --json --name rgb400 "$RGB400"
 T_C=$SECS; R_C=$RSS_KB; N_C=$(tiles_of tessera_rgb400)
-row "tessera ingest RGB.byte 400%, full pyramid" "$T_C" "$R_C" "$N_C" "$(rate "$N_C" "$T_C")"
-row "django-raster (reference figure)" 7.2 $((551 * 1024)) 204 "$(rate 204 7.2)"
+row "tessera ingest RGB.byte 400%, full pyramid" "$T_C" "$R_C" "$N_C" "$(rate "$N_C" "$T_C")" "$CPU"
+row "django-raster (reference figure)" 7.2 $((551 * 1024)) 204 "$(rate 204 7.2)" "-"
 
 echo
-printf '%-44s %9s %9s %8s %9s\n' "run" "seconds" "peak MB" "tiles" "tiles/s"
+printf '%-44s %9s %8s %9s %8s %9s\n' "run" "seconds" "cpu s" "peak MB" "tiles" "tiles/s"
+echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); the database server's CPU is not counted)"
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo
 python3 - "$T_IN" "$T_B" "$R_IN" "$T_R1" "$T_R2" "$T_C" "$R_C" <<'PY'
