@@ -58,7 +58,7 @@ Tessera is serving on http://$ADDR (Ctrl-C stops it).
   PNG tile:          $BASE/tiles/terrain/$t_terrain.png
   with a colormap:   $BASE/tiles/terrain/$t_terrain.png?colormap=terrain
   NDVI algebra:      $BASE/algebra/$t_scene.png?layers=r:2=scene,n:3=scene&formula=(n-r)/(n%2Br)&colormap=RdYlGn
-  raw bands (msgpack, for the browser): $BASE/algebra/$t_scene.msgpack?layers=r:2=scene,n:3=scene&formula=(n-r)/(n%2Br)
+  raw bands (msgpack, for the browser): $BASE/algebra/$t_scene.msgpack?layers=r:2=scene,n:3=scene
   GeoTIFF tile:      $BASE/tiles/terrain/$t_terrain.tif
   land cover legend: $BASE/tiles/landcover/$t_land.png?legend=Land%20cover
   pixel value:       $BASE/pixel/1529000/6000000?layers=a=terrain&formula=a

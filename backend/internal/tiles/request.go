@@ -1,6 +1,7 @@
 package tiles
 
 import (
+	"errors"
 	"math"
 	"net/url"
 	"regexp"
@@ -374,7 +375,12 @@ func ParseAlgebra(z, x, y, ext string, q url.Values) (AlgebraRequest, error) {
 		return r, err
 	}
 	if r.Query, err = ParseQuery(q); err != nil {
-		return r, err
+		// A raw tile carries the bands, not a result: the browser brings its own formula, so
+		// .msgpack needs only layers (django-raster has no .msgpack; its other formats keep
+		// the 400).
+		if !(errors.Is(err, render.ErrNoMode) && r.Format == MsgPack) {
+			return r, err
+		}
 	}
 	r.Style, err = ParseStyle(q)
 	return r, err

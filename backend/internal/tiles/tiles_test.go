@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -278,6 +279,18 @@ func TestMsgPack(t *testing.T) {
 		}
 		if !bytes.Equal(r.Body, want) {
 			t.Errorf("answer differs from %s (go test -update rewrites it)", golden)
+		}
+	})
+	t.Run("algebra bands without a formula", func(t *testing.T) {
+		// The browser evaluates the formula itself, so a raw tile needs only layers.
+		withF := e.algebra(t, tilestest.Home, "msgpack", "layers=a=ramp,b=const&formula=a%2Bb", tiles.Client{})
+		r := e.algebra(t, tilestest.Home, "msgpack", "layers=a=ramp,b=const", tiles.Client{})
+		ok(t, r, tiles.MsgPack.ContentType())
+		if !bytes.Equal(r.Body, withF.Body) {
+			t.Errorf("the raw tile without a formula differs from the one with it")
+		}
+		if _, err := tiles.ParseAlgebra("4", "8", "5", "png", url.Values{"layers": {"a=ramp,b=const"}}); !errors.Is(err, render.ErrNoMode) {
+			t.Errorf(".png without a formula nor r,g,b: %v, want render.ErrNoMode", err)
 		}
 	})
 	t.Run("gzip when accepted", func(t *testing.T) {
