@@ -13,8 +13,10 @@ type instr struct {
 	dst     int32
 	a, b, c int32 // unused operands are noSlot
 	// bScalar: b is a scalar slot (one number for every pixel), which the binary kernels
-	// keep in a register.
-	bScalar bool
+	// keep in a register; cScalar likewise for c in a superinstruction.
+	bScalar, cScalar bool
+	// kern is set for a superinstruction (fuse.go): op2(op1(a, b), c) in one loop.
+	kern fusedKernel
 }
 
 const noSlot = -1 << 30
@@ -287,6 +289,10 @@ func (g *generator) finish() {
 			case opIsNull, opNotNull, opWhere:
 				pr.mode = max(pr.mode, modeNaN)
 			}
+		}
+		if pr.mode != modeMask { // no mask travels: pairs of operations can share a loop
+			fused := fuse(p.code[pr.lo:], nv, p.firstStack)
+			p.code = append(p.code[:pr.lo], fused...)
 		}
 		pr.hi = len(p.code)
 		pr.out = reloc(pr.out)

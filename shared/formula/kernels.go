@@ -26,6 +26,19 @@ func (st *state) exec(in *instr, withMask bool, r []float64) {
 	if in.bScalar {
 		y = st.vals[in.b][0]
 	}
+	if in.kern != nil { // a superinstruction; no mask travels
+		var z float64
+		if in.cScalar {
+			z = st.vals[in.c][0]
+		}
+		if y != y || z != z { // every fused operation gives NaN for a NaN operand
+			fill(r, nan)
+		} else {
+			in.kern(r, a, b, c, y, z)
+		}
+		st.vals[in.dst], st.masks[in.dst] = r, nil
+		return
+	}
 	if binaryKernel(in.op, r, a, b, y, in.bScalar) {
 		st.finish(in, withMask, r, mr, ma, mb, mc)
 		return

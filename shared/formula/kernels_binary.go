@@ -8,10 +8,17 @@ import "math"
 // r; with scalar set, b is ignored and y is the right operand for every pixel. It reports
 // whether op is one of them.
 func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
-	a = a[:len(r)]
+	if scalar && y != y { // every one of them gives NaN (nodata) for a NaN operand
+		switch op {
+		case opAdd, opSub, opMul, opDiv, opEq, opNe, opGt, opGe, opLt, opLe, opAnd, opOr:
+			fill(r, nan)
+			return true
+		}
+	}
 	switch op {
 	case opAdd:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
@@ -38,6 +45,7 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -66,6 +74,7 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opSub:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
@@ -92,6 +101,7 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -120,6 +130,7 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opMul:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
@@ -146,6 +157,7 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -174,32 +186,35 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opDiv:
 		if scalar {
+			yd := -b2u(y == 0) & nanBits
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+					r4[0] = math.Float64frombits(math.Float64bits(x/y) | yd)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+					r4[1] = math.Float64frombits(math.Float64bits(x/y) | yd)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+					r4[2] = math.Float64frombits(math.Float64bits(x/y) | yd)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+					r4[3] = math.Float64frombits(math.Float64bits(x/y) | yd)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+				r[i] = math.Float64frombits(math.Float64bits(x/y) | yd)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -228,32 +243,34 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opEq:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -282,32 +299,34 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opNe:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -336,32 +355,34 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opGt:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -390,32 +411,34 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opGe:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -444,32 +467,34 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opLt:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -498,32 +523,34 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opLe:
 		if scalar {
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -552,32 +579,35 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opAnd:
 		if scalar {
+			yz := b2u(math.Float64bits(y)<<1 != 0)
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
@@ -606,32 +636,35 @@ func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
 		return true
 	case opOr:
 		if scalar {
+			yz := b2u(math.Float64bits(y)<<1 != 0)
+			a = a[:len(r)]
 			i := 0
 			for ; i+4 <= len(r); i += 4 {
 				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
 				{
 					x := a4[0]
-					r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[1]
-					r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[2]
-					r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
 				}
 				{
 					x := a4[3]
-					r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+					r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
 				}
 			}
 			for ; i < len(r); i++ {
 				x := a[i]
-				r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+				r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
 			}
 			return true
 		}
+		a = a[:len(r)]
 		b = b[:len(r)]
 		i := 0
 		for ; i+4 <= len(r); i += 4 {
