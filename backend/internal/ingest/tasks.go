@@ -71,7 +71,8 @@ func (c cutTask) task() (jobs.Task, error) {
 }
 
 func (c cutTask) valid() bool {
-	if c.TileSize < 1 || c.Block.Count() == 0 || c.DataBands < 1 || c.Batch < 1 || c.Side < 1 || len(c.More) > 64 {
+	if c.TileSize < 1 || c.TileSize > 4096 || c.Block.Count() == 0 || c.DataBands < 1 || c.DataBands > 1024 ||
+		c.Batch < 1 || c.Side < 1 || c.Side > 64 || len(c.More) > 64 || !validRange(c.Block) {
 		return false
 	}
 	for _, m := range c.More {
@@ -81,6 +82,14 @@ func (c cutTask) valid() bool {
 	}
 	return true
 }
+
+func validRange(r tile.Range) bool {
+	return tile.ZXY{Z: r.Z, X: r.MinX, Y: r.MinY}.Validate() == nil && tile.ZXY{Z: r.Z, X: r.MaxX, Y: r.MaxY}.Validate() == nil &&
+		r.MinX <= r.MaxX && r.MinY <= r.MaxY
+}
+
+// maxBlockBytes caps the pixels one block read holds (the parser plans 64 MiB at most).
+const maxBlockBytes = 256 << 20
 
 // maxBatchBytes caps the pixels a batch holds before it is written, whatever
 // RASTER_BATCH_STEP_SIZE says (500 Float64 tiles would be 256 MiB).
@@ -142,21 +151,17 @@ func NewTaskHandler(store TileStore) jobs.Handler {
 		bt := &batcher{store: store, c: c}
 		for _, part := range append([]cutTask{c}, c.More...) {
 			part.LayerID, part.Version = c.LayerID, c.Version
-			for _, b := range blocks(part.Block, part.Side) {
-				p := part
-				p.Block = b
-				if err := cut(ctx, bt, p); err != nil {
-					return err
-				}
+			if err := cutPart(ctx, bt, part); err != nil {
+				return err
 			}
 		}
 		return bt.flush(ctx)
 	}
 }
 
-// cut reads the block's window of every band at once, skips tiles whose every band is
-// nodata (or not covered, by the alpha band), and hands the others to the batcher.
-func cut(ctx context.Context, bt *batcher, c cutTask) error {
+// cutPart opens one level's raster, checks that the task's range lies inside it, and cuts
+// the range block by block.
+func cutPart(ctx context.Context, bt *batcher, c cutTask) error {
 	if _, err := os.Stat(c.Path); err != nil {
 		// A worker that does not share RASTER_WORKDIR with the coordinator: retrying on
 		// another worker may work, so this is not permanent.
@@ -164,7 +169,7 @@ func cut(ctx context.Context, bt *batcher, c cutTask) error {
 	}
 	d, err := gdal.Open(c.Path)
 	if err != nil {
-		return err
+		return jobs.Permanent(err)
 	}
 	defer d.Close()
 	in, err := d.Info()
@@ -178,12 +183,37 @@ func cut(ctx context.Context, bt *batcher, c cutTask) error {
 	if len(in.Bands) != want {
 		return jobs.Permanent(fmt.Errorf("ingest: %s has %d bands, task expects %d", c.Path, len(in.Bands), want))
 	}
+	T, b := int64(c.TileSize), c.Block
+	if b.MinX < c.OriginX || b.MinY < c.OriginY ||
+		int64(b.MaxX-c.OriginX+1)*T > int64(in.Width) || int64(b.MaxY-c.OriginY+1)*T > int64(in.Height) {
+		return jobs.Permanent(fmt.Errorf("ingest: tiles %+v lie outside %s (%dx%d)", b, c.Path, in.Width, in.Height))
+	}
+	for _, blk := range blocks(b, c.Side) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p := c
+		p.Block = blk
+		if err := cut(ctx, bt, d, in, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cut reads the block's window of every band of d at once, skips tiles whose every band is
+// nodata (or not covered, by the alpha band), and hands the others to the batcher.
+func cut(ctx context.Context, bt *batcher, d *gdal.Dataset, in gdal.Info, c cutTask) error {
 	T := c.TileSize
 	b := c.Block
 	bw, bh := (b.MaxX-b.MinX+1)*T, (b.MaxY-b.MinY+1)*T
 	x0, y0 := (b.MinX-c.OriginX)*T, (b.MinY-c.OriginY)*T
-	if x0 < 0 || y0 < 0 || x0+bw > in.Width || y0+bh > in.Height {
-		return jobs.Permanent(fmt.Errorf("ingest: block %+v lies outside %s (%dx%d)", b, c.Path, in.Width, in.Height))
+	bpp := 0
+	for _, bi := range in.Bands {
+		bpp += bi.Type.Size()
+	}
+	if int64(bw)*int64(bh)*int64(bpp) > maxBlockBytes {
+		return jobs.Permanent(fmt.Errorf("ingest: block %+v of %s needs more than %d MiB", b, c.Path, maxBlockBytes>>20))
 	}
 	bands := make([]*raster.Band, c.DataBands)
 	tests := make([]emptyTest, c.DataBands)
