@@ -174,6 +174,7 @@ func (s *Server) routes() *echo.Echo {
 	if s.cfg.BenchRoutes {
 		read("/bench/floor/:z/:x/:file", s.benchFloor)
 	}
+	s.webRoutes(e)
 	return e
 }
 

@@ -1,0 +1,110 @@
+package server_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tessera-gis/tessera/backend/internal/server"
+	"github.com/tessera-gis/tessera/web"
+)
+
+// TestWebRoutes checks the embedded browser map's routes. The page's files need no store,
+// so the server runs without one. Which branch runs depends on whether `make web` built
+// web/dist before this test binary was compiled; make test builds it first.
+func TestWebRoutes(t *testing.T) {
+	srv := server.New(nil, nil, nil, nil, server.Config{Prefix: "/api/"})
+	do := func(method, path string, hdr ...string) *http.Response {
+		req := httptest.NewRequest(method, path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	errorOf := func(t *testing.T, res *http.Response) string {
+		t.Helper()
+		var body struct{ Error string }
+		if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+			t.Fatalf("error body is not JSON: %v", err)
+		}
+		return body.Error
+	}
+
+	if !web.Built() {
+		t.Run("not built", func(t *testing.T) {
+			res := do("GET", "/")
+			if res.StatusCode != http.StatusNotFound || !strings.Contains(errorOf(t, res), "make web") {
+				t.Errorf("GET / on an unbuilt binary: %d, want 404 saying to run make web", res.StatusCode)
+			}
+		})
+		return
+	}
+	files, err := web.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("index with the prefix", func(t *testing.T) {
+		res := do("GET", "/")
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("GET /: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		if !bytes.Contains(body, []byte(`<meta name="tessera-prefix" content="/api/">`)) {
+			t.Errorf("the page does not carry the server's prefix /api/")
+		}
+	})
+	t.Run("every embedded file", func(t *testing.T) {
+		for _, name := range files {
+			want, _ := fs.ReadFile(web.Dist(), name)
+			res := do("GET", "/"+name)
+			got, _ := io.ReadAll(res.Body)
+			if res.StatusCode != 200 {
+				t.Errorf("%s: status %d", name, res.StatusCode)
+			} else if name != web.Index && !bytes.Equal(got, want) {
+				t.Errorf("%s: body differs from the embedded file", name)
+			}
+		}
+	})
+	t.Run("content types", func(t *testing.T) {
+		for name, want := range map[string]string{"tessera.wasm": "application/wasm", "app.js": "text/javascript", "app.css": "text/css", "wasm_exec.js": "text/javascript"} {
+			if res := do("HEAD", "/"+name); !strings.HasPrefix(res.Header.Get("Content-Type"), want) {
+				t.Errorf("%s: Content-Type %q, want %s", name, res.Header.Get("Content-Type"), want)
+			}
+		}
+	})
+	t.Run("etag and gzip", func(t *testing.T) {
+		res := do("GET", "/app.js", "Accept-Encoding", "gzip")
+		if res.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("app.js not gzipped for a client accepting it")
+		}
+		zr, err := gzip.NewReader(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(zr)
+		want, _ := fs.ReadFile(web.Dist(), "app.js")
+		if !bytes.Equal(got, want) {
+			t.Errorf("gunzipped app.js differs from the embedded file")
+		}
+		etag := res.Header.Get("ETag")
+		if res := do("GET", "/app.js", "If-None-Match", etag); etag == "" || res.StatusCode != http.StatusNotModified {
+			t.Errorf("If-None-Match %q: %d, want 304", etag, res.StatusCode)
+		}
+	})
+	t.Run("other paths keep JSON errors", func(t *testing.T) {
+		if res := do("GET", "/nope.js"); res.StatusCode != 404 || errorOf(t, res) == "" {
+			t.Errorf("GET /nope.js: %d, want a JSON 404", res.StatusCode)
+		}
+		if res := do("POST", "/"); res.StatusCode != 405 || errorOf(t, res) == "" {
+			t.Errorf("POST /: %d, want a JSON 405", res.StatusCode)
+		}
+	})
+}

@@ -1,0 +1,31 @@
+// The Tessera HTTP API as the page uses it: every URL is on the page's own server, under
+// the prefix the server wrote into <meta name="tessera-prefix">.
+
+const meta = document.querySelector('meta[name="tessera-prefix"]');
+/** The raster routes' prefix, e.g. "/raster/". */
+export const prefix = (meta && meta.content) || '/raster/';
+
+/** Fetches JSON from a raster route; a non-2xx answer throws with the server's error text. */
+export async function getJSON(path, init) {
+  const res = await fetch(prefix + path, init);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign(new Error(body.error || `${res.status} ${res.statusText}`), { status: res.status, body });
+  return body;
+}
+
+/**
+ * The query of an algebra request.
+ * @param {{layers: string, formula?: string, colormap?: string, legend?: number}} q
+ */
+export function algebraQuery(q) {
+  const p = new URLSearchParams({ layers: q.layers });
+  if (q.formula !== undefined) p.set('formula', q.formula);
+  if (q.legend !== undefined) p.set('legend', String(q.legend));
+  else if (q.colormap) p.set('colormap', q.colormap);
+  return p.toString();
+}
+
+/** The URL of an algebra tile: ext "msgpack" for the raw bands, "png" for the server's image. */
+export function algebraURL(z, x, y, ext, q) {
+  return `${prefix}algebra/${z}/${x}/${y}.${ext}?${algebraQuery(q)}`;
+}

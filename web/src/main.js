@@ -1,0 +1,325 @@
+// The Tessera map: a layer list, a formula over variable→layer:band bindings, a colormap,
+// and an AlgebraLayer that renders the formula in the browser from raw band tiles (or shows
+// the server's PNG tiles to compare), plus pixel values on click and an upload form whose
+// parse is followed live over Server-Sent Events.
+
+import L from 'leaflet';
+import 'leaflet/dist/leaflet.css';
+import '../style.css';
+import { prefix, getJSON, algebraQuery } from './api.js';
+import { loadTessera } from './wasm.js';
+import { AlgebraLayer } from './layer.js';
+import { float64Tile } from './rawtile.js';
+
+/** Named colormaps of shared/colormap (docs/colormaps.md); each also reversed with _r. */
+const NAMED = ['viridis', 'magma', 'inferno', 'plasma', 'cividis', 'turbo', 'terrain', 'RdYlGn', 'Spectral',
+  'RdBu', 'BrBG', 'coolwarm', 'Greys', 'gray', 'Blues', 'Greens', 'Reds', 'YlOrRd', 'YlGnBu'];
+
+const $ = (s) => document.querySelector(s);
+const el = (tag, props = {}, ...kids) => {
+  const { dataset, ...rest } = props;
+  const e = Object.assign(document.createElement(tag), rest);
+  Object.assign(e.dataset, dataset || {});
+  e.append(...kids);
+  return e;
+};
+
+const state = { layers: [], legends: [], gen: 0, formulaOK: true };
+const stats = { bandFetches: 0, renders: 0 };
+
+// --- parameters ---------------------------------------------------------------------------
+
+function bindings() {
+  return [...document.querySelectorAll('#bindings tbody tr')].map((tr) => ({
+    name: tr.querySelector('[name=var]').value.trim(),
+    layer: tr.querySelector('[name=layer]').value,
+    band: Number(tr.querySelector('[name=band]').value) || 0,
+  })).filter((b) => b.name && b.layer);
+}
+
+/** The algebra `layers` parameter: var=id or var:band=id. */
+function layersParam() {
+  return bindings().map((b) => (b.band ? `${b.name}:${b.band}=${b.layer}` : `${b.name}=${b.layer}`)).join(',');
+}
+
+function rangeValue() {
+  const lo = $('#range-min').value, hi = $('#range-max').value;
+  return lo !== '' && hi !== '' ? [Number(lo), Number(hi)] : null;
+}
+
+/** The colormap as the server's `colormap=` takes it ("" is grayscale over the tile's range). */
+function colormapValue() {
+  const kind = $('#cmap-kind').value, range = rangeValue();
+  const withRange = (o) => JSON.stringify(range ? { ...o, range } : o);
+  switch (kind) {
+    case 'named': return range ? withRange({ continuous: true, name: $('#cmap-name').value }) : $('#cmap-name').value;
+    case 'continuous': return withRange({ continuous: true, from: $('#cmap-from').value, to: $('#cmap-to').value });
+    case 'gray': return range ? withRange({ continuous: true, from: '#000000', to: '#ffffff' }) : '';
+    default: return '';
+  }
+}
+
+function selectedLegend() {
+  return $('#cmap-kind').value === 'legend' ? state.legends.find((l) => String(l.id) === $('#cmap-legend').value) : undefined;
+}
+
+/** A legend's discrete colormap {expression: color}, in the legend's order, as the server builds it. */
+function legendColormap(lg) {
+  const m = {};
+  for (const e of lg.entries) m[e.expression] = e.color;
+  return JSON.stringify(m);
+}
+
+/** The current rendering parameters, read by the AlgebraLayer for every tile. */
+function view() {
+  const lg = selectedLegend();
+  return {
+    layers: layersParam(), formula: $('#formula').value, colormap: colormapValue(),
+    legend: lg ? lg.id : undefined, legendColormap: lg ? legendColormap(lg) : undefined,
+    server: $('#server-tiles').checked, gen: state.gen,
+  };
+}
+
+/** The server PNG URL of a tile with the current parameters (the test compares with it). */
+function serverTileURL(z, x, y) {
+  const v = view();
+  const q = { layers: v.layers, formula: v.formula };
+  if (v.legend !== undefined) q.legend = v.legend; else q.colormap = v.colormap;
+  return `${prefix}algebra/${z}/${x}/${y}.png?${algebraQuery(q)}`;
+}
+
+// --- formula ------------------------------------------------------------------------------
+
+/** Checks the formula with the WebAssembly compiler; shows the error and its span under the box. */
+function checkFormula() {
+  const names = bindings().map((b) => b.name);
+  const r = globalThis.tessera.compile($('#formula').value, names);
+  const box = $('#formula-error');
+  if (r.error) {
+    box.hidden = false;
+    box.querySelector('.msg').textContent = r.error;
+    box.querySelector('.snippet').textContent = r.snippet || '';
+    box.dataset.start = r.pos ? r.pos[0] : '';
+    box.dataset.end = r.pos ? r.pos[1] : '';
+    $('#formula').classList.add('bad');
+    if (r.pos) $('#formula').setSelectionRange(r.pos[0], Math.max(r.pos[1], r.pos[0] + 1));
+    return false;
+  }
+  box.hidden = true;
+  $('#formula').classList.remove('bad');
+  return true;
+}
+
+// --- legend and colour bar -----------------------------------------------------------------
+
+function drawColorbar() {
+  const bar = $('#colorbar'), canvas = bar.querySelector('canvas'), sw = bar.querySelector('.swatches');
+  const lg = selectedLegend();
+  sw.replaceChildren();
+  canvas.hidden = !!lg;
+  bar.querySelector('.labels').hidden = !!lg;
+  if (lg) {
+    const counts = layer ? layer.counts() : {};
+    for (const e of lg.entries) {
+      const n = counts[e.expression];
+      sw.append(el('li', {}, el('i', { style: `background:${e.color}` }), `${e.name} (${e.expression})`,
+        n !== undefined ? el('span', { className: 'muted' }, ` ${n.toLocaleString()} px`) : ''));
+    }
+    return;
+  }
+  const range = rangeValue();
+  const lo = range ? range[0] : 0, hi = range ? range[1] : 1;
+  const vals = Float64Array.from({ length: 256 }, (_, i) => lo + ((hi - lo) * i) / 255);
+  const out = globalThis.tessera.render(float64Tile(vals, 256, 1), 'x', colormapValue());
+  if (!out.error) canvas.getContext('2d').putImageData(new ImageData(out.rgba, 256, 1), 0, 0);
+  bar.querySelector('.lo').textContent = range ? String(lo) : 'tile min';
+  bar.querySelector('.hi').textContent = range ? String(hi) : 'tile max';
+}
+
+// --- map ----------------------------------------------------------------------------------
+
+const map = L.map('map', { zoomControl: true, attributionControl: false, minZoom: 0, maxZoom: 22 }).setView([0, 0], 2);
+const outlines = L.layerGroup().addTo(map);
+let layer;
+
+function showTileError(msg) {
+  const p = $('#tile-error');
+  p.hidden = !msg;
+  p.textContent = msg || '';
+}
+
+/** Applies a parameter change: reload when the bands change, else re-render from the cache. */
+function apply(reload) {
+  state.formulaOK = checkFormula();
+  drawColorbar();
+  if (!state.formulaOK && !view().server) return;
+  state.gen++;
+  layer.refresh(reload);
+}
+
+// --- layers -------------------------------------------------------------------------------
+
+function fmt(v) { return v === undefined || v === null ? '–' : Math.abs(v) >= 1000 || Number.isInteger(v) ? String(Math.round(v * 100) / 100) : v.toPrecision(4); }
+
+function renderLayerList() {
+  const ul = $('#layers');
+  ul.replaceChildren();
+  outlines.clearLayers();
+  for (const l of state.layers) {
+    const bands = l.bands.map((b) => `b${b.index} ${b.type} ${fmt(b.min)}…${fmt(b.max)} μ ${fmt(b.mean)}`).join('; ');
+    ul.append(el('li', { dataset: { id: l.id } },
+      el('b', {}, l.name), ' ', el('span', { className: 'muted' }, `#${l.id} ${l.datatype}`), ' ',
+      el('span', { className: `badge ${l.parse.status}` }, l.parse.status),
+      el('div', { className: 'meta' }, bands || 'no bands yet')));
+    if (l.bounds) {
+      const [w, s, e, n] = l.bounds;
+      outlines.addLayer(L.rectangle([[s, w], [n, e]], { color: '#445', weight: 1, fill: false, dashArray: '4 3', interactive: false }));
+    }
+  }
+  for (const sel of document.querySelectorAll('#bindings select[name=layer]')) fillLayerSelect(sel, sel.value);
+}
+
+function fillLayerSelect(sel, value) {
+  sel.replaceChildren(...state.layers.map((l) => el('option', { value: String(l.id), textContent: l.name })));
+  if (value) sel.value = value;
+}
+
+function addBinding(name = '', layerID = '', band = 0) {
+  const sel = el('select', { name: 'layer' });
+  fillLayerSelect(sel, String(layerID));
+  const tr = el('tr', {},
+    el('td', {}, el('input', { name: 'var', value: name, size: 3 })),
+    el('td', {}, sel),
+    el('td', {}, el('input', { name: 'band', type: 'number', min: 0, value: band })),
+    el('td', {}, el('button', { type: 'button', textContent: '×', title: 'remove', onclick: () => { tr.remove(); apply(true); } })));
+  tr.addEventListener('change', () => apply(true));
+  $('#bindings tbody').append(tr);
+}
+
+async function loadLayers() {
+  state.layers = await getJSON('layers');
+  renderLayerList();
+}
+
+async function loadLegends() {
+  state.legends = await getJSON('legends').catch(() => []);
+  const sel = $('#cmap-legend');
+  sel.replaceChildren(...state.legends.map((l) => el('option', { value: String(l.id), textContent: l.title })));
+}
+
+/** Binds a sensible first formula: NDVI on a layer with four bands, else x on the first layer. */
+function defaultBindings() {
+  const four = state.layers.find((l) => l.bands.length >= 4 && l.parse.status === 'FINISHED');
+  const first = four || state.layers.find((l) => l.parse.status === 'FINISHED') || state.layers[0];
+  if (!first) return null;
+  if (four) {
+    addBinding('r', four.id, 2);
+    addBinding('n', four.id, 3);
+  } else {
+    addBinding('x', first.id, 0);
+    $('#formula').value = 'x';
+    const b = first.bands[0] || {};
+    $('#range-min').value = b.min ?? '';
+    $('#range-max').value = b.max ?? '';
+  }
+  return first;
+}
+
+// --- pixel --------------------------------------------------------------------------------
+
+map.on('click', async (e) => {
+  const p = L.CRS.EPSG3857.project(e.latlng);
+  const q = new URLSearchParams({ layers: layersParam(), formula: $('#formula').value });
+  const out = $('#pixel');
+  out.textContent = '…';
+  try {
+    const r = await getJSON(`pixel/${p.x}/${p.y}?${q}`);
+    out.textContent = `${r.value === null ? 'no data' : r.value} at ${e.latlng.lat.toFixed(5)}, ${e.latlng.lng.toFixed(5)}`;
+    out.dataset.value = r.value === null ? '' : String(r.value);
+    out.dataset.x = String(p.x); out.dataset.y = String(p.y);
+  } catch (err) {
+    out.textContent = err.message;
+  }
+});
+
+// --- upload and parse status --------------------------------------------------------------
+
+function followParse(l) {
+  const box = $('#status');
+  box.hidden = false;
+  box.querySelector('.layer').textContent = `${l.name} (#${l.id})`;
+  const text = $('#status-text'), bar = $('#status-progress'), log = box.querySelector('.log');
+  log.replaceChildren();
+  const es = new EventSource(`${prefix}layers/${l.id}/events`);
+  es.addEventListener('status', (ev) => {
+    const s = JSON.parse(ev.data);
+    text.textContent = s.status;
+    text.dataset.status = s.status;
+    bar.max = Math.max(1, s.tiles_total);
+    bar.value = s.status === 'FINISHED' ? bar.max : s.tiles_done;
+    log.replaceChildren(...s.log.slice(-20).map((line) => el('li', { textContent: line })));
+    log.scrollTop = log.scrollHeight;
+  });
+  es.addEventListener('end', () => { es.close(); loadLayers(); });
+  es.addEventListener('error', (ev) => {
+    if (ev.data) text.textContent = `error: ${JSON.parse(ev.data).error}`;
+    es.close();
+  });
+}
+
+$('#upload').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = ev.target, text = $('#status-text');
+  const headers = { Authorization: `Bearer ${f.token.value}` };
+  let body;
+  if (f.file.files.length) {
+    body = new FormData();
+    body.set('file', f.file.files[0]);
+    for (const k of ['name', 'datatype']) if (f[k].value) body.set(k, f[k].value);
+  } else {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify({ name: f.name.value, url: f.url.value, datatype: f.datatype.value });
+  }
+  $('#status').hidden = false;
+  text.textContent = 'uploading…';
+  delete text.dataset.status;
+  try {
+    const l = await getJSON('layers', { method: 'POST', headers, body });
+    await loadLayers();
+    followParse(l);
+  } catch (err) {
+    text.textContent = `error: ${err.message}`;
+  }
+});
+
+// --- start --------------------------------------------------------------------------------
+
+async function start() {
+  for (const n of NAMED) $('#cmap-name').append(el('option', { value: n, textContent: n }), el('option', { value: `${n}_r`, textContent: `${n}_r` }));
+  $('#cmap-name').value = 'RdYlGn';
+  const [, ,] = await Promise.all([loadTessera(), loadLayers(), loadLegends()]);
+  const first = defaultBindings();
+  layer = new AlgebraLayer(view, { onError: showTileError, onCounts: drawColorbar, stats }).addTo(map);
+  layer.on('load', () => { if (selectedLegend()) drawColorbar(); });
+  if (first && first.bounds) {
+    const [w, s, e, n] = first.bounds;
+    map.fitBounds([[s, w], [n, e]]);
+  }
+  const showKind = () => {
+    const k = $('#cmap-kind').value;
+    for (const x of document.querySelectorAll('[data-for]')) x.hidden = !x.dataset.for.split(' ').includes(k);
+  };
+  showKind();
+  let timer;
+  $('#formula').addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => apply(false), 250); });
+  $('#cmap-kind').addEventListener('change', () => { showKind(); apply(false); });
+  for (const s of ['#cmap-name', '#cmap-from', '#cmap-to', '#cmap-legend', '#range-min', '#range-max']) $(s).addEventListener('change', () => apply(false));
+  $('#server-tiles').addEventListener('change', () => apply(true));
+  $('#add-binding').addEventListener('click', () => addBinding('', state.layers[0] ? state.layers[0].id : ''));
+  apply(false);
+  $('#app-status').textContent = `${state.layers.length} layers; rendering in the browser`;
+  window.tesseraApp.ready = true;
+}
+
+window.tesseraApp = { map, state, stats, view, serverTileURL, get layer() { return layer; }, ready: false };
+start().catch((e) => { $('#app-status').textContent = `failed to start: ${e.message}`; $('#app-status').className = 'error'; window.tesseraApp.error = e.message; });
