@@ -222,6 +222,9 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if !*asJSON {
 			fmt.Fprintf(stderr, "tessera ingest: tasks go to Redis queue %q; `tessera worker` processes run them\n", queueName())
 		}
+		if n, err := q.Workers(); err == nil && n == 0 {
+			fmt.Fprintf(stderr, "tessera ingest: no `tessera worker` serves queue %q yet: the parse waits until one starts (or use --local)\n", queueName())
+		}
 	} else {
 		pool := jobs.NewPool(runtime.GOMAXPROCS(0), ingest.NewTaskHandler(st))
 		defer pool.Close()

@@ -105,6 +105,21 @@ func (q *Queue) Run(ctx context.Context, tasks []Task) error {
 	return nil
 }
 
+// Workers counts the worker processes (asynq servers) currently serving the queue.
+func (q *Queue) Workers() (int, error) {
+	servers, err := q.inspector.Servers()
+	if err != nil {
+		return 0, fmt.Errorf("jobs: list workers: %w", err)
+	}
+	n := 0
+	for _, s := range servers {
+		if _, ok := s.Queues[q.queue]; ok && s.Status == "active" {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // abandon deletes the given tasks that have not started (running ones finish on their own;
 // their writes are idempotent and belong to a parse that will not be published).
 func (q *Queue) abandon(ids map[string]bool) {

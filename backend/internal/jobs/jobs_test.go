@@ -159,6 +159,21 @@ func TestQueueTwoWorkers(t *testing.T) {
 	defer q.Close()
 	defer q.inspector.DeleteQueue(queue, true)
 	q.Poll = 20 * time.Millisecond
+	// Servers register with Redis shortly after starting.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := q.Workers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Workers() = %d, want 2", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
