@@ -16,19 +16,24 @@ export REDIS_URL_TEST ?= redis://127.0.0.1:6379/0
 SHARED_ALLOWED := github.com/vmihailenco/msgpack/v5 github.com/vmihailenco/tagparser/v2
 MODULE := github.com/tessera-gis/tessera
 
-.PHONY: all build test unit fence wasm-test services bench demo clean
+.PHONY: all build test unit fence wasm-test services bench demo clean web web-test
 
 all: build
 
-build:
+build: web
 	$(GO) build -o bin/tessera ./backend/cmd/tessera
+
+# The browser map: the WebAssembly module, npm packages (npm ci when the lock changed) and
+# the esbuild bundle into web/dist, which the next Go build of tessera embeds.
+web:
 	GOOS=js GOARCH=wasm $(GO) build -o bin/tessera.wasm ./wasm
+	@web/make.sh build "$(GOROOT)/lib/wasm/wasm_exec.js"
 
 services:
 	@scripts/services.sh
 
 # make test: every test, on both targets, against the real services.
-test: services fence unit wasm-test
+test: services web fence unit wasm-test web-test
 	@echo "make test: all passed"
 
 unit:
@@ -49,6 +54,12 @@ fence:
 wasm-test:
 	PATH="$(WASM_PATH)" GOOS=js GOARCH=wasm $(GO) test -count=1 ./shared/...
 
+# The browser test: headless Chromium (Debian's, installed when missing) on a real
+# tessera serve with a fresh database (web/browser_test.go drives web/test/browser.mjs).
+web-test: services build
+	@web/make.sh chromium
+	TESSERA_REQUIRE_SERVICES=1 TESSERA_WEB_TEST=1 $(GO) test -count=1 -v -run TestBrowser ./web
+
 bench: services
 	@scripts/bench.sh
 
@@ -57,3 +68,4 @@ demo: services build
 
 clean:
 	rm -rf bin
+	find web/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true

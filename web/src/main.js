@@ -270,17 +270,20 @@ function followParse(l) {
 $('#upload').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const f = ev.target, text = $('#status-text');
-  const headers = { Authorization: `Bearer ${f.token.value}` };
+  const headers = { Authorization: `Bearer ${f.elements.token.value}` };
   let body;
-  if (f.file.files.length) {
+  if (f.elements.file.files.length) {
     body = new FormData();
-    body.set('file', f.file.files[0]);
-    for (const k of ['name', 'datatype']) if (f[k].value) body.set(k, f[k].value);
+    body.set("file", f.elements.file.files[0]);
+    for (const k of ["name", "datatype"]) if (f.elements[k].value) body.set(k, f.elements[k].value);
   } else {
     headers['Content-Type'] = 'application/json';
-    body = JSON.stringify({ name: f.name.value, url: f.url.value, datatype: f.datatype.value });
+    body = JSON.stringify({ name: f.elements.name.value, url: f.elements.url.value, datatype: f.elements.datatype.value });
   }
   $('#status').hidden = false;
+  $('#status .layer').textContent = f.elements.name.value || (f.elements.file.files[0] || {}).name || '';
+  $('#status .log').replaceChildren();
+  $('#status-progress').value = 0;
   text.textContent = 'uploading…';
   delete text.dataset.status;
   try {

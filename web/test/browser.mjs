@@ -1,0 +1,253 @@
+// The browser test of the Tessera map, run by web/browser_test.go (make web-test) against a
+// real `tessera serve` at TESSERA_URL holding the layers "scene" (4 bands) and "landcover"
+// and the legend "Land cover". It drives headless Chromium through playwright-core and
+// asserts on what the page renders. Exit status 0 means every check passed.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.env.TESSERA_URL;
+const token = process.env.TESSERA_ADMIN_TOKEN;
+if (!base || !token) throw new Error('TESSERA_URL and TESSERA_ADMIN_TOKEN must be set');
+const origin = new URL(base).origin;
+
+const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+// A fresh profile (--user-data-dir) each run: playwright passes it for a persistent context.
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.TESSERA_CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+    '--no-first-run', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 800 },
+});
+let failed = 0, passed = 0;
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
+  }
+}
+
+const page = await browser.newPage();
+const foreign = [], msgpack = [], pageErrors = [];
+page.on('request', (r) => {
+  const u = new URL(r.url());
+  if (u.protocol !== 'data:' && u.origin !== origin) foreign.push(r.url());
+  if (u.pathname.endsWith('.msgpack')) msgpack.push(r.url());
+});
+page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('console', (m) => { if (m.type() === 'error') console.log(`  console: ${m.text()}`); });
+
+/** Waits until every tile on screen was rendered for the current parameters. */
+async function settled() {
+  await page.waitForFunction(() => {
+    const app = window.tesseraApp, g = String(app.state.gen);
+    const tiles = [...document.querySelectorAll('#map canvas.tile')];
+    return tiles.length > 0 && tiles.every((c) => c.dataset.state === 'rendered' && c.dataset.gen === g);
+  }, null, { timeout: 30000 });
+}
+
+/**
+ * Compares the canvas of the most central tile that has data with the server's PNG for the
+ * same parameters, both decoded in the page. Returns the pixel statistics.
+ */
+async function compareWithServer() {
+  return page.evaluate(async () => {
+    const tiles = [...document.querySelectorAll('#map canvas.tile')].filter((c) => c.dataset.empty !== '1');
+    if (!tiles.length) throw new Error('no tile with data on screen');
+    const mid = document.querySelector('#map').getBoundingClientRect();
+    const dist = (c) => { const r = c.getBoundingClientRect(); return Math.hypot(r.x + r.width / 2 - mid.x - mid.width / 2, r.y + r.height / 2 - mid.y - mid.height / 2); };
+    tiles.sort((a, b) => dist(a) - dist(b));
+    const c = tiles[0], { z, x, y } = c.dataset;
+    const client = c.getContext('2d').getImageData(0, 0, 256, 256).data;
+    const url = window.tesseraApp.serverTileURL(z, x, y);
+    const res = await fetch(url);
+    if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    const bmp = await createImageBitmap(await res.blob(), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+    const oc = new OffscreenCanvas(256, 256), ctx = oc.getContext('2d');
+    ctx.drawImage(bmp, 0, 0);
+    const server = ctx.getImageData(0, 0, 256, 256).data;
+    let diff = 0, opaque = 0;
+    const colors = new Set();
+    for (let i = 0; i < client.length; i += 4) {
+      if (client[i] !== server[i] || client[i + 1] !== server[i + 1] || client[i + 2] !== server[i + 2] || client[i + 3] !== server[i + 3]) diff++;
+      if (client[i + 3] === 255) { opaque++; colors.add((client[i] << 16) | (client[i + 1] << 8) | client[i + 2]); }
+    }
+    return { tile: `${z}/${x}/${y}`, url, diff, opaque, colors: colors.size, sample: Array.from(client.slice(4 * (128 * 256 + 128), 4 * (128 * 256 + 128) + 4)) };
+  });
+}
+
+await check('the page loads, the WebAssembly core starts and the layers are listed', async () => {
+  await page.goto(base + '/');
+  await page.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => window.tesseraApp.error), undefined);
+  const names = await page.$$eval('#layers li b', (bs) => bs.map((b) => b.textContent));
+  assert.deepEqual(names.sort(), ['landcover', 'scene']);
+  const status = await page.$$eval('#layers .badge', (bs) => bs.map((b) => b.textContent));
+  assert.deepEqual(status, ['FINISHED', 'FINISHED']);
+  await settled();
+});
+
+let ndvi;
+await check('client-rendered NDVI tile equals the server PNG (RdYlGn, range -1..1)', async () => {
+  ndvi = await compareWithServer();
+  console.log(`  ${ndvi.tile}: ${ndvi.opaque} opaque pixels, ${ndvi.colors} colours, ${ndvi.diff} differ`);
+  assert.ok(ndvi.opaque > 1000, `the tile has too little data: ${ndvi.opaque} opaque pixels`);
+  assert.ok(ndvi.colors > 10, `the tile has only ${ndvi.colors} colours`);
+  assert.equal(ndvi.diff, 0, `${ndvi.diff} pixels differ from ${ndvi.url}`);
+  assert.ok(msgpack.length > 0, 'no .msgpack band tile was fetched');
+});
+
+await check('changing the colormap re-renders from cached bands without a request', async () => {
+  const before = msgpack.length, fetches = await page.evaluate(() => window.tesseraApp.stats.bandFetches);
+  await page.selectOption('#cmap-name', 'viridis');
+  await settled();
+  const viridis = await compareWithServer();
+  console.log(`  ${viridis.tile}: centre pixel ${ndvi.sample} → ${viridis.sample}, ${viridis.diff} differ from the server`);
+  assert.equal(msgpack.length, before, 'the colormap change fetched band tiles');
+  assert.equal(await page.evaluate(() => window.tesseraApp.stats.bandFetches), fetches);
+  assert.equal(viridis.diff, 0, `viridis: ${viridis.diff} pixels differ from ${viridis.url}`);
+  assert.notDeepEqual(viridis.sample, ndvi.sample, 'the pixels did not change');
+});
+
+await check('a new formula re-renders without a request and equals the server', async () => {
+  const before = msgpack.length;
+  await page.fill('#formula', 'n - r');
+  await page.fill('#range-min', '-500');
+  await page.fill('#range-max', '4000');
+  await page.dispatchEvent('#range-max', 'change');
+  await settled();
+  const r = await compareWithServer();
+  assert.equal(msgpack.length, before, 'the formula change fetched band tiles');
+  assert.equal(r.diff, 0, `n - r: ${r.diff} pixels differ from ${r.url}`);
+  assert.ok(r.colors > 10);
+});
+
+await check('a bad formula shows the error with the server\'s position', async () => {
+  const bad = '(n - r) / (n +* r)';
+  await page.fill('#formula', bad);
+  await page.waitForSelector('#formula-error:not([hidden])', { timeout: 5000 });
+  const shown = await page.$eval('#formula-error', (e) => ({ msg: e.querySelector('.msg').textContent, snippet: e.querySelector('.snippet').textContent, start: Number(e.dataset.start), end: Number(e.dataset.end) }));
+  const layers = await page.evaluate(() => window.tesseraApp.view().layers);
+  const res = await fetch(`${base}/raster/algebra/12/2173/1420.png?${new URLSearchParams({ layers, formula: bad })}`);
+  assert.equal(res.status, 400);
+  const server = await res.json();
+  console.log(`  shown: ${shown.msg} [${shown.start}, ${shown.end})\n  ${shown.snippet.split('\n').join('\n  ')}`);
+  assert.deepEqual([shown.start, shown.end], server.pos);
+  assert.equal(shown.snippet, server.snippet);
+  assert.ok(server.error.includes(shown.msg), `server says ${server.error}, page ${shown.msg}`);
+  assert.ok(shown.start > 0 && shown.start < bad.length);
+});
+
+await check('a legend colours the land cover as the server does', async () => {
+  await page.fill('#formula', 'x');
+  await page.evaluate(() => {
+    const tr = document.querySelector('#bindings tbody tr:last-child');
+    tr.remove();
+    const first = document.querySelector('#bindings tbody tr');
+    first.querySelector('[name=var]').value = 'x';
+    const sel = first.querySelector('[name=layer]');
+    sel.value = [...sel.options].find((o) => o.textContent === 'landcover').value;
+    first.querySelector('[name=band]').value = '0';
+  });
+  await page.selectOption('#cmap-kind', 'legend');
+  await page.evaluate(() => {
+    const b = window.tesseraApp.state.layers.find((l) => l.name === 'landcover').bounds;
+    window.tesseraApp.map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+  });
+  await page.dispatchEvent('#bindings tbody tr', 'change');
+  await settled();
+  const r = await compareWithServer();
+  console.log(`  ${r.tile}: ${r.opaque} opaque pixels, ${r.colors} colours, ${r.diff} differ`);
+  assert.equal(r.diff, 0, `legend: ${r.diff} pixels differ from ${r.url}`);
+  assert.ok(r.colors >= 3 && r.colors <= 6, `${r.colors} colours for a 6-class legend`);
+  const swatches = await page.$$eval('#colorbar .swatches li', (li) => li.length);
+  assert.equal(swatches, 6);
+});
+
+await check('the server-tile toggle shows the server\'s PNG tiles', async () => {
+  const before = msgpack.length;
+  await page.check('#server-tiles');
+  await settled();
+  const modes = await page.$$eval('#map canvas.tile', (cs) => [...new Set(cs.map((c) => c.dataset.mode))]);
+  assert.deepEqual(modes, ['server']);
+  const r = await compareWithServer();
+  assert.equal(r.diff, 0);
+  assert.equal(msgpack.length, before, 'server mode fetched band tiles');
+  await page.uncheck('#server-tiles');
+  await settled();
+});
+
+await check('a click gives the pixel value the server answers', async () => {
+  const box = await page.locator('#map').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForFunction(() => document.querySelector('#pixel').dataset.x !== undefined, null, { timeout: 10000 });
+  const p = await page.$eval('#pixel', (e) => ({ ...e.dataset, text: e.textContent }));
+  const layers = await page.evaluate(() => window.tesseraApp.view().layers);
+  const want = await (await fetch(`${base}/raster/pixel/${p.x}/${p.y}?${new URLSearchParams({ layers, formula: 'x' })}`)).json();
+  console.log(`  ${p.text}`);
+  assert.ok(want.value >= 1 && want.value <= 6, `landcover class at the centre: ${want.value}`);
+  assert.equal(Number(p.value), want.value);
+});
+
+await check('an upload is parsed and the status panel reaches FINISHED', async () => {
+  const file = process.env.TESSERA_UPLOAD;
+  assert.ok(file, 'TESSERA_UPLOAD must name a raster');
+  await page.fill('#upload [name=token]', token);
+  await page.fill('#upload [name=name]', 'terrain');
+  await page.setInputFiles('#upload [name=file]', file);
+  await page.click('#upload button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#status-text').dataset.status === 'FINISHED', null, { timeout: 120000 });
+  const prog = await page.$eval('#status-progress', (p) => [p.value, p.max]);
+  assert.ok(prog[1] > 1 && prog[0] === prog[1], `progress ${prog}`);
+  const log = await page.$$eval('#status .log li', (li) => li.map((l) => l.textContent));
+  assert.ok(log.length > 0, 'no parse log shown');
+  await page.waitForFunction(() => [...document.querySelectorAll('#layers li b')].some((b) => b.textContent === 'terrain'), null, { timeout: 10000 });
+});
+
+await check('a wrong token is refused with the server\'s message', async () => {
+  await page.fill('#upload [name=token]', 'not-the-token-at-all');
+  await page.fill('#upload [name=name]', 'terrain2');
+  await page.click('#upload button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#status-text').textContent.startsWith('error:'), null, { timeout: 10000 });
+});
+
+await check('back to NDVI for the screenshot; no request left the server, no page error', async () => {
+  await page.evaluate(() => {
+    const tr = document.querySelector('#bindings tbody tr');
+    const scene = [...tr.querySelector('[name=layer]').options].find((o) => o.textContent === 'scene').value;
+    tr.querySelector('[name=var]').value = 'r';
+    tr.querySelector('[name=layer]').value = scene;
+    tr.querySelector('[name=band]').value = '2';
+    document.querySelector('#add-binding').click();
+    const n = document.querySelector('#bindings tbody tr:last-child');
+    n.querySelector('[name=var]').value = 'n';
+    n.querySelector('[name=layer]').value = scene;
+    n.querySelector('[name=band]').value = '3';
+    document.querySelector('#formula').value = '(n-r)/(n+r)';
+    document.querySelector('#cmap-kind').value = 'named';
+    document.querySelector('#cmap-name').value = 'RdYlGn';
+    document.querySelector('#range-min').value = '-1';
+    document.querySelector('#range-max').value = '1';
+    document.querySelector('#cmap-kind').dispatchEvent(new Event('change'));
+    const b = window.tesseraApp.state.layers.find((l) => l.name === 'scene').bounds;
+    window.tesseraApp.map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+  });
+  await page.dispatchEvent('#bindings tbody tr', 'change');
+  await settled();
+  await page.evaluate(() => { document.querySelector('#panel').scrollTop = 0; });
+  if (process.env.TESSERA_SCREENSHOT) await page.screenshot({ path: process.env.TESSERA_SCREENSHOT });
+  assert.deepEqual(foreign, [], 'requests to other hosts');
+  assert.deepEqual(pageErrors, [], 'uncaught page errors');
+});
+
+await browser.close();
+rmSync(profile, { recursive: true, force: true });
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
