@@ -472,7 +472,8 @@ func (p *Parser) reproject(ctx context.Context, r *run, src *gdal.Dataset, dir s
 	})
 	if err != nil {
 		os.Remove(tmp)
-		return "", fail(ErrMaxZoom, fmt.Sprintf("Reprojecting the raster to EPSG:3857 failed (%s).", cause(err)), "Check the SRID of the raster.")
+		return "", fail(ErrUnsupported, fmt.Sprintf("Reprojecting the raster to EPSG:3857 failed (%s).", cause(err)),
+			"Check the SRID of the raster, and the free space in RASTER_WORKDIR.")
 	}
 	if err := out.Close(); err != nil {
 		os.Remove(tmp)
