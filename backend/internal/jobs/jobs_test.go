@@ -141,7 +141,9 @@ func TestQueueTwoWorkers(t *testing.T) {
 			RetryDelay: func(int) time.Duration { return 10 * time.Millisecond }},
 			func(ctx context.Context, tk Task) error {
 				byWorker[i].Add(1)
-				time.Sleep(5 * time.Millisecond)
+				// Long enough that one worker cannot drain the queue while the other sleeps
+				// between polls (asynq waits up to a second on an empty queue).
+				time.Sleep(60 * time.Millisecond)
 				return r.handle(ctx, tk)
 			})
 		if err != nil {
