@@ -141,9 +141,14 @@ func TestQueueTwoWorkers(t *testing.T) {
 			RetryDelay: func(int) time.Duration { return 10 * time.Millisecond }},
 			func(ctx context.Context, tk Task) error {
 				byWorker[i].Add(1)
-				// Long enough that one worker cannot drain the queue while the other sleeps
-				// between polls (asynq waits up to a second on an empty queue).
-				time.Sleep(60 * time.Millisecond)
+				// Hold every task until both workers have started one (or 20 s pass), so a
+				// busy machine cannot let one worker drain the queue while the other sleeps
+				// between polls: the test shows the two sharing one run, deterministically.
+				for wait := time.Now().Add(20 * time.Second); time.Now().Before(wait); time.Sleep(5 * time.Millisecond) {
+					if byWorker[0].Load() > 0 && byWorker[1].Load() > 0 {
+						break
+					}
+				}
 				return r.handle(ctx, tk)
 			})
 		if err != nil {

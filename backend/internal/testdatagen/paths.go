@@ -33,13 +33,17 @@ func ModuleRoot() (string, error) {
 }
 
 // SharedTestdata returns the folder of real-world test rasters made by other projects
-// (module root + "/../shared/testdata"), or an error when it is missing.
+// ($TESSERA_SHARED_TESTDATA, else module root + "/../shared/testdata"), or an error when it
+// is missing.
 func SharedTestdata() (string, error) {
-	root, err := ModuleRoot()
-	if err != nil {
-		return "", err
+	dir := os.Getenv("TESSERA_SHARED_TESTDATA")
+	if dir == "" {
+		root, err := ModuleRoot()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(root, "..", "shared", "testdata")
 	}
-	dir := filepath.Join(root, "..", "shared", "testdata")
 	if _, err := os.Stat(dir); err != nil {
 		return "", err
 	}
