@@ -53,6 +53,8 @@ cat <<MSG
 
 Tessera is serving on http://$ADDR (Ctrl-C stops it).
 
+  web map:           http://$ADDR/   (algebra rendered in the browser; admin token: $TESSERA_ADMIN_TOKEN)
+
   layers (JSON):     $BASE/layers
   TileJSON:          $BASE/tiles/terrain.json
   PNG tile:          $BASE/tiles/terrain/$t_terrain.png

@@ -161,6 +161,9 @@ function apply(reload) {
 
 function fmt(v) { return v === undefined || v === null ? '–' : Math.abs(v) >= 1000 || Number.isInteger(v) ? String(Math.round(v * 100) / 100) : v.toPrecision(4); }
 
+/** django-raster's datatype codes, as the catalog answers them. */
+const DATATYPES = { co: 'continuous', ca: 'categorical', ma: 'mask', ro: 'rank-ordered' };
+
 function renderLayerList() {
   const ul = $('#layers');
   ul.replaceChildren();
@@ -168,7 +171,7 @@ function renderLayerList() {
   for (const l of state.layers) {
     const bands = l.bands.map((b) => `b${b.index} ${b.type} ${fmt(b.min)}…${fmt(b.max)} μ ${fmt(b.mean)}`).join('; ');
     ul.append(el('li', { dataset: { id: l.id } },
-      el('b', {}, l.name), ' ', el('span', { className: 'muted' }, `#${l.id} ${l.datatype}`), ' ',
+      el('b', {}, l.name), ' ', el('span', { className: 'muted' }, `#${l.id} ${DATATYPES[l.datatype] || l.datatype}`), ' ',
       el('span', { className: `badge ${l.parse.status}` }, l.parse.status),
       el('div', { className: 'meta' }, bands || 'no bands yet')));
     if (l.bounds) {
@@ -199,6 +202,7 @@ function addBinding(name = '', layerID = '', band = 0) {
 async function loadLayers() {
   state.layers = await getJSON('layers');
   renderLayerList();
+  if (window.tesseraApp.ready) $('#app-status').textContent = `${state.layers.length} layers; rendering in the browser`;
 }
 
 async function loadLegends() {
