@@ -17,6 +17,8 @@ type instr struct {
 	bScalar, cScalar bool
 	// kern is set for a superinstruction (fuse.go): op2(op1(a, b), c) in one loop.
 	kern fusedKernel
+	// fast is the optimistic form of the kernel, if it has one (fastKernel).
+	fast fastKernel
 }
 
 const noSlot = -1 << 30

@@ -24,6 +24,8 @@ type state struct {
 	bcast   []bool      // per variable slot: one value broadcast over the array
 	cmask   []bool      // the union of the variables' masks of a block (modeStrict)
 	collect []float64   // values gathered for median and std
+	spare   []float64   // a block a fast kernel writes into instead of its operand (exec)
+	exact   []bool      // per instruction, whether its fast kernel failed in this evaluation
 }
 
 func (p *Program) newState() *state {
@@ -39,6 +41,8 @@ func (p *Program) newState() *state {
 		arrays:  make([]Array, nv),
 		bcast:   make([]bool, nv),
 		cmask:   make([]bool, blockSize),
+		spare:   make([]float64, blockSize),
+		exact:   make([]bool, len(p.code)),
 	}
 	for k, v := range p.consts {
 		s := nv + k
@@ -165,45 +169,6 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 	return nil
 }
 
-// finalize marks in mk the nodata pixels of a block, those that are nodata in one of the
-// input masks or not finite, writes fill (as bits) there, and returns their number. One
-// branch-free pass for up to three masks (nodata pixels are scattered).
-func finalize(dst []float64, mk []bool, ins [][]bool, fill uint64) int {
-	var m0, m1, m2 []bool
-	switch len(ins) {
-	case 1:
-		m0, m1, m2 = ins[0], ins[0], ins[0]
-	case 2:
-		m0, m1, m2 = ins[0], ins[1], ins[1]
-	case 3:
-		m0, m1, m2 = ins[0], ins[1], ins[2]
-	default:
-		unionMasks(mk, ins)
-		m0, m1, m2 = mk, mk, mk
-	}
-	m0, m1, m2, mk = m0[:len(dst)], m1[:len(dst)], m2[:len(dst)], mk[:len(dst)]
-	n := uint64(0)
-	for i, v := range dst {
-		bad := b2u(v-v != 0) | b2u(m0[i]) | b2u(m1[i]) | b2u(m2[i])
-		sel := -bad
-		mk[i] = bad == 1
-		dst[i] = math.Float64frombits(math.Float64bits(v)&^sel | fill&sel)
-		n += bad
-	}
-	return int(n)
-}
-
-// unionMasks sets dst to the union of the masks.
-func unionMasks(dst []bool, masks [][]bool) {
-	copy(dst, masks[0])
-	for _, m := range masks[1:] {
-		m = m[:len(dst)]
-		for i := range dst {
-			dst[i] = dst[i] || m[i]
-		}
-	}
-}
-
 // grow returns s resized to n, reallocated when too small.
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
@@ -231,6 +196,7 @@ func (p *Program) release(st *state) {
 	for s := int(p.firstStack); s < p.nslots; s++ { // may point into the caller's result
 		st.vals[s], st.masks[s] = nil, nil
 	}
+	clear(st.exact)
 	p.pool.Put(st)
 }
 
@@ -349,7 +315,7 @@ func (p *Program) setBlock(st *state, pr *prog, off, m int) {
 // run executes the instructions of pr over one block of m pixels.
 func (p *Program) run(st *state, pr *prog, m int) {
 	for i := pr.lo; i < pr.hi; i++ {
-		st.exec(&p.code[i], st.outMask[i], st.buf[p.code[i].dst][:m])
+		st.exec(&p.code[i], st.outMask[i], st.buf[p.code[i].dst][:m], &st.exact[i])
 	}
 }
 
@@ -357,9 +323,9 @@ func (p *Program) run(st *state, pr *prog, m int) {
 func (p *Program) runInto(st *state, pr *prog, m int, out []float64) {
 	last := pr.hi - 1
 	for i := pr.lo; i < last; i++ {
-		st.exec(&p.code[i], st.outMask[i], st.buf[p.code[i].dst][:m])
+		st.exec(&p.code[i], st.outMask[i], st.buf[p.code[i].dst][:m], &st.exact[i])
 	}
-	st.exec(&p.code[last], st.outMask[last], out)
+	st.exec(&p.code[last], st.outMask[last], out, &st.exact[last])
 }
 
 // runStage computes a stage's number into its scalar slot.

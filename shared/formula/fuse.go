@@ -12,6 +12,28 @@ package formula
 // b and c are not read then.
 type fusedKernel func(r, a, b, c []float64, y, z float64)
 
+// fastKernel is the optimistic form of a kernel that tests for NaN or for a zero divisor:
+// it computes the block without those tests, assuming that the values they guard (the
+// operands of comparisons and logical operators, quotients) are finite, and reports whether
+// they were, by a running sum of them, which is not finite when one is not. When it reports
+// false, r holds garbage and the exact kernel runs. In a block without NaN or infinities,
+// the usual case (in modeStrict nodata pixels keep their raw values), a comparison is a
+// third of the exact one.
+type fastKernel func(r, a, b, c []float64, y, z float64) bool
+
+// kernelPair is a superinstruction's exact kernel and its fast form (nil when the exact
+// one has no test to skip).
+type kernelPair struct {
+	exact fusedKernel
+	fast  fastKernel
+}
+
+// fastKey names a kernel of binaryFast.
+type fastKey struct {
+	op      opcode
+	bScalar bool
+}
+
 // fuseKey names a kernel of fusedKernels.
 type fuseKey struct {
 	op1, op2         opcode
@@ -32,6 +54,9 @@ func fuse(code []instr, nv, firstStack int32) []instr {
 				out[n-1] = f
 				continue
 			}
+		}
+		if in.op.arity() == 2 {
+			in.fast = binaryFast[fastKey{in.op, in.bScalar}]
 		}
 		out = append(out, in)
 	}
@@ -65,5 +90,5 @@ func fusePair(inner, outer *instr, nv, firstStack int32) (instr, bool) {
 	if !ok {
 		return instr{}, false
 	}
-	return instr{op: outer.op, kern: k, dst: outer.dst, a: inner.a, b: inner.b, c: c, bScalar: key.bScalar, cScalar: key.cScalar}, true
+	return instr{op: outer.op, kern: k.exact, fast: k.fast, dst: outer.dst, a: inner.a, b: inner.b, c: c, bScalar: key.bScalar, cScalar: key.cScalar}, true
 }

@@ -5,8 +5,10 @@ import "math"
 // exec runs one instruction over the len(r) pixels of the block, writing the values into
 // r (the destination register, or the result) and then, withMask, the nodata mask. r may be
 // one of the operands' registers; every loop reads index i of its operands before writing
-// index i.
-func (st *state) exec(in *instr, withMask bool, r []float64) {
+// index i. *exact is set once the instruction's fast kernel failed in this evaluation
+// (NaN or infinities tend to come in regions, or at every nodata pixel in modeNaN), so
+// that the following blocks go to the exact kernel directly.
+func (st *state) exec(in *instr, withMask bool, r []float64, exact *bool) {
 	m := len(r)
 	a := st.vals[in.a][:m]
 	ma := st.masks[in.a]
@@ -22,15 +24,36 @@ func (st *state) exec(in *instr, withMask bool, r []float64) {
 	if withMask {
 		mr = st.mbuf[in.dst][:m]
 	}
-	var y float64
+	var y, z float64
 	if in.bScalar {
 		y = st.vals[in.b][0]
 	}
-	if in.kern != nil { // a superinstruction; no mask travels
-		var z float64
-		if in.cScalar {
-			z = st.vals[in.c][0]
+	if in.cScalar {
+		z = st.vals[in.c][0]
+	}
+	if in.fast != nil && !withMask && !*exact {
+		if y != y || z != z { // each of these operations gives NaN for a NaN operand
+			fill(r, nan)
+			st.vals[in.dst], st.masks[in.dst] = r, nil
+			return
 		}
+		// A fast kernel that fails leaves garbage in its destination, so it must not
+		// write over an operand: it writes into the spare buffer, which then becomes the
+		// destination register's.
+		w := r
+		if same(r, a) || same(r, b) || same(r, c) {
+			w = st.spare[:m]
+		}
+		if in.fast(w, a, b, c, y, z) {
+			if !same(w, r) {
+				st.buf[in.dst], st.spare = st.spare, st.buf[in.dst]
+			}
+			st.vals[in.dst], st.masks[in.dst] = w, nil
+			return
+		}
+		*exact = true
+	}
+	if in.kern != nil { // a superinstruction; no mask travels
 		if y != y || z != z { // every fused operation gives NaN for a NaN operand
 			fill(r, nan)
 		} else {
@@ -164,6 +187,9 @@ func (st *state) exec(in *instr, withMask bool, r []float64) {
 	}
 	st.finish(in, withMask, r, mr, ma, mb, mc)
 }
+
+// same reports whether two blocks start at the same value.
+func same(x, y []float64) bool { return len(x) > 0 && len(y) > 0 && &x[0] == &y[0] }
 
 // finish records r as the destination's values and, withMask, its mask: the union of the
 // operands' masks.

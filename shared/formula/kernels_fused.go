@@ -7,247 +7,500 @@ import "math"
 // fusedKernels are the superinstructions, by the two operations they fuse, whether the
 // inner one is on the right of the outer one (rev, for - and /), and whether b and c are
 // one number (held in a register, never NaN: the caller fills the block with NaN then).
-var fusedKernels = map[fuseKey]fusedKernel{
-	{opAdd, opAdd, false, false, false}: fkAddAddAA,
-	{opAdd, opAdd, false, false, true}:  fkAddAddAS,
-	{opAdd, opAdd, false, true, false}:  fkAddAddSA,
-	{opAdd, opAdd, false, true, true}:   fkAddAddSS,
-	{opAdd, opSub, false, false, false}: fkAddSubAA,
-	{opAdd, opSub, false, false, true}:  fkAddSubAS,
-	{opAdd, opSub, false, true, false}:  fkAddSubSA,
-	{opAdd, opSub, false, true, true}:   fkAddSubSS,
-	{opAdd, opMul, false, false, false}: fkAddMulAA,
-	{opAdd, opMul, false, false, true}:  fkAddMulAS,
-	{opAdd, opMul, false, true, false}:  fkAddMulSA,
-	{opAdd, opMul, false, true, true}:   fkAddMulSS,
-	{opAdd, opDiv, false, false, false}: fkAddDivAA,
-	{opAdd, opDiv, false, false, true}:  fkAddDivAS,
-	{opAdd, opDiv, false, true, false}:  fkAddDivSA,
-	{opAdd, opDiv, false, true, true}:   fkAddDivSS,
-	{opAdd, opSub, true, false, false}:  fkAddRSubAA,
-	{opAdd, opSub, true, false, true}:   fkAddRSubAS,
-	{opAdd, opSub, true, true, false}:   fkAddRSubSA,
-	{opAdd, opSub, true, true, true}:    fkAddRSubSS,
-	{opAdd, opDiv, true, false, false}:  fkAddRDivAA,
-	{opAdd, opDiv, true, false, true}:   fkAddRDivAS,
-	{opAdd, opDiv, true, true, false}:   fkAddRDivSA,
-	{opAdd, opDiv, true, true, true}:    fkAddRDivSS,
-	{opAdd, opEq, false, false, false}:  fkAddEqAA,
-	{opAdd, opEq, false, false, true}:   fkAddEqAS,
-	{opAdd, opEq, false, true, false}:   fkAddEqSA,
-	{opAdd, opEq, false, true, true}:    fkAddEqSS,
-	{opAdd, opNe, false, false, false}:  fkAddNeAA,
-	{opAdd, opNe, false, false, true}:   fkAddNeAS,
-	{opAdd, opNe, false, true, false}:   fkAddNeSA,
-	{opAdd, opNe, false, true, true}:    fkAddNeSS,
-	{opAdd, opGt, false, false, false}:  fkAddGtAA,
-	{opAdd, opGt, false, false, true}:   fkAddGtAS,
-	{opAdd, opGt, false, true, false}:   fkAddGtSA,
-	{opAdd, opGt, false, true, true}:    fkAddGtSS,
-	{opAdd, opGe, false, false, false}:  fkAddGeAA,
-	{opAdd, opGe, false, false, true}:   fkAddGeAS,
-	{opAdd, opGe, false, true, false}:   fkAddGeSA,
-	{opAdd, opGe, false, true, true}:    fkAddGeSS,
-	{opAdd, opLt, false, false, false}:  fkAddLtAA,
-	{opAdd, opLt, false, false, true}:   fkAddLtAS,
-	{opAdd, opLt, false, true, false}:   fkAddLtSA,
-	{opAdd, opLt, false, true, true}:    fkAddLtSS,
-	{opAdd, opLe, false, false, false}:  fkAddLeAA,
-	{opAdd, opLe, false, false, true}:   fkAddLeAS,
-	{opAdd, opLe, false, true, false}:   fkAddLeSA,
-	{opAdd, opLe, false, true, true}:    fkAddLeSS,
-	{opSub, opAdd, false, false, false}: fkSubAddAA,
-	{opSub, opAdd, false, false, true}:  fkSubAddAS,
-	{opSub, opAdd, false, true, false}:  fkSubAddSA,
-	{opSub, opAdd, false, true, true}:   fkSubAddSS,
-	{opSub, opSub, false, false, false}: fkSubSubAA,
-	{opSub, opSub, false, false, true}:  fkSubSubAS,
-	{opSub, opSub, false, true, false}:  fkSubSubSA,
-	{opSub, opSub, false, true, true}:   fkSubSubSS,
-	{opSub, opMul, false, false, false}: fkSubMulAA,
-	{opSub, opMul, false, false, true}:  fkSubMulAS,
-	{opSub, opMul, false, true, false}:  fkSubMulSA,
-	{opSub, opMul, false, true, true}:   fkSubMulSS,
-	{opSub, opDiv, false, false, false}: fkSubDivAA,
-	{opSub, opDiv, false, false, true}:  fkSubDivAS,
-	{opSub, opDiv, false, true, false}:  fkSubDivSA,
-	{opSub, opDiv, false, true, true}:   fkSubDivSS,
-	{opSub, opSub, true, false, false}:  fkSubRSubAA,
-	{opSub, opSub, true, false, true}:   fkSubRSubAS,
-	{opSub, opSub, true, true, false}:   fkSubRSubSA,
-	{opSub, opSub, true, true, true}:    fkSubRSubSS,
-	{opSub, opDiv, true, false, false}:  fkSubRDivAA,
-	{opSub, opDiv, true, false, true}:   fkSubRDivAS,
-	{opSub, opDiv, true, true, false}:   fkSubRDivSA,
-	{opSub, opDiv, true, true, true}:    fkSubRDivSS,
-	{opSub, opEq, false, false, false}:  fkSubEqAA,
-	{opSub, opEq, false, false, true}:   fkSubEqAS,
-	{opSub, opEq, false, true, false}:   fkSubEqSA,
-	{opSub, opEq, false, true, true}:    fkSubEqSS,
-	{opSub, opNe, false, false, false}:  fkSubNeAA,
-	{opSub, opNe, false, false, true}:   fkSubNeAS,
-	{opSub, opNe, false, true, false}:   fkSubNeSA,
-	{opSub, opNe, false, true, true}:    fkSubNeSS,
-	{opSub, opGt, false, false, false}:  fkSubGtAA,
-	{opSub, opGt, false, false, true}:   fkSubGtAS,
-	{opSub, opGt, false, true, false}:   fkSubGtSA,
-	{opSub, opGt, false, true, true}:    fkSubGtSS,
-	{opSub, opGe, false, false, false}:  fkSubGeAA,
-	{opSub, opGe, false, false, true}:   fkSubGeAS,
-	{opSub, opGe, false, true, false}:   fkSubGeSA,
-	{opSub, opGe, false, true, true}:    fkSubGeSS,
-	{opSub, opLt, false, false, false}:  fkSubLtAA,
-	{opSub, opLt, false, false, true}:   fkSubLtAS,
-	{opSub, opLt, false, true, false}:   fkSubLtSA,
-	{opSub, opLt, false, true, true}:    fkSubLtSS,
-	{opSub, opLe, false, false, false}:  fkSubLeAA,
-	{opSub, opLe, false, false, true}:   fkSubLeAS,
-	{opSub, opLe, false, true, false}:   fkSubLeSA,
-	{opSub, opLe, false, true, true}:    fkSubLeSS,
-	{opMul, opAdd, false, false, false}: fkMulAddAA,
-	{opMul, opAdd, false, false, true}:  fkMulAddAS,
-	{opMul, opAdd, false, true, false}:  fkMulAddSA,
-	{opMul, opAdd, false, true, true}:   fkMulAddSS,
-	{opMul, opSub, false, false, false}: fkMulSubAA,
-	{opMul, opSub, false, false, true}:  fkMulSubAS,
-	{opMul, opSub, false, true, false}:  fkMulSubSA,
-	{opMul, opSub, false, true, true}:   fkMulSubSS,
-	{opMul, opMul, false, false, false}: fkMulMulAA,
-	{opMul, opMul, false, false, true}:  fkMulMulAS,
-	{opMul, opMul, false, true, false}:  fkMulMulSA,
-	{opMul, opMul, false, true, true}:   fkMulMulSS,
-	{opMul, opDiv, false, false, false}: fkMulDivAA,
-	{opMul, opDiv, false, false, true}:  fkMulDivAS,
-	{opMul, opDiv, false, true, false}:  fkMulDivSA,
-	{opMul, opDiv, false, true, true}:   fkMulDivSS,
-	{opMul, opSub, true, false, false}:  fkMulRSubAA,
-	{opMul, opSub, true, false, true}:   fkMulRSubAS,
-	{opMul, opSub, true, true, false}:   fkMulRSubSA,
-	{opMul, opSub, true, true, true}:    fkMulRSubSS,
-	{opMul, opDiv, true, false, false}:  fkMulRDivAA,
-	{opMul, opDiv, true, false, true}:   fkMulRDivAS,
-	{opMul, opDiv, true, true, false}:   fkMulRDivSA,
-	{opMul, opDiv, true, true, true}:    fkMulRDivSS,
-	{opMul, opEq, false, false, false}:  fkMulEqAA,
-	{opMul, opEq, false, false, true}:   fkMulEqAS,
-	{opMul, opEq, false, true, false}:   fkMulEqSA,
-	{opMul, opEq, false, true, true}:    fkMulEqSS,
-	{opMul, opNe, false, false, false}:  fkMulNeAA,
-	{opMul, opNe, false, false, true}:   fkMulNeAS,
-	{opMul, opNe, false, true, false}:   fkMulNeSA,
-	{opMul, opNe, false, true, true}:    fkMulNeSS,
-	{opMul, opGt, false, false, false}:  fkMulGtAA,
-	{opMul, opGt, false, false, true}:   fkMulGtAS,
-	{opMul, opGt, false, true, false}:   fkMulGtSA,
-	{opMul, opGt, false, true, true}:    fkMulGtSS,
-	{opMul, opGe, false, false, false}:  fkMulGeAA,
-	{opMul, opGe, false, false, true}:   fkMulGeAS,
-	{opMul, opGe, false, true, false}:   fkMulGeSA,
-	{opMul, opGe, false, true, true}:    fkMulGeSS,
-	{opMul, opLt, false, false, false}:  fkMulLtAA,
-	{opMul, opLt, false, false, true}:   fkMulLtAS,
-	{opMul, opLt, false, true, false}:   fkMulLtSA,
-	{opMul, opLt, false, true, true}:    fkMulLtSS,
-	{opMul, opLe, false, false, false}:  fkMulLeAA,
-	{opMul, opLe, false, false, true}:   fkMulLeAS,
-	{opMul, opLe, false, true, false}:   fkMulLeSA,
-	{opMul, opLe, false, true, true}:    fkMulLeSS,
-	{opDiv, opAdd, false, false, false}: fkDivAddAA,
-	{opDiv, opAdd, false, false, true}:  fkDivAddAS,
-	{opDiv, opAdd, false, true, false}:  fkDivAddSA,
-	{opDiv, opAdd, false, true, true}:   fkDivAddSS,
-	{opDiv, opSub, false, false, false}: fkDivSubAA,
-	{opDiv, opSub, false, false, true}:  fkDivSubAS,
-	{opDiv, opSub, false, true, false}:  fkDivSubSA,
-	{opDiv, opSub, false, true, true}:   fkDivSubSS,
-	{opDiv, opMul, false, false, false}: fkDivMulAA,
-	{opDiv, opMul, false, false, true}:  fkDivMulAS,
-	{opDiv, opMul, false, true, false}:  fkDivMulSA,
-	{opDiv, opMul, false, true, true}:   fkDivMulSS,
-	{opDiv, opDiv, false, false, false}: fkDivDivAA,
-	{opDiv, opDiv, false, false, true}:  fkDivDivAS,
-	{opDiv, opDiv, false, true, false}:  fkDivDivSA,
-	{opDiv, opDiv, false, true, true}:   fkDivDivSS,
-	{opDiv, opSub, true, false, false}:  fkDivRSubAA,
-	{opDiv, opSub, true, false, true}:   fkDivRSubAS,
-	{opDiv, opSub, true, true, false}:   fkDivRSubSA,
-	{opDiv, opSub, true, true, true}:    fkDivRSubSS,
-	{opDiv, opDiv, true, false, false}:  fkDivRDivAA,
-	{opDiv, opDiv, true, false, true}:   fkDivRDivAS,
-	{opDiv, opDiv, true, true, false}:   fkDivRDivSA,
-	{opDiv, opDiv, true, true, true}:    fkDivRDivSS,
-	{opDiv, opEq, false, false, false}:  fkDivEqAA,
-	{opDiv, opEq, false, false, true}:   fkDivEqAS,
-	{opDiv, opEq, false, true, false}:   fkDivEqSA,
-	{opDiv, opEq, false, true, true}:    fkDivEqSS,
-	{opDiv, opNe, false, false, false}:  fkDivNeAA,
-	{opDiv, opNe, false, false, true}:   fkDivNeAS,
-	{opDiv, opNe, false, true, false}:   fkDivNeSA,
-	{opDiv, opNe, false, true, true}:    fkDivNeSS,
-	{opDiv, opGt, false, false, false}:  fkDivGtAA,
-	{opDiv, opGt, false, false, true}:   fkDivGtAS,
-	{opDiv, opGt, false, true, false}:   fkDivGtSA,
-	{opDiv, opGt, false, true, true}:    fkDivGtSS,
-	{opDiv, opGe, false, false, false}:  fkDivGeAA,
-	{opDiv, opGe, false, false, true}:   fkDivGeAS,
-	{opDiv, opGe, false, true, false}:   fkDivGeSA,
-	{opDiv, opGe, false, true, true}:    fkDivGeSS,
-	{opDiv, opLt, false, false, false}:  fkDivLtAA,
-	{opDiv, opLt, false, false, true}:   fkDivLtAS,
-	{opDiv, opLt, false, true, false}:   fkDivLtSA,
-	{opDiv, opLt, false, true, true}:    fkDivLtSS,
-	{opDiv, opLe, false, false, false}:  fkDivLeAA,
-	{opDiv, opLe, false, false, true}:   fkDivLeAS,
-	{opDiv, opLe, false, true, false}:   fkDivLeSA,
-	{opDiv, opLe, false, true, true}:    fkDivLeSS,
-	{opEq, opAnd, false, false, false}:  fkEqAndAA,
-	{opEq, opAnd, false, false, true}:   fkEqAndAS,
-	{opEq, opAnd, false, true, false}:   fkEqAndSA,
-	{opEq, opAnd, false, true, true}:    fkEqAndSS,
-	{opEq, opOr, false, false, false}:   fkEqOrAA,
-	{opEq, opOr, false, false, true}:    fkEqOrAS,
-	{opEq, opOr, false, true, false}:    fkEqOrSA,
-	{opEq, opOr, false, true, true}:     fkEqOrSS,
-	{opNe, opAnd, false, false, false}:  fkNeAndAA,
-	{opNe, opAnd, false, false, true}:   fkNeAndAS,
-	{opNe, opAnd, false, true, false}:   fkNeAndSA,
-	{opNe, opAnd, false, true, true}:    fkNeAndSS,
-	{opNe, opOr, false, false, false}:   fkNeOrAA,
-	{opNe, opOr, false, false, true}:    fkNeOrAS,
-	{opNe, opOr, false, true, false}:    fkNeOrSA,
-	{opNe, opOr, false, true, true}:     fkNeOrSS,
-	{opGt, opAnd, false, false, false}:  fkGtAndAA,
-	{opGt, opAnd, false, false, true}:   fkGtAndAS,
-	{opGt, opAnd, false, true, false}:   fkGtAndSA,
-	{opGt, opAnd, false, true, true}:    fkGtAndSS,
-	{opGt, opOr, false, false, false}:   fkGtOrAA,
-	{opGt, opOr, false, false, true}:    fkGtOrAS,
-	{opGt, opOr, false, true, false}:    fkGtOrSA,
-	{opGt, opOr, false, true, true}:     fkGtOrSS,
-	{opGe, opAnd, false, false, false}:  fkGeAndAA,
-	{opGe, opAnd, false, false, true}:   fkGeAndAS,
-	{opGe, opAnd, false, true, false}:   fkGeAndSA,
-	{opGe, opAnd, false, true, true}:    fkGeAndSS,
-	{opGe, opOr, false, false, false}:   fkGeOrAA,
-	{opGe, opOr, false, false, true}:    fkGeOrAS,
-	{opGe, opOr, false, true, false}:    fkGeOrSA,
-	{opGe, opOr, false, true, true}:     fkGeOrSS,
-	{opLt, opAnd, false, false, false}:  fkLtAndAA,
-	{opLt, opAnd, false, false, true}:   fkLtAndAS,
-	{opLt, opAnd, false, true, false}:   fkLtAndSA,
-	{opLt, opAnd, false, true, true}:    fkLtAndSS,
-	{opLt, opOr, false, false, false}:   fkLtOrAA,
-	{opLt, opOr, false, false, true}:    fkLtOrAS,
-	{opLt, opOr, false, true, false}:    fkLtOrSA,
-	{opLt, opOr, false, true, true}:     fkLtOrSS,
-	{opLe, opAnd, false, false, false}:  fkLeAndAA,
-	{opLe, opAnd, false, false, true}:   fkLeAndAS,
-	{opLe, opAnd, false, true, false}:   fkLeAndSA,
-	{opLe, opAnd, false, true, true}:    fkLeAndSS,
-	{opLe, opOr, false, false, false}:   fkLeOrAA,
-	{opLe, opOr, false, false, true}:    fkLeOrAS,
-	{opLe, opOr, false, true, false}:    fkLeOrSA,
-	{opLe, opOr, false, true, true}:     fkLeOrSS,
+// The fast form, when there is one, skips the tests for NaN and zero (see fastKernel).
+var fusedKernels = map[fuseKey]kernelPair{
+	{opAdd, opAdd, false, false, false}: {fkAddAddAA, nil},
+	{opAdd, opAdd, false, false, true}:  {fkAddAddAS, nil},
+	{opAdd, opAdd, false, true, false}:  {fkAddAddSA, nil},
+	{opAdd, opAdd, false, true, true}:   {fkAddAddSS, nil},
+	{opAdd, opSub, false, false, false}: {fkAddSubAA, nil},
+	{opAdd, opSub, false, false, true}:  {fkAddSubAS, nil},
+	{opAdd, opSub, false, true, false}:  {fkAddSubSA, nil},
+	{opAdd, opSub, false, true, true}:   {fkAddSubSS, nil},
+	{opAdd, opMul, false, false, false}: {fkAddMulAA, nil},
+	{opAdd, opMul, false, false, true}:  {fkAddMulAS, nil},
+	{opAdd, opMul, false, true, false}:  {fkAddMulSA, nil},
+	{opAdd, opMul, false, true, true}:   {fkAddMulSS, nil},
+	{opAdd, opDiv, false, false, false}: {fkAddDivAA, fkAddDivAAFast},
+	{opAdd, opDiv, false, false, true}:  {fkAddDivAS, fkAddDivASFast},
+	{opAdd, opDiv, false, true, false}:  {fkAddDivSA, fkAddDivSAFast},
+	{opAdd, opDiv, false, true, true}:   {fkAddDivSS, fkAddDivSSFast},
+	{opAdd, opSub, true, false, false}:  {fkAddRSubAA, nil},
+	{opAdd, opSub, true, false, true}:   {fkAddRSubAS, nil},
+	{opAdd, opSub, true, true, false}:   {fkAddRSubSA, nil},
+	{opAdd, opSub, true, true, true}:    {fkAddRSubSS, nil},
+	{opAdd, opDiv, true, false, false}:  {fkAddRDivAA, fkAddRDivAAFast},
+	{opAdd, opDiv, true, false, true}:   {fkAddRDivAS, fkAddRDivASFast},
+	{opAdd, opDiv, true, true, false}:   {fkAddRDivSA, fkAddRDivSAFast},
+	{opAdd, opDiv, true, true, true}:    {fkAddRDivSS, fkAddRDivSSFast},
+	{opAdd, opEq, false, false, false}:  {fkAddEqAA, fkAddEqAAFast},
+	{opAdd, opEq, false, false, true}:   {fkAddEqAS, fkAddEqASFast},
+	{opAdd, opEq, false, true, false}:   {fkAddEqSA, fkAddEqSAFast},
+	{opAdd, opEq, false, true, true}:    {fkAddEqSS, fkAddEqSSFast},
+	{opAdd, opNe, false, false, false}:  {fkAddNeAA, fkAddNeAAFast},
+	{opAdd, opNe, false, false, true}:   {fkAddNeAS, fkAddNeASFast},
+	{opAdd, opNe, false, true, false}:   {fkAddNeSA, fkAddNeSAFast},
+	{opAdd, opNe, false, true, true}:    {fkAddNeSS, fkAddNeSSFast},
+	{opAdd, opGt, false, false, false}:  {fkAddGtAA, fkAddGtAAFast},
+	{opAdd, opGt, false, false, true}:   {fkAddGtAS, fkAddGtASFast},
+	{opAdd, opGt, false, true, false}:   {fkAddGtSA, fkAddGtSAFast},
+	{opAdd, opGt, false, true, true}:    {fkAddGtSS, fkAddGtSSFast},
+	{opAdd, opGe, false, false, false}:  {fkAddGeAA, fkAddGeAAFast},
+	{opAdd, opGe, false, false, true}:   {fkAddGeAS, fkAddGeASFast},
+	{opAdd, opGe, false, true, false}:   {fkAddGeSA, fkAddGeSAFast},
+	{opAdd, opGe, false, true, true}:    {fkAddGeSS, fkAddGeSSFast},
+	{opAdd, opLt, false, false, false}:  {fkAddLtAA, fkAddLtAAFast},
+	{opAdd, opLt, false, false, true}:   {fkAddLtAS, fkAddLtASFast},
+	{opAdd, opLt, false, true, false}:   {fkAddLtSA, fkAddLtSAFast},
+	{opAdd, opLt, false, true, true}:    {fkAddLtSS, fkAddLtSSFast},
+	{opAdd, opLe, false, false, false}:  {fkAddLeAA, fkAddLeAAFast},
+	{opAdd, opLe, false, false, true}:   {fkAddLeAS, fkAddLeASFast},
+	{opAdd, opLe, false, true, false}:   {fkAddLeSA, fkAddLeSAFast},
+	{opAdd, opLe, false, true, true}:    {fkAddLeSS, fkAddLeSSFast},
+	{opSub, opAdd, false, false, false}: {fkSubAddAA, nil},
+	{opSub, opAdd, false, false, true}:  {fkSubAddAS, nil},
+	{opSub, opAdd, false, true, false}:  {fkSubAddSA, nil},
+	{opSub, opAdd, false, true, true}:   {fkSubAddSS, nil},
+	{opSub, opSub, false, false, false}: {fkSubSubAA, nil},
+	{opSub, opSub, false, false, true}:  {fkSubSubAS, nil},
+	{opSub, opSub, false, true, false}:  {fkSubSubSA, nil},
+	{opSub, opSub, false, true, true}:   {fkSubSubSS, nil},
+	{opSub, opMul, false, false, false}: {fkSubMulAA, nil},
+	{opSub, opMul, false, false, true}:  {fkSubMulAS, nil},
+	{opSub, opMul, false, true, false}:  {fkSubMulSA, nil},
+	{opSub, opMul, false, true, true}:   {fkSubMulSS, nil},
+	{opSub, opDiv, false, false, false}: {fkSubDivAA, fkSubDivAAFast},
+	{opSub, opDiv, false, false, true}:  {fkSubDivAS, fkSubDivASFast},
+	{opSub, opDiv, false, true, false}:  {fkSubDivSA, fkSubDivSAFast},
+	{opSub, opDiv, false, true, true}:   {fkSubDivSS, fkSubDivSSFast},
+	{opSub, opSub, true, false, false}:  {fkSubRSubAA, nil},
+	{opSub, opSub, true, false, true}:   {fkSubRSubAS, nil},
+	{opSub, opSub, true, true, false}:   {fkSubRSubSA, nil},
+	{opSub, opSub, true, true, true}:    {fkSubRSubSS, nil},
+	{opSub, opDiv, true, false, false}:  {fkSubRDivAA, fkSubRDivAAFast},
+	{opSub, opDiv, true, false, true}:   {fkSubRDivAS, fkSubRDivASFast},
+	{opSub, opDiv, true, true, false}:   {fkSubRDivSA, fkSubRDivSAFast},
+	{opSub, opDiv, true, true, true}:    {fkSubRDivSS, fkSubRDivSSFast},
+	{opSub, opEq, false, false, false}:  {fkSubEqAA, fkSubEqAAFast},
+	{opSub, opEq, false, false, true}:   {fkSubEqAS, fkSubEqASFast},
+	{opSub, opEq, false, true, false}:   {fkSubEqSA, fkSubEqSAFast},
+	{opSub, opEq, false, true, true}:    {fkSubEqSS, fkSubEqSSFast},
+	{opSub, opNe, false, false, false}:  {fkSubNeAA, fkSubNeAAFast},
+	{opSub, opNe, false, false, true}:   {fkSubNeAS, fkSubNeASFast},
+	{opSub, opNe, false, true, false}:   {fkSubNeSA, fkSubNeSAFast},
+	{opSub, opNe, false, true, true}:    {fkSubNeSS, fkSubNeSSFast},
+	{opSub, opGt, false, false, false}:  {fkSubGtAA, fkSubGtAAFast},
+	{opSub, opGt, false, false, true}:   {fkSubGtAS, fkSubGtASFast},
+	{opSub, opGt, false, true, false}:   {fkSubGtSA, fkSubGtSAFast},
+	{opSub, opGt, false, true, true}:    {fkSubGtSS, fkSubGtSSFast},
+	{opSub, opGe, false, false, false}:  {fkSubGeAA, fkSubGeAAFast},
+	{opSub, opGe, false, false, true}:   {fkSubGeAS, fkSubGeASFast},
+	{opSub, opGe, false, true, false}:   {fkSubGeSA, fkSubGeSAFast},
+	{opSub, opGe, false, true, true}:    {fkSubGeSS, fkSubGeSSFast},
+	{opSub, opLt, false, false, false}:  {fkSubLtAA, fkSubLtAAFast},
+	{opSub, opLt, false, false, true}:   {fkSubLtAS, fkSubLtASFast},
+	{opSub, opLt, false, true, false}:   {fkSubLtSA, fkSubLtSAFast},
+	{opSub, opLt, false, true, true}:    {fkSubLtSS, fkSubLtSSFast},
+	{opSub, opLe, false, false, false}:  {fkSubLeAA, fkSubLeAAFast},
+	{opSub, opLe, false, false, true}:   {fkSubLeAS, fkSubLeASFast},
+	{opSub, opLe, false, true, false}:   {fkSubLeSA, fkSubLeSAFast},
+	{opSub, opLe, false, true, true}:    {fkSubLeSS, fkSubLeSSFast},
+	{opMul, opAdd, false, false, false}: {fkMulAddAA, nil},
+	{opMul, opAdd, false, false, true}:  {fkMulAddAS, nil},
+	{opMul, opAdd, false, true, false}:  {fkMulAddSA, nil},
+	{opMul, opAdd, false, true, true}:   {fkMulAddSS, nil},
+	{opMul, opSub, false, false, false}: {fkMulSubAA, nil},
+	{opMul, opSub, false, false, true}:  {fkMulSubAS, nil},
+	{opMul, opSub, false, true, false}:  {fkMulSubSA, nil},
+	{opMul, opSub, false, true, true}:   {fkMulSubSS, nil},
+	{opMul, opMul, false, false, false}: {fkMulMulAA, nil},
+	{opMul, opMul, false, false, true}:  {fkMulMulAS, nil},
+	{opMul, opMul, false, true, false}:  {fkMulMulSA, nil},
+	{opMul, opMul, false, true, true}:   {fkMulMulSS, nil},
+	{opMul, opDiv, false, false, false}: {fkMulDivAA, fkMulDivAAFast},
+	{opMul, opDiv, false, false, true}:  {fkMulDivAS, fkMulDivASFast},
+	{opMul, opDiv, false, true, false}:  {fkMulDivSA, fkMulDivSAFast},
+	{opMul, opDiv, false, true, true}:   {fkMulDivSS, fkMulDivSSFast},
+	{opMul, opSub, true, false, false}:  {fkMulRSubAA, nil},
+	{opMul, opSub, true, false, true}:   {fkMulRSubAS, nil},
+	{opMul, opSub, true, true, false}:   {fkMulRSubSA, nil},
+	{opMul, opSub, true, true, true}:    {fkMulRSubSS, nil},
+	{opMul, opDiv, true, false, false}:  {fkMulRDivAA, fkMulRDivAAFast},
+	{opMul, opDiv, true, false, true}:   {fkMulRDivAS, fkMulRDivASFast},
+	{opMul, opDiv, true, true, false}:   {fkMulRDivSA, fkMulRDivSAFast},
+	{opMul, opDiv, true, true, true}:    {fkMulRDivSS, fkMulRDivSSFast},
+	{opMul, opEq, false, false, false}:  {fkMulEqAA, fkMulEqAAFast},
+	{opMul, opEq, false, false, true}:   {fkMulEqAS, fkMulEqASFast},
+	{opMul, opEq, false, true, false}:   {fkMulEqSA, fkMulEqSAFast},
+	{opMul, opEq, false, true, true}:    {fkMulEqSS, fkMulEqSSFast},
+	{opMul, opNe, false, false, false}:  {fkMulNeAA, fkMulNeAAFast},
+	{opMul, opNe, false, false, true}:   {fkMulNeAS, fkMulNeASFast},
+	{opMul, opNe, false, true, false}:   {fkMulNeSA, fkMulNeSAFast},
+	{opMul, opNe, false, true, true}:    {fkMulNeSS, fkMulNeSSFast},
+	{opMul, opGt, false, false, false}:  {fkMulGtAA, fkMulGtAAFast},
+	{opMul, opGt, false, false, true}:   {fkMulGtAS, fkMulGtASFast},
+	{opMul, opGt, false, true, false}:   {fkMulGtSA, fkMulGtSAFast},
+	{opMul, opGt, false, true, true}:    {fkMulGtSS, fkMulGtSSFast},
+	{opMul, opGe, false, false, false}:  {fkMulGeAA, fkMulGeAAFast},
+	{opMul, opGe, false, false, true}:   {fkMulGeAS, fkMulGeASFast},
+	{opMul, opGe, false, true, false}:   {fkMulGeSA, fkMulGeSAFast},
+	{opMul, opGe, false, true, true}:    {fkMulGeSS, fkMulGeSSFast},
+	{opMul, opLt, false, false, false}:  {fkMulLtAA, fkMulLtAAFast},
+	{opMul, opLt, false, false, true}:   {fkMulLtAS, fkMulLtASFast},
+	{opMul, opLt, false, true, false}:   {fkMulLtSA, fkMulLtSAFast},
+	{opMul, opLt, false, true, true}:    {fkMulLtSS, fkMulLtSSFast},
+	{opMul, opLe, false, false, false}:  {fkMulLeAA, fkMulLeAAFast},
+	{opMul, opLe, false, false, true}:   {fkMulLeAS, fkMulLeASFast},
+	{opMul, opLe, false, true, false}:   {fkMulLeSA, fkMulLeSAFast},
+	{opMul, opLe, false, true, true}:    {fkMulLeSS, fkMulLeSSFast},
+	{opDiv, opAdd, false, false, false}: {fkDivAddAA, fkDivAddAAFast},
+	{opDiv, opAdd, false, false, true}:  {fkDivAddAS, fkDivAddASFast},
+	{opDiv, opAdd, false, true, false}:  {fkDivAddSA, fkDivAddSAFast},
+	{opDiv, opAdd, false, true, true}:   {fkDivAddSS, fkDivAddSSFast},
+	{opDiv, opSub, false, false, false}: {fkDivSubAA, fkDivSubAAFast},
+	{opDiv, opSub, false, false, true}:  {fkDivSubAS, fkDivSubASFast},
+	{opDiv, opSub, false, true, false}:  {fkDivSubSA, fkDivSubSAFast},
+	{opDiv, opSub, false, true, true}:   {fkDivSubSS, fkDivSubSSFast},
+	{opDiv, opMul, false, false, false}: {fkDivMulAA, fkDivMulAAFast},
+	{opDiv, opMul, false, false, true}:  {fkDivMulAS, fkDivMulASFast},
+	{opDiv, opMul, false, true, false}:  {fkDivMulSA, fkDivMulSAFast},
+	{opDiv, opMul, false, true, true}:   {fkDivMulSS, fkDivMulSSFast},
+	{opDiv, opDiv, false, false, false}: {fkDivDivAA, fkDivDivAAFast},
+	{opDiv, opDiv, false, false, true}:  {fkDivDivAS, fkDivDivASFast},
+	{opDiv, opDiv, false, true, false}:  {fkDivDivSA, fkDivDivSAFast},
+	{opDiv, opDiv, false, true, true}:   {fkDivDivSS, fkDivDivSSFast},
+	{opDiv, opSub, true, false, false}:  {fkDivRSubAA, fkDivRSubAAFast},
+	{opDiv, opSub, true, false, true}:   {fkDivRSubAS, fkDivRSubASFast},
+	{opDiv, opSub, true, true, false}:   {fkDivRSubSA, fkDivRSubSAFast},
+	{opDiv, opSub, true, true, true}:    {fkDivRSubSS, fkDivRSubSSFast},
+	{opDiv, opDiv, true, false, false}:  {fkDivRDivAA, fkDivRDivAAFast},
+	{opDiv, opDiv, true, false, true}:   {fkDivRDivAS, fkDivRDivASFast},
+	{opDiv, opDiv, true, true, false}:   {fkDivRDivSA, fkDivRDivSAFast},
+	{opDiv, opDiv, true, true, true}:    {fkDivRDivSS, fkDivRDivSSFast},
+	{opDiv, opEq, false, false, false}:  {fkDivEqAA, fkDivEqAAFast},
+	{opDiv, opEq, false, false, true}:   {fkDivEqAS, fkDivEqASFast},
+	{opDiv, opEq, false, true, false}:   {fkDivEqSA, fkDivEqSAFast},
+	{opDiv, opEq, false, true, true}:    {fkDivEqSS, fkDivEqSSFast},
+	{opDiv, opNe, false, false, false}:  {fkDivNeAA, fkDivNeAAFast},
+	{opDiv, opNe, false, false, true}:   {fkDivNeAS, fkDivNeASFast},
+	{opDiv, opNe, false, true, false}:   {fkDivNeSA, fkDivNeSAFast},
+	{opDiv, opNe, false, true, true}:    {fkDivNeSS, fkDivNeSSFast},
+	{opDiv, opGt, false, false, false}:  {fkDivGtAA, fkDivGtAAFast},
+	{opDiv, opGt, false, false, true}:   {fkDivGtAS, fkDivGtASFast},
+	{opDiv, opGt, false, true, false}:   {fkDivGtSA, fkDivGtSAFast},
+	{opDiv, opGt, false, true, true}:    {fkDivGtSS, fkDivGtSSFast},
+	{opDiv, opGe, false, false, false}:  {fkDivGeAA, fkDivGeAAFast},
+	{opDiv, opGe, false, false, true}:   {fkDivGeAS, fkDivGeASFast},
+	{opDiv, opGe, false, true, false}:   {fkDivGeSA, fkDivGeSAFast},
+	{opDiv, opGe, false, true, true}:    {fkDivGeSS, fkDivGeSSFast},
+	{opDiv, opLt, false, false, false}:  {fkDivLtAA, fkDivLtAAFast},
+	{opDiv, opLt, false, false, true}:   {fkDivLtAS, fkDivLtASFast},
+	{opDiv, opLt, false, true, false}:   {fkDivLtSA, fkDivLtSAFast},
+	{opDiv, opLt, false, true, true}:    {fkDivLtSS, fkDivLtSSFast},
+	{opDiv, opLe, false, false, false}:  {fkDivLeAA, fkDivLeAAFast},
+	{opDiv, opLe, false, false, true}:   {fkDivLeAS, fkDivLeASFast},
+	{opDiv, opLe, false, true, false}:   {fkDivLeSA, fkDivLeSAFast},
+	{opDiv, opLe, false, true, true}:    {fkDivLeSS, fkDivLeSSFast},
+	{opEq, opAnd, false, false, false}:  {fkEqAndAA, fkEqAndAAFast},
+	{opEq, opAnd, false, false, true}:   {fkEqAndAS, fkEqAndASFast},
+	{opEq, opAnd, false, true, false}:   {fkEqAndSA, fkEqAndSAFast},
+	{opEq, opAnd, false, true, true}:    {fkEqAndSS, fkEqAndSSFast},
+	{opEq, opOr, false, false, false}:   {fkEqOrAA, fkEqOrAAFast},
+	{opEq, opOr, false, false, true}:    {fkEqOrAS, fkEqOrASFast},
+	{opEq, opOr, false, true, false}:    {fkEqOrSA, fkEqOrSAFast},
+	{opEq, opOr, false, true, true}:     {fkEqOrSS, fkEqOrSSFast},
+	{opNe, opAnd, false, false, false}:  {fkNeAndAA, fkNeAndAAFast},
+	{opNe, opAnd, false, false, true}:   {fkNeAndAS, fkNeAndASFast},
+	{opNe, opAnd, false, true, false}:   {fkNeAndSA, fkNeAndSAFast},
+	{opNe, opAnd, false, true, true}:    {fkNeAndSS, fkNeAndSSFast},
+	{opNe, opOr, false, false, false}:   {fkNeOrAA, fkNeOrAAFast},
+	{opNe, opOr, false, false, true}:    {fkNeOrAS, fkNeOrASFast},
+	{opNe, opOr, false, true, false}:    {fkNeOrSA, fkNeOrSAFast},
+	{opNe, opOr, false, true, true}:     {fkNeOrSS, fkNeOrSSFast},
+	{opGt, opAnd, false, false, false}:  {fkGtAndAA, fkGtAndAAFast},
+	{opGt, opAnd, false, false, true}:   {fkGtAndAS, fkGtAndASFast},
+	{opGt, opAnd, false, true, false}:   {fkGtAndSA, fkGtAndSAFast},
+	{opGt, opAnd, false, true, true}:    {fkGtAndSS, fkGtAndSSFast},
+	{opGt, opOr, false, false, false}:   {fkGtOrAA, fkGtOrAAFast},
+	{opGt, opOr, false, false, true}:    {fkGtOrAS, fkGtOrASFast},
+	{opGt, opOr, false, true, false}:    {fkGtOrSA, fkGtOrSAFast},
+	{opGt, opOr, false, true, true}:     {fkGtOrSS, fkGtOrSSFast},
+	{opGe, opAnd, false, false, false}:  {fkGeAndAA, fkGeAndAAFast},
+	{opGe, opAnd, false, false, true}:   {fkGeAndAS, fkGeAndASFast},
+	{opGe, opAnd, false, true, false}:   {fkGeAndSA, fkGeAndSAFast},
+	{opGe, opAnd, false, true, true}:    {fkGeAndSS, fkGeAndSSFast},
+	{opGe, opOr, false, false, false}:   {fkGeOrAA, fkGeOrAAFast},
+	{opGe, opOr, false, false, true}:    {fkGeOrAS, fkGeOrASFast},
+	{opGe, opOr, false, true, false}:    {fkGeOrSA, fkGeOrSAFast},
+	{opGe, opOr, false, true, true}:     {fkGeOrSS, fkGeOrSSFast},
+	{opLt, opAnd, false, false, false}:  {fkLtAndAA, fkLtAndAAFast},
+	{opLt, opAnd, false, false, true}:   {fkLtAndAS, fkLtAndASFast},
+	{opLt, opAnd, false, true, false}:   {fkLtAndSA, fkLtAndSAFast},
+	{opLt, opAnd, false, true, true}:    {fkLtAndSS, fkLtAndSSFast},
+	{opLt, opOr, false, false, false}:   {fkLtOrAA, fkLtOrAAFast},
+	{opLt, opOr, false, false, true}:    {fkLtOrAS, fkLtOrASFast},
+	{opLt, opOr, false, true, false}:    {fkLtOrSA, fkLtOrSAFast},
+	{opLt, opOr, false, true, true}:     {fkLtOrSS, fkLtOrSSFast},
+	{opLe, opAnd, false, false, false}:  {fkLeAndAA, fkLeAndAAFast},
+	{opLe, opAnd, false, false, true}:   {fkLeAndAS, fkLeAndASFast},
+	{opLe, opAnd, false, true, false}:   {fkLeAndSA, fkLeAndSAFast},
+	{opLe, opAnd, false, true, true}:    {fkLeAndSS, fkLeAndSSFast},
+	{opLe, opOr, false, false, false}:   {fkLeOrAA, fkLeOrAAFast},
+	{opLe, opOr, false, false, true}:    {fkLeOrAS, fkLeOrASFast},
+	{opLe, opOr, false, true, false}:    {fkLeOrSA, fkLeOrSAFast},
+	{opLe, opOr, false, true, true}:     {fkLeOrSS, fkLeOrSSFast},
+}
+
+// binaryFast are the fast forms of the binary operations that test for NaN or zero,
+// by operation and whether b is one number.
+var binaryFast = map[fastKey]fastKernel{
+	{opDiv, false}: fbDivA,
+	{opEq, false}:  fbEqA,
+	{opNe, false}:  fbNeA,
+	{opGt, false}:  fbGtA,
+	{opGe, false}:  fbGeA,
+	{opLt, false}:  fbLtA,
+	{opLe, false}:  fbLeA,
+	{opAnd, false}: fbAndA,
+	{opOr, false}:  fbOrA,
+	{opDiv, true}:  fbDivS,
+	{opEq, true}:   fbEqS,
+	{opNe, true}:   fbNeS,
+	{opGt, true}:   fbGtS,
+	{opGe, true}:   fbGeS,
+	{opLt, true}:   fbLtS,
+	{opLe, true}:   fbLeS,
+	{opAnd, true}:  fbAndS,
+	{opOr, true}:   fbOrS,
+}
+
+// fbDivA is opDiv with b an array, assuming finite values.
+func fbDivA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		v := x / y
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
+// fbEqA is opEq with b an array, assuming finite values.
+func fbEqA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x == y))
+	}
+	return s-s == 0
+}
+
+// fbNeA is opNe with b an array, assuming finite values.
+func fbNeA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x != y))
+	}
+	return s-s == 0
+}
+
+// fbGtA is opGt with b an array, assuming finite values.
+func fbGtA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x > y))
+	}
+	return s-s == 0
+}
+
+// fbGeA is opGe with b an array, assuming finite values.
+func fbGeA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x >= y))
+	}
+	return s-s == 0
+}
+
+// fbLtA is opLt with b an array, assuming finite values.
+func fbLtA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x < y))
+	}
+	return s-s == 0
+}
+
+// fbLeA is opLe with b an array, assuming finite values.
+func fbLeA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x <= y))
+	}
+	return s-s == 0
+}
+
+// fbAndA is opAnd with b an array, assuming finite values.
+func fbAndA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(math.Float64bits(x)<<1 != 0) & b2u(math.Float64bits(y)<<1 != 0))
+	}
+	return s-s == 0
+}
+
+// fbOrA is opOr with b an array, assuming finite values.
+func fbOrA(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(math.Float64bits(x)<<1 != 0) | b2u(math.Float64bits(y)<<1 != 0))
+	}
+	return s-s == 0
+}
+
+// fbDivS is opDiv with b one number, assuming finite values.
+func fbDivS(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		v := x / y
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
+// fbEqS is opEq with b one number, assuming finite values.
+func fbEqS(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x == y))
+	}
+	return s-s == 0
+}
+
+// fbNeS is opNe with b one number, assuming finite values.
+func fbNeS(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x != y))
+	}
+	return s-s == 0
+}
+
+// fbGtS is opGt with b one number, assuming finite values.
+func fbGtS(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x > y))
+	}
+	return s-s == 0
+}
+
+// fbGeS is opGe with b one number, assuming finite values.
+func fbGeS(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x >= y))
+	}
+	return s-s == 0
+}
+
+// fbLtS is opLt with b one number, assuming finite values.
+func fbLtS(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x < y))
+	}
+	return s-s == 0
+}
+
+// fbLeS is opLe with b one number, assuming finite values.
+func fbLeS(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x <= y))
+	}
+	return s-s == 0
+}
+
+// fbAndS is opAnd with b one number, assuming finite values.
+func fbAndS(r, a, b, c []float64, y, z float64) bool {
+	yz := b2u(math.Float64bits(y)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(math.Float64bits(x)<<1 != 0) & yz)
+	}
+	return s-s == 0
+}
+
+// fbOrS is opOr with b one number, assuming finite values.
+func fbOrS(r, a, b, c []float64, y, z float64) bool {
+	yz := b2u(math.Float64bits(y)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(math.Float64bits(x)<<1 != 0) | yz)
+	}
+	return s-s == 0
 }
 
 // fkAddAddAA is op2(op1(a, b), c) with op1 opAdd, op2 opAdd, b an array, c an array.
@@ -394,6 +647,22 @@ func fkAddDivAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddDivAAFast is op2(op1(a, b), c) with op1 opAdd, op2 opDiv, b an array, c an array, assuming finite values.
+func fkAddDivAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x + y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkAddDivAS is op2(op1(a, b), c) with op1 opAdd, op2 opDiv, b an array, c one number.
 func fkAddDivAS(r, a, b, c []float64, y, z float64) {
 	zd := -b2u(z == 0) & nanBits
@@ -404,6 +673,21 @@ func fkAddDivAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(math.Float64bits(t/z) | zd)
 	}
+}
+
+// fkAddDivASFast is op2(op1(a, b), c) with op1 opAdd, op2 opDiv, b an array, c one number, assuming finite values.
+func fkAddDivASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x + y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkAddDivSA is op2(op1(a, b), c) with op1 opAdd, op2 opDiv, b one number, c an array.
@@ -417,6 +701,21 @@ func fkAddDivSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddDivSAFast is op2(op1(a, b), c) with op1 opAdd, op2 opDiv, b one number, c an array, assuming finite values.
+func fkAddDivSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x + y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkAddDivSS is op2(op1(a, b), c) with op1 opAdd, op2 opDiv, b one number, c one number.
 func fkAddDivSS(r, a, b, c []float64, y, z float64) {
 	zd := -b2u(z == 0) & nanBits
@@ -426,6 +725,20 @@ func fkAddDivSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(math.Float64bits(t/z) | zd)
 	}
+}
+
+// fkAddDivSSFast is op2(op1(a, b), c) with op1 opAdd, op2 opDiv, b one number, c one number, assuming finite values.
+func fkAddDivSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x + y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkAddRSubAA is op2(c, op1(a, b)) with op1 opAdd, op2 opSub, b an array, c an array.
@@ -484,6 +797,22 @@ func fkAddRDivAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddRDivAAFast is op2(c, op1(a, b)) with op1 opAdd, op2 opDiv, b an array, c an array, assuming finite values.
+func fkAddRDivAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x + y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkAddRDivAS is op2(c, op1(a, b)) with op1 opAdd, op2 opDiv, b an array, c one number.
 func fkAddRDivAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -493,6 +822,21 @@ func fkAddRDivAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(math.Float64bits(z/t) | -b2u(t == 0)&nanBits)
 	}
+}
+
+// fkAddRDivASFast is op2(c, op1(a, b)) with op1 opAdd, op2 opDiv, b an array, c one number, assuming finite values.
+func fkAddRDivASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x + y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkAddRDivSA is op2(c, op1(a, b)) with op1 opAdd, op2 opDiv, b one number, c an array.
@@ -506,6 +850,21 @@ func fkAddRDivSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddRDivSAFast is op2(c, op1(a, b)) with op1 opAdd, op2 opDiv, b one number, c an array, assuming finite values.
+func fkAddRDivSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x + y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkAddRDivSS is op2(c, op1(a, b)) with op1 opAdd, op2 opDiv, b one number, c one number.
 func fkAddRDivSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -514,6 +873,20 @@ func fkAddRDivSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(math.Float64bits(z/t) | -b2u(t == 0)&nanBits)
 	}
+}
+
+// fkAddRDivSSFast is op2(c, op1(a, b)) with op1 opAdd, op2 opDiv, b one number, c one number, assuming finite values.
+func fkAddRDivSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x + y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkAddEqAA is op2(op1(a, b), c) with op1 opAdd, op2 opEq, b an array, c an array.
@@ -528,6 +901,21 @@ func fkAddEqAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddEqAAFast is op2(op1(a, b), c) with op1 opAdd, op2 opEq, b an array, c an array, assuming finite values.
+func fkAddEqAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
+}
+
 // fkAddEqAS is op2(op1(a, b), c) with op1 opAdd, op2 opEq, b an array, c one number.
 func fkAddEqAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -537,6 +925,20 @@ func fkAddEqAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t == z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddEqASFast is op2(op1(a, b), c) with op1 opAdd, op2 opEq, b an array, c one number, assuming finite values.
+func fkAddEqASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
 }
 
 // fkAddEqSA is op2(op1(a, b), c) with op1 opAdd, op2 opEq, b one number, c an array.
@@ -550,6 +952,20 @@ func fkAddEqSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddEqSAFast is op2(op1(a, b), c) with op1 opAdd, op2 opEq, b one number, c an array, assuming finite values.
+func fkAddEqSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
+}
+
 // fkAddEqSS is op2(op1(a, b), c) with op1 opAdd, op2 opEq, b one number, c one number.
 func fkAddEqSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -558,6 +974,19 @@ func fkAddEqSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t == z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddEqSSFast is op2(op1(a, b), c) with op1 opAdd, op2 opEq, b one number, c one number, assuming finite values.
+func fkAddEqSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
 }
 
 // fkAddNeAA is op2(op1(a, b), c) with op1 opAdd, op2 opNe, b an array, c an array.
@@ -572,6 +1001,21 @@ func fkAddNeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddNeAAFast is op2(op1(a, b), c) with op1 opAdd, op2 opNe, b an array, c an array, assuming finite values.
+func fkAddNeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
+}
+
 // fkAddNeAS is op2(op1(a, b), c) with op1 opAdd, op2 opNe, b an array, c one number.
 func fkAddNeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -581,6 +1025,20 @@ func fkAddNeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t != z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddNeASFast is op2(op1(a, b), c) with op1 opAdd, op2 opNe, b an array, c one number, assuming finite values.
+func fkAddNeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
 }
 
 // fkAddNeSA is op2(op1(a, b), c) with op1 opAdd, op2 opNe, b one number, c an array.
@@ -594,6 +1052,20 @@ func fkAddNeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddNeSAFast is op2(op1(a, b), c) with op1 opAdd, op2 opNe, b one number, c an array, assuming finite values.
+func fkAddNeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
+}
+
 // fkAddNeSS is op2(op1(a, b), c) with op1 opAdd, op2 opNe, b one number, c one number.
 func fkAddNeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -602,6 +1074,19 @@ func fkAddNeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t != z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddNeSSFast is op2(op1(a, b), c) with op1 opAdd, op2 opNe, b one number, c one number, assuming finite values.
+func fkAddNeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
 }
 
 // fkAddGtAA is op2(op1(a, b), c) with op1 opAdd, op2 opGt, b an array, c an array.
@@ -616,6 +1101,21 @@ func fkAddGtAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddGtAAFast is op2(op1(a, b), c) with op1 opAdd, op2 opGt, b an array, c an array, assuming finite values.
+func fkAddGtAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
+}
+
 // fkAddGtAS is op2(op1(a, b), c) with op1 opAdd, op2 opGt, b an array, c one number.
 func fkAddGtAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -625,6 +1125,20 @@ func fkAddGtAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t > z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddGtASFast is op2(op1(a, b), c) with op1 opAdd, op2 opGt, b an array, c one number, assuming finite values.
+func fkAddGtASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
 }
 
 // fkAddGtSA is op2(op1(a, b), c) with op1 opAdd, op2 opGt, b one number, c an array.
@@ -638,6 +1152,20 @@ func fkAddGtSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddGtSAFast is op2(op1(a, b), c) with op1 opAdd, op2 opGt, b one number, c an array, assuming finite values.
+func fkAddGtSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
+}
+
 // fkAddGtSS is op2(op1(a, b), c) with op1 opAdd, op2 opGt, b one number, c one number.
 func fkAddGtSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -646,6 +1174,19 @@ func fkAddGtSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t > z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddGtSSFast is op2(op1(a, b), c) with op1 opAdd, op2 opGt, b one number, c one number, assuming finite values.
+func fkAddGtSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
 }
 
 // fkAddGeAA is op2(op1(a, b), c) with op1 opAdd, op2 opGe, b an array, c an array.
@@ -660,6 +1201,21 @@ func fkAddGeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddGeAAFast is op2(op1(a, b), c) with op1 opAdd, op2 opGe, b an array, c an array, assuming finite values.
+func fkAddGeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
+}
+
 // fkAddGeAS is op2(op1(a, b), c) with op1 opAdd, op2 opGe, b an array, c one number.
 func fkAddGeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -669,6 +1225,20 @@ func fkAddGeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t >= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddGeASFast is op2(op1(a, b), c) with op1 opAdd, op2 opGe, b an array, c one number, assuming finite values.
+func fkAddGeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
 }
 
 // fkAddGeSA is op2(op1(a, b), c) with op1 opAdd, op2 opGe, b one number, c an array.
@@ -682,6 +1252,20 @@ func fkAddGeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddGeSAFast is op2(op1(a, b), c) with op1 opAdd, op2 opGe, b one number, c an array, assuming finite values.
+func fkAddGeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
+}
+
 // fkAddGeSS is op2(op1(a, b), c) with op1 opAdd, op2 opGe, b one number, c one number.
 func fkAddGeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -690,6 +1274,19 @@ func fkAddGeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t >= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddGeSSFast is op2(op1(a, b), c) with op1 opAdd, op2 opGe, b one number, c one number, assuming finite values.
+func fkAddGeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
 }
 
 // fkAddLtAA is op2(op1(a, b), c) with op1 opAdd, op2 opLt, b an array, c an array.
@@ -704,6 +1301,21 @@ func fkAddLtAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddLtAAFast is op2(op1(a, b), c) with op1 opAdd, op2 opLt, b an array, c an array, assuming finite values.
+func fkAddLtAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
+}
+
 // fkAddLtAS is op2(op1(a, b), c) with op1 opAdd, op2 opLt, b an array, c one number.
 func fkAddLtAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -713,6 +1325,20 @@ func fkAddLtAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t < z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddLtASFast is op2(op1(a, b), c) with op1 opAdd, op2 opLt, b an array, c one number, assuming finite values.
+func fkAddLtASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
 }
 
 // fkAddLtSA is op2(op1(a, b), c) with op1 opAdd, op2 opLt, b one number, c an array.
@@ -726,6 +1352,20 @@ func fkAddLtSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddLtSAFast is op2(op1(a, b), c) with op1 opAdd, op2 opLt, b one number, c an array, assuming finite values.
+func fkAddLtSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
+}
+
 // fkAddLtSS is op2(op1(a, b), c) with op1 opAdd, op2 opLt, b one number, c one number.
 func fkAddLtSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -734,6 +1374,19 @@ func fkAddLtSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t < z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddLtSSFast is op2(op1(a, b), c) with op1 opAdd, op2 opLt, b one number, c one number, assuming finite values.
+func fkAddLtSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
 }
 
 // fkAddLeAA is op2(op1(a, b), c) with op1 opAdd, op2 opLe, b an array, c an array.
@@ -748,6 +1401,21 @@ func fkAddLeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddLeAAFast is op2(op1(a, b), c) with op1 opAdd, op2 opLe, b an array, c an array, assuming finite values.
+func fkAddLeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
+}
+
 // fkAddLeAS is op2(op1(a, b), c) with op1 opAdd, op2 opLe, b an array, c one number.
 func fkAddLeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -757,6 +1425,20 @@ func fkAddLeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t <= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddLeASFast is op2(op1(a, b), c) with op1 opAdd, op2 opLe, b an array, c one number, assuming finite values.
+func fkAddLeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
 }
 
 // fkAddLeSA is op2(op1(a, b), c) with op1 opAdd, op2 opLe, b one number, c an array.
@@ -770,6 +1452,20 @@ func fkAddLeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkAddLeSAFast is op2(op1(a, b), c) with op1 opAdd, op2 opLe, b one number, c an array, assuming finite values.
+func fkAddLeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x + y)
+		s += t + z
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
+}
+
 // fkAddLeSS is op2(op1(a, b), c) with op1 opAdd, op2 opLe, b one number, c one number.
 func fkAddLeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -778,6 +1474,19 @@ func fkAddLeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x + y)
 		r[i] = math.Float64frombits(-b2u(t <= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkAddLeSSFast is op2(op1(a, b), c) with op1 opAdd, op2 opLe, b one number, c one number, assuming finite values.
+func fkAddLeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x + y)
+		s += t
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
 }
 
 // fkSubAddAA is op2(op1(a, b), c) with op1 opSub, op2 opAdd, b an array, c an array.
@@ -924,6 +1633,22 @@ func fkSubDivAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubDivAAFast is op2(op1(a, b), c) with op1 opSub, op2 opDiv, b an array, c an array, assuming finite values.
+func fkSubDivAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x - y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkSubDivAS is op2(op1(a, b), c) with op1 opSub, op2 opDiv, b an array, c one number.
 func fkSubDivAS(r, a, b, c []float64, y, z float64) {
 	zd := -b2u(z == 0) & nanBits
@@ -934,6 +1659,21 @@ func fkSubDivAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(math.Float64bits(t/z) | zd)
 	}
+}
+
+// fkSubDivASFast is op2(op1(a, b), c) with op1 opSub, op2 opDiv, b an array, c one number, assuming finite values.
+func fkSubDivASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x - y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkSubDivSA is op2(op1(a, b), c) with op1 opSub, op2 opDiv, b one number, c an array.
@@ -947,6 +1687,21 @@ func fkSubDivSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubDivSAFast is op2(op1(a, b), c) with op1 opSub, op2 opDiv, b one number, c an array, assuming finite values.
+func fkSubDivSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x - y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkSubDivSS is op2(op1(a, b), c) with op1 opSub, op2 opDiv, b one number, c one number.
 func fkSubDivSS(r, a, b, c []float64, y, z float64) {
 	zd := -b2u(z == 0) & nanBits
@@ -956,6 +1711,20 @@ func fkSubDivSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(math.Float64bits(t/z) | zd)
 	}
+}
+
+// fkSubDivSSFast is op2(op1(a, b), c) with op1 opSub, op2 opDiv, b one number, c one number, assuming finite values.
+func fkSubDivSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x - y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkSubRSubAA is op2(c, op1(a, b)) with op1 opSub, op2 opSub, b an array, c an array.
@@ -1014,6 +1783,22 @@ func fkSubRDivAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubRDivAAFast is op2(c, op1(a, b)) with op1 opSub, op2 opDiv, b an array, c an array, assuming finite values.
+func fkSubRDivAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x - y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkSubRDivAS is op2(c, op1(a, b)) with op1 opSub, op2 opDiv, b an array, c one number.
 func fkSubRDivAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1023,6 +1808,21 @@ func fkSubRDivAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(math.Float64bits(z/t) | -b2u(t == 0)&nanBits)
 	}
+}
+
+// fkSubRDivASFast is op2(c, op1(a, b)) with op1 opSub, op2 opDiv, b an array, c one number, assuming finite values.
+func fkSubRDivASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x - y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkSubRDivSA is op2(c, op1(a, b)) with op1 opSub, op2 opDiv, b one number, c an array.
@@ -1036,6 +1836,21 @@ func fkSubRDivSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubRDivSAFast is op2(c, op1(a, b)) with op1 opSub, op2 opDiv, b one number, c an array, assuming finite values.
+func fkSubRDivSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x - y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkSubRDivSS is op2(c, op1(a, b)) with op1 opSub, op2 opDiv, b one number, c one number.
 func fkSubRDivSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1044,6 +1859,20 @@ func fkSubRDivSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(math.Float64bits(z/t) | -b2u(t == 0)&nanBits)
 	}
+}
+
+// fkSubRDivSSFast is op2(c, op1(a, b)) with op1 opSub, op2 opDiv, b one number, c one number, assuming finite values.
+func fkSubRDivSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x - y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkSubEqAA is op2(op1(a, b), c) with op1 opSub, op2 opEq, b an array, c an array.
@@ -1058,6 +1887,21 @@ func fkSubEqAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubEqAAFast is op2(op1(a, b), c) with op1 opSub, op2 opEq, b an array, c an array, assuming finite values.
+func fkSubEqAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
+}
+
 // fkSubEqAS is op2(op1(a, b), c) with op1 opSub, op2 opEq, b an array, c one number.
 func fkSubEqAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1067,6 +1911,20 @@ func fkSubEqAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t == z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubEqASFast is op2(op1(a, b), c) with op1 opSub, op2 opEq, b an array, c one number, assuming finite values.
+func fkSubEqASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
 }
 
 // fkSubEqSA is op2(op1(a, b), c) with op1 opSub, op2 opEq, b one number, c an array.
@@ -1080,6 +1938,20 @@ func fkSubEqSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubEqSAFast is op2(op1(a, b), c) with op1 opSub, op2 opEq, b one number, c an array, assuming finite values.
+func fkSubEqSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
+}
+
 // fkSubEqSS is op2(op1(a, b), c) with op1 opSub, op2 opEq, b one number, c one number.
 func fkSubEqSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1088,6 +1960,19 @@ func fkSubEqSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t == z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubEqSSFast is op2(op1(a, b), c) with op1 opSub, op2 opEq, b one number, c one number, assuming finite values.
+func fkSubEqSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
 }
 
 // fkSubNeAA is op2(op1(a, b), c) with op1 opSub, op2 opNe, b an array, c an array.
@@ -1102,6 +1987,21 @@ func fkSubNeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubNeAAFast is op2(op1(a, b), c) with op1 opSub, op2 opNe, b an array, c an array, assuming finite values.
+func fkSubNeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
+}
+
 // fkSubNeAS is op2(op1(a, b), c) with op1 opSub, op2 opNe, b an array, c one number.
 func fkSubNeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1111,6 +2011,20 @@ func fkSubNeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t != z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubNeASFast is op2(op1(a, b), c) with op1 opSub, op2 opNe, b an array, c one number, assuming finite values.
+func fkSubNeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
 }
 
 // fkSubNeSA is op2(op1(a, b), c) with op1 opSub, op2 opNe, b one number, c an array.
@@ -1124,6 +2038,20 @@ func fkSubNeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubNeSAFast is op2(op1(a, b), c) with op1 opSub, op2 opNe, b one number, c an array, assuming finite values.
+func fkSubNeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
+}
+
 // fkSubNeSS is op2(op1(a, b), c) with op1 opSub, op2 opNe, b one number, c one number.
 func fkSubNeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1132,6 +2060,19 @@ func fkSubNeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t != z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubNeSSFast is op2(op1(a, b), c) with op1 opSub, op2 opNe, b one number, c one number, assuming finite values.
+func fkSubNeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
 }
 
 // fkSubGtAA is op2(op1(a, b), c) with op1 opSub, op2 opGt, b an array, c an array.
@@ -1146,6 +2087,21 @@ func fkSubGtAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubGtAAFast is op2(op1(a, b), c) with op1 opSub, op2 opGt, b an array, c an array, assuming finite values.
+func fkSubGtAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
+}
+
 // fkSubGtAS is op2(op1(a, b), c) with op1 opSub, op2 opGt, b an array, c one number.
 func fkSubGtAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1155,6 +2111,20 @@ func fkSubGtAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t > z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubGtASFast is op2(op1(a, b), c) with op1 opSub, op2 opGt, b an array, c one number, assuming finite values.
+func fkSubGtASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
 }
 
 // fkSubGtSA is op2(op1(a, b), c) with op1 opSub, op2 opGt, b one number, c an array.
@@ -1168,6 +2138,20 @@ func fkSubGtSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubGtSAFast is op2(op1(a, b), c) with op1 opSub, op2 opGt, b one number, c an array, assuming finite values.
+func fkSubGtSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
+}
+
 // fkSubGtSS is op2(op1(a, b), c) with op1 opSub, op2 opGt, b one number, c one number.
 func fkSubGtSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1176,6 +2160,19 @@ func fkSubGtSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t > z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubGtSSFast is op2(op1(a, b), c) with op1 opSub, op2 opGt, b one number, c one number, assuming finite values.
+func fkSubGtSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
 }
 
 // fkSubGeAA is op2(op1(a, b), c) with op1 opSub, op2 opGe, b an array, c an array.
@@ -1190,6 +2187,21 @@ func fkSubGeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubGeAAFast is op2(op1(a, b), c) with op1 opSub, op2 opGe, b an array, c an array, assuming finite values.
+func fkSubGeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
+}
+
 // fkSubGeAS is op2(op1(a, b), c) with op1 opSub, op2 opGe, b an array, c one number.
 func fkSubGeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1199,6 +2211,20 @@ func fkSubGeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t >= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubGeASFast is op2(op1(a, b), c) with op1 opSub, op2 opGe, b an array, c one number, assuming finite values.
+func fkSubGeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
 }
 
 // fkSubGeSA is op2(op1(a, b), c) with op1 opSub, op2 opGe, b one number, c an array.
@@ -1212,6 +2238,20 @@ func fkSubGeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubGeSAFast is op2(op1(a, b), c) with op1 opSub, op2 opGe, b one number, c an array, assuming finite values.
+func fkSubGeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
+}
+
 // fkSubGeSS is op2(op1(a, b), c) with op1 opSub, op2 opGe, b one number, c one number.
 func fkSubGeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1220,6 +2260,19 @@ func fkSubGeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t >= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubGeSSFast is op2(op1(a, b), c) with op1 opSub, op2 opGe, b one number, c one number, assuming finite values.
+func fkSubGeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
 }
 
 // fkSubLtAA is op2(op1(a, b), c) with op1 opSub, op2 opLt, b an array, c an array.
@@ -1234,6 +2287,21 @@ func fkSubLtAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubLtAAFast is op2(op1(a, b), c) with op1 opSub, op2 opLt, b an array, c an array, assuming finite values.
+func fkSubLtAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
+}
+
 // fkSubLtAS is op2(op1(a, b), c) with op1 opSub, op2 opLt, b an array, c one number.
 func fkSubLtAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1243,6 +2311,20 @@ func fkSubLtAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t < z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubLtASFast is op2(op1(a, b), c) with op1 opSub, op2 opLt, b an array, c one number, assuming finite values.
+func fkSubLtASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
 }
 
 // fkSubLtSA is op2(op1(a, b), c) with op1 opSub, op2 opLt, b one number, c an array.
@@ -1256,6 +2338,20 @@ func fkSubLtSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubLtSAFast is op2(op1(a, b), c) with op1 opSub, op2 opLt, b one number, c an array, assuming finite values.
+func fkSubLtSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
+}
+
 // fkSubLtSS is op2(op1(a, b), c) with op1 opSub, op2 opLt, b one number, c one number.
 func fkSubLtSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1264,6 +2360,19 @@ func fkSubLtSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t < z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubLtSSFast is op2(op1(a, b), c) with op1 opSub, op2 opLt, b one number, c one number, assuming finite values.
+func fkSubLtSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
 }
 
 // fkSubLeAA is op2(op1(a, b), c) with op1 opSub, op2 opLe, b an array, c an array.
@@ -1278,6 +2387,21 @@ func fkSubLeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubLeAAFast is op2(op1(a, b), c) with op1 opSub, op2 opLe, b an array, c an array, assuming finite values.
+func fkSubLeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
+}
+
 // fkSubLeAS is op2(op1(a, b), c) with op1 opSub, op2 opLe, b an array, c one number.
 func fkSubLeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1287,6 +2411,20 @@ func fkSubLeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t <= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubLeASFast is op2(op1(a, b), c) with op1 opSub, op2 opLe, b an array, c one number, assuming finite values.
+func fkSubLeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
 }
 
 // fkSubLeSA is op2(op1(a, b), c) with op1 opSub, op2 opLe, b one number, c an array.
@@ -1300,6 +2438,20 @@ func fkSubLeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkSubLeSAFast is op2(op1(a, b), c) with op1 opSub, op2 opLe, b one number, c an array, assuming finite values.
+func fkSubLeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x - y)
+		s += t + z
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
+}
+
 // fkSubLeSS is op2(op1(a, b), c) with op1 opSub, op2 opLe, b one number, c one number.
 func fkSubLeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1308,6 +2460,19 @@ func fkSubLeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x - y)
 		r[i] = math.Float64frombits(-b2u(t <= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkSubLeSSFast is op2(op1(a, b), c) with op1 opSub, op2 opLe, b one number, c one number, assuming finite values.
+func fkSubLeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x - y)
+		s += t
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
 }
 
 // fkMulAddAA is op2(op1(a, b), c) with op1 opMul, op2 opAdd, b an array, c an array.
@@ -1454,6 +2619,22 @@ func fkMulDivAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulDivAAFast is op2(op1(a, b), c) with op1 opMul, op2 opDiv, b an array, c an array, assuming finite values.
+func fkMulDivAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x * y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkMulDivAS is op2(op1(a, b), c) with op1 opMul, op2 opDiv, b an array, c one number.
 func fkMulDivAS(r, a, b, c []float64, y, z float64) {
 	zd := -b2u(z == 0) & nanBits
@@ -1464,6 +2645,21 @@ func fkMulDivAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(math.Float64bits(t/z) | zd)
 	}
+}
+
+// fkMulDivASFast is op2(op1(a, b), c) with op1 opMul, op2 opDiv, b an array, c one number, assuming finite values.
+func fkMulDivASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x * y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkMulDivSA is op2(op1(a, b), c) with op1 opMul, op2 opDiv, b one number, c an array.
@@ -1477,6 +2673,21 @@ func fkMulDivSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulDivSAFast is op2(op1(a, b), c) with op1 opMul, op2 opDiv, b one number, c an array, assuming finite values.
+func fkMulDivSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x * y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkMulDivSS is op2(op1(a, b), c) with op1 opMul, op2 opDiv, b one number, c one number.
 func fkMulDivSS(r, a, b, c []float64, y, z float64) {
 	zd := -b2u(z == 0) & nanBits
@@ -1486,6 +2697,20 @@ func fkMulDivSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(math.Float64bits(t/z) | zd)
 	}
+}
+
+// fkMulDivSSFast is op2(op1(a, b), c) with op1 opMul, op2 opDiv, b one number, c one number, assuming finite values.
+func fkMulDivSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x * y)
+		v := t / z
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkMulRSubAA is op2(c, op1(a, b)) with op1 opMul, op2 opSub, b an array, c an array.
@@ -1544,6 +2769,22 @@ func fkMulRDivAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulRDivAAFast is op2(c, op1(a, b)) with op1 opMul, op2 opDiv, b an array, c an array, assuming finite values.
+func fkMulRDivAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x * y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkMulRDivAS is op2(c, op1(a, b)) with op1 opMul, op2 opDiv, b an array, c one number.
 func fkMulRDivAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1553,6 +2794,21 @@ func fkMulRDivAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(math.Float64bits(z/t) | -b2u(t == 0)&nanBits)
 	}
+}
+
+// fkMulRDivASFast is op2(c, op1(a, b)) with op1 opMul, op2 opDiv, b an array, c one number, assuming finite values.
+func fkMulRDivASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x * y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkMulRDivSA is op2(c, op1(a, b)) with op1 opMul, op2 opDiv, b one number, c an array.
@@ -1566,6 +2822,21 @@ func fkMulRDivSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulRDivSAFast is op2(c, op1(a, b)) with op1 opMul, op2 opDiv, b one number, c an array, assuming finite values.
+func fkMulRDivSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x * y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkMulRDivSS is op2(c, op1(a, b)) with op1 opMul, op2 opDiv, b one number, c one number.
 func fkMulRDivSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1574,6 +2845,20 @@ func fkMulRDivSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(math.Float64bits(z/t) | -b2u(t == 0)&nanBits)
 	}
+}
+
+// fkMulRDivSSFast is op2(c, op1(a, b)) with op1 opMul, op2 opDiv, b one number, c one number, assuming finite values.
+func fkMulRDivSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x * y)
+		v := z / t
+		s += v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkMulEqAA is op2(op1(a, b), c) with op1 opMul, op2 opEq, b an array, c an array.
@@ -1588,6 +2873,21 @@ func fkMulEqAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulEqAAFast is op2(op1(a, b), c) with op1 opMul, op2 opEq, b an array, c an array, assuming finite values.
+func fkMulEqAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
+}
+
 // fkMulEqAS is op2(op1(a, b), c) with op1 opMul, op2 opEq, b an array, c one number.
 func fkMulEqAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1597,6 +2897,20 @@ func fkMulEqAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t == z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulEqASFast is op2(op1(a, b), c) with op1 opMul, op2 opEq, b an array, c one number, assuming finite values.
+func fkMulEqASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
 }
 
 // fkMulEqSA is op2(op1(a, b), c) with op1 opMul, op2 opEq, b one number, c an array.
@@ -1610,6 +2924,20 @@ func fkMulEqSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulEqSAFast is op2(op1(a, b), c) with op1 opMul, op2 opEq, b one number, c an array, assuming finite values.
+func fkMulEqSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
+}
+
 // fkMulEqSS is op2(op1(a, b), c) with op1 opMul, op2 opEq, b one number, c one number.
 func fkMulEqSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1618,6 +2946,19 @@ func fkMulEqSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t == z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulEqSSFast is op2(op1(a, b), c) with op1 opMul, op2 opEq, b one number, c one number, assuming finite values.
+func fkMulEqSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
 }
 
 // fkMulNeAA is op2(op1(a, b), c) with op1 opMul, op2 opNe, b an array, c an array.
@@ -1632,6 +2973,21 @@ func fkMulNeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulNeAAFast is op2(op1(a, b), c) with op1 opMul, op2 opNe, b an array, c an array, assuming finite values.
+func fkMulNeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
+}
+
 // fkMulNeAS is op2(op1(a, b), c) with op1 opMul, op2 opNe, b an array, c one number.
 func fkMulNeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1641,6 +2997,20 @@ func fkMulNeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t != z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulNeASFast is op2(op1(a, b), c) with op1 opMul, op2 opNe, b an array, c one number, assuming finite values.
+func fkMulNeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
 }
 
 // fkMulNeSA is op2(op1(a, b), c) with op1 opMul, op2 opNe, b one number, c an array.
@@ -1654,6 +3024,20 @@ func fkMulNeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulNeSAFast is op2(op1(a, b), c) with op1 opMul, op2 opNe, b one number, c an array, assuming finite values.
+func fkMulNeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
+}
+
 // fkMulNeSS is op2(op1(a, b), c) with op1 opMul, op2 opNe, b one number, c one number.
 func fkMulNeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1662,6 +3046,19 @@ func fkMulNeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t != z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulNeSSFast is op2(op1(a, b), c) with op1 opMul, op2 opNe, b one number, c one number, assuming finite values.
+func fkMulNeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
 }
 
 // fkMulGtAA is op2(op1(a, b), c) with op1 opMul, op2 opGt, b an array, c an array.
@@ -1676,6 +3073,21 @@ func fkMulGtAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulGtAAFast is op2(op1(a, b), c) with op1 opMul, op2 opGt, b an array, c an array, assuming finite values.
+func fkMulGtAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
+}
+
 // fkMulGtAS is op2(op1(a, b), c) with op1 opMul, op2 opGt, b an array, c one number.
 func fkMulGtAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1685,6 +3097,20 @@ func fkMulGtAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t > z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulGtASFast is op2(op1(a, b), c) with op1 opMul, op2 opGt, b an array, c one number, assuming finite values.
+func fkMulGtASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
 }
 
 // fkMulGtSA is op2(op1(a, b), c) with op1 opMul, op2 opGt, b one number, c an array.
@@ -1698,6 +3124,20 @@ func fkMulGtSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulGtSAFast is op2(op1(a, b), c) with op1 opMul, op2 opGt, b one number, c an array, assuming finite values.
+func fkMulGtSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
+}
+
 // fkMulGtSS is op2(op1(a, b), c) with op1 opMul, op2 opGt, b one number, c one number.
 func fkMulGtSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1706,6 +3146,19 @@ func fkMulGtSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t > z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulGtSSFast is op2(op1(a, b), c) with op1 opMul, op2 opGt, b one number, c one number, assuming finite values.
+func fkMulGtSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
 }
 
 // fkMulGeAA is op2(op1(a, b), c) with op1 opMul, op2 opGe, b an array, c an array.
@@ -1720,6 +3173,21 @@ func fkMulGeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulGeAAFast is op2(op1(a, b), c) with op1 opMul, op2 opGe, b an array, c an array, assuming finite values.
+func fkMulGeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
+}
+
 // fkMulGeAS is op2(op1(a, b), c) with op1 opMul, op2 opGe, b an array, c one number.
 func fkMulGeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1729,6 +3197,20 @@ func fkMulGeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t >= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulGeASFast is op2(op1(a, b), c) with op1 opMul, op2 opGe, b an array, c one number, assuming finite values.
+func fkMulGeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
 }
 
 // fkMulGeSA is op2(op1(a, b), c) with op1 opMul, op2 opGe, b one number, c an array.
@@ -1742,6 +3224,20 @@ func fkMulGeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulGeSAFast is op2(op1(a, b), c) with op1 opMul, op2 opGe, b one number, c an array, assuming finite values.
+func fkMulGeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
+}
+
 // fkMulGeSS is op2(op1(a, b), c) with op1 opMul, op2 opGe, b one number, c one number.
 func fkMulGeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1750,6 +3246,19 @@ func fkMulGeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t >= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulGeSSFast is op2(op1(a, b), c) with op1 opMul, op2 opGe, b one number, c one number, assuming finite values.
+func fkMulGeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
 }
 
 // fkMulLtAA is op2(op1(a, b), c) with op1 opMul, op2 opLt, b an array, c an array.
@@ -1764,6 +3273,21 @@ func fkMulLtAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulLtAAFast is op2(op1(a, b), c) with op1 opMul, op2 opLt, b an array, c an array, assuming finite values.
+func fkMulLtAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
+}
+
 // fkMulLtAS is op2(op1(a, b), c) with op1 opMul, op2 opLt, b an array, c one number.
 func fkMulLtAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1773,6 +3297,20 @@ func fkMulLtAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t < z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulLtASFast is op2(op1(a, b), c) with op1 opMul, op2 opLt, b an array, c one number, assuming finite values.
+func fkMulLtASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
 }
 
 // fkMulLtSA is op2(op1(a, b), c) with op1 opMul, op2 opLt, b one number, c an array.
@@ -1786,6 +3324,20 @@ func fkMulLtSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulLtSAFast is op2(op1(a, b), c) with op1 opMul, op2 opLt, b one number, c an array, assuming finite values.
+func fkMulLtSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
+}
+
 // fkMulLtSS is op2(op1(a, b), c) with op1 opMul, op2 opLt, b one number, c one number.
 func fkMulLtSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1794,6 +3346,19 @@ func fkMulLtSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t < z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulLtSSFast is op2(op1(a, b), c) with op1 opMul, op2 opLt, b one number, c one number, assuming finite values.
+func fkMulLtSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
 }
 
 // fkMulLeAA is op2(op1(a, b), c) with op1 opMul, op2 opLe, b an array, c an array.
@@ -1808,6 +3373,21 @@ func fkMulLeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulLeAAFast is op2(op1(a, b), c) with op1 opMul, op2 opLe, b an array, c an array, assuming finite values.
+func fkMulLeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
+}
+
 // fkMulLeAS is op2(op1(a, b), c) with op1 opMul, op2 opLe, b an array, c one number.
 func fkMulLeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1817,6 +3397,20 @@ func fkMulLeAS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t <= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulLeASFast is op2(op1(a, b), c) with op1 opMul, op2 opLe, b an array, c one number, assuming finite values.
+func fkMulLeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
 }
 
 // fkMulLeSA is op2(op1(a, b), c) with op1 opMul, op2 opLe, b one number, c an array.
@@ -1830,6 +3424,20 @@ func fkMulLeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkMulLeSAFast is op2(op1(a, b), c) with op1 opMul, op2 opLe, b one number, c an array, assuming finite values.
+func fkMulLeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := float64(x * y)
+		s += t + z
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
+}
+
 // fkMulLeSS is op2(op1(a, b), c) with op1 opMul, op2 opLe, b one number, c one number.
 func fkMulLeSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1838,6 +3446,19 @@ func fkMulLeSS(r, a, b, c []float64, y, z float64) {
 		t := float64(x * y)
 		r[i] = math.Float64frombits(-b2u(t <= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkMulLeSSFast is op2(op1(a, b), c) with op1 opMul, op2 opLe, b one number, c one number, assuming finite values.
+func fkMulLeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := float64(x * y)
+		s += t
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
 }
 
 // fkDivAddAA is op2(op1(a, b), c) with op1 opDiv, op2 opAdd, b an array, c an array.
@@ -1852,6 +3473,22 @@ func fkDivAddAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivAddAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opAdd, b an array, c an array, assuming finite values.
+func fkDivAddAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		v := t + z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivAddAS is op2(op1(a, b), c) with op1 opDiv, op2 opAdd, b an array, c one number.
 func fkDivAddAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1861,6 +3498,21 @@ func fkDivAddAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = t + z
 	}
+}
+
+// fkDivAddASFast is op2(op1(a, b), c) with op1 opDiv, op2 opAdd, b an array, c one number, assuming finite values.
+func fkDivAddASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		v := t + z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivAddSA is op2(op1(a, b), c) with op1 opDiv, op2 opAdd, b one number, c an array.
@@ -1875,6 +3527,21 @@ func fkDivAddSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivAddSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opAdd, b one number, c an array, assuming finite values.
+func fkDivAddSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		v := t + z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivAddSS is op2(op1(a, b), c) with op1 opDiv, op2 opAdd, b one number, c one number.
 func fkDivAddSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -1884,6 +3551,20 @@ func fkDivAddSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = t + z
 	}
+}
+
+// fkDivAddSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opAdd, b one number, c one number, assuming finite values.
+func fkDivAddSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		v := t + z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivSubAA is op2(op1(a, b), c) with op1 opDiv, op2 opSub, b an array, c an array.
@@ -1898,6 +3579,22 @@ func fkDivSubAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivSubAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opSub, b an array, c an array, assuming finite values.
+func fkDivSubAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		v := t - z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivSubAS is op2(op1(a, b), c) with op1 opDiv, op2 opSub, b an array, c one number.
 func fkDivSubAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1907,6 +3604,21 @@ func fkDivSubAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = t - z
 	}
+}
+
+// fkDivSubASFast is op2(op1(a, b), c) with op1 opDiv, op2 opSub, b an array, c one number, assuming finite values.
+func fkDivSubASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		v := t - z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivSubSA is op2(op1(a, b), c) with op1 opDiv, op2 opSub, b one number, c an array.
@@ -1921,6 +3633,21 @@ func fkDivSubSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivSubSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opSub, b one number, c an array, assuming finite values.
+func fkDivSubSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		v := t - z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivSubSS is op2(op1(a, b), c) with op1 opDiv, op2 opSub, b one number, c one number.
 func fkDivSubSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -1930,6 +3657,20 @@ func fkDivSubSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = t - z
 	}
+}
+
+// fkDivSubSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opSub, b one number, c one number, assuming finite values.
+func fkDivSubSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		v := t - z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivMulAA is op2(op1(a, b), c) with op1 opDiv, op2 opMul, b an array, c an array.
@@ -1944,6 +3685,22 @@ func fkDivMulAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivMulAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opMul, b an array, c an array, assuming finite values.
+func fkDivMulAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		v := t * z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivMulAS is op2(op1(a, b), c) with op1 opDiv, op2 opMul, b an array, c one number.
 func fkDivMulAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -1953,6 +3710,21 @@ func fkDivMulAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = t * z
 	}
+}
+
+// fkDivMulASFast is op2(op1(a, b), c) with op1 opDiv, op2 opMul, b an array, c one number, assuming finite values.
+func fkDivMulASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		v := t * z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivMulSA is op2(op1(a, b), c) with op1 opDiv, op2 opMul, b one number, c an array.
@@ -1967,6 +3739,21 @@ func fkDivMulSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivMulSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opMul, b one number, c an array, assuming finite values.
+func fkDivMulSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		v := t * z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivMulSS is op2(op1(a, b), c) with op1 opDiv, op2 opMul, b one number, c one number.
 func fkDivMulSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -1976,6 +3763,20 @@ func fkDivMulSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = t * z
 	}
+}
+
+// fkDivMulSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opMul, b one number, c one number, assuming finite values.
+func fkDivMulSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		v := t * z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivDivAA is op2(op1(a, b), c) with op1 opDiv, op2 opDiv, b an array, c an array.
@@ -1990,6 +3791,22 @@ func fkDivDivAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivDivAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opDiv, b an array, c an array, assuming finite values.
+func fkDivDivAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		v := t / z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivDivAS is op2(op1(a, b), c) with op1 opDiv, op2 opDiv, b an array, c one number.
 func fkDivDivAS(r, a, b, c []float64, y, z float64) {
 	zd := -b2u(z == 0) & nanBits
@@ -2000,6 +3817,21 @@ func fkDivDivAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = math.Float64frombits(math.Float64bits(t/z) | zd)
 	}
+}
+
+// fkDivDivASFast is op2(op1(a, b), c) with op1 opDiv, op2 opDiv, b an array, c one number, assuming finite values.
+func fkDivDivASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		v := t / z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivDivSA is op2(op1(a, b), c) with op1 opDiv, op2 opDiv, b one number, c an array.
@@ -2014,6 +3846,21 @@ func fkDivDivSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivDivSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opDiv, b one number, c an array, assuming finite values.
+func fkDivDivSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		v := t / z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivDivSS is op2(op1(a, b), c) with op1 opDiv, op2 opDiv, b one number, c one number.
 func fkDivDivSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2024,6 +3871,20 @@ func fkDivDivSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = math.Float64frombits(math.Float64bits(t/z) | zd)
 	}
+}
+
+// fkDivDivSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opDiv, b one number, c one number, assuming finite values.
+func fkDivDivSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		v := t / z
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivRSubAA is op2(c, op1(a, b)) with op1 opDiv, op2 opSub, b an array, c an array.
@@ -2038,6 +3899,22 @@ func fkDivRSubAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivRSubAAFast is op2(c, op1(a, b)) with op1 opDiv, op2 opSub, b an array, c an array, assuming finite values.
+func fkDivRSubAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		v := z - t
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivRSubAS is op2(c, op1(a, b)) with op1 opDiv, op2 opSub, b an array, c one number.
 func fkDivRSubAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -2047,6 +3924,21 @@ func fkDivRSubAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = z - t
 	}
+}
+
+// fkDivRSubASFast is op2(c, op1(a, b)) with op1 opDiv, op2 opSub, b an array, c one number, assuming finite values.
+func fkDivRSubASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		v := z - t
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivRSubSA is op2(c, op1(a, b)) with op1 opDiv, op2 opSub, b one number, c an array.
@@ -2061,6 +3953,21 @@ func fkDivRSubSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivRSubSAFast is op2(c, op1(a, b)) with op1 opDiv, op2 opSub, b one number, c an array, assuming finite values.
+func fkDivRSubSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		v := z - t
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivRSubSS is op2(c, op1(a, b)) with op1 opDiv, op2 opSub, b one number, c one number.
 func fkDivRSubSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2070,6 +3977,20 @@ func fkDivRSubSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = z - t
 	}
+}
+
+// fkDivRSubSSFast is op2(c, op1(a, b)) with op1 opDiv, op2 opSub, b one number, c one number, assuming finite values.
+func fkDivRSubSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		v := z - t
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivRDivAA is op2(c, op1(a, b)) with op1 opDiv, op2 opDiv, b an array, c an array.
@@ -2084,6 +4005,22 @@ func fkDivRDivAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivRDivAAFast is op2(c, op1(a, b)) with op1 opDiv, op2 opDiv, b an array, c an array, assuming finite values.
+func fkDivRDivAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		v := z / t
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivRDivAS is op2(c, op1(a, b)) with op1 opDiv, op2 opDiv, b an array, c one number.
 func fkDivRDivAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -2093,6 +4030,21 @@ func fkDivRDivAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = math.Float64frombits(math.Float64bits(z/t) | -b2u(t == 0)&nanBits)
 	}
+}
+
+// fkDivRDivASFast is op2(c, op1(a, b)) with op1 opDiv, op2 opDiv, b an array, c one number, assuming finite values.
+func fkDivRDivASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		v := z / t
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivRDivSA is op2(c, op1(a, b)) with op1 opDiv, op2 opDiv, b one number, c an array.
@@ -2107,6 +4059,21 @@ func fkDivRDivSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivRDivSAFast is op2(c, op1(a, b)) with op1 opDiv, op2 opDiv, b one number, c an array, assuming finite values.
+func fkDivRDivSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		v := z / t
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
+}
+
 // fkDivRDivSS is op2(c, op1(a, b)) with op1 opDiv, op2 opDiv, b one number, c one number.
 func fkDivRDivSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2116,6 +4083,20 @@ func fkDivRDivSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = math.Float64frombits(math.Float64bits(z/t) | -b2u(t == 0)&nanBits)
 	}
+}
+
+// fkDivRDivSSFast is op2(c, op1(a, b)) with op1 opDiv, op2 opDiv, b one number, c one number, assuming finite values.
+func fkDivRDivSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		v := z / t
+		s += t + v
+		r[i] = v
+	}
+	return s-s == 0
 }
 
 // fkDivEqAA is op2(op1(a, b), c) with op1 opDiv, op2 opEq, b an array, c an array.
@@ -2130,6 +4111,21 @@ func fkDivEqAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivEqAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opEq, b an array, c an array, assuming finite values.
+func fkDivEqAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
+}
+
 // fkDivEqAS is op2(op1(a, b), c) with op1 opDiv, op2 opEq, b an array, c one number.
 func fkDivEqAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -2139,6 +4135,20 @@ func fkDivEqAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = math.Float64frombits(-b2u(t == z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivEqASFast is op2(op1(a, b), c) with op1 opDiv, op2 opEq, b an array, c one number, assuming finite values.
+func fkDivEqASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
 }
 
 // fkDivEqSA is op2(op1(a, b), c) with op1 opDiv, op2 opEq, b one number, c an array.
@@ -2153,6 +4163,20 @@ func fkDivEqSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivEqSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opEq, b one number, c an array, assuming finite values.
+func fkDivEqSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
+}
+
 // fkDivEqSS is op2(op1(a, b), c) with op1 opDiv, op2 opEq, b one number, c one number.
 func fkDivEqSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2162,6 +4186,19 @@ func fkDivEqSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = math.Float64frombits(-b2u(t == z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivEqSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opEq, b one number, c one number, assuming finite values.
+func fkDivEqSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t == z))
+	}
+	return s-s == 0
 }
 
 // fkDivNeAA is op2(op1(a, b), c) with op1 opDiv, op2 opNe, b an array, c an array.
@@ -2176,6 +4213,21 @@ func fkDivNeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivNeAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opNe, b an array, c an array, assuming finite values.
+func fkDivNeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
+}
+
 // fkDivNeAS is op2(op1(a, b), c) with op1 opDiv, op2 opNe, b an array, c one number.
 func fkDivNeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -2185,6 +4237,20 @@ func fkDivNeAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = math.Float64frombits(-b2u(t != z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivNeASFast is op2(op1(a, b), c) with op1 opDiv, op2 opNe, b an array, c one number, assuming finite values.
+func fkDivNeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
 }
 
 // fkDivNeSA is op2(op1(a, b), c) with op1 opDiv, op2 opNe, b one number, c an array.
@@ -2199,6 +4265,20 @@ func fkDivNeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivNeSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opNe, b one number, c an array, assuming finite values.
+func fkDivNeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
+}
+
 // fkDivNeSS is op2(op1(a, b), c) with op1 opDiv, op2 opNe, b one number, c one number.
 func fkDivNeSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2208,6 +4288,19 @@ func fkDivNeSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = math.Float64frombits(-b2u(t != z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivNeSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opNe, b one number, c one number, assuming finite values.
+func fkDivNeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t != z))
+	}
+	return s-s == 0
 }
 
 // fkDivGtAA is op2(op1(a, b), c) with op1 opDiv, op2 opGt, b an array, c an array.
@@ -2222,6 +4315,21 @@ func fkDivGtAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivGtAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opGt, b an array, c an array, assuming finite values.
+func fkDivGtAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
+}
+
 // fkDivGtAS is op2(op1(a, b), c) with op1 opDiv, op2 opGt, b an array, c one number.
 func fkDivGtAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -2231,6 +4339,20 @@ func fkDivGtAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = math.Float64frombits(-b2u(t > z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivGtASFast is op2(op1(a, b), c) with op1 opDiv, op2 opGt, b an array, c one number, assuming finite values.
+func fkDivGtASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
 }
 
 // fkDivGtSA is op2(op1(a, b), c) with op1 opDiv, op2 opGt, b one number, c an array.
@@ -2245,6 +4367,20 @@ func fkDivGtSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivGtSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opGt, b one number, c an array, assuming finite values.
+func fkDivGtSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
+}
+
 // fkDivGtSS is op2(op1(a, b), c) with op1 opDiv, op2 opGt, b one number, c one number.
 func fkDivGtSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2254,6 +4390,19 @@ func fkDivGtSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = math.Float64frombits(-b2u(t > z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivGtSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opGt, b one number, c one number, assuming finite values.
+func fkDivGtSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t > z))
+	}
+	return s-s == 0
 }
 
 // fkDivGeAA is op2(op1(a, b), c) with op1 opDiv, op2 opGe, b an array, c an array.
@@ -2268,6 +4417,21 @@ func fkDivGeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivGeAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opGe, b an array, c an array, assuming finite values.
+func fkDivGeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
+}
+
 // fkDivGeAS is op2(op1(a, b), c) with op1 opDiv, op2 opGe, b an array, c one number.
 func fkDivGeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -2277,6 +4441,20 @@ func fkDivGeAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = math.Float64frombits(-b2u(t >= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivGeASFast is op2(op1(a, b), c) with op1 opDiv, op2 opGe, b an array, c one number, assuming finite values.
+func fkDivGeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
 }
 
 // fkDivGeSA is op2(op1(a, b), c) with op1 opDiv, op2 opGe, b one number, c an array.
@@ -2291,6 +4469,20 @@ func fkDivGeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivGeSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opGe, b one number, c an array, assuming finite values.
+func fkDivGeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
+}
+
 // fkDivGeSS is op2(op1(a, b), c) with op1 opDiv, op2 opGe, b one number, c one number.
 func fkDivGeSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2300,6 +4492,19 @@ func fkDivGeSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = math.Float64frombits(-b2u(t >= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivGeSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opGe, b one number, c one number, assuming finite values.
+func fkDivGeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t >= z))
+	}
+	return s-s == 0
 }
 
 // fkDivLtAA is op2(op1(a, b), c) with op1 opDiv, op2 opLt, b an array, c an array.
@@ -2314,6 +4519,21 @@ func fkDivLtAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivLtAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opLt, b an array, c an array, assuming finite values.
+func fkDivLtAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
+}
+
 // fkDivLtAS is op2(op1(a, b), c) with op1 opDiv, op2 opLt, b an array, c one number.
 func fkDivLtAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -2323,6 +4543,20 @@ func fkDivLtAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = math.Float64frombits(-b2u(t < z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivLtASFast is op2(op1(a, b), c) with op1 opDiv, op2 opLt, b an array, c one number, assuming finite values.
+func fkDivLtASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
 }
 
 // fkDivLtSA is op2(op1(a, b), c) with op1 opDiv, op2 opLt, b one number, c an array.
@@ -2337,6 +4571,20 @@ func fkDivLtSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivLtSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opLt, b one number, c an array, assuming finite values.
+func fkDivLtSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
+}
+
 // fkDivLtSS is op2(op1(a, b), c) with op1 opDiv, op2 opLt, b one number, c one number.
 func fkDivLtSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2346,6 +4594,19 @@ func fkDivLtSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = math.Float64frombits(-b2u(t < z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivLtSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opLt, b one number, c one number, assuming finite values.
+func fkDivLtSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t < z))
+	}
+	return s-s == 0
 }
 
 // fkDivLeAA is op2(op1(a, b), c) with op1 opDiv, op2 opLe, b an array, c an array.
@@ -2360,6 +4621,21 @@ func fkDivLeAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivLeAAFast is op2(op1(a, b), c) with op1 opDiv, op2 opLe, b an array, c an array, assuming finite values.
+func fkDivLeAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
+}
+
 // fkDivLeAS is op2(op1(a, b), c) with op1 opDiv, op2 opLe, b an array, c one number.
 func fkDivLeAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
@@ -2369,6 +4645,20 @@ func fkDivLeAS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
 		r[i] = math.Float64frombits(-b2u(t <= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivLeASFast is op2(op1(a, b), c) with op1 opDiv, op2 opLe, b an array, c one number, assuming finite values.
+func fkDivLeASFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
 }
 
 // fkDivLeSA is op2(op1(a, b), c) with op1 opDiv, op2 opLe, b one number, c an array.
@@ -2383,6 +4673,20 @@ func fkDivLeSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkDivLeSAFast is op2(op1(a, b), c) with op1 opDiv, op2 opLe, b one number, c an array, assuming finite values.
+func fkDivLeSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		t := x / y
+		s += t + z
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
+}
+
 // fkDivLeSS is op2(op1(a, b), c) with op1 opDiv, op2 opLe, b one number, c one number.
 func fkDivLeSS(r, a, b, c []float64, y, z float64) {
 	yd := -b2u(y == 0) & nanBits
@@ -2392,6 +4696,19 @@ func fkDivLeSS(r, a, b, c []float64, y, z float64) {
 		t := math.Float64frombits(math.Float64bits(x/y) | yd)
 		r[i] = math.Float64frombits(-b2u(t <= z)&oneBits | -b2u(t != t)&nanBits)
 	}
+}
+
+// fkDivLeSSFast is op2(op1(a, b), c) with op1 opDiv, op2 opLe, b one number, c one number, assuming finite values.
+func fkDivLeSSFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		t := x / y
+		s += t
+		r[i] = float64(b2u(t <= z))
+	}
+	return s-s == 0
 }
 
 // fkEqAndAA is op2(op1(a, b), c) with op1 opEq, op2 opAnd, b an array, c an array.
@@ -2407,6 +4724,20 @@ func fkEqAndAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkEqAndAAFast is op2(op1(a, b), c) with op1 opEq, op2 opAnd, b an array, c an array, assuming finite values.
+func fkEqAndAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkEqAndAS is op2(op1(a, b), c) with op1 opEq, op2 opAnd, b an array, c one number.
 func fkEqAndAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2417,6 +4748,20 @@ func fkEqAndAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x == y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkEqAndASFast is op2(op1(a, b), c) with op1 opEq, op2 opAnd, b an array, c one number, assuming finite values.
+func fkEqAndASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x == y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkEqAndSA is op2(op1(a, b), c) with op1 opEq, op2 opAnd, b one number, c an array.
@@ -2431,6 +4776,19 @@ func fkEqAndSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkEqAndSAFast is op2(op1(a, b), c) with op1 opEq, op2 opAnd, b one number, c an array, assuming finite values.
+func fkEqAndSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkEqAndSS is op2(op1(a, b), c) with op1 opEq, op2 opAnd, b one number, c one number.
 func fkEqAndSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2440,6 +4798,19 @@ func fkEqAndSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x == y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkEqAndSSFast is op2(op1(a, b), c) with op1 opEq, op2 opAnd, b one number, c one number, assuming finite values.
+func fkEqAndSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x == y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkEqOrAA is op2(op1(a, b), c) with op1 opEq, op2 opOr, b an array, c an array.
@@ -2455,6 +4826,20 @@ func fkEqOrAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkEqOrAAFast is op2(op1(a, b), c) with op1 opEq, op2 opOr, b an array, c an array, assuming finite values.
+func fkEqOrAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkEqOrAS is op2(op1(a, b), c) with op1 opEq, op2 opOr, b an array, c one number.
 func fkEqOrAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2465,6 +4850,20 @@ func fkEqOrAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x == y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkEqOrASFast is op2(op1(a, b), c) with op1 opEq, op2 opOr, b an array, c one number, assuming finite values.
+func fkEqOrASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x == y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkEqOrSA is op2(op1(a, b), c) with op1 opEq, op2 opOr, b one number, c an array.
@@ -2479,6 +4878,19 @@ func fkEqOrSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkEqOrSAFast is op2(op1(a, b), c) with op1 opEq, op2 opOr, b one number, c an array, assuming finite values.
+func fkEqOrSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkEqOrSS is op2(op1(a, b), c) with op1 opEq, op2 opOr, b one number, c one number.
 func fkEqOrSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2488,6 +4900,19 @@ func fkEqOrSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x == y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkEqOrSSFast is op2(op1(a, b), c) with op1 opEq, op2 opOr, b one number, c one number, assuming finite values.
+func fkEqOrSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x == y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkNeAndAA is op2(op1(a, b), c) with op1 opNe, op2 opAnd, b an array, c an array.
@@ -2503,6 +4928,20 @@ func fkNeAndAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkNeAndAAFast is op2(op1(a, b), c) with op1 opNe, op2 opAnd, b an array, c an array, assuming finite values.
+func fkNeAndAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkNeAndAS is op2(op1(a, b), c) with op1 opNe, op2 opAnd, b an array, c one number.
 func fkNeAndAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2513,6 +4952,20 @@ func fkNeAndAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x != y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkNeAndASFast is op2(op1(a, b), c) with op1 opNe, op2 opAnd, b an array, c one number, assuming finite values.
+func fkNeAndASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x != y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkNeAndSA is op2(op1(a, b), c) with op1 opNe, op2 opAnd, b one number, c an array.
@@ -2527,6 +4980,19 @@ func fkNeAndSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkNeAndSAFast is op2(op1(a, b), c) with op1 opNe, op2 opAnd, b one number, c an array, assuming finite values.
+func fkNeAndSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkNeAndSS is op2(op1(a, b), c) with op1 opNe, op2 opAnd, b one number, c one number.
 func fkNeAndSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2536,6 +5002,19 @@ func fkNeAndSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x != y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkNeAndSSFast is op2(op1(a, b), c) with op1 opNe, op2 opAnd, b one number, c one number, assuming finite values.
+func fkNeAndSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x != y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkNeOrAA is op2(op1(a, b), c) with op1 opNe, op2 opOr, b an array, c an array.
@@ -2551,6 +5030,20 @@ func fkNeOrAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkNeOrAAFast is op2(op1(a, b), c) with op1 opNe, op2 opOr, b an array, c an array, assuming finite values.
+func fkNeOrAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkNeOrAS is op2(op1(a, b), c) with op1 opNe, op2 opOr, b an array, c one number.
 func fkNeOrAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2561,6 +5054,20 @@ func fkNeOrAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x != y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkNeOrASFast is op2(op1(a, b), c) with op1 opNe, op2 opOr, b an array, c one number, assuming finite values.
+func fkNeOrASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x != y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkNeOrSA is op2(op1(a, b), c) with op1 opNe, op2 opOr, b one number, c an array.
@@ -2575,6 +5082,19 @@ func fkNeOrSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkNeOrSAFast is op2(op1(a, b), c) with op1 opNe, op2 opOr, b one number, c an array, assuming finite values.
+func fkNeOrSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkNeOrSS is op2(op1(a, b), c) with op1 opNe, op2 opOr, b one number, c one number.
 func fkNeOrSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2584,6 +5104,19 @@ func fkNeOrSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x != y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkNeOrSSFast is op2(op1(a, b), c) with op1 opNe, op2 opOr, b one number, c one number, assuming finite values.
+func fkNeOrSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x != y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkGtAndAA is op2(op1(a, b), c) with op1 opGt, op2 opAnd, b an array, c an array.
@@ -2599,6 +5132,20 @@ func fkGtAndAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkGtAndAAFast is op2(op1(a, b), c) with op1 opGt, op2 opAnd, b an array, c an array, assuming finite values.
+func fkGtAndAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkGtAndAS is op2(op1(a, b), c) with op1 opGt, op2 opAnd, b an array, c one number.
 func fkGtAndAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2609,6 +5156,20 @@ func fkGtAndAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x > y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkGtAndASFast is op2(op1(a, b), c) with op1 opGt, op2 opAnd, b an array, c one number, assuming finite values.
+func fkGtAndASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x > y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkGtAndSA is op2(op1(a, b), c) with op1 opGt, op2 opAnd, b one number, c an array.
@@ -2623,6 +5184,19 @@ func fkGtAndSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkGtAndSAFast is op2(op1(a, b), c) with op1 opGt, op2 opAnd, b one number, c an array, assuming finite values.
+func fkGtAndSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkGtAndSS is op2(op1(a, b), c) with op1 opGt, op2 opAnd, b one number, c one number.
 func fkGtAndSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2632,6 +5206,19 @@ func fkGtAndSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x > y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkGtAndSSFast is op2(op1(a, b), c) with op1 opGt, op2 opAnd, b one number, c one number, assuming finite values.
+func fkGtAndSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x > y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkGtOrAA is op2(op1(a, b), c) with op1 opGt, op2 opOr, b an array, c an array.
@@ -2647,6 +5234,20 @@ func fkGtOrAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkGtOrAAFast is op2(op1(a, b), c) with op1 opGt, op2 opOr, b an array, c an array, assuming finite values.
+func fkGtOrAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkGtOrAS is op2(op1(a, b), c) with op1 opGt, op2 opOr, b an array, c one number.
 func fkGtOrAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2657,6 +5258,20 @@ func fkGtOrAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x > y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkGtOrASFast is op2(op1(a, b), c) with op1 opGt, op2 opOr, b an array, c one number, assuming finite values.
+func fkGtOrASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x > y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkGtOrSA is op2(op1(a, b), c) with op1 opGt, op2 opOr, b one number, c an array.
@@ -2671,6 +5286,19 @@ func fkGtOrSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkGtOrSAFast is op2(op1(a, b), c) with op1 opGt, op2 opOr, b one number, c an array, assuming finite values.
+func fkGtOrSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkGtOrSS is op2(op1(a, b), c) with op1 opGt, op2 opOr, b one number, c one number.
 func fkGtOrSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2680,6 +5308,19 @@ func fkGtOrSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x > y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkGtOrSSFast is op2(op1(a, b), c) with op1 opGt, op2 opOr, b one number, c one number, assuming finite values.
+func fkGtOrSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x > y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkGeAndAA is op2(op1(a, b), c) with op1 opGe, op2 opAnd, b an array, c an array.
@@ -2695,6 +5336,20 @@ func fkGeAndAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkGeAndAAFast is op2(op1(a, b), c) with op1 opGe, op2 opAnd, b an array, c an array, assuming finite values.
+func fkGeAndAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkGeAndAS is op2(op1(a, b), c) with op1 opGe, op2 opAnd, b an array, c one number.
 func fkGeAndAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2705,6 +5360,20 @@ func fkGeAndAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x >= y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkGeAndASFast is op2(op1(a, b), c) with op1 opGe, op2 opAnd, b an array, c one number, assuming finite values.
+func fkGeAndASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x >= y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkGeAndSA is op2(op1(a, b), c) with op1 opGe, op2 opAnd, b one number, c an array.
@@ -2719,6 +5388,19 @@ func fkGeAndSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkGeAndSAFast is op2(op1(a, b), c) with op1 opGe, op2 opAnd, b one number, c an array, assuming finite values.
+func fkGeAndSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkGeAndSS is op2(op1(a, b), c) with op1 opGe, op2 opAnd, b one number, c one number.
 func fkGeAndSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2728,6 +5410,19 @@ func fkGeAndSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x >= y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkGeAndSSFast is op2(op1(a, b), c) with op1 opGe, op2 opAnd, b one number, c one number, assuming finite values.
+func fkGeAndSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x >= y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkGeOrAA is op2(op1(a, b), c) with op1 opGe, op2 opOr, b an array, c an array.
@@ -2743,6 +5438,20 @@ func fkGeOrAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkGeOrAAFast is op2(op1(a, b), c) with op1 opGe, op2 opOr, b an array, c an array, assuming finite values.
+func fkGeOrAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkGeOrAS is op2(op1(a, b), c) with op1 opGe, op2 opOr, b an array, c one number.
 func fkGeOrAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2753,6 +5462,20 @@ func fkGeOrAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x >= y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkGeOrASFast is op2(op1(a, b), c) with op1 opGe, op2 opOr, b an array, c one number, assuming finite values.
+func fkGeOrASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x >= y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkGeOrSA is op2(op1(a, b), c) with op1 opGe, op2 opOr, b one number, c an array.
@@ -2767,6 +5490,19 @@ func fkGeOrSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkGeOrSAFast is op2(op1(a, b), c) with op1 opGe, op2 opOr, b one number, c an array, assuming finite values.
+func fkGeOrSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkGeOrSS is op2(op1(a, b), c) with op1 opGe, op2 opOr, b one number, c one number.
 func fkGeOrSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2776,6 +5512,19 @@ func fkGeOrSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x >= y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkGeOrSSFast is op2(op1(a, b), c) with op1 opGe, op2 opOr, b one number, c one number, assuming finite values.
+func fkGeOrSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x >= y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkLtAndAA is op2(op1(a, b), c) with op1 opLt, op2 opAnd, b an array, c an array.
@@ -2791,6 +5540,20 @@ func fkLtAndAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkLtAndAAFast is op2(op1(a, b), c) with op1 opLt, op2 opAnd, b an array, c an array, assuming finite values.
+func fkLtAndAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkLtAndAS is op2(op1(a, b), c) with op1 opLt, op2 opAnd, b an array, c one number.
 func fkLtAndAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2801,6 +5564,20 @@ func fkLtAndAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x < y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkLtAndASFast is op2(op1(a, b), c) with op1 opLt, op2 opAnd, b an array, c one number, assuming finite values.
+func fkLtAndASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x < y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkLtAndSA is op2(op1(a, b), c) with op1 opLt, op2 opAnd, b one number, c an array.
@@ -2815,6 +5592,19 @@ func fkLtAndSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkLtAndSAFast is op2(op1(a, b), c) with op1 opLt, op2 opAnd, b one number, c an array, assuming finite values.
+func fkLtAndSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkLtAndSS is op2(op1(a, b), c) with op1 opLt, op2 opAnd, b one number, c one number.
 func fkLtAndSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2824,6 +5614,19 @@ func fkLtAndSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x < y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkLtAndSSFast is op2(op1(a, b), c) with op1 opLt, op2 opAnd, b one number, c one number, assuming finite values.
+func fkLtAndSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x < y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkLtOrAA is op2(op1(a, b), c) with op1 opLt, op2 opOr, b an array, c an array.
@@ -2839,6 +5642,20 @@ func fkLtOrAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkLtOrAAFast is op2(op1(a, b), c) with op1 opLt, op2 opOr, b an array, c an array, assuming finite values.
+func fkLtOrAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkLtOrAS is op2(op1(a, b), c) with op1 opLt, op2 opOr, b an array, c one number.
 func fkLtOrAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2849,6 +5666,20 @@ func fkLtOrAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x < y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkLtOrASFast is op2(op1(a, b), c) with op1 opLt, op2 opOr, b an array, c one number, assuming finite values.
+func fkLtOrASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x < y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkLtOrSA is op2(op1(a, b), c) with op1 opLt, op2 opOr, b one number, c an array.
@@ -2863,6 +5694,19 @@ func fkLtOrSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkLtOrSAFast is op2(op1(a, b), c) with op1 opLt, op2 opOr, b one number, c an array, assuming finite values.
+func fkLtOrSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkLtOrSS is op2(op1(a, b), c) with op1 opLt, op2 opOr, b one number, c one number.
 func fkLtOrSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2872,6 +5716,19 @@ func fkLtOrSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x < y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkLtOrSSFast is op2(op1(a, b), c) with op1 opLt, op2 opOr, b one number, c one number, assuming finite values.
+func fkLtOrSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x < y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkLeAndAA is op2(op1(a, b), c) with op1 opLe, op2 opAnd, b an array, c an array.
@@ -2887,6 +5744,20 @@ func fkLeAndAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkLeAndAAFast is op2(op1(a, b), c) with op1 opLe, op2 opAnd, b an array, c an array, assuming finite values.
+func fkLeAndAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkLeAndAS is op2(op1(a, b), c) with op1 opLe, op2 opAnd, b an array, c one number.
 func fkLeAndAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2897,6 +5768,20 @@ func fkLeAndAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x <= y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkLeAndASFast is op2(op1(a, b), c) with op1 opLe, op2 opAnd, b an array, c one number, assuming finite values.
+func fkLeAndASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x <= y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkLeAndSA is op2(op1(a, b), c) with op1 opLe, op2 opAnd, b one number, c an array.
@@ -2911,6 +5796,19 @@ func fkLeAndSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkLeAndSAFast is op2(op1(a, b), c) with op1 opLe, op2 opAnd, b one number, c an array, assuming finite values.
+func fkLeAndSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkLeAndSS is op2(op1(a, b), c) with op1 opLe, op2 opAnd, b one number, c one number.
 func fkLeAndSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2920,6 +5818,19 @@ func fkLeAndSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x <= y)
 		r[i] = math.Float64frombits(-(c1&zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkLeAndSSFast is op2(op1(a, b), c) with op1 opLe, op2 opAnd, b one number, c one number, assuming finite values.
+func fkLeAndSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x <= y) & zz)
+	}
+	return s-s == 0
 }
 
 // fkLeOrAA is op2(op1(a, b), c) with op1 opLe, op2 opOr, b an array, c an array.
@@ -2935,6 +5846,20 @@ func fkLeOrAA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkLeOrAAFast is op2(op1(a, b), c) with op1 opLe, op2 opOr, b an array, c an array, assuming finite values.
+func fkLeOrAAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, y, z := a[i], b[i], c[i]
+		s += x + y + z
+		r[i] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkLeOrAS is op2(op1(a, b), c) with op1 opLe, op2 opOr, b an array, c one number.
 func fkLeOrAS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2945,6 +5870,20 @@ func fkLeOrAS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x <= y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
 	}
+}
+
+// fkLeOrASFast is op2(op1(a, b), c) with op1 opLe, op2 opOr, b an array, c one number, assuming finite values.
+func fkLeOrASFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	b = b[:len(r)]
+	for i := range r {
+		x, y := a[i], b[i]
+		s += x + y
+		r[i] = float64(b2u(x <= y) | zz)
+	}
+	return s-s == 0
 }
 
 // fkLeOrSA is op2(op1(a, b), c) with op1 opLe, op2 opOr, b one number, c an array.
@@ -2959,6 +5898,19 @@ func fkLeOrSA(r, a, b, c []float64, y, z float64) {
 	}
 }
 
+// fkLeOrSAFast is op2(op1(a, b), c) with op1 opLe, op2 opOr, b one number, c an array, assuming finite values.
+func fkLeOrSAFast(r, a, b, c []float64, y, z float64) bool {
+	s := 0.0
+	a = a[:len(r)]
+	c = c[:len(r)]
+	for i := range r {
+		x, z := a[i], c[i]
+		s += x + z
+		r[i] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+	}
+	return s-s == 0
+}
+
 // fkLeOrSS is op2(op1(a, b), c) with op1 opLe, op2 opOr, b one number, c one number.
 func fkLeOrSS(r, a, b, c []float64, y, z float64) {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
@@ -2968,4 +5920,17 @@ func fkLeOrSS(r, a, b, c []float64, y, z float64) {
 		c1 := b2u(x <= y)
 		r[i] = math.Float64frombits(-(c1|zz)&oneBits | -(b2u(x != x))&nanBits)
 	}
+}
+
+// fkLeOrSSFast is op2(op1(a, b), c) with op1 opLe, op2 opOr, b one number, c one number, assuming finite values.
+func fkLeOrSSFast(r, a, b, c []float64, y, z float64) bool {
+	zz := b2u(math.Float64bits(z)<<1 != 0)
+	s := 0.0
+	a = a[:len(r)]
+	for i := range r {
+		x := a[i]
+		s += x
+		r[i] = float64(b2u(x <= y) | zz)
+	}
+	return s-s == 0
 }
