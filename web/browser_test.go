@@ -130,6 +130,21 @@ func TestBrowser(t *testing.T) {
 	if os.Getenv("TESSERA_WEB_TEST") == "" {
 		t.Skip("the browser test runs under make web-test (TESSERA_WEB_TEST=1)")
 	}
+	runPage(t, "browser.mjs")
+}
+
+// TestBrowserBench measures the page (web/test/bench.mjs): a tile rendered in the browser
+// from cached bands against a server PNG. scripts/bench-web.sh runs it (TESSERA_WEB_BENCH=1).
+func TestBrowserBench(t *testing.T) {
+	if os.Getenv("TESSERA_WEB_BENCH") == "" {
+		t.Skip("the browser benchmark runs under scripts/bench-web.sh (TESSERA_WEB_BENCH=1)")
+	}
+	runPage(t, "bench.mjs")
+}
+
+// runPage starts tessera serve on a fresh database with the sample layers and a legend, and
+// runs web/test/SCRIPT under node against it; the script's exit status decides.
+func runPage(t *testing.T, script string) {
 	root := moduleRoot(t)
 	bin := os.Getenv("TESSERA_BIN")
 	if bin == "" {
@@ -212,14 +227,14 @@ func TestBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "web", "test", "browser.mjs"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "web", "test", script))
 	cmd.Dir = filepath.Join(root, "web")
 	cmd.Env = append(os.Environ(), "TESSERA_URL="+base, "TESSERA_ADMIN_TOKEN="+token, "TESSERA_CHROMIUM="+chromium,
 		"TESSERA_UPLOAD="+filepath.Join(root, "testdata", "terrain_utm.tif"),
 		"TESSERA_SCREENSHOT="+filepath.Join(root, "bin", "web.png"))
 	out, err := cmd.CombinedOutput()
-	t.Logf("web/test/browser.mjs:\n%s", out)
+	t.Logf("web/test/%s:\n%s", script, out)
 	if err != nil {
-		t.Fatalf("the browser test failed: %v", fmt.Sprint(err))
+		t.Fatalf("web/test/%s failed: %v", script, err)
 	}
 }
