@@ -150,6 +150,9 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 			}
 		}
 		if len(ins) == 0 { // nodata only where a value is not finite: rare, so branch
+			if allFinite(dst) {
+				continue
+			}
 			for i, v := range dst {
 				if v-v != 0 { // NaN or ±Inf
 					res.Mask = markNoData(res.Mask, maskBuf, n)

@@ -62,21 +62,49 @@ func or3(d, a, b, c []byte) {
 
 // finalize marks in mk the nodata pixels of a block, those that are nodata in one of the
 // input masks (at least one) or not finite, writes fill (as bits) there, and returns their
-// number: the union of the masks a word at a time, then one branch-free pass.
+// number. The union of the masks is taken a word at a time; then, when every value is
+// finite (the usual case, told by allFinite), one branch-free pass writes the fill value at
+// the masked pixels, else one that also tests each value.
 func finalize(dst []float64, mk []bool, ins [][]bool, fill uint64) int {
-	src := ins[0]
-	if len(ins) > 1 {
-		unionMasks(mk, ins)
-		src = mk
-	}
-	s, d := maskBytes(src)[:len(dst)], maskBytes(mk)[:len(dst)]
+	mk = mk[:len(dst)]
+	unionMasks(mk, ins)
+	d := maskBytes(mk)
 	n := uint64(0)
+	if allFinite(dst) {
+		for i, v := range dst {
+			bad := uint64(d[i])
+			sel := -bad
+			dst[i] = math.Float64frombits(math.Float64bits(v)&^sel | fill&sel)
+			n += bad
+		}
+		return int(n)
+	}
 	for i, v := range dst {
-		bad := b2u(v-v != 0) | uint64(s[i]&1)
+		bad := b2u(v-v != 0) | uint64(d[i])
 		d[i] = byte(bad)
 		sel := -bad
 		dst[i] = math.Float64frombits(math.Float64bits(v)&^sel | fill&sel)
 		n += bad
 	}
 	return int(n)
+}
+
+// allFinite reports whether no value is NaN or infinite: then their sum is finite (an
+// overflowing sum only sends the caller to its slower path). Four sums, so that the
+// additions do not wait for each other.
+func allFinite(v []float64) bool {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		w := v[i : i+4 : i+4]
+		s0 += w[0]
+		s1 += w[1]
+		s2 += w[2]
+		s3 += w[3]
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i]
+	}
+	s := s0 + s1 + s2 + s3
+	return s-s == 0
 }
