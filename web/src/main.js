@@ -322,7 +322,10 @@ async function start() {
   $('#cmap-kind').addEventListener('change', () => { showKind(); apply(false); });
   for (const s of ['#cmap-name', '#cmap-from', '#cmap-to', '#cmap-legend', '#range-min', '#range-max']) $(s).addEventListener('change', () => apply(false));
   $('#server-tiles').addEventListener('change', () => apply(true));
-  $('#add-binding').addEventListener('click', () => addBinding('', state.layers[0] ? state.layers[0].id : ''));
+  $('#add-binding').addEventListener('click', () => {
+    // The server takes at most 16 variables; the button stops there.
+    if (document.querySelectorAll('#bindings tbody tr').length < 16) addBinding('', state.layers[0] ? state.layers[0].id : '');
+  });
   apply(false);
   $('#app-status').textContent = `${state.layers.length} layers; rendering in the browser`;
   window.tesseraApp.ready = true;
