@@ -168,21 +168,8 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 		return s.fail(ctx, "export", err)
 	}
 	defer release()
-	vars, err := s.bind(ctx, r.Query.Layers)
+	vars, _, z, err := s.formulaQuery(ctx, r.Query)
 	if err != nil {
-		return s.fail(ctx, "export", err)
-	}
-	prog, err := s.program(r.Query.Formula)
-	if err != nil {
-		return s.fail(ctx, "export", err)
-	}
-	names := map[string]bool{}
-	z := 0
-	for _, v := range vars {
-		names[v.Name] = true
-		z = max(z, maxZoom(v.layer))
-	}
-	if err := checkVars(prog, r.Query.Formula, names); err != nil {
 		return s.fail(ctx, "export", err)
 	}
 	if r.Zoom != nil {

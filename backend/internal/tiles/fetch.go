@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tessera-gis/tessera/shared/formula"
 	"math"
 	"strconv"
 	"sync"
@@ -236,4 +237,25 @@ func (s *Service) fetchAll(ctx context.Context, vars []boundVar, t tile.ZXY) ([]
 		}
 	}
 	return out, nil
+}
+
+// formulaQuery binds a formula query's layers and compiles its formula, checking that every
+// variable names a layer; z is the deepest max zoom of the layers, where pixel, export and
+// statistics requests read by default.
+func (s *Service) formulaQuery(ctx context.Context, q Query) (vars []boundVar, prog *formula.Program, z int, err error) {
+	if vars, err = s.bind(ctx, q.Layers); err != nil {
+		return nil, nil, 0, err
+	}
+	if prog, err = s.program(q.Formula); err != nil {
+		return nil, nil, 0, err
+	}
+	names := map[string]bool{}
+	for _, v := range vars {
+		names[v.Name] = true
+		z = max(z, maxZoom(v.layer))
+	}
+	if err = checkVars(prog, q.Formula, names); err != nil {
+		return nil, nil, 0, err
+	}
+	return vars, prog, z, nil
 }

@@ -35,21 +35,8 @@ type PixelValue struct {
 // max zoom of the layers. Unlike django-raster, a nodata pixel and a point without tiles
 // give "value": null (django-raster: the nodata number, and a 500).
 func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response {
-	vars, err := s.bind(ctx, r.Query.Layers)
+	vars, prog, z, err := s.formulaQuery(ctx, r.Query)
 	if err != nil {
-		return s.fail(ctx, "pixel", err)
-	}
-	prog, err := s.program(r.Query.Formula)
-	if err != nil {
-		return s.fail(ctx, "pixel", err)
-	}
-	names := map[string]bool{}
-	z := 0
-	for _, v := range vars {
-		names[v.Name] = true
-		z = max(z, maxZoom(v.layer))
-	}
-	if err := checkVars(prog, r.Query.Formula, names); err != nil {
 		return s.fail(ctx, "pixel", err)
 	}
 	out := PixelValue{X: r.X, Y: r.Y}

@@ -222,21 +222,8 @@ func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
 		return s.fail(ctx, "stats", err)
 	}
 	defer release()
-	vars, err := s.bind(ctx, r.Query.Layers)
+	vars, _, z, err := s.formulaQuery(ctx, r.Query)
 	if err != nil {
-		return s.fail(ctx, "stats", err)
-	}
-	prog, err := s.program(r.Query.Formula)
-	if err != nil {
-		return s.fail(ctx, "stats", err)
-	}
-	names := map[string]bool{}
-	z := 0
-	for _, v := range vars {
-		names[v.Name] = true
-		z = max(z, maxZoom(v.layer))
-	}
-	if err := checkVars(prog, r.Query.Formula, names); err != nil {
 		return s.fail(ctx, "stats", err)
 	}
 	var cm *colormap.Colormap
