@@ -16,6 +16,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -77,6 +80,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("pgstore: migrate: %w", err)
 	}
 	defer conn.Release()
+	// Fast path: every embedded migration is applied already (one cheap query, no lock, no
+	// second connection for goose). Measured: goose's own check cost an ingest 60–100 ms.
+	if ok, err := s.upToDate(ctx, conn); err == nil && ok {
+		return nil
+	}
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrateLock)); err != nil {
 		return fmt.Errorf("pgstore: migrate: lock: %w", err)
 	}
@@ -91,6 +99,58 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("pgstore: migrate: %w", err)
 	}
 	return nil
+}
+
+// upToDate reports whether every migration of the migrations package is recorded as
+// applied in goose's version table.
+func (s *Store) upToDate(ctx context.Context, conn *pgxpool.Conn) (bool, error) {
+	want, err := embeddedVersions()
+	if err != nil {
+		return false, err
+	}
+	var applied []int64
+	err = conn.QueryRow(ctx, `
+		SELECT CASE WHEN to_regclass('goose_db_version') IS NULL THEN '{}'::bigint[]
+		ELSE (SELECT coalesce(array_agg(DISTINCT version_id), '{}') FROM goose_db_version WHERE is_applied AND version_id > 0) END`).Scan(&applied)
+	if err != nil {
+		return false, err
+	}
+	have := make(map[int64]bool, len(applied))
+	for _, v := range applied {
+		have[v] = true
+	}
+	for _, v := range want {
+		if !have[v] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// embeddedVersions lists the versions of the embedded migrations (the numeric prefix of
+// each NNNNN_name.sql file).
+func embeddedVersions() ([]int64, error) {
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("pgstore: migration file %s has no version prefix", name)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("pgstore: no embedded migrations")
+	}
+	return out, nil
 }
 
 // MigrationStatus is one migration and whether it is applied.
