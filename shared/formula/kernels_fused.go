@@ -279,7 +279,35 @@ func fbDivA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			v := x / y
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			v := x / y
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			v := x / y
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			v := x / y
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		v := x / y
 		s += v
@@ -293,7 +321,31 @@ func fbEqA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x == y))
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x == y))
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x == y))
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x == y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x == y))
@@ -306,7 +358,31 @@ func fbNeA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x != y))
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x != y))
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x != y))
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x != y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x != y))
@@ -319,7 +395,31 @@ func fbGtA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x > y))
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x > y))
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x > y))
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x > y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x > y))
@@ -332,7 +432,31 @@ func fbGeA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x >= y))
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x >= y))
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x >= y))
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x >= y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x >= y))
@@ -345,7 +469,31 @@ func fbLtA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x < y))
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x < y))
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x < y))
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x < y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x < y))
@@ -358,7 +506,31 @@ func fbLeA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x <= y))
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x <= y))
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x <= y))
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x <= y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x <= y))
@@ -371,7 +543,31 @@ func fbAndA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(math.Float64bits(x)<<1 != 0) & b2u(math.Float64bits(y)<<1 != 0))
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(math.Float64bits(x)<<1 != 0) & b2u(math.Float64bits(y)<<1 != 0))
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(math.Float64bits(x)<<1 != 0) & b2u(math.Float64bits(y)<<1 != 0))
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(math.Float64bits(x)<<1 != 0) & b2u(math.Float64bits(y)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(math.Float64bits(x)<<1 != 0) & b2u(math.Float64bits(y)<<1 != 0))
@@ -384,7 +580,31 @@ func fbOrA(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(math.Float64bits(x)<<1 != 0) | b2u(math.Float64bits(y)<<1 != 0))
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(math.Float64bits(x)<<1 != 0) | b2u(math.Float64bits(y)<<1 != 0))
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(math.Float64bits(x)<<1 != 0) | b2u(math.Float64bits(y)<<1 != 0))
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(math.Float64bits(x)<<1 != 0) | b2u(math.Float64bits(y)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(math.Float64bits(x)<<1 != 0) | b2u(math.Float64bits(y)<<1 != 0))
@@ -396,7 +616,35 @@ func fbOrA(r, a, b, c []float64, y, z float64) bool {
 func fbDivS(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			v := x / y
+			s += v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			v := x / y
+			s += v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			v := x / y
+			s += v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			v := x / y
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		v := x / y
 		s += v
@@ -409,7 +657,31 @@ func fbDivS(r, a, b, c []float64, y, z float64) bool {
 func fbEqS(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x == y))
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x == y))
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x == y))
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x == y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x == y))
@@ -421,7 +693,31 @@ func fbEqS(r, a, b, c []float64, y, z float64) bool {
 func fbNeS(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x != y))
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x != y))
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x != y))
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x != y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x != y))
@@ -433,7 +729,31 @@ func fbNeS(r, a, b, c []float64, y, z float64) bool {
 func fbGtS(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x > y))
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x > y))
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x > y))
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x > y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x > y))
@@ -445,7 +765,31 @@ func fbGtS(r, a, b, c []float64, y, z float64) bool {
 func fbGeS(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x >= y))
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x >= y))
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x >= y))
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x >= y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x >= y))
@@ -457,7 +801,31 @@ func fbGeS(r, a, b, c []float64, y, z float64) bool {
 func fbLtS(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x < y))
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x < y))
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x < y))
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x < y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x < y))
@@ -469,7 +837,31 @@ func fbLtS(r, a, b, c []float64, y, z float64) bool {
 func fbLeS(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x <= y))
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x <= y))
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x <= y))
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x <= y))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x <= y))
@@ -482,7 +874,31 @@ func fbAndS(r, a, b, c []float64, y, z float64) bool {
 	yz := b2u(math.Float64bits(y)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(math.Float64bits(x)<<1 != 0) & yz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(math.Float64bits(x)<<1 != 0) & yz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(math.Float64bits(x)<<1 != 0) & yz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(math.Float64bits(x)<<1 != 0) & yz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(math.Float64bits(x)<<1 != 0) & yz)
@@ -495,7 +911,31 @@ func fbOrS(r, a, b, c []float64, y, z float64) bool {
 	yz := b2u(math.Float64bits(y)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(math.Float64bits(x)<<1 != 0) | yz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(math.Float64bits(x)<<1 != 0) | yz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(math.Float64bits(x)<<1 != 0) | yz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(math.Float64bits(x)<<1 != 0) | yz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(math.Float64bits(x)<<1 != 0) | yz)
@@ -653,7 +1093,39 @@ func fkAddDivAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		v := t / z
@@ -680,7 +1152,39 @@ func fkAddDivASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		v := t / z
@@ -706,7 +1210,39 @@ func fkAddDivSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		v := t / z
@@ -731,7 +1267,39 @@ func fkAddDivSS(r, a, b, c []float64, y, z float64) {
 func fkAddDivSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		v := t / z
@@ -803,7 +1371,39 @@ func fkAddRDivAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		v := z / t
@@ -829,7 +1429,39 @@ func fkAddRDivASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		v := z / t
@@ -855,7 +1487,39 @@ func fkAddRDivSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		v := z / t
@@ -879,7 +1543,39 @@ func fkAddRDivSS(r, a, b, c []float64, y, z float64) {
 func fkAddRDivSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		v := z / t
@@ -907,7 +1603,35 @@ func fkAddEqAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -932,7 +1656,35 @@ func fkAddEqASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		s += t
@@ -957,7 +1709,35 @@ func fkAddEqSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -980,7 +1760,35 @@ func fkAddEqSS(r, a, b, c []float64, y, z float64) {
 func fkAddEqSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		s += t
@@ -1007,7 +1815,35 @@ func fkAddNeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1032,7 +1868,35 @@ func fkAddNeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		s += t
@@ -1057,7 +1921,35 @@ func fkAddNeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1080,7 +1972,35 @@ func fkAddNeSS(r, a, b, c []float64, y, z float64) {
 func fkAddNeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		s += t
@@ -1107,7 +2027,35 @@ func fkAddGtAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1132,7 +2080,35 @@ func fkAddGtASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		s += t
@@ -1157,7 +2133,35 @@ func fkAddGtSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1180,7 +2184,35 @@ func fkAddGtSS(r, a, b, c []float64, y, z float64) {
 func fkAddGtSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		s += t
@@ -1207,7 +2239,35 @@ func fkAddGeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1232,7 +2292,35 @@ func fkAddGeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		s += t
@@ -1257,7 +2345,35 @@ func fkAddGeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1280,7 +2396,35 @@ func fkAddGeSS(r, a, b, c []float64, y, z float64) {
 func fkAddGeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		s += t
@@ -1307,7 +2451,35 @@ func fkAddLtAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1332,7 +2504,35 @@ func fkAddLtASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		s += t
@@ -1357,7 +2557,35 @@ func fkAddLtSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1380,7 +2608,35 @@ func fkAddLtSS(r, a, b, c []float64, y, z float64) {
 func fkAddLtSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		s += t
@@ -1407,7 +2663,35 @@ func fkAddLeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1432,7 +2716,35 @@ func fkAddLeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		s += t
@@ -1457,7 +2769,35 @@ func fkAddLeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			s += t + z
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			s += t + z
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			s += t + z
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			s += t + z
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		s += t + z
@@ -1480,7 +2820,35 @@ func fkAddLeSS(r, a, b, c []float64, y, z float64) {
 func fkAddLeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			s += t
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			s += t
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			s += t
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			s += t
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		s += t
@@ -1639,7 +3007,39 @@ func fkSubDivAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		v := t / z
@@ -1666,7 +3066,39 @@ func fkSubDivASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		v := t / z
@@ -1692,7 +3124,39 @@ func fkSubDivSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		v := t / z
@@ -1717,7 +3181,39 @@ func fkSubDivSS(r, a, b, c []float64, y, z float64) {
 func fkSubDivSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		v := t / z
@@ -1789,7 +3285,39 @@ func fkSubRDivAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		v := z / t
@@ -1815,7 +3343,39 @@ func fkSubRDivASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		v := z / t
@@ -1841,7 +3401,39 @@ func fkSubRDivSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		v := z / t
@@ -1865,7 +3457,39 @@ func fkSubRDivSS(r, a, b, c []float64, y, z float64) {
 func fkSubRDivSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		v := z / t
@@ -1893,7 +3517,35 @@ func fkSubEqAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -1918,7 +3570,35 @@ func fkSubEqASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		s += t
@@ -1943,7 +3623,35 @@ func fkSubEqSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -1966,7 +3674,35 @@ func fkSubEqSS(r, a, b, c []float64, y, z float64) {
 func fkSubEqSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		s += t
@@ -1993,7 +3729,35 @@ func fkSubNeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2018,7 +3782,35 @@ func fkSubNeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		s += t
@@ -2043,7 +3835,35 @@ func fkSubNeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2066,7 +3886,35 @@ func fkSubNeSS(r, a, b, c []float64, y, z float64) {
 func fkSubNeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		s += t
@@ -2093,7 +3941,35 @@ func fkSubGtAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2118,7 +3994,35 @@ func fkSubGtASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		s += t
@@ -2143,7 +4047,35 @@ func fkSubGtSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2166,7 +4098,35 @@ func fkSubGtSS(r, a, b, c []float64, y, z float64) {
 func fkSubGtSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		s += t
@@ -2193,7 +4153,35 @@ func fkSubGeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2218,7 +4206,35 @@ func fkSubGeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		s += t
@@ -2243,7 +4259,35 @@ func fkSubGeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2266,7 +4310,35 @@ func fkSubGeSS(r, a, b, c []float64, y, z float64) {
 func fkSubGeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		s += t
@@ -2293,7 +4365,35 @@ func fkSubLtAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2318,7 +4418,35 @@ func fkSubLtASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		s += t
@@ -2343,7 +4471,35 @@ func fkSubLtSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2366,7 +4522,35 @@ func fkSubLtSS(r, a, b, c []float64, y, z float64) {
 func fkSubLtSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		s += t
@@ -2393,7 +4577,35 @@ func fkSubLeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2418,7 +4630,35 @@ func fkSubLeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		s += t
@@ -2443,7 +4683,35 @@ func fkSubLeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			s += t + z
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			s += t + z
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			s += t + z
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			s += t + z
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		s += t + z
@@ -2466,7 +4734,35 @@ func fkSubLeSS(r, a, b, c []float64, y, z float64) {
 func fkSubLeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			s += t
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			s += t
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			s += t
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			s += t
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		s += t
@@ -2625,7 +4921,39 @@ func fkMulDivAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		v := t / z
@@ -2652,7 +4980,39 @@ func fkMulDivASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		v := t / z
@@ -2678,7 +5038,39 @@ func fkMulDivSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		v := t / z
@@ -2703,7 +5095,39 @@ func fkMulDivSS(r, a, b, c []float64, y, z float64) {
 func fkMulDivSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			v := t / z
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		v := t / z
@@ -2775,7 +5199,39 @@ func fkMulRDivAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		v := z / t
@@ -2801,7 +5257,39 @@ func fkMulRDivASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		v := z / t
@@ -2827,7 +5315,39 @@ func fkMulRDivSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		v := z / t
@@ -2851,7 +5371,39 @@ func fkMulRDivSS(r, a, b, c []float64, y, z float64) {
 func fkMulRDivSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			v := z / t
+			s += v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		v := z / t
@@ -2879,7 +5431,35 @@ func fkMulEqAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -2904,7 +5484,35 @@ func fkMulEqASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		s += t
@@ -2929,7 +5537,35 @@ func fkMulEqSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -2952,7 +5588,35 @@ func fkMulEqSS(r, a, b, c []float64, y, z float64) {
 func fkMulEqSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		s += t
@@ -2979,7 +5643,35 @@ func fkMulNeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3004,7 +5696,35 @@ func fkMulNeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		s += t
@@ -3029,7 +5749,35 @@ func fkMulNeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3052,7 +5800,35 @@ func fkMulNeSS(r, a, b, c []float64, y, z float64) {
 func fkMulNeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		s += t
@@ -3079,7 +5855,35 @@ func fkMulGtAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3104,7 +5908,35 @@ func fkMulGtASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		s += t
@@ -3129,7 +5961,35 @@ func fkMulGtSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3152,7 +6012,35 @@ func fkMulGtSS(r, a, b, c []float64, y, z float64) {
 func fkMulGtSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		s += t
@@ -3179,7 +6067,35 @@ func fkMulGeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3204,7 +6120,35 @@ func fkMulGeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		s += t
@@ -3229,7 +6173,35 @@ func fkMulGeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3252,7 +6224,35 @@ func fkMulGeSS(r, a, b, c []float64, y, z float64) {
 func fkMulGeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		s += t
@@ -3279,7 +6279,35 @@ func fkMulLtAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3304,7 +6332,35 @@ func fkMulLtASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		s += t
@@ -3329,7 +6385,35 @@ func fkMulLtSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3352,7 +6436,35 @@ func fkMulLtSS(r, a, b, c []float64, y, z float64) {
 func fkMulLtSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		s += t
@@ -3379,7 +6491,35 @@ func fkMulLeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3404,7 +6544,35 @@ func fkMulLeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		s += t
@@ -3429,7 +6597,35 @@ func fkMulLeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			s += t + z
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			s += t + z
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			s += t + z
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			s += t + z
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		s += t + z
@@ -3452,7 +6648,35 @@ func fkMulLeSS(r, a, b, c []float64, y, z float64) {
 func fkMulLeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			s += t
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			s += t
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			s += t
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			s += t
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		s += t
@@ -3479,7 +6703,39 @@ func fkDivAddAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		v := t + z
@@ -3505,7 +6761,39 @@ func fkDivAddASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		v := t + z
@@ -3532,7 +6820,39 @@ func fkDivAddSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		v := t + z
@@ -3557,7 +6877,39 @@ func fkDivAddSS(r, a, b, c []float64, y, z float64) {
 func fkDivAddSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := x / y
+			v := t + z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		v := t + z
@@ -3585,7 +6937,39 @@ func fkDivSubAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		v := t - z
@@ -3611,7 +6995,39 @@ func fkDivSubASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		v := t - z
@@ -3638,7 +7054,39 @@ func fkDivSubSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		v := t - z
@@ -3663,7 +7111,39 @@ func fkDivSubSS(r, a, b, c []float64, y, z float64) {
 func fkDivSubSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := x / y
+			v := t - z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		v := t - z
@@ -3691,7 +7171,39 @@ func fkDivMulAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		v := t * z
@@ -3717,7 +7229,39 @@ func fkDivMulASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		v := t * z
@@ -3744,7 +7288,39 @@ func fkDivMulSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		v := t * z
@@ -3769,7 +7345,39 @@ func fkDivMulSS(r, a, b, c []float64, y, z float64) {
 func fkDivMulSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := x / y
+			v := t * z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		v := t * z
@@ -3797,7 +7405,39 @@ func fkDivDivAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		v := t / z
@@ -3824,7 +7464,39 @@ func fkDivDivASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		v := t / z
@@ -3851,7 +7523,39 @@ func fkDivDivSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		v := t / z
@@ -3877,7 +7581,39 @@ func fkDivDivSS(r, a, b, c []float64, y, z float64) {
 func fkDivDivSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := x / y
+			v := t / z
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		v := t / z
@@ -3905,7 +7641,39 @@ func fkDivRSubAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		v := z - t
@@ -3931,7 +7699,39 @@ func fkDivRSubASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		v := z - t
@@ -3958,7 +7758,39 @@ func fkDivRSubSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		v := z - t
@@ -3983,7 +7815,39 @@ func fkDivRSubSS(r, a, b, c []float64, y, z float64) {
 func fkDivRSubSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := x / y
+			v := z - t
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		v := z - t
@@ -4011,7 +7875,39 @@ func fkDivRDivAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		v := z / t
@@ -4037,7 +7933,39 @@ func fkDivRDivASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		v := z / t
@@ -4064,7 +7992,39 @@ func fkDivRDivSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		v := z / t
@@ -4089,7 +8049,39 @@ func fkDivRDivSS(r, a, b, c []float64, y, z float64) {
 func fkDivRDivSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[0] = v
+		}
+		{
+			x := a4[1]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[1] = v
+		}
+		{
+			x := a4[2]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[2] = v
+		}
+		{
+			x := a4[3]
+			t := x / y
+			v := z / t
+			s += t + v
+			r4[3] = v
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		v := z / t
@@ -4117,7 +8109,35 @@ func fkDivEqAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		s += t + z
@@ -4142,7 +8162,35 @@ func fkDivEqASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		s += t
@@ -4168,7 +8216,35 @@ func fkDivEqSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		s += t + z
@@ -4192,7 +8268,35 @@ func fkDivEqSS(r, a, b, c []float64, y, z float64) {
 func fkDivEqSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t == z))
+		}
+		{
+			x := a4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t == z))
+		}
+		{
+			x := a4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t == z))
+		}
+		{
+			x := a4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t == z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		s += t
@@ -4219,7 +8323,35 @@ func fkDivNeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		s += t + z
@@ -4244,7 +8376,35 @@ func fkDivNeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		s += t
@@ -4270,7 +8430,35 @@ func fkDivNeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		s += t + z
@@ -4294,7 +8482,35 @@ func fkDivNeSS(r, a, b, c []float64, y, z float64) {
 func fkDivNeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t != z))
+		}
+		{
+			x := a4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t != z))
+		}
+		{
+			x := a4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t != z))
+		}
+		{
+			x := a4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t != z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		s += t
@@ -4321,7 +8537,35 @@ func fkDivGtAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		s += t + z
@@ -4346,7 +8590,35 @@ func fkDivGtASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		s += t
@@ -4372,7 +8644,35 @@ func fkDivGtSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		s += t + z
@@ -4396,7 +8696,35 @@ func fkDivGtSS(r, a, b, c []float64, y, z float64) {
 func fkDivGtSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t > z))
+		}
+		{
+			x := a4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t > z))
+		}
+		{
+			x := a4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t > z))
+		}
+		{
+			x := a4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t > z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		s += t
@@ -4423,7 +8751,35 @@ func fkDivGeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		s += t + z
@@ -4448,7 +8804,35 @@ func fkDivGeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		s += t
@@ -4474,7 +8858,35 @@ func fkDivGeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		s += t + z
@@ -4498,7 +8910,35 @@ func fkDivGeSS(r, a, b, c []float64, y, z float64) {
 func fkDivGeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t >= z))
+		}
+		{
+			x := a4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t >= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		s += t
@@ -4525,7 +8965,35 @@ func fkDivLtAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		s += t + z
@@ -4550,7 +9018,35 @@ func fkDivLtASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		s += t
@@ -4576,7 +9072,35 @@ func fkDivLtSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		s += t + z
@@ -4600,7 +9124,35 @@ func fkDivLtSS(r, a, b, c []float64, y, z float64) {
 func fkDivLtSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t < z))
+		}
+		{
+			x := a4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t < z))
+		}
+		{
+			x := a4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t < z))
+		}
+		{
+			x := a4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t < z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		s += t
@@ -4627,7 +9179,35 @@ func fkDivLeAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := x / y
 		s += t + z
@@ -4652,7 +9232,35 @@ func fkDivLeASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := x / y
 		s += t
@@ -4678,7 +9286,35 @@ func fkDivLeSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := x / y
+			s += t + z
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := x / y
+			s += t + z
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := x / y
+			s += t + z
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := x / y
+			s += t + z
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := x / y
 		s += t + z
@@ -4702,7 +9338,35 @@ func fkDivLeSS(r, a, b, c []float64, y, z float64) {
 func fkDivLeSSFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := x / y
+			s += t
+			r4[0] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[1]
+			t := x / y
+			s += t
+			r4[1] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[2]
+			t := x / y
+			s += t
+			r4[2] = float64(b2u(t <= z))
+		}
+		{
+			x := a4[3]
+			t := x / y
+			s += t
+			r4[3] = float64(b2u(t <= z))
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := x / y
 		s += t
@@ -4730,7 +9394,31 @@ func fkEqAndAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -4756,7 +9444,31 @@ func fkEqAndASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x == y) & zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x == y) & zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x == y) & zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x == y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x == y) & zz)
@@ -4781,7 +9493,31 @@ func fkEqAndSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x == y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -4805,7 +9541,31 @@ func fkEqAndSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x == y) & zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x == y) & zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x == y) & zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x == y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x == y) & zz)
@@ -4832,7 +9592,31 @@ func fkEqOrAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -4858,7 +9642,31 @@ func fkEqOrASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x == y) | zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x == y) | zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x == y) | zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x == y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x == y) | zz)
@@ -4883,7 +9691,31 @@ func fkEqOrSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x == y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -4907,7 +9739,31 @@ func fkEqOrSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x == y) | zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x == y) | zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x == y) | zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x == y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x == y) | zz)
@@ -4934,7 +9790,31 @@ func fkNeAndAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -4960,7 +9840,31 @@ func fkNeAndASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x != y) & zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x != y) & zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x != y) & zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x != y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x != y) & zz)
@@ -4985,7 +9889,31 @@ func fkNeAndSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x != y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5009,7 +9937,31 @@ func fkNeAndSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x != y) & zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x != y) & zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x != y) & zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x != y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x != y) & zz)
@@ -5036,7 +9988,31 @@ func fkNeOrAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5062,7 +10038,31 @@ func fkNeOrASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x != y) | zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x != y) | zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x != y) | zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x != y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x != y) | zz)
@@ -5087,7 +10087,31 @@ func fkNeOrSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x != y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5111,7 +10135,31 @@ func fkNeOrSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x != y) | zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x != y) | zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x != y) | zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x != y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x != y) | zz)
@@ -5138,7 +10186,31 @@ func fkGtAndAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5164,7 +10236,31 @@ func fkGtAndASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x > y) & zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x > y) & zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x > y) & zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x > y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x > y) & zz)
@@ -5189,7 +10285,31 @@ func fkGtAndSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x > y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5213,7 +10333,31 @@ func fkGtAndSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x > y) & zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x > y) & zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x > y) & zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x > y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x > y) & zz)
@@ -5240,7 +10384,31 @@ func fkGtOrAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5266,7 +10434,31 @@ func fkGtOrASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x > y) | zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x > y) | zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x > y) | zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x > y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x > y) | zz)
@@ -5291,7 +10483,31 @@ func fkGtOrSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x > y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5315,7 +10531,31 @@ func fkGtOrSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x > y) | zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x > y) | zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x > y) | zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x > y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x > y) | zz)
@@ -5342,7 +10582,31 @@ func fkGeAndAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5368,7 +10632,31 @@ func fkGeAndASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x >= y) & zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x >= y) & zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x >= y) & zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x >= y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x >= y) & zz)
@@ -5393,7 +10681,31 @@ func fkGeAndSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x >= y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5417,7 +10729,31 @@ func fkGeAndSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x >= y) & zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x >= y) & zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x >= y) & zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x >= y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x >= y) & zz)
@@ -5444,7 +10780,31 @@ func fkGeOrAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5470,7 +10830,31 @@ func fkGeOrASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x >= y) | zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x >= y) | zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x >= y) | zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x >= y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x >= y) | zz)
@@ -5495,7 +10879,31 @@ func fkGeOrSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x >= y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5519,7 +10927,31 @@ func fkGeOrSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x >= y) | zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x >= y) | zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x >= y) | zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x >= y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x >= y) | zz)
@@ -5546,7 +10978,31 @@ func fkLtAndAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5572,7 +11028,31 @@ func fkLtAndASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x < y) & zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x < y) & zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x < y) & zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x < y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x < y) & zz)
@@ -5597,7 +11077,31 @@ func fkLtAndSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x < y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5621,7 +11125,31 @@ func fkLtAndSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x < y) & zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x < y) & zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x < y) & zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x < y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x < y) & zz)
@@ -5648,7 +11176,31 @@ func fkLtOrAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5674,7 +11226,31 @@ func fkLtOrASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x < y) | zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x < y) | zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x < y) | zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x < y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x < y) | zz)
@@ -5699,7 +11275,31 @@ func fkLtOrSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x < y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5723,7 +11323,31 @@ func fkLtOrSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x < y) | zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x < y) | zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x < y) | zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x < y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x < y) | zz)
@@ -5750,7 +11374,31 @@ func fkLeAndAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5776,7 +11424,31 @@ func fkLeAndASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x <= y) & zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x <= y) & zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x <= y) & zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x <= y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x <= y) & zz)
@@ -5801,7 +11473,31 @@ func fkLeAndSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x <= y) & b2u(math.Float64bits(z)<<1 != 0))
@@ -5825,7 +11521,31 @@ func fkLeAndSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x <= y) & zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x <= y) & zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x <= y) & zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x <= y) & zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x <= y) & zz)
@@ -5852,7 +11572,31 @@ func fkLeOrAAFast(r, a, b, c []float64, y, z float64) bool {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			s += x + y + z
+			r4[0] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			s += x + y + z
+			r4[1] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			s += x + y + z
+			r4[2] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			s += x + y + z
+			r4[3] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		s += x + y + z
 		r[i] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5878,7 +11622,31 @@ func fkLeOrASFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			s += x + y
+			r4[0] = float64(b2u(x <= y) | zz)
+		}
+		{
+			x, y := a4[1], b4[1]
+			s += x + y
+			r4[1] = float64(b2u(x <= y) | zz)
+		}
+		{
+			x, y := a4[2], b4[2]
+			s += x + y
+			r4[2] = float64(b2u(x <= y) | zz)
+		}
+		{
+			x, y := a4[3], b4[3]
+			s += x + y
+			r4[3] = float64(b2u(x <= y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		s += x + y
 		r[i] = float64(b2u(x <= y) | zz)
@@ -5903,7 +11671,31 @@ func fkLeOrSAFast(r, a, b, c []float64, y, z float64) bool {
 	s := 0.0
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			s += x + z
+			r4[0] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[1], c4[1]
+			s += x + z
+			r4[1] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[2], c4[2]
+			s += x + z
+			r4[2] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+		{
+			x, z := a4[3], c4[3]
+			s += x + z
+			r4[3] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		s += x + z
 		r[i] = float64(b2u(x <= y) | b2u(math.Float64bits(z)<<1 != 0))
@@ -5927,7 +11719,31 @@ func fkLeOrSSFast(r, a, b, c []float64, y, z float64) bool {
 	zz := b2u(math.Float64bits(z)<<1 != 0)
 	s := 0.0
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			s += x
+			r4[0] = float64(b2u(x <= y) | zz)
+		}
+		{
+			x := a4[1]
+			s += x
+			r4[1] = float64(b2u(x <= y) | zz)
+		}
+		{
+			x := a4[2]
+			s += x
+			r4[2] = float64(b2u(x <= y) | zz)
+		}
+		{
+			x := a4[3]
+			s += x
+			r4[3] = float64(b2u(x <= y) | zz)
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		s += x
 		r[i] = float64(b2u(x <= y) | zz)

@@ -42,11 +42,18 @@ func TestUnionMasks(t *testing.T) {
 					}
 				}
 			}
-			got := make([]bool, n)
-			unionMasks(got, masks)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("n=%d k=%d pixel %d: %v, want %v", n, k, i, got[i], want[i])
+			for _, shift := range []int{0, 1} { // a mask starting off a word boundary
+				ms := make([][]bool, k)
+				for j, m := range masks {
+					ms[j] = append(make([]bool, shift), m...)[shift:]
+				}
+				ms[k-1] = masks[k-1]
+				got := make([]bool, n)
+				unionMasks(got, ms)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("n=%d k=%d shift %d pixel %d: %v, want %v", n, k, shift, i, got[i], want[i])
+					}
 				}
 			}
 		}
