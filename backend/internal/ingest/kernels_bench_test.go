@@ -81,3 +81,15 @@ func BenchmarkEmptyTestFloat32AllNoData(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkReduceAverageByte(b *testing.B) {
+	fine := randomBand(raster.Byte, 512, 512, 0)
+	out := raster.New(raster.Byte, 256, 256)
+	g := grid2x2{fw: 512, fy0: 0, fy1: 512, ow: 256, n: 256}
+	v := newValidity(newEmptyTest(raster.Byte, true, 0))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(fine.Data)))
+	for i := 0; i < b.N; i++ {
+		reduceBand(fine, out, g, v, 0, false, nil)
+	}
+}

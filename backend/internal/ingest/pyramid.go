@@ -131,6 +131,10 @@ type grid2x2 struct {
 func reduceBand(fine, out *raster.Band, g grid2x2, v validity, fill float64, mode bool, outAlpha []byte) {
 	switch fine.Type {
 	case raster.Byte:
+		if !mode && outAlpha == nil && g.fineAlpha == nil {
+			reduceByteMean(typed[uint8](fine), typed[uint8](out), g, v, uint8(fill))
+			return
+		}
 		reduce(typed[uint8](fine), typed[uint8](out), g, v, uint8(fill), mode, outAlpha)
 	case raster.Int8:
 		reduce(typed[int8](fine), typed[int8](out), g, v, int8(fill), mode, outAlpha)
