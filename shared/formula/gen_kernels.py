@@ -265,7 +265,10 @@ def gen_fused(unroll):
         out.append("func %s(r, a, b, c []float64, y, z float64) {" % name)
         for p in pre:
             out.append("\t" + p)
-        loop(out, 1, ins, lambda d, l=lines, e=e: l + ["%s = %s" % (d, e)], unroll)
+        # Four pixels per loop trip where there is no test for NaN or zero (those run as
+        # one: more registers live across the unrolled body made them slower natively).
+        plain = op1 in ARITH and op2 in ("opAdd", "opSub", "opMul") and op1 != "opDiv"
+        loop(out, 1, ins, lambda d, l=lines, e=e: l + ["%s = %s" % (d, e)], 4 if plain else unroll)
         out.append("}")
         if fast:
             fpre, flines, fexpr, summed = fast

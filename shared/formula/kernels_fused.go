@@ -948,7 +948,31 @@ func fkAddAddAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			r4[0] = t + z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			r4[1] = t + z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			r4[2] = t + z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		r[i] = t + z
@@ -959,7 +983,31 @@ func fkAddAddAA(r, a, b, c []float64, y, z float64) {
 func fkAddAddAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			r4[0] = t + z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			r4[1] = t + z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			r4[2] = t + z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		r[i] = t + z
@@ -970,7 +1018,31 @@ func fkAddAddAS(r, a, b, c []float64, y, z float64) {
 func fkAddAddSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			r4[0] = t + z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			r4[1] = t + z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			r4[2] = t + z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		r[i] = t + z
@@ -980,7 +1052,31 @@ func fkAddAddSA(r, a, b, c []float64, y, z float64) {
 // fkAddAddSS is op2(op1(a, b), c) with op1 opAdd, op2 opAdd, b one number, c one number.
 func fkAddAddSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			r4[0] = t + z
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			r4[1] = t + z
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			r4[2] = t + z
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		r[i] = t + z
@@ -992,7 +1088,31 @@ func fkAddSubAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			r4[0] = t - z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			r4[1] = t - z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			r4[2] = t - z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		r[i] = t - z
@@ -1003,7 +1123,31 @@ func fkAddSubAA(r, a, b, c []float64, y, z float64) {
 func fkAddSubAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			r4[0] = t - z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			r4[1] = t - z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			r4[2] = t - z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		r[i] = t - z
@@ -1014,7 +1158,31 @@ func fkAddSubAS(r, a, b, c []float64, y, z float64) {
 func fkAddSubSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			r4[0] = t - z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			r4[1] = t - z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			r4[2] = t - z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		r[i] = t - z
@@ -1024,7 +1192,31 @@ func fkAddSubSA(r, a, b, c []float64, y, z float64) {
 // fkAddSubSS is op2(op1(a, b), c) with op1 opAdd, op2 opSub, b one number, c one number.
 func fkAddSubSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			r4[0] = t - z
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			r4[1] = t - z
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			r4[2] = t - z
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		r[i] = t - z
@@ -1036,7 +1228,31 @@ func fkAddMulAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			r4[0] = t * z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			r4[1] = t * z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			r4[2] = t * z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		r[i] = t * z
@@ -1047,7 +1263,31 @@ func fkAddMulAA(r, a, b, c []float64, y, z float64) {
 func fkAddMulAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			r4[0] = t * z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			r4[1] = t * z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			r4[2] = t * z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		r[i] = t * z
@@ -1058,7 +1298,31 @@ func fkAddMulAS(r, a, b, c []float64, y, z float64) {
 func fkAddMulSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			r4[0] = t * z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			r4[1] = t * z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			r4[2] = t * z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		r[i] = t * z
@@ -1068,7 +1332,31 @@ func fkAddMulSA(r, a, b, c []float64, y, z float64) {
 // fkAddMulSS is op2(op1(a, b), c) with op1 opAdd, op2 opMul, b one number, c one number.
 func fkAddMulSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			r4[0] = t * z
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			r4[1] = t * z
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			r4[2] = t * z
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		r[i] = t * z
@@ -1314,7 +1602,31 @@ func fkAddRSubAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x + y)
+			r4[0] = z - t
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x + y)
+			r4[1] = z - t
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x + y)
+			r4[2] = z - t
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x + y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x + y)
 		r[i] = z - t
@@ -1325,7 +1637,31 @@ func fkAddRSubAA(r, a, b, c []float64, y, z float64) {
 func fkAddRSubAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x + y)
+			r4[0] = z - t
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x + y)
+			r4[1] = z - t
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x + y)
+			r4[2] = z - t
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x + y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x + y)
 		r[i] = z - t
@@ -1336,7 +1672,31 @@ func fkAddRSubAS(r, a, b, c []float64, y, z float64) {
 func fkAddRSubSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x + y)
+			r4[0] = z - t
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x + y)
+			r4[1] = z - t
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x + y)
+			r4[2] = z - t
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x + y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x + y)
 		r[i] = z - t
@@ -1346,7 +1706,31 @@ func fkAddRSubSA(r, a, b, c []float64, y, z float64) {
 // fkAddRSubSS is op2(c, op1(a, b)) with op1 opAdd, op2 opSub, b one number, c one number.
 func fkAddRSubSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x + y)
+			r4[0] = z - t
+		}
+		{
+			x := a4[1]
+			t := float64(x + y)
+			r4[1] = z - t
+		}
+		{
+			x := a4[2]
+			t := float64(x + y)
+			r4[2] = z - t
+		}
+		{
+			x := a4[3]
+			t := float64(x + y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x + y)
 		r[i] = z - t
@@ -2862,7 +3246,31 @@ func fkSubAddAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			r4[0] = t + z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			r4[1] = t + z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			r4[2] = t + z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		r[i] = t + z
@@ -2873,7 +3281,31 @@ func fkSubAddAA(r, a, b, c []float64, y, z float64) {
 func fkSubAddAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			r4[0] = t + z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			r4[1] = t + z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			r4[2] = t + z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		r[i] = t + z
@@ -2884,7 +3316,31 @@ func fkSubAddAS(r, a, b, c []float64, y, z float64) {
 func fkSubAddSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			r4[0] = t + z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			r4[1] = t + z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			r4[2] = t + z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		r[i] = t + z
@@ -2894,7 +3350,31 @@ func fkSubAddSA(r, a, b, c []float64, y, z float64) {
 // fkSubAddSS is op2(op1(a, b), c) with op1 opSub, op2 opAdd, b one number, c one number.
 func fkSubAddSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			r4[0] = t + z
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			r4[1] = t + z
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			r4[2] = t + z
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		r[i] = t + z
@@ -2906,7 +3386,31 @@ func fkSubSubAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			r4[0] = t - z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			r4[1] = t - z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			r4[2] = t - z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		r[i] = t - z
@@ -2917,7 +3421,31 @@ func fkSubSubAA(r, a, b, c []float64, y, z float64) {
 func fkSubSubAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			r4[0] = t - z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			r4[1] = t - z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			r4[2] = t - z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		r[i] = t - z
@@ -2928,7 +3456,31 @@ func fkSubSubAS(r, a, b, c []float64, y, z float64) {
 func fkSubSubSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			r4[0] = t - z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			r4[1] = t - z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			r4[2] = t - z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		r[i] = t - z
@@ -2938,7 +3490,31 @@ func fkSubSubSA(r, a, b, c []float64, y, z float64) {
 // fkSubSubSS is op2(op1(a, b), c) with op1 opSub, op2 opSub, b one number, c one number.
 func fkSubSubSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			r4[0] = t - z
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			r4[1] = t - z
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			r4[2] = t - z
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		r[i] = t - z
@@ -2950,7 +3526,31 @@ func fkSubMulAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			r4[0] = t * z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			r4[1] = t * z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			r4[2] = t * z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		r[i] = t * z
@@ -2961,7 +3561,31 @@ func fkSubMulAA(r, a, b, c []float64, y, z float64) {
 func fkSubMulAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			r4[0] = t * z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			r4[1] = t * z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			r4[2] = t * z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		r[i] = t * z
@@ -2972,7 +3596,31 @@ func fkSubMulAS(r, a, b, c []float64, y, z float64) {
 func fkSubMulSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			r4[0] = t * z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			r4[1] = t * z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			r4[2] = t * z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		r[i] = t * z
@@ -2982,7 +3630,31 @@ func fkSubMulSA(r, a, b, c []float64, y, z float64) {
 // fkSubMulSS is op2(op1(a, b), c) with op1 opSub, op2 opMul, b one number, c one number.
 func fkSubMulSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			r4[0] = t * z
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			r4[1] = t * z
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			r4[2] = t * z
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		r[i] = t * z
@@ -3228,7 +3900,31 @@ func fkSubRSubAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x - y)
+			r4[0] = z - t
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x - y)
+			r4[1] = z - t
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x - y)
+			r4[2] = z - t
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x - y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x - y)
 		r[i] = z - t
@@ -3239,7 +3935,31 @@ func fkSubRSubAA(r, a, b, c []float64, y, z float64) {
 func fkSubRSubAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x - y)
+			r4[0] = z - t
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x - y)
+			r4[1] = z - t
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x - y)
+			r4[2] = z - t
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x - y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x - y)
 		r[i] = z - t
@@ -3250,7 +3970,31 @@ func fkSubRSubAS(r, a, b, c []float64, y, z float64) {
 func fkSubRSubSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x - y)
+			r4[0] = z - t
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x - y)
+			r4[1] = z - t
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x - y)
+			r4[2] = z - t
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x - y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x - y)
 		r[i] = z - t
@@ -3260,7 +4004,31 @@ func fkSubRSubSA(r, a, b, c []float64, y, z float64) {
 // fkSubRSubSS is op2(c, op1(a, b)) with op1 opSub, op2 opSub, b one number, c one number.
 func fkSubRSubSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x - y)
+			r4[0] = z - t
+		}
+		{
+			x := a4[1]
+			t := float64(x - y)
+			r4[1] = z - t
+		}
+		{
+			x := a4[2]
+			t := float64(x - y)
+			r4[2] = z - t
+		}
+		{
+			x := a4[3]
+			t := float64(x - y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x - y)
 		r[i] = z - t
@@ -4776,7 +5544,31 @@ func fkMulAddAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			r4[0] = t + z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			r4[1] = t + z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			r4[2] = t + z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		r[i] = t + z
@@ -4787,7 +5579,31 @@ func fkMulAddAA(r, a, b, c []float64, y, z float64) {
 func fkMulAddAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			r4[0] = t + z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			r4[1] = t + z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			r4[2] = t + z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		r[i] = t + z
@@ -4798,7 +5614,31 @@ func fkMulAddAS(r, a, b, c []float64, y, z float64) {
 func fkMulAddSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			r4[0] = t + z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			r4[1] = t + z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			r4[2] = t + z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		r[i] = t + z
@@ -4808,7 +5648,31 @@ func fkMulAddSA(r, a, b, c []float64, y, z float64) {
 // fkMulAddSS is op2(op1(a, b), c) with op1 opMul, op2 opAdd, b one number, c one number.
 func fkMulAddSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			r4[0] = t + z
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			r4[1] = t + z
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			r4[2] = t + z
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			r4[3] = t + z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		r[i] = t + z
@@ -4820,7 +5684,31 @@ func fkMulSubAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			r4[0] = t - z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			r4[1] = t - z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			r4[2] = t - z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		r[i] = t - z
@@ -4831,7 +5719,31 @@ func fkMulSubAA(r, a, b, c []float64, y, z float64) {
 func fkMulSubAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			r4[0] = t - z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			r4[1] = t - z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			r4[2] = t - z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		r[i] = t - z
@@ -4842,7 +5754,31 @@ func fkMulSubAS(r, a, b, c []float64, y, z float64) {
 func fkMulSubSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			r4[0] = t - z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			r4[1] = t - z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			r4[2] = t - z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		r[i] = t - z
@@ -4852,7 +5788,31 @@ func fkMulSubSA(r, a, b, c []float64, y, z float64) {
 // fkMulSubSS is op2(op1(a, b), c) with op1 opMul, op2 opSub, b one number, c one number.
 func fkMulSubSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			r4[0] = t - z
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			r4[1] = t - z
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			r4[2] = t - z
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			r4[3] = t - z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		r[i] = t - z
@@ -4864,7 +5824,31 @@ func fkMulMulAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			r4[0] = t * z
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			r4[1] = t * z
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			r4[2] = t * z
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		r[i] = t * z
@@ -4875,7 +5859,31 @@ func fkMulMulAA(r, a, b, c []float64, y, z float64) {
 func fkMulMulAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			r4[0] = t * z
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			r4[1] = t * z
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			r4[2] = t * z
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		r[i] = t * z
@@ -4886,7 +5894,31 @@ func fkMulMulAS(r, a, b, c []float64, y, z float64) {
 func fkMulMulSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			r4[0] = t * z
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			r4[1] = t * z
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			r4[2] = t * z
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		r[i] = t * z
@@ -4896,7 +5928,31 @@ func fkMulMulSA(r, a, b, c []float64, y, z float64) {
 // fkMulMulSS is op2(op1(a, b), c) with op1 opMul, op2 opMul, b one number, c one number.
 func fkMulMulSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			r4[0] = t * z
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			r4[1] = t * z
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			r4[2] = t * z
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			r4[3] = t * z
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		r[i] = t * z
@@ -5142,7 +6198,31 @@ func fkMulRSubAA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, y, z := a4[0], b4[0], c4[0]
+			t := float64(x * y)
+			r4[0] = z - t
+		}
+		{
+			x, y, z := a4[1], b4[1], c4[1]
+			t := float64(x * y)
+			r4[1] = z - t
+		}
+		{
+			x, y, z := a4[2], b4[2], c4[2]
+			t := float64(x * y)
+			r4[2] = z - t
+		}
+		{
+			x, y, z := a4[3], b4[3], c4[3]
+			t := float64(x * y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y, z := a[i], b[i], c[i]
 		t := float64(x * y)
 		r[i] = z - t
@@ -5153,7 +6233,31 @@ func fkMulRSubAA(r, a, b, c []float64, y, z float64) {
 func fkMulRSubAS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	b = b[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			t := float64(x * y)
+			r4[0] = z - t
+		}
+		{
+			x, y := a4[1], b4[1]
+			t := float64(x * y)
+			r4[1] = z - t
+		}
+		{
+			x, y := a4[2], b4[2]
+			t := float64(x * y)
+			r4[2] = z - t
+		}
+		{
+			x, y := a4[3], b4[3]
+			t := float64(x * y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, y := a[i], b[i]
 		t := float64(x * y)
 		r[i] = z - t
@@ -5164,7 +6268,31 @@ func fkMulRSubAS(r, a, b, c []float64, y, z float64) {
 func fkMulRSubSA(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
 	c = c[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, c4 := r[i:i+4:i+4], a[i:i+4:i+4], c[i:i+4:i+4]
+		{
+			x, z := a4[0], c4[0]
+			t := float64(x * y)
+			r4[0] = z - t
+		}
+		{
+			x, z := a4[1], c4[1]
+			t := float64(x * y)
+			r4[1] = z - t
+		}
+		{
+			x, z := a4[2], c4[2]
+			t := float64(x * y)
+			r4[2] = z - t
+		}
+		{
+			x, z := a4[3], c4[3]
+			t := float64(x * y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x, z := a[i], c[i]
 		t := float64(x * y)
 		r[i] = z - t
@@ -5174,7 +6302,31 @@ func fkMulRSubSA(r, a, b, c []float64, y, z float64) {
 // fkMulRSubSS is op2(c, op1(a, b)) with op1 opMul, op2 opSub, b one number, c one number.
 func fkMulRSubSS(r, a, b, c []float64, y, z float64) {
 	a = a[:len(r)]
-	for i := range r {
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			t := float64(x * y)
+			r4[0] = z - t
+		}
+		{
+			x := a4[1]
+			t := float64(x * y)
+			r4[1] = z - t
+		}
+		{
+			x := a4[2]
+			t := float64(x * y)
+			r4[2] = z - t
+		}
+		{
+			x := a4[3]
+			t := float64(x * y)
+			r4[3] = z - t
+		}
+	}
+	for ; i < len(r); i++ {
 		x := a[i]
 		t := float64(x * y)
 		r[i] = z - t

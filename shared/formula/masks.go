@@ -116,8 +116,16 @@ func fillMasked(dst []float64, d []byte, fill uint64) int {
 		n += bits.OnesCount64(binary.LittleEndian.Uint64(d[i : i+8 : i+8]))
 	}
 	if n*10 >= k { // dense
-		for i, v := range dst[:k] {
-			dst[i] = selectBits(v, uint64(d[i]), fill)
+		for i := 0; i < k; i += 8 {
+			v, m := dst[i:i+8:i+8], d[i:i+8:i+8]
+			v[0] = selectBits(v[0], uint64(m[0]), fill)
+			v[1] = selectBits(v[1], uint64(m[1]), fill)
+			v[2] = selectBits(v[2], uint64(m[2]), fill)
+			v[3] = selectBits(v[3], uint64(m[3]), fill)
+			v[4] = selectBits(v[4], uint64(m[4]), fill)
+			v[5] = selectBits(v[5], uint64(m[5]), fill)
+			v[6] = selectBits(v[6], uint64(m[6]), fill)
+			v[7] = selectBits(v[7], uint64(m[7]), fill)
 		}
 	} else {
 		for i := 0; i < k; i += 8 {
