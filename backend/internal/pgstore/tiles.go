@@ -3,9 +3,12 @@ package pgstore
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -131,13 +134,46 @@ const insertTiles = `
 	FROM unnest($3::smallint[], $4::int[], $5::int[], $6::bytea[]) AS t(z, x, y, w)
 	ON CONFLICT (layer_id, version, z, x, y) DO UPDATE SET rast = EXCLUDED.rast`
 
+// PostgreSQL type OIDs of insertTiles' parameters.
+const (
+	oidInt8      = 20
+	oidInt2Array = 1005
+	oidInt4Array = 1007
+	oidByteArray = 1001
+	oidInt2      = 21
+	oidInt4      = 23
+	oidBytea     = 17
+)
+
+// chunkBufs are the reusable buffers of writeDirect: the parameters of one insertTiles in
+// PostgreSQL's binary format. Reused across calls, so a parse's writes do not fault in
+// fresh memory for every chunk (page faults were a large part of their cost).
+type chunkBufs struct {
+	z, x, y, w []byte
+}
+
+var chunkPool = sync.Pool{New: func() any { return new(chunkBufs) }}
+
+// arrayHeader starts a one-dimensional binary array of n elements of type elem.
+func arrayHeader(dst []byte, elem uint32, n int) []byte {
+	be := binary.BigEndian
+	dst = be.AppendUint32(dst, 1) // dimensions
+	dst = be.AppendUint32(dst, 0) // no nulls
+	dst = be.AppendUint32(dst, elem)
+	dst = be.AppendUint32(dst, uint32(n))
+	return be.AppendUint32(dst, 1) // lower bound
+}
+
 // writeDirect is one transaction of WriteTiles: check the version, then insert the tiles
-// chunk by chunk, each chunk's WKB encoded into one reused buffer.
+// chunk by chunk. Each chunk's WKB is encoded straight into the bytea[] parameter in
+// PostgreSQL's binary array format, which the driver sends as it is.
 //
 // Why not COPY: PostGIS rasters have no binary input function, so COPY had to go through a
 // staging table, and storing every tile there (out of line, TOAST) and reading it back cost
 // the database as much as storing it in tiles; measured with the RGB.byte 400% benchmark.
 func (s *Store) writeDirect(ctx context.Context, layerID, version int64, src *tileSource) error {
+	bufs := chunkPool.Get().(*chunkBufs)
+	defer chunkPool.Put(bufs)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// FOR SHARE: concurrent writers proceed together, BeginParse and Publish wait.
 		var current int64
@@ -147,36 +183,43 @@ func (s *Store) writeDirect(ctx context.Context, layerID, version int64, src *ti
 		if version != current {
 			return fmt.Errorf("version %d, the latest parse is %d: %w", version, current, ErrStaleVersion)
 		}
-		var (
-			buf     []byte
-			zs      []int16
-			xs, ys  []int32
-			wkbs    [][]byte
-			offsets []int
-		)
+		be := binary.BigEndian
+		lid, ver := be.AppendUint64(nil, uint64(layerID)), be.AppendUint64(nil, uint64(version))
+		conn := tx.Conn().PgConn()
 		for i := 0; i < len(src.addrs); {
-			buf, zs, xs, ys, offsets = buf[:0], zs[:0], xs[:0], ys[:0], offsets[:0]
-			for ; i < len(src.addrs) && (len(zs) == 0 || len(buf) < writeChunkBytes); i++ {
+			// The chunk: tiles i..j-1, at least one, at most writeChunkBytes of WKB.
+			j, size := i, 0
+			for j < len(src.addrs) && (j == i || size < writeChunkBytes) {
+				size += pgraster.Size(src.rasters[j])
+				j++
+			}
+			n := j - i
+			bufs.z = arrayHeader(bufs.z[:0], oidInt2, n)
+			bufs.x = arrayHeader(bufs.x[:0], oidInt4, n)
+			bufs.y = arrayHeader(bufs.y[:0], oidInt4, n)
+			bufs.w = arrayHeader(bufs.w[:0], oidBytea, n)
+			bufs.w = slices.Grow(bufs.w, size+4*n)
+			for k := i; k < j; k++ {
+				a := src.addrs[k]
+				bufs.z = be.AppendUint16(be.AppendUint32(bufs.z, 2), uint16(int16(a.Z)))
+				bufs.x = be.AppendUint32(be.AppendUint32(bufs.x, 4), uint32(int32(a.X)))
+				bufs.y = be.AppendUint32(be.AppendUint32(bufs.y, 4), uint32(int32(a.Y)))
+				at := len(bufs.w)
+				bufs.w = append(bufs.w, 0, 0, 0, 0) // the element's length, set below
 				var err error
-				offsets = append(offsets, len(buf))
-				if buf, err = pgraster.AppendEncode(buf, src.rasters[i]); err != nil {
+				if bufs.w, err = pgraster.AppendEncode(bufs.w, src.rasters[k]); err != nil {
 					return err
 				}
-				a := src.addrs[i]
-				zs, xs, ys = append(zs, int16(a.Z)), append(xs, int32(a.X)), append(ys, int32(a.Y))
+				be.PutUint32(bufs.w[at:], uint32(len(bufs.w)-at-4))
 			}
-			// Slices of buf, taken once it has stopped growing.
-			wkbs = wkbs[:0]
-			for k, o := range offsets {
-				end := len(buf)
-				if k+1 < len(offsets) {
-					end = offsets[k+1]
-				}
-				wkbs = append(wkbs, buf[o:end:end])
-			}
-			if _, err := tx.Exec(ctx, insertTiles, layerID, version, zs, xs, ys, wkbs); err != nil {
+			_, err := conn.ExecParams(ctx, insertTiles,
+				[][]byte{lid, ver, bufs.z, bufs.x, bufs.y, bufs.w},
+				[]uint32{oidInt8, oidInt8, oidInt2Array, oidInt4Array, oidInt4Array, oidByteArray},
+				[]int16{1, 1, 1, 1, 1, 1}, nil).Close()
+			if err != nil {
 				return err
 			}
+			i = j
 		}
 		return nil
 	})
