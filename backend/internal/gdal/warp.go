@@ -76,6 +76,10 @@ func Warp(src *Dataset, dst string, o WarpOptions) (*Dataset, error) {
 		"-wo", "NUM_THREADS=" + strconv.Itoa(threads),
 		"-co", "TILED=YES", "-co", "BLOCKXSIZE=" + strconv.Itoa(block), "-co", "BLOCKYSIZE=" + strconv.Itoa(block),
 		"-co", "BIGTIFF=IF_SAFER",
+		// One band per block: readers that take a band at a time (the cut, the pyramid,
+		// the statistics) then decode only that band's blocks; pixel interleaving made each
+		// band read decode every band, and the small block cache evict them between bands.
+		"-co", "INTERLEAVE=BAND",
 	}
 	if o.Compress != "" {
 		sw = append(sw, "-co", "COMPRESS="+o.Compress)

@@ -217,7 +217,7 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 		return nil, err
 	}
 	w, h := in.Width, in.Height
-	rows := max(1, min(h, (4<<20)/max(w, 1)))
+	rows := max(1, min(h, (1<<20)/max(w, 1))) // strips of 1 Mi pixels per band
 	mom := make([]moments, dataBands)
 	hist := make([][]int64, dataBands)
 	valid := make([]validity, dataBands)
