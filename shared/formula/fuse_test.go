@@ -15,9 +15,9 @@ func TestFusion(t *testing.T) {
 		{"x>0&x<2", 2, 1},                     // x>0, then x<2 & that
 		{"a+b+c+d", 2, 1},                     // (a+b)+c, then +d
 		{"2-x", 1, 0},                         // a number on the left of -: one plain loop
-		{"~a*2+b", 2, 0},                      // masks travel: no fusion
+		{"~a*2+b", 3, 0},                      // masks travel: no fusion
 		{"where(a > 0, a / b, 0)", 3, 0},      // where: no superinstruction
-		{"log(a) - b / 3", 3, 0},              // log is not fused; nor b/3 after it
+		{"log(a) - b / 3", 2, 1},              // log(a), then that - b/3
 		{"(a - b) / 3 > 1 | a == NULL", 4, 1}, // (a-b)/3 fused; > 1, == NULL, | plain
 	} {
 		t.Run(tt.src, func(t *testing.T) {
