@@ -19,6 +19,8 @@ type instr struct {
 	kern fusedKernel
 	// fast is the optimistic form of the kernel, if it has one (fastKernel).
 	fast fastKernel
+	// bin is the kernel of a binary operation that has one (binaryKernels).
+	bin fusedKernel
 }
 
 const noSlot = -1 << 30
@@ -254,6 +256,9 @@ func (g *generator) gen(n *node, pi, sp int, uniform bool) int32 {
 		}
 	}
 	in.bScalar = n.op.arity() == 2 && in.b >= nv
+	if n.op.arity() == 2 {
+		in.bin = binaryKernels[fastKey{in.op, in.bScalar}]
+	}
 	in.dst = stack(sp)
 	g.nstack = max(g.nstack, next, sp+1)
 	g.progs[pi] = append(g.progs[pi], in)

@@ -4,7 +4,8 @@
 kernels_binary.go: the binary operations' loops, each unrolled four pixels per loop trip, in
 two forms: both operands arrays, and the right operand one number (a constant or a stage
 result) that stays in a register and is not NaN (the caller fills the block with NaN when it
-is, since every one of these operations gives NaN then).
+is, since every one of these operations gives NaN then). One function each, looked up by
+the compiler (binaryKernels).
 
 kernels_fused.go: the superinstructions the compiler emits for two operations in a row, one
 loop computing r = op2(op1(a, b), c) without storing the value in between (fuse.go):
@@ -90,31 +91,28 @@ package formula
 
 import "math"
 
-// binaryKernel runs the binary operations that have unrolled loops, writing op(a, b) into
-// r; with scalar set, b is ignored and y is the right operand for every pixel. It reports
-// whether op is one of them.
-func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
-	if scalar && y != y { // every one of them gives NaN (nodata) for a NaN operand
-		switch op {
-		case %s:
-			fill(r, nan)
-			return true
-		}
-	}
-	switch op {''' % ", ".join(op for op, *_ in ops)]
-    for op, arr, sca, pre in ops:
-        out.append("\tcase %s:" % op)
-        out.append("\t\tif scalar {")
-        for p in pre:
-            out.append("\t\t\t" + p)
-        loop(out, 3, [("a", "x")], lambda d, e=sca: ["%s = %s" % (d, e)], 4)
-        out.append("\t\t\treturn true")
-        out.append("\t\t}")
-        loop(out, 2, [("a", "x"), ("b", "y")], lambda d, e=arr: ["%s = %s" % (d, e)], 4)
-        out.append("\t\treturn true")
-    out.append("\t}")
-    out.append("\treturn false")
+// binaryKernels are the binary operations that have unrolled loops, by operation and
+// whether b is one number: then the slice b is not read and y is the right operand for
+// every pixel, never NaN (exec fills the block with NaN then, since every one of these
+// operations gives NaN for a NaN operand). One function each rather than one switch: under
+// WebAssembly a small function's loop runs faster.
+var binaryKernels = map[fastKey]fusedKernel{''']
+    for op, *_ in ops:
+        for bs in (False, True):
+            out.append("\t{%s, %s}: bk%s%s," % (op, str(bs).lower(), NAMES[op], "S" if bs else "A"))
     out.append("}")
+    for op, arr, sca, pre in ops:
+        for bs in (False, True):
+            out.append("")
+            out.append("// bk%s%s is %s with b %s." % (NAMES[op], "S" if bs else "A", op, "one number" if bs else "an array"))
+            out.append("func bk%s%s(r, a, b, c []float64, y, z float64) {" % (NAMES[op], "S" if bs else "A"))
+            if bs:
+                for p in pre:
+                    out.append("\t" + p)
+                loop(out, 1, [("a", "x")], lambda d, e=sca: ["%s = %s" % (d, e)], 4)
+            else:
+                loop(out, 1, [("a", "x"), ("b", "y")], lambda d, e=arr: ["%s = %s" % (d, e)], 4)
+            out.append("}")
     return "\n".join(out) + "\n"
 
 

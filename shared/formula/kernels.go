@@ -62,7 +62,12 @@ func (st *state) exec(in *instr, withMask bool, r []float64, exact *bool) {
 		st.vals[in.dst], st.masks[in.dst] = r, nil
 		return
 	}
-	if binaryKernel(in.op, r, a, b, y, in.bScalar) {
+	if in.bin != nil {
+		if y != y { // each of these operations gives NaN for a NaN operand
+			fill(r, nan)
+		} else {
+			in.bin(r, a, b, c, y, z)
+		}
 		st.finish(in, withMask, r, mr, ma, mb, mc)
 		return
 	}

@@ -4,693 +4,745 @@ package formula
 
 import "math"
 
-// binaryKernel runs the binary operations that have unrolled loops, writing op(a, b) into
-// r; with scalar set, b is ignored and y is the right operand for every pixel. It reports
-// whether op is one of them.
-func binaryKernel(op opcode, r, a, b []float64, y float64, scalar bool) bool {
-	if scalar && y != y { // every one of them gives NaN (nodata) for a NaN operand
-		switch op {
-		case opAdd, opSub, opMul, opDiv, opEq, opNe, opGt, opGe, opLt, opLe, opAnd, opOr:
-			fill(r, nan)
-			return true
+// binaryKernels are the binary operations that have unrolled loops, by operation and
+// whether b is one number: then the slice b is not read and y is the right operand for
+// every pixel, never NaN (exec fills the block with NaN then, since every one of these
+// operations gives NaN for a NaN operand). One function each rather than one switch: under
+// WebAssembly a small function's loop runs faster.
+var binaryKernels = map[fastKey]fusedKernel{
+	{opAdd, false}: bkAddA,
+	{opAdd, true}:  bkAddS,
+	{opSub, false}: bkSubA,
+	{opSub, true}:  bkSubS,
+	{opMul, false}: bkMulA,
+	{opMul, true}:  bkMulS,
+	{opDiv, false}: bkDivA,
+	{opDiv, true}:  bkDivS,
+	{opEq, false}:  bkEqA,
+	{opEq, true}:   bkEqS,
+	{opNe, false}:  bkNeA,
+	{opNe, true}:   bkNeS,
+	{opGt, false}:  bkGtA,
+	{opGt, true}:   bkGtS,
+	{opGe, false}:  bkGeA,
+	{opGe, true}:   bkGeS,
+	{opLt, false}:  bkLtA,
+	{opLt, true}:   bkLtS,
+	{opLe, false}:  bkLeA,
+	{opLe, true}:   bkLeS,
+	{opAnd, false}: bkAndA,
+	{opAnd, true}:  bkAndS,
+	{opOr, false}:  bkOrA,
+	{opOr, true}:   bkOrS,
+}
+
+// bkAddA is opAdd with b an array.
+func bkAddA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = x + y
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = x + y
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = x + y
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = x + y
 		}
 	}
-	switch op {
-	case opAdd:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = x + y
-				}
-				{
-					x := a4[1]
-					r4[1] = x + y
-				}
-				{
-					x := a4[2]
-					r4[2] = x + y
-				}
-				{
-					x := a4[3]
-					r4[3] = x + y
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = x + y
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = x + y
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = x + y
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = x + y
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = x + y
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = x + y
-		}
-		return true
-	case opSub:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = x - y
-				}
-				{
-					x := a4[1]
-					r4[1] = x - y
-				}
-				{
-					x := a4[2]
-					r4[2] = x - y
-				}
-				{
-					x := a4[3]
-					r4[3] = x - y
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = x - y
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = x - y
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = x - y
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = x - y
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = x - y
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = x - y
-		}
-		return true
-	case opMul:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = x * y
-				}
-				{
-					x := a4[1]
-					r4[1] = x * y
-				}
-				{
-					x := a4[2]
-					r4[2] = x * y
-				}
-				{
-					x := a4[3]
-					r4[3] = x * y
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = x * y
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = x * y
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = x * y
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = x * y
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = x * y
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = x * y
-		}
-		return true
-	case opDiv:
-		if scalar {
-			yd := -b2u(y == 0) & nanBits
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(math.Float64bits(x/y) | yd)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(math.Float64bits(x/y) | yd)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(math.Float64bits(x/y) | yd)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(math.Float64bits(x/y) | yd)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(math.Float64bits(x/y) | yd)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
-		}
-		return true
-	case opEq:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-		}
-		return true
-	case opNe:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-		}
-		return true
-	case opGt:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-		}
-		return true
-	case opGe:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-		}
-		return true
-	case opLt:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-		}
-		return true
-	case opLe:
-		if scalar {
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-		}
-		return true
-	case opAnd:
-		if scalar {
-			yz := b2u(math.Float64bits(y)<<1 != 0)
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-		}
-		return true
-	case opOr:
-		if scalar {
-			yz := b2u(math.Float64bits(y)<<1 != 0)
-			a = a[:len(r)]
-			i := 0
-			for ; i+4 <= len(r); i += 4 {
-				r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
-				{
-					x := a4[0]
-					r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[1]
-					r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[2]
-					r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
-				}
-				{
-					x := a4[3]
-					r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
-				}
-			}
-			for ; i < len(r); i++ {
-				x := a[i]
-				r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
-			}
-			return true
-		}
-		a = a[:len(r)]
-		b = b[:len(r)]
-		i := 0
-		for ; i+4 <= len(r); i += 4 {
-			r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
-			{
-				x, y := a4[0], b4[0]
-				r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[1], b4[1]
-				r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[2], b4[2]
-				r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-			{
-				x, y := a4[3], b4[3]
-				r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-			}
-		}
-		for ; i < len(r); i++ {
-			x, y := a[i], b[i]
-			r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
-		}
-		return true
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = x + y
 	}
-	return false
+}
+
+// bkAddS is opAdd with b one number.
+func bkAddS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = x + y
+		}
+		{
+			x := a4[1]
+			r4[1] = x + y
+		}
+		{
+			x := a4[2]
+			r4[2] = x + y
+		}
+		{
+			x := a4[3]
+			r4[3] = x + y
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = x + y
+	}
+}
+
+// bkSubA is opSub with b an array.
+func bkSubA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = x - y
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = x - y
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = x - y
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = x - y
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = x - y
+	}
+}
+
+// bkSubS is opSub with b one number.
+func bkSubS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = x - y
+		}
+		{
+			x := a4[1]
+			r4[1] = x - y
+		}
+		{
+			x := a4[2]
+			r4[2] = x - y
+		}
+		{
+			x := a4[3]
+			r4[3] = x - y
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = x - y
+	}
+}
+
+// bkMulA is opMul with b an array.
+func bkMulA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = x * y
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = x * y
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = x * y
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = x * y
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = x * y
+	}
+}
+
+// bkMulS is opMul with b one number.
+func bkMulS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = x * y
+		}
+		{
+			x := a4[1]
+			r4[1] = x * y
+		}
+		{
+			x := a4[2]
+			r4[2] = x * y
+		}
+		{
+			x := a4[3]
+			r4[3] = x * y
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = x * y
+	}
+}
+
+// bkDivA is opDiv with b an array.
+func bkDivA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(math.Float64bits(x/y) | -b2u(y == 0)&nanBits)
+	}
+}
+
+// bkDivS is opDiv with b one number.
+func bkDivS(r, a, b, c []float64, y, z float64) {
+	yd := -b2u(y == 0) & nanBits
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(math.Float64bits(x/y) | yd)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(math.Float64bits(x/y) | yd)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(math.Float64bits(x/y) | yd)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(math.Float64bits(x/y) | yd)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(math.Float64bits(x/y) | yd)
+	}
+}
+
+// bkEqA is opEq with b an array.
+func bkEqA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(-b2u(x == y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+	}
+}
+
+// bkEqS is opEq with b one number.
+func bkEqS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(-b2u(x == y)&oneBits | -b2u(x != x)&nanBits)
+	}
+}
+
+// bkNeA is opNe with b an array.
+func bkNeA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(-b2u(x != y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+	}
+}
+
+// bkNeS is opNe with b one number.
+func bkNeS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(-b2u(x != y)&oneBits | -b2u(x != x)&nanBits)
+	}
+}
+
+// bkGtA is opGt with b an array.
+func bkGtA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(-b2u(x > y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+	}
+}
+
+// bkGtS is opGt with b one number.
+func bkGtS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(-b2u(x > y)&oneBits | -b2u(x != x)&nanBits)
+	}
+}
+
+// bkGeA is opGe with b an array.
+func bkGeA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(-b2u(x >= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+	}
+}
+
+// bkGeS is opGe with b one number.
+func bkGeS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(-b2u(x >= y)&oneBits | -b2u(x != x)&nanBits)
+	}
+}
+
+// bkLtA is opLt with b an array.
+func bkLtA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(-b2u(x < y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+	}
+}
+
+// bkLtS is opLt with b one number.
+func bkLtS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(-b2u(x < y)&oneBits | -b2u(x != x)&nanBits)
+	}
+}
+
+// bkLeA is opLe with b an array.
+func bkLeA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(-b2u(x <= y)&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+	}
+}
+
+// bkLeS is opLe with b one number.
+func bkLeS(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(-b2u(x <= y)&oneBits | -b2u(x != x)&nanBits)
+	}
+}
+
+// bkAndA is opAnd with b an array.
+func bkAndA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+	}
+}
+
+// bkAndS is opAnd with b one number.
+func bkAndS(r, a, b, c []float64, y, z float64) {
+	yz := b2u(math.Float64bits(y)<<1 != 0)
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)&yz)&oneBits | -b2u(x != x)&nanBits)
+	}
+}
+
+// bkOrA is opOr with b an array.
+func bkOrA(r, a, b, c []float64, y, z float64) {
+	a = a[:len(r)]
+	b = b[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4, b4 := r[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+		{
+			x, y := a4[0], b4[0]
+			r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[1], b4[1]
+			r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[2], b4[2]
+			r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+		{
+			x, y := a4[3], b4[3]
+			r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x, y := a[i], b[i]
+		r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|b2u(math.Float64bits(y)<<1 != 0))&oneBits | -(1^(b2u(x <= y)|b2u(x > y)))&nanBits)
+	}
+}
+
+// bkOrS is opOr with b one number.
+func bkOrS(r, a, b, c []float64, y, z float64) {
+	yz := b2u(math.Float64bits(y)<<1 != 0)
+	a = a[:len(r)]
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		r4, a4 := r[i:i+4:i+4], a[i:i+4:i+4]
+		{
+			x := a4[0]
+			r4[0] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[1]
+			r4[1] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[2]
+			r4[2] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
+		}
+		{
+			x := a4[3]
+			r4[3] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
+		}
+	}
+	for ; i < len(r); i++ {
+		x := a[i]
+		r[i] = math.Float64frombits(-(b2u(math.Float64bits(x)<<1 != 0)|yz)&oneBits | -b2u(x != x)&nanBits)
+	}
 }

@@ -130,9 +130,7 @@ func TestFastKernels(t *testing.T) {
 		}
 	}
 	for k, f := range binaryFast {
-		op, bs := k.op, k.bScalar
-		exact := func(r, a, b, c []float64, y, z float64) { binaryKernel(op, r, a, b, y, bs) }
-		pairs = append(pairs, pair{exact, f, bs, false})
+		pairs = append(pairs, pair{binaryKernels[k], f, k.bScalar, false})
 	}
 	rng := rand.New(rand.NewPCG(8, 9))
 	const n = 67
