@@ -60,6 +60,8 @@ type Store interface {
 	AppendLog(ctx context.Context, layerID int64, line string) error
 	SetProgress(ctx context.Context, layerID int64, done, total int64) error
 	FinishZoom(ctx context.Context, layerID int64, z int) error
+	// FinishZooms is FinishZoom for several zooms with their log lines, in one statement.
+	FinishZooms(ctx context.Context, layerID int64, zs []int, lines []string) error
 	SetMetadata(ctx context.Context, layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error
 	Publish(ctx context.Context, layerID, version int64) error
 	TileCount(ctx context.Context, layerID, version int64) (map[int]int64, error)
@@ -375,11 +377,12 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 			cancel()
 			continue
 		}
-		for _, z := range d.zs {
+		lines := make([]string, len(d.zs))
+		for i, z := range d.zs {
 			finished = append(finished, z)
-			r.keep(p.store.FinishZoom(ctx, layer.ID, z))
-			r.log(ctx, fmt.Sprintf("Finished parsing at zoom level %d.", z))
+			lines[i] = fmt.Sprintf("Finished parsing at zoom level %d.", z)
 		}
+		r.keep(p.store.FinishZooms(ctx, layer.ID, d.zs, lines))
 	}
 	if firstErr != nil {
 		return res, firstErr
