@@ -28,6 +28,7 @@ type state struct {
 	collect []float64   // values gathered for median and std
 	spare   []float64   // a block a fast kernel writes into instead of its operand (exec)
 	exact   []bool      // per instruction, whether its fast kernel failed in this evaluation
+	finite  bool        // the last exec ran a fast kernel: its values are finite
 }
 
 func (p *Program) newState() *state {
@@ -131,8 +132,10 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 		m := min(blockSize, n-off)
 		dst := res.Values[off : off+m]
 		p.setBlock(st, pr, off, m)
+		finite := false // known to be: the last instruction ran a fast kernel
 		if direct {
 			p.runInto(st, pr, m, dst)
+			finite = st.finite
 		} else {
 			copy(dst, st.vals[pr.out][:m])
 		}
@@ -152,7 +155,7 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 			}
 		}
 		if len(ins) == 0 { // nodata only where a value is not finite: rare, so branch
-			if allFinite(dst) {
+			if finite || allFinite(dst) {
 				continue
 			}
 			for i, v := range dst {
@@ -166,7 +169,7 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 			continue
 		}
 		res.Mask = markNoData(res.Mask, maskBuf, n)
-		nodata += finalize(dst, res.Mask[off:off+m], ins, fillBits)
+		nodata += finalize(dst, res.Mask[off:off+m], ins, fillBits, finite)
 	}
 	if nodata == 0 {
 		res.Mask = nil

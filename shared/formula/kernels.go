@@ -5,10 +5,12 @@ import "math"
 // exec runs one instruction over the len(r) pixels of the block, writing the values into
 // r (the destination register, or the result) and then, withMask, the nodata mask. r may be
 // one of the operands' registers; every loop reads index i of its operands before writing
-// index i. *exact is set once the instruction's fast kernel failed in this evaluation
+// index i. st.finite tells afterwards whether a fast kernel computed the block, whose
+// values are then all finite (it sums its result or gives 0 and 1). *exact is set once the instruction's fast kernel failed in this evaluation
 // (NaN or infinities tend to come in regions, or at every nodata pixel in modeNaN), so
 // that the following blocks go to the exact kernel directly.
 func (st *state) exec(in *instr, withMask bool, r []float64, exact *bool) {
+	st.finite = false
 	m := len(r)
 	a := st.vals[in.a][:m]
 	ma := st.masks[in.a]
@@ -49,6 +51,7 @@ func (st *state) exec(in *instr, withMask bool, r []float64, exact *bool) {
 				st.buf[in.dst], st.spare = st.spare, st.buf[in.dst]
 			}
 			st.vals[in.dst], st.masks[in.dst] = w, nil
+			st.finite = true
 			return
 		}
 		*exact = true

@@ -64,14 +64,14 @@ func or3(d, a, b, c []byte) {
 // finalize marks in mk the nodata pixels of a block, those that are nodata in one of the
 // input masks (at least one) or not finite, writes fill (as bits) there, and returns their
 // number. The union of the masks is taken a word at a time; then, when every value is
-// finite (the usual case, told by allFinite), one branch-free pass writes the fill value at
-// the masked pixels, else one that also tests each value.
-func finalize(dst []float64, mk []bool, ins [][]bool, fill uint64) int {
+// finite (the usual case, known when finite is set or told by allFinite), one branch-free
+// pass writes the fill value at the masked pixels, else one that also tests each value.
+func finalize(dst []float64, mk []bool, ins [][]bool, fill uint64, finite bool) int {
 	mk = mk[:len(dst)]
 	unionMasks(mk, ins)
 	d := maskBytes(mk)
 	n := uint64(0)
-	if allFinite(dst) {
+	if finite || allFinite(dst) {
 		return fillMasked(dst, d, fill)
 	}
 	for i, v := range dst {
