@@ -144,9 +144,6 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if st == nil {
 		return code
 	}
-	// Open the connections the parse's tile writers will use, and load PostGIS raster into
-	// them, while the source is opened and warped.
-	go st.WarmUp(ctx, runtime.GOMAXPROCS(0)+1)
 	defer st.Close()
 
 	var legendID *int64

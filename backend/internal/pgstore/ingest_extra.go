@@ -3,9 +3,6 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"sync"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 )
@@ -22,37 +19,6 @@ func (s *Store) LayerByName(ctx context.Context, name string) (catalog.Layer, er
 		return catalog.Layer{}, fmt.Errorf("pgstore: no layer named %q: %w", name, catalog.ErrNotFound)
 	}
 	return ls[0], nil
-}
-
-// WarmUp opens up to n connections of the pool at once (at most the pool's size) and has
-// each load PostGIS raster, so that a parse's concurrent tile writers find them ready. Call
-// it in a goroutine at start-up; errors are ignored (the writers report their own).
-//
-// Why: a new server process costs tens of milliseconds, and loading the PostGIS raster
-// library into it (which registers every GDAL driver) 0.1–0.3 s more; measured, the first
-// tile write of each connection took 0.5–0.8 s of an ingest's critical path.
-func (s *Store) WarmUp(ctx context.Context, n int) {
-	n = min(n, int(s.pool.Config().MaxConns))
-	conns := make([]*pgxpool.Conn, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := s.pool.Acquire(ctx)
-			if err != nil {
-				return
-			}
-			conns[i] = c
-			c.Exec(ctx, `SELECT postgis_raster_lib_version()`)
-		}()
-	}
-	wg.Wait()
-	for _, c := range conns {
-		if c != nil {
-			c.Release()
-		}
-	}
 }
 
 // FinishZooms records that zooms zs are complete and appends lines to the parse log, in

@@ -3,12 +3,9 @@ package pgstore
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,9 +28,20 @@ type Tile struct {
 	Bands []*raster.Band
 }
 
-// WriteTiles writes a batch of tiles of one parse version in one transaction: the tiles go
-// as arrays of WKB (binary, chunks of at most writeChunkBytes) straight into tiles through
-// ST_RastFromWKB. Writing a z/x/y again replaces it, so a retried task never duplicates tiles
+// createStage makes the connection's staging table once. Its WKB column is stored
+// uncompressed: the rows live until the commit only, and pglz compression of every staged
+// tile took most of a batch's time.
+const createStage = `
+	DO $$ BEGIN
+		IF to_regclass('pg_temp.tessera_tile_stage') IS NULL THEN
+			CREATE TEMP TABLE tessera_tile_stage (z smallint, x int, y int, wkb bytea) ON COMMIT DELETE ROWS;
+			ALTER TABLE tessera_tile_stage ALTER COLUMN wkb SET STORAGE EXTERNAL;
+		END IF;
+	END $$`
+
+// WriteTiles writes a batch of tiles of one parse version with COPY: the tiles go as WKB
+// into a session-local staging table, then into tiles through ST_RastFromWKB in one
+// statement. Writing a z/x/y again replaces it, so a retried task never duplicates tiles
 // (within a batch the last tile of an address wins). Only the layer's latest parse version
 // is writable; an older one gives ErrStaleVersion, so a task of an abandoned parse cannot
 // mix its tiles into a newer one.
@@ -60,7 +68,7 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 	if total > MaxBatchBytes {
 		return fmt.Errorf("pgstore: write tiles of layer %d: a batch of %d tiles holds %d MiB, at most %d MiB are allowed; write smaller batches", layerID, len(tiles), total>>20, MaxBatchBytes>>20)
 	}
-	src := &tileSource{rasters: make([]*pgraster.Raster, 0, len(tiles))}
+	src := &tileSource{i: -1, rasters: make([]*pgraster.Raster, 0, len(tiles))}
 	at := make(map[tile.ZXY]int, len(tiles))
 	for i, t := range tiles {
 		if err := t.ZXY.Validate(); err != nil {
@@ -91,7 +99,8 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.writeDirect(ctx, layerID, version, src)
+		src.i = -1
+		err = s.writeStaged(ctx, layerID, version, src)
 		var pe *pgconn.PgError
 		if attempt == 3 || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
 			break
@@ -106,10 +115,14 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 	return nil
 }
 
-// tileSource holds a batch's tiles in address order.
+// tileSource feeds COPY one tile at a time, encoding each into one reused buffer (pgx
+// copies a row's values into its send buffer before asking for the next), so a batch is
+// never held twice in memory, as bands and as WKB.
 type tileSource struct {
 	addrs   []tile.ZXY
 	rasters []*pgraster.Raster
+	i       int
+	buf     []byte
 }
 
 func (t *tileSource) Len() int { return len(t.addrs) }
@@ -122,58 +135,21 @@ func (t *tileSource) Swap(i, j int) {
 	t.rasters[i], t.rasters[j] = t.rasters[j], t.rasters[i]
 }
 
-// writeChunkBytes caps the WKB one INSERT statement of WriteTiles carries, so a batch is
-// never held twice in memory in full, as bands and as WKB.
-const writeChunkBytes = 4 << 20
-
-// insertTiles inserts one chunk of tiles; a z/x/y written again (a retried task) replaces
-// the earlier tile.
-const insertTiles = `
-	INSERT INTO tiles (layer_id, version, z, x, y, rast)
-	SELECT $1, $2, t.z, t.x, t.y, ST_RastFromWKB(t.w)
-	FROM unnest($3::smallint[], $4::int[], $5::int[], $6::bytea[]) AS t(z, x, y, w)
-	ON CONFLICT (layer_id, version, z, x, y) DO UPDATE SET rast = EXCLUDED.rast`
-
-// PostgreSQL type OIDs of insertTiles' parameters.
-const (
-	oidInt8      = 20
-	oidInt2Array = 1005
-	oidInt4Array = 1007
-	oidByteArray = 1001
-	oidInt2      = 21
-	oidInt4      = 23
-	oidBytea     = 17
-)
-
-// chunkBufs are the reusable buffers of writeDirect: the parameters of one insertTiles in
-// PostgreSQL's binary format. Reused across calls, so a parse's writes do not fault in
-// fresh memory for every chunk (page faults were a large part of their cost).
-type chunkBufs struct {
-	z, x, y, w []byte
+// Next, Values and Err implement pgx.CopyFromSource.
+func (t *tileSource) Next() bool { t.i++; return t.i < len(t.addrs) }
+func (t *tileSource) Values() ([]any, error) {
+	var err error
+	if t.buf, err = pgraster.AppendEncode(t.buf[:0], t.rasters[t.i]); err != nil {
+		return nil, err
+	}
+	a := t.addrs[t.i]
+	return []any{int16(a.Z), int32(a.X), int32(a.Y), t.buf}, nil
 }
+func (t *tileSource) Err() error { return nil }
 
-var chunkPool = sync.Pool{New: func() any { return new(chunkBufs) }}
-
-// arrayHeader starts a one-dimensional binary array of n elements of type elem.
-func arrayHeader(dst []byte, elem uint32, n int) []byte {
-	be := binary.BigEndian
-	dst = be.AppendUint32(dst, 1) // dimensions
-	dst = be.AppendUint32(dst, 0) // no nulls
-	dst = be.AppendUint32(dst, elem)
-	dst = be.AppendUint32(dst, uint32(n))
-	return be.AppendUint32(dst, 1) // lower bound
-}
-
-// writeDirect is one transaction of WriteTiles: check the version, then insert the tiles
-// chunk by chunk. Each chunk's WKB is encoded straight into the bytea[] parameter in
-// PostgreSQL's binary array format, which the driver sends as it is.
-//
-// Why not COPY: PostGIS rasters have no binary input function, so COPY had to go through a
-// staging table, and storing every tile there (out of line, TOAST) and reading it back cost
-// the database as much as storing it in tiles; measured with the RGB.byte 400% benchmark.
-func (s *Store) writeDirect(ctx context.Context, layerID, version int64, src *tileSource) error {
-	bufs := chunkPool.Get().(*chunkBufs)
-	defer chunkPool.Put(bufs)
+// writeStaged is one transaction of WriteTiles: COPY the tiles (z, x, y, WKB) into the
+// staging table, then upsert them into tiles.
+func (s *Store) writeStaged(ctx context.Context, layerID, version int64, src *tileSource) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// FOR SHARE: concurrent writers proceed together, BeginParse and Publish wait.
 		var current int64
@@ -183,45 +159,17 @@ func (s *Store) writeDirect(ctx context.Context, layerID, version int64, src *ti
 		if version != current {
 			return fmt.Errorf("version %d, the latest parse is %d: %w", version, current, ErrStaleVersion)
 		}
-		be := binary.BigEndian
-		lid, ver := be.AppendUint64(nil, uint64(layerID)), be.AppendUint64(nil, uint64(version))
-		conn := tx.Conn().PgConn()
-		for i := 0; i < len(src.addrs); {
-			// The chunk: tiles i..j-1, at least one, at most writeChunkBytes of WKB.
-			j, size := i, 0
-			for j < len(src.addrs) && (j == i || size < writeChunkBytes) {
-				size += pgraster.Size(src.rasters[j])
-				j++
-			}
-			n := j - i
-			bufs.z = arrayHeader(bufs.z[:0], oidInt2, n)
-			bufs.x = arrayHeader(bufs.x[:0], oidInt4, n)
-			bufs.y = arrayHeader(bufs.y[:0], oidInt4, n)
-			bufs.w = arrayHeader(bufs.w[:0], oidBytea, n)
-			bufs.w = slices.Grow(bufs.w, size+4*n)
-			for k := i; k < j; k++ {
-				a := src.addrs[k]
-				bufs.z = be.AppendUint16(be.AppendUint32(bufs.z, 2), uint16(int16(a.Z)))
-				bufs.x = be.AppendUint32(be.AppendUint32(bufs.x, 4), uint32(int32(a.X)))
-				bufs.y = be.AppendUint32(be.AppendUint32(bufs.y, 4), uint32(int32(a.Y)))
-				at := len(bufs.w)
-				bufs.w = append(bufs.w, 0, 0, 0, 0) // the element's length, set below
-				var err error
-				if bufs.w, err = pgraster.AppendEncode(bufs.w, src.rasters[k]); err != nil {
-					return err
-				}
-				be.PutUint32(bufs.w[at:], uint32(len(bufs.w)-at-4))
-			}
-			_, err := conn.ExecParams(ctx, insertTiles,
-				[][]byte{lid, ver, bufs.z, bufs.x, bufs.y, bufs.w},
-				[]uint32{oidInt8, oidInt8, oidInt2Array, oidInt4Array, oidInt4Array, oidByteArray},
-				[]int16{1, 1, 1, 1, 1, 1}, nil).Close()
-			if err != nil {
-				return err
-			}
-			i = j
+		if _, err := tx.Exec(ctx, createStage); err != nil {
+			return err
 		}
-		return nil
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tessera_tile_stage"}, []string{"z", "x", "y", "wkb"}, src); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO tiles (layer_id, version, z, x, y, rast)
+			SELECT $1, $2, z, x, y, ST_RastFromWKB(wkb) FROM tessera_tile_stage ORDER BY z, x, y
+			ON CONFLICT (layer_id, version, z, x, y) DO UPDATE SET rast = EXCLUDED.rast`, layerID, version)
+		return err
 	})
 }
 
