@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
@@ -155,20 +154,7 @@ func TestIngestCommandUsage(t *testing.T) {
 // worker (the one `tessera worker` runs) on a queue of its own.
 func TestIngestCommandThroughRedis(t *testing.T) {
 	cliEnv(t)
-	url := os.Getenv("REDIS_URL_TEST")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := asynq.ParseRedisURI(url)
-	if err == nil {
-		c := asynq.NewClient(opt)
-		err = c.Ping()
-		c.Close()
-	}
-	if err != nil {
-		dbtest.Unavailable(t, "redis at %s: %v", url, err)
-		return
-	}
+	url := dbtest.RedisURL(t)
 	queue := fmt.Sprintf("test-cli-%d-%d", os.Getpid(), time.Now().UnixNano())
 	t.Setenv("REDIS_URL", url)
 	t.Setenv("TESSERA_QUEUE", queue)

@@ -10,39 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
 	"github.com/tessera-gis/tessera/backend/internal/jobs"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
 
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("REDIS_URL_TEST")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := asynq.ParseRedisURI(url)
-	if err == nil {
-		c := asynq.NewClient(opt)
-		err = c.Ping()
-		c.Close()
-	}
-	if err != nil {
-		if os.Getenv("TESSERA_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("redis at %s: %v", url, err)
-		}
-		t.Skipf("redis at %s not available: %v", url, err)
-	}
-	return url
-}
-
 // TestQueueMatchesInProcess parses one raster in process and through Redis with two asynq
 // workers, and compares every tile's decoded bands.
 func TestQueueMatchesInProcess(t *testing.T) {
-	url := redisURL(t)
+	url := dbtest.RedisURL(t)
 	local := newEnv(t, nil, func(c *ingest.Config) { c.BlockTiles = 2 })
 	ctx := context.Background()
 	src := shared(t, "rasterio_RGB.byte.tif")

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 )
 
 // recorder is a handler that records which worker ran which task, fails tasks named in
@@ -106,31 +106,8 @@ func TestPoolPanicAndValidation(t *testing.T) {
 	}
 }
 
-// redisURL returns the test Redis, skipping (or failing under TESSERA_REQUIRE_SERVICES=1)
-// when it does not answer.
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("REDIS_URL_TEST")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := asynq.ParseRedisURI(url)
-	if err == nil {
-		c := asynq.NewClient(opt)
-		err = c.Ping()
-		c.Close()
-	}
-	if err != nil {
-		if os.Getenv("TESSERA_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("redis at %s: %v", url, err)
-		}
-		t.Skipf("redis at %s not available: %v", url, err)
-	}
-	return url
-}
-
 func TestQueueTwoWorkers(t *testing.T) {
-	url := redisURL(t)
+	url := dbtest.RedisURL(t)
 	queue := fmt.Sprintf("test-jobs-%d-%d", os.Getpid(), time.Now().UnixNano())
 	r := newRecorder("q3")
 	var byWorker [2]atomic.Int64
