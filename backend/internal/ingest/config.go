@@ -15,7 +15,7 @@ import (
 type Config struct {
 	// WorkDir (RASTER_WORKDIR) holds downloads, the EPSG:3857 copies and the pyramid levels
 	// while a parse runs. With asynq workers on several machines it must be shared (the
-	// same path everywhere). Default: $TMPDIR/tessera.
+	// same path everywhere). Default: $TMPDIR/tessera-workdir (a name a stray `go build -o /tmp/tessera` cannot take).
 	WorkDir string
 	// TileSize (RASTER_TILESIZE) is the tile width and height in pixels (256).
 	TileSize int
@@ -56,7 +56,7 @@ type Config struct {
 // DefaultConfig returns the defaults listed on Config.
 func DefaultConfig() Config {
 	return Config{
-		WorkDir:        filepath.Join(os.TempDir(), "tessera"),
+		WorkDir:        filepath.Join(os.TempDir(), "tessera-workdir"),
 		TileSize:       256,
 		BatchSize:      500,
 		BlockTiles:     8,
