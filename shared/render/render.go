@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image"
 	"slices"
+	"sync"
 
 	"github.com/tessera-gis/tessera/shared/colormap"
 	"github.com/tessera-gis/tessera/shared/formula"
@@ -64,6 +65,73 @@ type Output struct {
 	// Opaque is set in RGB mode without alpha: every pixel is opaque and the PNG should be
 	// RGB, as django-raster writes it.
 	Opaque bool
+
+	// pooled is set when Image's pixels and Values came from the renderer's buffer pools,
+	// which Release returns them to.
+	pooled bool
+}
+
+// Release hands the output's image and value buffers back to the renderer for reuse by a
+// later Render; neither may be used afterwards. Calling it is optional (a caller that keeps
+// the output simply does not), and calling it twice is harmless. Why: a cold tile otherwise
+// allocates fresh megabytes per request, which the runtime zeroes and the GC returns to
+// the OS, a tenth of the server's CPU in the cold-tile profile.
+func (o *Output) Release() {
+	if o == nil || !o.pooled {
+		return
+	}
+	o.pooled = false
+	if o.Image != nil {
+		putBytes(o.Image.Pix)
+	}
+	putFloats(o.Values.Values)
+	putBools(o.Values.Mask)
+	o.Image, o.Values = nil, formula.Result{}
+}
+
+// Tile-sized buffers reused across renderings (see Output.Release); each pool holds
+// pointers to slices so that Put does not allocate.
+var (
+	floatPool, boolPool, bytePool sync.Pool
+)
+
+func getFloats(n int) []float64 {
+	if p, _ := floatPool.Get().(*[]float64); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float64, n)
+}
+
+func putFloats(s []float64) {
+	if cap(s) > 0 {
+		floatPool.Put(&s)
+	}
+}
+
+func getBools(n int) []bool {
+	if p, _ := boolPool.Get().(*[]bool); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]bool, n)
+}
+
+func putBools(s []bool) {
+	if cap(s) > 0 {
+		boolPool.Put(&s)
+	}
+}
+
+func getBytes(n int) []byte {
+	if p, _ := bytePool.Get().(*[]byte); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]byte, n)
+}
+
+func putBytes(s []byte) {
+	if cap(s) > 0 {
+		bytePool.Put(&s)
+	}
 }
 
 // Render evaluates, colours and enhances the request.
@@ -74,19 +142,32 @@ func Render(r Request) (*Output, error) {
 	out := &Output{}
 	switch {
 	case r.Formula != nil:
-		res, w, h, err := evaluate(r)
+		vbuf, mbuf := getFloats(0), getBools(0)
+		res := formula.Result{Values: vbuf, Mask: mbuf}
+		w, h, err := evaluateInto(&res, r)
 		if err != nil {
+			putFloats(vbuf)
+			putBools(mbuf)
 			return nil, err
+		}
+		if res.Mask == nil { // no nodata pixel: the mask buffer went unused
+			putBools(mbuf)
 		}
 		cm := r.Colormap
 		if cm != nil && r.Entries != nil {
 			cm = cm.Select(r.Entries)
 		}
-		img, counts, err := Colorize(res, w, h, cm, r.Range)
+		pix := getBytes(4 * w * h)
+		clear(pix)
+		img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+		counts, err := colorizeInto(img, res, w, h, cm, r.Range)
 		if err != nil {
+			putFloats(res.Values)
+			putBools(res.Mask)
+			putBytes(pix)
 			return nil, err
 		}
-		out.Image, out.Counts, out.Values = img, counts, res
+		out.Image, out.Counts, out.Values, out.pooled = img, counts, res, true
 	case r.RGB != nil:
 		w, h, err := size(r)
 		if err != nil {
@@ -144,29 +225,56 @@ func Evaluate(r Request) (formula.Result, error) {
 }
 
 func evaluate(r Request) (formula.Result, int, int, error) {
+	var res formula.Result
+	w, h, err := evaluateInto(&res, r)
+	if err != nil {
+		return formula.Result{}, 0, 0, err
+	}
+	return res, w, h, nil
+}
+
+// evaluateInto is evaluate writing into *res (reusing its buffers, as
+// formula.Program.EvalInto). The bands are decoded into pooled buffers, returned to the
+// pool once the formula has run: a result never shares a variable's buffers.
+func evaluateInto(res *formula.Result, r Request) (int, int, error) {
 	if r.Formula == nil {
-		return formula.Result{}, 0, 0, invalid("no formula to evaluate")
+		return 0, 0, invalid("no formula to evaluate")
 	}
 	w, h, err := size(r)
 	if err != nil {
-		return formula.Result{}, 0, 0, err
+		return 0, 0, err
 	}
-	vars := make(map[string]formula.Array, len(r.Bands))
-	for _, v := range r.Formula.Vars() {
+	names := r.Formula.Vars()
+	vars := make(map[string]formula.Array, len(names))
+	var (
+		vbufs [8][]float64
+		mbufs [8][]bool
+	)
+	decoded := vbufs[:0]
+	masks := mbufs[:0]
+	defer func() {
+		for i := range decoded {
+			putFloats(decoded[i])
+			putBools(masks[i])
+		}
+	}()
+	for _, v := range names {
 		b, ok := r.Bands[v]
 		if !ok {
-			return formula.Result{}, 0, 0, invalid("the formula uses %q but no layer is named so; name a layer %s=ID in layers", v, v)
+			return 0, 0, invalid("the formula uses %q but no layer is named so; name a layer %s=ID in layers", v, v)
 		}
-		vars[v] = formula.ArrayFromBand(b)
+		vb, mb := getFloats(b.Len()), getBools(b.Len())
+		decoded, masks = append(decoded, vb), append(masks, mb)
+		vals, mask := b.Decode(vb, mb)
+		vars[v] = formula.Array{Values: vals, Mask: mask, HasNoData: b.HasNoData, NoData: b.NoData}
 	}
-	res, err := r.Formula.Eval(vars)
-	if err != nil {
-		return formula.Result{}, 0, 0, err
+	if err := r.Formula.EvalInto(res, vars); err != nil {
+		return 0, 0, err
 	}
 	if !res.Scalar && len(res.Values) != w*h {
-		return formula.Result{}, 0, 0, fmt.Errorf("render: the formula gave %d values for %dx%d pixels", len(res.Values), w, h)
+		return 0, 0, fmt.Errorf("render: the formula gave %d values for %dx%d pixels", len(res.Values), w, h)
 	}
-	return res, w, h, nil
+	return w, h, nil
 }
 
 // ResultArray returns the result as an array of n pixels, a single number broadcast.
@@ -195,14 +303,22 @@ func Colorize(res formula.Result, w, h int, cm *colormap.Colormap, rng *[2]float
 	if cm == nil {
 		cm = colormap.Grayscale()
 	}
-	a := ResultArray(res, w*h)
-	if len(a.Values) != w*h {
-		return nil, nil, fmt.Errorf("render: %d values for %dx%d pixels", len(a.Values), w, h)
-	}
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	counts, err := cm.Colorize(img.Pix, a, rng)
+	counts, err := colorizeInto(img, res, w, h, cm, rng)
 	if err != nil {
 		return nil, nil, err
 	}
 	return img, counts, nil
+}
+
+// colorizeInto is Colorize writing into img, w×h pixels of zeroes.
+func colorizeInto(img *image.NRGBA, res formula.Result, w, h int, cm *colormap.Colormap, rng *[2]float64) (colormap.Counts, error) {
+	if cm == nil {
+		cm = colormap.Grayscale()
+	}
+	a := ResultArray(res, w*h)
+	if len(a.Values) != w*h {
+		return nil, fmt.Errorf("render: %d values for %dx%d pixels", len(a.Values), w, h)
+	}
+	return cm.Colorize(img.Pix, a, rng)
 }

@@ -207,6 +207,47 @@ func TestRenderScalar(t *testing.T) {
 	}
 }
 
+// TestRenderReleaseReuse renders after Release has pooled a previous output's buffers,
+// alternating requests whose pixels and nodata differ, and checks each image against a
+// rendering that never used the pools (Colorize over Evaluate): a stale value, mask or
+// pixel left in a reused buffer would show.
+func TestRenderReleaseReuse(t *testing.T) {
+	full := raster.New(raster.Float32, 256, 256) // no nodata: the result has no mask
+	for i := range full.Len() {
+		full.Set(i, float64(i%97))
+	}
+	cm := mustColormap(t, `{"continuous":true,"from":"#000080","to":"#800000","over":"#ffffff"}`)
+	reqs := []Request{
+		{Bands: map[string]*raster.Band{"x": testTile()}, Formula: mustCompile(t, "x * 2"), Colormap: cm},
+		{Bands: map[string]*raster.Band{"x": full}, Formula: mustCompile(t, "x + 1"), Colormap: cm},
+		{Bands: map[string]*raster.Band{"x": testTile(), "y": full}, Formula: mustCompile(t, "x - y"), Colormap: cm},
+	}
+	for round := range 3 {
+		for i, r := range reqs {
+			res, err := Evaluate(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _, err := Colorize(res, 256, 256, cm, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := Render(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out.Image.Pix, want.Pix) {
+				t.Fatalf("round %d request %d: pooled rendering differs from a fresh one", round, i)
+			}
+			out.Release()
+			out.Release() // harmless twice
+			if out.Image != nil || out.Values.Values != nil {
+				t.Fatalf("round %d request %d: Release kept the buffers in the output", round, i)
+			}
+		}
+	}
+}
+
 func TestEvaluateRaw(t *testing.T) {
 	b := raster.New(raster.Int16, 3, 1)
 	b.HasNoData, b.NoData = true, -1

@@ -394,6 +394,7 @@ func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, 
 		} else {
 			err = s.png.Encode(&buf, out.Image)
 		}
+		out.Release() // the encoded bytes are all that is kept
 		if err != nil {
 			return nil, err
 		}
