@@ -37,8 +37,14 @@ legend='{"title":"Land cover","entries":[
  {"name":"Cropland","expression":"4","color":"#fee08b","code":"4"},
  {"name":"Urban","expression":"5","color":"#d73027","code":"5"},
  {"name":"Bare","expression":"6","color":"#bababa","code":"6"}]}'
-curl -fsS -X POST -H "Authorization: Bearer $TESSERA_ADMIN_TOKEN" -H 'Content-Type: application/json' \
-  --data "$legend" "$BASE/legend" >/dev/null || echo "demo: the legend exists already"
+code=$(curl -sS -o /tmp/tessera-demo-legend.json -w '%{http_code}' -X POST \
+  -H "Authorization: Bearer $TESSERA_ADMIN_TOKEN" -H 'Content-Type: application/json' \
+  --data "$legend" "$BASE/legend")
+case $code in
+  201) echo "demo: legend \"Land cover\" created" ;;
+  *) grep -qi 'exist\|taken\|conflict' /tmp/tessera-demo-legend.json && echo "demo: legend \"Land cover\" exists already" ||
+     { echo "demo: creating the legend failed ($code): $(cat /tmp/tessera-demo-legend.json)"; exit 1; } ;;
+esac
 
 # A tile at the centre of each layer, at the zoom below its max, from its TileJSON.
 tile_at() { # layer → z/x/y
