@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
 	"github.com/tessera-gis/tessera/backend/internal/jobs"
