@@ -13,23 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
-
-// needGDAL returns the path of a GDAL tool, failing under make test (which installs gdal-bin)
-// and skipping elsewhere.
-func needGDAL(t *testing.T, tool string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("TESSERA_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s not found; scripts/services.sh installs gdal-bin", tool)
-		}
-		t.Skipf("%s not found", tool)
-	}
-	return p
-}
 
 type gdalInfo struct {
 	Size             []int     `json:"size"`
@@ -47,7 +34,7 @@ type gdalInfo struct {
 
 func info(t *testing.T, path string) gdalInfo {
 	t.Helper()
-	out, err := exec.Command(needGDAL(t, "gdalinfo"), "-json", path).Output()
+	out, err := exec.Command(dbtest.GDALTool(t, "gdalinfo"), "-json", path).Output()
 	if err != nil {
 		t.Fatalf("gdalinfo: %v", err)
 	}
@@ -66,7 +53,7 @@ func valuesAt(t *testing.T, path string, b int, pts [][2]int) []string {
 	for _, p := range pts {
 		fmt.Fprintf(&in, "%d %d\n", p[0], p[1])
 	}
-	cmd := exec.Command(needGDAL(t, "gdallocationinfo"), "-valonly", "-b", strconv.Itoa(b), path)
+	cmd := exec.Command(dbtest.GDALTool(t, "gdallocationinfo"), "-valonly", "-b", strconv.Itoa(b), path)
 	cmd.Stdin = strings.NewReader(in.String())
 	out, err := cmd.Output()
 	if err != nil {

@@ -312,18 +312,8 @@ func TestLegendWritesAndSession(t *testing.T) {
 	}
 }
 
-func needGDAL(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("gdalinfo"); err != nil {
-		if dbtest.Required() {
-			t.Fatal("gdalinfo missing; scripts/services.sh installs gdal-bin")
-		}
-		t.Skip("gdalinfo missing")
-	}
-}
-
 func TestExport(t *testing.T) {
-	needGDAL(t)
+	dbtest.GDALTool(t, "gdalinfo")
 	e := setup(t, 3*256*256)
 	// The bbox covers Home and its right-hand neighbour 4/9/5, which only Parent covers
 	// (over-zoomed), and 4/10/5 past Parent: no data, so nodata.

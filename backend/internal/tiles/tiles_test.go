@@ -354,18 +354,8 @@ func TestMissingTile(t *testing.T) {
 	}
 }
 
-func needGDAL(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("gdalinfo"); err != nil {
-		if dbtest.Required() {
-			t.Fatal("gdalinfo missing; scripts/services.sh installs gdal-bin")
-		}
-		t.Skip("gdalinfo missing")
-	}
-}
-
 func TestTIFF(t *testing.T) {
-	needGDAL(t)
+	dbtest.GDALTool(t, "gdalinfo")
 	e := setup(t)
 	r := e.algebra(t, tilestest.Home, "tif", "layers=a=ramp,b=const&formula=a*b", tiles.Client{})
 	ok(t, r, "image/tiff")
