@@ -41,6 +41,44 @@ psql_admin() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qAt "$@"
   else sudo -u postgres psql -v ON_ERROR_STOP=1 -qAt "$@"; fi
 }
+# Tuning for a tile store (the defaults are sized for a small machine), applied once and the
+# cluster restarted only when something changes:
+# - shared_buffers a quarter of the RAM (128 MB to 4 GB), so served tiles come from shared
+#   memory: a 256 KB tile read from the OS page cache costs ~30 read() calls, 2.7 ms on a
+#   virtual machine, against 0.2 ms from shared buffers;
+# - max_wal_size 4 GB, so an ingest's COPY does not force checkpoint after checkpoint;
+# - glibc malloc thresholds in the cluster's environment file: every 256 KB tile a backend sends
+#   is palloc'd, and with glibc's defaults each one is a fresh mmap or brk whose pages fault in
+#   again (0.85 ms against 3.2 ms to send 256 KB, measured with pgx on this VM).
+pg_tune() {
+  local mem_mb sb_mb restart=0
+  mem_mb=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo)
+  sb_mb=$((mem_mb / 4)); ((sb_mb < 128)) && sb_mb=128; ((sb_mb > 4096)) && sb_mb=4096
+  local want="shared_buffers=${sb_mb}MB max_wal_size=4GB"
+  local have
+  have="shared_buffers=$(psql_admin -c "SELECT setting::bigint * 8 / 1024 || 'MB' FROM pg_settings WHERE name='shared_buffers'") max_wal_size=$(psql_admin -c "SHOW max_wal_size")"
+  if [ "$have" != "$want" ]; then
+    echo "services: PostgreSQL $have → $want"
+    psql_admin -c "ALTER SYSTEM SET shared_buffers = '${sb_mb}MB'"
+    psql_admin -c "ALTER SYSTEM SET max_wal_size = '4GB'"
+    restart=1
+  fi
+  local env=/etc/postgresql/15/main/environment
+  if [ -f "$env" ] && ! grep -q '^MALLOC_TOP_PAD_' "$env"; then
+    echo "services: PostgreSQL malloc thresholds → $env"
+    printf '%s\n' "# Tessera (scripts/services.sh): keep large pallocs on the heap, not mmap, and do not" \
+      "# trim it after every tile; see the script for why." \
+      "MALLOC_MMAP_THRESHOLD_ = 134217728" "MALLOC_TRIM_THRESHOLD_ = 268435456" \
+      "MALLOC_TOP_PAD_ = 67108864" | $SUDO tee -a "$env" >/dev/null
+    restart=1
+  fi
+  if [ "$restart" = 1 ]; then
+    echo "services: restarting PostgreSQL 15/main"
+    $SUDO pg_ctlcluster 15 main restart
+  fi
+}
+
+pg_tune
 if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname='${DB_USER}'")" != 1 ]; then
   psql_admin -c "CREATE ROLE \"${DB_USER}\" LOGIN PASSWORD '${DB_PASS}' CREATEDB"
 fi
