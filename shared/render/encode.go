@@ -3,7 +3,6 @@ package render
 import (
 	"image"
 	"image/jpeg"
-	"image/png"
 	"io"
 )
 
@@ -20,23 +19,6 @@ func Flatten(img *image.NRGBA) *image.RGBA {
 		out.Pix[i+3] = 255
 	}
 	return out
-}
-
-// Opaque reports whether every pixel of img is opaque.
-func Opaque(img *image.NRGBA) bool {
-	for i := 3; i < len(img.Pix); i += 4 {
-		if img.Pix[i] != 255 {
-			return false
-		}
-	}
-	return true
-}
-
-// EncodePNG writes img as PNG, fast compression. The encoder writes RGB when every pixel
-// is opaque (RGB mode without alpha) and RGBA otherwise.
-func EncodePNG(w io.Writer, img *image.NRGBA) error {
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	return enc.Encode(w, img)
 }
 
 // EncodeJPEG writes img flattened onto black (see Flatten) as JPEG of the given quality

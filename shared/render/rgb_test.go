@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"image"
-	"image/png"
 	"slices"
 	"testing"
 
@@ -134,44 +133,5 @@ func TestFlatten(t *testing.T) {
 	var buf bytes.Buffer
 	if err := EncodeJPEG(&buf, img, 0); err != nil || buf.Len() == 0 {
 		t.Fatalf("EncodeJPEG: %v, %d bytes", err, buf.Len())
-	}
-}
-
-func TestEncodePNG(t *testing.T) {
-	tests := []struct {
-		name  string
-		alpha uint8
-		model string
-	}{
-		{"opaque is RGB", 255, "RGB"},
-		{"transparent is RGBA", 10, "RGBA"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			img := image.NewNRGBA(image.Rect(0, 0, 2, 2))
-			for i := 3; i < len(img.Pix); i += 4 {
-				img.Pix[i] = 255
-			}
-			img.Pix[3] = tt.alpha
-			var buf bytes.Buffer
-			if err := EncodePNG(&buf, img); err != nil {
-				t.Fatal(err)
-			}
-			// Byte 25 of a PNG is the IHDR colour type: 2 = RGB, 6 = RGBA.
-			ct := map[byte]string{2: "RGB", 6: "RGBA"}[buf.Bytes()[25]]
-			if ct != tt.model {
-				t.Fatalf("colour type %s, want %s", ct, tt.model)
-			}
-			back, err := png.Decode(&buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, _, a := back.At(0, 0).RGBA(); a>>8 != uint32(tt.alpha) {
-				t.Fatalf("decoded alpha %d, want %d", a>>8, tt.alpha)
-			}
-			if Opaque(img) != (tt.alpha == 255) {
-				t.Errorf("Opaque = %v", Opaque(img))
-			}
-		})
 	}
 }

@@ -23,7 +23,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -39,6 +38,7 @@ import (
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+	"github.com/tessera-gis/tessera/backend/internal/pngenc"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
@@ -389,8 +389,7 @@ func run(args []string) error {
 		p := i / 4
 		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(p%256), uint8(p/256), uint8((p*7)%256), 255
 	}
-	// The same PNG encoder as the server's tiles: render.EncodePNG's settings, buffers reused.
-	floorPNG := &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}}
+	// The same PNG encoder as the server's tiles (pngenc, pooled).
 	show(load("work floor (pgx SELECT + PNG)", *c, *dur, func(w, i int) (int64, error) {
 		t := pick(w, i)
 		var wkb []byte
@@ -399,7 +398,7 @@ func run(args []string) error {
 			return 0, err
 		}
 		var buf bytes.Buffer
-		if err := floorPNG.Encode(&buf, img); err != nil {
+		if err := pngenc.Encode(&buf, img); err != nil {
 			return 0, err
 		}
 		return int64(len(wkb) + buf.Len()), nil
@@ -443,13 +442,3 @@ func run(args []string) error {
 	}
 	return nil
 }
-
-// pngBuffers is a png.EncoderBufferPool over a sync.Pool.
-type pngBuffers struct{ pool sync.Pool }
-
-func (p *pngBuffers) Get() *png.EncoderBuffer {
-	b, _ := p.pool.Get().(*png.EncoderBuffer)
-	return b
-}
-
-func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/geotiff"
+	"github.com/tessera-gis/tessera/backend/internal/pngenc"
 	"github.com/tessera-gis/tessera/shared/colormap"
 	"github.com/tessera-gis/tessera/shared/formula"
 	"github.com/tessera-gis/tessera/shared/raster"
@@ -392,7 +393,7 @@ func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, 
 		if j.format == JPEG {
 			err = render.EncodeJPEG(&buf, out.Image, s.cfg.JPEGQuality)
 		} else {
-			err = s.png.Encode(&buf, out.Image)
+			err = pngenc.Encode(&buf, out.Image)
 		}
 		out.Release() // the encoded bytes are all that is kept
 		if err != nil {
@@ -459,7 +460,7 @@ func (s *Service) empty(j *job) (*Response, error) {
 	emptyImages.once.Do(func() {
 		img := image.NewNRGBA(image.Rect(0, 0, tile.DefaultSize, tile.DefaultSize))
 		var p, q bytes.Buffer
-		if emptyImages.err = render.EncodePNG(&p, img); emptyImages.err != nil {
+		if emptyImages.err = pngenc.Encode(&p, img); emptyImages.err != nil {
 			return
 		}
 		emptyImages.err = render.EncodeJPEG(&q, img, 90)

@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image/png"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -137,9 +136,6 @@ type Service struct {
 	// heavy bounds the exports and statistics computed at once: each may hold a large
 	// raster or read thousands of tiles.
 	heavy chan struct{}
-	// png encodes PNG tiles with render.EncodePNG's settings, reusing its compressor across
-	// requests (a fresh one costs about 1 MiB of allocation per tile).
-	png *png.Encoder
 	// gzips holds gzip writers (BestSpeed) for .msgpack answers, for the same reason.
 	gzips sync.Pool
 
@@ -162,7 +158,6 @@ func New(store Store, cfg Config) *Service {
 		layers:   map[string]layerEntry{},
 		styles:   map[string]styleEntry{},
 		heavy:    make(chan struct{}, 2),
-		png:      &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}},
 	}
 }
 
@@ -360,15 +355,3 @@ func (s *Service) acquire(ctx context.Context) (release func(), err error) {
 		return nil, ctx.Err()
 	}
 }
-
-// pngBuffers is a png.EncoderBufferPool over a sync.Pool.
-type pngBuffers struct{ pool sync.Pool }
-
-// Get returns a pooled buffer, or nil for the encoder to make one.
-func (p *pngBuffers) Get() *png.EncoderBuffer {
-	b, _ := p.pool.Get().(*png.EncoderBuffer)
-	return b
-}
-
-// Put returns a buffer to the pool.
-func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
