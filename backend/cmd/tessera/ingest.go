@@ -229,6 +229,9 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		pool := jobs.NewPool(runtime.GOMAXPROCS(0), ingest.NewTaskHandler(st))
 		defer pool.Close()
 		runner = pool
+		// The tile writes' connection loads PostGIS raster on the database's side while the
+		// parse opens and reprojects the source (an error shows again at the first write).
+		go st.PrepareTileWrites(ctx)
 	}
 	parser, err := ingest.New(st, runner, cfg)
 	if err != nil {

@@ -173,10 +173,12 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	}
 	defer os.RemoveAll(dir)
 
+	tracef("parse start")
 	src, err := p.openSource(ctx, r, dir)
 	if err != nil {
 		return res, err
 	}
+	tracef("source open")
 	defer src.Close()
 	if err := p.checkPixels(src, layer.Source); err != nil {
 		return res, err
@@ -265,6 +267,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 		Extent: [4]float64{extent.MinX, extent.MinY, extent.MaxX, extent.MaxY},
 	}
 
+	tracef("grid computed")
 	// Reproject once, onto the max zoom's tile grid.
 	// The max zoom's pixels are no larger than the source's, so nearest neighbour keeps
 	// every source value as it is (as django-raster does); bilinear measured twice as slow.
@@ -277,6 +280,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 		return res, err
 	}
 
+	tracef("warped")
 	// Cut the levels.
 	minZ := maxZ
 	if layer.BuildPyramid {
@@ -352,6 +356,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 			cancel()
 			break
 		}
+		tracef("level %d built", z)
 		level(z, path)
 		prev = path
 	}
@@ -368,10 +373,12 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 			cancel()
 		}
 		bandMeta = bm
+		tracef("statistics done")
 	}
 	var finished []int
 	for range submitted {
 		d := <-done
+		tracef("levels %v cut", d.zs)
 		if d.err != nil {
 			failed.Do(func() { firstErr = fmt.Errorf("ingest: zoom %v: %w", d.zs, d.err) })
 			cancel()
@@ -411,6 +418,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 		r.log(ctx, "Every pixel of the raster is nodata: no tiles were stored.")
 	}
 	r.status(ctx, catalog.Finished, "Successfully finished parsing raster")
+	tracef("finished")
 	return res, r.err
 }
 

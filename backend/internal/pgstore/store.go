@@ -41,6 +41,7 @@ var ErrStaleVersion = errors.New("pgstore: stale parse version")
 // Store is Tessera's PostGIS store. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	tw   tileWriter // WriteTiles' own connection (tiles.go)
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value string) and checks
@@ -62,7 +63,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // Close closes every connection.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	s.tw.close()
+	s.pool.Close()
+}
 
 // Pool returns the connection pool, for callers that run their own SQL (tests, benchmarks).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
