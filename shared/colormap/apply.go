@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"image/color"
 	"math"
 
 	"github.com/tessera-gis/tessera/shared/formula"
@@ -118,6 +117,20 @@ func dataRange(vals []float64, mask []bool) (lo, hi float64, ok bool) {
 
 func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi float64) {
 	span := hi - lo
+	// Stops: each segment's start and step per channel, as interpolate computes them (the
+	// same float64 operations, so the same bytes), hoisted out of the pixel loop.
+	var segs []segment
+	if c.lut == nil {
+		segs = make([]segment, len(c.stops)-1)
+		for k := range segs {
+			a, b := c.stops[k], c.stops[k+1]
+			segs[k] = segment{
+				base: [4]float64{float64(a.R), float64(a.G), float64(a.B), float64(a.A)},
+				step: [4]float64{float64(b.R) - float64(a.R), float64(b.G) - float64(a.G), float64(b.B) - float64(a.B), float64(b.A) - float64(a.A)},
+			}
+		}
+	}
+	nseg := float64(len(segs))
 	for i, v := range vals {
 		p := pix[4*i : 4*i+4 : 4*i+4]
 		// The comparison also refuses NaN; ±Inf fall outside any finite range.
@@ -129,38 +142,32 @@ func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi f
 		if span > 0 {
 			t = (v - lo) / span
 		}
-		var col color.NRGBA
 		if c.lut != nil {
 			k := int(t * float64(len(c.lut)))
 			if k >= len(c.lut) {
 				k = len(c.lut) - 1
 			}
-			col = c.lut[k]
-		} else {
-			col = interpolate(c.stops, t)
+			col := c.lut[k]
+			p[0], p[1], p[2], p[3] = col.R, col.G, col.B, col.A
+			continue
 		}
-		p[0], p[1], p[2], p[3] = col.R, col.G, col.B, col.A
+		s := t * nseg
+		k := int(s)
+		if k >= len(segs) {
+			k = len(segs) - 1
+		}
+		f := s - float64(k)
+		g := &segs[k]
+		p[0] = uint8(g.base[0] + f*g.step[0])
+		p[1] = uint8(g.base[1] + f*g.step[1])
+		p[2] = uint8(g.base[2] + f*g.step[2])
+		p[3] = uint8(g.base[3] + f*g.step[3])
 	}
 }
 
-// interpolate returns the colour at t in 0..1 along equally spaced stops, each channel
-// truncated toward zero (numpy's astype('uint8') on django-raster's float colours).
-func interpolate(stops []color.NRGBA, t float64) color.NRGBA {
-	segs := len(stops) - 1
-	s := t * float64(segs)
-	k := int(s)
-	if k >= segs {
-		k = segs - 1
-	}
-	f := s - float64(k)
-	a, b := stops[k], stops[k+1]
-	return color.NRGBA{lerp8(a.R, b.R, f), lerp8(a.G, b.G, f), lerp8(a.B, b.B, f), lerp8(a.A, b.A, f)}
-}
-
-// lerp8 is x + f·(y − x), truncated; f is in 0..1 so the result stays in 0..255.
-func lerp8(x, y uint8, f float64) uint8 {
-	return uint8(float64(x) + f*(float64(y)-float64(x)))
-}
+// segment is one stretch between two stops of a continuous colormap: the first stop's
+// channels and the differences to the next, as float64.
+type segment struct{ base, step [4]float64 }
 
 func (c *Colormap) discrete(pix []uint8, x formula.Array) (Counts, error) {
 	clear(pix)

@@ -1,0 +1,59 @@
+package colormap
+
+import (
+	"image/color"
+	"math/rand/v2"
+	"testing"
+)
+
+// interpolate returns the colour at t in 0..1 along equally spaced stops, each channel
+// truncated toward zero (numpy's astype('uint8') on django-raster's float colours).
+func interpolate(stops []color.NRGBA, t float64) color.NRGBA {
+	segs := len(stops) - 1
+	s := t * float64(segs)
+	k := int(s)
+	if k >= segs {
+		k = segs - 1
+	}
+	f := s - float64(k)
+	a, b := stops[k], stops[k+1]
+	return color.NRGBA{lerp8(a.R, b.R, f), lerp8(a.G, b.G, f), lerp8(a.B, b.B, f), lerp8(a.A, b.A, f)}
+}
+
+// lerp8 is x + f·(y − x), truncated; f is in 0..1 so the result stays in 0..255.
+func lerp8(x, y uint8, f float64) uint8 {
+	return uint8(float64(x) + f*(float64(y)-float64(x)))
+}
+
+// TestContinuousMatchesInterpolate checks the hoisted pixel loop of continuous colormaps
+// against interpolate, the per-pixel definition, byte for byte.
+func TestContinuousMatchesInterpolate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 9))
+	for _, js := range []string{
+		`{"continuous": true, "from": "#0000ff", "to": "#ff0000"}`,
+		`{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000", "range": [-3, 7]}`,
+		`{"continuous": true, "from": "#12345678", "over": "#fedcba98", "to": "#00ff0080", "range": [0.5, 0.75]}`,
+	} {
+		c, err := Parse([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := -3.0, 7.0
+		if a, b, ok := c.Range(); ok {
+			lo, hi = a, b
+		}
+		vals := make([]float64, 4096)
+		for i := range vals {
+			vals[i] = lo + (hi-lo)*rng.Float64()
+		}
+		vals[0], vals[1] = lo, hi
+		pix := make([]uint8, 4*len(vals))
+		c.continuous(pix, vals, nil, lo, hi)
+		for i, v := range vals {
+			want := interpolate(c.stops, (v-lo)/(hi-lo))
+			if got := (color.NRGBA{pix[4*i], pix[4*i+1], pix[4*i+2], pix[4*i+3]}); got != want {
+				t.Fatalf("%s: value %v: %v, want %v", js, v, got, want)
+			}
+		}
+	}
+}
