@@ -10,6 +10,7 @@ package geotiff
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/klauspost/compress/zlib"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
