@@ -289,6 +289,7 @@ func run(args []string) error {
 	dsn := fs.String("dsn", os.Getenv("DATABASE_URL"), "database (for the work floor)")
 	dur := fs.Duration("duration", 5*time.Second, "time per scenario")
 	c := fs.Int("c", 4, "concurrent clients")
+	only := fs.String("only", "", "run only the scenarios whose name contains this (for profiling); no ratios")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -366,6 +367,16 @@ func run(args []string) error {
 		if r.firstErr != "" {
 			fmt.Printf("    first error: %s\n", r.firstErr)
 		}
+	}
+	if *only != "" {
+		for _, k := range []struct{ kind, base string }{{"cold", *cold}, {"warm", *warm}} {
+			for _, s := range scenarios(k.base) {
+				if name := k.kind + " " + s.name; strings.Contains(name, *only) {
+					show(load(name, *c, *dur, s.op))
+				}
+			}
+		}
+		return nil
 	}
 	for _, s := range scenarios(*cold) {
 		show(load("cold "+s.name, *c, *dur, s.op))
