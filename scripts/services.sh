@@ -42,7 +42,7 @@ psql_admin() {
   else sudo -u postgres psql -v ON_ERROR_STOP=1 -qAt "$@"; fi
 }
 # Tuning for a tile store (the defaults are sized for a small machine), applied once and the
-# cluster restarted only when something changes:
+# cluster restarted only when something changes (TESSERA_PG_TUNE=0: leave the cluster alone):
 # - shared_buffers a quarter of the RAM (128 MB to 4 GB), so served tiles come from shared
 #   memory: a 256 KB tile read from the OS page cache costs ~30 read() calls, 2.7 ms on a
 #   virtual machine, against 0.2 ms from shared buffers;
@@ -51,6 +51,7 @@ psql_admin() {
 #   is palloc'd, and with glibc's defaults each one is a fresh mmap or brk whose pages fault in
 #   again (0.85 ms against 3.2 ms to send 256 KB, measured with pgx on this VM).
 pg_tune() {
+  [ "${TESSERA_PG_TUNE:-1}" = 0 ] && return 0
   local mem_mb sb_mb restart=0
   mem_mb=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo)
   sb_mb=$((mem_mb / 4)); ((sb_mb < 128)) && sb_mb=128; ((sb_mb > 4096)) && sb_mb=4096
