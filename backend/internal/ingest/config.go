@@ -51,6 +51,10 @@ type Config struct {
 	WarpMemoryMB int
 	// WarpThreads (TESSERA_WARP_THREADS) is the number of warp threads (all CPUs).
 	WarpThreads int
+	// Stream (TESSERA_INGEST_STREAM, true) makes an in-process parse of a raster with
+	// nodata build and write its pyramid in one streamed pass (stream.go) instead of
+	// level files and cut tasks; false keeps the tasks, as parses through Redis do.
+	Stream bool
 }
 
 // DefaultConfig returns the defaults listed on Config.
@@ -66,6 +70,7 @@ func DefaultConfig() Config {
 		HTTPTimeout:    30 * time.Minute,
 		WarpMemoryMB:   16,
 		WarpThreads:    0,
+		Stream:         true,
 	}
 }
 
@@ -143,6 +148,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	boolean("TESSERA_S3_REQUESTER_PAYS", &c.S3RequesterPay)
 	integer("TESSERA_WARP_MEMORY_MB", &c.WarpMemoryMB, 16, 65536)
 	integer("TESSERA_WARP_THREADS", &c.WarpThreads, 0, 1024)
+	boolean("TESSERA_INGEST_STREAM", &c.Stream)
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}

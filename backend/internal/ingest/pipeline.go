@@ -294,6 +294,20 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	}
 	r.status(ctx, catalog.CreatingTiles, fmt.Sprintf("Creating tiles for zoom levels %d to %d (%d tiles to check).", minZ, maxZ, total))
 	r.keep(p.store.SetProgress(ctx, layer.ID, 0, total))
+	if _, local := p.runner.(*jobs.Pool); local && p.cfg.Stream && !alpha && !p.cfg.SingleTask {
+		bandMeta, err := p.streamParse(ctx, r, warped, ranges, maxZ, minZ, mode)
+		if err != nil {
+			return res, err
+		}
+		var zs []int
+		var lines []string
+		for z := maxZ; z >= minZ; z-- {
+			zs = append(zs, z)
+			lines = append(lines, fmt.Sprintf("Finished parsing at zoom level %d.", z))
+		}
+		r.keep(p.store.FinishZooms(ctx, layer.ID, zs, lines))
+		return p.conclude(ctx, r, res, meta, bandMeta, total)
+	}
 	side := p.blockSide(types, alpha)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -395,7 +409,13 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 		return res, firstErr
 	}
 	sort.Ints(finished)
+	return p.conclude(ctx, r, res, meta, bandMeta, total)
+}
 
+// conclude ends a parse whose tiles are written: it counts them, stores the metadata and
+// publishes the new version.
+func (p *Parser) conclude(ctx context.Context, r *run, res Result, meta catalog.Metadata, bandMeta []catalog.BandMeta, total int64) (Result, error) {
+	layer := r.layer
 	counts, err := p.store.TileCount(ctx, layer.ID, r.version)
 	if err != nil {
 		return res, err

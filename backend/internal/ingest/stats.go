@@ -285,7 +285,12 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 			}
 		}
 	}
-	out := make([]catalog.BandMeta, dataBands)
+	return bandMetas(in, mom, hist), nil
+}
+
+// bandMetas is the statistics of the data bands (len(mom)) of the raster in.
+func bandMetas(in gdal.Info, mom []moments, hist [][]int64) []catalog.BandMeta {
+	out := make([]catalog.BandMeta, len(mom))
 	for bi := range out {
 		bin := in.Bands[bi]
 		bm := catalog.BandMeta{Index: bi, Type: bin.Type, HasNoData: bin.HasNoData, NoData: bin.NoData}
@@ -301,7 +306,7 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 		}
 		out[bi] = bm
 	}
-	return out, nil
+	return out
 }
 
 // countBias is the offset from a value of a type of at most 16 bits to its count index.

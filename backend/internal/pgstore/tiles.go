@@ -29,14 +29,25 @@ type Tile struct {
 	Bands []*raster.Band
 }
 
-// createStage makes the connection's staging table once. Its WKB column is stored
-// uncompressed: the rows live until the commit only, and pglz compression of every staged
-// tile took most of a batch's time.
-const createStage = `
+// createTileIn makes the connection's COPY target once: a temporary view whose INSTEAD OF
+// trigger inserts each row into tiles through ST_RastFromWKB (replacing the tile of the same
+// address). Why not a staging table (as before): the rows went to disk twice, once into the
+// temporary table's TOAST and once into tiles'; with the view each WKB goes from the COPY
+// buffer straight into tiles, and the database's CPU per batch measured about half.
+const createTileIn = `
 	DO $$ BEGIN
-		IF to_regclass('pg_temp.tessera_tile_stage') IS NULL THEN
-			CREATE TEMP TABLE tessera_tile_stage (z smallint, x int, y int, wkb bytea) ON COMMIT DELETE ROWS;
-			ALTER TABLE tessera_tile_stage ALTER COLUMN wkb SET STORAGE EXTERNAL;
+		IF to_regclass('pg_temp.tessera_tile_in') IS NULL THEN
+			CREATE FUNCTION pg_temp.tessera_tile_in() RETURNS trigger LANGUAGE plpgsql AS $f$
+			BEGIN
+				INSERT INTO tiles (layer_id, version, z, x, y, rast)
+				VALUES (NEW.layer_id, NEW.version, NEW.z, NEW.x, NEW.y, ST_RastFromWKB(NEW.wkb))
+				ON CONFLICT (layer_id, version, z, x, y) DO UPDATE SET rast = EXCLUDED.rast;
+				RETURN NEW;
+			END $f$;
+			CREATE TEMP VIEW tessera_tile_in AS SELECT NULL::bigint AS layer_id, NULL::bigint AS version,
+				NULL::smallint AS z, NULL::int AS x, NULL::int AS y, NULL::bytea AS wkb;
+			CREATE TRIGGER tessera_tile_in INSTEAD OF INSERT ON tessera_tile_in
+				FOR EACH ROW EXECUTE FUNCTION pg_temp.tessera_tile_in();
 		END IF;
 	END $$`
 
@@ -69,7 +80,7 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 	if total > MaxBatchBytes {
 		return fmt.Errorf("pgstore: write tiles of layer %d: a batch of %d tiles holds %d MiB, at most %d MiB are allowed; write smaller batches", layerID, len(tiles), total>>20, MaxBatchBytes>>20)
 	}
-	src := &tileSource{i: -1, rasters: make([]*pgraster.Raster, 0, len(tiles))}
+	src := &tileSource{layerID: layerID, version: version, i: -1, rasters: make([]*pgraster.Raster, 0, len(tiles))}
 	at := make(map[tile.ZXY]int, len(tiles))
 	for i, t := range tiles {
 		if err := t.ZXY.Validate(); err != nil {
@@ -127,6 +138,8 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 // copies a row's values into its send buffer before asking for the next), so a batch is
 // never held twice in memory, as bands and as WKB.
 type tileSource struct {
+	layerID int64
+	version int64
 	addrs   []tile.ZXY
 	rasters []*pgraster.Raster
 	i       int
@@ -151,7 +164,7 @@ func (t *tileSource) Values() ([]any, error) {
 		return nil, err
 	}
 	a := t.addrs[t.i]
-	return []any{int16(a.Z), int32(a.X), int32(a.Y), t.buf}, nil
+	return []any{t.layerID, t.version, int16(a.Z), int32(a.X), int32(a.Y), t.buf}, nil
 }
 func (t *tileSource) Err() error { return nil }
 
@@ -208,8 +221,8 @@ func (s *Store) PrepareTileWrites(ctx context.Context) error {
 	return mapErr(err, "prepare tile writes")
 }
 
-// writeStaged is one transaction of WriteTiles: COPY the tiles (z, x, y, WKB) into the
-// staging table, then upsert them into tiles.
+// writeStaged is one transaction of WriteTiles: COPY the tiles (layer, version, z, x, y,
+// WKB) into the connection's tessera_tile_in view, whose trigger upserts them into tiles.
 func (s *Store) writeStaged(ctx context.Context, conn *pgx.Conn, layerID, version int64, src *tileSource) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		// FOR SHARE: concurrent writers proceed together, BeginParse and Publish wait.
@@ -220,16 +233,10 @@ func (s *Store) writeStaged(ctx context.Context, conn *pgx.Conn, layerID, versio
 		if version != current {
 			return fmt.Errorf("version %d, the latest parse is %d: %w", version, current, ErrStaleVersion)
 		}
-		if _, err := tx.Exec(ctx, createStage); err != nil {
+		if _, err := tx.Exec(ctx, createTileIn); err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tessera_tile_stage"}, []string{"z", "x", "y", "wkb"}, src); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `
-			INSERT INTO tiles (layer_id, version, z, x, y, rast)
-			SELECT $1, $2, z, x, y, ST_RastFromWKB(wkb) FROM tessera_tile_stage ORDER BY z, x, y
-			ON CONFLICT (layer_id, version, z, x, y) DO UPDATE SET rast = EXCLUDED.rast`, layerID, version)
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tessera_tile_in"}, []string{"layer_id", "version", "z", "x", "y", "wkb"}, src)
 		return err
 	})
 }
