@@ -421,3 +421,14 @@ func swap(dst, src []byte, ws int) {
 		}
 	}
 }
+
+// TypeOfPixelType returns the Tessera data type holding PostGIS pixel type name ("8BUI",
+// "32BF", …, as ST_BandPixelType reports it); sub-byte types give Byte.
+func TypeOfPixelType(name string) (raster.DataType, bool) {
+	for pt, n := range pixtypeNames {
+		if n == name {
+			return typeOf(pt)
+		}
+	}
+	return raster.Unknown, false
+}

@@ -3,6 +3,7 @@ package tiles
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/shared/formula"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/render"
@@ -41,6 +43,15 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 	}
 	out := PixelValue{X: r.X, Y: r.Y}
 	t, _, _ := pointTile(r.X, r.Y, z, 1, 1)
+	if !reduction.MatchString(r.Query.Formula) {
+		bands, ok, err := s.pixelBands(ctx, vars, r.X, r.Y, t)
+		if err != nil {
+			return s.fail(ctx, "pixel", err)
+		}
+		if ok {
+			return s.pixelAnswer(ctx, out, bands, prog, 0)
+		}
+	}
 	bands := map[string]*raster.Band{}
 	fs, err := s.fetchAll(ctx, vars, t)
 	if err != nil {
@@ -68,6 +79,11 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 		}
 		i = 0
 	}
+	return s.pixelAnswer(ctx, out, bands, prog, i)
+}
+
+// pixelAnswer evaluates the formula over bands and answers with its value at pixel i.
+func (s *Service) pixelAnswer(ctx context.Context, out PixelValue, bands map[string]*raster.Band, prog *formula.Program, i int) *Response {
 	res, err := render.Evaluate(render.Request{Bands: bands, Formula: prog})
 	if err != nil {
 		return s.fail(ctx, "pixel", err)
@@ -81,6 +97,54 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 		out.Value = &v
 	}
 	return jsonResponse(http.StatusOK, out)
+}
+
+// pixelReader is a Store that reads single pixels (pgstore does; see its TilePixels).
+type pixelReader interface {
+	TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[int64][]*raster.Band, error)
+}
+
+// pixelBands reads the one pixel each variable needs at the EPSG:3857 point (x, y), in tile
+// t, straight from the store in one query, as 1×1 bands: a cold pixel query then moves a few
+// numbers instead of whole tiles. ok is false when it cannot answer that way and the caller
+// reads whole tiles: a tile already in the cache (cheaper), a tile not stored at t (cut from a
+// coarser one, or none), a band missing, or a store without pixel reads.
+func (s *Service) pixelBands(ctx context.Context, vars []boundVar, x, y float64, t tile.ZXY) (map[string]*raster.Band, bool, error) {
+	pr, isPR := s.store.(pixelReader)
+	if !isPR {
+		return nil, false, nil
+	}
+	var layers []pgstore.LayerVersion
+	seen := map[pgstore.LayerVersion]bool{}
+	for _, v := range vars {
+		if v.layer.Version <= 0 {
+			return nil, false, nil
+		}
+		if _, cached := s.tiles.get(tileKey{v.layer.ID, v.layer.Version, t}); cached {
+			return nil, false, nil
+		}
+		if lv := (pgstore.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}); !seen[lv] {
+			seen[lv] = true
+			layers = append(layers, lv)
+		}
+	}
+	// The point's position in t as fractions of its size, computed as pointTile does.
+	span := tile.Span(t.Z)
+	fx := (x+tile.Origin)/span - float64(t.X)
+	fy := (tile.Origin-y)/span - float64(t.Y)
+	read, err := pr.TilePixels(ctx, layers, t, fx, fy)
+	if err != nil {
+		return nil, false, fmt.Errorf("tiles: read a pixel of tile %v: %w", t, err)
+	}
+	bands := map[string]*raster.Band{}
+	for _, v := range vars {
+		bs := read[v.layer.ID]
+		if v.Band >= len(bs) { // not stored at t, or no such band
+			return nil, false, nil
+		}
+		bands[v.Name] = bs[v.Band]
+	}
+	return bands, true, nil
 }
 
 // Legend answers legend/{id}: django-raster's legend JSON. A non-integer id is 404

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -686,5 +687,63 @@ func TestConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// wholeTiles hides pgstore's TilePixels, so the service answers pixels from whole tiles.
+type wholeTiles struct{ tiles.Store }
+
+// countingPixels counts the single-pixel reads of pgstore.
+type countingPixels struct {
+	*pgstore.Store
+	n int
+}
+
+func (c *countingPixels) TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[int64][]*raster.Band, error) {
+	c.n++
+	return c.Store.TilePixels(ctx, layers, t, fx, fy)
+}
+
+// TestPixelReadsOnePixel checks that answering a pixel from PostgreSQL's ST_Value gives what
+// the whole tile gives, at pixel centres, on pixel and tile edges and outside the data.
+func TestPixelReadsOnePixel(t *testing.T) {
+	e := setup(t)
+	counted := &countingPixels{Store: e.st}
+	fast := tiles.New(counted, tiles.Config{LayerTTL: -1, TileCacheBytes: -1, ResponseCacheBytes: -1})
+	slow := tiles.New(wholeTiles{e.st}, tiles.Config{LayerTTL: -1, TileCacheBytes: -1, ResponseCacheBytes: -1})
+	b := tilestest.Home.Bounds()
+	px := b.Width() / 256
+	var points [][2]float64
+	rng := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 40; i++ {
+		points = append(points, [2]float64{b.MinX + rng.Float64()*b.Width(), b.MinY + rng.Float64()*b.Height()})
+	}
+	for _, c := range []int{0, 1, 127, 255, 256} { // pixel and tile edges
+		points = append(points, [2]float64{b.MinX + float64(c)*px, b.MaxY - float64(c)*px})
+	}
+	points = append(points, [2]float64{b.MinX - 3*px, b.MaxY + 2*px}, [2]float64{-19000000, 19000000})
+	queries := []string{
+		"layers=a=ramp,b=const&formula=a*b",
+		"layers=a=ramp&formula=a",
+		"layers=a=ramp_float&formula=a/3",
+		"layers=g:1=rgb,r:0=rgb&formula=g-r",
+		"layers=x=classes&formula=x",
+	}
+	for _, query := range queries {
+		q, _ := url.ParseQuery(query)
+		for _, p := range points {
+			req, err := tiles.ParsePixel(fmt.Sprint(p[0]), fmt.Sprint(p[1]), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fast.Pixel(context.Background(), req, tiles.Client{})
+			want := slow.Pixel(context.Background(), req, tiles.Client{})
+			if got.Status != 200 || string(got.Body) != string(want.Body) {
+				t.Errorf("%s at (%v, %v): one pixel gives %d %s, the whole tile %d %s", query, p[0], p[1], got.Status, got.Body, want.Status, want.Body)
+			}
+		}
+	}
+	if counted.n == 0 {
+		t.Error("no pixel was read with TilePixels")
 	}
 }
