@@ -220,3 +220,52 @@ func TestWarp(t *testing.T) {
 		}
 	}
 }
+
+// TestWarpNoSrcNoDataMask: nearest neighbour onto integer bands whose target nodata is the
+// source's gives the same pixels without the source nodata mask (RGB.byte.tif, nodata 0,
+// three bands, onto a grid a little finer than the source).
+func TestWarpNoSrcNoDataMask(t *testing.T) {
+	src, err := Open(shared(t, "rasterio_RGB.byte.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	// z11 tiles x 574–577, y 873–876 (the raster's upper-left corner) at 256 px.
+	const span = 2 * math.Pi * 6378137 / 2048
+	minx := -math.Pi*6378137 + 574*span
+	maxy := math.Pi*6378137 - 873*span
+	b := [4]float64{minx, maxy - 4*span, minx + 4*span, maxy}
+	nd := 0.0
+	read := func(noMask bool) ([3]*raster.Band, int) {
+		out, err := Warp(src, filepath.Join(t.TempDir(), "w.tif"), WarpOptions{Bounds: b, Width: 1024, Height: 1024,
+			DstNoData: []*float64{&nd, &nd, &nd}, NoSrcNoDataMask: noMask, Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		var bands [3]*raster.Band
+		zero := 0
+		for i := range bands {
+			bands[i] = raster.New(raster.Byte, 1024, 1024)
+			if err := out.ReadBand(i, 0, 0, 1024, 1024, bands[i], Nearest); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range bands[i].Data {
+				if v == 0 {
+					zero++
+				}
+			}
+		}
+		return bands, zero
+	}
+	masked, zm := read(false)
+	unmasked, zu := read(true)
+	if zm == 0 || zm == 3*1024*1024 {
+		t.Fatalf("the window should hold both nodata and data: %d nodata pixels", zm)
+	}
+	for i := range masked {
+		if string(masked[i].Data) != string(unmasked[i].Data) {
+			t.Errorf("band %d differs without the source nodata mask (%d vs %d nodata pixels)", i+1, zm, zu)
+		}
+	}
+}

@@ -273,8 +273,12 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	// every source value as it is (as django-raster does); bilinear measured twice as slow.
 	warpAlg := gdal.Nearest
 	mode := layer.Datatype != catalog.Continuous && layer.Datatype != ""
+	noMask := warpAlg == gdal.Nearest && !alpha
+	for _, t := range types {
+		noMask = noMask && !t.IsFloat() && t == types[0]
+	}
 	warped, err := p.reproject(ctx, r, src, dir, warpOptions{
-		srcSRS: srcSRS, nodata: nodata, override: layer.NoData, alpha: alpha, rng: maxRange, alg: warpAlg,
+		srcSRS: srcSRS, nodata: nodata, override: layer.NoData, alpha: alpha, rng: maxRange, alg: warpAlg, noMask: noMask,
 	})
 	if err != nil {
 		return res, err
@@ -464,6 +468,9 @@ type warpOptions struct {
 	alpha    bool
 	rng      tile.Range
 	alg      gdal.Resampling
+	// noMask: nearest neighbour onto integer bands whose target nodata is the source's,
+	// where the warp needs no source nodata mask (gdal.WarpOptions.NoSrcNoDataMask).
+	noMask bool
 }
 
 // reproject warps the source onto the max zoom's tile grid, or reuses the copy a previous
@@ -498,7 +505,7 @@ func (p *Parser) reproject(ctx context.Context, r *run, src *gdal.Dataset, dir s
 	tmp := path + ".part"
 	out, err := gdal.Warp(src, tmp, gdal.WarpOptions{
 		SrcSRS: o.srcSRS, SrcNoData: o.override, Bounds: [4]float64{b.MinX, b.MinY, b.MaxX, b.MaxY},
-		Width: w, Height: h, Resampling: o.alg, DstNoData: o.nodata, DstAlpha: o.alpha,
+		Width: w, Height: h, Resampling: o.alg, DstNoData: o.nodata, DstAlpha: o.alpha, NoSrcNoDataMask: o.noMask,
 		BlockSize: warpBlock(T), MemoryMB: p.cfg.WarpMemoryMB, Threads: p.warpThreads(),
 	})
 	if err != nil {

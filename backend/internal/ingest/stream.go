@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/gdal"
@@ -49,7 +50,7 @@ type streamLevel struct {
 	pendOK [2]bool
 	// next is the tile row expected next (rows skipped are filled with nodata).
 	next int
-	// out holds the parent row being produced, per band.
+	// out holds the row being produced of a level without a parent, per band.
 	out []*raster.Band
 	// fill is one row of tiles of nodata, per band (made when needed).
 	fill []*raster.Band
@@ -60,6 +61,42 @@ type streamer struct {
 	levels []*streamLevel // [0] is the max zoom
 	emit   func(t Tile) error
 	check  func() // counts a tile checked (written or skipped)
+	// free holds the pixel buffers of written tiles for the next tiles to reuse: the
+	// heap then stays at the batches in flight (fresh buffers cost a page fault per 4 KiB,
+	// expensive on this virtual machine, and GC cycles).
+	mu   sync.Mutex
+	free [][]byte
+}
+
+// cutTile copies the T×T window at column px of a row of tiles into a (reused) buffer.
+func (s *streamer) cutTile(src *raster.Band, px, T int, b streamBand) *raster.Band {
+	size := src.Type.Size()
+	n := T * T * size
+	var buf []byte
+	s.mu.Lock()
+	if k := len(s.free); k > 0 && len(s.free[k-1]) == n {
+		buf, s.free = s.free[k-1], s.free[:k-1]
+	}
+	s.mu.Unlock()
+	if buf == nil {
+		buf = make([]byte, n)
+	}
+	for r := 0; r < T; r++ {
+		o := (r*src.Width + px) * size
+		copy(buf[r*T*size:(r+1)*T*size], src.Data[o:o+T*size])
+	}
+	return &raster.Band{Type: src.Type, Width: T, Height: T, Data: buf, HasNoData: b.hasNoData, NoData: b.noData}
+}
+
+// recycle takes back the buffers of tiles that are written.
+func (s *streamer) recycle(tiles []Tile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range tiles {
+		for _, b := range t.Bands {
+			s.free = append(s.free, b.Data)
+		}
+	}
 }
 
 func newStreamLevel(z int, rng tile.Range, T int, bands []streamBand, validBands []streamBand, mode bool) *streamLevel {
@@ -94,25 +131,61 @@ func (l *streamLevel) fillRow() []*raster.Band {
 	return l.fill
 }
 
-// push takes tile row ty (0-based within the level's range) of level l: its bands, each
-// w×T. Rows must come in order; rows skipped before it count as nodata.
-func (s *streamer) push(l *streamLevel, ty int, bands []*raster.Band) error {
+// catchUp pushes rows of nodata for the rows of l before ty that never came (rows of a
+// coarser level without any finer row below them).
+func (s *streamer) catchUp(l *streamLevel, ty int) error {
 	for l.next < ty {
 		if err := s.row(l, l.next, l.fillRow()); err != nil {
 			return err
 		}
 	}
-	return s.row(l, ty, bands)
+	return nil
+}
+
+// slot returns the bands of tile row ty of level l where row wants them (the pending
+// slot its parent reduces from), so producers write there and row copies nothing.
+func (l *streamLevel) slot(ty int) []*raster.Band {
+	if l.parent == nil {
+		if l.out == nil {
+			l.out = make([]*raster.Band, len(l.bands))
+			for i, b := range l.bands {
+				l.out[i] = raster.New(b.typ, l.w, l.T)
+			}
+		}
+		return l.out
+	}
+	c0 := 2*((l.rng.MinY+ty)>>1) - l.rng.MinY
+	l.pendAt(c0)
+	k := ty - c0
+	out := make([]*raster.Band, len(l.bands))
+	for i, b := range l.bands {
+		n := l.T * l.w * b.typ.Size()
+		out[i] = &raster.Band{Type: b.typ, Width: l.w, Height: l.T, Data: l.pend[i][k*n : (k+1)*n : (k+1)*n],
+			HasNoData: b.hasNoData, NoData: b.noData}
+	}
+	return out
+}
+
+// pendAt makes the pending pair the rows c0 and c0+1, emptying it when it held another.
+func (l *streamLevel) pendAt(c0 int) {
+	if l.pend == nil {
+		l.pend = make([][]byte, len(l.bands))
+		for i, b := range l.bands {
+			l.pend[i] = make([]byte, 2*l.T*l.w*b.typ.Size())
+		}
+		l.pendC0, l.pendOK = c0, [2]bool{}
+	}
+	if l.pendC0 != c0 {
+		l.pendC0, l.pendOK = c0, [2]bool{}
+	}
 }
 
 // finish pushes the rows of nodata that remain, level by level, so every parent row is
 // produced.
 func (s *streamer) finish() error {
 	for _, l := range s.levels {
-		for l.next < l.rows {
-			if err := s.row(l, l.next, l.fillRow()); err != nil {
-				return err
-			}
+		if err := s.catchUp(l, l.rows); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -138,8 +211,7 @@ func (s *streamer) row(l *streamLevel, ty int, bands []*raster.Band) error {
 		}
 		t := Tile{ZXY: tile.ZXY{Z: l.z, X: tx, Y: y}, Bands: make([]*raster.Band, len(bands))}
 		for i, b := range bands {
-			t.Bands[i] = cutWindow(b, px, 0, T, T)
-			t.Bands[i].HasNoData, t.Bands[i].NoData = l.bands[i].hasNoData, l.bands[i].noData
+			t.Bands[i] = s.cutTile(b, px, T, l.bands[i])
 		}
 		if err := s.emit(t); err != nil {
 			return err
@@ -153,19 +225,13 @@ func (s *streamer) row(l *streamLevel, ty int, bands []*raster.Band) error {
 	// child lies in this level's range).
 	pyAbs := (l.rng.MinY + ty) >> 1
 	c0 := 2*pyAbs - l.rng.MinY
-	if l.pend == nil || l.pendC0 != c0 {
-		l.pendC0, l.pendOK = c0, [2]bool{}
-		if l.pend == nil {
-			l.pend = make([][]byte, len(l.bands))
-			for i, b := range l.bands {
-				l.pend[i] = make([]byte, 2*T*l.w*b.typ.Size())
-			}
-		}
-	}
+	l.pendAt(c0)
 	slot := ty - c0
 	for i, b := range bands {
 		n := T * l.w * l.bands[i].typ.Size()
-		copy(l.pend[i][slot*n:(slot+1)*n], b.Data[:n])
+		if dst := l.pend[i][slot*n : (slot+1)*n]; &dst[0] != &b.Data[0] {
+			copy(dst, b.Data[:n])
+		}
 	}
 	l.pendOK[slot] = true
 	if slot == 0 && ty+1 < l.rows {
@@ -190,12 +256,11 @@ func (s *streamer) reduceInto(l *streamLevel, pyAbs int) error {
 		}
 	}
 	g := grid2x2{fw: l.w, fy0: fy0, fy1: fy1, offX: offX, offY: offY, ow: p.w, oy: oy, n: T}
-	if p.out == nil {
-		p.out = make([]*raster.Band, len(p.bands))
-		for i, b := range p.bands {
-			p.out[i] = raster.New(b.typ, p.w, T)
-		}
+	pty := pyAbs - p.rng.MinY
+	if err := s.catchUp(p, pty); err != nil {
+		return err
 	}
+	out := p.slot(pty)
 	for i, b := range l.bands {
 		size := b.typ.Size()
 		start := (fy0 - c0*T) * l.w * size
@@ -205,10 +270,10 @@ func (s *streamer) reduceInto(l *streamLevel, pyAbs int) error {
 		if b.hasNoData {
 			fill = b.noData
 		}
-		reduceBand(fine, p.out[i], g, l.valid[i], fill, l.mode, nil)
+		reduceBand(fine, out[i], g, l.valid[i], fill, l.mode, nil)
 	}
 	l.pendOK = [2]bool{}
-	return s.push(p, pyAbs-p.rng.MinY, p.out)
+	return s.row(p, pty, out)
 }
 
 // streamLevels lays out the levels maxZ…minZ of a streamed parse of the warped raster
@@ -265,8 +330,9 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, ranges ma
 	// The writer: batches go to the store one at a time while the next fills.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan streamBatch, 1)
+	batches := make(chan streamBatch)
 	werr := make(chan error, 1)
+	s := &streamer{levels: levels}
 	go func() {
 		var err error
 		for b := range batches {
@@ -275,6 +341,7 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, ranges ma
 			}
 			if len(b.tiles) > 0 {
 				err = p.store.WriteTiles(ctx, r.layer.ID, r.version, b.tiles)
+				s.recycle(b.tiles)
 			}
 			if err == nil && b.checked > 0 {
 				err = p.store.AddProgress(ctx, r.layer.ID, b.checked)
@@ -296,7 +363,7 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, ranges ma
 		cur, curBytes = streamBatch{}, 0
 		return nil
 	}
-	s := &streamer{levels: levels, check: func() { cur.checked++ }}
+	s.check = func() { cur.checked++ }
 	s.emit = func(t Tile) error {
 		cur.tiles = append(cur.tiles, t)
 		for _, b := range t.Bands {
@@ -321,15 +388,11 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, ranges ma
 	}
 
 	serr := func() error {
-		strip := make([]*raster.Band, len(in.Bands))
-		for i, b := range in.Bands {
-			strip[i] = raster.New(b.Type, top.w, T)
-			strip[i].HasNoData, strip[i].NoData = b.HasNoData, b.NoData
-		}
 		for ty := 0; ty < top.rows; ty++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			strip := top.slot(ty)
 			for i := range strip {
 				if err := d.ReadBand(i, 0, ty*T, top.w, T, strip[i], gdal.Nearest); err != nil {
 					return err
@@ -338,7 +401,7 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, ranges ma
 					countStrip(strip[i], counts[i], nil)
 				}
 			}
-			if err := s.push(top, ty, strip); err != nil {
+			if err := s.row(top, ty, strip); err != nil {
 				return err
 			}
 		}
