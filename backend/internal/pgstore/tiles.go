@@ -216,6 +216,10 @@ func (s *Store) PrepareTileWrites(ctx context.Context) error {
 	conn, err := s.tw.get(ctx, s)
 	if err == nil {
 		_, err = conn.Exec(ctx, `SELECT postgis_raster_lib_version()`)
+		if err == nil {
+			// The COPY target too (its first batch then skips compiling the trigger).
+			_, err = conn.Exec(ctx, createTileIn)
+		}
 		s.tw.check()
 	}
 	return mapErr(err, "prepare tile writes")
