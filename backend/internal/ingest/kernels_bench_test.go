@@ -93,3 +93,24 @@ func BenchmarkReduceAverageByte(b *testing.B) {
 		reduceBand(fine, out, g, v, 0, false, nil)
 	}
 }
+
+// BenchmarkReduceAverageByteImagery: the Byte average on imagery-like data: valid pixels
+// with a nodata margin (a quarter of the tile) and rare nodata pixels inside, as the tiles of
+// RGB.byte.tif.
+func BenchmarkReduceAverageByteImagery(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	fine := raster.New(raster.Byte, 512, 512)
+	for i := range fine.Data {
+		if i%512 >= 128 && rng.IntN(500) != 0 {
+			fine.Data[i] = uint8(1 + rng.IntN(255))
+		}
+	}
+	out := raster.New(raster.Byte, 256, 256)
+	g := grid2x2{fw: 512, fy0: 0, fy1: 512, ow: 256, n: 256}
+	v := newValidity(newEmptyTest(raster.Byte, true, 0))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(fine.Data)))
+	for b.Loop() {
+		reduceBand(fine, out, g, v, 0, false, nil)
+	}
+}
