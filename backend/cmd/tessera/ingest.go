@@ -140,11 +140,13 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ingest.Tracef("ingest command start")
 	st, code := openMigrated(ctx, "ingest", stderr)
 	if st == nil {
 		return code
 	}
 	defer st.Close()
+	ingest.Tracef("database open and migrated")
 
 	var legendID *int64
 	if *legend != "" {
@@ -271,6 +273,7 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		printSummary(stdout, stderr, out, res, perr, time.Since(start))
 	}
+	ingest.Tracef("ingest command done")
 	if perr != nil {
 		return 1
 	}

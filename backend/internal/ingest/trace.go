@@ -26,3 +26,6 @@ func tracef(format string, args ...any) {
 	defer traceMu.Unlock()
 	fmt.Fprintf(os.Stderr, "trace %7.3fs  %s\n", time.Since(traceStart).Seconds(), fmt.Sprintf(format, args...))
 }
+
+// Tracef is tracef for the ingest command's own phases.
+func Tracef(format string, args ...any) { tracef(format, args...) }
