@@ -41,7 +41,7 @@ var ErrStaleVersion = errors.New("pgstore: stale parse version")
 // Store is Tessera's PostGIS store. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
-	tw   tileWriter // WriteTiles' own connection (tiles.go)
+	tw   tileWriter // WriteTiles' connections (tiles.go)
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value string) and checks

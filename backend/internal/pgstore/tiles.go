@@ -109,17 +109,15 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 	// lock tiles in the same order; a deadlock that happens anyway is retried.
 	sort.Sort(src)
 
-	s.tw.mu.Lock()
-	defer s.tw.mu.Unlock()
 	var err error
 	for attempt := 1; ; attempt++ {
 		src.i = -1
 		var conn *pgx.Conn
-		if conn, err = s.tw.get(ctx, s); err != nil {
+		if conn, err = s.tw.acquire(ctx, s); err != nil {
 			break
 		}
 		err = s.writeStaged(ctx, conn, layerID, version, src)
-		s.tw.check()
+		s.tw.release(conn)
 		var pe *pgconn.PgError
 		if attempt == 3 || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
 			break
@@ -168,59 +166,87 @@ func (t *tileSource) Values() ([]any, error) {
 }
 func (t *tileSource) Err() error { return nil }
 
-// tileWriter is the one connection every WriteTiles of a Store goes through, one batch at
-// a time. Why one: the first PostGIS raster call in a PostgreSQL backend loads
-// postgis_raster and GDAL into it, measured 0.25–0.35 s of server CPU per connection, and
-// the pool spread an ingest's batches over three backends (0.6 s of loading more per
-// ingest of RGB.byte 400%); the batches' server work is the same on one connection.
+// MaxTileWriters is the number of connections WriteTiles writes through at most: batches
+// written concurrently (asynq workers' tasks, an ingest's writers) take turns on them.
+// Why so few: the first PostGIS raster call in a PostgreSQL backend loads postgis_raster and
+// GDAL into it, measured 0.25–0.35 s of server CPU per connection, and the pool spread an
+// ingest's batches over three backends (0.6 s of loading more for RGB.byte 400%, whose
+// batches one connection writes as fast); two let a large ingest keep two of the database's
+// cores busy.
+const MaxTileWriters = 2
+
+// tileWriter holds the connections of WriteTiles (at most MaxTileWriters), reused most
+// recently released first, so a single writer always gets the same warm one.
 type tileWriter struct {
-	mu   sync.Mutex
-	conn *pgx.Conn
+	once   sync.Once
+	sem    chan struct{}
+	mu     sync.Mutex
+	idle   []*pgx.Conn
+	closed bool
 }
 
-// get returns the connection, opening it when there is none; the caller holds mu.
-func (w *tileWriter) get(ctx context.Context, s *Store) (*pgx.Conn, error) {
-	if w.conn != nil {
-		return w.conn, nil
+// acquire returns a connection for one batch, opening one when none is idle; release
+// gives it back.
+func (w *tileWriter) acquire(ctx context.Context, s *Store) (*pgx.Conn, error) {
+	w.once.Do(func() { w.sem = make(chan struct{}, MaxTileWriters) })
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
+	w.mu.Lock()
+	if n := len(w.idle); n > 0 {
+		c := w.idle[n-1]
+		w.idle = w.idle[:n-1]
+		w.mu.Unlock()
+		return c, nil
+	}
+	w.mu.Unlock()
 	c, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
+		<-w.sem
 		return nil, err
 	}
-	w.conn = c
 	return c, nil
 }
 
-// check drops a connection that broke, so the next batch opens a new one; the caller holds mu.
-func (w *tileWriter) check() {
-	if w.conn != nil && w.conn.IsClosed() {
-		w.conn = nil
+// release returns a connection taken by acquire; a broken one is dropped, so the next
+// batch opens a new one.
+func (w *tileWriter) release(c *pgx.Conn) {
+	w.mu.Lock()
+	switch {
+	case c.IsClosed():
+	case w.closed:
+		c.Close(context.Background())
+	default:
+		w.idle = append(w.idle, c)
 	}
+	w.mu.Unlock()
+	<-w.sem
 }
 
 func (w *tileWriter) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.conn != nil {
-		w.conn.Close(context.Background())
-		w.conn = nil
+	w.closed = true
+	for _, c := range w.idle {
+		c.Close(context.Background())
 	}
+	w.idle = nil
 }
 
-// PrepareTileWrites opens the connection WriteTiles writes through and loads PostGIS
-// raster into its server process, so that a parse can do this on the database's core while
-// it reprojects, instead of before its first batch.
+// PrepareTileWrites opens a connection WriteTiles writes through and loads PostGIS raster
+// into its server process, so that a parse can do this on the database's core while it
+// reprojects, instead of before its first batch.
 func (s *Store) PrepareTileWrites(ctx context.Context) error {
-	s.tw.mu.Lock()
-	defer s.tw.mu.Unlock()
-	conn, err := s.tw.get(ctx, s)
+	conn, err := s.tw.acquire(ctx, s)
 	if err == nil {
 		_, err = conn.Exec(ctx, `SELECT postgis_raster_lib_version()`)
 		if err == nil {
 			// The COPY target too (its first batch then skips compiling the trigger).
 			_, err = conn.Exec(ctx, createTileIn)
 		}
-		s.tw.check()
+		s.tw.release(conn)
 	}
 	return mapErr(err, "prepare tile writes")
 }
