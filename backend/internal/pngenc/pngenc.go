@@ -14,7 +14,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"github.com/klauspost/compress/flate"
-	"hash/adler32"
 	"hash/crc32"
 	"image"
 	"io"
@@ -85,14 +84,13 @@ func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 	}
 	n := width * bpp
 	e.raw, e.prev = grow(e.raw, n), grow(e.prev, n)
-	e.sub, e.up = grow(e.sub, n+1), grow(e.up, n+1)
 	e.row = grow(e.row, n+1)
 	clear(e.prev)
 
 	e.idat.Reset()
 	e.idat.Write([]byte{0x78, 0x01}) // zlib: deflate, 32 KiB window, fastest-compression hint
 	e.zw.Reset(&e.idat)
-	sum := adler32.New()
+	sum := uint32(1)
 	for y := 0; y < height; y++ {
 		src := img.Pix[y*img.Stride : y*img.Stride+width*4]
 		if opaque {
@@ -104,13 +102,13 @@ func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 		if _, err := e.zw.Write(line); err != nil {
 			return err
 		}
-		sum.Write(line)
+		sum = adlerUpdate(sum, line)
 		e.raw, e.prev = e.prev, e.raw
 	}
 	if err := e.zw.Close(); err != nil {
 		return err
 	}
-	e.idat.Write(sum.Sum(nil))
+	e.idat.Write(binary.BigEndian.AppendUint32(nil, sum))
 
 	// Signature, IHDR, IDAT, IEND.
 	h := e.hdr[:]
@@ -133,38 +131,55 @@ func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 // filter returns the current row (e.raw) filtered, with its filter-type byte in front: Sub or
 // Up, whichever leaves fewer non-zero bytes (a cheap stand-in for the PNG specification's
 // sum-of-absolute-values heuristic, over two candidates; on map tiles both pick alike, and
-// zeros are what deflate compresses best). On the first row Up would equal None; Sub is never
-// worse there. Eight bytes at a time, as 64-bit words.
+// zeros are what deflate compresses best). Every byte counts: sampling every fourth word made
+// the golden tiles up to 29% larger. The first row uses Sub (Up would equal None there). It
+// counts both candidates, then writes the chosen one, eight bytes at a time as 64-bit words.
 func (e *Encoder) filter(bpp int, first bool) []byte {
 	cur, prev := e.raw, e.prev
-	sub, up := e.sub, e.up
-	sub[0], up[0] = filterSub, filterUp
 	n := len(cur)
-	var cSub, cUp int
+	up := false
+	if !first {
+		var cSub, cUp int
+		i := 0
+		for ; i < bpp && i < n; i++ {
+			cSub += nonzero(uint64(cur[i]))
+			cUp += nonzero(uint64(cur[i] - prev[i]))
+		}
+		for ; i+8 <= n; i += 8 {
+			c := binary.LittleEndian.Uint64(cur[i:])
+			cSub += nonzero(sub8(c, binary.LittleEndian.Uint64(cur[i-bpp:])))
+			cUp += nonzero(sub8(c, binary.LittleEndian.Uint64(prev[i:])))
+		}
+		for ; i < n; i++ {
+			cSub += nonzero(uint64(cur[i] - cur[i-bpp]))
+			cUp += nonzero(uint64(cur[i] - prev[i]))
+		}
+		up = cUp < cSub
+	}
+	out := e.row[:n+1]
+	if up {
+		out[0] = filterUp
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			binary.LittleEndian.PutUint64(out[i+1:], sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(prev[i:])))
+		}
+		for ; i < n; i++ {
+			out[i+1] = cur[i] - prev[i]
+		}
+		return out
+	}
+	out[0] = filterSub
 	i := 0
 	for ; i < bpp && i < n; i++ {
-		sub[i+1], up[i+1] = cur[i], cur[i]-prev[i]
-		cSub += nonzero(uint64(sub[i+1]))
-		cUp += nonzero(uint64(up[i+1]))
+		out[i+1] = cur[i]
 	}
 	for ; i+8 <= n; i += 8 {
-		c := binary.LittleEndian.Uint64(cur[i:])
-		s := sub8(c, binary.LittleEndian.Uint64(cur[i-bpp:]))
-		u := sub8(c, binary.LittleEndian.Uint64(prev[i:]))
-		binary.LittleEndian.PutUint64(sub[i+1:], s)
-		binary.LittleEndian.PutUint64(up[i+1:], u)
-		cSub += nonzero(s)
-		cUp += nonzero(u)
+		binary.LittleEndian.PutUint64(out[i+1:], sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(cur[i-bpp:])))
 	}
 	for ; i < n; i++ {
-		sub[i+1], up[i+1] = cur[i]-cur[i-bpp], cur[i]-prev[i]
-		cSub += nonzero(uint64(sub[i+1]))
-		cUp += nonzero(uint64(up[i+1]))
+		out[i+1] = cur[i] - cur[i-bpp]
 	}
-	if first || cSub <= cUp {
-		return sub
-	}
-	return up
+	return out
 }
 
 const (
