@@ -17,6 +17,9 @@
 //     value for categorical, mask and rank-ordered ones; see downsample), and cut every level into tasks of blocks of tiles (jobs.Pool in
 //     process, or asynq tasks for `tessera worker` processes); tasks skip tiles whose every
 //     band is nodata and write the others in COPY batches of RASTER_BATCH_STEP_SIZE;
+//     An in-process parse (jobs.Pool) of a raster with nodata instead streams: one pass over
+//     the max zoom's raster builds, cuts and writes every level, without level files
+//     (stream.go; the same tiles);
 //  5. meanwhile compute the band statistics (count, min, max, mean, std, 100-bin histogram)
 //     over the max-zoom raster, then store the metadata and publish the new tile version.
 //
