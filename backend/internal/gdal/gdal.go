@@ -51,6 +51,15 @@ func register() {
 	})
 }
 
+// Warm registers GDAL's drivers and opens the calling thread's PROJ context (the CRS
+// database and the EPSG:4326 → EPSG:3857 transformation every parse needs), so a caller
+// can do this while it waits for something else; with the goroutine locked to its thread
+// (runtime.LockOSThread) the later calls of that goroutine find the context ready.
+func Warm() {
+	register()
+	Transform("EPSG:4326", "EPSG:3857", []float64{0}, []float64{0})
+}
+
 // failuresOnly is godal's error handler for every call: GDAL failures become Go errors,
 // warnings and debug messages are dropped.
 func failuresOnly(ec godal.ErrorCategory, code int, msg string) error {
