@@ -301,7 +301,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	}
 	r.status(ctx, catalog.CreatingTiles, fmt.Sprintf("Creating tiles for zoom levels %d to %d (%d tiles to check).", minZ, maxZ, total))
 	r.keep(p.store.SetProgress(ctx, layer.ID, 0, total))
-	if _, local := p.runner.(*jobs.Pool); local && p.cfg.Stream && !alpha && !p.cfg.SingleTask {
+	if _, local := p.runner.(*jobs.Pool); local && p.cfg.Stream && !alpha && !p.cfg.SingleTask && streamFits(maxRange, T, types) {
 		bandMeta, err := p.streamParse(ctx, r, warped, ranges, maxZ, minZ, mode)
 		if err != nil {
 			return res, err

@@ -24,6 +24,21 @@ import (
 // was 0.6 s of the 1.8 s ingest, and the database only started after the first level was
 // cut. Parses through Redis keep the level files, which their workers read.
 
+// maxStreamRowBytes caps the pixels of the max zoom's pending rows (two rows of tiles, all
+// bands) that a streamed parse holds; a wider raster is cut by tasks in blocks instead, so
+// memory stays bounded whatever the width.
+const maxStreamRowBytes = 64 << 20
+
+// streamFits reports whether the max zoom's range rng of tiles of T pixels, with bands of
+// types, is narrow enough to stream.
+func streamFits(rng tile.Range, T int, types []raster.DataType) bool {
+	bpp := 0
+	for _, t := range types {
+		bpp += t.Size()
+	}
+	return 2*int64(T)*int64(rng.MaxX-rng.MinX+1)*int64(T)*int64(bpp) <= maxStreamRowBytes
+}
+
 // streamBand is the layout of one band of a level.
 type streamBand struct {
 	typ       raster.DataType
