@@ -52,8 +52,9 @@ type Config struct {
 	// WarpThreads (TESSERA_WARP_THREADS) is the number of warp threads (all CPUs).
 	WarpThreads int
 	// Stream (TESSERA_INGEST_STREAM, true) makes an in-process parse of a raster with
-	// nodata build and write its pyramid in one streamed pass (stream.go) instead of
-	// level files and cut tasks; false keeps the tasks, as parses through Redis do.
+	// nodata (and two full-width rows of tiles within 64 MiB) build and write its pyramid in
+	// one streamed pass (stream.go) instead of level files and cut tasks; false keeps the
+	// tasks, as parses through Redis do.
 	Stream bool
 }
 
