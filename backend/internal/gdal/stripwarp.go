@@ -1,0 +1,187 @@
+package gdal
+
+// #cgo pkg-config: gdal
+// #cgo CXXFLAGS: -std=c++17
+// #include <stdlib.h>
+// #include "stripwarp.h"
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/tessera-gis/tessera/shared/raster"
+)
+
+// StripWarper is Warp driven a strip of rows at a time, top to bottom, for callers that
+// use each strip as soon as it is warped (the ingest streams tiles to the database while
+// the warp goes on). It writes the same GeoTIFF Warp writes, and its pixels are Warp's:
+// GDAL's kernel warps each row over the column segment of the chunk GDAL's own plan puts it
+// in, and the strip warper keeps those segments (TestStripWarperMatchesWarp).
+//
+// It covers the case of the ingest's reprojection that needs no source mask: a local file,
+// nearest neighbour, bands of one type, the target nodata of every band set, no alpha
+// (WarpOptions.NoSrcNoDataMask). NewStripWarper refuses other options with ErrStripWarp.
+type StripWarper struct {
+	w             *C.TesseraWarp
+	width, height int
+	bands         int
+	typ           raster.DataType
+	chunks        [][4]int // dx, dy, dsx, dsy
+	path          string
+}
+
+// ErrStripWarp: the options are not ones the strip warper handles; use Warp.
+var ErrStripWarp = errors.New("gdal: strip warp does not handle these options")
+
+// NewStripWarper prepares the warp of the local raster at srcPath into a new tiled GeoTIFF
+// at dst, as Warp(src, dst, o) would make it.
+func NewStripWarper(srcPath, dst string, o WarpOptions) (*StripWarper, error) {
+	register()
+	if !o.NoSrcNoDataMask || (o.Resampling != "" && o.Resampling != Nearest) || o.SrcAlpha || o.DstAlpha ||
+		o.Compress != "" || o.Width <= 0 || o.Height <= 0 || len(o.DstNoData) == 0 {
+		return nil, ErrStripWarp
+	}
+	nd := make([]C.double, len(o.DstNoData))
+	for i, v := range o.DstNoData {
+		if v == nil {
+			return nil, ErrStripWarp
+		}
+		nd[i] = C.double(*v)
+	}
+	dstSRS := o.DstSRS
+	if dstSRS == "" {
+		dstSRS = "EPSG:3857"
+	}
+	block := o.BlockSize
+	if block == 0 {
+		block = 256
+	}
+	mem := o.MemoryMB
+	if mem == 0 {
+		mem = 64
+	}
+	cs := func(s string) *C.char { return C.CString(s) }
+	cSrc, cDst, cSSRS, cDSRS := cs(srcPath), cs(dst), cs(o.SrcSRS), cs(dstSRS)
+	defer C.free(unsafe.Pointer(cSrc))
+	defer C.free(unsafe.Pointer(cDst))
+	defer C.free(unsafe.Pointer(cSSRS))
+	defer C.free(unsafe.Pointer(cDSRS))
+	bounds := []C.double{C.double(o.Bounds[0]), C.double(o.Bounds[1]), C.double(o.Bounds[2]), C.double(o.Bounds[3])}
+	w := C.tessera_warp_open(cSrc, cDst, cSSRS, cDSRS, C.int(o.Width), C.int(o.Height), &bounds[0], C.int(block),
+		&nd[0], C.int(max(o.Threads, 1)), C.double(float64(mem)*1024*1024))
+	if w == nil {
+		return nil, fmt.Errorf("gdal: strip warp %s: %s", srcPath, C.GoString(C.tessera_warp_error()))
+	}
+	s := &StripWarper{w: w, width: o.Width, height: o.Height, bands: int(C.tessera_warp_bands(w)), path: dst}
+	t, err := fromGDALType(C.tessera_warp_type(w))
+	if err != nil || len(o.DstNoData) != s.bands {
+		C.tessera_warp_close(w)
+		return nil, ErrStripWarp
+	}
+	s.typ = t
+	for i := range int(C.tessera_warp_nchunks(w)) {
+		var dx, dy, dsx, dsy C.int
+		C.tessera_warp_chunk(w, C.int(i), &dx, &dy, &dsx, &dsy)
+		s.chunks = append(s.chunks, [4]int{int(dx), int(dy), int(dsx), int(dsy)})
+	}
+	return s, nil
+}
+
+// Bands and Type are the target's band count and pixel type.
+func (s *StripWarper) Bands() int            { return s.bands }
+func (s *StripWarper) Type() raster.DataType { return s.typ }
+
+// Strip warps rows y … y+h−1 of the target into bands (one per target band, each
+// width×h of Type, filled with the nodata value where no source pixel lands) and writes
+// them into the GeoTIFF.
+func (s *StripWarper) Strip(y, h int, bands []*raster.Band) error {
+	if len(bands) != s.bands || y < 0 || h <= 0 || y+h > s.height {
+		return fmt.Errorf("gdal: strip warp: rows %d..%d of %d, %d bands of %d", y, y+h, s.height, len(bands), s.bands)
+	}
+	size := s.typ.Size()
+	for _, b := range bands {
+		if b.Type != s.typ || b.Width != s.width || b.Height != h || len(b.Data) != s.width*h*size {
+			return fmt.Errorf("gdal: strip warp: band of %v %dx%d, want %v %dx%d", b.Type, b.Width, b.Height, s.typ, s.width, h)
+		}
+		if b.HasNoData {
+			fillBand(b)
+		} else {
+			clear(b.Data)
+		}
+	}
+	for _, c := range s.chunks {
+		y0, y1 := max(y, c[1]), min(y+h, c[1]+c[3])
+		if y0 >= y1 {
+			continue
+		}
+		dx, dsx, dsy := c[0], c[2], y1-y0
+		buf := C.tessera_warp_region(s.w, C.int(dx), C.int(y0), C.int(dsx), C.int(dsy))
+		if buf == nil {
+			return fmt.Errorf("gdal: strip warp: %s", C.GoString(C.tessera_warp_error()))
+		}
+		src := unsafe.Slice((*byte)(buf), dsx*dsy*size*s.bands)
+		row := dsx * size
+		for bi, b := range bands {
+			plane := src[bi*dsx*dsy*size:]
+			for r := 0; r < dsy; r++ {
+				o := ((y0-y+r)*s.width + dx) * size
+				copy(b.Data[o:o+row], plane[r*row:(r+1)*row])
+			}
+		}
+		C.tessera_warp_free_buffer(buf)
+	}
+	for bi, b := range bands {
+		if C.tessera_warp_write(s.w, C.int(bi), C.int(y), C.int(s.width), C.int(h), unsafe.Pointer(&b.Data[0])) == 0 {
+			return fmt.Errorf("gdal: strip warp: %s", C.GoString(C.tessera_warp_error()))
+		}
+	}
+	return nil
+}
+
+// fillBand sets every pixel of b to its nodata value.
+func fillBand(b *raster.Band) {
+	if b.NoData == 0 {
+		clear(b.Data)
+		return
+	}
+	size := b.Type.Size()
+	b.Set(0, b.NoData)
+	for n := size; n < len(b.Data); n *= 2 {
+		copy(b.Data[n:], b.Data[:n])
+	}
+}
+
+// Close flushes and closes the GeoTIFF and releases the warp.
+func (s *StripWarper) Close() error {
+	if s.w == nil {
+		return nil
+	}
+	ok := C.tessera_warp_close(s.w)
+	s.w = nil
+	if ok == 0 {
+		return fmt.Errorf("gdal: strip warp: %s", C.GoString(C.tessera_warp_error()))
+	}
+	return nil
+}
+
+func fromGDALType(t C.GDALDataType) (raster.DataType, error) {
+	switch t {
+	case C.GDT_Byte:
+		return raster.Byte, nil
+	case C.GDT_UInt16:
+		return raster.UInt16, nil
+	case C.GDT_Int16:
+		return raster.Int16, nil
+	case C.GDT_UInt32:
+		return raster.UInt32, nil
+	case C.GDT_Int32:
+		return raster.Int32, nil
+	case C.GDT_Float32:
+		return raster.Float32, nil
+	case C.GDT_Float64:
+		return raster.Float64, nil
+	}
+	return raster.Byte, ErrUnsupportedType
+}
