@@ -133,6 +133,15 @@ func TestBrowser(t *testing.T) {
 	runPage(t, "browser.mjs")
 }
 
+// TestBrowserPrivateReads runs the page against a server whose reads need a token
+// (TESSERA_PRIVATE_READS=1): web/test/private.mjs.
+func TestBrowserPrivateReads(t *testing.T) {
+	if os.Getenv("TESSERA_WEB_TEST") == "" {
+		t.Skip("the browser test runs under make web-test (TESSERA_WEB_TEST=1)")
+	}
+	runPage(t, "private.mjs", "TESSERA_PRIVATE_READS=1")
+}
+
 // TestBrowserBench measures the page (web/test/bench.mjs): a tile rendered in the browser
 // from cached bands against a server PNG. scripts/bench-web.sh runs it (TESSERA_WEB_BENCH=1).
 func TestBrowserBench(t *testing.T) {
@@ -142,9 +151,10 @@ func TestBrowserBench(t *testing.T) {
 	runPage(t, "bench.mjs")
 }
 
-// runPage starts tessera serve on a fresh database with the sample layers and a legend, and
-// runs web/test/SCRIPT under node against it; the script's exit status decides.
-func runPage(t *testing.T, script string) {
+// runPage starts tessera serve (with serveEnv added to its environment) on a fresh database
+// with the sample layers and a legend, and runs web/test/SCRIPT under node against it; the
+// script's exit status decides.
+func runPage(t *testing.T, script string, serveEnv ...string) {
 	root := moduleRoot(t)
 	bin := os.Getenv("TESSERA_BIN")
 	if bin == "" {
@@ -175,7 +185,7 @@ func runPage(t *testing.T, script string) {
 	addr := freeAddr(t)
 	var serveLog bytes.Buffer
 	serve := exec.Command(bin, "serve", "--addr", addr)
-	serve.Env, serve.Stdout, serve.Stderr = env, &serveLog, &serveLog
+	serve.Env, serve.Stdout, serve.Stderr = append(env, serveEnv...), &serveLog, &serveLog
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}

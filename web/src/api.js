@@ -5,9 +5,35 @@ const meta = document.querySelector('meta[name="tessera-prefix"]');
 /** The raster routes' prefix, e.g. "/raster/". */
 export const prefix = (meta && meta.content) || '/raster/';
 
+let token = sessionStorage.getItem('tessera-token') || '';
+
+/**
+ * Sets the bearer token sent with every request (needed for writes, and for reads on a server
+ * with TESSERA_PRIVATE_READS); it is kept for the tab's session.
+ */
+export function setToken(t) {
+  token = (t || '').trim();
+  if (token) sessionStorage.setItem('tessera-token', token);
+  else sessionStorage.removeItem('tessera-token');
+}
+
+/** Returns fetch options with the Authorization header added when a token is set. */
+export function withAuth(init = {}) {
+  if (!token) return init;
+  return { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers || {}) } };
+}
+
+/**
+ * Returns url with the token as access_token, for EventSource, which cannot send headers (the
+ * server takes a token in the URL on its event streams only).
+ */
+export function streamURL(url) {
+  return token ? `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}` : url;
+}
+
 /** Fetches JSON from a raster route; a non-2xx answer throws with the server's error text. */
 export async function getJSON(path, init) {
-  const res = await fetch(prefix + path, init);
+  const res = await fetch(prefix + path, withAuth(init));
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw Object.assign(new Error(body.error || `${res.status} ${res.statusText}`), { status: res.status, body });
   return body;

@@ -4,7 +4,7 @@
 // mode it draws the server's PNG for the same parameters, to compare.
 
 import L from 'leaflet';
-import { algebraURL } from './api.js';
+import { algebraURL, withAuth } from './api.js';
 
 /** Raw tiles kept for re-rendering, least recently used dropped first. */
 export class BandCache {
@@ -52,7 +52,7 @@ export const AlgebraLayer = L.GridLayer.extend({
     if (!this.inflight.has(k)) {
       const v = this.view();
       this.hooks.stats.bandFetches++;
-      const p = fetch(algebraURL(coords.z, coords.x, coords.y, 'msgpack', { layers: v.layers })).then(async (res) => {
+      const p = fetch(algebraURL(coords.z, coords.x, coords.y, 'msgpack', { layers: v.layers }), withAuth()).then(async (res) => {
         if (res.status === 204) return null;
         if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || `tile: ${res.status}`);
         return new Uint8Array(await res.arrayBuffer());
@@ -68,7 +68,7 @@ export const AlgebraLayer = L.GridLayer.extend({
     if (v.server) {
       const q = { layers: v.layers, formula: v.formula };
       if (v.legend !== undefined) q.legend = v.legend; else q.colormap = v.colormap;
-      const res = await fetch(algebraURL(coords.z, coords.x, coords.y, 'png', q));
+      const res = await fetch(algebraURL(coords.z, coords.x, coords.y, 'png', q), withAuth());
       if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || `tile: ${res.status}`);
       const img = await createImageBitmap(await res.blob(), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
       ctx.clearRect(0, 0, 256, 256);

@@ -6,7 +6,7 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import '../style.css';
-import { prefix, getJSON, algebraQuery } from './api.js';
+import { prefix, getJSON, algebraQuery, setToken, streamURL } from './api.js';
 import { loadTessera } from './wasm.js';
 import { AlgebraLayer } from './layer.js';
 import { float64Tile } from './rawtile.js';
@@ -254,7 +254,7 @@ function followParse(l) {
   box.querySelector('.layer').textContent = `${l.name} (#${l.id})`;
   const text = $('#status-text'), bar = $('#status-progress'), log = box.querySelector('.log');
   log.replaceChildren();
-  const es = new EventSource(`${prefix}layers/${l.id}/events`);
+  const es = new EventSource(streamURL(`${prefix}layers/${l.id}/events`));
   es.addEventListener('status', (ev) => {
     const s = JSON.parse(ev.data);
     text.textContent = s.status;
@@ -274,6 +274,7 @@ function followParse(l) {
 $('#upload').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const f = ev.target, text = $('#status-text');
+  setToken(f.elements.token.value);
   const headers = { Authorization: `Bearer ${f.elements.token.value}` };
   let body;
   if (f.elements.file.files.length) {
@@ -301,10 +302,13 @@ $('#upload').addEventListener('submit', async (ev) => {
 
 // --- start --------------------------------------------------------------------------------
 
+let wasmLoaded = null;
+
 async function start() {
-  for (const n of NAMED) $('#cmap-name').append(el('option', { value: n, textContent: n }), el('option', { value: `${n}_r`, textContent: `${n}_r` }));
+  if (!$('#cmap-name').options.length) for (const n of NAMED) $('#cmap-name').append(el('option', { value: n, textContent: n }), el('option', { value: `${n}_r`, textContent: `${n}_r` }));
   $('#cmap-name').value = 'RdYlGn';
-  const [, ,] = await Promise.all([loadTessera(), loadLayers(), loadLegends()]);
+  wasmLoaded ||= loadTessera(); // once, even when start runs again after a token
+  const [, ,] = await Promise.all([wasmLoaded, loadLayers(), loadLegends()]);
   const first = defaultBindings();
   layer = new AlgebraLayer(view, { onError: showTileError, onCounts: drawColorbar, stats }).addTo(map);
   layer.on('load', () => { if (selectedLegend()) drawColorbar(); });
@@ -332,4 +336,28 @@ async function start() {
 }
 
 window.tesseraApp = { map, state, stats, view, serverTileURL, get layer() { return layer; }, ready: false };
-start().catch((e) => { $('#app-status').textContent = `failed to start: ${e.message}`; $('#app-status').className = 'error'; window.tesseraApp.error = e.message; });
+
+// A server with private reads (TESSERA_PRIVATE_READS) answers 401 until the page has a token:
+// the page says so and starts again once one is entered in the token field.
+let starting = false;
+function boot() {
+  starting = true;
+  start().catch((e) => {
+    const st = $('#app-status');
+    st.className = 'error';
+    st.dataset.needsToken = e.status === 401 ? '1' : '';
+    st.textContent = e.status === 401
+      ? 'This server\'s reads need a token: enter it in the token field below.'
+      : `failed to start: ${e.message}`;
+    window.tesseraApp.error = e.message;
+  }).finally(() => { starting = false; });
+}
+$('#upload [name=token]').addEventListener('change', (ev) => {
+  setToken(ev.target.value);
+  if (!window.tesseraApp.ready && !starting) {
+    $('#app-status').className = '';
+    delete window.tesseraApp.error;
+    boot();
+  }
+});
+boot();

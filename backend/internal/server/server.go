@@ -164,7 +164,7 @@ func (s *Server) routes() *echo.Echo {
 	read("/layers", s.layers)
 	read("/layers/:id", s.layer)
 	read("/layers/:id/status", s.status)
-	e.GET(p+"/layers/:id/events", s.events, s.readAuth) // a stream: no HEAD
+	e.GET(p+"/layers/:id/events", s.events, s.streamAuth) // a stream: no HEAD
 	e.POST(p+"/session/colormap", s.setSessionColormap, s.readAuth)
 	e.POST(p+"/layers", s.createLayer, s.requireAuth)
 	e.POST(p+"/layers/:id/parse", s.reparse, s.requireAuth)
@@ -288,6 +288,24 @@ func (s *Server) readAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		return s.requireAuth(next)
 	}
 	return next
+}
+
+// streamAuth is readAuth for the Server-Sent Events stream. A browser's EventSource cannot
+// send an Authorization header, so with PrivateReads the stream also takes the token as the
+// access_token query parameter. Only there: elsewhere a token in a URL would end up in
+// caches, proxies' logs and Referer headers, and every other read can send the header.
+func (s *Server) streamAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	if !s.cfg.PrivateReads {
+		return next
+	}
+	auth := s.requireAuth(next)
+	return func(c echo.Context) error {
+		r := c.Request()
+		if t := c.QueryParam("access_token"); t != "" && r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+t)
+		}
+		return auth(c)
+	}
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -48,6 +48,12 @@ type env struct {
 
 func setup(t *testing.T, exportMax int64) *env {
 	t.Helper()
+	return setupWith(t, exportMax, nil)
+}
+
+// setupWith is setup with the server's configuration changed by configure.
+func setupWith(t *testing.T, exportMax int64, configure func(*server.Config)) *env {
+	t.Helper()
 	st := dbtest.New(t)
 	fx := tilestest.Seed(t, st)
 	workdir := t.TempDir()
@@ -62,10 +68,14 @@ func setup(t *testing.T, exportMax int64) *env {
 	metrics := server.NewMetrics()
 	svc := tiles.New(st, tiles.Config{LayerTTL: -1, ExportMaxPixels: exportMax, OnCache: metrics.CacheHook,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := server.Config{AdminToken: adminToken, CORSOrigins: []string{"*"}, UploadDir: filepath.Join(workdir, "uploads"),
+		MaxUpload: 1 << 20, BenchRoutes: true, EventsPoll: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if configure != nil {
+		configure(&cfg)
+	}
 	srv := server.New(st, svc, func(ctx context.Context, id int64) error { _, err := parser.Parse(ctx, id); return err },
-		metrics, server.Config{AdminToken: adminToken, CORSOrigins: []string{"*"}, UploadDir: filepath.Join(workdir, "uploads"),
-			MaxUpload: 1 << 20, BenchRoutes: true, EventsPoll: 50 * time.Millisecond,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		metrics, cfg)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	return &env{ts: ts, st: st, fx: fx, srv: srv}
@@ -597,5 +607,39 @@ func TestURLRegistration(t *testing.T) {
 	// The max zoom override (10) holds; zoom 11 is over-zoomed from it.
 	if resp, b := e.do(t, call{path: "/raster/tiles/by_url/11/552/858.msgpack"}); resp.StatusCode != 200 {
 		t.Errorf("over-zoomed tile: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestPrivateReads checks reads with PrivateReads: every read needs the bearer header, and
+// the event stream (which a browser's EventSource opens without headers) also takes the
+// token as access_token, which no other route does.
+func TestPrivateReads(t *testing.T) {
+	e := setupWith(t, 0, func(c *server.Config) { c.PrivateReads = true })
+	id := e.fx.Ramp.ID
+	events := fmt.Sprintf("/raster/layers/%d/events", id)
+	tests := []struct {
+		name string
+		c    call
+		want int
+	}{
+		{"a read without a token", call{path: "/raster/layers"}, http.StatusUnauthorized},
+		{"a read with the header", call{path: "/raster/layers", header: auth}, http.StatusOK},
+		{"a read with the token in the URL", call{path: "/raster/layers?access_token=" + adminToken}, http.StatusUnauthorized},
+		{"the event stream without a token", call{path: events}, http.StatusUnauthorized},
+		{"the event stream with a wrong access_token", call{path: events + "?access_token=wrong-token-0123456789"}, http.StatusUnauthorized},
+		{"the event stream with access_token", call{path: events + "?access_token=" + adminToken}, http.StatusOK},
+		{"the event stream with the header", call{path: events, header: auth}, http.StatusOK},
+		{"health stays public", call{path: "/healthz"}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := e.do(t, tt.c)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tt.want)
+			}
+			if tt.c.path == events+"?access_token="+adminToken && !strings.Contains(string(body), "event: end") {
+				t.Errorf("the stream of a finished layer: %q, want its end event", body)
+			}
+		})
 	}
 }

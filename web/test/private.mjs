@@ -1,0 +1,73 @@
+// The browser test of a server with private reads (TESSERA_PRIVATE_READS=1), run by
+// web/browser_test.go: the page must say it needs a token, start once one is entered, render
+// tiles with it (fetch sends the Authorization header) and follow a parse over Server-Sent
+// Events (EventSource sends it as access_token). Exit status 0 means every check passed.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.env.TESSERA_URL;
+const token = process.env.TESSERA_ADMIN_TOKEN;
+if (!base || !token) throw new Error('TESSERA_URL and TESSERA_ADMIN_TOKEN must be set');
+
+const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.TESSERA_CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+    '--no-first-run', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 800 },
+});
+let failed = 0, passed = 0;
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
+  }
+}
+
+const page = await browser.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+
+await check('without a token the page says reads need one', async () => {
+  const res = await fetch(`${base}/raster/layers`);
+  assert.equal(res.status, 401, 'the server must refuse reads without a token');
+  await page.goto(base + '/');
+  await page.waitForFunction(() => document.querySelector('#app-status').dataset.needsToken === '1', null, { timeout: 20000 });
+  assert.equal(await page.evaluate(() => window.tesseraApp.ready), false);
+});
+
+await check('with the token the page starts and renders tiles in the browser', async () => {
+  await page.fill('#upload [name=token]', token);
+  await page.dispatchEvent('#upload [name=token]', 'change');
+  await page.waitForFunction(() => window.tesseraApp.ready, null, { timeout: 30000 });
+  await page.waitForFunction(() => {
+    const tiles = [...document.querySelectorAll('#map canvas.tile')];
+    return tiles.length > 0 && tiles.every((c) => c.dataset.state === 'rendered');
+  }, null, { timeout: 30000 });
+  const names = await page.$$eval('#layers li b', (b) => b.map((x) => x.textContent));
+  assert.ok(names.includes('scene'), `layers listed: ${names}`);
+  assert.equal(await page.$$eval('#cmap-name option', (o) => new Set(o.map((x) => x.value)).size === o.length), true, 'colormap names listed twice');
+});
+
+await check('an upload is followed over the event stream to FINISHED', async () => {
+  const file = process.env.TESSERA_UPLOAD;
+  assert.ok(file, 'TESSERA_UPLOAD must name a raster');
+  await page.fill('#upload [name=name]', 'terrain');
+  await page.setInputFiles('#upload [name=file]', file);
+  await page.click('#upload button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#status-text').dataset.status === 'FINISHED', null, { timeout: 120000 });
+  assert.deepEqual(pageErrors, [], 'uncaught page errors');
+});
+
+await browser.close();
+rmSync(profile, { recursive: true, force: true });
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
