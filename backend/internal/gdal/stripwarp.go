@@ -30,6 +30,7 @@ type StripWarper struct {
 	typ           raster.DataType
 	chunks        [][4]int // dx, dy, dsx, dsy
 	path          string
+	noData        []float64
 }
 
 // ErrStripWarp: the options are not ones the strip warper handles; use Warp.
@@ -75,6 +76,9 @@ func NewStripWarper(srcPath, dst string, o WarpOptions) (*StripWarper, error) {
 		return nil, fmt.Errorf("gdal: strip warp %s: %s", srcPath, C.GoString(C.tessera_warp_error()))
 	}
 	s := &StripWarper{w: w, width: o.Width, height: o.Height, bands: int(C.tessera_warp_bands(w)), path: dst}
+	for _, v := range o.DstNoData {
+		s.noData = append(s.noData, *v)
+	}
 	t, err := fromGDALType(C.tessera_warp_type(w))
 	if err != nil || len(o.DstNoData) != s.bands {
 		C.tessera_warp_close(w)
@@ -89,9 +93,13 @@ func NewStripWarper(srcPath, dst string, o WarpOptions) (*StripWarper, error) {
 	return s, nil
 }
 
-// Bands and Type are the target's band count and pixel type.
+// Bands, Type and NoData are the target's band count, pixel type and nodata per band;
+// Width and Height its size.
 func (s *StripWarper) Bands() int            { return s.bands }
 func (s *StripWarper) Type() raster.DataType { return s.typ }
+func (s *StripWarper) NoData() []float64     { return s.noData }
+func (s *StripWarper) Width() int            { return s.width }
+func (s *StripWarper) Height() int           { return s.height }
 
 // Strip warps rows y … y+h−1 of the target into bands (one per target band, each
 // width×h of Type, filled with the nodata value where no source pixel lands) and writes

@@ -280,14 +280,25 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	for _, t := range types {
 		noMask = noMask && !t.IsFloat() && t == types[0]
 	}
-	warped, err := p.reproject(ctx, r, src, dir, warpOptions{
+	_, local := p.runner.(*jobs.Pool)
+	stream := local && p.cfg.Stream && !alpha && !p.cfg.SingleTask && streamFits(maxRange, T, types)
+	wo := warpOptions{
 		srcSRS: srcSRS, nodata: nodata, override: layer.NoData, alpha: alpha, rng: maxRange, alg: warpAlg, noMask: noMask,
-	})
+	}
+	// A streamed parse of a local file warps strip by strip while its tiles are written
+	// (gdal.StripWarper: the same pixels); otherwise the warp comes first.
+	var strips *stripWarp
+	var warped string
+	if stream && noMask && sameNoData(nodata) && !strings.Contains(src.Path(), "/vsi") {
+		strips, warped, err = p.reprojectStrips(ctx, r, src, dir, wo)
+	} else {
+		warped, err = p.reproject(ctx, r, src, dir, wo)
+	}
 	if err != nil {
 		return res, err
 	}
 
-	tracef("warped")
+	tracef("warped (or warp prepared)")
 	// Cut the levels.
 	minZ := maxZ
 	if layer.BuildPyramid {
@@ -301,8 +312,8 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	}
 	r.status(ctx, catalog.CreatingTiles, fmt.Sprintf("Creating tiles for zoom levels %d to %d (%d tiles to check).", minZ, maxZ, total))
 	r.keep(p.store.SetProgress(ctx, layer.ID, 0, total))
-	if _, local := p.runner.(*jobs.Pool); local && p.cfg.Stream && !alpha && !p.cfg.SingleTask && streamFits(maxRange, T, types) {
-		bandMeta, err := p.streamParse(ctx, r, warped, ranges, maxZ, minZ, mode)
+	if stream {
+		bandMeta, err := p.streamParse(ctx, r, warped, strips, ranges, maxZ, minZ, mode)
 		if err != nil {
 			return res, err
 		}
@@ -479,6 +490,28 @@ type warpOptions struct {
 // reproject warps the source onto the max zoom's tile grid, or reuses the copy a previous
 // parse kept (store_reprojected) when nothing that shapes it has changed.
 func (p *Parser) reproject(ctx context.Context, r *run, src *gdal.Dataset, dir string, o warpOptions) (string, error) {
+	path, reuse, err := p.reprojectPath(ctx, r, dir, o)
+	if err != nil || reuse {
+		return path, err
+	}
+	r.status(ctx, catalog.ReprojectingRaster, p.reprojectLine(o.rng))
+	tmp := path + ".part"
+	out, err := gdal.Warp(src, tmp, p.gdalWarpOptions(o))
+	if err != nil {
+		os.Remove(tmp)
+		return "", warpFailed(err)
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return path, p.keepReprojected(ctx, r, tmp, path)
+}
+
+// reprojectPath is where the reprojection of a parse goes: under RASTER_WORKDIR/reprojected,
+// named by what shapes it, when store_reprojected is set (reuse: a kept copy is there
+// already), else in the parse's own directory.
+func (p *Parser) reprojectPath(ctx context.Context, r *run, dir string, o warpOptions) (path string, reuse bool, err error) {
 	layer := r.layer
 	T := p.cfg.TileSize
 	key := sha256.New()
@@ -487,41 +520,101 @@ func (p *Parser) reproject(ctx context.Context, r *run, src *gdal.Dataset, dir s
 		fmt.Fprintf(key, "|%d|%d", st.Size(), st.ModTime().UnixNano())
 	}
 	name := fmt.Sprintf("layer%d-%s.tif", layer.ID, hex.EncodeToString(key.Sum(nil))[:16])
-	path := filepath.Join(dir, "reprojected.tif")
+	path = filepath.Join(dir, "reprojected.tif")
 	if layer.StoreReprojected {
 		kept := filepath.Join(p.cfg.WorkDir, "reprojected")
 		if err := os.MkdirAll(kept, 0o755); err != nil {
-			return "", fmt.Errorf("ingest: work directory (RASTER_WORKDIR): %w", err)
+			return "", false, fmt.Errorf("ingest: work directory (RASTER_WORKDIR): %w", err)
 		}
 		path = filepath.Join(kept, name)
 		if layer.ReprojectedPath == path {
 			if _, err := os.Stat(path); err == nil {
 				r.log(ctx, "Reusing the reprojected raster kept by an earlier parse.")
-				return path, nil
+				return path, true, nil
 			}
 		}
 	}
+	return path, false, nil
+}
+
+func (p *Parser) reprojectLine(rng tile.Range) string {
+	return fmt.Sprintf("Reprojecting raster to EPSG:3857 at zoom %d (%d×%d tiles of %d pixels).", rng.Z, rng.MaxX-rng.MinX+1, rng.MaxY-rng.MinY+1, p.cfg.TileSize)
+}
+
+func (p *Parser) gdalWarpOptions(o warpOptions) gdal.WarpOptions {
+	T := p.cfg.TileSize
 	rng := o.rng
-	w, h := (rng.MaxX-rng.MinX+1)*T, (rng.MaxY-rng.MinY+1)*T
-	r.status(ctx, catalog.ReprojectingRaster, fmt.Sprintf("Reprojecting raster to EPSG:3857 at zoom %d (%d×%d tiles of %d pixels).", rng.Z, rng.MaxX-rng.MinX+1, rng.MaxY-rng.MinY+1, T))
 	b := rangeBounds(rng)
-	tmp := path + ".part"
-	out, err := gdal.Warp(src, tmp, gdal.WarpOptions{
+	return gdal.WarpOptions{
 		SrcSRS: o.srcSRS, SrcNoData: o.override, Bounds: [4]float64{b.MinX, b.MinY, b.MaxX, b.MaxY},
-		Width: w, Height: h, Resampling: o.alg, DstNoData: o.nodata, DstAlpha: o.alpha, NoSrcNoDataMask: o.noMask,
+		Width: (rng.MaxX - rng.MinX + 1) * T, Height: (rng.MaxY - rng.MinY + 1) * T,
+		Resampling: o.alg, DstNoData: o.nodata, DstAlpha: o.alpha, NoSrcNoDataMask: o.noMask,
 		BlockSize: warpBlock(T), MemoryMB: p.cfg.WarpMemoryMB, Threads: p.warpThreads(),
-	})
+	}
+}
+
+func warpFailed(err error) error {
+	return fail(ErrUnsupported, fmt.Sprintf("Reprojecting the raster to EPSG:3857 failed (%s).", cause(err)),
+		"Check the SRID of the raster, and the free space in RASTER_WORKDIR.")
+}
+
+// sameNoData reports whether every band has the same nodata value (a GeoTIFF holds one).
+func sameNoData(nd []*float64) bool {
+	for _, v := range nd {
+		if v == nil || *v != *nd[0] {
+			return false
+		}
+	}
+	return len(nd) > 0
+}
+
+// stripWarp is a reprojection done strip by strip during a streamed parse; finish
+// completes it as reproject would have (the GeoTIFF moved into place, kept or not).
+type stripWarp struct {
+	w      *gdal.StripWarper
+	finish func(ok bool) error
+	// done is finish, once (set by streamParse).
+	done func(ok bool) error
+}
+
+// reprojectStrips is reproject for a streamed parse: it returns the path of a kept
+// reprojection to read (strips nil), or a strip warper writing the warped raster to the
+// returned path as the stream asks for its rows.
+func (p *Parser) reprojectStrips(ctx context.Context, r *run, src *gdal.Dataset, dir string, o warpOptions) (*stripWarp, string, error) {
+	path, reuse, err := p.reprojectPath(ctx, r, dir, o)
+	if err != nil || reuse {
+		return nil, path, err
+	}
+	r.status(ctx, catalog.ReprojectingRaster, p.reprojectLine(o.rng))
+	tmp := path + ".part"
+	w, err := gdal.NewStripWarper(src.Path(), tmp, p.gdalWarpOptions(o))
+	if errors.Is(err, gdal.ErrStripWarp) {
+		path, err := p.reproject(ctx, r, src, dir, o)
+		return nil, path, err
+	}
 	if err != nil {
 		os.Remove(tmp)
-		return "", fail(ErrUnsupported, fmt.Sprintf("Reprojecting the raster to EPSG:3857 failed (%s).", cause(err)),
-			"Check the SRID of the raster, and the free space in RASTER_WORKDIR.")
+		return nil, "", warpFailed(err)
 	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
+	return &stripWarp{w: w, finish: func(ok bool) error {
+		err := w.Close()
+		if !ok || err != nil {
+			os.Remove(tmp)
+			if err != nil {
+				return warpFailed(err)
+			}
+			return nil
+		}
+		return p.keepReprojected(ctx, r, tmp, path)
+	}}, path, nil
+}
+
+// keepReprojected moves the finished warp at tmp to path and records it on the layer when
+// store_reprojected is set (dropping an older kept copy).
+func (p *Parser) keepReprojected(ctx context.Context, r *run, tmp, path string) error {
+	layer := r.layer
 	if err := os.Rename(tmp, path); err != nil {
-		return "", err
+		return err
 	}
 	if layer.StoreReprojected || layer.ReprojectedPath != "" {
 		old := layer.ReprojectedPath
@@ -538,7 +631,7 @@ func (p *Parser) reproject(ctx context.Context, r *run, src *gdal.Dataset, dir s
 			os.Remove(old)
 		}
 	}
-	return path, nil
+	return nil
 }
 
 func fmtPtr(v *float64) string {

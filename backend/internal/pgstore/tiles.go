@@ -183,12 +183,30 @@ type tileWriter struct {
 	mu     sync.Mutex
 	idle   []*pgx.Conn
 	closed bool
+	// warming is closed when the connection PrepareTileWrites warms is ready (nil when
+	// none is warming): a batch waits for it rather than open (and warm) another.
+	warming chan struct{}
 }
 
 // acquire returns a connection for one batch, opening one when none is idle; release
 // gives it back.
 func (w *tileWriter) acquire(ctx context.Context, s *Store) (*pgx.Conn, error) {
 	w.once.Do(func() { w.sem = make(chan struct{}, MaxTileWriters) })
+	w.mu.Lock()
+	warming := w.warming
+	w.mu.Unlock()
+	if warming != nil {
+		select {
+		case <-warming:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return w.take(ctx, s)
+}
+
+// take is acquire without waiting for a warming connection.
+func (w *tileWriter) take(ctx context.Context, s *Store) (*pgx.Conn, error) {
 	select {
 	case w.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -239,7 +257,23 @@ func (w *tileWriter) close() {
 // into its server process, so that a parse can do this on the database's core while it
 // reprojects, instead of before its first batch.
 func (s *Store) PrepareTileWrites(ctx context.Context) error {
-	conn, err := s.tw.acquire(ctx, s)
+	w := &s.tw
+	w.once.Do(func() { w.sem = make(chan struct{}, MaxTileWriters) })
+	done := make(chan struct{})
+	w.mu.Lock()
+	if w.warming != nil || len(w.idle) > 0 {
+		w.mu.Unlock()
+		return nil // warming or warm already
+	}
+	w.warming = done
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.warming = nil
+		w.mu.Unlock()
+		close(done)
+	}()
+	conn, err := w.take(ctx, s)
 	if err == nil {
 		_, err = conn.Exec(ctx, `SELECT postgis_raster_lib_version()`)
 		if err == nil {
