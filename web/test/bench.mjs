@@ -3,19 +3,11 @@
 // WebAssembly core takes to render one NDVI tile from cached bands in headless Chromium,
 // how long re-colouring every tile on screen takes, and, to compare, how long the server
 // takes to answer a PNG for the same tile (distinct ranges, so no response-cache hits).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launch } from './harness.mjs';
 
 const base = process.env.TESSERA_URL;
-const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.TESSERA_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-    '--no-first-run', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-});
+const chrome = await launch();
+const browser = chrome.browser;
 const page = await browser.newPage();
 await page.goto(base + '/');
 await page.waitForFunction(() => window.tesseraApp && window.tesseraApp.ready, null, { timeout: 30000 });
@@ -49,5 +41,4 @@ console.log(`browser render (decode + NDVI + RdYlGn), ms/tile: ${r.render.toFixe
 console.log(`browser decodeTile only, ms/tile:                ${r.decode.toFixed(2)}`);
 console.log(`re-colour the whole screen (${r.tiles} tiles), ms:     ${r.screen.toFixed(1)}`);
 console.log(`server PNG round trip (new colormap), median ms: ${r.serverMedian.toFixed(2)}`);
-await browser.close();
-rmSync(profile, { recursive: true, force: true });
+await chrome.close();

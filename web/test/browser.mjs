@@ -2,37 +2,17 @@
 // real `tessera serve` at TESSERA_URL holding the layers "scene" (4 bands) and "landcover"
 // and the legend "Land cover". It drives headless Chromium through playwright-core and
 // asserts on what the page renders. Exit status 0 means every check passed.
-import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launch, checker } from './harness.mjs';
 
 const base = process.env.TESSERA_URL;
 const token = process.env.TESSERA_ADMIN_TOKEN;
 if (!base || !token) throw new Error('TESSERA_URL and TESSERA_ADMIN_TOKEN must be set');
 const origin = new URL(base).origin;
 
-const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-// A fresh profile (--user-data-dir) each run: playwright passes it for a persistent context.
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.TESSERA_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-    '--no-first-run', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-});
-let failed = 0, passed = 0;
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
-  }
-}
+const chrome = await launch();
+const browser = chrome.browser;
+const { check, done } = checker();
 
 const page = await browser.newPage();
 const foreign = [], msgpack = [], pageErrors = [];
@@ -247,7 +227,5 @@ await check('back to NDVI for the screenshot; no request left the server, no pag
   assert.deepEqual(pageErrors, [], 'uncaught page errors');
 });
 
-await browser.close();
-rmSync(profile, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await chrome.close();
+done();

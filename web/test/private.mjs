@@ -2,35 +2,16 @@
 // web/browser_test.go: the page must say it needs a token, start once one is entered, render
 // tiles with it (fetch sends the Authorization header) and follow a parse over Server-Sent
 // Events (EventSource sends it as access_token). Exit status 0 means every check passed.
-import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launch, checker } from './harness.mjs';
 
 const base = process.env.TESSERA_URL;
 const token = process.env.TESSERA_ADMIN_TOKEN;
 if (!base || !token) throw new Error('TESSERA_URL and TESSERA_ADMIN_TOKEN must be set');
 
-const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.TESSERA_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-    '--no-first-run', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-});
-let failed = 0, passed = 0;
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
-  }
-}
+const chrome = await launch();
+const browser = chrome.browser;
+const { check, done } = checker();
 
 const page = await browser.newPage();
 const pageErrors = [];
@@ -67,7 +48,5 @@ await check('an upload is followed over the event stream to FINISHED', async () 
   assert.deepEqual(pageErrors, [], 'uncaught page errors');
 });
 
-await browser.close();
-rmSync(profile, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await chrome.close();
+done();
