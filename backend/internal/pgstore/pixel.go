@@ -17,6 +17,7 @@ type LayerVersion struct{ ID, Version int64 }
 // tile's pixel type and nodata, the stored value), in one query; a layer that does not store t
 // is absent from the map. The pixel is column floor(fx·width), row floor(fy·height) of the
 // tile, clamped to it: fx and fy are the point's position in the tile as fractions of its size.
+// A layer with a band whose value PostGIS does not give is absent too.
 //
 // Why: a pixel query needs a few bytes of each tile; PostgreSQL reads them with ST_Value in
 // about 0.1 ms, where handing out the whole 256 KB raster costs about 1 ms.
@@ -51,6 +52,7 @@ func (s *Store) TilePixels(ctx context.Context, layers []LayerVersion, t tile.ZX
 	}
 	defer rows.Close()
 	out := map[int64][]*raster.Band{}
+	skip := map[int64]bool{}
 	for rows.Next() {
 		var (
 			layer  int64
@@ -62,8 +64,12 @@ func (s *Store) TilePixels(ctx context.Context, layers []LayerVersion, t tile.ZX
 			return nil, mapErr(err, what)
 		}
 		typ, ok := pgraster.TypeOfPixelType(name)
-		if !ok || value == nil {
-			return nil, fmt.Errorf("pgstore: %s: layer %d band %d has pixel type %q and value %v", what, layer, len(out[layer])+1, name, value)
+		if !ok || value == nil || skip[layer] {
+			// A band PostGIS cannot give a value for here: leave the layer out, and the caller
+			// reads its whole tile.
+			skip[layer] = true
+			delete(out, layer)
+			continue
 		}
 		b := raster.New(typ, 1, 1)
 		if nodata != nil {
