@@ -57,11 +57,14 @@ cleanup() {
   for p in "${WORKERS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql -q "$SERVER" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+  rm -rf "$DIR/work-$$"
 }
 trap cleanup EXIT
 psql -q "$SERVER" -c "CREATE DATABASE $DB TEMPLATE template1" >/dev/null
 export DATABASE_URL="$BENCH_URL"
-export RASTER_WORKDIR="$DIR/work"
+# A work directory of this run's own: layer ids restart at 1 in every throw-away database, so
+# two runs at once (two engineers benchmarking) would otherwise share parse-layer2-v1/.
+export RASTER_WORKDIR="$DIR/work-$$"
 unset REDIS_URL || true
 
 # measure NAME CMD…: runs CMD under /usr/bin/time; sets SECS (wall), CPU (user+sys) and
