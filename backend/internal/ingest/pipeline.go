@@ -19,7 +19,8 @@
 //     band is nodata and write the others in COPY batches of RASTER_BATCH_STEP_SIZE;
 //     An in-process parse (jobs.Pool) of a raster with nodata instead streams: one pass over
 //     the max zoom's raster builds, cuts and writes every level, without level files
-//     (stream.go; the same tiles);
+//     (stream.go; the same tiles), and for a local file with integer bands the warp of step
+//     3 itself goes a row of tiles at a time inside that pass (gdal.StripWarper);
 //  5. meanwhile compute the band statistics (count, min, max, mean, std, 100-bin histogram)
 //     over the max-zoom raster, then store the metadata and publish the new tile version.
 //
