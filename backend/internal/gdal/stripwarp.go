@@ -85,10 +85,22 @@ func NewStripWarper(srcPath, dst string, o WarpOptions) (*StripWarper, error) {
 		return nil, ErrStripWarp
 	}
 	s.typ = t
+	covered := int64(0)
 	for i := range int(C.tessera_warp_nchunks(w)) {
 		var dx, dy, dsx, dsy C.int
 		C.tessera_warp_chunk(w, C.int(i), &dx, &dy, &dsx, &dsy)
-		s.chunks = append(s.chunks, [4]int{int(dx), int(dy), int(dsx), int(dsy)})
+		c := [4]int{int(dx), int(dy), int(dsx), int(dsy)}
+		s.chunks = append(s.chunks, c)
+		covered += int64(c[2]) * int64(c[3])
+		if c[0] < 0 || c[1] < 0 || c[2] <= 0 || c[3] <= 0 || c[0]+c[2] > o.Width || c[1]+c[3] > o.Height {
+			covered = -1 << 62
+		}
+	}
+	// The plan is read from GDALWarpOperation's private members (stripwarp.cpp): a GDAL
+	// whose layout differs would show here as chunks off the grid or overlapping; Warp then.
+	if covered < 0 || covered > int64(o.Width)*int64(o.Height) {
+		C.tessera_warp_close(w)
+		return nil, ErrStripWarp
 	}
 	return s, nil
 }
