@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/shared/formula"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
@@ -210,13 +212,14 @@ func (s *Service) fetchAll(ctx context.Context, vars []boundVar, t tile.ZXY) ([]
 		first[v.layer.ID] = i
 		todo = append(todo, i)
 	}
+	todo = s.fetchBatch(ctx, vars, todo, t, out)
 	if len(todo) == 1 {
 		f, err := s.fetch(ctx, vars[todo[0]].layer, t)
 		if err != nil {
 			return nil, err
 		}
 		out[todo[0]] = f
-	} else {
+	} else if len(todo) > 1 {
 		errs := make([]error, len(vars))
 		var wg sync.WaitGroup
 		for _, i := range todo {
@@ -237,6 +240,65 @@ func (s *Service) fetchAll(ctx context.Context, vars []boundVar, t tile.ZXY) ([]
 		}
 	}
 	return out, nil
+}
+
+// tilesReader is a Store that reads one address of several layers in one query (pgstore
+// does; see its Tiles).
+type tilesReader interface {
+	Tiles(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY) (map[pgstore.LayerVersion][]*raster.Band, error)
+}
+
+// fetchBatch reads tile t of the layers of vars[todo] that are not cached in one query, when
+// there are two or more, caching what it read into out (and the tile cache); it returns the
+// variables still to fetch one by one: those whose layer does not store t itself (over-zoom,
+// no tile), and all of them when the store cannot batch or the query fails (the single
+// fetches then report the error).
+func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t tile.ZXY, out []*fetched) []int {
+	tr, ok := s.store.(tilesReader)
+	if !ok || len(todo) < 2 {
+		return todo
+	}
+	var layers []pgstore.LayerVersion
+	var misses []int
+	for _, i := range todo {
+		l := vars[i].layer
+		if f, hit := s.tiles.get(tileKey{l.ID, l.Version, t}); hit {
+			s.hit("tile", true)
+			out[i] = f
+			continue
+		}
+		if l.Version <= 0 {
+			continue // never parsed: fetch answers missing
+		}
+		layers = append(layers, pgstore.LayerVersion{ID: l.ID, Version: l.Version})
+		misses = append(misses, i)
+	}
+	rest := make([]int, 0, len(todo))
+	for _, i := range todo {
+		if out[i] == nil && !slices.Contains(misses, i) {
+			rest = append(rest, i)
+		}
+	}
+	if len(misses) < 2 {
+		return append(rest, misses...)
+	}
+	got, err := tr.Tiles(ctx, layers, t)
+	if err != nil {
+		return append(rest, misses...)
+	}
+	for _, i := range misses {
+		l := vars[i].layer
+		bands, ok := got[pgstore.LayerVersion{ID: l.ID, Version: l.Version}]
+		if !ok {
+			rest = append(rest, i)
+			continue
+		}
+		s.hit("tile", false)
+		f := &fetched{bands: bands}
+		s.tiles.put(tileKey{l.ID, l.Version, t}, f)
+		out[i] = f
+	}
+	return rest
 }
 
 // formulaQuery binds a formula query's layers and compiles its formula, checking that every

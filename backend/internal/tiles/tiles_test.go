@@ -747,3 +747,52 @@ func TestPixelReadsOnePixel(t *testing.T) {
 		t.Error("no pixel was read with TilePixels")
 	}
 }
+
+// oneByOne hides pgstore's Tiles, so the service reads each layer's tile on its own.
+type oneByOne struct{ tiles.Store }
+
+// countingTiles counts pgstore's batched tile reads.
+type countingTiles struct {
+	*pgstore.Store
+	n int
+}
+
+func (c *countingTiles) Tiles(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY) (map[pgstore.LayerVersion][]*raster.Band, error) {
+	c.n++
+	return c.Store.Tiles(ctx, layers, t)
+}
+
+// TestAlgebraBatchedReads checks that reading an algebra tile's layers in one query gives the
+// answers one read per layer gives: at a stored tile, an over-zoomed one (cut from an
+// ancestor), a stored tile's sibling without data, and with a layer bound twice.
+func TestAlgebraBatchedReads(t *testing.T) {
+	e := setup(t)
+	counted := &countingTiles{Store: e.st}
+	cfg := tiles.Config{LayerTTL: -1, TileCacheBytes: -1, ResponseCacheBytes: -1}
+	batched := &env{svc: tiles.New(counted, cfg), fx: e.fx, st: e.st}
+	single := &env{svc: tiles.New(oneByOne{e.st}, cfg), fx: e.fx, st: e.st}
+	deeper := tile.ZXY{Z: tilestest.Home.Z + 2, X: tilestest.Home.X*4 + 1, Y: tilestest.Home.Y*4 + 2}
+	sibling := tile.ZXY{Z: tilestest.Home.Z, X: tilestest.Home.X + 1, Y: tilestest.Home.Y}
+	queries := []string{
+		"layers=a=ramp,b=const,c=classes&formula=(a%2Bb)*c",
+		"layers=a=ramp,b=ramp_float&formula=a-b&colormap=viridis",
+		"layers=r:0=rgb,g:1=rgb,x=const&formula=r%2Bg%2Bx",
+	}
+	for _, at := range []tile.ZXY{tilestest.Home, deeper, sibling} {
+		for _, q := range queries {
+			for _, ext := range []string{"png", "msgpack"} {
+				got := batched.algebra(t, at, ext, q, tiles.Client{})
+				want := single.algebra(t, at, ext, q, tiles.Client{})
+				if want.Status != 200 && want.Status != 204 {
+					t.Fatalf("%v %s .%s: %d %s", at, q, ext, want.Status, want.Body)
+				}
+				if got.Status != want.Status || !bytes.Equal(got.Body, want.Body) {
+					t.Errorf("%v %s .%s: batched %d (%d bytes), one by one %d (%d bytes)", at, q, ext, got.Status, len(got.Body), want.Status, len(want.Body))
+				}
+			}
+		}
+	}
+	if counted.n == 0 {
+		t.Error("no batched read happened")
+	}
+}
