@@ -51,18 +51,8 @@ func NewStripWarper(srcPath, dst string, o WarpOptions) (*StripWarper, error) {
 		}
 		nd[i] = C.double(*v)
 	}
-	dstSRS := o.DstSRS
-	if dstSRS == "" {
-		dstSRS = "EPSG:3857"
-	}
-	block := o.BlockSize
-	if block == 0 {
-		block = 256
-	}
-	mem := o.MemoryMB
-	if mem == 0 {
-		mem = 64
-	}
+	o = o.withDefaults()
+	dstSRS, block, mem := o.DstSRS, o.BlockSize, o.MemoryMB
 	cs := func(s string) *C.char { return C.CString(s) }
 	cSrc, cDst, cSSRS, cDSRS := cs(srcPath), cs(dst), cs(o.SrcSRS), cs(dstSRS)
 	defer C.free(unsafe.Pointer(cSrc))
@@ -71,7 +61,7 @@ func NewStripWarper(srcPath, dst string, o WarpOptions) (*StripWarper, error) {
 	defer C.free(unsafe.Pointer(cDSRS))
 	bounds := []C.double{C.double(o.Bounds[0]), C.double(o.Bounds[1]), C.double(o.Bounds[2]), C.double(o.Bounds[3])}
 	w := C.tessera_warp_open(cSrc, cDst, cSSRS, cDSRS, C.int(o.Width), C.int(o.Height), &bounds[0], C.int(block),
-		&nd[0], C.int(max(o.Threads, 1)), C.double(float64(mem)*1024*1024))
+		&nd[0], C.int(o.Threads), C.double(float64(mem)*1024*1024))
 	if w == nil {
 		return nil, fmt.Errorf("gdal: strip warp %s: %s", srcPath, C.GoString(C.tessera_warp_error()))
 	}

@@ -45,6 +45,22 @@ type WarpOptions struct {
 	NoSrcNoDataMask bool
 }
 
+// withDefaults returns o with its zero values replaced by the documented defaults (DstSRS
+// EPSG:3857, BlockSize 256, MemoryMB 64, Threads 1), for Warp and the strip warper alike.
+func (o WarpOptions) withDefaults() WarpOptions {
+	if o.DstSRS == "" {
+		o.DstSRS = "EPSG:3857"
+	}
+	if o.BlockSize == 0 {
+		o.BlockSize = 256
+	}
+	if o.MemoryMB == 0 {
+		o.MemoryMB = 64
+	}
+	o.Threads = max(o.Threads, 1)
+	return o
+}
+
 // Warp reprojects src into a new tiled GeoTIFF at dst on the grid o describes, and returns it
 // open for reading. It works in chunks of at most o.MemoryMB, whatever the raster's size.
 func Warp(src *Dataset, dst string, o WarpOptions) (*Dataset, error) {
@@ -59,19 +75,8 @@ func Warp(src *Dataset, dst string, o WarpOptions) (*Dataset, error) {
 	if alg == "" {
 		alg = string(Nearest)
 	}
-	dstSRS := o.DstSRS
-	if dstSRS == "" {
-		dstSRS = "EPSG:3857"
-	}
-	block := o.BlockSize
-	if block == 0 {
-		block = 256
-	}
-	mem := o.MemoryMB
-	if mem == 0 {
-		mem = 64
-	}
-	threads := max(o.Threads, 1)
+	o = o.withDefaults()
+	dstSRS, block, mem, threads := o.DstSRS, o.BlockSize, o.MemoryMB, o.Threads
 	sw := []string{
 		"-of", "GTiff", "-overwrite",
 		"-t_srs", dstSRS,

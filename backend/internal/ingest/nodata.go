@@ -60,6 +60,17 @@ func (e emptyTest) isNoDataFloat(v float64) bool {
 	return math.Abs(v-e.nd) <= e.tol
 }
 
+// allEmpty reports whether the T×T window at (x, y) of every band (rows of stride pixels)
+// holds only nodata, tests[i] judging bands[i]: a tile not worth writing.
+func allEmpty(tests []emptyTest, bands []*raster.Band, stride, x, y, T int) bool {
+	for i, b := range bands {
+		if !tests[i].empty(b.Data, stride, x, y, T, T) {
+			return false
+		}
+	}
+	return true
+}
+
 // empty reports whether the w×h window at (x, y) of data (rows of stride pixels) holds only
 // nodata.
 func (e emptyTest) empty(data []byte, stride, x, y, w, h int) bool {

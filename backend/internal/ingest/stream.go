@@ -215,14 +215,7 @@ func (s *streamer) row(l *streamLevel, ty int, bands []*raster.Band) error {
 	for tx := l.rng.MinX; tx <= l.rng.MaxX; tx++ {
 		s.check()
 		px := (tx - l.rng.MinX) * T
-		empty := true
-		for i, b := range bands {
-			if !l.tests[i].empty(b.Data, l.w, px, 0, T, T) {
-				empty = false
-				break
-			}
-		}
-		if empty {
+		if allEmpty(l.tests, bands, l.w, px, 0, T) {
 			continue
 		}
 		t := Tile{ZXY: tile.ZXY{Z: l.z, X: tx, Y: y}, Bands: make([]*raster.Band, len(bands))}

@@ -245,14 +245,7 @@ func cut(ctx context.Context, bt *batcher, d *gdal.Dataset, in gdal.Info, c cutT
 			if alpha != nil && zeroWindow(alpha.Data, bw, px, py, T, T) {
 				continue
 			}
-			empty := true
-			for i, band := range bands {
-				if !tests[i].empty(band.Data, bw, px, py, T, T) {
-					empty = false
-					break
-				}
-			}
-			if empty {
+			if allEmpty(tests, bands, bw, px, py, T) {
 				continue
 			}
 			t := Tile{ZXY: tile.ZXY{Z: b.Z, X: tx, Y: ty}, Bands: make([]*raster.Band, len(bands))}
