@@ -52,8 +52,8 @@ const createTileIn = `
 	END $$`
 
 // WriteTiles writes a batch of tiles of one parse version with COPY: the tiles go as WKB
-// into a session-local staging table, then into tiles through ST_RastFromWKB in one
-// statement. Writing a z/x/y again replaces it, so a retried task never duplicates tiles
+// into the connection's temporary view (createTileIn), whose trigger inserts each into tiles
+// through ST_RastFromWKB, on one of at most MaxTileWriters connections. Writing a z/x/y again replaces it, so a retried task never duplicates tiles
 // (within a batch the last tile of an address wins). Only the layer's latest parse version
 // is writable; an older one gives ErrStaleVersion, so a task of an abandoned parse cannot
 // mix its tiles into a newer one.
