@@ -21,7 +21,7 @@ type LayerVersion struct{ ID, Version int64 }
 //
 // Why: a pixel query needs a few bytes of each tile; PostgreSQL reads them with ST_Value in
 // about 0.1 ms, where handing out the whole 256 KB raster costs about 1 ms.
-func (s *Store) TilePixels(ctx context.Context, layers []LayerVersion, t tile.ZXY, fx, fy float64) (map[int64][]*raster.Band, error) {
+func (s *Store) TilePixels(ctx context.Context, layers []LayerVersion, t tile.ZXY, fx, fy float64) (map[LayerVersion][]*raster.Band, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
 	}
@@ -37,7 +37,7 @@ func (s *Store) TilePixels(ctx context.Context, layers []LayerVersion, t tile.ZX
 	}
 	what := fmt.Sprintf("pixel of tile %v of layers %v", t, ids)
 	rows, err := s.pool.Query(ctx, `
-		SELECT t.layer_id, ST_BandPixelType(rast, b), ST_BandNoDataValue(rast, b),
+		SELECT t.layer_id, t.version, ST_BandPixelType(rast, b), ST_BandNoDataValue(rast, b),
 			ST_Value(rast, b,
 				LEAST(ST_Width(rast) - 1, GREATEST(0, floor($6::float8 * ST_Width(rast))::int)) + 1,
 				LEAST(ST_Height(rast) - 1, GREATEST(0, floor($7::float8 * ST_Height(rast))::int)) + 1,
@@ -45,22 +45,22 @@ func (s *Store) TilePixels(ctx context.Context, layers []LayerVersion, t tile.ZX
 		FROM unnest($1::bigint[], $2::bigint[]) AS l(id, version)
 		JOIN tiles t ON t.layer_id = l.id AND t.version = l.version AND t.z = $3 AND t.x = $4 AND t.y = $5
 		CROSS JOIN LATERAL generate_series(1, ST_NumBands(rast)) AS b
-		ORDER BY t.layer_id, b`,
+		ORDER BY t.layer_id, t.version, b`,
 		ids, versions, int16(t.Z), int32(t.X), int32(t.Y), fx, fy)
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
 	defer rows.Close()
-	out := map[int64][]*raster.Band{}
-	skip := map[int64]bool{}
+	out := map[LayerVersion][]*raster.Band{}
+	skip := map[LayerVersion]bool{}
 	for rows.Next() {
 		var (
-			layer  int64
+			layer  LayerVersion
 			name   string
 			nodata *float64
 			value  *float64
 		)
-		if err := rows.Scan(&layer, &name, &nodata, &value); err != nil {
+		if err := rows.Scan(&layer.ID, &layer.Version, &name, &nodata, &value); err != nil {
 			return nil, mapErr(err, what)
 		}
 		typ, ok := pgraster.TypeOfPixelType(name)

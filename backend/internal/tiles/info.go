@@ -101,7 +101,7 @@ func (s *Service) pixelAnswer(ctx context.Context, out PixelValue, bands map[str
 
 // pixelReader is a Store that reads single pixels (pgstore does; see its TilePixels).
 type pixelReader interface {
-	TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[int64][]*raster.Band, error)
+	TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[pgstore.LayerVersion][]*raster.Band, error)
 }
 
 // pixelBands reads the one pixel each variable needs at the EPSG:3857 point (x, y), in tile
@@ -138,7 +138,7 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, x, y float64,
 	}
 	bands := map[string]*raster.Band{}
 	for _, v := range vars {
-		bs := read[v.layer.ID]
+		bs := read[pgstore.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}]
 		if v.Band >= len(bs) { // not stored at t, or no such band
 			return nil, false, nil
 		}

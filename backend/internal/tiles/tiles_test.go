@@ -699,7 +699,7 @@ type countingPixels struct {
 	n int
 }
 
-func (c *countingPixels) TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[int64][]*raster.Band, error) {
+func (c *countingPixels) TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[pgstore.LayerVersion][]*raster.Band, error) {
 	c.n++
 	return c.Store.TilePixels(ctx, layers, t, fx, fy)
 }
