@@ -183,16 +183,23 @@ func TestS3Source(t *testing.T) {
 		name, src, ak, sk string
 		want              error
 		hint              string
+		maxBytes          int64
 	}{
-		{"public bucket, no keys", "s3://public/rasters/test.tif", "", "", nil, ""},
-		{"private bucket, keys", "s3://private/rasters/test.tif", ak, sk, nil, ""},
-		{"private bucket, no keys", "s3://private/rasters/test.tif", "", "", ingest.ErrS3, "AWS_ACCESS_KEY_ID"},
-		{"private bucket, wrong secret", "s3://private/rasters/test.tif", ak, "wrong", ingest.ErrS3, "may read it"},
-		{"missing key", "s3://public/rasters/none.tif", "", "", ingest.ErrS3, "Check the bucket and key"},
+		{"public bucket, no keys", "s3://public/rasters/test.tif", "", "", nil, "", 0},
+		{"private bucket, keys", "s3://private/rasters/test.tif", ak, sk, nil, "", 0},
+		{"private bucket, no keys", "s3://private/rasters/test.tif", "", "", ingest.ErrS3, "AWS_ACCESS_KEY_ID", 0},
+		{"private bucket, wrong secret", "s3://private/rasters/test.tif", ak, "wrong", ingest.ErrS3, "may read it", 0},
+		{"missing key", "s3://public/rasters/none.tif", "", "", ingest.ErrS3, "Check the bucket and key", 0},
+		{"over the byte limit", "s3://public/rasters/test.tif", "", "", ingest.ErrTooLarge, "TESSERA_MAX_SOURCE_BYTES", 1000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pe := newEnv(t, e.store, withKeys(tc.ak, tc.sk))
+			pe := newEnv(t, e.store, func(c *ingest.Config) {
+				withKeys(tc.ak, tc.sk)(c)
+				if tc.maxBytes > 0 {
+					c.MaxSourceBytes = tc.maxBytes
+				}
+			})
 			before := signed.Load()
 			l, res, err := pe.ingest(t, "s3 "+tc.name, tc.src, nil)
 			if tc.want != nil {

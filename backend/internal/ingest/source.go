@@ -269,6 +269,18 @@ func (p *Parser) openS3(ctx context.Context, r *run, src, dir string) (*gdal.Dat
 	if err := p.checkPixels(d, src); err != nil {
 		return nil, err
 	}
+	// GDAL reads the object lazily, so the byte limit bounds what the copy below writes: the
+	// raster's uncompressed size.
+	if in, err := d.Info(); err == nil {
+		var size int64
+		for _, b := range in.Bands {
+			size += int64(in.Width) * int64(in.Height) * int64(b.Type.Size())
+		}
+		if size > p.cfg.MaxSourceBytes {
+			return nil, fail(ErrTooLarge, fmt.Sprintf("The raster at %s holds %d bytes uncompressed, over the limit of %d bytes (TESSERA_MAX_SOURCE_BYTES).", src, size, p.cfg.MaxSourceBytes),
+				"Raise TESSERA_MAX_SOURCE_BYTES or ingest a smaller raster.")
+		}
+	}
 	local := filepath.Join(dir, "s3-source.tif")
 	if err := gdal.CopyToGeoTIFF(d, local); err != nil {
 		return nil, fail(ErrS3, fmt.Sprintf("Reading %s failed (%s).", src, cause(err)), "Try again; check the endpoint and credentials.")
