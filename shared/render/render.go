@@ -220,21 +220,15 @@ func size(r Request) (w, h int, err error) {
 // Evaluate returns the raw result of the request's formula over its bands (formula mode
 // only): what the TIFF format writes.
 func Evaluate(r Request) (formula.Result, error) {
-	res, _, _, err := evaluate(r)
-	return res, err
-}
-
-func evaluate(r Request) (formula.Result, int, int, error) {
 	var res formula.Result
-	w, h, err := evaluateInto(&res, r)
-	if err != nil {
-		return formula.Result{}, 0, 0, err
+	if _, _, err := evaluateInto(&res, r); err != nil {
+		return formula.Result{}, err
 	}
-	return res, w, h, nil
+	return res, nil
 }
 
-// evaluateInto is evaluate writing into *res (reusing its buffers, as
-// formula.Program.EvalInto). The bands are decoded into pooled buffers, returned to the
+// evaluateInto evaluates the request's formula into *res, reusing its buffers (as
+// formula.Program.EvalInto), and returns the image size. The bands are decoded into pooled buffers, returned to the
 // pool once the formula has run: a result never shares a variable's buffers.
 func evaluateInto(res *formula.Result, r Request) (int, int, error) {
 	if r.Formula == nil {
@@ -300,9 +294,6 @@ func ResultArray(res formula.Result, n int) formula.Array {
 // Colorize colours a formula result of w×h pixels with cm (nil: grayscale) over the range
 // rules of colormap.Colorize.
 func Colorize(res formula.Result, w, h int, cm *colormap.Colormap, rng *[2]float64) (*image.NRGBA, colormap.Counts, error) {
-	if cm == nil {
-		cm = colormap.Grayscale()
-	}
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	counts, err := colorizeInto(img, res, w, h, cm, rng)
 	if err != nil {
@@ -311,7 +302,7 @@ func Colorize(res formula.Result, w, h int, cm *colormap.Colormap, rng *[2]float
 	return img, counts, nil
 }
 
-// colorizeInto is Colorize writing into img, w×h pixels of zeroes.
+// colorizeInto is Colorize writing into img, w×h pixels of zeroes; cm nil is grayscale.
 func colorizeInto(img *image.NRGBA, res formula.Result, w, h int, cm *colormap.Colormap, rng *[2]float64) (colormap.Counts, error) {
 	if cm == nil {
 		cm = colormap.Grayscale()
