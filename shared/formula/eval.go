@@ -144,11 +144,7 @@ func (p *Program) EvalInto(res *Result, vars map[string]Array) error {
 		ins := inMasks[:0]
 		switch pr.mode {
 		case modeStrict:
-			for _, v := range pr.vars {
-				if mk := st.masks[v]; mk != nil {
-					ins = append(ins, mk)
-				}
-			}
+			ins = st.varMasks(ins, pr)
 		case modeMask:
 			if mk := st.masks[pr.out]; mk != nil {
 				ins = append(ins, mk)
@@ -320,6 +316,17 @@ func (p *Program) setBlock(st *state, pr *prog, off, m int) {
 	}
 }
 
+// varMasks appends to dst the current block's masks of the variables pr reads that have
+// one: in modeStrict, a pixel is nodata where one of them is.
+func (st *state) varMasks(dst [][]bool, pr *prog) [][]bool {
+	for _, v := range pr.vars {
+		if mk := st.masks[v]; mk != nil {
+			dst = append(dst, mk)
+		}
+	}
+	return dst
+}
+
 // run executes the instructions of pr over one block of m pixels.
 func (p *Program) run(st *state, pr *prog, m int) {
 	for i := pr.lo; i < pr.hi; i++ {
@@ -360,13 +367,7 @@ func (p *Program) runStage(st *state, s *stage, n int) {
 			mask := st.masks[pr.out] // modeMask; nil in modeNaN
 			if pr.mode == modeStrict {
 				mask = nil
-				k := ins[:0]
-				for _, i := range pr.vars {
-					if mk := st.masks[i]; mk != nil {
-						k = append(k, mk)
-					}
-				}
-				if len(k) > 0 {
+				if k := st.varMasks(ins[:0], pr); len(k) > 0 {
 					mask = st.cmask[:m]
 					unionMasks(mask, k)
 				}
