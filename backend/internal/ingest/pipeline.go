@@ -43,7 +43,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 
@@ -408,7 +407,6 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 		bandMeta = bm
 		tracef("statistics done")
 	}
-	var finished []int
 	for range submitted {
 		d := <-done
 		tracef("levels %v cut", d.zs)
@@ -419,7 +417,6 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 		}
 		lines := make([]string, len(d.zs))
 		for i, z := range d.zs {
-			finished = append(finished, z)
 			lines[i] = fmt.Sprintf("Finished parsing at zoom level %d.", z)
 		}
 		r.keep(p.store.FinishZooms(ctx, layer.ID, d.zs, lines))
@@ -427,7 +424,6 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	if firstErr != nil {
 		return res, firstErr
 	}
-	sort.Ints(finished)
 	return p.conclude(ctx, r, res, meta, bandMeta, total)
 }
 
