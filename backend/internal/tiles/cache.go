@@ -3,6 +3,7 @@ package tiles
 import (
 	"container/list"
 	"sync"
+	"time"
 )
 
 // lru is a least-recently-used cache bounded by the total size of its values, safe for
@@ -67,4 +68,58 @@ func (c *lru[K, V]) stats() (n int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.items), c.used
+}
+
+// ttlMap keeps values for a fixed time, safe for concurrent use: the layer references and
+// the legends' compiled colormaps, which must show a change within that time. It is bounded
+// crudely: past maxTTLEntries it forgets everything, and refills within one TTL.
+type ttlMap[K comparable, V any] struct {
+	ttl time.Duration // <= 0: off, every get misses and is not counted
+	// name and hit count every lookup (Config.OnCache).
+	name string
+	hit  func(cache string, hit bool)
+
+	mu sync.Mutex
+	m  map[K]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	val V
+	at  time.Time
+}
+
+const maxTTLEntries = 10000
+
+func newTTLMap[K comparable, V any](ttl time.Duration, name string, hit func(string, bool)) *ttlMap[K, V] {
+	return &ttlMap[K, V]{ttl: ttl, name: name, hit: hit, m: map[K]ttlEntry[V]{}}
+}
+
+// get returns the value put under k less than the TTL ago.
+func (c *ttlMap[K, V]) get(k K) (V, bool) {
+	var zero V
+	if c.ttl <= 0 {
+		return zero, false
+	}
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	ok = ok && time.Since(e.at) < c.ttl
+	c.hit(c.name, ok)
+	if !ok {
+		return zero, false
+	}
+	return e.val, true
+}
+
+// put keeps v under k for the TTL.
+func (c *ttlMap[K, V]) put(k K, v V) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > maxTTLEntries {
+		clear(c.m)
+	}
+	c.m[k] = ttlEntry[V]{val: v, at: time.Now()}
 }

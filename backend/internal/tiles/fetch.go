@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
@@ -17,22 +16,10 @@ import (
 	"github.com/tessera-gis/tessera/shared/tile"
 )
 
-type layerEntry struct {
-	layer catalog.Layer
-	at    time.Time
-}
-
 // layer resolves a layer reference, reusing an answer younger than LayerTTL.
 func (s *Service) layer(ctx context.Context, ref string) (catalog.Layer, error) {
-	if s.cfg.LayerTTL > 0 {
-		s.mu.Lock()
-		e, ok := s.layers[ref]
-		s.mu.Unlock()
-		if ok && time.Since(e.at) < s.cfg.LayerTTL {
-			s.hit("layer", true)
-			return e.layer, nil
-		}
-		s.hit("layer", false)
+	if l, ok := s.layers.get(ref); ok {
+		return l, nil
 	}
 	l, err := s.store.Layer(ctx, ref)
 	if err != nil {
@@ -41,14 +28,7 @@ func (s *Service) layer(ctx context.Context, ref string) (catalog.Layer, error) 
 		}
 		return l, err
 	}
-	if s.cfg.LayerTTL > 0 {
-		s.mu.Lock()
-		if len(s.layers) > 10000 { // bound the map: forget everything, it refills in a TTL
-			clear(s.layers)
-		}
-		s.layers[ref] = layerEntry{layer: l, at: time.Now()}
-		s.mu.Unlock()
-	}
+	s.layers.put(ref, l)
 	return l, nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/geotiff"
@@ -174,34 +173,17 @@ func (s *Service) legendStyle(lg colormap.Legend) (resolvedStyle, error) {
 	return resolvedStyle{cm, "legend:" + hashOf(js)}, nil
 }
 
-type styleEntry struct {
-	style resolvedStyle
-	at    time.Time
-}
-
 // cachedStyle reuses a legend's compiled colormap for LayerTTL (a changed legend shows
 // within that time, as a re-parsed layer does); errors are not kept.
 func (s *Service) cachedStyle(key string, load func() (resolvedStyle, error)) (resolvedStyle, error) {
-	if s.cfg.LayerTTL > 0 {
-		s.mu.Lock()
-		e, ok := s.styles[key]
-		s.mu.Unlock()
-		if ok && time.Since(e.at) < s.cfg.LayerTTL {
-			s.hit("legend", true)
-			return e.style, nil
-		}
-		s.hit("legend", false)
+	if st, ok := s.styles.get(key); ok {
+		return st, nil
 	}
 	st, err := load()
-	if err != nil || s.cfg.LayerTTL <= 0 {
+	if err != nil {
 		return st, err
 	}
-	s.mu.Lock()
-	if len(s.styles) > 10000 {
-		clear(s.styles)
-	}
-	s.styles[key] = styleEntry{style: st, at: time.Now()}
-	s.mu.Unlock()
+	s.styles.put(key, st)
 	return st, nil
 }
 

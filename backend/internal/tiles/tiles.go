@@ -138,16 +138,15 @@ type Service struct {
 	heavy chan struct{}
 	// gzips holds gzip writers (BestSpeed) for .msgpack answers, for the same reason.
 	gzips sync.Pool
-
-	mu     sync.Mutex
-	layers map[string]layerEntry
-	styles map[string]styleEntry
+	// layers and styles keep resolved layer references and legends' colormaps for LayerTTL.
+	layers *ttlMap[string, catalog.Layer]
+	styles *ttlMap[string, resolvedStyle]
 }
 
 // New returns a service reading from store.
 func New(store Store, cfg Config) *Service {
 	cfg = cfg.withDefaults()
-	return &Service{
+	s := &Service{
 		store: store,
 		cfg:   cfg,
 		tiles: newLRU[tileKey](cfg.TileCacheBytes, func(f *fetched) int64 { return f.size() }),
@@ -155,10 +154,11 @@ func New(store Store, cfg Config) *Service {
 			return int64(len(r.Body)) + 512
 		}),
 		programs: newLRU[string](1<<20, func(p *formula.Program) int64 { return 4096 }),
-		layers:   map[string]layerEntry{},
-		styles:   map[string]styleEntry{},
 		heavy:    make(chan struct{}, 2),
 	}
+	s.layers = newTTLMap[string, catalog.Layer](cfg.LayerTTL, "layer", s.hit)
+	s.styles = newTTLMap[string, resolvedStyle](cfg.LayerTTL, "legend", s.hit)
+	return s
 }
 
 // Response is a service's answer: what the HTTP layer writes, as it is.
