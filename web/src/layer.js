@@ -17,6 +17,14 @@ export class BandCache {
   }
 }
 
+/**
+ * The server's PNG of a tile for the parameters v of the AlgebraLayer's view (its legend when
+ * one is chosen, else its colormap).
+ */
+export function pngURL(coords, v) {
+  return algebraURL(coords.z, coords.x, coords.y, 'png', { layers: v.layers, formula: v.formula, legend: v.legend, colormap: v.colormap });
+}
+
 export const AlgebraLayer = L.GridLayer.extend({
   options: { tileSize: 256, updateWhenZooming: false, keepBuffer: 1 },
 
@@ -66,9 +74,7 @@ export const AlgebraLayer = L.GridLayer.extend({
     const v = this.view();
     const ctx = c.getContext('2d');
     if (v.server) {
-      const q = { layers: v.layers, formula: v.formula };
-      if (v.legend !== undefined) q.legend = v.legend; else q.colormap = v.colormap;
-      const res = await fetch(algebraURL(coords.z, coords.x, coords.y, 'png', q), withAuth());
+      const res = await fetch(pngURL(coords, v), withAuth());
       if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || `tile: ${res.status}`);
       const img = await createImageBitmap(await res.blob(), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
       ctx.clearRect(0, 0, 256, 256);

@@ -6,9 +6,9 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import '../style.css';
-import { prefix, getJSON, algebraQuery, setToken, streamURL } from './api.js';
+import { prefix, getJSON, setToken, streamURL } from './api.js';
 import { loadTessera } from './wasm.js';
-import { AlgebraLayer } from './layer.js';
+import { AlgebraLayer, pngURL } from './layer.js';
 import { float64Tile } from './rawtile.js';
 
 /** Named colormaps of shared/colormap (docs/colormaps.md); each also reversed with _r. */
@@ -82,10 +82,7 @@ function view() {
 
 /** The server PNG URL of a tile with the current parameters (the test compares with it). */
 function serverTileURL(z, x, y) {
-  const v = view();
-  const q = { layers: v.layers, formula: v.formula };
-  if (v.legend !== undefined) q.legend = v.legend; else q.colormap = v.colormap;
-  return `${prefix}algebra/${z}/${x}/${y}.png?${algebraQuery(q)}`;
+  return pngURL({ z, x, y }, view());
 }
 
 // --- formula ------------------------------------------------------------------------------
