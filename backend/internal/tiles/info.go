@@ -42,9 +42,10 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 		return s.fail(ctx, "pixel", err)
 	}
 	out := PixelValue{X: r.X, Y: r.Y}
-	t, _, _ := pointTile(r.X, r.Y, z, 1, 1)
-	if !reduction.MatchString(r.Query.Formula) {
-		bands, ok, err := s.pixelBands(ctx, vars, r.X, r.Y, t)
+	t, fx, fy := pointIn(r.X, r.Y, z)
+	perPixel := !reduction.MatchString(r.Query.Formula)
+	if perPixel {
+		bands, ok, err := s.pixelBands(ctx, vars, t, fx, fy)
 		if err != nil {
 			return s.fail(ctx, "pixel", err)
 		}
@@ -69,9 +70,8 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 		w, h = b.Width, b.Height
 		break
 	}
-	_, col, row := pointTile(r.X, r.Y, z, w, h)
-	i := row*w + col
-	if !reduction.MatchString(r.Query.Formula) {
+	i := pixelAt(fy, h)*w + pixelAt(fx, w)
+	if perPixel {
 		for n, b := range bands { // evaluate the one pixel
 			size := b.Type.Size()
 			bands[n] = &raster.Band{Type: b.Type, Width: 1, Height: 1, HasNoData: b.HasNoData, NoData: b.NoData,
@@ -104,12 +104,12 @@ type pixelReader interface {
 	TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[pgstore.LayerVersion][]*raster.Band, error)
 }
 
-// pixelBands reads the one pixel each variable needs at the EPSG:3857 point (x, y), in tile
-// t, straight from the store in one query, as 1×1 bands: a cold pixel query then moves a few
+// pixelBands reads the one pixel each variable needs at fractions fx, fy of tile t (see
+// pointIn), straight from the store in one query, as 1×1 bands: a cold pixel query then moves a few
 // numbers instead of whole tiles. ok is false when it cannot answer that way and the caller
 // reads whole tiles: a tile already in the cache (cheaper), a tile not stored at t (cut from a
 // coarser one, or none), a band missing, or a store without pixel reads.
-func (s *Service) pixelBands(ctx context.Context, vars []boundVar, x, y float64, t tile.ZXY) (map[string]*raster.Band, bool, error) {
+func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, fx, fy float64) (map[string]*raster.Band, bool, error) {
 	pr, isPR := s.store.(pixelReader)
 	if !isPR {
 		return nil, false, nil
@@ -128,10 +128,6 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, x, y float64,
 			layers = append(layers, lv)
 		}
 	}
-	// The point's position in t as fractions of its size, computed as pointTile does.
-	span := tile.Span(t.Z)
-	fx := (x+tile.Origin)/span - float64(t.X)
-	fy := (tile.Origin-y)/span - float64(t.Y)
 	read, err := pr.TilePixels(ctx, layers, t, fx, fy)
 	if err != nil {
 		return nil, false, fmt.Errorf("tiles: read a pixel of tile %v: %w", t, err)
