@@ -136,7 +136,8 @@ type Service struct {
 	// heavy bounds the exports and statistics computed at once: each may hold a large
 	// raster or read thousands of tiles.
 	heavy chan struct{}
-	// gzips holds gzip writers (BestSpeed) for .msgpack answers, for the same reason.
+	// gzips holds gzip writers (BestSpeed) for .msgpack answers: each new writer allocates
+	// hundreds of kilobytes of compressor state.
 	gzips sync.Pool
 	// layers and styles keep resolved layer references and legends' colormaps for LayerTTL.
 	layers *ttlMap[string, catalog.Layer]
