@@ -62,8 +62,7 @@ type Store interface {
 	SetStatus(ctx context.Context, layerID int64, st catalog.Status, line string) error
 	AppendLog(ctx context.Context, layerID int64, line string) error
 	SetProgress(ctx context.Context, layerID int64, done, total int64) error
-	FinishZoom(ctx context.Context, layerID int64, z int) error
-	// FinishZooms is FinishZoom for several zooms with their log lines, in one statement.
+	// FinishZooms records zooms zs as complete and appends lines to the log, in one statement.
 	FinishZooms(ctx context.Context, layerID int64, zs []int, lines []string) error
 	SetMetadata(ctx context.Context, layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error
 	Publish(ctx context.Context, layerID, version int64) error
@@ -128,6 +127,15 @@ func (r *run) status(ctx context.Context, st catalog.Status, line string) {
 
 func (r *run) log(ctx context.Context, line string) {
 	r.keep(r.store.AppendLog(ctx, r.layer.ID, line))
+}
+
+// finishZooms records zooms zs as complete, with a "Finished parsing" log line each.
+func (r *run) finishZooms(ctx context.Context, zs []int) {
+	lines := make([]string, len(zs))
+	for i, z := range zs {
+		lines[i] = fmt.Sprintf("Finished parsing at zoom level %d.", z)
+	}
+	r.keep(r.store.FinishZooms(ctx, r.layer.ID, zs, lines))
 }
 
 // Parse parses the layer into a new tile version and publishes it. Bad input (see the
@@ -318,12 +326,10 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 			return res, err
 		}
 		var zs []int
-		var lines []string
 		for z := maxZ; z >= minZ; z-- {
 			zs = append(zs, z)
-			lines = append(lines, fmt.Sprintf("Finished parsing at zoom level %d.", z))
 		}
-		r.keep(p.store.FinishZooms(ctx, layer.ID, zs, lines))
+		r.finishZooms(ctx, zs)
 		return p.conclude(ctx, r, res, meta, bandMeta, total)
 	}
 	side := p.blockSide(types, alpha)
@@ -415,11 +421,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 			cancel()
 			continue
 		}
-		lines := make([]string, len(d.zs))
-		for i, z := range d.zs {
-			lines[i] = fmt.Sprintf("Finished parsing at zoom level %d.", z)
-		}
-		r.keep(p.store.FinishZooms(ctx, layer.ID, d.zs, lines))
+		r.finishZooms(ctx, d.zs)
 	}
 	if firstErr != nil {
 		return res, firstErr
