@@ -25,6 +25,11 @@ export function pngURL(coords, v) {
   return algebraURL(coords.z, coords.x, coords.y, 'png', { layers: v.layers, formula: v.formula, legend: v.legend, colormap: v.colormap });
 }
 
+/** The error of a failed tile response: the server's JSON error text, else the status. */
+async function tileError(res) {
+  return new Error((await res.json().catch(() => ({}))).error || `tile: ${res.status}`);
+}
+
 export const AlgebraLayer = L.GridLayer.extend({
   options: { tileSize: 256, updateWhenZooming: false, keepBuffer: 1 },
 
@@ -62,7 +67,7 @@ export const AlgebraLayer = L.GridLayer.extend({
       this.hooks.stats.bandFetches++;
       const p = fetch(algebraURL(coords.z, coords.x, coords.y, 'msgpack', { layers: v.layers }), withAuth()).then(async (res) => {
         if (res.status === 204) return null;
-        if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || `tile: ${res.status}`);
+        if (!res.ok) throw await tileError(res);
         return new Uint8Array(await res.arrayBuffer());
       }).then((b) => { this.cache.set(k, b); return b; }).finally(() => this.inflight.delete(k));
       this.inflight.set(k, p);
@@ -75,7 +80,7 @@ export const AlgebraLayer = L.GridLayer.extend({
     const ctx = c.getContext('2d');
     if (v.server) {
       const res = await fetch(pngURL(coords, v), withAuth());
-      if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || `tile: ${res.status}`);
+      if (!res.ok) throw await tileError(res);
       const img = await createImageBitmap(await res.blob(), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
       ctx.clearRect(0, 0, 256, 256);
       ctx.drawImage(img, 0, 0);
