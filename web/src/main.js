@@ -305,7 +305,7 @@ async function start() {
   if (!$('#cmap-name').options.length) for (const n of NAMED) $('#cmap-name').append(el('option', { value: n, textContent: n }), el('option', { value: `${n}_r`, textContent: `${n}_r` }));
   $('#cmap-name').value = 'RdYlGn';
   wasmLoaded ||= loadTessera(); // once, even when start runs again after a token
-  const [, ,] = await Promise.all([wasmLoaded, loadLayers(), loadLegends()]);
+  await Promise.all([wasmLoaded, loadLayers(), loadLegends()]);
   const first = defaultBindings();
   layer = new AlgebraLayer(view, { onError: showTileError, onCounts: drawColorbar, stats }).addTo(map);
   layer.on('load', () => { if (selectedLegend()) drawColorbar(); });
