@@ -28,7 +28,7 @@ type kernelPair struct {
 	fast  fastKernel
 }
 
-// fastKey names a kernel of binaryFast.
+// fastKey names a binary operation's kernel in binaryKernels and its fast form in binaryFast.
 type fastKey struct {
 	op      opcode
 	bScalar bool

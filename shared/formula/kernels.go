@@ -6,9 +6,10 @@ import "math"
 // r (the destination register, or the result) and then, withMask, the nodata mask. r may be
 // one of the operands' registers; every loop reads index i of its operands before writing
 // index i. st.finite tells afterwards whether a fast kernel computed the block, whose
-// values are then all finite (it sums its result or gives 0 and 1). *exact is set once the instruction's fast kernel failed in this evaluation
-// (NaN or infinities tend to come in regions, or at every nodata pixel in modeNaN), so
-// that the following blocks go to the exact kernel directly.
+// values are then all finite (it sums its result or gives 0 and 1). *exact is set once the
+// instruction's fast kernel failed in this evaluation (NaN or infinities tend to come in
+// regions, or at every nodata pixel in modeNaN), so that the following blocks go to the
+// exact kernel directly.
 func (st *state) exec(in *instr, withMask bool, r []float64, exact *bool) {
 	st.finite = false
 	m := len(r)

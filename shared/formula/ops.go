@@ -71,9 +71,10 @@ func (op opcode) arity() int {
 
 var nan = math.NaN()
 
-// The scalar definitions of the operations. The kernels in kernels.go apply the same
-// functions (the compiler inlines them), and constant folding calls them, so a folded
-// constant equals what the evaluator would compute.
+// The scalar definitions of the operations. Constant folding calls them and the kernels in
+// kernels.go apply them (the compiler inlines them); the generated kernels
+// (kernels_binary.go, kernels_fused.go) write them out, checked against them by
+// TestAgainstReference. So a folded constant equals what the evaluator would compute.
 //
 // The hot ones are branch-free: nodata and boolean pixels are scattered over a tile, so a
 // branch on them would be mispredicted often. A boolean becomes 0 or 1 through SETcc
