@@ -110,6 +110,10 @@ type Layer struct {
 	Updated time.Time
 }
 
+// LayerVersion names one parse of a layer: the key of a store's answer to a read of several
+// layers at once (pgstore's Tiles and TilePixels).
+type LayerVersion struct{ ID, Version int64 }
+
 // NewLayer returns a layer with django-raster's defaults: continuous, next_higher,
 // build_pyramid and store_reprojected all on.
 func NewLayer(name, source string) Layer {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
@@ -14,7 +15,7 @@ import (
 // Why: an algebra tile reads the same address of several layers; one query instead of one
 // per layer saves a round trip, a backend's statement overhead and the reader's wake-ups per
 // layer.
-func (s *Store) Tiles(ctx context.Context, layers []LayerVersion, t tile.ZXY) (map[LayerVersion][]*raster.Band, error) {
+func (s *Store) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY) (map[catalog.LayerVersion][]*raster.Band, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
 	}
@@ -32,9 +33,9 @@ func (s *Store) Tiles(ctx context.Context, layers []LayerVersion, t tile.ZXY) (m
 		return nil, mapErr(err, what)
 	}
 	defer rows.Close()
-	out := make(map[LayerVersion][]*raster.Band, len(layers))
+	out := make(map[catalog.LayerVersion][]*raster.Band, len(layers))
 	for rows.Next() {
-		var lv LayerVersion
+		var lv catalog.LayerVersion
 		if err := rows.Scan(&lv.ID, &lv.Version, nil); err != nil {
 			return nil, mapErr(err, what)
 		}

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/pgraster"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
-
-// LayerVersion names one parse of a layer.
-type LayerVersion struct{ ID, Version int64 }
 
 // TilePixels returns one pixel of every band of stored tile t of each layer, as 1×1 bands (the
 // tile's pixel type and nodata, the stored value), in one query; a layer that does not store t
@@ -21,7 +19,7 @@ type LayerVersion struct{ ID, Version int64 }
 //
 // Why: a pixel query needs a few bytes of each tile; PostgreSQL reads them with ST_Value in
 // about 0.1 ms, where handing out the whole 256 KB raster costs about 1 ms.
-func (s *Store) TilePixels(ctx context.Context, layers []LayerVersion, t tile.ZXY, fx, fy float64) (map[LayerVersion][]*raster.Band, error) {
+func (s *Store) TilePixels(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY, fx, fy float64) (map[catalog.LayerVersion][]*raster.Band, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
 	}
@@ -51,11 +49,11 @@ func (s *Store) TilePixels(ctx context.Context, layers []LayerVersion, t tile.ZX
 		return nil, mapErr(err, what)
 	}
 	defer rows.Close()
-	out := map[LayerVersion][]*raster.Band{}
-	skip := map[LayerVersion]bool{}
+	out := map[catalog.LayerVersion][]*raster.Band{}
+	skip := map[catalog.LayerVersion]bool{}
 	for rows.Next() {
 		var (
-			layer  LayerVersion
+			layer  catalog.LayerVersion
 			name   string
 			nodata *float64
 			value  *float64

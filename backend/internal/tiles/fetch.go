@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
-	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/shared/formula"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
@@ -229,7 +228,7 @@ func (s *Service) fetchAll(ctx context.Context, vars []boundVar, t tile.ZXY) ([]
 // tilesReader is a Store that reads one address of several layers in one query (pgstore
 // does; see its Tiles).
 type tilesReader interface {
-	Tiles(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY) (map[pgstore.LayerVersion][]*raster.Band, error)
+	Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY) (map[catalog.LayerVersion][]*raster.Band, error)
 }
 
 // fetchBatch reads tile t of the layers of vars[todo] that are not cached in one query, when
@@ -242,7 +241,7 @@ func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t
 	if !ok || len(todo) < 2 {
 		return todo
 	}
-	var layers []pgstore.LayerVersion
+	var layers []catalog.LayerVersion
 	var misses []int
 	for _, i := range todo {
 		l := vars[i].layer
@@ -254,7 +253,7 @@ func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t
 		if l.Version <= 0 {
 			continue // never parsed: fetch answers missing
 		}
-		layers = append(layers, pgstore.LayerVersion{ID: l.ID, Version: l.Version})
+		layers = append(layers, catalog.LayerVersion{ID: l.ID, Version: l.Version})
 		misses = append(misses, i)
 	}
 	rest := make([]int, 0, len(todo))
@@ -272,7 +271,7 @@ func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t
 	}
 	for _, i := range misses {
 		l := vars[i].layer
-		bands, ok := got[pgstore.LayerVersion{ID: l.ID, Version: l.Version}]
+		bands, ok := got[catalog.LayerVersion{ID: l.ID, Version: l.Version}]
 		if !ok {
 			rest = append(rest, i)
 			continue

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
-	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/shared/formula"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/render"
@@ -101,7 +100,7 @@ func (s *Service) pixelAnswer(ctx context.Context, out PixelValue, bands map[str
 
 // pixelReader is a Store that reads single pixels (pgstore does; see its TilePixels).
 type pixelReader interface {
-	TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[pgstore.LayerVersion][]*raster.Band, error)
+	TilePixels(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY, fx, fy float64) (map[catalog.LayerVersion][]*raster.Band, error)
 }
 
 // pixelBands reads the one pixel each variable needs at fractions fx, fy of tile t (see
@@ -114,8 +113,8 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, f
 	if !isPR {
 		return nil, false, nil
 	}
-	var layers []pgstore.LayerVersion
-	seen := map[pgstore.LayerVersion]bool{}
+	var layers []catalog.LayerVersion
+	seen := map[catalog.LayerVersion]bool{}
 	for _, v := range vars {
 		if v.layer.Version <= 0 {
 			return nil, false, nil
@@ -123,7 +122,7 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, f
 		if _, cached := s.tiles.get(tileKey{v.layer.ID, v.layer.Version, t}); cached {
 			return nil, false, nil
 		}
-		if lv := (pgstore.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}); !seen[lv] {
+		if lv := (catalog.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}); !seen[lv] {
 			seen[lv] = true
 			layers = append(layers, lv)
 		}
@@ -134,7 +133,7 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, f
 	}
 	bands := map[string]*raster.Band{}
 	for _, v := range vars {
-		bs := read[pgstore.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}]
+		bs := read[catalog.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}]
 		if v.Band >= len(bs) { // not stored at t, or no such band
 			return nil, false, nil
 		}

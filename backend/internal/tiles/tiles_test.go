@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
@@ -699,7 +700,7 @@ type countingPixels struct {
 	n int
 }
 
-func (c *countingPixels) TilePixels(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY, fx, fy float64) (map[pgstore.LayerVersion][]*raster.Band, error) {
+func (c *countingPixels) TilePixels(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY, fx, fy float64) (map[catalog.LayerVersion][]*raster.Band, error) {
 	c.n++
 	return c.Store.TilePixels(ctx, layers, t, fx, fy)
 }
@@ -757,7 +758,7 @@ type countingTiles struct {
 	n int
 }
 
-func (c *countingTiles) Tiles(ctx context.Context, layers []pgstore.LayerVersion, t tile.ZXY) (map[pgstore.LayerVersion][]*raster.Band, error) {
+func (c *countingTiles) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY) (map[catalog.LayerVersion][]*raster.Band, error) {
 	c.n++
 	return c.Store.Tiles(ctx, layers, t)
 }
