@@ -114,13 +114,12 @@ func (s *streamer) recycle(tiles []Tile) {
 	}
 }
 
-func newStreamLevel(z int, rng tile.Range, T int, bands []streamBand, validBands []streamBand, mode bool) *streamLevel {
+func newStreamLevel(z int, rng tile.Range, T int, bands []streamBand, mode bool) *streamLevel {
 	l := &streamLevel{z: z, rng: rng, T: T, w: (rng.MaxX - rng.MinX + 1) * T, rows: rng.MaxY - rng.MinY + 1, bands: bands, mode: mode}
 	for _, b := range bands {
-		l.tests = append(l.tests, newEmptyTest(b.typ, b.hasNoData, b.noData))
-	}
-	for _, b := range validBands {
-		l.valid = append(l.valid, newValidity(newEmptyTest(b.typ, b.hasNoData, b.noData)))
+		e := newEmptyTest(b.typ, b.hasNoData, b.noData)
+		l.tests = append(l.tests, e)
+		l.valid = append(l.valid, newValidity(e))
 	}
 	return l
 }
@@ -294,19 +293,18 @@ func streamLevels(in gdal.Info, ranges map[int]tile.Range, maxZ, minZ, T int, mo
 		top[i] = streamBand{typ: b.Type, hasNoData: b.HasNoData, noData: b.NoData}
 	}
 	var levels []*streamLevel
-	cur := top
+	bands := top
 	for z := maxZ; z >= minZ; z-- {
-		bands := cur
-		l := newStreamLevel(z, ranges[z], T, bands, bands, mode)
+		l := newStreamLevel(z, ranges[z], T, bands, mode)
 		if n := len(levels); n > 0 {
 			levels[n-1].parent = l
 		}
 		levels = append(levels, l)
-		b0 := bands[0]
-		cur = make([]streamBand, len(bands))
-		for i := range cur {
-			cur[i] = streamBand{typ: b0.typ, hasNoData: b0.hasNoData, noData: b0.noData}
+		coarser := make([]streamBand, len(bands))
+		for i := range coarser {
+			coarser[i] = bands[0]
 		}
+		bands = coarser
 	}
 	return levels
 }
