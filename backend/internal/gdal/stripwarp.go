@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/airbusgeo/godal"
 	"github.com/tessera-gis/tessera/shared/raster"
 )
 
@@ -69,8 +70,9 @@ func NewStripWarper(srcPath, dst string, o WarpOptions) (*StripWarper, error) {
 	for _, v := range o.DstNoData {
 		s.noData = append(s.noData, *v)
 	}
-	t, err := fromGDALType(C.tessera_warp_type(w))
-	if err != nil || len(o.DstNoData) != s.bands {
+	// Int8 (GDAL ≥ 3.7) is left to Warp: the strip warper is not tested on it.
+	t, err := fromGodalType(godal.DataType(C.tessera_warp_type(w)))
+	if err != nil || t == raster.Int8 || len(o.DstNoData) != s.bands {
 		C.tessera_warp_close(w)
 		return nil, ErrStripWarp
 	}
@@ -174,24 +176,4 @@ func (s *StripWarper) Close() error {
 		return fmt.Errorf("gdal: strip warp: %s", C.GoString(C.tessera_warp_error()))
 	}
 	return nil
-}
-
-func fromGDALType(t C.GDALDataType) (raster.DataType, error) {
-	switch t {
-	case C.GDT_Byte:
-		return raster.Byte, nil
-	case C.GDT_UInt16:
-		return raster.UInt16, nil
-	case C.GDT_Int16:
-		return raster.Int16, nil
-	case C.GDT_UInt32:
-		return raster.UInt32, nil
-	case C.GDT_Int32:
-		return raster.Int32, nil
-	case C.GDT_Float32:
-		return raster.Float32, nil
-	case C.GDT_Float64:
-		return raster.Float64, nil
-	}
-	return raster.Byte, ErrUnsupportedType
 }
