@@ -82,55 +82,37 @@ func (o *Output) Release() {
 	}
 	o.pooled = false
 	if o.Image != nil {
-		putBytes(o.Image.Pix)
+		byteBufs.put(o.Image.Pix)
 	}
-	putFloats(o.Values.Values)
-	putBools(o.Values.Mask)
+	floatBufs.put(o.Values.Values)
+	boolBufs.put(o.Values.Mask)
 	o.Image, o.Values = nil, formula.Result{}
 }
 
-// Tile-sized buffers reused across renderings (see Output.Release); each pool holds
-// pointers to slices so that Put does not allocate.
+// Tile-sized buffers reused across renderings (see Output.Release).
 var (
-	floatPool, boolPool, bytePool sync.Pool
+	floatBufs bufPool[float64]
+	boolBufs  bufPool[bool]
+	byteBufs  bufPool[byte]
 )
 
-func getFloats(n int) []float64 {
-	if p, _ := floatPool.Get().(*[]float64); p != nil && cap(*p) >= n {
+// bufPool holds slices of T for reuse; it stores pointers to slices (sync.Pool's advice:
+// a slice value would be copied into a new allocation on every Put).
+type bufPool[T any] struct{ p sync.Pool }
+
+// get returns a slice of n elements, pooled when one of that capacity is at hand (its
+// contents are stale), else new.
+func (bp *bufPool[T]) get(n int) []T {
+	if p, _ := bp.p.Get().(*[]T); p != nil && cap(*p) >= n {
 		return (*p)[:n]
 	}
-	return make([]float64, n)
+	return make([]T, n)
 }
 
-func putFloats(s []float64) {
+// put hands s back for reuse; nil or empty-capacity slices are dropped.
+func (bp *bufPool[T]) put(s []T) {
 	if cap(s) > 0 {
-		floatPool.Put(&s)
-	}
-}
-
-func getBools(n int) []bool {
-	if p, _ := boolPool.Get().(*[]bool); p != nil && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]bool, n)
-}
-
-func putBools(s []bool) {
-	if cap(s) > 0 {
-		boolPool.Put(&s)
-	}
-}
-
-func getBytes(n int) []byte {
-	if p, _ := bytePool.Get().(*[]byte); p != nil && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]byte, n)
-}
-
-func putBytes(s []byte) {
-	if cap(s) > 0 {
-		bytePool.Put(&s)
+		bp.p.Put(&s)
 	}
 }
 
@@ -142,29 +124,29 @@ func Render(r Request) (*Output, error) {
 	out := &Output{}
 	switch {
 	case r.Formula != nil:
-		vbuf, mbuf := getFloats(0), getBools(0)
+		vbuf, mbuf := floatBufs.get(0), boolBufs.get(0)
 		res := formula.Result{Values: vbuf, Mask: mbuf}
 		w, h, err := evaluateInto(&res, r)
 		if err != nil {
-			putFloats(vbuf)
-			putBools(mbuf)
+			floatBufs.put(vbuf)
+			boolBufs.put(mbuf)
 			return nil, err
 		}
 		if res.Mask == nil { // no nodata pixel: the mask buffer went unused
-			putBools(mbuf)
+			boolBufs.put(mbuf)
 		}
 		cm := r.Colormap
 		if cm != nil && r.Entries != nil {
 			cm = cm.Select(r.Entries)
 		}
-		pix := getBytes(4 * w * h)
+		pix := byteBufs.get(4 * w * h)
 		clear(pix)
 		img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
 		counts, err := colorizeInto(img, res, w, h, cm, r.Range)
 		if err != nil {
-			putFloats(res.Values)
-			putBools(res.Mask)
-			putBytes(pix)
+			floatBufs.put(res.Values)
+			boolBufs.put(res.Mask)
+			byteBufs.put(pix)
 			return nil, err
 		}
 		out.Image, out.Counts, out.Values, out.pooled = img, counts, res, true
@@ -248,8 +230,8 @@ func evaluateInto(res *formula.Result, r Request) (int, int, error) {
 	masks := mbufs[:0]
 	defer func() {
 		for i := range decoded {
-			putFloats(decoded[i])
-			putBools(masks[i])
+			floatBufs.put(decoded[i])
+			boolBufs.put(masks[i])
 		}
 	}()
 	for _, v := range names {
@@ -257,7 +239,7 @@ func evaluateInto(res *formula.Result, r Request) (int, int, error) {
 		if !ok {
 			return 0, 0, invalid("the formula uses %q but no layer is named so; name a layer %s=ID in layers", v, v)
 		}
-		vb, mb := getFloats(b.Len()), getBools(b.Len())
+		vb, mb := floatBufs.get(b.Len()), boolBufs.get(b.Len())
 		decoded, masks = append(decoded, vb), append(masks, mb)
 		vals, mask := b.Decode(vb, mb)
 		vars[v] = formula.Array{Values: vals, Mask: mask, HasNoData: b.HasNoData, NoData: b.NoData}
