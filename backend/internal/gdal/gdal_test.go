@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/tile"
 )
 
 // shared returns a raster of ../shared/testdata (module root + "/../shared/testdata"; this
@@ -172,6 +173,14 @@ func TestTransform(t *testing.T) {
 	}
 }
 
+// tileBlock is the EPSG:3857 bounds of the nx×ny tiles of zoom z whose top-left tile is
+// (x0, y0).
+func tileBlock(z, x0, y0, nx, ny int) [4]float64 {
+	tl := tile.ZXY{Z: z, X: x0, Y: y0}.Bounds()
+	br := tile.ZXY{Z: z, X: x0 + nx - 1, Y: y0 + ny - 1}.Bounds()
+	return [4]float64{tl.MinX, br.MinY, br.MaxX, tl.MaxY}
+}
+
 func TestWarp(t *testing.T) {
 	src, err := Open(shared(t, "django_raster_test.tif"))
 	if err != nil {
@@ -179,10 +188,7 @@ func TestWarp(t *testing.T) {
 	}
 	defer src.Close()
 	// z11 tiles x 552–553, y 858–859 at 256 px.
-	const span = 2 * math.Pi * 6378137 / 2048
-	minx := -math.Pi*6378137 + 552*span
-	maxy := math.Pi*6378137 - 858*span
-	b := [4]float64{minx, maxy - 2*span, minx + 2*span, maxy}
+	b := tileBlock(11, 552, 858, 2, 2)
 	nd := 255.0
 	out, err := Warp(src, filepath.Join(t.TempDir(), "w.tif"), WarpOptions{Bounds: b, Width: 512, Height: 512, DstNoData: []*float64{&nd}})
 	if err != nil {
@@ -193,7 +199,7 @@ func TestWarp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.EPSG != 3857 || in.Width != 512 || in.GeoTransform[0] != minx || math.Abs(in.GeoTransform[1]-span/256) > 1e-9 {
+	if in.EPSG != 3857 || in.Width != 512 || in.GeoTransform[0] != b[0] || math.Abs(in.GeoTransform[1]-tile.PixelSize(11, 256)) > 1e-9 {
 		t.Fatalf("warped info %+v", in)
 	}
 	band := raster.New(raster.Byte, 512, 512)
@@ -231,10 +237,7 @@ func TestWarpNoSrcNoDataMask(t *testing.T) {
 	}
 	defer src.Close()
 	// z11 tiles x 574–577, y 873–876 (the raster's upper-left corner) at 256 px.
-	const span = 2 * math.Pi * 6378137 / 2048
-	minx := -math.Pi*6378137 + 574*span
-	maxy := math.Pi*6378137 - 873*span
-	b := [4]float64{minx, maxy - 4*span, minx + 4*span, maxy}
+	b := tileBlock(11, 574, 873, 4, 4)
 	nd := 0.0
 	read := func(noMask bool) ([3]*raster.Band, int) {
 		out, err := Warp(src, filepath.Join(t.TempDir(), "w.tif"), WarpOptions{Bounds: b, Width: 1024, Height: 1024,

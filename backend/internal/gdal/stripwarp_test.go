@@ -1,7 +1,6 @@
 package gdal
 
 import (
-	"math"
 	"path/filepath"
 	"testing"
 
@@ -39,9 +38,6 @@ func TestStripWarperMatchesWarp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			span := 2 * math.Pi * 6378137 / float64(int(1)<<tc.z)
-			minx := -math.Pi*6378137 + float64(tc.x0)*span
-			maxy := math.Pi*6378137 - float64(tc.y0)*span
 			W, H := tc.nx*tc.T, tc.ny*tc.T
 			nd := make([]*float64, len(in.Bands))
 			for i, b := range in.Bands {
@@ -51,7 +47,7 @@ func TestStripWarperMatchesWarp(t *testing.T) {
 				}
 				nd[i] = &v
 			}
-			o := WarpOptions{Bounds: [4]float64{minx, maxy - float64(tc.ny)*span, minx + float64(tc.nx)*span, maxy},
+			o := WarpOptions{Bounds: tileBlock(tc.z, tc.x0, tc.y0, tc.nx, tc.ny),
 				Width: W, Height: H, DstNoData: nd, NoSrcNoDataMask: true, Threads: 2, MemoryMB: tc.memMB, BlockSize: 16 * (tc.T / 16)}
 			if o.BlockSize == 0 || tc.T%16 != 0 {
 				o.BlockSize = 256
