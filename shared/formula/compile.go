@@ -73,7 +73,6 @@ type Program struct {
 	stages     []stage
 	main       prog
 	consts     []float64 // value of each scalar slot (NaN for stage results until computed)
-	unmask     bool      // the formula uses ~ or unary +
 	firstStack int32
 	nslots     int
 	pool       sync.Pool // of *state
