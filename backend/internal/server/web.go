@@ -102,7 +102,7 @@ func serveWebFile(c echo.Context, f *webFile) error {
 		return c.NoContent(http.StatusNotModified)
 	}
 	body := f.body
-	if strings.Contains(c.Request().Header.Get("Accept-Encoding"), "gzip") {
+	if acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
 		if gz := f.gzipped(); gz != nil {
 			h.Set("Content-Encoding", "gzip")
 			body = gz

@@ -94,6 +94,9 @@ func TestWebRoutes(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("gunzipped app.js differs from the embedded file")
 		}
+		if res := do("GET", "/app.js", "Accept-Encoding", "gzip;q=0"); res.Header.Get("Content-Encoding") != "" {
+			t.Errorf("app.js gzipped for a client refusing gzip (q=0)")
+		}
 		etag := res.Header.Get("ETag")
 		if res := do("GET", "/app.js", "If-None-Match", etag); etag == "" || res.StatusCode != http.StatusNotModified {
 			t.Errorf("If-None-Match %q: %d, want 304", etag, res.StatusCode)
