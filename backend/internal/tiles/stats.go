@@ -426,14 +426,13 @@ func (a *accumulator) legend(vals, areas []float64) error {
 func (a *accumulator) startHistogram() {
 	n := a.r.Bins
 	a.hist = &Histogram{Edges: make([]float64, n+1), Counts: make([]int64, n)}
+	a.histAreas = make([]float64, n)
 	if a.count == 0 { // no value: empty bins over [0, 0]
-		a.histAreas = make([]float64, n)
 		return
 	}
 	for i := range a.hist.Edges {
 		a.hist.Edges[i] = a.lo + (a.hi-a.lo)*float64(i)/float64(n)
 	}
-	a.histAreas = make([]float64, n)
 }
 
 func (a *accumulator) bin(vals, areas []float64) error {
