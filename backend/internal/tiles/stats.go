@@ -262,7 +262,8 @@ func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
 		return s.fail(ctx, "stats", err)
 	}
 	if r.Mode == ModeHistogram && acc.count > 0 {
-		// Second pass: the bins need the range, known only now (tiles come from the cache).
+		// Second pass: the bins need the range, known only now. Tiles the decoded-tile cache
+		// still holds are not read again; the others are (a large region outgrows the cache).
 		acc.startHistogram()
 		if err := s.eachTile(ctx, vars, r, rng, acc.bin); err != nil {
 			return s.fail(ctx, "stats", err)
