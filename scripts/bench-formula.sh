@@ -5,8 +5,8 @@
 #   WebAssembly / native compiled  target ≤ 3×   (the browser against the server)
 # on (b-a)/(b+a) and (a*2-b)/(a+b+1)>0.2&c!=0 (5% nodata) over 256×256 Float32 tiles.
 # Each figure is the smallest ns/px of BENCH_COUNT runs (default 5): the run least disturbed by
-# other work on the machine. Prints MISS for a ratio off
-# its target; exits 0 either way (figures on a shared machine vary), 1 if a benchmark fails.
+# other work on the machine. Prints MISS for a ratio off its target; exits 0 either way
+# (figures on a shared machine vary), 1 if a benchmark fails or a figure is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${BENCH_COUNT:-5}
