@@ -23,28 +23,25 @@ func randomBand(t raster.DataType, w, h int, nd float64) *raster.Band {
 	return b
 }
 
-func BenchmarkReduceAverageFloat32(b *testing.B) {
-	fine := randomBand(raster.Float32, 512, 512, -9999)
-	out := raster.New(raster.Float32, 256, 256)
+// benchReduce times the 2×2 reduction (average, or mode) of the 512×512 band fine, whose
+// nodata is nd, into a 256×256 band.
+func benchReduce(b *testing.B, fine *raster.Band, nd float64, mode bool) {
+	out := raster.New(fine.Type, 256, 256)
 	g := grid2x2{fw: 512, fy0: 0, fy1: 512, ow: 256, n: 256}
-	v := newValidity(newEmptyTest(raster.Float32, true, -9999))
+	v := newValidity(newEmptyTest(fine.Type, true, nd))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(fine.Data)))
-	for i := 0; i < b.N; i++ {
-		reduceBand(fine, out, g, v, -9999, false, nil)
+	for b.Loop() {
+		reduceBand(fine, out, g, v, nd, mode, nil)
 	}
 }
 
+func BenchmarkReduceAverageFloat32(b *testing.B) {
+	benchReduce(b, randomBand(raster.Float32, 512, 512, -9999), -9999, false)
+}
+
 func BenchmarkReduceModeByte(b *testing.B) {
-	fine := randomBand(raster.Byte, 512, 512, 255)
-	out := raster.New(raster.Byte, 256, 256)
-	g := grid2x2{fw: 512, fy0: 0, fy1: 512, ow: 256, n: 256}
-	v := newValidity(newEmptyTest(raster.Byte, true, 255))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(fine.Data)))
-	for i := 0; i < b.N; i++ {
-		reduceBand(fine, out, g, v, 255, true, nil)
-	}
+	benchReduce(b, randomBand(raster.Byte, 512, 512, 255), 255, true)
 }
 
 func BenchmarkMomentsFloat32(b *testing.B) {
@@ -83,15 +80,7 @@ func BenchmarkEmptyTestFloat32AllNoData(b *testing.B) {
 }
 
 func BenchmarkReduceAverageByte(b *testing.B) {
-	fine := randomBand(raster.Byte, 512, 512, 0)
-	out := raster.New(raster.Byte, 256, 256)
-	g := grid2x2{fw: 512, fy0: 0, fy1: 512, ow: 256, n: 256}
-	v := newValidity(newEmptyTest(raster.Byte, true, 0))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(fine.Data)))
-	for i := 0; i < b.N; i++ {
-		reduceBand(fine, out, g, v, 0, false, nil)
-	}
+	benchReduce(b, randomBand(raster.Byte, 512, 512, 0), 0, false)
 }
 
 // BenchmarkReduceAverageByteImagery: the Byte average on imagery-like data: valid pixels
@@ -105,12 +94,5 @@ func BenchmarkReduceAverageByteImagery(b *testing.B) {
 			fine.Data[i] = uint8(1 + rng.IntN(255))
 		}
 	}
-	out := raster.New(raster.Byte, 256, 256)
-	g := grid2x2{fw: 512, fy0: 0, fy1: 512, ow: 256, n: 256}
-	v := newValidity(newEmptyTest(raster.Byte, true, 0))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(fine.Data)))
-	for b.Loop() {
-		reduceBand(fine, out, g, v, 0, false, nil)
-	}
+	benchReduce(b, fine, 0, false)
 }
