@@ -29,7 +29,7 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://$ADDR/healthz" >/dev/null
 
-# A legend for the land-cover classes (replaced if it exists already).
+# A legend for the land-cover classes (an existing one of that title is kept as it is).
 legend='{"title":"Land cover","entries":[
  {"name":"Water","expression":"1","color":"#4575b4","code":"1"},
  {"name":"Forest","expression":"2","color":"#1a9850","code":"2"},
