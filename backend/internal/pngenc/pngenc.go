@@ -13,12 +13,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/klauspost/compress/flate"
 	"hash/crc32"
 	"image"
 	"io"
 	"math/bits"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // MaxPixels bounds the images Encode accepts (a 16384×16384 image); the server's tiles are

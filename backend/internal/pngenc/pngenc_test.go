@@ -2,13 +2,14 @@ package pngenc
 
 import (
 	"bytes"
-	"github.com/klauspost/compress/flate"
 	"image"
 	"image/png"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // goldenTiles are rendered tiles from shared/render's golden files: real colormap output.
