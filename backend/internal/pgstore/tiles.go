@@ -178,8 +178,7 @@ const MaxTileWriters = 2
 // tileWriter holds the connections of WriteTiles (at most MaxTileWriters), reused most
 // recently released first, so a single writer always gets the same warm one.
 type tileWriter struct {
-	once   sync.Once
-	sem    chan struct{}
+	sem    chan struct{} // a slot per connection in use (made by Open)
 	mu     sync.Mutex
 	idle   []*pgx.Conn
 	closed bool
@@ -191,7 +190,6 @@ type tileWriter struct {
 // acquire returns a connection for one batch, opening one when none is idle; release
 // gives it back.
 func (w *tileWriter) acquire(ctx context.Context, s *Store) (*pgx.Conn, error) {
-	w.once.Do(func() { w.sem = make(chan struct{}, MaxTileWriters) })
 	w.mu.Lock()
 	warming := w.warming
 	w.mu.Unlock()
@@ -258,7 +256,6 @@ func (w *tileWriter) close() {
 // reprojects, instead of before its first batch.
 func (s *Store) PrepareTileWrites(ctx context.Context) error {
 	w := &s.tw
-	w.once.Do(func() { w.sem = make(chan struct{}, MaxTileWriters) })
 	done := make(chan struct{})
 	w.mu.Lock()
 	if w.warming != nil || len(w.idle) > 0 {
