@@ -8,6 +8,7 @@
 #      7.2 s / 551 MB on a machine like this one.
 # Prints a table of wall time, peak RSS (/usr/bin/time) and tiles/s, and the ratios.
 # BENCH_SIZE (8000) sets the terrain's size; BENCH_DIR where inputs and outputs go;
+# TESSERA_SHARED_TESTDATA where RGB.byte.tif is (../shared/testdata, as the Go tests);
 # TESSERA_BIN an existing binary to measure; BENCH_PARTS (abc) the parts to run, e.g.
 # BENCH_PARTS=c for the RGB ingest alone, BENCH_REPEAT (1) how many times (c) runs (each
 # time a new layer; the table shows every run: the machine is often shared).
@@ -45,7 +46,7 @@ if [[ $PARTS == *[ab]* && ! -f "$SRC" ]]; then
 fi
 RGB400="$DIR/rgb_byte_400.tif"
 if [ ! -f "$RGB400" ]; then
-  gdal_translate -q -outsize 400% 400% ../shared/testdata/rasterio_RGB.byte.tif "$RGB400"
+  gdal_translate -q -outsize 400% 400% "${TESSERA_SHARED_TESTDATA:-../shared/testdata}/rasterio_RGB.byte.tif" "$RGB400"
 fi
 
 # A throw-away database on the server of DATABASE_URL, dropped at the end.
