@@ -59,6 +59,11 @@ func downsample(src, dst string, from, to tile.Range, T int, mode, alpha bool) e
 			return err
 		}
 	}
+	valid := make([]validity, nData)
+	for bi := range valid {
+		bin := info.Bands[bi]
+		valid[bi] = newValidity(newEmptyTest(bin.Type, bin.HasNoData, bin.NoData))
+	}
 	werr := func() error {
 		// Strips of 512 Ki output pixels (2 Mi finer pixels): measured as fast as larger
 		// strips, and the buffers stay small beside the cut tasks running meanwhile.
@@ -89,7 +94,6 @@ func downsample(src, dst string, from, to tile.Range, T int, mode, alpha bool) e
 					}
 				}
 				o := reuse(&outBuf, bin.Type, ow, n)
-				v := newValidity(newEmptyTest(bin.Type, bin.HasNoData, bin.NoData))
 				fill := 0.0
 				if bin.HasNoData {
 					fill = bin.NoData
@@ -98,7 +102,7 @@ func downsample(src, dst string, from, to tile.Range, T int, mode, alpha bool) e
 				if bi == 0 {
 					oa = outAlpha
 				}
-				reduceBand(fine, o, g, v, fill, mode, oa)
+				reduceBand(fine, o, g, valid[bi], fill, mode, oa)
 				if err := out.WriteBand(bi, 0, oy, o); err != nil {
 					return err
 				}
