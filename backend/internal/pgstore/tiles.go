@@ -53,10 +53,10 @@ const createTileIn = `
 
 // WriteTiles writes a batch of tiles of one parse version with COPY: the tiles go as WKB
 // into the connection's temporary view (createTileIn), whose trigger inserts each into tiles
-// through ST_RastFromWKB, on one of at most MaxTileWriters connections. Writing a z/x/y again replaces it, so a retried task never duplicates tiles
-// (within a batch the last tile of an address wins). Only the layer's latest parse version
-// is writable; an older one gives ErrStaleVersion, so a task of an abandoned parse cannot
-// mix its tiles into a newer one.
+// through ST_RastFromWKB, on one of at most MaxTileWriters connections. Writing a z/x/y
+// again replaces it, so a retried task never duplicates tiles (within a batch the last tile
+// of an address wins). Only the layer's latest parse version is writable; an older one gives
+// ErrStaleVersion, so a task of an abandoned parse cannot mix its tiles into a newer one.
 func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []Tile) error {
 	if len(tiles) == 0 {
 		return nil
@@ -116,7 +116,7 @@ func (s *Store) WriteTiles(ctx context.Context, layerID, version int64, tiles []
 		if conn, err = s.tw.acquire(ctx, s); err != nil {
 			break
 		}
-		err = s.writeStaged(ctx, conn, layerID, version, src)
+		err = s.writeBatch(ctx, conn, layerID, version, src)
 		s.tw.release(conn)
 		var pe *pgconn.PgError
 		if attempt == 3 || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
@@ -282,9 +282,9 @@ func (s *Store) PrepareTileWrites(ctx context.Context) error {
 	return mapErr(err, "prepare tile writes")
 }
 
-// writeStaged is one transaction of WriteTiles: COPY the tiles (layer, version, z, x, y,
+// writeBatch is one transaction of WriteTiles: COPY the tiles (layer, version, z, x, y,
 // WKB) into the connection's tessera_tile_in view, whose trigger upserts them into tiles.
-func (s *Store) writeStaged(ctx context.Context, conn *pgx.Conn, layerID, version int64, src *tileSource) error {
+func (s *Store) writeBatch(ctx context.Context, conn *pgx.Conn, layerID, version int64, src *tileSource) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		// FOR SHARE: concurrent writers proceed together, BeginParse and Publish wait.
 		var current int64
