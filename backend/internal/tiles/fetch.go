@@ -92,8 +92,9 @@ func (f *fetched) band(i int) *raster.Band {
 }
 
 // fetch returns the layer's bands at t, from the cache or the store; concurrent fetches of
-// one tile share a single store read.
-func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY) (*fetched, error) {
+// one tile share a single store read. notStored says the store is known not to hold t itself
+// (a batched read just found none), so only the ancestor search runs.
+func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notStored bool) (*fetched, error) {
 	key := tileKey{l.ID, l.Version, t}
 	if f, ok := s.tiles.get(key); ok {
 		s.hit("tile", true)
@@ -108,7 +109,11 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY) (*fetc
 		// The tile itself first: a primary-key lookup, cheaper than the ancestor search,
 		// which runs only for tiles that are not stored (over-zoom, empty tiles).
 		from := t
-		bands, err := s.store.Tile(ctx, l.ID, l.Version, t)
+		var bands []*raster.Band
+		err := catalog.ErrNotFound
+		if !notStored {
+			bands, err = s.store.Tile(ctx, l.ID, l.Version, t)
+		}
 		if errors.Is(err, catalog.ErrNotFound) {
 			from, bands, err = s.store.NearestTile(ctx, l.ID, l.Version, t)
 		}
@@ -195,9 +200,9 @@ func (s *Service) fetchAll(ctx context.Context, vars []boundVar, t tile.ZXY) ([]
 		first[v.layer.ID] = i
 		todo = append(todo, i)
 	}
-	todo = s.fetchBatch(ctx, vars, todo, t, out)
+	todo, notStored := s.fetchBatch(ctx, vars, todo, t, out)
 	if len(todo) == 1 {
-		f, err := s.fetch(ctx, vars[todo[0]].layer, t)
+		f, err := s.fetch(ctx, vars[todo[0]].layer, t, notStored[todo[0]])
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +214,7 @@ func (s *Service) fetchAll(ctx context.Context, vars []boundVar, t tile.ZXY) ([]
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				out[i], errs[i] = s.fetch(ctx, vars[i].layer, t)
+				out[i], errs[i] = s.fetch(ctx, vars[i].layer, t, notStored[i])
 			}(i)
 		}
 		wg.Wait()
@@ -234,12 +239,12 @@ type tilesReader interface {
 // fetchBatch reads tile t of the layers of vars[todo] that are not cached in one query, when
 // there are two or more, caching what it read into out (and the tile cache); it returns the
 // variables still to fetch one by one: those whose layer does not store t itself (over-zoom,
-// no tile), and all of them when the store cannot batch or the query fails (the single
-// fetches then report the error).
-func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t tile.ZXY, out []*fetched) []int {
+// no tile; marked in notStored, by variable), and all of them when the store cannot batch or
+// the query fails (the single fetches then report the error).
+func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t tile.ZXY, out []*fetched) (rest []int, notStored map[int]bool) {
 	tr, ok := s.store.(tilesReader)
 	if !ok || len(todo) < 2 {
-		return todo
+		return todo, nil
 	}
 	var layers []catalog.LayerVersion
 	var misses []int
@@ -256,24 +261,26 @@ func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t
 		layers = append(layers, catalog.LayerVersion{ID: l.ID, Version: l.Version})
 		misses = append(misses, i)
 	}
-	rest := make([]int, 0, len(todo))
+	rest = make([]int, 0, len(todo))
 	for _, i := range todo {
 		if out[i] == nil && !slices.Contains(misses, i) {
 			rest = append(rest, i)
 		}
 	}
 	if len(misses) < 2 {
-		return append(rest, misses...)
+		return append(rest, misses...), nil
 	}
 	got, err := tr.Tiles(ctx, layers, t)
 	if err != nil {
-		return append(rest, misses...)
+		return append(rest, misses...), nil
 	}
+	notStored = map[int]bool{}
 	for _, i := range misses {
 		l := vars[i].layer
 		bands, ok := got[catalog.LayerVersion{ID: l.ID, Version: l.Version}]
 		if !ok {
 			rest = append(rest, i)
+			notStored[i] = true
 			continue
 		}
 		s.hit("tile", false)
@@ -281,7 +288,7 @@ func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t
 		s.tiles.put(tileKey{l.ID, l.Version, t}, f)
 		out[i] = f
 	}
-	return rest
+	return rest, notStored
 }
 
 // formulaQuery binds a formula query's layers and compiles its formula, checking that every

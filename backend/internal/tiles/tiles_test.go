@@ -752,15 +752,35 @@ func TestPixelReadsOnePixel(t *testing.T) {
 // oneByOne hides pgstore's Tiles, so the service reads each layer's tile on its own.
 type oneByOne struct{ tiles.Store }
 
-// countingTiles counts pgstore's batched tile reads.
+// countingTiles counts pgstore's batched tile reads (n), and the single reads of a tile a
+// batched read has just found a layer without (again).
 type countingTiles struct {
 	*pgstore.Store
-	n int
+	n, again int
+	absent   map[string]bool // layer/version/z/x/y a batched read found no tile at
+	misses   int             // how many such it found
 }
 
 func (c *countingTiles) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY) (map[catalog.LayerVersion][]*raster.Band, error) {
 	c.n++
-	return c.Store.Tiles(ctx, layers, t)
+	got, err := c.Store.Tiles(ctx, layers, t)
+	for _, l := range layers {
+		if _, ok := got[l]; !ok && err == nil {
+			if c.absent == nil {
+				c.absent = map[string]bool{}
+			}
+			c.absent[fmt.Sprint(l.ID, l.Version, t)] = true
+			c.misses++
+		}
+	}
+	return got, err
+}
+
+func (c *countingTiles) Tile(ctx context.Context, layerID, version int64, t tile.ZXY) ([]*raster.Band, error) {
+	if c.absent[fmt.Sprint(layerID, version, t)] {
+		c.again++
+	}
+	return c.Store.Tile(ctx, layerID, version, t)
 }
 
 // TestAlgebraBatchedReads checks that reading an algebra tile's layers in one query gives the
@@ -782,6 +802,7 @@ func TestAlgebraBatchedReads(t *testing.T) {
 	for _, at := range []tile.ZXY{tilestest.Home, deeper, sibling} {
 		for _, q := range queries {
 			for _, ext := range []string{"png", "msgpack"} {
+				clear(counted.absent) // what one request's batched read found
 				got := batched.algebra(t, at, ext, q, tiles.Client{})
 				want := single.algebra(t, at, ext, q, tiles.Client{})
 				if want.Status != 200 && want.Status != 204 {
@@ -795,5 +816,12 @@ func TestAlgebraBatchedReads(t *testing.T) {
 	}
 	if counted.n == 0 {
 		t.Error("no batched read happened")
+	}
+	// A layer the batched read found without the tile goes straight to the ancestor search.
+	if counted.misses == 0 {
+		t.Error("no batched read found a layer without the tile")
+	}
+	if counted.again != 0 {
+		t.Errorf("%d single reads of a tile a batched read found missing", counted.again)
 	}
 }
