@@ -567,13 +567,21 @@ func sameNoData(nd []*float64) bool {
 	return len(nd) > 0
 }
 
-// stripWarp is a reprojection done strip by strip during a streamed parse; finish
-// completes it as reproject would have (the GeoTIFF moved into place, kept or not).
+// stripWarp is a reprojection done strip by strip during a streamed parse.
 type stripWarp struct {
-	w      *gdal.StripWarper
-	finish func(ok bool) error
-	// done is finish, once (set by streamParse).
-	done func(ok bool) error
+	w        *gdal.StripWarper
+	complete func(ok bool) error
+	finished bool
+}
+
+// finish completes the warp as reproject would have (the GeoTIFF moved into place, kept or
+// not; dropped when ok is false); later calls do nothing.
+func (s *stripWarp) finish(ok bool) error {
+	if s.finished {
+		return nil
+	}
+	s.finished = true
+	return s.complete(ok)
 }
 
 // reprojectStrips is reproject for a streamed parse: it returns the path of a kept
@@ -595,7 +603,7 @@ func (p *Parser) reprojectStrips(ctx context.Context, r *run, src *gdal.Dataset,
 		os.Remove(tmp)
 		return nil, "", warpFailed(err)
 	}
-	return &stripWarp{w: w, finish: func(ok bool) error {
+	return &stripWarp{w: w, complete: func(ok bool) error {
 		err := w.Close()
 		if !ok || err != nil {
 			os.Remove(tmp)

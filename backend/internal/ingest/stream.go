@@ -324,20 +324,11 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, strips *s
 	var d *gdal.Dataset
 	var in gdal.Info
 	if strips != nil {
-		finished := false
-		finish := func(ok bool) error {
-			if finished {
-				return nil
-			}
-			finished = true
-			return strips.finish(ok)
-		}
 		defer func() {
-			if ferr := finish(err == nil); ferr != nil && err == nil {
+			if ferr := strips.finish(err == nil); ferr != nil && err == nil {
 				err = ferr
 			}
 		}()
-		strips.done = finish
 		w := strips.w
 		in = gdal.Info{Width: w.Width(), Height: w.Height()}
 		for _, nd := range w.NoData() {
@@ -507,7 +498,7 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, strips *s
 	}
 	if !countAll && strips != nil && wErr == nil {
 		// The statistics read the warped raster, complete now.
-		if wErr = strips.done(true); wErr == nil {
+		if wErr = strips.finish(true); wErr == nil {
 			bm, err := bandStatistics(ctx, path, len(in.Bands), false)
 			statsDone <- statsResult{bm, err}
 		}
