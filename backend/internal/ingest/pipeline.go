@@ -494,17 +494,23 @@ func (p *Parser) reproject(ctx context.Context, r *run, src *gdal.Dataset, dir s
 		return path, err
 	}
 	r.status(ctx, catalog.ReprojectingRaster, p.reprojectLine(o.rng))
+	return path, p.warp(ctx, r, src, path, o)
+}
+
+// warp writes the whole reprojection to path (through path.part, moved into place when
+// complete).
+func (p *Parser) warp(ctx context.Context, r *run, src *gdal.Dataset, path string, o warpOptions) error {
 	tmp := path + ".part"
 	out, err := gdal.Warp(src, tmp, p.gdalWarpOptions(o))
 	if err != nil {
 		os.Remove(tmp)
-		return "", warpFailed(err)
+		return warpFailed(err)
 	}
 	if err := out.Close(); err != nil {
 		os.Remove(tmp)
-		return "", err
+		return err
 	}
-	return path, p.keepReprojected(ctx, r, tmp, path)
+	return p.keepReprojected(ctx, r, tmp, path)
 }
 
 // reprojectPath is where the reprojection of a parse goes: under RASTER_WORKDIR/reprojected,
@@ -596,8 +602,7 @@ func (p *Parser) reprojectStrips(ctx context.Context, r *run, src *gdal.Dataset,
 	tmp := path + ".part"
 	w, err := gdal.NewStripWarper(src.Path(), tmp, p.gdalWarpOptions(o))
 	if errors.Is(err, gdal.ErrStripWarp) {
-		path, err := p.reproject(ctx, r, src, dir, o)
-		return nil, path, err
+		return nil, path, p.warp(ctx, r, src, path, o)
 	}
 	if err != nil {
 		os.Remove(tmp)
