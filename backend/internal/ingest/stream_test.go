@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -77,18 +76,9 @@ func TestStreamMatchesTasks(t *testing.T) {
 // root, the directory holding go.mod).
 func repoTestdata(t testing.TB, name string) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := testdatagen.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "testdata", name)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(root, "testdata", name)
 }
