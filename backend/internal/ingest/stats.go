@@ -229,9 +229,7 @@ func bandStatistics(ctx context.Context, path string, dataBands int, alpha bool)
 	// follow exactly from the counts.
 	counts := make([][]int64, dataBands)
 	for bi := range counts {
-		if _, ok := countBias(in.Bands[bi].Type); ok {
-			counts[bi] = make([]int64, 1<<(8*in.Bands[bi].Type.Size()))
-		}
+		counts[bi] = valueCounts(in.Bands[bi].Type)
 	}
 	bufs := make([]*raster.Band, dataBands)
 	var alphaBuf *raster.Band
@@ -320,6 +318,15 @@ func countBias(t raster.DataType) (int, bool) {
 		return 32768, true
 	}
 	return 0, false
+}
+
+// valueCounts returns a zeroed count per value of type t when it has at most 16 bits
+// (countBias), nil for other types.
+func valueCounts(t raster.DataType) []int64 {
+	if _, ok := countBias(t); !ok {
+		return nil
+	}
+	return make([]int64, 1<<(8*t.Size()))
 }
 
 func countStrip(b *raster.Band, counts []int64, alpha []byte) {

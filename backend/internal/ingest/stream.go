@@ -432,11 +432,8 @@ func (p *Parser) streamParse(ctx context.Context, r *run, path string, strips *s
 	counts := make([][]int64, len(in.Bands))
 	countAll := true
 	for i, b := range in.Bands {
-		if _, ok := countBias(b.Type); ok {
-			counts[i] = make([]int64, 1<<(8*b.Type.Size()))
-		} else {
-			countAll = false
-		}
+		counts[i] = valueCounts(b.Type)
+		countAll = countAll && counts[i] != nil
 	}
 
 	// Bands counted per value need nothing more; others take bandStatistics' passes over
