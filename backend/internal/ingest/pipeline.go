@@ -348,9 +348,9 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 		return cutTask{LayerID: layer.ID, Version: r.version, Path: path, Block: rng, OriginX: rng.MinX, OriginY: rng.MinY,
 			TileSize: T, DataBands: nbands, Alpha: alpha, Batch: p.cfg.BatchSize, Side: side}
 	}
-	// run submits tasks for levels zs and reports them done together.
+	// submit runs the cut tasks cs of levels zs and reports them done together.
 	submitted := 0
-	run := func(zs []int, cs []cutTask) {
+	submit := func(zs []int, cs []cutTask) {
 		submitted++
 		tasks := make([]jobs.Task, 0, len(cs))
 		for _, c := range cs {
@@ -374,7 +374,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 			return
 		}
 		if p.cfg.SingleTask {
-			run([]int{z}, []cutTask{c})
+			submit([]int{z}, []cutTask{c})
 			return
 		}
 		var cs []cutTask
@@ -383,7 +383,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 			cb.Block = b
 			cs = append(cs, cb)
 		}
-		run([]int{z}, cs)
+		submit([]int{z}, cs)
 	}
 	level(maxZ, warped)
 	prev := warped
@@ -401,7 +401,7 @@ func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	if len(small) > 0 && ctx.Err() == nil {
 		g := small[0]
 		g.More = small[1:]
-		run(smallZ, []cutTask{g})
+		submit(smallZ, []cutTask{g})
 	}
 	var bandMeta []catalog.BandMeta
 	if ctx.Err() == nil {
