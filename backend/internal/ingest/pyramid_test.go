@@ -72,7 +72,10 @@ func TestDownsample(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			in, _ := d.Info()
+			in, err := d.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
 			if in.Width != ow || in.Height != oh || math.Abs(in.GeoTransform[1]-tile.PixelSize(2, T)) > 1e-9 {
 				t.Fatalf("coarse info %+v", in)
 			}
@@ -83,7 +86,9 @@ func TestDownsample(t *testing.T) {
 			var gotAlpha *raster.Band
 			if tc.alpha {
 				gotAlpha = raster.New(raster.Byte, ow, oh)
-				d.ReadBand(1, 0, 0, ow, oh, gotAlpha, gdal.Nearest)
+				if err := d.ReadBand(1, 0, 0, ow, oh, gotAlpha, gdal.Nearest); err != nil {
+					t.Fatal(err)
+				}
 			}
 			for r := 0; r < oh; r++ {
 				for c := 0; c < ow; c++ {
