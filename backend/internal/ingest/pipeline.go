@@ -14,13 +14,16 @@
 //     is set so a re-parse with the same settings skips the warp;
 //  4. (CREATING_TILES) make each coarser zoom's grid-aligned raster from the next finer one,
 //     each pixel from the 2×2 below it (average for continuous layers, the most frequent
-//     value for categorical, mask and rank-ordered ones; see downsample), and cut every level into tasks of blocks of tiles (jobs.Pool in
-//     process, or asynq tasks for `tessera worker` processes); tasks skip tiles whose every
-//     band is nodata and write the others in COPY batches of RASTER_BATCH_STEP_SIZE;
-//     An in-process parse (jobs.Pool) of a raster with nodata instead streams: one pass over
+//     value for categorical, mask and rank-ordered ones; see downsample), and cut every
+//     level into tasks of blocks of tiles (jobs.Pool in process, or asynq tasks for
+//     `tessera worker` processes); tasks skip tiles whose every band is nodata and write the
+//     others in COPY batches of RASTER_BATCH_STEP_SIZE. An in-process parse (jobs.Pool) of a
+//     raster with nodata (no alpha band) instead streams, unless TESSERA_INGEST_STREAM=0,
+//     RASTER_PARSE_SINGLE_TASK or two full-width rows of tiles over 64 MiB: one pass over
 //     the max zoom's raster builds, cuts and writes every level, without level files
-//     (stream.go; the same tiles), and for a local file with integer bands the warp of step
-//     3 itself goes a row of tiles at a time inside that pass (gdal.StripWarper);
+//     (stream.go; the same tiles), and for a local file with integer bands of one type and
+//     one nodata the warp of step 3 itself goes a row of tiles at a time inside that pass
+//     (gdal.StripWarper);
 //  5. meanwhile compute the band statistics (count, min, max, mean, std, 100-bin histogram)
 //     over the max-zoom raster, then store the metadata and publish the new tile version.
 //
