@@ -113,3 +113,24 @@ func (s *Store) FinishZoom(ctx context.Context, layerID int64, z int) error {
 		finished_zooms = CASE WHEN $2 = ANY(finished_zooms) THEN finished_zooms
 			ELSE ARRAY(SELECT unnest(finished_zooms || $2::int) ORDER BY 1) END`, int32(z))
 }
+
+// FinishZooms records that zooms zs are complete and appends lines to the parse log, in
+// one statement: FinishZoom for each zoom and AppendLog for each line, without a round trip
+// each (a parse finishing twelve levels at once spent 60 ms on them).
+func (s *Store) FinishZooms(ctx context.Context, layerID int64, zs []int, lines []string) error {
+	z32 := make([]int32, len(zs))
+	for i, z := range zs {
+		if z < 0 || z > 30 {
+			return fmt.Errorf("pgstore: finish zoom of layer %d: zoom %d out of range 0..30", layerID, z)
+		}
+		z32[i] = int32(z)
+	}
+	stamped := make([]string, len(lines))
+	for i, l := range lines {
+		stamped[i] = logLine(l)
+	}
+	return s.parseUpdate(ctx, "finished zooms", layerID, fmt.Sprintf(`
+		finished_zooms = ARRAY(SELECT DISTINCT unnest(finished_zooms || $2::int[]) ORDER BY 1),
+		log = (log || $3::text[])[greatest(1, cardinality(log) + cardinality($3::text[]) + 1 - %d):]`, MaxLogLines),
+		z32, stamped)
+}
