@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tessera-gis/tessera/backend/internal/tiles"
 	"github.com/tessera-gis/tessera/web"
 )
 
@@ -98,7 +99,7 @@ func serveWebFile(c echo.Context, f *webFile) error {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", "Accept-Encoding")
-	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, f.etag) {
+	if tiles.MatchesETag(c.Request().Header.Get("If-None-Match"), f.etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	body := f.body

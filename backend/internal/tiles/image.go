@@ -229,20 +229,6 @@ func (j *job) etag(styleKey string) string {
 	return `"` + hashOf([]byte(b.String())) + `"`
 }
 
-// matches reports whether an If-None-Match header names etag (or is *).
-func matches(ifNoneMatch, etag string) bool {
-	if ifNoneMatch == "" {
-		return false
-	}
-	for _, t := range strings.Split(ifNoneMatch, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == etag || t == "*" {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Service) cacheHeaders(h http.Header, etag string) {
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", s.cfg.CacheControl)
@@ -279,7 +265,7 @@ func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
 		}
 	}
 	etag := j.etag(style.key)
-	if matches(c.IfNoneMatch, etag) {
+	if MatchesETag(c.IfNoneMatch, etag) {
 		return s.notModified(etag)
 	}
 	gz := c.AcceptGzip && j.format == MsgPack
