@@ -1,4 +1,4 @@
-package gdal
+package gdal_test
 
 import (
 	"errors"
@@ -7,29 +7,22 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tessera-gis/tessera/backend/internal/gdal"
+	"github.com/tessera-gis/tessera/backend/internal/testdatagen"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
 
-// shared returns a raster of ../shared/testdata (module root + "/../shared/testdata"; this
-// package cannot use testdatagen, which imports it).
+// shared returns a raster of the shared test data folder (testdatagen.SharedTestdata:
+// $TESSERA_SHARED_TESTDATA, else module root + "/../shared/testdata"). The tests are in
+// package gdal_test so that they can import testdatagen, which imports gdal.
 func shared(t *testing.T, name string) string {
 	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-	p := filepath.Join(dir, "..", "shared", "testdata", name)
-	if _, err := os.Stat(p); err != nil {
+	dir, err := testdatagen.SharedTestdata()
+	if err != nil {
 		t.Skipf("shared test rasters not found (../shared/testdata): %v", err)
 	}
-	return p
+	return filepath.Join(dir, name)
 }
 
 func TestInfo(t *testing.T) {
@@ -50,7 +43,7 @@ func TestInfo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			d, err := Open(shared(t, tc.file))
+			d, err := gdal.Open(shared(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,8 +80,8 @@ func TestOpenErrors(t *testing.T) {
 	os.WriteFile(text, []byte("this is not a raster\n"), 0o644)
 	for _, p := range []string{filepath.Join(dir, "missing.tif"), empty, text} {
 		t.Run(filepath.Base(p), func(t *testing.T) {
-			d, err := Open(p)
-			if !errors.Is(err, ErrOpen) {
+			d, err := gdal.Open(p)
+			if !errors.Is(err, gdal.ErrOpen) {
 				d.Close()
 				t.Fatalf("Open(%s) = %v, want ErrOpen", p, err)
 			}
@@ -109,10 +102,10 @@ func TestWriteReadRoundTrip(t *testing.T) {
 			}
 			p := filepath.Join(t.TempDir(), "rt.tif")
 			gt := [6]float64{500000, 30, 0, 4000000, 0, -30}
-			if err := WriteGeoTIFF(p, GeoTIFF{GeoTransform: gt, CRS: "EPSG:32633", Bands: []*raster.Band{b1, b2}, Compress: "DEFLATE", Predictor: true, BlockSize: 16}); err != nil {
+			if err := gdal.WriteGeoTIFF(p, gdal.GeoTIFF{GeoTransform: gt, CRS: "EPSG:32633", Bands: []*raster.Band{b1, b2}, Compress: "DEFLATE", Predictor: true, BlockSize: 16}); err != nil {
 				t.Fatal(err)
 			}
-			d, err := Open(p)
+			d, err := gdal.Open(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +122,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 			}
 			for i, want := range []*raster.Band{b1, b2} {
 				got := raster.New(typ, w, h)
-				if err := d.ReadBand(i, 0, 0, w, h, got, Nearest); err != nil {
+				if err := d.ReadBand(i, 0, 0, w, h, got, gdal.Nearest); err != nil {
 					t.Fatal(err)
 				}
 				if string(got.Data) != string(want.Data) {
@@ -138,7 +131,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 			}
 			// A resampled read: 2x2 averages of a window.
 			got := raster.New(raster.Float64, 2, 1)
-			if err := d.ReadBand(0, 0, 0, 4, 2, got, Average); err != nil {
+			if err := d.ReadBand(0, 0, 0, 4, 2, got, gdal.Average); err != nil {
 				t.Fatal(err)
 			}
 			// pixels (0,0),(1,0),(0,1),(1,1) = 0,1,37,38 → 19; (2,0),(3,0),(2,1),(3,1) = 2,3,39,40 → 21
@@ -151,7 +144,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 
 func TestTransform(t *testing.T) {
 	xs, ys := []float64{0, 180, 10}, []float64{0, 0, 95}
-	ok, err := Transform("EPSG:4326", "EPSG:3857", xs, ys)
+	ok, err := gdal.Transform("EPSG:4326", "EPSG:3857", xs, ys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,11 +157,11 @@ func TestTransform(t *testing.T) {
 	if ok[2] {
 		t.Errorf("latitude 95 transformed to %v %v", xs[2], ys[2])
 	}
-	if _, err := Transform("EPSG:999999", "EPSG:3857", nil, nil); !errors.Is(err, ErrCRS) {
+	if _, err := gdal.Transform("EPSG:999999", "EPSG:3857", nil, nil); !errors.Is(err, gdal.ErrCRS) {
 		t.Errorf("unknown EPSG code: %v, want ErrCRS", err)
 	}
 	local := `LOCAL_CS["arbitrary",UNIT["metre",1],AXIS["Easting",EAST],AXIS["Northing",NORTH]]`
-	if _, err := Transform(local, "EPSG:3857", []float64{1}, []float64{1}); !errors.Is(err, ErrTransform) {
+	if _, err := gdal.Transform(local, "EPSG:3857", []float64{1}, []float64{1}); !errors.Is(err, gdal.ErrTransform) {
 		t.Errorf("local CRS to 3857: %v, want ErrTransform", err)
 	}
 }
@@ -182,7 +175,7 @@ func tileBlock(z, x0, y0, nx, ny int) [4]float64 {
 }
 
 func TestWarp(t *testing.T) {
-	src, err := Open(shared(t, "django_raster_test.tif"))
+	src, err := gdal.Open(shared(t, "django_raster_test.tif"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +183,7 @@ func TestWarp(t *testing.T) {
 	// z11 tiles x 552–553, y 858–859 at 256 px.
 	b := tileBlock(11, 552, 858, 2, 2)
 	nd := 255.0
-	out, err := Warp(src, filepath.Join(t.TempDir(), "w.tif"), WarpOptions{Bounds: b, Width: 512, Height: 512, DstNoData: []*float64{&nd}})
+	out, err := gdal.Warp(src, filepath.Join(t.TempDir(), "w.tif"), gdal.WarpOptions{Bounds: b, Width: 512, Height: 512, DstNoData: []*float64{&nd}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +197,7 @@ func TestWarp(t *testing.T) {
 	}
 	band := raster.New(raster.Byte, 512, 512)
 	band.HasNoData, band.NoData = true, 255
-	if err := out.ReadBand(0, 0, 0, 512, 512, band, Nearest); err != nil {
+	if err := out.ReadBand(0, 0, 0, 512, 512, band, gdal.Nearest); err != nil {
 		t.Fatal(err)
 	}
 	valid, seen := 0, map[float64]bool{}
@@ -231,7 +224,7 @@ func TestWarp(t *testing.T) {
 // source's gives the same pixels without the source nodata mask (RGB.byte.tif, nodata 0,
 // three bands, onto a grid a little finer than the source).
 func TestWarpNoSrcNoDataMask(t *testing.T) {
-	src, err := Open(shared(t, "rasterio_RGB.byte.tif"))
+	src, err := gdal.Open(shared(t, "rasterio_RGB.byte.tif"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +233,7 @@ func TestWarpNoSrcNoDataMask(t *testing.T) {
 	b := tileBlock(11, 574, 873, 4, 4)
 	nd := 0.0
 	read := func(noMask bool) ([3]*raster.Band, int) {
-		out, err := Warp(src, filepath.Join(t.TempDir(), "w.tif"), WarpOptions{Bounds: b, Width: 1024, Height: 1024,
+		out, err := gdal.Warp(src, filepath.Join(t.TempDir(), "w.tif"), gdal.WarpOptions{Bounds: b, Width: 1024, Height: 1024,
 			DstNoData: []*float64{&nd, &nd, &nd}, NoSrcNoDataMask: noMask, Threads: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -250,7 +243,7 @@ func TestWarpNoSrcNoDataMask(t *testing.T) {
 		zero := 0
 		for i := range bands {
 			bands[i] = raster.New(raster.Byte, 1024, 1024)
-			if err := out.ReadBand(i, 0, 0, 1024, 1024, bands[i], Nearest); err != nil {
+			if err := out.ReadBand(i, 0, 0, 1024, 1024, bands[i], gdal.Nearest); err != nil {
 				t.Fatal(err)
 			}
 			for _, v := range bands[i].Data {

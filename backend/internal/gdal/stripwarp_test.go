@@ -1,9 +1,10 @@
-package gdal
+package gdal_test
 
 import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tessera-gis/tessera/backend/internal/gdal"
 	"github.com/tessera-gis/tessera/shared/raster"
 )
 
@@ -29,7 +30,7 @@ func TestStripWarperMatchesWarp(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := shared(t, tc.file)
-			src, err := Open(path)
+			src, err := gdal.Open(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,22 +48,22 @@ func TestStripWarperMatchesWarp(t *testing.T) {
 				}
 				nd[i] = &v
 			}
-			o := WarpOptions{Bounds: tileBlock(tc.z, tc.x0, tc.y0, tc.nx, tc.ny),
+			o := gdal.WarpOptions{Bounds: tileBlock(tc.z, tc.x0, tc.y0, tc.nx, tc.ny),
 				Width: W, Height: H, DstNoData: nd, NoSrcNoDataMask: true, Threads: 2, MemoryMB: tc.memMB, BlockSize: 16 * (tc.T / 16)}
 			if o.BlockSize == 0 || tc.T%16 != 0 {
 				o.BlockSize = 256
 			}
 			dir := t.TempDir()
-			whole, err := Warp(src, filepath.Join(dir, "whole.tif"), o)
+			whole, err := gdal.Warp(src, filepath.Join(dir, "whole.tif"), o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer whole.Close()
-			sw, err := NewStripWarper(path, filepath.Join(dir, "strips.tif"), o)
+			sw, err := gdal.NewStripWarper(path, filepath.Join(dir, "strips.tif"), o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(sw.chunks) < 1 {
+			if len(sw.Chunks()) < 1 {
 				t.Fatal("no chunks")
 			}
 			valid := 0
@@ -77,12 +78,12 @@ func TestStripWarperMatchesWarp(t *testing.T) {
 				}
 				for i, b := range bands {
 					want := raster.New(sw.Type(), W, tc.T)
-					if err := whole.ReadBand(i, 0, y, W, tc.T, want, Nearest); err != nil {
+					if err := whole.ReadBand(i, 0, y, W, tc.T, want, gdal.Nearest); err != nil {
 						t.Fatal(err)
 					}
 					for k := range want.Data {
 						if b.Data[k] != want.Data[k] {
-							t.Fatalf("band %d row %d col %d: strip %d, whole warp %d (chunks %v)", i+1, y+k/W, k%W, b.Data[k], want.Data[k], sw.chunks)
+							t.Fatalf("band %d row %d col %d: strip %d, whole warp %d (chunks %v)", i+1, y+k/W, k%W, b.Data[k], want.Data[k], sw.Chunks())
 						}
 						if want.Data[k] != byte(*nd[i]) {
 							valid++
@@ -97,7 +98,7 @@ func TestStripWarperMatchesWarp(t *testing.T) {
 				t.Fatal("the grid holds no valid pixel: a test of nothing")
 			}
 			// The GeoTIFF written is Warp's.
-			kept, err := Open(filepath.Join(dir, "strips.tif"))
+			kept, err := gdal.Open(filepath.Join(dir, "strips.tif"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,17 +110,17 @@ func TestStripWarperMatchesWarp(t *testing.T) {
 			}
 			for i := range ki.Bands {
 				a, b := raster.New(sw.Type(), W, H), raster.New(sw.Type(), W, H)
-				if err := kept.ReadBand(i, 0, 0, W, H, a, Nearest); err != nil {
+				if err := kept.ReadBand(i, 0, 0, W, H, a, gdal.Nearest); err != nil {
 					t.Fatal(err)
 				}
-				if err := whole.ReadBand(i, 0, 0, W, H, b, Nearest); err != nil {
+				if err := whole.ReadBand(i, 0, 0, W, H, b, gdal.Nearest); err != nil {
 					t.Fatal(err)
 				}
 				if string(a.Data) != string(b.Data) || ki.Bands[i].NoData != wi.Bands[i].NoData {
 					t.Fatalf("band %d of the written GeoTIFF differs from Warp's", i+1)
 				}
 			}
-			t.Logf("%d chunks: %v", len(sw.chunks), sw.chunks)
+			t.Logf("%d chunks: %v", len(sw.Chunks()), sw.Chunks())
 		})
 	}
 }
