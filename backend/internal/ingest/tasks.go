@@ -188,9 +188,10 @@ func cutPart(ctx context.Context, bt *batcher, c cutTask) error {
 		int64(b.MaxX-c.OriginX+1)*T > int64(in.Width) || int64(b.MaxY-c.OriginY+1)*T > int64(in.Height) {
 		return jobs.Permanent(fmt.Errorf("ingest: tiles %+v lie outside %s (%dx%d)", b, c.Path, in.Width, in.Height))
 	}
+	var buf rowBuffers
 	for _, blk := range blocks(b, c.Side) {
 		// One row of tiles of the block at a time: the same reads of whole GeoTIFF blocks,
-		// an eighth of the memory of reading the block at once.
+		// an eighth of the memory of reading the block at once, into the same buffers.
 		for y := blk.MinY; y <= blk.MaxY; y++ {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -198,7 +199,7 @@ func cutPart(ctx context.Context, bt *batcher, c cutTask) error {
 			p := c
 			p.Block = blk
 			p.Block.MinY, p.Block.MaxY = y, y
-			if err := cut(ctx, bt, d, in, p); err != nil {
+			if err := cut(ctx, bt, d, in, p, &buf); err != nil {
 				return err
 			}
 		}
@@ -206,9 +207,27 @@ func cutPart(ctx context.Context, bt *batcher, c cutTask) error {
 	return nil
 }
 
-// cut reads the block's window of every band of d at once, skips tiles whose every band is
-// nodata (or not covered, by the alpha band), and hands the others to the batcher.
-func cut(ctx context.Context, bt *batcher, d *gdal.Dataset, in gdal.Info, c cutTask) error {
+// rowBuffers holds the pixels of one row of tiles between the rows a cut task reads: the
+// rows of a part are the same size (a narrower last block needs less), so the buffers are
+// made once, not per row. cut copies every tile it keeps out of them.
+type rowBuffers struct {
+	bands [][]byte
+	alpha []byte
+}
+
+// sized returns b resliced to n bytes, or a new slice when b is too small. The caller
+// overwrites all n bytes (a read of the whole window), so old contents do not matter.
+func sized(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// cut reads the block's window of every band of d at once (into buf), skips tiles whose
+// every band is nodata (or not covered, by the alpha band), and hands copies of the others
+// to the batcher.
+func cut(ctx context.Context, bt *batcher, d *gdal.Dataset, in gdal.Info, c cutTask, buf *rowBuffers) error {
 	T := c.TileSize
 	b := c.Block
 	bw, bh := (b.MaxX-b.MinX+1)*T, (b.MaxY-b.MinY+1)*T
@@ -222,10 +241,13 @@ func cut(ctx context.Context, bt *batcher, d *gdal.Dataset, in gdal.Info, c cutT
 	}
 	bands := make([]*raster.Band, c.DataBands)
 	tests := make([]emptyTest, c.DataBands)
+	if len(buf.bands) < c.DataBands {
+		buf.bands = make([][]byte, c.DataBands)
+	}
 	for i := range bands {
 		bi := in.Bands[i]
-		bands[i] = raster.New(bi.Type, bw, bh)
-		bands[i].HasNoData, bands[i].NoData = bi.HasNoData, bi.NoData
+		buf.bands[i] = sized(buf.bands[i], bw*bh*bi.Type.Size())
+		bands[i] = &raster.Band{Type: bi.Type, Width: bw, Height: bh, Data: buf.bands[i], HasNoData: bi.HasNoData, NoData: bi.NoData}
 		if err := d.ReadBand(i, x0, y0, bw, bh, bands[i], gdal.Nearest); err != nil {
 			return err
 		}
@@ -233,7 +255,8 @@ func cut(ctx context.Context, bt *batcher, d *gdal.Dataset, in gdal.Info, c cutT
 	}
 	var alpha *raster.Band
 	if c.Alpha {
-		alpha = raster.New(raster.Byte, bw, bh)
+		buf.alpha = sized(buf.alpha, bw*bh)
+		alpha = &raster.Band{Type: raster.Byte, Width: bw, Height: bh, Data: buf.alpha}
 		if err := d.ReadBand(c.DataBands, x0, y0, bw, bh, alpha, gdal.Nearest); err != nil {
 			return err
 		}

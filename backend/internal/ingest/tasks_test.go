@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -104,5 +105,47 @@ func TestCutTaskRetry(t *testing.T) {
 	tl := first.tiles[tile.ZXY{Z: 20, X: 100, Y: 200}][0]
 	if tl.At(3*T+5) != b.At(3*w+5) || tl.NoData != -1 {
 		t.Errorf("tile pixel (5,3) = %v, raster %v", tl.At(3*T+5), b.At(3*w+5))
+	}
+}
+
+// TestCutReusesRowBuffers: a cut task reads its rows of tiles into the same buffers (it made
+// new ones per row, so a 16-row block allocated its pixels 16 times). The level raster is
+// all nodata, so no tile is copied out and the Go memory the task allocates is the buffers.
+func TestCutReusesRowBuffers(t *testing.T) {
+	const T, n = 64, 16
+	w := n * T
+	b := raster.New(raster.Float32, w, w)
+	b.HasNoData, b.NoData = true, -9999
+	for i := range b.Len() {
+		b.Set(i, -9999)
+	}
+	path := filepath.Join(t.TempDir(), "level.tif")
+	if err := gdal.WriteGeoTIFF(path, gdal.GeoTIFF{GeoTransform: [6]float64{0, 1, 0, 0, 0, -1}, CRS: "EPSG:3857", Bands: []*raster.Band{b}, BlockSize: T, Compress: "DEFLATE"}); err != nil {
+		t.Fatal(err)
+	}
+	rng := tile.Range{Z: 20, MinX: 100, MinY: 200, MaxX: 100 + n - 1, MaxY: 200 + n - 1}
+	c := cutTask{LayerID: 1, Version: 1, Path: path, Block: rng, OriginX: rng.MinX, OriginY: rng.MinY, TileSize: T, DataBands: 1, Batch: 4, Side: n}
+	task, err := c.task()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &fakeTiles{tiles: map[tile.ZXY][]*raster.Band{}}
+	h := NewTaskHandler(store)
+	if err := h(context.Background(), task); err != nil { // warm up GDAL's and the handler's first-use allocations
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := h(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if store.writes != 0 || store.progress != 2*n*n {
+		t.Fatalf("%d tiles written, progress %d: want none of an all-nodata raster, %d checked", store.writes, store.progress, 2*n*n)
+	}
+	row := int64(w * T * 4)
+	if got := int64(after.TotalAlloc - before.TotalAlloc); got > 2*row {
+		t.Errorf("cutting %d rows of %d KiB allocated %d KiB: want the row buffers once (at most %d KiB)", n, row>>10, got>>10, 2*row>>10)
 	}
 }
