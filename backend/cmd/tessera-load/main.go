@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -282,6 +283,124 @@ func getLayer(cl *client, base, name string) (layerInfo, error) {
 	return l, json.NewDecoder(resp.Body).Decode(&l)
 }
 
+// plan is what run asks the servers for: the tiles of bench_a at its deepest zoom, which
+// the tile scenarios cycle through, and the points of the pixel queries.
+type plan struct {
+	c      int // concurrent clients
+	tiles  []tile.ZXY
+	points [][2]float64 // EPSG:3857, inside bench_a's extent, in whole millimetres
+	z      int          // the zoom of the tiles and of the pixel queries' reads
+}
+
+// request is one GET of a scenario, with or without Accept-Encoding: gzip.
+type request struct {
+	url  string
+	gzip bool
+}
+
+// scenario is one measured request mix. prime lists the requests that put every answer op
+// can ask for into the server's caches: run sends them, untimed, before a warm measurement.
+type scenario struct {
+	name  string
+	op    func(w, i int) (int64, error)
+	prime []request
+}
+
+// pick is the tile worker w asks for in its request i: the workers start spread over the
+// tiles and walk through all of them.
+func (p *plan) pick(w, i int) tile.ZXY { return p.tiles[(w*len(p.tiles)/p.c+i)%len(p.tiles)] }
+
+// point is the pixel worker w asks for in its request i, in the same way.
+func (p *plan) point(w, i int) [2]float64 {
+	return p.points[(w*len(p.points)/p.c+i)%len(p.points)]
+}
+
+// pointTile is the tile of zoom z holding the EPSG:3857 point, as the server finds it for a
+// pixel query (the south and east edges belong to the tile they bound).
+func pointTile(pt [2]float64, z int) tile.ZXY {
+	n := 1 << z
+	span := tile.Span(z)
+	tx := min(n-1, max(0, int(math.Floor((pt[0]+tile.Origin)/span))))
+	ty := min(n-1, max(0, int(math.Floor((tile.Origin-pt[1])/span))))
+	return tile.ZXY{Z: z, X: tx, Y: ty}
+}
+
+func zxyPath(t tile.ZXY) string { return fmt.Sprintf("%d/%d/%d", t.Z, t.X, t.Y) }
+
+const benchColormap = `{"continuous":true,"from":"#0000ff","over":"#ffffff","to":"#ff0000","range":[600,1500]}`
+
+// algebraQuery is the 3-layer algebra scenarios' query (without a colormap).
+func algebraQuery() string {
+	return "?layers=a=bench_a,b=bench_b,c=bench_c&formula=" + url.QueryEscape("(a+b)/2-c/4")
+}
+
+// millimetre rounds v to the 3 decimals the pixel URLs carry, so the tile the priming
+// computes for a point is the one the server finds for the URL.
+func millimetre(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', 3, 64), 64)
+	return r
+}
+
+// pixelQ is the pixel scenario's query: two layers and a formula.
+const pixelQ = "?layers=a=bench_a,b=bench_b&formula=a-b"
+
+// tileRequests is one request per tile, made by u.
+func (p *plan) tileRequests(u func(w, i int) string, gzip bool) []request {
+	out := make([]request, len(p.tiles))
+	for i := range p.tiles {
+		out[i] = request{u(0, i), gzip}
+	}
+	return out
+}
+
+// scenarios are the four measured scenarios against the server at base.
+//
+// A pixel answer is not cached: a warm pixel query is one whose tiles the server's
+// decoded-tile cache holds (else it reads the one pixel from PostGIS and caches nothing).
+// Its priming therefore asks for the algebra tile of the two layers at every tile the points
+// fall in, which reads the whole tiles into that cache.
+func (p *plan) scenarios(cl *client, base string) []scenario {
+	msgQ := algebraQuery()
+	algebraQ := msgQ + "&colormap=" + url.QueryEscape(benchColormap)
+	get := func(u func(w, i int) string, gzip bool) func(w, i int) (int64, error) {
+		return func(w, i int) (int64, error) { return cl.get(u(w, i), gzip) }
+	}
+	png := func(w, i int) string { return base + "tiles/bench_a/" + zxyPath(p.pick(w, i)) + ".png" }
+	algebra := func(w, i int) string { return base + "algebra/" + zxyPath(p.pick(w, i)) + ".png" + algebraQ }
+	msgpack := func(w, i int) string { return base + "algebra/" + zxyPath(p.pick(w, i)) + ".msgpack" + msgQ }
+	pixel := func(w, i int) string {
+		pt := p.point(w, i)
+		return fmt.Sprintf("%spixel/%.3f/%.3f%s", base, pt[0], pt[1], pixelQ)
+	}
+	var pixelPrime []request
+	seen := map[tile.ZXY]bool{}
+	for _, pt := range p.points {
+		if t := pointTile(pt, p.z); !seen[t] {
+			seen[t] = true
+			pixelPrime = append(pixelPrime, request{base + "algebra/" + zxyPath(t) + ".msgpack" + pixelQ, true})
+		}
+	}
+	return []scenario{
+		{"PNG tile", get(png, false), p.tileRequests(png, false)},
+		{"3-layer algebra PNG", get(algebra, false), p.tileRequests(algebra, false)},
+		{"3-layer .msgpack (gzip)", get(msgpack, true), p.tileRequests(msgpack, true)},
+		{"pixel", get(pixel, false), pixelPrime},
+	}
+}
+
+// prime sends the requests (untimed) and returns how many failed and the first error.
+func prime(cl *client, reqs []request) (failed int, first string) {
+	for _, r := range reqs {
+		if _, err := cl.get(r.url, r.gzip); err != nil {
+			if failed == 0 {
+				first = err.Error()
+			}
+			failed++
+		}
+	}
+	return failed, first
+}
+
 func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	warm := fs.String("warm", "http://127.0.0.1:18181/raster/", "server with caches on")
@@ -331,33 +450,12 @@ func run(args []string) error {
 	if len(tiles) == 0 {
 		return errors.New("no tiles of bench_a: run tessera-load seed")
 	}
-	pick := func(w, i int) tile.ZXY { return tiles[(w*len(tiles)/(*c)+i)%len(tiles)] }
-	const cmap = `{"continuous":true,"from":"#0000ff","over":"#ffffff","to":"#ff0000","range":[600,1500]}`
-	algebraQ := "?layers=a=bench_a,b=bench_b,c=bench_c&formula=" + url.QueryEscape("(a+b)/2-c/4") + "&colormap=" + url.QueryEscape(cmap)
-	msgQ := "?layers=a=bench_a,b=bench_b,c=bench_c&formula=" + url.QueryEscape("(a+b)/2-c/4")
-	z := func(t tile.ZXY) string { return fmt.Sprintf("%d/%d/%d", t.Z, t.X, t.Y) }
 	rng := rand.New(rand.NewPCG(1, 2))
 	points := make([][2]float64, 4096)
 	for i := range points {
-		points[i] = [2]float64{l.Extent[0] + rng.Float64()*(l.Extent[2]-l.Extent[0]), l.Extent[1] + rng.Float64()*(l.Extent[3]-l.Extent[1])}
+		points[i] = [2]float64{millimetre(l.Extent[0] + rng.Float64()*(l.Extent[2]-l.Extent[0])), millimetre(l.Extent[1] + rng.Float64()*(l.Extent[3]-l.Extent[1]))}
 	}
-	scenarios := func(base string) []struct {
-		name string
-		op   func(w, i int) (int64, error)
-	} {
-		return []struct {
-			name string
-			op   func(w, i int) (int64, error)
-		}{
-			{"PNG tile", func(w, i int) (int64, error) { return cl.get(base+"tiles/bench_a/"+z(pick(w, i))+".png", false) }},
-			{"3-layer algebra PNG", func(w, i int) (int64, error) { return cl.get(base+"algebra/"+z(pick(w, i))+".png"+algebraQ, false) }},
-			{"3-layer .msgpack (gzip)", func(w, i int) (int64, error) { return cl.get(base+"algebra/"+z(pick(w, i))+".msgpack"+msgQ, true) }},
-			{"pixel", func(w, i int) (int64, error) {
-				p := points[(w*1024+i)%len(points)]
-				return cl.get(fmt.Sprintf("%spixel/%.3f/%.3f?layers=a=bench_a,b=bench_b&formula=a-b", base, p[0], p[1]), false)
-			}},
-		}
-	}
+	p := &plan{c: *c, tiles: tiles, points: points, z: l.MaxZoom}
 	var results []result
 	fmt.Printf("tessera-load: %d clients, %s per scenario, %d distinct tiles at z%d\n\n", *c, *dur, len(tiles), l.MaxZoom)
 	fmt.Printf("%-34s %9s %10s %10s %10s %6s\n", "scenario", "requests", "req/s", "p50", "p99", "errors")
@@ -368,41 +466,41 @@ func run(args []string) error {
 			fmt.Printf("    first error: %s\n", r.firstErr)
 		}
 	}
-	if *only != "" {
-		for _, k := range []struct{ kind, base string }{{"cold", *cold}, {"warm", *warm}} {
-			for _, s := range scenarios(k.base) {
-				if name := k.kind + " " + s.name; strings.Contains(name, *only) {
-					show(load(name, *c, *dur, s.op))
+	measure := func(kind, base string) {
+		for _, s := range p.scenarios(cl, base) {
+			name := kind + " " + s.name
+			if *only != "" && !strings.Contains(name, *only) {
+				continue
+			}
+			if kind == "warm" { // fill the caches with every answer the scenario asks for (untimed)
+				if failed, first := prime(cl, s.prime); failed > 0 {
+					fmt.Printf("    %s: %d of %d priming requests failed (first: %s)\n", name, failed, len(s.prime), first)
 				}
 			}
+			show(load(name, *c, *dur, s.op))
 		}
+	}
+	measure("cold", *cold)
+	measure("warm", *warm)
+	if *only != "" {
 		return nil
 	}
-	for _, s := range scenarios(*cold) {
-		show(load("cold "+s.name, *c, *dur, s.op))
-	}
-	// Warm: prime every tile once (untimed), then measure.
-	for _, s := range scenarios(*warm) {
-		for i := range tiles {
-			_, _ = s.op(0, i)
-		}
-		show(load("warm "+s.name, *c, *dur, s.op))
-	}
-	floorURL := func(w, i int) string { return *warm + "bench/floor/" + z(pick(w, i)) + ".msgpack" + msgQ }
-	for i := range tiles {
-		_, _ = cl.get(floorURL(0, i), true)
+	floorQ := algebraQuery()
+	floorURL := func(w, i int) string { return *warm + "bench/floor/" + zxyPath(p.pick(w, i)) + ".msgpack" + floorQ }
+	if failed, first := prime(cl, p.tileRequests(floorURL, true)); failed > 0 {
+		fmt.Printf("    HTTP floor: %d priming requests failed (first: %s)\n", failed, first)
 	}
 	show(load("HTTP floor (same .msgpack bytes)", *c, *dur, func(w, i int) (int64, error) { return cl.get(floorURL(w, i), true) }))
 
 	// Work floor: one tile SELECT plus one 256×256 RGBA PNG encode, in this process.
 	img := image.NewNRGBA(image.Rect(0, 0, 256, 256))
 	for i := 0; i < len(img.Pix); i += 4 {
-		p := i / 4
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(p%256), uint8(p/256), uint8((p*7)%256), 255
+		k := i / 4
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(k%256), uint8(k/256), uint8((k*7)%256), 255
 	}
 	// The same PNG encoder as the server's tiles (pngenc, pooled).
 	show(load("work floor (pgx SELECT + PNG)", *c, *dur, func(w, i int) (int64, error) {
-		t := pick(w, i)
+		t := p.pick(w, i)
 		var wkb []byte
 		if err := pool.QueryRow(ctx, `SELECT ST_AsBinary(rast) FROM tiles WHERE layer_id = $1 AND version = $2 AND z = $3 AND x = $4 AND y = $5`,
 			l.ID, l.Version, t.Z, t.X, t.Y).Scan(&wkb); err != nil {
