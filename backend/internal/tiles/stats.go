@@ -258,14 +258,29 @@ func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
 	}
 	rng := tile.Covering(b, z)
 	acc := newAccumulator(r, cm)
-	if err := s.eachTile(ctx, vars, r, rng, acc.add); err != nil {
+	add := acc.add
+	var kept *keptValues
+	if r.Mode == ModeHistogram && s.cfg.StatsKeepBytes > 0 {
+		kept = &keptValues{budget: s.cfg.StatsKeepBytes}
+		add = func(vals, areas []float64) error {
+			kept.add(vals, areas)
+			return acc.add(vals, areas)
+		}
+	}
+	if err := s.eachTile(ctx, vars, r, rng, add); err != nil {
 		return s.fail(ctx, "stats", err)
 	}
 	if r.Mode == ModeHistogram && acc.count > 0 {
-		// Second pass: the bins need the range, known only now. Tiles the decoded-tile cache
-		// still holds are not read again; the others are (a large region outgrows the cache).
+		// Second pass: the bins need the range, known only now. It bins the values the first
+		// pass kept, in the same order; past the budget it evaluates every tile again (tiles
+		// the decoded-tile cache still holds are not read again).
 		acc.startHistogram()
-		if err := s.eachTile(ctx, vars, r, rng, acc.bin); err != nil {
+		if kept != nil && !kept.over {
+			err = acc.bin(kept.vals, kept.areas)
+		} else {
+			err = s.eachTile(ctx, vars, r, rng, acc.bin)
+		}
+		if err != nil {
 			return s.fail(ctx, "stats", err)
 		}
 	}
@@ -329,6 +344,33 @@ func (s *Service) eachTile(ctx context.Context, vars []boundVar, r StatsRequest,
 		}
 	}
 	return nil
+}
+
+// keptValues holds a histogram's first-pass values and their areas for its second pass, in
+// at most budget bytes: past it, it drops them (over) and the second pass evaluates the
+// tiles again.
+type keptValues struct {
+	budget      int64
+	vals, areas []float64
+	over        bool
+}
+
+func (k *keptValues) add(vals, areas []float64) {
+	if k.over {
+		return
+	}
+	need := len(k.vals) + len(vals)
+	if int64(need)*16 > k.budget {
+		k.over, k.vals, k.areas = true, nil, nil
+		return
+	}
+	if need > cap(k.vals) { // grow by doubling, but never past the budget
+		c := min(max(2*cap(k.vals), need, 1<<16), int(k.budget/16))
+		k.vals = append(make([]float64, 0, c), k.vals...)
+		k.areas = append(make([]float64, 0, c), k.areas...)
+	}
+	k.vals = append(k.vals, vals...)
+	k.areas = append(k.areas, areas...)
 }
 
 // accumulator computes the statistics tile by tile, without keeping the values.

@@ -77,6 +77,11 @@ type Config struct {
 	ExportMaxPixels int64
 	// StatsMaxTiles bounds the tiles one statistics request reads (default 4096).
 	StatsMaxTiles int
+	// StatsKeepBytes bounds the formula values (with their areas) a histogram keeps from
+	// its first pass for its second, which then evaluates no tile again (default 64 MiB;
+	// negative: keep none). Past it the second pass evaluates the tiles again, so a large
+	// region costs time, not memory.
+	StatsKeepBytes int64
 	// JPEGQuality is the quality of JPEG tiles (default 90).
 	JPEGQuality int
 	// Logger receives internal errors (default slog.Default()).
@@ -94,6 +99,7 @@ const (
 	DefaultCacheControl       = "public, max-age=60"
 	DefaultExportMaxPixels    = 10000 * 10000
 	DefaultStatsMaxTiles      = 4096
+	DefaultStatsKeepBytes     = 64 << 20
 	DefaultJPEGQuality        = 90
 )
 
@@ -115,6 +121,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StatsMaxTiles == 0 {
 		c.StatsMaxTiles = DefaultStatsMaxTiles
+	}
+	if c.StatsKeepBytes == 0 {
+		c.StatsKeepBytes = DefaultStatsKeepBytes
 	}
 	if c.JPEGQuality == 0 {
 		c.JPEGQuality = DefaultJPEGQuality

@@ -1,0 +1,73 @@
+package tiles_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tessera-gis/tessera/backend/internal/tiles"
+)
+
+// TestStatsHistogramKeepsValues: a histogram's second pass bins the values its first pass
+// kept, evaluating no tile again (it re-evaluated the formula over every tile), and gives
+// the answer the re-evaluating pass gives — with no budget, and with a budget the values
+// outgrow after the first tile. The tile cache is off, so every evaluated tile is looked up
+// (and read) again.
+func TestStatsHistogramKeepsValues(t *testing.T) {
+	e := setup(t)
+	q, err := url.ParseQuery("layers=a=ramp,c=const&formula=a*2%2Bc&zoom=6&mode=histogram&bins=7&area=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := tiles.ParseStats(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(keep int64) (body string, lookups int64) {
+		var n atomic.Int64
+		svc := tiles.New(e.st, tiles.Config{LayerTTL: -1, TileCacheBytes: -1, StatsKeepBytes: keep,
+			OnCache: func(cache string, hit bool) {
+				if cache == "tile" {
+					n.Add(1)
+				}
+			}})
+		r := svc.Stats(context.Background(), req)
+		if r.Status != 200 {
+			t.Fatalf("StatsKeepBytes %d: status %d, body %s", keep, r.Status, r.Body)
+		}
+		return string(r.Body), n.Load()
+	}
+	kept, keptLookups := run(0) // the default budget, 64 MiB: 16 tiles of 65536 values fit
+	var res tiles.StatsResult
+	if err := json.Unmarshal([]byte(kept), &res); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	if res.Histogram != nil {
+		for _, c := range res.Histogram.Counts {
+			sum += c
+		}
+	}
+	if res.Count < 16*65536-16 || sum != res.Count || len(res.AreaBins) != 7 {
+		t.Fatalf("histogram of %d values, %d binned, %d area bins: %s", res.Count, sum, len(res.AreaBins), kept)
+	}
+	for _, tc := range []struct {
+		name string
+		keep int64
+	}{
+		{"no values kept", -1},
+		{"budget outgrown after the first tile", 16 * 70000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, lookups := run(tc.keep)
+			if body != kept {
+				t.Errorf("answer differs from the kept values' one:\n%s\nwant\n%s", body, kept)
+			}
+			if lookups != 2*keptLookups {
+				t.Errorf("%d tile lookups, want two passes of %d", lookups, keptLookups)
+			}
+		})
+	}
+}
