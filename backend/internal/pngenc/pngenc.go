@@ -38,14 +38,13 @@ const (
 // Encoder encodes PNG images, reusing its compressor and buffers between calls; an Encoder
 // is not safe for concurrent use (Encode, the package function, pools them).
 type Encoder struct {
-	zw   *flate.Writer
-	idat bytes.Buffer
-	row  []byte // filter byte + filtered row, for each candidate
-	sub  []byte
-	up   []byte
-	raw  []byte // the row in the output's channel layout (RGB rows are packed)
-	prev []byte
-	hdr  [33]byte
+	zw    *flate.Writer
+	idat  bytes.Buffer
+	row   []byte // filter byte + the row Sub-filtered
+	rowUp []byte // filter byte + the row Up-filtered
+	raw   []byte // an RGB row packed from RGBA
+	prev  []byte // the packed row above it (zeros before the first row)
+	hdr   [33]byte
 }
 
 // NewEncoder returns an encoder compressing at the given deflate level, 1 (flate.BestSpeed,
@@ -85,26 +84,29 @@ func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 	}
 	n := width * bpp
 	e.raw, e.prev = grow(e.raw, n), grow(e.prev, n)
-	e.row = grow(e.row, n+1)
+	e.row, e.rowUp = grow(e.row, n+1), grow(e.rowUp, n+1)
 	clear(e.prev)
 
 	e.idat.Reset()
 	e.idat.Write([]byte{0x78, 0x01}) // zlib: deflate, 32 KiB window, fastest-compression hint
 	e.zw.Reset(&e.idat)
 	sum := uint32(1)
+	prev := e.prev // the row above, zeros for the first
 	for y := 0; y < height; y++ {
-		src := img.Pix[y*img.Stride : y*img.Stride+width*4]
+		cur := img.Pix[y*img.Stride : y*img.Stride+width*4] // RGBA rows are filtered in place
 		if opaque {
-			packRGB(e.raw, src)
-		} else {
-			copy(e.raw, src)
+			packRGB(e.raw, cur)
+			cur = e.raw
 		}
-		line := e.filter(bpp, y == 0)
+		line := e.filter(cur, prev, bpp, y == 0)
 		if _, err := e.zw.Write(line); err != nil {
 			return err
 		}
 		sum = adlerUpdate(sum, line)
-		e.raw, e.prev = e.prev, e.raw
+		prev = cur
+		if opaque {
+			e.raw, e.prev = e.prev, e.raw
+		}
 	}
 	if err := e.zw.Close(); err != nil {
 		return err
@@ -129,58 +131,42 @@ func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 	return writeChunk(w, "IEND", nil)
 }
 
-// filter returns the current row (e.raw) filtered, with its filter-type byte in front: Sub or
+// filter returns the row cur (below prev) filtered, with its filter-type byte in front: Sub or
 // Up, whichever leaves fewer non-zero bytes (a cheap stand-in for the PNG specification's
 // sum-of-absolute-values heuristic, over two candidates; on map tiles both pick alike, and
 // zeros are what deflate compresses best). Every byte counts: sampling every fourth word made
 // the golden tiles up to 29% larger. The first row uses Sub (Up would equal None there). It
-// counts both candidates, then writes the chosen one, eight bytes at a time as 64-bit words.
-func (e *Encoder) filter(bpp int, first bool) []byte {
-	cur, prev := e.raw, e.prev
+// filters and counts eight bytes at a time as 64-bit words.
+func (e *Encoder) filter(cur, prev []byte, bpp int, first bool) []byte {
 	n := len(cur)
-	up := false
-	if !first {
-		var cSub, cUp int
-		i := 0
-		for ; i < bpp && i < n; i++ {
-			cSub += nonzero(uint64(cur[i]))
-			cUp += nonzero(uint64(cur[i] - prev[i]))
-		}
-		for ; i+8 <= n; i += 8 {
-			c := binary.LittleEndian.Uint64(cur[i:])
-			cSub += nonzero(sub8(c, binary.LittleEndian.Uint64(cur[i-bpp:])))
-			cUp += nonzero(sub8(c, binary.LittleEndian.Uint64(prev[i:])))
-		}
-		for ; i < n; i++ {
-			cSub += nonzero(uint64(cur[i] - cur[i-bpp]))
-			cUp += nonzero(uint64(cur[i] - prev[i]))
-		}
-		up = cUp < cSub
-	}
-	out := e.row[:n+1]
-	if up {
-		out[0] = filterUp
-		i := 0
-		for ; i+8 <= n; i += 8 {
-			binary.LittleEndian.PutUint64(out[i+1:], sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(prev[i:])))
-		}
-		for ; i < n; i++ {
-			out[i+1] = cur[i] - prev[i]
-		}
-		return out
-	}
-	out[0] = filterSub
+	sub, up := e.row[:n+1], e.rowUp[:n+1]
+	sub[0], up[0] = filterSub, filterUp
+	var cSub, cUp int
 	i := 0
 	for ; i < bpp && i < n; i++ {
-		out[i+1] = cur[i]
+		sub[i+1], up[i+1] = cur[i], cur[i]-prev[i]
+		cSub += nonzero(uint64(sub[i+1]))
+		cUp += nonzero(uint64(up[i+1]))
 	}
+	// Both candidates are written while they are counted: writing the loser costs less than
+	// computing the winner a second time.
 	for ; i+8 <= n; i += 8 {
-		binary.LittleEndian.PutUint64(out[i+1:], sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(cur[i-bpp:])))
+		c := binary.LittleEndian.Uint64(cur[i:])
+		s, u := sub8(c, binary.LittleEndian.Uint64(cur[i-bpp:])), sub8(c, binary.LittleEndian.Uint64(prev[i:]))
+		binary.LittleEndian.PutUint64(sub[i+1:], s)
+		binary.LittleEndian.PutUint64(up[i+1:], u)
+		cSub += nonzero(s)
+		cUp += nonzero(u)
 	}
 	for ; i < n; i++ {
-		out[i+1] = cur[i] - cur[i-bpp]
+		sub[i+1], up[i+1] = cur[i]-cur[i-bpp], cur[i]-prev[i]
+		cSub += nonzero(uint64(sub[i+1]))
+		cUp += nonzero(uint64(up[i+1]))
 	}
-	return out
+	if !first && cUp < cSub {
+		return up
+	}
+	return sub
 }
 
 const (
