@@ -11,10 +11,6 @@ import { loadTessera } from './wasm.js';
 import { AlgebraLayer, pngURL } from './layer.js';
 import { float64Tile } from './rawtile.js';
 
-/** Named colormaps of shared/colormap (docs/colormaps.md); each also reversed with _r. */
-const NAMED = ['viridis', 'magma', 'inferno', 'plasma', 'cividis', 'turbo', 'terrain', 'RdYlGn', 'Spectral',
-  'RdBu', 'BrBG', 'coolwarm', 'Greys', 'gray', 'Blues', 'Greens', 'Reds', 'YlOrRd', 'YlGnBu'];
-
 const $ = (s) => document.querySelector(s);
 const el = (tag, props = {}, ...kids) => {
   const { dataset, ...rest } = props;
@@ -202,6 +198,25 @@ async function loadLayers() {
   if (window.tesseraApp.ready) $('#app-status').textContent = `${state.layers.length} layers; rendering in the browser`;
 }
 
+/**
+ * Fills the named-colormap select from the server's registry (GET colormaps), each name also
+ * reversed with _r, choosing rdylgn. When the list cannot be fetched the select stays empty
+ * and the error shows under it.
+ */
+async function loadColormaps() {
+  const sel = $('#cmap-name'), box = $('#cmap-error');
+  try {
+    const { colormaps } = await getJSON('colormaps');
+    sel.replaceChildren(...colormaps.flatMap((n) => [el('option', { value: n, textContent: n }), el('option', { value: `${n}_r`, textContent: `${n}_r` })]));
+    if (colormaps.includes('rdylgn')) sel.value = 'rdylgn';
+    box.hidden = true;
+  } catch (err) {
+    sel.replaceChildren();
+    box.textContent = `colormap names: ${err.message}`;
+    box.hidden = false;
+  }
+}
+
 async function loadLegends() {
   state.legends = await getJSON('legends').catch(() => []);
   const sel = $('#cmap-legend');
@@ -302,10 +317,10 @@ $('#upload').addEventListener('submit', async (ev) => {
 let wasmLoaded = null;
 
 async function start() {
-  if (!$('#cmap-name').options.length) for (const n of NAMED) $('#cmap-name').append(el('option', { value: n, textContent: n }), el('option', { value: `${n}_r`, textContent: `${n}_r` }));
-  $('#cmap-name').value = 'RdYlGn';
   wasmLoaded ||= loadTessera(); // once, even when start runs again after a token
-  await Promise.all([wasmLoaded, loadLayers(), loadLegends()]);
+  // The names once only (start runs again after a token): a later run keeps the choice.
+  const names = $('#cmap-name').options.length ? null : loadColormaps();
+  await Promise.all([wasmLoaded, loadLayers(), loadLegends(), names]);
   const first = defaultBindings();
   layer = new AlgebraLayer(view, { onError: showTileError, onCounts: drawColorbar, stats }).addTo(map);
   layer.on('load', () => { if (selectedLegend()) drawColorbar(); });

@@ -74,6 +74,34 @@ await check('the page loads, the WebAssembly core starts and the layers are list
   await settled();
 });
 
+await check('the named colormaps are the server\'s list (GET colormaps), each also reversed', async () => {
+  const listed = await page.evaluate(async () => {
+    const prefix = document.querySelector('meta[name="tessera-prefix"]').content;
+    const { colormaps } = await (await fetch(prefix + 'colormaps')).json();
+    return colormaps;
+  });
+  assert.ok(listed.length > 0 && listed.includes('viridis'), `server list: ${listed}`);
+  const options = await page.$$eval('#cmap-name option', (o) => o.map((x) => x.value));
+  assert.deepEqual(options, listed.flatMap((n) => [n, `${n}_r`]));
+  assert.equal(await page.$eval('#cmap-name', (s) => s.value), 'rdylgn');
+  assert.equal(await page.$eval('#cmap-error', (p) => p.hidden), true);
+});
+
+await check('without the server\'s list the select stays empty and says why', async () => {
+  const p2 = await browser.newPage();
+  try {
+    await p2.route((u) => u.pathname.endsWith('/colormaps'), (r) => r.fulfill({ status: 503, contentType: 'application/json', body: '{"error": "colormap list unavailable (test)"}' }));
+    await p2.goto(base + '/');
+    await p2.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+    assert.equal(await p2.$$eval('#cmap-name option', (o) => o.length), 0);
+    assert.equal(await p2.$eval('#cmap-error', (p) => p.hidden), false, 'the error is not shown');
+    const msg = await p2.$eval('#cmap-error', (p) => p.textContent);
+    assert.ok(msg.includes('colormap list unavailable (test)'), `error text: ${msg}`);
+  } finally {
+    await p2.close();
+  }
+});
+
 let ndvi;
 await check('client-rendered NDVI tile equals the server PNG (RdYlGn, range -1..1)', async () => {
   ndvi = await compareWithServer();
@@ -212,7 +240,7 @@ await check('back to NDVI for the screenshot; no request left the server, no pag
     n.querySelector('[name=band]').value = '3';
     document.querySelector('#formula').value = '(n-r)/(n+r)';
     document.querySelector('#cmap-kind').value = 'named';
-    document.querySelector('#cmap-name').value = 'RdYlGn';
+    document.querySelector('#cmap-name').value = 'rdylgn';
     document.querySelector('#range-min').value = '-1';
     document.querySelector('#range-max').value = '1';
     document.querySelector('#cmap-kind').dispatchEvent(new Event('change'));

@@ -158,6 +158,7 @@ func (s *Server) routes() *echo.Echo {
 	read("/legend", s.legendQuery)
 	read("/legend/", s.legendQuery)
 	read("/legends", s.legends)
+	read("/colormaps", s.colormaps)
 	read("/export", s.export)
 	read("/export/", s.export)
 	read("/stats", s.stats)
@@ -422,6 +423,14 @@ func (s *Server) legend(c echo.Context) error {
 
 func (s *Server) legendQuery(c echo.Context) error {
 	return write(c, s.svc.LayerLegend(c.Request().Context(), c.QueryParam("layer")))
+}
+
+// colormaps answers the named colormaps, {"colormaps": ["viridis", …]}, from the registry
+// of package colormap (each also exists reversed with the suffix "_r"), so the web map's list
+// cannot drift from what the server and the WebAssembly core accept. django-raster has no
+// named colormaps; Tessera adds them and this route.
+func (s *Server) colormaps(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string][]string{"colormaps": colormap.List()})
 }
 
 func (s *Server) layers(c echo.Context) error {
