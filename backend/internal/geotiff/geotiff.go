@@ -106,33 +106,83 @@ func sampleFormat(t raster.DataType) uint16 {
 // Write writes img to w as a GeoTIFF. The file is laid out header, directory, then pixel
 // data, so w needs no seeking; uncompressed band data is written straight from the bands.
 func Write(w io.Writer, img *Image) error {
+	if err := checkBounds(img.Bounds); err != nil {
+		return err
+	}
+	e, err := encode(img)
+	if err != nil {
+		return err
+	}
+	return e.write(w, img.Bounds)
+}
+
+// Template is an image whose pixels are encoded (validated, cut into strips, compressed)
+// once, to be written at any bounds: only the georeferencing differs between its files. The
+// tile server's all-nodata .tif tiles are one image at every tile's bounds.
+type Template struct {
+	e *encoded
+}
+
+// NewTemplate encodes img's pixels for Template.Write; img.Bounds is not used. An
+// uncompressed template keeps referring to the bands' data, which must not change.
+func NewTemplate(img *Image) (*Template, error) {
+	e, err := encode(img)
+	if err != nil {
+		return nil, err
+	}
+	return &Template{e: e}, nil
+}
+
+// Write writes the template's image with the given bounds: the same bytes as Write of the
+// image with those bounds.
+func (t *Template) Write(w io.Writer, bounds tile.Bounds) error {
+	if err := checkBounds(bounds); err != nil {
+		return err
+	}
+	return t.e.write(w, bounds)
+}
+
+func checkBounds(bnd tile.Bounds) error {
+	if !(bnd.MaxX > bnd.MinX && bnd.MaxY > bnd.MinY) {
+		return fmt.Errorf("%w: empty bounds %v", ErrInvalid, bnd)
+	}
+	return nil
+}
+
+// encoded is an image's pixels laid out for a file: its strips, compressed when asked.
+type encoded struct {
+	typ                         raster.DataType
+	width, height, rowsPerStrip int
+	spp                         uint16
+	strips                      [][]byte
+	noData                      *float64
+	rgb, deflate                bool
+}
+
+// encode validates img's bands and cuts (and compresses) their strips.
+func encode(img *Image) (*encoded, error) {
 	if len(img.Bands) == 0 {
-		return fmt.Errorf("%w: no bands", ErrInvalid)
+		return nil, fmt.Errorf("%w: no bands", ErrInvalid)
 	}
 	if len(img.Bands) > 1024 {
-		return fmt.Errorf("%w: %d bands, at most 1024", ErrInvalid, len(img.Bands))
+		return nil, fmt.Errorf("%w: %d bands, at most 1024", ErrInvalid, len(img.Bands))
 	}
 	b0 := img.Bands[0]
 	typ, width, height := b0.Type, b0.Width, b0.Height
 	if width <= 0 || height <= 0 {
-		return fmt.Errorf("%w: size %dx%d", ErrInvalid, width, height)
+		return nil, fmt.Errorf("%w: size %dx%d", ErrInvalid, width, height)
 	}
 	for i, b := range img.Bands {
 		if err := b.Validate(); err != nil {
-			return fmt.Errorf("%w: band %d: %w", ErrInvalid, i, err)
+			return nil, fmt.Errorf("%w: band %d: %w", ErrInvalid, i, err)
 		}
 		if b.Type != typ || b.Width != width || b.Height != height {
-			return fmt.Errorf("%w: band %d is %s %dx%d, band 0 %s %dx%d", ErrInvalid, i, b.Type, b.Width, b.Height, typ, width, height)
+			return nil, fmt.Errorf("%w: band %d is %s %dx%d, band 0 %s %dx%d", ErrInvalid, i, b.Type, b.Width, b.Height, typ, width, height)
 		}
 	}
 	if img.RGB && (len(img.Bands) != 3 || typ != raster.Byte) {
-		return fmt.Errorf("%w: an RGB image has 3 Byte bands", ErrInvalid)
+		return nil, fmt.Errorf("%w: an RGB image has 3 Byte bands", ErrInvalid)
 	}
-	bnd := img.Bounds
-	if !(bnd.MaxX > bnd.MinX && bnd.MaxY > bnd.MinY) {
-		return fmt.Errorf("%w: empty bounds %v", ErrInvalid, bnd)
-	}
-
 	rowBytes := width * typ.Size()
 	rowsPerStrip := max(1, min(height, (64<<10)/rowBytes))
 	stripsPerBand := (height + rowsPerStrip - 1) / rowsPerStrip
@@ -151,16 +201,28 @@ func Write(w io.Writer, img *Image) error {
 			zbuf.Reset()
 			zw.Reset(&zbuf)
 			if _, err := zw.Write(s); err != nil {
-				return fmt.Errorf("geotiff: deflate: %w", err)
+				return nil, fmt.Errorf("geotiff: deflate: %w", err)
 			}
 			if err := zw.Close(); err != nil {
-				return fmt.Errorf("geotiff: deflate: %w", err)
+				return nil, fmt.Errorf("geotiff: deflate: %w", err)
 			}
 			strips[i] = bytes.Clone(zbuf.Bytes())
 		}
 	}
 
-	spp := uint16(len(img.Bands))
+	var nd *float64
+	if img.NoData != nil {
+		v := *img.NoData
+		nd = &v
+	}
+	return &encoded{typ: typ, width: width, height: height, rowsPerStrip: rowsPerStrip, spp: uint16(len(img.Bands)),
+		strips: strips, noData: nd, rgb: img.RGB, deflate: img.Deflate}, nil
+}
+
+// write lays out the file (header, directory, georeferencing for bnd) and the strips.
+func (e *encoded) write(w io.Writer, bnd tile.Bounds) error {
+	typ, width, height, rowsPerStrip, strips := e.typ, e.width, e.height, e.rowsPerStrip, e.strips
+	spp := e.spp
 	bits := make([]uint16, spp)
 	formats := make([]uint16, spp)
 	for i := range bits {
@@ -168,10 +230,10 @@ func Write(w io.Writer, img *Image) error {
 		formats[i] = sampleFormat(typ)
 	}
 	compression, photometric := uint16(1), uint16(1)
-	if img.Deflate {
+	if e.deflate {
 		compression = 8
 	}
-	if img.RGB {
+	if e.rgb {
 		photometric = 2
 	}
 	sx := bnd.Width() / float64(width)
@@ -194,12 +256,12 @@ func Write(w io.Writer, img *Image) error {
 		// PixelIsArea, ProjectedCSType = EPSG:3857, ProjLinearUnits = metre.
 		{34735, typeShort, 20, shorts(1, 1, 0, 4, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 3857, 3076, 0, 1, 9001)},
 	}
-	if !img.RGB && spp > 1 {
+	if !e.rgb && spp > 1 {
 		extra := make([]uint16, spp-1) // 0: unspecified data
 		entries = append(entries, entry{338, typeShort, uint32(spp - 1), shorts(extra...)})
 	}
-	if img.NoData != nil {
-		s := FormatNoData(*img.NoData) + "\x00"
+	if e.noData != nil {
+		s := FormatNoData(*e.noData) + "\x00"
 		entries = append(entries, entry{42113, typeASCII, uint32(len(s)), []byte(s)})
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].tag < entries[j].tag })

@@ -184,6 +184,58 @@ func TestWriteInvalid(t *testing.T) {
 	}
 }
 
+// TestTemplate: a template written at some bounds is byte for byte Write of its image at
+// those bounds — compressed or not, one band or several, at tiles of several zooms — and
+// refuses what Write refuses.
+func TestTemplate(t *testing.T) {
+	nan := math.NaN()
+	allNaN := raster.New(raster.Float64, 256, 256)
+	for i := range allNaN.Len() {
+		allNaN.Set(i, nan)
+	}
+	tests := []struct {
+		name string
+		img  Image
+	}{
+		{"empty tile: Float64 NaN, deflate", Image{Bands: []*raster.Band{allNaN}, NoData: &nan, Deflate: true}},
+		{"ramp, raw", Image{Bands: []*raster.Band{ramp(raster.Int16, 300, 70, 3)}, NoData: ptr(-1)}},
+		{"RGB, deflate", Image{Bands: []*raster.Band{ramp(raster.Byte, 64, 64, 0), ramp(raster.Byte, 64, 64, 1), ramp(raster.Byte, 64, 64, 2)}, RGB: true, Deflate: true}},
+	}
+	at := []tile.ZXY{{Z: 0}, {Z: 3, X: 1, Y: 6}, {Z: 17, X: 70000, Y: 45000}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tpl, err := NewTemplate(&tc.img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, z := range at {
+				img := tc.img
+				img.Bounds = z.Bounds()
+				var want, got bytes.Buffer
+				if err := Write(&want, &img); err != nil {
+					t.Fatal(err)
+				}
+				if err := tpl.Write(&got, z.Bounds()); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Errorf("at %v: the template wrote %d bytes that differ from Write's %d", z, got.Len(), want.Len())
+				}
+			}
+		})
+	}
+	if _, err := NewTemplate(&Image{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("NewTemplate without bands = %v, want ErrInvalid", err)
+	}
+	tpl, err := NewTemplate(&tests[0].img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tpl.Write(&bytes.Buffer{}, tile.Bounds{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Template.Write at empty bounds = %v, want ErrInvalid", err)
+	}
+}
+
 func TestFormatNoData(t *testing.T) {
 	for in, want := range map[float64]string{-9999: "-9999", 0.5: "0.5", math.Inf(-1): "-inf", -3.4028234663852886e+38: "-3.4028234663852886e+38"} {
 		if got := FormatNoData(in); got != want {
@@ -208,3 +260,39 @@ func BenchmarkWriteTile(b *testing.B) {
 type io_discard struct{}
 
 func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// emptyTile is the tile server's all-nodata .tif tile: 256×256 Float64 NaN, deflated.
+func emptyTile() *Image {
+	nan := math.NaN()
+	b := raster.New(raster.Float64, 256, 256)
+	for i := range b.Len() {
+		b.Set(i, nan)
+	}
+	return &Image{Bounds: tile.ZXY{Z: 10, X: 500, Y: 300}.Bounds(), Bands: []*raster.Band{b}, NoData: &nan, Deflate: true}
+}
+
+// BenchmarkWriteEmptyTile: an empty .tif tile encoded from scratch, as Write does.
+func BenchmarkWriteEmptyTile(b *testing.B) {
+	img := emptyTile()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Write(io_discard{}, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTemplateEmptyTile: the same file from a template (its strips compressed once).
+func BenchmarkTemplateEmptyTile(b *testing.B) {
+	img := emptyTile()
+	tpl, err := NewTemplate(img)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := tpl.Write(io_discard{}, img.Bounds); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
