@@ -367,6 +367,9 @@ func write(c echo.Context, r *tiles.Response) error {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
+	// The length is known: say it, so the answer goes out in one piece rather than chunked
+	// and clients can show download progress.
+	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
 	return c.Blob(r.Status, ct, r.Body)
 }
 

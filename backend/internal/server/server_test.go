@@ -213,9 +213,12 @@ func TestHeaders(t *testing.T) {
 	e := setup(t, 0)
 	zxy := fmt.Sprintf("%d/%d/%d", tilestest.Home.Z, tilestest.Home.X, tilestest.Home.Y)
 	path := "/raster/tiles/classes/" + zxy + ".png"
-	resp, _ := e.do(t, call{path: path, header: map[string]string{"Origin": "http://example.test"}})
+	resp, png := e.do(t, call{path: path, header: map[string]string{"Origin": "http://example.test"}})
 	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("CORS: %v", resp.Header)
+	}
+	if resp.ContentLength != int64(len(png)) || len(resp.TransferEncoding) != 0 {
+		t.Errorf("Content-Length %d, Transfer-Encoding %v for a %d-byte PNG; want the length, not chunked", resp.ContentLength, resp.TransferEncoding, len(png))
 	}
 	head, hb := e.do(t, call{method: "HEAD", path: path})
 	if head.StatusCode != 200 || len(hb) != 0 || head.Header.Get("Content-Type") != "image/png" || head.Header.Get("ETag") != resp.Header.Get("ETag") {
@@ -238,6 +241,9 @@ func TestHeaders(t *testing.T) {
 	resp3, body := e.do(t, call{path: "/raster/algebra/" + zxy + ".msgpack?layers=a=ramp,b=const&formula=a", header: map[string]string{"Accept-Encoding": "gzip, br"}})
 	if vary := strings.Join(resp3.Header.Values("Vary"), ","); resp3.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(vary, "Accept-Encoding") || !strings.Contains(vary, "Origin") {
 		t.Fatalf("headers %v", resp3.Header)
+	}
+	if resp3.ContentLength != int64(len(body)) {
+		t.Errorf("gzipped .msgpack: Content-Length %d for %d bytes", resp3.ContentLength, len(body))
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
