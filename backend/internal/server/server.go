@@ -360,16 +360,19 @@ func write(c echo.Context, r *tiles.Response) error {
 		}
 		h[k] = append([]string(nil), v...)
 	}
-	if r.Status == http.StatusNoContent || r.Status == http.StatusNotModified || c.Request().Method == http.MethodHead {
+	if r.Status == http.StatusNoContent || r.Status == http.StatusNotModified {
+		return c.NoContent(r.Status)
+	}
+	// The length is known: say it, so the answer goes out in one piece rather than chunked
+	// and clients can show download progress; a HEAD answer gives the GET answer's length.
+	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
+	if c.Request().Method == http.MethodHead {
 		return c.NoContent(r.Status)
 	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	// The length is known: say it, so the answer goes out in one piece rather than chunked
-	// and clients can show download progress.
-	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
 	return c.Blob(r.Status, ct, r.Body)
 }
 

@@ -221,7 +221,8 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("Content-Length %d, Transfer-Encoding %v for a %d-byte PNG; want the length, not chunked", resp.ContentLength, resp.TransferEncoding, len(png))
 	}
 	head, hb := e.do(t, call{method: "HEAD", path: path})
-	if head.StatusCode != 200 || len(hb) != 0 || head.Header.Get("Content-Type") != "image/png" || head.Header.Get("ETag") != resp.Header.Get("ETag") {
+	if head.StatusCode != 200 || len(hb) != 0 || head.Header.Get("Content-Type") != "image/png" || head.Header.Get("ETag") != resp.Header.Get("ETag") ||
+		head.ContentLength != int64(len(png)) {
 		t.Errorf("HEAD: %d %v", head.StatusCode, head.Header)
 	}
 	pre, _ := e.do(t, call{method: "OPTIONS", path: path, header: map[string]string{"Origin": "http://example.test",
