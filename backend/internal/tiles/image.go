@@ -419,6 +419,7 @@ func deref(p *float64) float64 {
 var emptyImages struct {
 	once      sync.Once
 	png, jpeg []byte
+	tiff      *geotiff.Template // an all-NaN Float64 tile, written at each tile's bounds
 	err       error
 }
 
@@ -431,8 +432,17 @@ func (s *Service) empty(j *job) (*Response, error) {
 		if emptyImages.err = pngenc.Encode(&p, img); emptyImages.err != nil {
 			return
 		}
-		emptyImages.err = render.EncodeJPEG(&q, img, 90)
+		if emptyImages.err = render.EncodeJPEG(&q, img, 90); emptyImages.err != nil {
+			return
+		}
 		emptyImages.png, emptyImages.jpeg = p.Bytes(), q.Bytes()
+		nan := math.NaN()
+		b := raster.New(raster.Float64, tile.DefaultSize, tile.DefaultSize)
+		for i := 0; i < b.Len(); i++ {
+			b.Set(i, nan)
+		}
+		emptyImages.tiff, emptyImages.err = geotiff.NewTemplate(&geotiff.Image{Bands: []*raster.Band{b},
+			Bounds: tile.ZXY{}.Bounds(), NoData: &nan, Deflate: true})
 	})
 	if emptyImages.err != nil {
 		return nil, emptyImages.err
@@ -448,13 +458,8 @@ func (s *Service) empty(j *job) (*Response, error) {
 		h.Set("Content-Type", JPEG.ContentType())
 		return &Response{Status: http.StatusOK, Header: h, Body: emptyImages.jpeg}, nil
 	}
-	nan := math.NaN()
-	b := raster.New(raster.Float64, tile.DefaultSize, tile.DefaultSize)
-	for i := 0; i < b.Len(); i++ {
-		b.Set(i, nan)
-	}
 	var buf bytes.Buffer
-	if err := geotiff.Write(&buf, &geotiff.Image{Bands: []*raster.Band{b}, Bounds: j.t.Bounds(), NoData: &nan, Deflate: true}); err != nil {
+	if err := emptyImages.tiff.Write(&buf, j.t.Bounds()); err != nil {
 		return nil, err
 	}
 	h.Set("Content-Type", TIFF.ContentType())

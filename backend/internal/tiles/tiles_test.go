@@ -27,6 +27,7 @@ import (
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/geotiff"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
 	"github.com/tessera-gis/tessera/backend/internal/tiles/tilestest"
@@ -350,7 +351,24 @@ func TestMissingTile(t *testing.T) {
 		}
 	}
 	ok(t, e.tile(t, "ramp", far, "jpg", "", tiles.Client{}), "image/jpeg")
-	ok(t, e.tile(t, "ramp", far, "tif", "", tiles.Client{}), "image/tiff")
+	// The empty .tif comes from a template written at each tile's bounds: the same bytes as
+	// a fresh GeoTIFF of an all-NaN Float64 tile there.
+	nan := math.NaN()
+	blank := raster.New(raster.Float64, 256, 256)
+	for i := range blank.Len() {
+		blank.Set(i, nan)
+	}
+	for _, z := range []tile.ZXY{far, {Z: 9, X: 3, Y: 500}} {
+		r := e.tile(t, "ramp", z, "tif", "", tiles.Client{})
+		ok(t, r, "image/tiff")
+		var want bytes.Buffer
+		if err := geotiff.Write(&want, &geotiff.Image{Bands: []*raster.Band{blank}, Bounds: z.Bounds(), NoData: &nan, Deflate: true}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(r.Body, want.Bytes()) {
+			t.Errorf("empty .tif of %v: %d bytes, differs from a fresh GeoTIFF's %d", z, len(r.Body), want.Len())
+		}
+	}
 	if r := e.algebra(t, far, "msgpack", "layers=a=ramp,b=const&formula=a", tiles.Client{}); r.Status != http.StatusNoContent || len(r.Body) != 0 {
 		t.Errorf(".msgpack of a missing tile: %d %q, want 204", r.Status, r.Body)
 	}
