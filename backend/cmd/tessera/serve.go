@@ -210,7 +210,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("tessera serve: starting", "config", cfg.String())
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	st, err := pgstore.Open(openCtx, cfg.DatabaseURL)
+	st, err := pgstore.Open(openCtx, cfg.DatabaseURL, pgstore.WarmPool())
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera serve: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", err)

@@ -1,0 +1,70 @@
+package pgstore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+)
+
+// TestWarmPool checks that WarmPool opens the pool's connections at start and that each has
+// PostGIS raster support (the postgis_raster library) loaded before any query of ours, while
+// a plain Open's connection has not. It looks at the backend's memory map, so it needs the
+// database on this machine and /proc readable, as under make test.
+func TestWarmPool(t *testing.T) {
+	_, dsn := dbtest.NewWithDSN(t)
+	ctx := context.Background()
+	plain, err := pgstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	var pid int
+	if err := plain.Pool().QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if rasterLoaded(t, pid) {
+		t.Fatal("a plain connection has postgis_raster loaded already: the check below proves nothing")
+	}
+
+	warm, err := pgstore.Open(ctx, dsn, pgstore.WarmPool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer warm.Close()
+	max := warm.Pool().Config().MaxConns
+	for deadline := time.Now().Add(20 * time.Second); warm.Pool().Stat().TotalConns() < max; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the warm pool opened %d of its %d connections", warm.Pool().Stat().TotalConns(), max)
+		}
+	}
+	for range max { // every connection, each held so the next acquire takes another
+		c, err := warm.Pool().Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release()
+		var pid int
+		if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		if !rasterLoaded(t, pid) {
+			t.Errorf("backend %d of the warm pool has not loaded postgis_raster", pid)
+		}
+	}
+}
+
+// rasterLoaded reports whether PostgreSQL backend pid has the postgis_raster library mapped.
+func rasterLoaded(t *testing.T, pid int) bool {
+	t.Helper()
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Skipf("cannot read the PostgreSQL backend's memory map (database elsewhere, or no permission): %v", err)
+	}
+	return strings.Contains(string(maps), "postgis_raster")
+}
