@@ -229,7 +229,9 @@ const decodeChunk = 2048
 
 // convert writes the values of pixels off … off+len(out)-1 into out. The multi-byte
 // types go four pixels at a time through fixed-size subslices, which lets the compiler drop
-// the bounds checks (twice the speed of a pixel-at-a-time loop).
+// the bounds checks (twice the speed of a pixel-at-a-time loop). Each type has its own loop
+// on purpose: one loop switching on the type per group of four measured 1.37 against 1.1
+// ns/pixel in BenchmarkDecodeFloat32.
 func (b *Band) convert(out []float64, off int) {
 	sz := b.Type.Size()
 	d := b.Data[off*sz : (off+len(out))*sz]
