@@ -33,7 +33,7 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	conc := fs.Int("concurrency", runtime.GOMAXPROCS(0), "tasks run at once")
-	queue := fs.String("queue", queueName(), "asynq queue (default: TESSERA_QUEUE, else tessera)")
+	queue := fs.String("queue", queueName(), "asynq queue (TESSERA_QUEUE, else tessera)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -59,8 +59,8 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	w, err := jobs.NewWorker(url, jobs.WorkerOptions{Queue: *queue, Concurrency: *conc, Kinds: ingest.TaskKinds, Logger: logger}, ingest.NewTaskHandler(st))
 	if err != nil {
-		fmt.Fprintf(stderr, "tessera worker: %v\n", err)
-		return 2
+		fmt.Fprintf(stderr, "tessera worker: %v\n(check REDIS_URL; scripts/services.sh starts the local Redis)\n", err)
+		return 1
 	}
 	fmt.Fprintf(stderr, "tessera worker: processing queue %q with %d at once\n", *queue, *conc)
 	if err := w.Run(); err != nil {

@@ -148,7 +148,8 @@ type WorkerOptions struct {
 	RetryDelay func(n int) time.Duration
 }
 
-// NewWorker returns a worker for the Redis at redisURL; start it with Start or Run.
+// NewWorker returns a worker for the Redis at redisURL (which must answer a ping); start it
+// with Start or Run.
 func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
 	opt, err := asynq.ParseRedisURI(redisURL)
 	if err != nil {
@@ -156,6 +157,15 @@ func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
 	}
 	if o.Queue == "" {
 		o.Queue = DefaultQueue
+	}
+	// asynq's server does not check the connection: against an unreachable Redis it runs
+	// on, logging dial errors every second, so a worker started with a wrong REDIS_URL
+	// looked alive. Fail here instead, as NewQueue does.
+	c := asynq.NewClient(opt)
+	err = c.Ping()
+	c.Close()
+	if err != nil {
+		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redisURL, err)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -186,5 +188,28 @@ func TestQueueTwoWorkers(t *testing.T) {
 	var te *TaskError
 	if !errors.As(err, &te) || te.ID != "perm" {
 		t.Fatalf("Run with a permanent failure = %v, want TaskError for perm", err)
+	}
+}
+
+// TestUnreachableRedis checks that NewWorker and NewQueue refuse a Redis that does not
+// answer (NewWorker used to return a worker that logged dial errors forever).
+func TestUnreachableRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	url := "redis://" + addr + "/0"
+	h := func(context.Context, Task) error { return nil }
+	if w, err := NewWorker(url, WorkerOptions{Kinds: []string{"test:kind"}}, h); err == nil {
+		w.Shutdown()
+		t.Error("NewWorker: no error for a Redis that is not there")
+	} else if !strings.Contains(err.Error(), "connect to redis "+url) {
+		t.Errorf("NewWorker: error %q does not say it could not connect to %s", err, url)
+	}
+	if q, err := NewQueue(url, ""); err == nil {
+		q.Close()
+		t.Error("NewQueue: no error for a Redis that is not there")
 	}
 }
