@@ -247,7 +247,14 @@ type wrappedParam struct {
 	err   error
 }
 
-func (e *wrappedParam) Error() string { return e.param + ": " + clientMessage(e.err) }
+// Error names the parameter once: colormap's errors already start with "colormap: ".
+func (e *wrappedParam) Error() string {
+	msg := clientMessage(e.err)
+	if strings.HasPrefix(msg, e.param+": ") {
+		return msg
+	}
+	return e.param + ": " + msg
+}
 func (e *wrappedParam) Unwrap() error { return e.err }
 
 func checkLengths(q url.Values) error {

@@ -607,7 +607,7 @@ func TestErrors(t *testing.T) {
 		{"z out of range", parseTile("ramp", "31/0/0", "png", ""), 400, "zoom 31", nil},
 		{"x out of range", parseTile("ramp", "2/4/0", "png", ""), 400, "x and y at zoom 2", nil},
 		{"x not a number", parseTile("ramp", "2/a/0", "png", ""), 400, `x: "a" is not an integer`, nil},
-		{"bad colormap JSON", parseTile("ramp", "4/8/5", "png", "colormap={'x>0':"), 400, "colormap", nil},
+		{"bad colormap JSON", parseTile("ramp", "4/8/5", "png", "colormap={'x>0':"), 400, "colormap: invalid colormap: not JSON", nil},
 		{"unknown named colormap", parseTile("ramp", "4/8/5", "png", "colormap=nosuch"), 400, "neither a JSON object nor a named colormap", nil},
 		{"bad colour", parseTile("ramp", "4/8/5", "png", "colormap={\"1\":\"#zzz\"}"), 400, "Invalid color, could not convert hex to rgb.", nil},
 		{"bad enhance factor", parseTile("ramp", "4/8/5", "png", "enhance_color=abc"), 400, "enhance_color", nil},
@@ -639,6 +639,9 @@ func TestErrors(t *testing.T) {
 			}
 			if !strings.Contains(body.Error, tc.msg) {
 				t.Errorf("error %q does not contain %q", body.Error, tc.msg)
+			}
+			if p, _, ok := strings.Cut(body.Error, ": "); ok && strings.HasPrefix(body.Error, p+": "+p+": ") {
+				t.Errorf("error %q repeats its prefix %q", body.Error, p)
 			}
 			if tc.pos != nil && (body.Pos == nil || *body.Pos != *tc.pos) {
 				t.Errorf("pos %v, want %v (body %s)", body.Pos, *tc.pos, r.Body)
