@@ -149,6 +149,7 @@ func main() {
 		}
 		rgba := js.Global().Get("Uint8ClampedArray").New(len(img.RGBA))
 		js.CopyBytesToJS(rgba, img.RGBA)
+		img.Release() // the pixels are in JavaScript now; the next render reuses the buffers
 		var counts any
 		if img.Counts != nil {
 			m := map[string]any{}

@@ -138,3 +138,36 @@ func TestCheck(t *testing.T) {
 		t.Error("a syntax error passed")
 	}
 }
+
+// TestReleaseReuse renders, releases and renders again with another formula and colormap,
+// then the first once more: buffers handed back by Release must not leak into later images.
+func TestReleaseReuse(t *testing.T) {
+	data := serverTile(t)
+	first := Options{Formula: "a*b", Colormap: "viridis"}
+	img, err := Render(data, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Clone(img.RGBA)
+	img.Release()
+	if img.RGBA != nil {
+		t.Fatal("RGBA still set after Release")
+	}
+	img.Release() // twice is harmless
+	other, err := Render(data, Options{Formula: "b-a", Colormap: `{"continuous": true, "from": "#ff0000", "to": "#0000ff"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(other.RGBA, want) {
+		t.Fatal("the second image equals the first: the test proves nothing")
+	}
+	other.Release()
+	again, err := Render(data, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Release()
+	if !bytes.Equal(again.RGBA, want) {
+		t.Error("rendering again after Release gave different pixels")
+	}
+}
