@@ -3,8 +3,8 @@ package tileview
 import (
 	"testing"
 
-	"github.com/tessera-gis/tessera/shared/rawtile"
 	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/rawtile"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
 
