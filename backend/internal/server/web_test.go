@@ -8,10 +8,15 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/server"
+	"github.com/tessera-gis/tessera/backend/internal/testdatagen"
 	"github.com/tessera-gis/tessera/web"
 )
 
@@ -128,4 +133,30 @@ func TestWebRoutes(t *testing.T) {
 			t.Errorf("POST /: %d, want a JSON 405", res.StatusCode)
 		}
 	})
+}
+
+// TestUploadFormDatatypes checks that every datatype the map's upload form offers is one
+// POST layers accepts (the form sent "rank", which the server refused with a 400).
+func TestUploadFormDatatypes(t *testing.T) {
+	root, err := testdatagen.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(root, "web", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := regexp.MustCompile(`(?s)<select name="datatype"[^>]*>(.*?)</select>`).FindSubmatch(page)
+	if sel == nil {
+		t.Fatal(`web/index.html has no <select name="datatype">`)
+	}
+	opts := regexp.MustCompile(`<option value="([^"]*)"`).FindAllSubmatch(sel[1], -1)
+	if len(opts) != 4 {
+		t.Errorf("the datatype select has %d options, want the 4 datatypes", len(opts))
+	}
+	for _, o := range opts {
+		if _, err := catalog.ParseDatatype(string(o[1])); err != nil {
+			t.Errorf("option %q: %v", o[1], err)
+		}
+	}
 }
