@@ -81,7 +81,7 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		srid = &v
 		return nil
 	})
-	fs.Func("max-zoom", "deepest zoom level (default: from the resolution, as django-raster)", func(s string) error {
+	fs.Func("max-zoom", "deepest zoom level, at most TESSERA_MAX_INGEST_ZOOM (19) (default: from the resolution, as django-raster)", func(s string) error {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 0 || v > 24 {
 			return fmt.Errorf("want a zoom level 0..24, got %q", s)
@@ -134,6 +134,11 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := ingest.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
+		return 2
+	}
+	if maxZoom != nil && *maxZoom > cfg.MaxZoom {
+		// Refused here, not by the parse: that would leave a FAILED layer behind.
+		fmt.Fprintf(stderr, "tessera ingest: --max-zoom %d: at most %d (TESSERA_MAX_INGEST_ZOOM raises the limit, up to 24)\n", *maxZoom, cfg.MaxZoom)
 		return 2
 	}
 	set := map[string]bool{}

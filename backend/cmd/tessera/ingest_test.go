@@ -132,6 +132,7 @@ func TestIngestCommandUsage(t *testing.T) {
 		{"ingest", "a.tif", "--datatype", "fuzzy"},
 		{"ingest", "a.tif", "--srid", "x"},
 		{"ingest", "a.tif", "--max-zoom", "99"},
+		{"ingest", "a.tif", "--max-zoom", "22"}, // past TESSERA_MAX_INGEST_ZOOM (19)
 		{"ingest", "a.tif", "--nodata", "none"},
 		{"ingest", "a.tif", "--bogus"},
 		{"ingest", "a.tif", "--legend", "no such legend"},
