@@ -403,7 +403,8 @@ func TestExport(t *testing.T) {
 	}
 	// One tile more than the limit: django-raster's 400.
 	resp, body = e.do(t, call{path: "/raster/export?layers=a=ramp&formula=a&zoom=5&bbox=" + bbox})
-	if resp.StatusCode != 400 || !strings.Contains(string(body), "Export raster too large.") {
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `"Export raster too large. The export would be`) ||
+		!strings.Contains(string(body), "at zoom 5, more than RASTER_EXPORT_MAX_PIXELS") || !strings.Contains(string(body), "use a lower zoom= or a smaller bbox=") {
 		t.Errorf("oversized export: %d %s", resp.StatusCode, body)
 	}
 }

@@ -186,7 +186,10 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 		return s.fail(ctx, "export", paramErr("bbox", "covers no tile"))
 	}
 	if int64(cols)*int64(size)*int64(rows)*int64(size) > s.cfg.ExportMaxPixels {
-		return s.fail(ctx, "export", ErrTooLarge)
+		// django-raster's message first (clients may match it), then the size, the limit and
+		// what to change: its bare message left the user guessing.
+		return s.fail(ctx, "export", fmt.Errorf("%w The export would be %d×%d pixels at zoom %d, more than RASTER_EXPORT_MAX_PIXELS (%d): use a lower zoom= or a smaller bbox=.",
+			ErrTooLarge, cols*size, rows*size, z, s.cfg.ExportMaxPixels))
 	}
 	W, H := cols*size, rows*size
 	out := raster.New(raster.Float64, W, H)
