@@ -214,3 +214,69 @@ func TestDecodeMatchesAt(t *testing.T) {
 		t.Fatalf("a NaN in the unrolled tail: mask = %v, want only [4] set", mask)
 	}
 }
+
+// TestDecodeIntegerNoData checks the raw-pixel nodata test of 8- and 16-bit bands against
+// the per-pixel definition (IsNoData of each converted value), for nodata values at the
+// types' edges, near an integer, between two integers, out of range, NaN and infinite; with
+// no nodata pixel at all, and with only floor(nodata) or only ceil(nodata) present, after the
+// 8-byte words or inside them.
+func TestDecodeIntegerNoData(t *testing.T) {
+	nds := []float64{0, 7, 7.000001, 7.5, -1, 255, 127, -128, 65535, -32768, 32767, 60000.5, -9999, 1e6, math.NaN(), math.Inf(1)}
+	for _, typ := range []DataType{Byte, Int8, UInt16, Int16} {
+		lo, hi := typ.Range()
+		for _, nd := range nds {
+			for _, n := range []int{1, 7, 8, 9, 4096 + 3} {
+				for _, put := range []string{"none", "floor", "ceil"} {
+					t.Run(fmt.Sprintf("%v/%v/%d/%s", typ, nd, n, put), func(t *testing.T) {
+						b := New(typ, n, 1)
+						b.HasNoData, b.NoData = true, nd
+						for i := range n { // the type's values in turn, edges included, nodata left out
+							v := lo + float64((i*7919)%int(hi-lo+1))
+							for IsNoData(v, nd) {
+								v = lo + math.Mod(v-lo+1, hi-lo+1)
+							}
+							b.Set(i, v)
+						}
+						if k := map[string]float64{"floor": math.Floor(nd), "ceil": math.Ceil(nd)}[put]; put != "none" && k >= lo && k <= hi {
+							at := 0 // ceil: pixel 0, inside the first 8-byte word
+							if put == "floor" {
+								at = n - 1 // floor: the last pixel, after the words
+							}
+							b.Set(at, k)
+						}
+						vals, mask := b.Decode(nil, nil)
+						want := false
+						for i := range n {
+							if vals[i] != b.At(i) {
+								t.Fatalf("vals[%d] = %v, want %v", i, vals[i], b.At(i))
+							}
+							w := IsNoData(vals[i], nd)
+							want = want || w
+							if mask != nil && mask[i] != w {
+								t.Fatalf("mask[%d] = %v for %v, want %v", i, mask[i], vals[i], w)
+							}
+						}
+						if (mask != nil) != want {
+							t.Fatalf("mask nil = %v, but some pixel is nodata = %v", mask == nil, want)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkDecodeUInt16(b *testing.B) {
+	band := New(UInt16, 256, 256)
+	band.HasNoData, band.NoData = true, 0
+	for i := 0; i < band.Len(); i++ {
+		band.Set(i, float64(1+i%3000))
+	}
+	vals := make([]float64, band.Len())
+	mask := make([]bool, band.Len())
+	b.ReportAllocs()
+	for b.Loop() {
+		vals, mask = band.Decode(vals, mask)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(band.Len()), "ns/pixel")
+}
