@@ -165,6 +165,8 @@ func TestEndpoints(t *testing.T) {
 		{"layer", call{path: "/raster/layers/" + classes}, 200, "application/json", `"status":"FINISHED"`},
 		{"layer status", call{path: "/raster/layers/" + classes + "/status"}, 200, "application/json", `"finished_zooms"`},
 		{"layer status unknown", call{path: "/raster/layers/999999/status"}, 404, "application/json", "not found"},
+		{"layer status by name", call{path: "/raster/layers/classes/status"}, 200, "application/json", `"finished_zooms"`},
+		{"layer status unknown name", call{path: "/raster/layers/nope/status"}, 404, "application/json", `layer \"nope\" not found`},
 		{"stats values", call{path: "/raster/stats?layers=x=classes&formula=x"}, 200, "application/json", `"values":{"1":21930,"2":21930,"3":21420}`},
 		{"stats legend", call{path: "/raster/stats?layers=x=classes&formula=x&mode=legend&legend=" + legendID}, 200, "application/json", `"values":{"1":21930,"2":21930,"3":21420}`},
 		{"stats histogram", call{path: "/raster/stats?layers=x=classes&formula=x&mode=histogram&bins=2"}, 200, "application/json", `"histogram":{"edges":[1,2,3],"counts":[21930,43350]}`},
@@ -464,8 +466,8 @@ func TestUploadParse(t *testing.T) {
 	if err := json.Unmarshal(rb, &l); err != nil {
 		t.Fatal(err)
 	}
-	// Follow the parse's events until it ends.
-	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/raster/layers/%d/events", e.ts.URL, l.ID), nil)
+	// Follow the parse's events until it ends (by name: the route takes any layer reference).
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/raster/layers/%s/events", e.ts.URL, url.PathEscape(l.Name)), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ev, err := http.DefaultClient.Do(req.WithContext(ctx))

@@ -54,6 +54,24 @@ func (s *Server) fail(c echo.Context, err error) error {
 	return write(c, r)
 }
 
+// layerID resolves the :id of layers/{ref}/status, /events and /parse as layers/{ref} and
+// tiles/{layer} do: an id, a name or a fragment of the source's file name. (Only ids were
+// taken, and a name got `layer "terrain" not found` for a layer that exists.)
+func (s *Server) layerID(c echo.Context) (int64, error) {
+	ref := c.Param("id")
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+		return id, nil
+	}
+	if len(ref) > 256 {
+		return 0, tiles.NotFound("layer not found (a reference of %d bytes)", len(ref))
+	}
+	l, err := s.store.Layer(c.Request().Context(), ref)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return 0, tiles.NotFound("layer %q not found", ref)
+	}
+	return l.ID, err
+}
+
 func pathID(c echo.Context, what string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -471,7 +489,7 @@ func (s *Server) reparse(c echo.Context) error {
 	if s.parse == nil {
 		return errorJSON(c, http.StatusServiceUnavailable, "this server cannot parse rasters (started without a parser)")
 	}
-	id, err := pathID(c, "layer")
+	id, err := s.layerID(c)
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -483,7 +501,7 @@ func (s *Server) reparse(c echo.Context) error {
 }
 
 func (s *Server) status(c echo.Context) error {
-	id, err := pathID(c, "layer")
+	id, err := s.layerID(c)
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -498,7 +516,7 @@ func (s *Server) status(c echo.Context) error {
 // status JSON whenever it changes, until the parse is FINISHED or FAILED, the client leaves
 // or EventsMaxDuration passes; a comment line every 15 s keeps proxies from closing it.
 func (s *Server) events(c echo.Context) error {
-	id, err := pathID(c, "layer")
+	id, err := s.layerID(c)
 	if err != nil {
 		return s.fail(c, err)
 	}
