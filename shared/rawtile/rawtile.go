@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 
@@ -66,9 +67,46 @@ type Tile struct {
 }
 
 type wireBand struct {
-	Type   string   `msgpack:"type"`
-	NoData *float64 `msgpack:"nodata"`
-	Data   []byte   `msgpack:"data"`
+	Type   string     `msgpack:"type"`
+	NoData *float64   `msgpack:"nodata"`
+	Data   aliasBytes `msgpack:"data"`
+}
+
+// tileReader is Decode's input: a bytes.Reader that keeps its slice, so a band's pixels can
+// be taken from it in place (aliasBytes).
+type tileReader struct {
+	*bytes.Reader
+	data []byte
+}
+
+// aliasBytes decodes a MessagePack bin as a subslice of the tile's bytes instead of a copy:
+// a 256×256 Float32 band is 256 KiB, which the browser would otherwise allocate and copy on
+// every render.
+type aliasBytes []byte
+
+// DecodeMsgpack implements msgpack.CustomDecoder.
+func (a *aliasBytes) DecodeMsgpack(dec *msgpack.Decoder) error {
+	r, ok := dec.Buffered().(*tileReader)
+	if !ok {
+		b, err := dec.DecodeBytes()
+		*a = b
+		return err
+	}
+	n, err := dec.DecodeBytesLen()
+	if err != nil {
+		return err
+	}
+	if n < 0 { // nil
+		*a = nil
+		return nil
+	}
+	if n > r.Len() {
+		return io.ErrUnexpectedEOF
+	}
+	off := len(r.data) - r.Len()
+	*a = r.data[off : off+n : off+n]
+	_, err = r.Seek(int64(n), io.SeekCurrent)
+	return err
 }
 
 type wireTile struct {
@@ -183,13 +221,14 @@ func Encode(t *Tile) ([]byte, error) {
 }
 
 // Decode reads a tile written by Encode, checking every rule of Validate. Unknown keys are
-// skipped, so later minor additions to the schema stay readable.
+// skipped, so later minor additions to the schema stay readable. The bands' pixels are
+// subslices of data, not copies: data must not change while the tile is in use.
 func Decode(data []byte) (*Tile, error) {
 	if len(data) > MaxSize {
 		return nil, invalid("%d bytes is more than the %d a raw tile may have", len(data), MaxSize)
 	}
 	var w wireTile
-	r := bytes.NewReader(data)
+	r := &tileReader{Reader: bytes.NewReader(data), data: data}
 	dec := msgpack.NewDecoder(r)
 	if err := dec.Decode(&w); err != nil {
 		return nil, invalid("not a MessagePack raw tile: %v", err)
@@ -217,7 +256,7 @@ func Decode(data []byte) (*Tile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: band %q: %w", ErrInvalid, name, err)
 		}
-		b := &raster.Band{Type: typ, Width: w.Width, Height: w.Height, Data: wb.Data}
+		b := &raster.Band{Type: typ, Width: w.Width, Height: w.Height, Data: []byte(wb.Data)}
 		if wb.NoData != nil {
 			b.HasNoData, b.NoData = true, *wb.NoData
 		}

@@ -262,3 +262,37 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// TestDecodeAliases checks that Decode takes a band's pixels from the input in place (the
+// browser renders from them without a copy) and that the bytes still decode when the band
+// data is read by a plain msgpack decoder (aliasBytes' fallback).
+func TestDecodeAliases(t *testing.T) {
+	z := tile.ZXY{Z: 3, X: 1, Y: 2}
+	src := raster.New(raster.UInt16, 4, 2)
+	for i := range src.Len() {
+		src.Set(i, float64(100+i))
+	}
+	data, err := Encode(&Tile{Tile: z, Bounds: z.Bounds(), Width: 4, Height: 2, Bands: map[string]*raster.Band{"a": src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := got.Bands["a"]
+	if !bytes.Equal(b.Data, src.Data) {
+		t.Fatalf("pixels %v, want %v", b.Data, src.Data)
+	}
+	i := bytes.Index(data, src.Data)
+	if i < 0 || &data[i] != &b.Data[0] || cap(b.Data) != len(b.Data) {
+		t.Fatal("the band's pixels are a copy, or their capacity reaches past them")
+	}
+	var w wireTile
+	if err := msgpack.Unmarshal(data, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(w.Bands["a"].Data, src.Data) {
+		t.Errorf("plain msgpack decode: %v, want %v", w.Bands["a"].Data, src.Data)
+	}
+}
