@@ -114,7 +114,8 @@ func Check(src string, names []string) ([]string, error) {
 	return p.Vars(), nil
 }
 
-// Render decodes a raw tile and renders it.
+// Render decodes a raw tile and renders it. The image's Tile shares data's bytes (see
+// rawtile.Decode).
 func Render(data []byte, o Options) (*Image, error) {
 	t, err := rawtile.Decode(data)
 	if err != nil {
