@@ -3,6 +3,7 @@ package tileview
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -169,5 +170,66 @@ func TestReleaseReuse(t *testing.T) {
 	defer again.Release()
 	if !bytes.Equal(again.RGBA, want) {
 		t.Error("rendering again after Release gave different pixels")
+	}
+}
+
+// TestParseCache checks the kept formulas and colormaps: a formula kept for one tile's band
+// names is not reused for a tile whose names lack its variables, errors are not kept, and
+// renders past the cache's size still match fresh ones.
+func TestParseCache(t *testing.T) {
+	data := serverTile(t) // bands a and b
+	z := tile.ZXY{Z: 1}
+	only := raster.New(raster.Byte, 2, 1)
+	other, err := rawtile.Encode(&rawtile.Tile{Tile: z, Bounds: z.Bounds(), Width: 2, Height: 1, Bands: map[string]*raster.Band{"c": only}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Render(data, Options{Formula: "a*b", Colormap: "viridis"}); err != nil {
+		t.Fatal(err)
+	}
+	// The kept program is per set of band names: over a tile with only band c the formula
+	// is compiled again, and the browser gets the error with its position.
+	var fe *FormulaError
+	if _, err := Render(other, Options{Formula: "a*b", Colormap: "viridis"}); !errors.As(err, &fe) || fe.Start != 0 || fe.End != 1 {
+		t.Fatalf("a*b over a tile with only band c: %v, want a formula error at 0:1", err)
+	}
+	for i := 0; i < 2; i++ { // an error twice: still an error, not a kept nil
+		if _, err := Render(data, Options{Formula: "a +", Colormap: "viridis"}); err == nil {
+			t.Fatal("a bad formula rendered")
+		}
+		if _, err := Render(data, Options{Formula: "a", Colormap: "no-such-map"}); err == nil {
+			t.Fatal("an unknown colormap rendered")
+		}
+	}
+	fresh := func(f, cmap string) []byte {
+		tl, err := rawtile.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm, err := colormap.Parse([]byte(cmap))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := formula.Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := render.Render(render.Request{Bands: tl.Bands, Formula: p, Colormap: cm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Image.Pix
+	}
+	for i := range 2*maxParsed + 3 { // through the cache's clearing, each once, then again
+		f := fmt.Sprintf("a*b+%d", i%(maxParsed+5))
+		cmap := fmt.Sprintf(`{"continuous": true, "from": "#000000", "to": "#ffffff", "range": [0, %d]}`, 1000+i%(maxParsed+7))
+		img, err := Render(data, Options{Formula: f, Colormap: cmap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(img.RGBA, fresh(f, cmap)) {
+			t.Fatalf("render %d (%s, %s) differs from a fresh one", i, f, cmap)
+		}
+		img.Release()
 	}
 }
