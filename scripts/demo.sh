@@ -12,14 +12,12 @@ T=bin/tessera
 
 $T migrate
 
-ingest() { # name file datatype
+ingest() { # name file datatype [more ingest flags]
   echo "demo: ingesting $2 as $1"
-  $T ingest "$2" --name "$1" --datatype "$3"
+  $T ingest "$2" --name "$1" --datatype "$3" "${@:4}"
 }
-ingest terrain testdata/terrain_utm.tif continuous
-ingest scene testdata/scene_4326.tif continuous
-ingest landcover testdata/landcover_3857.tif categorical
 
+# The server starts first so that the legend exists before landcover is ingested with it.
 $T serve --addr "$ADDR" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT INT TERM
@@ -29,22 +27,33 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://$ADDR/healthz" >/dev/null
 
-# A legend for the land-cover classes (an existing one of that title is kept as it is).
+# A legend for the land-cover classes of testdata/landcover_3857.tif (testdata/README.md;
+# testdatagen.LandCoverClasses). An existing legend of that title is brought up to date.
 legend='{"title":"Land cover","entries":[
  {"name":"Water","expression":"1","color":"#4575b4","code":"1"},
- {"name":"Forest","expression":"2","color":"#1a9850","code":"2"},
- {"name":"Grassland","expression":"3","color":"#a6d96a","code":"3"},
- {"name":"Cropland","expression":"4","color":"#fee08b","code":"4"},
- {"name":"Urban","expression":"5","color":"#d73027","code":"5"},
- {"name":"Bare","expression":"6","color":"#bababa","code":"6"}]}'
-code=$(curl -sS -o /tmp/tessera-demo-legend.json -w '%{http_code}' -X POST \
-  -H "Authorization: Bearer $TESSERA_ADMIN_TOKEN" -H 'Content-Type: application/json' \
-  --data "$legend" "$BASE/legend")
-case $code in
-  201) echo "demo: legend \"Land cover\" created" ;;
-  *) grep -qi 'exist\|taken\|conflict' /tmp/tessera-demo-legend.json && echo "demo: legend \"Land cover\" exists already" ||
-     { echo "demo: creating the legend failed ($code): $(cat /tmp/tessera-demo-legend.json)"; exit 1; } ;;
-esac
+ {"name":"Wetland","expression":"2","color":"#74add1","code":"2"},
+ {"name":"Cropland","expression":"3","color":"#fee08b","code":"3"},
+ {"name":"Grassland","expression":"4","color":"#a6d96a","code":"4"},
+ {"name":"Forest","expression":"5","color":"#1a9850","code":"5"},
+ {"name":"Urban","expression":"6","color":"#d73027","code":"6"}]}'
+auth="Authorization: Bearer $TESSERA_ADMIN_TOKEN"
+code=$(curl -sS -o /tmp/tessera-demo-legend.json -w '%{http_code}' -X POST -H "$auth" \
+  -H 'Content-Type: application/json' --data "$legend" "$BASE/legend")
+if [ "$code" = 201 ]; then
+  echo "demo: legend \"Land cover\" created"
+elif grep -qi 'exist' /tmp/tessera-demo-legend.json; then
+  id=$(curl -fsS "$BASE/legends" | tr -d '\n' | sed -n 's/.*"id":\([0-9]*\),"title":"Land cover".*/\1/p')
+  code=$(curl -sS -o /tmp/tessera-demo-legend.json -w '%{http_code}' -X PUT -H "$auth" \
+    -H 'Content-Type: application/json' --data "$legend" "$BASE/legend/${id:-0}")
+  [ "$code" = 200 ] || { echo "demo: updating the legend \"Land cover\" failed ($code): $(cat /tmp/tessera-demo-legend.json)"; exit 1; }
+  echo "demo: legend \"Land cover\" exists already (entries brought up to date)"
+else
+  echo "demo: creating the legend failed ($code): $(cat /tmp/tessera-demo-legend.json)"; exit 1
+fi
+
+ingest terrain testdata/terrain_utm.tif continuous
+ingest scene testdata/scene_4326.tif continuous
+ingest landcover testdata/landcover_3857.tif categorical --legend "Land cover"
 
 # A tile at the centre of each layer, at the zoom below its max, from its TileJSON.
 tile_at() { # layer → z/x/y
@@ -68,7 +77,7 @@ Tessera is serving on http://$ADDR (Ctrl-C stops it).
   NDVI algebra:      $BASE/algebra/$t_scene.png?layers=r:2=scene,n:3=scene&formula=(n-r)/(n%2Br)&colormap=RdYlGn
   raw bands (msgpack, for the browser): $BASE/algebra/$t_scene.msgpack?layers=r:2=scene,n:3=scene
   GeoTIFF tile:      $BASE/tiles/terrain/$t_terrain.tif
-  land cover legend: $BASE/tiles/landcover/$t_land.png?legend=Land%20cover
+  land cover legend: $BASE/tiles/landcover/$t_land.png   (the layer's legend; also $BASE/legend?layer=landcover)
   pixel value:       $BASE/pixel/1529000/6000000?layers=a=terrain&formula=a
 MSG
 wait $server
