@@ -28,8 +28,9 @@ and prints {"value": number} for a one-number result, else {"value": [numbers, n
 nodata]} (plus "nodata": N when a variable had a nodata value). NaN and infinities are
 written as the strings "NaN", "Infinity" and "-Infinity", in and out.
 
-A bad formula prints {"error": "…", "pos": [start, end]} (byte offsets, end exclusive) and
-exits 2; other bad input prints {"error": "…"} and exits 2.`
+A bad formula prints what the server answers for it, {"error": "…", "pos": [start, end]
+(byte offsets, end exclusive), "snippet": "the formula\n   ^"}, and exits 2; other bad input
+prints {"error": "…"} and exits 2.`
 
 // runEval evaluates one formula on JSON input: the tool formula authors use to try a
 // formula, and the oracle of the formula engine's cross-checks.
@@ -49,17 +50,34 @@ func runEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// evalFail prints err as {"error": …}, with "pos" for a formula error, and returns 2.
+// evalFail prints err as {"error": …} and returns 2. A formula error prints what the
+// server's 400 holds for it: the message, "pos" and "snippet" (it printed Go's
+// "formula: MSG at START:END" and no snippet, while the docs promised the server's object).
 func evalFail(stdout io.Writer, err error) int {
 	body := map[string]any{"error": err.Error()}
 	var fe *formula.Error
 	if errors.As(err, &fe) {
+		body["error"] = fe.Msg
 		body["pos"] = [2]int{fe.Start, fe.End}
+		var src *evalFormulaError
+		if errors.As(err, &src) {
+			body["snippet"] = fe.Snippet(src.src)
+		}
 	}
 	b, _ := json.Marshal(body)
 	fmt.Fprintf(stdout, "%s\n", b)
 	return 2
 }
+
+// evalFormulaError keeps the formula source with an error from compiling or evaluating it,
+// for the snippet.
+type evalFormulaError struct {
+	src string
+	err error
+}
+
+func (e *evalFormulaError) Error() string { return e.err.Error() }
+func (e *evalFormulaError) Unwrap() error { return e.err }
 
 type evalInput struct {
 	Formula *string                    `json:"formula"`
@@ -135,7 +153,7 @@ func evalJSON(stdin io.Reader) ([]byte, error) {
 	}
 	prog, err := formula.Compile(*in.Formula)
 	if err != nil {
-		return nil, err
+		return nil, &evalFormulaError{*in.Formula, err}
 	}
 	vars := make(map[string]formula.Array, len(in.Vars))
 	allScalar := true
@@ -156,7 +174,7 @@ func evalJSON(stdin io.Reader) ([]byte, error) {
 	}
 	res, err := prog.Eval(vars)
 	if err != nil {
-		return nil, err
+		return nil, &evalFormulaError{*in.Formula, err}
 	}
 	var b bytes.Buffer
 	b.WriteString(`{"value":`)

@@ -2,9 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/tiles"
+	"github.com/tessera-gis/tessera/backend/internal/tiles/tilestest"
 )
 
 func runEvalCLI(t *testing.T, input string, args ...string) (code int, stdout, stderr string) {
@@ -103,4 +110,29 @@ func TestEvalCommandErrors(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q", code, errOut)
 		}
 	})
+}
+
+// TestEvalErrorIsTheServers checks that a bad formula gives the same JSON object on `tessera
+// eval`'s stdout as in the server's 400 answer (docs/formula.md says so; eval printed Go's
+// "formula: … at START:END" and no snippet).
+func TestEvalErrorIsTheServers(t *testing.T) {
+	store := dbtest.New(t)
+	tilestest.Seed(t, store)
+	svc := tiles.New(store, tiles.Config{})
+	for _, src := range []string{"a b", "(a-b)/(a+", "a + q", "a ** 2"} {
+		t.Run(src, func(t *testing.T) {
+			code, out, _ := runEvalCLI(t, fmt.Sprintf(`{"formula": %q, "vars": {"a": 1, "b": 2}}`, src))
+			if code != 2 {
+				t.Fatalf("exit %d, stdout %q", code, out)
+			}
+			req, err := tiles.ParseAlgebra("4", "8", "5", "png", url.Values{"layers": {"a=ramp,b=const"}, "formula": {src}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			server := svc.Algebra(context.Background(), req, tiles.Client{})
+			if server.Status != 400 || strings.TrimSpace(out) != string(server.Body) {
+				t.Errorf("eval prints %s\nthe server answers %d %s", strings.TrimSpace(out), server.Status, server.Body)
+			}
+		})
+	}
 }
