@@ -50,6 +50,8 @@ Settings (flags win over the environment):
   TESSERA_MAX_UPLOAD                   largest upload in bytes (2147483648)
   TESSERA_LOG_LEVEL                    debug, info, warn or error (info)
   RASTER_EXPORT_MAX_PIXELS             largest export, width×height (100000000)
+  REDIS_URL, TESSERA_QUEUE             set: the parses of uploads go to that Redis queue (tessera)
+                                       for ` + "`tessera worker`" + ` processes; unset: they run in this process
   RASTER_WORKDIR and the other ingest settings, for parses started by uploads`
 
 // serveConfig is tessera serve's whole configuration, validated.
@@ -67,7 +69,12 @@ type serveConfig struct {
 	MaxUpload     int64
 	ExportMax     int64
 	LogLevel      slog.Level
-	Ingest        ingest.Config
+	// RedisURL, when set, sends the parses of uploads to the asynq queue Queue (as `tessera
+	// ingest` does with REDIS_URL); empty, they run in this process. (Serve ignored
+	// REDIS_URL, which the README says moves parses to workers.)
+	RedisURL string
+	Queue    string
+	Ingest   ingest.Config
 }
 
 // String prints the configuration with its secrets redacted.
@@ -76,9 +83,13 @@ func (c serveConfig) String() string {
 	if c.AdminToken != "" {
 		token = "(set, redacted)"
 	}
-	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v",
+	parses := "in-process"
+	if c.RedisURL != "" {
+		parses = fmt.Sprintf("redis %s queue %q", redactDSN(c.RedisURL), c.Queue)
+	}
+	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v parses=%s",
 		c.Addr, c.Prefix, redactDSN(c.DatabaseURL), token, c.PrivateReads, c.CORSOrigins, c.TileCache, c.ResponseCache,
-		c.CacheControl, c.MaxUpload, c.ExportMax, c.LogLevel, c.BenchRoutes)
+		c.CacheControl, c.MaxUpload, c.ExportMax, c.LogLevel, c.BenchRoutes, parses)
 }
 
 // redactDSN hides a DSN's password.
@@ -182,6 +193,8 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	if err := c.LogLevel.UnmarshalText([]byte(env("TESSERA_LOG_LEVEL", "info"))); err != nil {
 		bad("TESSERA_LOG_LEVEL", "%q: use debug, info, warn or error", getenv("TESSERA_LOG_LEVEL"))
 	}
+	c.RedisURL = strings.TrimSpace(getenv("REDIS_URL"))
+	c.Queue = env("TESSERA_QUEUE", jobs.DefaultQueue)
 	ic, err := ingest.ConfigFromEnv(getenv)
 	if err != nil {
 		errs = append(errs, err)
@@ -222,9 +235,24 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	pool := jobs.NewPool(max(1, runtime.NumCPU()), ingest.NewTaskHandler(st))
-	defer pool.Close()
-	parser, err := ingest.New(st, pool, cfg.Ingest)
+	var runner ingest.Runner
+	if cfg.RedisURL != "" {
+		q, err := jobs.NewQueue(cfg.RedisURL, cfg.Queue)
+		if err != nil {
+			fmt.Fprintf(stderr, "tessera serve: %v\n(check REDIS_URL, or unset it to parse uploads in this process)\n", err)
+			return 1
+		}
+		defer q.Close()
+		runner = q
+		if n, err := q.Workers(); err == nil && n == 0 {
+			log.Warn("tessera serve: no `tessera worker` serves the queue yet: parses of uploads wait until one starts", "queue", cfg.Queue)
+		}
+	} else {
+		pool := jobs.NewPool(max(1, runtime.NumCPU()), ingest.NewTaskHandler(st))
+		defer pool.Close()
+		runner = pool
+	}
+	parser, err := ingest.New(st, runner, cfg.Ingest)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera serve: %v\n", err)
 		return 2

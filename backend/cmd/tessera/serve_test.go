@@ -2,14 +2,23 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
+	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
+	"github.com/tessera-gis/tessera/backend/internal/ingest"
+	"github.com/tessera-gis/tessera/backend/internal/jobs"
 )
 
 func TestServeConfig(t *testing.T) {
@@ -42,6 +51,19 @@ func TestServeConfig(t *testing.T) {
 		s := c.String()
 		if strings.Contains(s, "s3cret") || strings.Contains(s, "pw123") || !strings.Contains(s, "redacted") {
 			t.Errorf("String() leaks a secret: %s", s)
+		}
+	})
+	t.Run("REDIS_URL sends parses to a queue", func(t *testing.T) {
+		c, err := loadServeConfig(nil, env(map[string]string{"REDIS_URL": "redis://:hunter22@127.0.0.1:6379/0", "TESSERA_QUEUE": "q1"}), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := c.String()
+		if c.RedisURL == "" || c.Queue != "q1" || strings.Contains(s, "hunter22") || !strings.Contains(s, `queue "q1"`) {
+			t.Errorf("%+v: %s", c, s)
+		}
+		if c, _ := loadServeConfig(nil, env(nil), io.Discard); c.RedisURL != "" || !strings.Contains(c.String(), "parses=in-process") {
+			t.Errorf("without REDIS_URL: %s", c.String())
 		}
 	})
 	for _, tc := range []struct {
@@ -123,5 +145,127 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// startServe runs serve with cfg until the test ends and returns its /raster/ base URL.
+func startServe(t *testing.T, cfg serveConfig) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() { done <- serve(ctx, cfg, pw, io.Discard); pw.Close() }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no listening line: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	return strings.TrimSpace(strings.TrimPrefix(line, "tessera serve: listening on "))
+}
+
+// TestServeThroughRedis checks that with REDIS_URL set the parse of an upload runs on a
+// worker of the queue (serve parsed in its own process whatever REDIS_URL said).
+func TestServeThroughRedis(t *testing.T) {
+	_, dsn := dbtest.NewWithDSN(t)
+	redisURL := dbtest.RedisURL(t)
+	queue := fmt.Sprintf("test-serve-%d-%d", os.Getpid(), time.Now().UnixNano())
+	const token = "serve-redis-token-0123456789"
+	workdir := t.TempDir()
+	getenv := func(k string) string {
+		return map[string]string{"DATABASE_URL": dsn, "TESSERA_LOG_LEVEL": "error", "RASTER_WORKDIR": workdir,
+			"REDIS_URL": redisURL, "TESSERA_QUEUE": queue, "TESSERA_ADMIN_TOKEN": token}[k]
+	}
+	cfg, err := loadServeConfig([]string{"--addr", "127.0.0.1:0"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DATABASE_URL", dsn)
+	wst, code := openMigrated(context.Background(), "worker", os.Stderr)
+	if wst == nil {
+		t.Fatalf("open: exit %d", code)
+	}
+	defer wst.Close()
+	var ran atomic.Int64
+	h := ingest.NewTaskHandler(wst)
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	w, err := jobs.NewWorker(redisURL, jobs.WorkerOptions{Queue: queue, Concurrency: 2, Kinds: ingest.TaskKinds, Logger: quiet},
+		func(ctx context.Context, task jobs.Task) error { ran.Add(1); return h(ctx, task) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown()
+	base := startServe(t, cfg)
+
+	data, err := os.ReadFile(sharedRaster(t, "django_raster_test.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "django_raster_test.tif")
+	fw.Write(data)
+	mw.WriteField("name", "viaqueue")
+	mw.Close()
+	req, _ := http.NewRequest("POST", base+"layers", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, b)
+	}
+	var st struct {
+		Status string   `json:"status"`
+		Log    []string `json:"log"`
+	}
+	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(base + "layers/viaqueue/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if st.Status == "FINISHED" || st.Status == "FAILED" {
+			break
+		}
+	}
+	if st.Status != "FINISHED" {
+		t.Fatalf("parse ended %q: %v", st.Status, st.Log)
+	}
+	if ran.Load() == 0 {
+		t.Error("the parse finished without a task on the Redis queue's worker: it ran in the server")
+	}
+}
+
+// TestServeUnreachableRedis checks that serve stops with a message when REDIS_URL does not
+// answer.
+func TestServeUnreachableRedis(t *testing.T) {
+	_, dsn := dbtest.NewWithDSN(t)
+	cfg, err := loadServeConfig([]string{"--addr", "127.0.0.1:0"}, func(k string) string {
+		return map[string]string{"DATABASE_URL": dsn, "RASTER_WORKDIR": t.TempDir(), "REDIS_URL": "redis://127.0.0.1:1/0"}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a serve that starts stops here
+	defer cancel()
+	var errb bytes.Buffer
+	if code := serve(ctx, cfg, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "REDIS_URL") {
+		t.Errorf("exit %d, stderr %q; want 1 and a message naming REDIS_URL", code, errb.String())
 	}
 }
