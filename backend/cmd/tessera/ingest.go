@@ -188,6 +188,32 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		layerName = defaultName(source)
 	}
 
+	// The runner before the layer: an unreachable Redis must not leave a new layer behind
+	// that no parse will ever start (it stayed UNPARSED, with an empty log).
+	var runner ingest.Runner
+	if url := os.Getenv("REDIS_URL"); url != "" && !*local {
+		q, err := jobs.NewQueue(url, queueName())
+		if err != nil {
+			fmt.Fprintf(stderr, "tessera ingest: %v\n(unset REDIS_URL or pass --local to parse in this process)\n", err)
+			return 1
+		}
+		defer q.Close()
+		runner = q
+		if !*asJSON {
+			fmt.Fprintf(stderr, "tessera ingest: tasks go to Redis queue %q; `tessera worker` processes run them\n", queueName())
+		}
+		if n, err := q.Workers(); err == nil && n == 0 {
+			fmt.Fprintf(stderr, "tessera ingest: no `tessera worker` serves queue %q yet: the parse waits until one starts (or use --local)\n", queueName())
+		}
+	} else {
+		pool := jobs.NewPool(runtime.GOMAXPROCS(0), ingest.NewTaskHandler(st))
+		defer pool.Close()
+		runner = pool
+		// The tile writes' connection loads PostGIS raster on the database's side while the
+		// parse opens and reprojects the source (an error shows again at the first write).
+		go st.PrepareTileWrites(ctx)
+	}
+
 	// A new layer, or the existing one of that name with the given settings changed.
 	l, err := st.LayerByName(ctx, layerName)
 	switch {
@@ -238,29 +264,6 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	var runner ingest.Runner
-	if url := os.Getenv("REDIS_URL"); url != "" && !*local {
-		q, err := jobs.NewQueue(url, queueName())
-		if err != nil {
-			fmt.Fprintf(stderr, "tessera ingest: %v\n(unset REDIS_URL or pass --local to parse in this process)\n", err)
-			return 1
-		}
-		defer q.Close()
-		runner = q
-		if !*asJSON {
-			fmt.Fprintf(stderr, "tessera ingest: tasks go to Redis queue %q; `tessera worker` processes run them\n", queueName())
-		}
-		if n, err := q.Workers(); err == nil && n == 0 {
-			fmt.Fprintf(stderr, "tessera ingest: no `tessera worker` serves queue %q yet: the parse waits until one starts (or use --local)\n", queueName())
-		}
-	} else {
-		pool := jobs.NewPool(runtime.GOMAXPROCS(0), ingest.NewTaskHandler(st))
-		defer pool.Close()
-		runner = pool
-		// The tile writes' connection loads PostGIS raster on the database's side while the
-		// parse opens and reprojects the source (an error shows again at the first write).
-		go st.PrepareTileWrites(ctx)
-	}
 	parser, err := ingest.New(st, runner, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera ingest: %v\n", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
 	"github.com/tessera-gis/tessera/backend/internal/jobs"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/backend/internal/testdatagen"
 )
 
@@ -122,6 +125,25 @@ func TestIngestCommandFailures(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", code, errText)
 		}
 	})
+}
+
+// TestIngestUnreachableRedis checks that an unreachable REDIS_URL stops the command before
+// it creates the layer (a new name was left UNPARSED in the catalog, with no log).
+func TestIngestUnreachableRedis(t *testing.T) {
+	dsn := cliEnv(t)
+	t.Setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+	code, _, errText := runCmd("ingest", sharedRaster(t, "gdalautotest2_byte.tif"), "--name", "orphan")
+	if code != 1 || !strings.Contains(errText, "REDIS_URL") {
+		t.Fatalf("exit %d, stderr %q; want 1 and a message naming REDIS_URL", code, errText)
+	}
+	st, err := pgstore.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if l, err := st.LayerByName(context.Background(), "orphan"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("layer %q (%v) left behind: %v", l.Name, l.Parse.Status, err)
+	}
 }
 
 func TestIngestCommandUsage(t *testing.T) {
