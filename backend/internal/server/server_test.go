@@ -653,3 +653,68 @@ func TestPrivateReads(t *testing.T) {
 		})
 	}
 }
+
+// TestLayerLegendField checks POST layers' legend field: an id (number or digits) or a
+// title, in JSON and in a form, as `tessera ingest --legend` takes it; an unknown one is a
+// 404 naming it, not a database error (a title was refused as not an int64).
+func TestLayerLegendField(t *testing.T) {
+	e := setup(t, 0)
+	id := e.fx.Legend.ID
+	url := "http://127.0.0.1:1/x.tif" // the layer's parse fails later; registration is what is tested
+	form := func(name, legend string) (string, string) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		fw, _ := mw.CreateFormFile("file", "x.tif")
+		fw.Write([]byte("not a raster"))
+		mw.WriteField("name", name)
+		mw.WriteField("legend", legend)
+		mw.Close()
+		return b.String(), mw.FormDataContentType()
+	}
+	tests := []struct {
+		name   string
+		call   call
+		status int
+		want   string
+	}{
+		{"json title", call{body: fmt.Sprintf(`{"name":"lg_title","url":%q,"legend":"land COVER"}`, url)}, 201, ""},
+		{"json id", call{body: fmt.Sprintf(`{"name":"lg_id","url":%q,"legend":%d}`, url, id)}, 201, ""},
+		{"json id as a string", call{body: fmt.Sprintf(`{"name":"lg_ids","url":%q,"legend":"%d"}`, url, id)}, 201, ""},
+		{"json unknown id", call{body: fmt.Sprintf(`{"name":"lg_bad","url":%q,"legend":999999}`, url)}, 404, `legend \"999999\" not found`},
+		{"json unknown title", call{body: fmt.Sprintf(`{"name":"lg_bad2","url":%q,"legend":"Nope"}`, url)}, 404, `legend \"Nope\" not found`},
+		{"json legend of the wrong type", call{body: fmt.Sprintf(`{"name":"lg_bad3","url":%q,"legend":[1]}`, url)}, 400, "legend"},
+	}
+	for _, f := range []struct{ name, legend string }{{"lg_form_title", "Land cover"}, {"lg_form_bad", "999999"}} {
+		body, ct := form(f.name, f.legend)
+		status, want := 201, ""
+		if f.name == "lg_form_bad" {
+			status, want = 404, `legend \"999999\" not found`
+		}
+		tests = append(tests, struct {
+			name   string
+			call   call
+			status int
+			want   string
+		}{"form " + f.name, call{body: body, ctype: ct}, status, want})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.call
+			c.method, c.path, c.header = "POST", "/raster/layers", auth
+			if c.ctype == "" {
+				c.ctype = "application/json"
+			}
+			resp, b := e.do(t, c)
+			if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) {
+				t.Fatalf("%d %s; want %d and %q", resp.StatusCode, b, tc.status, tc.want)
+			}
+			if tc.status == 201 {
+				var l tiles.LayerJSON
+				json.Unmarshal(b, &l)
+				if l.LegendID == nil || *l.LegendID != id {
+					t.Errorf("legend %v, want %d: %s", l.LegendID, id, b)
+				}
+			}
+		})
+	}
+}

@@ -232,17 +232,60 @@ func (s *Server) setSessionColormap(c echo.Context) error {
 // layerBody is a layer registration (POST layers with a JSON body), and the form fields of
 // an upload.
 type layerBody struct {
-	Name             string   `json:"name"`
-	Description      string   `json:"description"`
-	URL              string   `json:"url"`
-	Datatype         string   `json:"datatype"`
-	NoData           *float64 `json:"nodata"`
-	SRID             *int     `json:"srid"`
-	MaxZoom          *int     `json:"max_zoom"`
-	NextHigher       *bool    `json:"next_higher"`
-	BuildPyramid     *bool    `json:"build_pyramid"`
-	StoreReprojected *bool    `json:"store_reprojected"`
-	Legend           *int64   `json:"legend"`
+	Name             string    `json:"name"`
+	Description      string    `json:"description"`
+	URL              string    `json:"url"`
+	Datatype         string    `json:"datatype"`
+	NoData           *float64  `json:"nodata"`
+	SRID             *int      `json:"srid"`
+	MaxZoom          *int      `json:"max_zoom"`
+	NextHigher       *bool     `json:"next_higher"`
+	BuildPyramid     *bool     `json:"build_pyramid"`
+	StoreReprojected *bool     `json:"store_reprojected"`
+	Legend           legendRef `json:"legend"`
+}
+
+// legendRef is a layer's legend field: an id (a JSON number or a string of digits) or a
+// title (case-insensitive), as `tessera ingest --legend` takes it. (Only a JSON number was
+// taken: a title gave "cannot unmarshal string into Go struct field", and an unknown id a
+// database error text.)
+type legendRef string
+
+// UnmarshalJSON reads a number or a string.
+func (r *legendRef) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		*r = legendRef(n.String())
+		return nil
+	}
+	var t string
+	if err := json.Unmarshal(b, &t); err != nil {
+		return &tiles.ParamError{Param: "legend", Msg: "give a legend id or title"}
+	}
+	*r = legendRef(t)
+	return nil
+}
+
+// legendID resolves a layer's legend field; nil when it is empty.
+func (s *Server) legendID(ctx context.Context, ref legendRef) (*int64, error) {
+	r := strings.TrimSpace(string(ref))
+	if r == "" {
+		return nil, nil
+	}
+	var lg colormap.Legend
+	var err error
+	if id, perr := strconv.ParseInt(r, 10, 64); perr == nil {
+		lg, err = s.store.Legend(ctx, id)
+	} else {
+		lg, err = s.store.LegendByTitle(ctx, r)
+	}
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, tiles.NotFound("legend %q not found (give a legend id or title)", r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &lg.ID, nil
 }
 
 // errNoSource is django-raster's message for a layer with neither a file nor a URL.
@@ -262,7 +305,7 @@ func (b layerBody) layer(source string) (catalog.Layer, error) {
 	if err != nil {
 		return l, &tiles.ParamError{Param: "datatype", Msg: err.Error()}
 	}
-	l.Datatype, l.NoData, l.SRID, l.MaxZoom, l.LegendID = dt, b.NoData, b.SRID, b.MaxZoom, b.Legend
+	l.Datatype, l.NoData, l.SRID, l.MaxZoom = dt, b.NoData, b.SRID, b.MaxZoom
 	if b.MaxZoom != nil && (*b.MaxZoom < 0 || *b.MaxZoom > 22) {
 		return l, &tiles.ParamError{Param: "max_zoom", Msg: "must be from 0 to 22"}
 	}
@@ -301,7 +344,9 @@ func (s *Server) createLayer(c echo.Context) error {
 					return s.fail(c, &tiles.ParamError{Param: "url", Msg: fmt.Sprintf("%q is not an http(s):// or s3:// URL", b.URL)})
 				}
 			}
-			l, err = b.layer(b.URL)
+			if l, err = b.layer(b.URL); err == nil {
+				l.LegendID, err = s.legendID(c.Request().Context(), b.Legend)
+			}
 		}
 	default:
 		err = &tiles.ParamError{Msg: fmt.Sprintf("Content-Type %q: send multipart/form-data with a file, or JSON with a url", mt)}
@@ -403,19 +448,16 @@ func (s *Server) upload(c echo.Context) (catalog.Layer, error) {
 			*k.dst = &bv
 		}
 	}
-	if v := fields["legend"]; v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fail(&tiles.ParamError{Param: "legend", Msg: fmt.Sprintf("%q is not a legend id", v)})
-		}
-		b.Legend = &id
-	}
+	b.Legend = legendRef(fields["legend"])
 	src := path
 	if src == "" {
 		src = fields["url"]
 	}
 	l, err := b.layer(src)
 	if err != nil {
+		return fail(err)
+	}
+	if l.LegendID, err = s.legendID(c.Request().Context(), b.Legend); err != nil {
 		return fail(err)
 	}
 	return l, nil
