@@ -280,3 +280,38 @@ func BenchmarkDecodeUInt16(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(band.Len()), "ns/pixel")
 }
+
+// FuzzDecode checks Decode against the per-pixel rule (At, IsNoData, NaN always nodata) for
+// any type, nodata value and pixel bytes.
+func FuzzDecode(f *testing.F) {
+	f.Add(uint8(UInt16), 0.0, true, []byte{0, 0, 1, 0, 2, 0, 3, 0, 4, 0})
+	f.Add(uint8(Byte), 255.0, true, []byte{1, 2, 255, 4, 5, 6, 7, 8, 9})
+	f.Add(uint8(Int16), -32768.0, true, []byte{0, 0x80, 1, 0})
+	f.Add(uint8(Float32), -9999.0, true, []byte{0, 0, 0xc0, 0x7f, 0, 0, 0, 0})
+	f.Add(uint8(Int8), 7.000001, false, []byte{7, 7, 7})
+	f.Fuzz(func(t *testing.T, typ uint8, nd float64, has bool, data []byte) {
+		b := &Band{Type: DataType(typ % uint8(Float64+1)), HasNoData: has, NoData: nd}
+		sz := b.Type.Size()
+		if sz == 0 || len(data) < sz {
+			return
+		}
+		b.Width, b.Height = len(data)/sz, 1
+		b.Data = data[:b.Width*sz]
+		vals, mask := b.Decode(nil, nil)
+		any := false
+		for i, v := range vals {
+			at := b.At(i)
+			if v != at && !(v != v && at != at) {
+				t.Fatalf("vals[%d] = %v, want %v", i, v, at)
+			}
+			w := v != v || (has && IsNoData(v, nd))
+			any = any || w
+			if mask != nil && mask[i] != w {
+				t.Fatalf("%v nodata %v (set %v): mask[%d] = %v for %v, want %v", b.Type, nd, has, i, mask[i], v, w)
+			}
+		}
+		if (mask != nil) != any {
+			t.Fatalf("%v nodata %v (set %v): mask nil = %v, some pixel nodata = %v", b.Type, nd, has, mask == nil, any)
+		}
+	})
+}
