@@ -68,8 +68,15 @@ type Config struct {
 	// EventsPoll is how often it polls the parse status (default 500ms).
 	EventsMaxDuration time.Duration
 	EventsPoll        time.Duration
-	Logger            *slog.Logger
+	// MaxZoom is the deepest max_zoom a new layer may ask for: the parse's limit
+	// (TESSERA_MAX_INGEST_ZOOM; 0 means its default, 19). Past it the upload is a 400, not a
+	// layer whose parse then fails.
+	MaxZoom int
+	Logger  *slog.Logger
 }
+
+// defaultMaxZoom is the parse's default deepest zoom (ingest.DefaultConfig().MaxZoom).
+const defaultMaxZoom = 19
 
 // Server is the HTTP server.
 type Server struct {
@@ -94,6 +101,9 @@ type Server struct {
 func New(store Store, svc *tiles.Service, parse ParseFunc, metrics *Metrics, cfg Config) *Server {
 	if cfg.Prefix == "" {
 		cfg.Prefix = "/raster/"
+	}
+	if cfg.MaxZoom <= 0 {
+		cfg.MaxZoom = defaultMaxZoom
 	}
 	if cfg.EventsMaxDuration <= 0 {
 		cfg.EventsMaxDuration = time.Hour

@@ -654,10 +654,10 @@ func TestPrivateReads(t *testing.T) {
 	}
 }
 
-// TestLayerLegendField checks POST layers' legend field: an id (number or digits) or a
-// title, in JSON and in a form, as `tessera ingest --legend` takes it; an unknown one is a
-// 404 naming it, not a database error (a title was refused as not an int64).
-func TestLayerLegendField(t *testing.T) {
+// TestLayerFields checks POST layers' legend field: an id (number or digits) or a title, in
+// JSON and in a form, as `tessera ingest --legend` takes it; an unknown one is a 404 naming
+// it, not a database error (a title was refused as not an int64). And max_zoom's limit.
+func TestLayerFields(t *testing.T) {
 	e := setup(t, 0)
 	id := e.fx.Legend.ID
 	url := "http://127.0.0.1:1/x.tif" // the layer's parse fails later; registration is what is tested
@@ -683,6 +683,9 @@ func TestLayerLegendField(t *testing.T) {
 		{"json unknown id", call{body: fmt.Sprintf(`{"name":"lg_bad","url":%q,"legend":999999}`, url)}, 404, `legend \"999999\" not found`},
 		{"json unknown title", call{body: fmt.Sprintf(`{"name":"lg_bad2","url":%q,"legend":"Nope"}`, url)}, 404, `legend \"Nope\" not found`},
 		{"json legend of the wrong type", call{body: fmt.Sprintf(`{"name":"lg_bad3","url":%q,"legend":[1]}`, url)}, 400, "legend"},
+		// A max zoom past the parse's limit (19) is refused here, not left to a parse that
+		// fails (the server took up to 22).
+		{"max_zoom past the parse's limit", call{body: fmt.Sprintf(`{"name":"mz","url":%q,"max_zoom":20}`, url)}, 400, "max_zoom: must be from 0 to 19"},
 	}
 	for _, f := range []struct{ name, legend string }{{"lg_form_title", "Land cover"}, {"lg_form_bad", "999999"}} {
 		body, ct := form(f.name, f.legend)

@@ -291,7 +291,7 @@ func (s *Server) legendID(ctx context.Context, ref legendRef) (*int64, error) {
 // errNoSource is django-raster's message for a layer with neither a file nor a URL.
 var errNoSource = &tiles.ParamError{Msg: "No data source found. Provide a rasterfile or a source url."}
 
-func (b layerBody) layer(source string) (catalog.Layer, error) {
+func (b layerBody) layer(source string, maxZoom int) (catalog.Layer, error) {
 	if source == "" {
 		return catalog.Layer{}, errNoSource
 	}
@@ -306,8 +306,8 @@ func (b layerBody) layer(source string) (catalog.Layer, error) {
 		return l, &tiles.ParamError{Param: "datatype", Msg: err.Error()}
 	}
 	l.Datatype, l.NoData, l.SRID, l.MaxZoom = dt, b.NoData, b.SRID, b.MaxZoom
-	if b.MaxZoom != nil && (*b.MaxZoom < 0 || *b.MaxZoom > 22) {
-		return l, &tiles.ParamError{Param: "max_zoom", Msg: "must be from 0 to 22"}
+	if b.MaxZoom != nil && (*b.MaxZoom < 0 || *b.MaxZoom > maxZoom) {
+		return l, &tiles.ParamError{Param: "max_zoom", Msg: fmt.Sprintf("must be from 0 to %d (TESSERA_MAX_INGEST_ZOOM)", maxZoom)}
 	}
 	if b.SRID != nil && *b.SRID <= 0 {
 		return l, &tiles.ParamError{Param: "srid", Msg: "must be a positive EPSG code"}
@@ -344,7 +344,7 @@ func (s *Server) createLayer(c echo.Context) error {
 					return s.fail(c, &tiles.ParamError{Param: "url", Msg: fmt.Sprintf("%q is not an http(s):// or s3:// URL", b.URL)})
 				}
 			}
-			if l, err = b.layer(b.URL); err == nil {
+			if l, err = b.layer(b.URL, s.cfg.MaxZoom); err == nil {
 				l.LegendID, err = s.legendID(c.Request().Context(), b.Legend)
 			}
 		}
@@ -453,7 +453,7 @@ func (s *Server) upload(c echo.Context) (catalog.Layer, error) {
 	if src == "" {
 		src = fields["url"]
 	}
-	l, err := b.layer(src)
+	l, err := b.layer(src, s.cfg.MaxZoom)
 	if err != nil {
 		return fail(err)
 	}
