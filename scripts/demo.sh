@@ -17,6 +17,13 @@ ingest() { # name file datatype [more ingest flags]
   $T ingest "$2" --name "$1" --datatype "$3" "${@:4}"
 }
 
+# Something already answering there (an earlier make demo still running) would take this
+# demo's requests while its own server failed to bind.
+if curl -fsS -m 2 "http://$ADDR/healthz" >/dev/null 2>&1; then
+  echo "demo: a server already answers on $ADDR (an earlier make demo?): stop it, or set TESSERA_ADDR to another host:port" >&2
+  exit 1
+fi
+
 # The server starts first so that the legend exists before landcover is ingested with it.
 $T serve --addr "$ADDR" &
 server=$!
