@@ -337,8 +337,15 @@ func queueName() string {
 }
 
 // showProgress draws a progress bar of tiles done / total on w until the returned stop is
-// called, polling the layer's parse status.
+// called, polling the layer's parse status. On a file or pipe that is not a terminal (make
+// demo's log, CI) it prints one line per phase instead: the bar's carriage-return frames
+// piled up there as one long line.
 func showProgress(ctx context.Context, st *pgstore.Store, id int64, w io.Writer) (stop func()) {
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
+			return showPhases(ctx, st, id, w)
+		}
+	}
 	bar := progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("parsing"),
@@ -379,6 +386,41 @@ func showProgress(ctx context.Context, st *pgstore.Store, id int64, w io.Writer)
 		<-finished
 		bar.Finish()
 		fmt.Fprintln(w)
+	}
+}
+
+// showPhases prints a line on w each time the layer's parse status changes, with the tiles
+// to check once they are known, until the returned stop is called.
+func showPhases(ctx context.Context, st *pgstore.Store, id int64, w io.Writer) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		last := ""
+		for {
+			if l, err := st.LayerByID(ctx, id); err == nil {
+				p := l.Parse
+				line := strings.ToLower(strings.ReplaceAll(p.Status.String(), "_", " "))
+				if p.TilesTotal > 0 {
+					line += fmt.Sprintf(" (%d tiles to check)", p.TilesTotal)
+				}
+				if line != last && p.Status != catalog.Unparsed && p.Status != catalog.Finished && p.Status != catalog.Failed {
+					fmt.Fprintf(w, "tessera ingest: %s\n", line)
+					last = line
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
 }
 

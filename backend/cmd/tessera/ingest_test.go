@@ -127,6 +127,32 @@ func TestIngestCommandFailures(t *testing.T) {
 	})
 }
 
+// TestIngestProgressInALog checks that on a stderr that is a file, not a terminal, the
+// progress is one line per phase, not the bar's carriage-return frames.
+func TestIngestProgressInALog(t *testing.T) {
+	cliEnv(t)
+	f, err := os.Create(filepath.Join(t.TempDir(), "stderr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	code := dispatch([]string{"ingest", sharedRaster(t, "gdalautotest2_byte.tif"), "--name", "logged"}, strings.NewReader(""), &out, f)
+	log, _ := os.ReadFile(f.Name())
+	if code != 0 || !strings.Contains(out.String(), `"logged": FINISHED`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), log)
+	}
+	// Which phases show depends on the 200 ms polls (a quick parse may show none).
+	if bytes.ContainsRune(log, '\r') {
+		t.Errorf("stderr %q: carriage returns in a log", log)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
+		if line != "" && !strings.HasPrefix(line, "tessera ingest: ") {
+			t.Errorf("stderr line %q is not a phase line", line)
+		}
+	}
+}
+
 // TestIngestUnreachableRedis checks that an unreachable REDIS_URL stops the command before
 // it creates the layer (a new name was left UNPARSED in the catalog, with no log).
 func TestIngestUnreachableRedis(t *testing.T) {
