@@ -35,6 +35,7 @@ import (
 type Store interface {
 	tiles.Store
 	CreateLayer(ctx context.Context, l *catalog.Layer) error
+	DeleteLayer(ctx context.Context, id int64) error
 	Legends(ctx context.Context) ([]colormap.Legend, error)
 	CreateLegend(ctx context.Context, l *colormap.Legend) error
 	UpdateLegend(ctx context.Context, l *colormap.Legend) error
@@ -179,6 +180,7 @@ func (s *Server) routes() *echo.Echo {
 	e.POST(p+"/session/colormap", s.setSessionColormap, s.readAuth)
 	e.POST(p+"/layers", s.createLayer, s.requireAuth)
 	e.POST(p+"/layers/:id/parse", s.reparse, s.requireAuth)
+	e.DELETE(p+"/layers/:id", s.deleteLayer, s.requireAuth)
 	e.POST(p+"/legend", s.createLegend, s.requireAuth)
 	e.PUT(p+"/legend/:id", s.updateLegend, s.requireAuth)
 	e.DELETE(p+"/legend/:id", s.deleteLegend, s.requireAuth)

@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
@@ -579,6 +580,37 @@ func TestUploadParse(t *testing.T) {
 	resp, rb = e.do(t, call{method: "POST", path: "/raster/layers", body: `{"name":"ftp","url":"ftp://x/y.tif"}`, ctype: "application/json", header: auth})
 	if resp.StatusCode != 400 || !strings.Contains(string(rb), "url") {
 		t.Errorf("ftp url: %d %s", resp.StatusCode, rb)
+	}
+
+	// DELETE layers/{ref}: a write (401 without a token), by name; the tiles, the layer and
+	// the uploaded file go; a second delete is a 404.
+	stored, err := e.st.LayerByID(context.Background(), l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stored.Source); err != nil {
+		t.Fatalf("the uploaded file before the delete: %v", err)
+	}
+	if resp, rb := e.do(t, call{method: "DELETE", path: "/raster/layers/django_test"}); resp.StatusCode != 401 {
+		t.Fatalf("delete without a token: %d %s", resp.StatusCode, rb)
+	}
+	if resp, rb := e.do(t, call{method: "DELETE", path: "/raster/layers/django_test", header: auth}); resp.StatusCode != 204 {
+		t.Fatalf("delete: %d %s", resp.StatusCode, rb)
+	}
+	var left int
+	if err := e.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM tiles WHERE layer_id = $1`, l.ID).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d tiles of the deleted layer left (%v)", left, err)
+	}
+	if _, err := os.Stat(stored.Source); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the uploaded file after the delete: %v, want it gone", err)
+	}
+	for _, path := range []string{"/raster/layers/django_test", "/raster/tiles/django_test/11/552/858.png"} {
+		if resp, rb := e.do(t, call{path: path}); resp.StatusCode != 404 {
+			t.Errorf("GET %s after the delete: %d %s", path, resp.StatusCode, rb)
+		}
+	}
+	if resp, rb := e.do(t, call{method: "DELETE", path: fmt.Sprintf("/raster/layers/%d", l.ID), header: auth}); resp.StatusCode != 404 {
+		t.Errorf("second delete: %d %s", resp.StatusCode, rb)
 	}
 }
 

@@ -182,6 +182,41 @@ func (s *Server) updateLegend(c echo.Context) error {
 	return c.JSON(http.StatusOK, j)
 }
 
+// deleteLayer deletes a layer with its tiles, metadata, band statistics and parse log
+// (DELETE layers/{ref}, by id, name or file-name fragment as the other layer routes), and
+// the raster file an upload stored for it; a file named by a path or URL is not the
+// server's and stays. A parse of the layer running at that moment fails. Readers see the
+// layer gone within the layer cache's second. django-raster deletes layers in its admin.
+func (s *Server) deleteLayer(c echo.Context) error {
+	id, err := s.layerID(c)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	ctx := c.Request().Context()
+	l, err := s.store.LayerByID(ctx, id)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if err := s.store.DeleteLayer(ctx, id); err != nil {
+		return s.fail(c, err)
+	}
+	if s.uploaded(l.Source) {
+		if err := os.Remove(l.Source); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.WarnContext(ctx, "server: delete layer: its uploaded file stays", "layer", l.Name, "file", l.Source, "err", err)
+		}
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// uploaded reports whether path is a file the server stored in UploadDir.
+func (s *Server) uploaded(path string) bool {
+	if s.cfg.UploadDir == "" || path == "" {
+		return false
+	}
+	rel, err := filepath.Rel(s.cfg.UploadDir, path)
+	return err == nil && rel != "." && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel)
+}
+
 func (s *Server) deleteLegend(c echo.Context) error {
 	id, err := pathID(c, "legend")
 	if err != nil {
@@ -355,7 +390,7 @@ func (s *Server) createLayer(c echo.Context) error {
 		return s.fail(c, err)
 	}
 	if err := s.store.CreateLayer(c.Request().Context(), &l); err != nil {
-		if strings.HasPrefix(l.Source, s.cfg.UploadDir) && s.cfg.UploadDir != "" {
+		if s.uploaded(l.Source) {
 			os.Remove(l.Source)
 		}
 		return s.fail(c, conflict(err, "layer", l.Name))

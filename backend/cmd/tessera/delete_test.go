@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestDeleteCommand(t *testing.T) {
+	dsn := cliEnv(t)
+	src := sharedRaster(t, "django_raster_test.tif")
+	code, o, errText := ingestJSON(t, src, "--name", "to_delete")
+	if code != 0 || o.Tiles == 0 {
+		t.Fatalf("ingest: exit %d, %+v, stderr %q", code, o, errText)
+	}
+	code, kept, errText := ingestJSON(t, src, "--name", "kept")
+	if code != 0 || kept.Tiles == 0 {
+		t.Fatalf("ingest: exit %d, %+v, stderr %q", code, kept, errText)
+	}
+	tilesOf := func(id int64) int {
+		t.Helper()
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		var n int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM tiles WHERE layer_id = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	steps := []struct {
+		name    string
+		args    []string
+		code    int
+		out     string
+		errText string
+	}{
+		{"no layer named", nil, 2, "", "name the layers to delete"},
+		{"by name", []string{"to_delete"}, 0, `deleted layer "to_delete"`, ""},
+		{"again", []string{"to_delete"}, 1, "", `no layer "to_delete"`},
+		{"help", []string{"-h"}, 0, "", "usage: tessera delete"},
+	}
+	for _, tc := range steps {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errText := runCmd(append([]string{"delete"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errText, tc.errText) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, errText, tc.code, tc.out, tc.errText)
+			}
+		})
+	}
+	if n := tilesOf(o.ID); n != 0 {
+		t.Errorf("%d tiles of the deleted layer are left", n)
+	}
+	if n := tilesOf(kept.ID); int64(n) != kept.Tiles {
+		t.Errorf("the other layer has %d tiles after the delete, want its %d", n, kept.Tiles)
+	}
+}
