@@ -185,7 +185,7 @@ func NewDiscrete(entries []Entry) (*Colormap, error) {
 		}
 		ent, err := compileKey(e)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: key %q: %w", ErrInvalid, e.Key, err)
 		}
 		pos[e.Key] = len(c.entries)
 		c.entries = append(c.entries, ent)
@@ -193,11 +193,14 @@ func NewDiscrete(entries []Entry) (*Colormap, error) {
 	return c, nil
 }
 
+// compileKey reads a discrete colormap's key: a number, or a formula in x. Its error is a
+// *keyError saying what is wrong without naming the key, so NewDiscrete ("key …") and
+// Legend.Validate ("expression …") each write their own prefix once.
 func compileKey(e Entry) (entry, error) {
 	ent := entry{Entry: e}
 	k := strings.TrimSpace(e.Key)
 	if k == "" {
-		return ent, invalid("an empty key; write a number or a formula in x")
+		return ent, &keyError{msg: "empty; write a number or a formula in x"}
 	}
 	if v, err := strconv.ParseFloat(k, 64); err == nil && !math.IsNaN(v) {
 		ent.isNumber, ent.number = true, v
@@ -205,16 +208,33 @@ func compileKey(e Entry) (entry, error) {
 	}
 	p, err := formula.Compile(k)
 	if err != nil {
-		return ent, fmt.Errorf("%w: key %q: %w", ErrInvalid, e.Key, err)
+		var fe *formula.Error
+		if errors.As(err, &fe) {
+			// The formula's message without its "formula: " prefix: it often starts with
+			// "formula" itself ("formula: formula ends where a value is expected").
+			return ent, &keyError{msg: fmt.Sprintf("%s at %d:%d", fe.Msg, fe.Start, fe.End), err: err}
+		}
+		return ent, &keyError{msg: err.Error(), err: err}
 	}
 	for _, v := range p.Vars() {
 		if v != "x" {
-			return ent, invalid("key %q uses the variable %q; a colormap key is a number or a formula in x only", e.Key, v)
+			return ent, &keyError{msg: fmt.Sprintf("uses the variable %q; write a number or a formula in x only", v)}
 		}
 	}
 	ent.prog = p
 	return ent, nil
 }
+
+// keyError is why a colormap key or legend expression does not compile. It matches
+// ErrInvalid and unwraps to the formula's error, if any.
+type keyError struct {
+	msg string
+	err error
+}
+
+func (e *keyError) Error() string        { return e.msg }
+func (e *keyError) Unwrap() error        { return e.err }
+func (e *keyError) Is(target error) bool { return target == ErrInvalid }
 
 // Parse reads a colormap: a JSON object (double-quoted JSON, or the single-quoted
 // pseudo-JSON django-raster's docs show, which django-raster itself refused), or a named

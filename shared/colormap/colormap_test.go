@@ -102,7 +102,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown name", `nosuchmap`, ErrUnknownName, "viridis"},
 		{"unknown name as JSON string", `"nosuchmap_r"`, ErrUnknownName, ""},
 		{"name and colours", `{"continuous": 1, "name": "viridis", "from": "#000"}`, ErrInvalid, "not both"},
-		{"empty key", `{"": "#fff"}`, ErrInvalid, "empty key"},
+		{"empty key", `{"": "#fff"}`, ErrInvalid, `key "": empty`},
 		{"too big", `{"1": "` + strings.Repeat(" ", MaxBytes) + `"}`, ErrInvalid, "bytes"},
 	}
 	for _, tt := range tests {

@@ -125,7 +125,7 @@ func (l *Legend) Validate() error {
 			return fmt.Errorf("%w %q: entry %d (name %q, code %q): %w", ErrInvalidLegend, l.Title, i+1, e.Name, e.Code, err)
 		}
 		if _, err := compileKey(Entry{Key: e.Expression}); err != nil {
-			return fmt.Errorf("%w %q: entry %d (name %q, code %q): expression: %w", ErrInvalidLegend, l.Title, i+1, e.Name, e.Code, err)
+			return fmt.Errorf("%w %q: entry %d (name %q, code %q): expression %q: %w", ErrInvalidLegend, l.Title, i+1, e.Name, e.Code, e.Expression, err)
 		}
 	}
 	return nil

@@ -286,16 +286,31 @@ func TestLegendWritesAndSession(t *testing.T) {
 	if resp, body := e.do(t, call{path: "/raster/tiles/ramp/4/8/5.png?legend=temperature"}); resp.StatusCode != 200 {
 		t.Errorf("tile with legend by title: %d %s", resp.StatusCode, body)
 	}
-	for _, bad := range []struct{ body, want string }{
-		{`{"title":"x","entries":[{"name":"a","expression":"x>","color":"#000","code":"1"}]}`, "expression"},
-		{`{"title":"x","entries":[{"name":"a","expression":"1","color":"nocolour","code":"1"}]}`, "Invalid color"},
-		{`{"title":""}`, "title"},
-		{`{"title":"x","bogus":1}`, "unknown field"},
-		{`not json`, "malformed JSON"},
+	// Each error names its prefixes once (a bad expression read "colormap: invalid legend …:
+	// expression: colormap: invalid colormap: key "x>": formula: formula ends …").
+	for _, bad := range []struct{ method, path, body, want string }{
+		{"POST", "/raster/legend", `{"title":"x","entries":[{"name":"a","expression":"x>","color":"#000","code":"1"}]}`,
+			`colormap: invalid legend \"x\": entry 1 (name \"a\", code \"1\"): expression \"x\u003e\": formula ends where a value is expected`},
+		{"POST", "/raster/legend", `{"title":"x","entries":[{"name":"a","expression":"y > 1","color":"#000","code":"1"}]}`,
+			`expression \"y \u003e 1\": uses the variable \"y\"`},
+		{"POST", "/raster/legend", `{"title":"x","entries":[{"name":"a","expression":" ","color":"#000","code":"1"}]}`, `expression \" \": empty`},
+		{"PUT", "/raster/legend/" + id, `{"title":"x","entries":[{"name":"a","expression":"(x","color":"#000","code":"1"}]}`, `expression \"(x\"`},
+		{"POST", "/raster/legend", `{"title":"x","entries":[{"name":"a","expression":"1","color":"nocolour","code":"1"}]}`, "Invalid color"},
+		{"POST", "/raster/legend", `{"title":""}`, "title"},
+		{"POST", "/raster/legend", `{"title":"x","bogus":1}`, "unknown field"},
+		{"POST", "/raster/legend", `not json`, "malformed JSON"},
+		{"POST", "/raster/session/colormap", `{"key":"k","colormap":{"1":"#000","x >":"#fff"}}`,
+			`colormap: invalid colormap: key \"x \u003e\": formula ends where a value is expected`},
 	} {
-		resp, body := e.do(t, call{method: "POST", path: "/raster/legend", body: bad.body, ctype: "application/json", header: auth})
+		resp, body := e.do(t, call{method: bad.method, path: bad.path, body: bad.body, ctype: "application/json", header: auth})
 		if resp.StatusCode != 400 || !strings.Contains(string(body), bad.want) {
 			t.Errorf("bad legend %s: %d %s, want 400 with %q", bad.body, resp.StatusCode, body, bad.want)
+		}
+		var eb tiles.ErrorBody
+		if err := json.Unmarshal(body, &eb); err != nil {
+			t.Errorf("bad legend %s: body %s: %v", bad.body, body, err)
+		} else if p := tilestest.RepeatedPrefix(eb.Error); p != "" {
+			t.Errorf("bad legend %s: error %q repeats its prefix %q", bad.body, eb.Error, p)
 		}
 	}
 	upd := strings.Replace(legend, "Temperature", "Temp", 1)

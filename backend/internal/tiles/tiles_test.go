@@ -610,6 +610,9 @@ func TestErrors(t *testing.T) {
 		{"bad colormap JSON", parseTile("ramp", "4/8/5", "png", "colormap={'x>0':"), 400, "colormap: invalid colormap: not JSON", nil},
 		{"unknown named colormap", parseTile("ramp", "4/8/5", "png", "colormap=nosuch"), 400, "neither a JSON object nor a named colormap", nil},
 		{"bad colour", parseTile("ramp", "4/8/5", "png", "colormap={\"1\":\"#zzz\"}"), 400, "Invalid color, could not convert hex to rgb.", nil},
+		{"bad formula key", parseTile("ramp", "4/8/5", "png", "colormap="+url.QueryEscape(`{"x >":"#fff"}`)), 400, `colormap: invalid colormap: key "x >": formula ends where a value is expected`, nil},
+		{"bad formula key in algebra", parseAlgebra("4/8/5", "png", "layers=a=ramp&formula=a&colormap="+url.QueryEscape(`{"1":"#000","x > * 2":"#fff"}`)), 400, `key "x > * 2": expected a value`, nil},
+		{"formula key in another variable", parseTile("ramp", "4/8/5", "png", "colormap="+url.QueryEscape(`{"y > 1":"#fff"}`)), 400, `key "y > 1": uses the variable "y"`, nil},
 		{"bad enhance factor", parseTile("ramp", "4/8/5", "png", "enhance_color=abc"), 400, "enhance_color", nil},
 		{"negative enhance factor", parseTile("ramp", "4/8/5", "png", "enhance_sharpness=-1"), 400, "enhance_sharpness", nil},
 		{"unknown legend title", parseTile("ramp", "4/8/5", "png", "legend=nosuch"), 404, `legend "nosuch" not found`, nil},
@@ -640,13 +643,27 @@ func TestErrors(t *testing.T) {
 			if !strings.Contains(body.Error, tc.msg) {
 				t.Errorf("error %q does not contain %q", body.Error, tc.msg)
 			}
-			if p, _, ok := strings.Cut(body.Error, ": "); ok && strings.HasPrefix(body.Error, p+": "+p+": ") {
+			if p := tilestest.RepeatedPrefix(body.Error); p != "" {
 				t.Errorf("error %q repeats its prefix %q", body.Error, p)
 			}
 			if tc.pos != nil && (body.Pos == nil || *body.Pos != *tc.pos) {
 				t.Errorf("pos %v, want %v (body %s)", body.Pos, *tc.pos, r.Body)
 			}
 		})
+	}
+}
+
+func TestRepeatedPrefix(t *testing.T) {
+	for msg, want := range map[string]string{
+		`colormap: colormap: invalid`: "colormap",
+		`legend: colormap: invalid legend "T": entry 1 (name "a", code "1"): expression: colormap: invalid colormap: key "x": bad`: "colormap",
+		`colormap: invalid colormap: key "x >": formula: formula ends where a value is expected at 3:3`:                            "formula",
+		`colormap: invalid colormap: key "x >": formula ends where a value is expected at 3:3`:                                     "",
+		`legend "nosuch" not found`: "",
+	} {
+		if got := tilestest.RepeatedPrefix(msg); got != want {
+			t.Errorf("tilestest.RepeatedPrefix(%q) = %q, want %q", msg, got, want)
+		}
 	}
 }
 

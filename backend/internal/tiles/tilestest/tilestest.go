@@ -5,6 +5,7 @@ package tilestest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
@@ -180,4 +181,20 @@ func Seed(tb testing.TB, store *pgstore.Store) *Fixture {
 	f.Classes = mk("classes", "/data/landcover_classes.tif", catalog.Categorical, &f.Legend.ID, []*raster.Band{classBand()})
 	f.RGB = mk("rgb", "/data/rgb_byte.tif", catalog.Continuous, nil, rgbBands())
 	return f
+}
+
+// RepeatedPrefix returns a prefix ("word: ") that an error message repeats ("colormap:
+// invalid legend …: expression: colormap: invalid colormap: …", "formula: formula ends …"),
+// or "" when each appears once.
+func RepeatedPrefix(msg string) string {
+	parts := strings.Split(msg, ": ")
+	seen := map[string]bool{}
+	for i, p := range parts[:len(parts)-1] {
+		next, _, _ := strings.Cut(parts[i+1], " ")
+		if seen[p] || p == next {
+			return p
+		}
+		seen[p] = true
+	}
+	return ""
 }
