@@ -83,19 +83,47 @@ function serverTileURL(z, x, y) {
 
 // --- formula ------------------------------------------------------------------------------
 
-/** Checks the formula with the WebAssembly compiler; shows the error and its span under the box. */
+/** The string index in s of UTF-8 byte offset b (the compiler's spans are byte offsets). */
+function byteIndex(s, b) {
+  const enc = new TextEncoder();
+  let bytes = 0, i = 0;
+  for (const ch of s) {
+    if (bytes >= b) break;
+    bytes += enc.encode(ch).length;
+    i += ch.length;
+  }
+  return i;
+}
+
+/**
+ * Checks the formula with the WebAssembly compiler; shows the error under the box, its span
+ * marked in the snippet. It never touches the box itself beyond its class: moving the
+ * selection to the span (as it did) made the caret jump while the user typed, and the next
+ * key overwrote the span.
+ */
 function checkFormula() {
   const names = bindings().map((b) => b.name);
-  const r = globalThis.tessera.compile($('#formula').value, names);
+  const f = $('#formula').value;
+  const r = globalThis.tessera.compile(f, names);
   const box = $('#formula-error');
   if (r.error) {
     box.hidden = false;
     box.querySelector('.msg').textContent = r.error;
-    box.querySelector('.snippet').textContent = r.snippet || '';
     box.dataset.start = r.pos ? r.pos[0] : '';
     box.dataset.end = r.pos ? r.pos[1] : '';
+    const pre = box.querySelector('.snippet');
+    const snippet = r.snippet || '';
+    const nl = snippet.indexOf('\n');
+    if (r.pos && nl >= 0) {
+      // The snippet's first line is the formula's line holding the span: mark the span in it.
+      const a = byteIndex(f, r.pos[0]), b = byteIndex(f, r.pos[1]);
+      const ls = f.lastIndexOf('\n', a - 1) + 1, line = snippet.slice(0, nl);
+      const ma = Math.min(a - ls, line.length), mb = Math.min(Math.max(b - ls, ma), line.length);
+      pre.replaceChildren(line.slice(0, ma), el('mark', { textContent: line.slice(ma, mb) }), line.slice(mb) + snippet.slice(nl));
+    } else {
+      pre.textContent = snippet;
+    }
     $('#formula').classList.add('bad');
-    if (r.pos) $('#formula').setSelectionRange(r.pos[0], Math.max(r.pos[1], r.pos[0] + 1));
     return false;
   }
   box.hidden = true;

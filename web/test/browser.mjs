@@ -151,6 +151,43 @@ await check('a bad formula shows the error with the server\'s position', async (
   assert.equal(shown.snippet, server.snippet);
   assert.ok(server.error.includes(shown.msg), `server says ${server.error}, page ${shown.msg}`);
   assert.ok(shown.start > 0 && shown.start < bad.length);
+  assert.equal(await page.$eval('#formula-error .snippet mark', (m) => m.textContent), bad.slice(shown.start, shown.end), 'the span is not marked');
+});
+
+await check('the error highlight never moves the caret nor changes the text', async () => {
+  const caret = () => page.$eval('#formula', (f) => [f.selectionStart, f.selectionEnd, f.value]);
+  const errorShown = async () => {
+    await page.waitForSelector('#formula-error:not([hidden])', { timeout: 5000 });
+    await page.waitForTimeout(400); // past the input's debounce
+  };
+  // Typing: the error is at 0, the caret at 2; the check must leave the caret there.
+  await page.fill('#formula', 'n - r');
+  await page.waitForSelector('#formula-error[hidden]', { state: 'attached', timeout: 5000 });
+  await page.click('#formula');
+  await page.keyboard.press('Home');
+  await page.keyboard.type('* ');
+  await errorShown();
+  assert.deepEqual(await caret(), [2, 2, '* n - r'], 'the caret moved while the error was shown');
+  const mark = await page.$eval('#formula-error', (e) => ({ text: (e.querySelector('.snippet mark') || {}).textContent, start: Number(e.dataset.start), end: Number(e.dataset.end) }));
+  assert.deepEqual(mark, { text: '*', start: 0, end: 1 }, 'the error span is not highlighted');
+  await page.keyboard.type('x');
+  assert.equal((await caret())[2], '* xn - r', 'typing overwrote the formula');
+  // Editing a variable, then clicking into the formula box (the variable's change event runs
+  // on that click): the caret stays where the click put it.
+  await page.fill('#formula', '(n - r) / (n + r)');
+  await page.waitForSelector('#formula-error[hidden]', { state: 'attached', timeout: 5000 });
+  await page.fill('#bindings tbody tr:last-child [name=var]', 'm');
+  const box = await page.locator('#formula').boundingBox();
+  await page.mouse.click(box.x + box.width - 4, box.y + box.height / 2);
+  await errorShown();
+  assert.deepEqual(await caret(), [17, 17, '(n - r) / (n + r)'], 'the caret jumped to the error');
+  await page.keyboard.type(' + 1');
+  await page.waitForTimeout(400); // the formula is checked again: n is still undeclared
+  assert.deepEqual(await caret(), [21, 21, '(n - r) / (n + r) + 1'], 'the caret jumped to the error');
+  await page.keyboard.type('0');
+  assert.equal((await caret())[2], '(n - r) / (n + r) + 10', 'typing overwrote the formula');
+  await page.fill('#bindings tbody tr:last-child [name=var]', 'n');
+  await page.dispatchEvent('#bindings tbody tr:last-child', 'change');
 });
 
 await check('a legend colours the land cover as the server does', async () => {
