@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -29,7 +30,7 @@ type Queue struct {
 func NewQueue(redisURL, queue string) (*Queue, error) {
 	opt, err := asynq.ParseRedisURI(redisURL)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redisURL, err)
+		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redactRedis(redisURL), err)
 	}
 	if queue == "" {
 		queue = DefaultQueue
@@ -37,9 +38,21 @@ func NewQueue(redisURL, queue string) (*Queue, error) {
 	q := &Queue{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt), queue: queue, Poll: 100 * time.Millisecond, Timeout: time.Hour}
 	if err := q.client.Ping(); err != nil {
 		q.Close()
-		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redisURL, err)
+		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redactRedis(redisURL), err)
 	}
 	return q, nil
+}
+
+// redactRedis hides the password of a Redis URL for messages and logs.
+func redactRedis(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // Close closes the Redis connections.
@@ -153,7 +166,7 @@ type WorkerOptions struct {
 func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
 	opt, err := asynq.ParseRedisURI(redisURL)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redisURL, err)
+		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redactRedis(redisURL), err)
 	}
 	if o.Queue == "" {
 		o.Queue = DefaultQueue
@@ -165,7 +178,7 @@ func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
 	err = c.Ping()
 	c.Close()
 	if err != nil {
-		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redisURL, err)
+		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redactRedis(redisURL), err)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

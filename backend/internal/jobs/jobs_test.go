@@ -212,4 +212,13 @@ func TestUnreachableRedis(t *testing.T) {
 		q.Close()
 		t.Error("NewQueue: no error for a Redis that is not there")
 	}
+	// A password in the URL never reaches the message.
+	secret := "redis://:s3cret-pw@" + addr + "/0"
+	_, werr := NewWorker(secret, WorkerOptions{Kinds: []string{"test:kind"}}, h)
+	_, qerr := NewQueue(secret, "")
+	for _, err := range []error{werr, qerr} {
+		if err == nil || strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), addr) {
+			t.Errorf("error %v: want one naming %s without the password", err, addr)
+		}
+	}
 }
