@@ -269,6 +269,53 @@ function defaultBindings() {
   return first;
 }
 
+/** Shows the colormap controls of the chosen kind only. */
+function showKind() {
+  const k = $('#cmap-kind').value;
+  for (const x of document.querySelectorAll('[data-for]')) x.hidden = !x.dataset.for.split(' ').includes(k);
+}
+
+/** Moves the map to a layer's extent (bounds: west, south, east, north in degrees). */
+function fitLayer(l) {
+  if (!l.bounds) return;
+  const [w, s, e, n] = l.bounds;
+  map.fitBounds([[s, w], [n, e]]);
+}
+
+/**
+ * Shows a layer whose parse finished (an upload or a URL registration): binds it in the
+ * formula's layers — NDVI over bands 2 and 3 when it has four bands, else x over band 0 with
+ * its range — with its legend when it has one, and moves the map to its extent. (Once the
+ * parse ended the page only listed the new layer: the map kept showing the old formula
+ * elsewhere.)
+ */
+async function showLayer(id) {
+  const l = await getJSON(`layers/${id}`);
+  if (l.parse.status !== 'FINISHED' || !l.bands.length || !layer) return;
+  $('#bindings tbody').replaceChildren();
+  if (l.bands.length >= 4) {
+    addBinding('r', l.id, 2);
+    addBinding('n', l.id, 3);
+    $('#formula').value = '(n-r)/(n+r)';
+    $('#range-min').value = '-1';
+    $('#range-max').value = '1';
+  } else {
+    addBinding('x', l.id, 0);
+    $('#formula').value = 'x';
+    $('#range-min').value = l.bands[0].min ?? '';
+    $('#range-max').value = l.bands[0].max ?? '';
+  }
+  if (l.legend && state.legends.some((lg) => lg.id === l.legend)) {
+    $('#cmap-kind').value = 'legend';
+    $('#cmap-legend').value = String(l.legend);
+  } else if ($('#cmap-kind').value === 'legend') {
+    $('#cmap-kind').value = 'named';
+  }
+  showKind();
+  fitLayer(l);
+  apply(true);
+}
+
 // --- pixel --------------------------------------------------------------------------------
 
 map.on('click', async (e) => {
@@ -304,7 +351,10 @@ function followParse(l) {
     log.replaceChildren(...s.log.slice(-20).map((line) => el('li', { textContent: line })));
     log.scrollTop = log.scrollHeight;
   });
-  es.addEventListener('end', () => { es.close(); loadLayers(); });
+  es.addEventListener('end', () => {
+    es.close();
+    loadLayers().then(() => showLayer(l.id)).catch((err) => { text.textContent = `error: ${err.message}`; });
+  });
   es.addEventListener('error', (ev) => {
     if (ev.data) text.textContent = `error: ${JSON.parse(ev.data).error}`;
     es.close();
@@ -352,14 +402,7 @@ async function start() {
   const first = defaultBindings();
   layer = new AlgebraLayer(view, { onError: showTileError, onCounts: drawColorbar, stats }).addTo(map);
   layer.on('load', () => { if (selectedLegend()) drawColorbar(); });
-  if (first && first.bounds) {
-    const [w, s, e, n] = first.bounds;
-    map.fitBounds([[s, w], [n, e]]);
-  }
-  const showKind = () => {
-    const k = $('#cmap-kind').value;
-    for (const x of document.querySelectorAll('[data-for]')) x.hidden = !x.dataset.for.split(' ').includes(k);
-  };
+  if (first) fitLayer(first);
   showKind();
   let timer;
   $('#formula').addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => apply(false), 250); });

@@ -256,6 +256,25 @@ await check('an upload is parsed and the status panel reaches FINISHED', async (
   await page.waitForFunction(() => [...document.querySelectorAll('#layers li b')].some((b) => b.textContent === 'terrain'), null, { timeout: 10000 });
 });
 
+await check('the parsed upload is shown: bound in the formula, the map at its extent', async () => {
+  const terrain = (await (await fetch(`${base}/raster/layers`)).json()).find((l) => l.name === 'terrain');
+  assert.ok(terrain && terrain.bounds, 'terrain has no bounds');
+  await page.waitForFunction((id) => window.tesseraApp.view().layers === `x=${id}`, terrain.id, { timeout: 10000 });
+  assert.equal(await page.$eval('#formula', (f) => f.value), 'x');
+  assert.deepEqual(await page.$$eval('#range-min, #range-max', (i) => i.map((x) => Number(x.value))), [terrain.bands[0].min, terrain.bands[0].max]);
+  const [w, s, e, n] = terrain.bounds;
+  const view = await page.evaluate(() => { const b = window.tesseraApp.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; });
+  const cx = (w + e) / 2, cy = (s + n) / 2;
+  assert.ok(view[0] <= w + 1e-6 && view[2] >= e - 1e-6 && view[1] <= s + 1e-6 && view[3] >= n - 1e-6, `the map ${view} does not show terrain ${terrain.bounds}`);
+  assert.ok((view[2] - view[0]) < 4 * (e - w) && (view[3] - view[1]) < 4 * (n - s) && view[0] < cx && cx < view[2] && view[1] < cy && cy < view[3],
+    `the map ${view} is not at terrain's extent ${terrain.bounds}`);
+  await settled();
+  const r = await compareWithServer();
+  console.log(`  ${r.tile}: ${r.opaque} opaque pixels, ${r.colors} colours, ${r.diff} differ`);
+  assert.ok(r.opaque > 1000, `terrain's tile has too little data: ${r.opaque} opaque pixels`);
+  assert.equal(r.diff, 0, `terrain: ${r.diff} pixels differ from ${r.url}`);
+});
+
 await check('a wrong token is refused with the server\'s message', async () => {
   await page.fill('#upload [name=token]', 'not-the-token-at-all');
   await page.fill('#upload [name=name]', 'terrain2');
