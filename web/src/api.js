@@ -17,6 +17,11 @@ export function setToken(t) {
   else sessionStorage.removeItem('tessera-token');
 }
 
+/** Tells whether the page has a token (the write controls show only then). */
+export function hasToken() {
+  return token !== '';
+}
+
 /** Returns fetch options with the Authorization header added when a token is set. */
 export function withAuth(init = {}) {
   if (!token) return init;

@@ -6,7 +6,7 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import '../style.css';
-import { prefix, getJSON, setToken, streamURL } from './api.js';
+import { prefix, getJSON, setToken, hasToken, streamURL } from './api.js';
 import { loadTessera } from './wasm.js';
 import { AlgebraLayer, pngURL } from './layer.js';
 import { float64Tile } from './rawtile.js';
@@ -20,7 +20,7 @@ const el = (tag, props = {}, ...kids) => {
   return e;
 };
 
-const state = { layers: [], legends: [], gen: 0, formulaOK: true };
+const state = { layers: [], legends: [], gen: 0, formulaOK: true, selected: null };
 const stats = { bandFetches: 0, renders: 0 };
 
 // --- parameters ---------------------------------------------------------------------------
@@ -189,10 +189,18 @@ function renderLayerList() {
   const ul = $('#layers');
   ul.replaceChildren();
   outlines.clearLayers();
+  if (!state.layers.some((l) => l.id === state.selected)) state.selected = null;
   for (const l of state.layers) {
     const bands = l.bands.map((b) => `b${b.index} ${b.type} ${fmt(b.min)}…${fmt(b.max)} μ ${fmt(b.mean)}`).join('; ');
-    ul.append(el('li', { dataset: { id: l.id } },
-      el('b', {}, l.name), ' ', el('span', { className: 'muted' }, `#${l.id} ${DATATYPES[l.datatype] || l.datatype}`), ' ',
+    const selected = l.id === state.selected;
+    // The selected layer has a delete button when the page has a token (deletes need one).
+    const del = selected && hasToken()
+      ? el('button', { type: 'button', className: 'delete', textContent: 'delete', title: `delete layer ${l.name}`,
+        onclick: (ev) => { ev.stopPropagation(); deleteLayer(l); } })
+      : '';
+    ul.append(el('li', { className: selected ? 'selected' : '', dataset: { id: l.id },
+      onclick: () => { state.selected = selected ? null : l.id; renderLayerList(); } },
+      del, el('b', {}, l.name), ' ', el('span', { className: 'muted' }, `#${l.id} ${DATATYPES[l.datatype] || l.datatype}`), ' ',
       el('span', { className: `badge ${l.parse.status}` }, l.parse.status),
       el('div', { className: 'meta' }, bands || 'no bands yet')));
     if (l.bounds) {
@@ -201,6 +209,36 @@ function renderLayerList() {
     }
   }
   for (const sel of document.querySelectorAll('#bindings select[name=layer]')) fillLayerSelect(sel, sel.value);
+}
+
+/**
+ * Deletes a layer (DELETE layers/{id}) after the user confirms with its name, then lists the
+ * layers again; bindings to it are dropped (the first formula is bound again when none is
+ * left, over the first layer as at the start). A refusal shows the server's error under the list.
+ */
+async function deleteLayer(l) {
+  const box = $('#layer-error');
+  if (!window.confirm(`Delete the layer "${l.name}" (#${l.id}) with its tiles? This cannot be undone.`)) return;
+  try {
+    await getJSON(`layers/${l.id}`, { method: 'DELETE' });
+    box.hidden = true;
+  } catch (err) {
+    box.textContent = `delete ${l.name}: ${err.message}`;
+    box.hidden = false;
+    return;
+  }
+  state.selected = null;
+  const stale = [...document.querySelectorAll('#bindings tbody tr')].filter((tr) => tr.querySelector('[name=layer]').value === String(l.id));
+  await loadLayers();
+  if (stale.length) {
+    for (const tr of stale) tr.remove();
+    if (!document.querySelector('#bindings tbody tr')) {
+      const done = state.layers.filter((x) => x.parse.status === 'FINISHED' && x.bands.length);
+      const first = done.find((x) => x.bands.length >= 4) || done[0];
+      if (first) bindLayer(first);
+    }
+    apply(true);
+  }
 }
 
 function fillLayerSelect(sel, value) {
@@ -292,6 +330,23 @@ function fitLayer(l) {
 async function showLayer(id) {
   const l = await getJSON(`layers/${id}`);
   if (l.parse.status !== 'FINISHED' || !l.bands.length || !layer) return;
+  bindLayer(l);
+  if (l.legend && state.legends.some((lg) => lg.id === l.legend)) {
+    $('#cmap-kind').value = 'legend';
+    $('#cmap-legend').value = String(l.legend);
+  } else if ($('#cmap-kind').value === 'legend') {
+    $('#cmap-kind').value = 'named';
+  }
+  showKind();
+  fitLayer(l);
+  apply(true);
+}
+
+/**
+ * Replaces the bindings with one layer's: NDVI over bands 2 and 3 when it has four bands,
+ * else x over band 0 with the band's range.
+ */
+function bindLayer(l) {
   $('#bindings tbody').replaceChildren();
   if (l.bands.length >= 4) {
     addBinding('r', l.id, 2);
@@ -305,15 +360,6 @@ async function showLayer(id) {
     $('#range-min').value = l.bands[0].min ?? '';
     $('#range-max').value = l.bands[0].max ?? '';
   }
-  if (l.legend && state.legends.some((lg) => lg.id === l.legend)) {
-    $('#cmap-kind').value = 'legend';
-    $('#cmap-legend').value = String(l.legend);
-  } else if ($('#cmap-kind').value === 'legend') {
-    $('#cmap-kind').value = 'named';
-  }
-  showKind();
-  fitLayer(l);
-  apply(true);
 }
 
 // --- pixel --------------------------------------------------------------------------------
@@ -437,6 +483,7 @@ function boot() {
 }
 $('#upload [name=token]').addEventListener('change', (ev) => {
   setToken(ev.target.value);
+  renderLayerList(); // the delete button shows with a token
   if (!window.tesseraApp.ready && !starting) {
     $('#app-status').className = '';
     delete window.tesseraApp.error;

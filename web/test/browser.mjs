@@ -87,6 +87,15 @@ await check('the named colormaps are the server\'s list (GET colormaps), each al
   assert.equal(await page.$eval('#cmap-error', (p) => p.hidden), true);
 });
 
+await check('without a token a selected layer has no delete button', async () => {
+  await page.click('#layers li[data-id] >> text=scene');
+  await page.waitForSelector('#layers li.selected', { timeout: 5000 });
+  assert.equal(await page.$eval('#layers li.selected b', (b) => b.textContent), 'scene');
+  assert.equal(await page.$$eval('#layers button.delete', (b) => b.length), 0, 'a delete button without a token');
+  await page.click('#layers li.selected');
+  assert.equal(await page.$$eval('#layers li.selected', (l) => l.length), 0);
+});
+
 await check('without the server\'s list the select stays empty and says why', async () => {
   const p2 = await browser.newPage();
   try {
@@ -280,6 +289,49 @@ await check('a wrong token is refused with the server\'s message', async () => {
   await page.fill('#upload [name=name]', 'terrain2');
   await page.click('#upload button[type=submit]');
   await page.waitForFunction(() => document.querySelector('#status-text').textContent.startsWith('error:'), null, { timeout: 10000 });
+});
+
+await check('a layer is deleted from the page after a confirmation naming it', async () => {
+  const listed = async () => (await (await fetch(`${base}/raster/layers`)).json()).map((l) => l.name).sort();
+  const terrain = (await (await fetch(`${base}/raster/layers`)).json()).find((l) => l.name === 'terrain');
+  assert.ok(terrain, 'no terrain layer to delete');
+  const selectTerrain = async () => {
+    await page.click('#layers li[data-id] >> text=terrain');
+    await page.waitForSelector(`#layers li.selected[data-id="${terrain.id}"] button.delete`, { timeout: 5000 });
+  };
+  const dialog = (accept) => new Promise((resolve) => page.once('dialog', async (d) => {
+    const msg = d.message();
+    await (accept ? d.accept() : d.dismiss());
+    resolve(msg);
+  }));
+  // The page still holds the wrong token of the previous check: the server's 401 shows.
+  await selectTerrain();
+  let asked = dialog(true);
+  await page.click('#layers button.delete');
+  assert.ok((await asked).includes('"terrain"'), 'the confirmation does not name the layer');
+  await page.waitForSelector('#layer-error:not([hidden])', { timeout: 5000 });
+  assert.ok((await page.$eval('#layer-error', (p) => p.textContent)).includes('token'), 'the refusal is not shown');
+  // Cancelled: nothing is deleted.
+  await page.fill('#upload [name=token]', token);
+  await page.dispatchEvent('#upload [name=token]', 'change');
+  await selectTerrain();
+  asked = dialog(false);
+  await page.click('#layers button.delete');
+  await asked;
+  await page.waitForTimeout(300);
+  assert.deepEqual(await listed(), ['landcover', 'scene', 'terrain']);
+  // Confirmed: it is gone from GET layers and from the list, and no binding points at it.
+  asked = dialog(true);
+  await page.click('#layers button.delete');
+  await asked;
+  await page.waitForFunction(() => ![...document.querySelectorAll('#layers li b')].some((b) => b.textContent === 'terrain'), null, { timeout: 10000 });
+  assert.deepEqual(await listed(), ['landcover', 'scene']);
+  assert.equal((await fetch(`${base}/raster/layers/terrain`)).status, 404);
+  assert.equal(await page.$eval('#layer-error', (p) => p.hidden), true);
+  const bound = await page.evaluate(() => window.tesseraApp.view().layers);
+  assert.ok(bound !== '' && !bound.split(',').some((b) => b.endsWith(`=${terrain.id}`)), `bindings after the delete: ${bound}`);
+  assert.equal(await page.$eval('#formula-error', (e) => e.hidden), true, 'the formula left after the delete has an error');
+  await page.evaluate(() => document.querySelectorAll('#bindings tbody tr:not(:first-child)').forEach((tr) => tr.remove()));
 });
 
 await check('back to NDVI for the screenshot; no request left the server, no page error', async () => {
