@@ -272,6 +272,7 @@ func (s *Store) Layer(ctx context.Context, ref string) (catalog.Layer, error) {
 	if len(ref) > MaxRefLen {
 		return catalog.Layer{}, fmt.Errorf("pgstore: layer reference is %d bytes long, at most %d are allowed: %w", len(ref), MaxRefLen, catalog.ErrNotFound)
 	}
+	digits := strings.Trim(ref, "0123456789") == ""
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
 		l, err := s.LayerByID(ctx, id)
 		if !errors.Is(err, catalog.ErrNotFound) {
@@ -284,6 +285,12 @@ func (s *Store) Layer(ctx context.Context, ref string) (catalog.Layer, error) {
 	}
 	if len(ls) == 1 {
 		return ls[0], nil
+	}
+	// A number is an id (or a name), never a file-name fragment, as django-raster reads an
+	// integer reference: otherwise the id of a deleted layer would match every file name
+	// holding that digit ("3" → scene_4326.tif, landcover_3857.tif: 400 "matches several").
+	if digits {
+		return catalog.Layer{}, fmt.Errorf("pgstore: no layer has the id or name %q: %w", ref, catalog.ErrNotFound)
 	}
 	// The file name is what follows the last '/' of a path or URL, without a query string.
 	ls, err = s.queryLayers(ctx, layerSelect+`

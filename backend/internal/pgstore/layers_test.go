@@ -187,6 +187,8 @@ func TestLayerRef(t *testing.T) {
 	b := newLayer(t, s, "beta", "https://example.com/files/landcover_2021.tif?sig=abc")
 	c := newLayer(t, s, "gamma", "s3://bucket/dir/elevation.tif")
 	d := newLayer(t, s, "999999", "numbered.tif")
+	scene := newLayer(t, s, "digits1", "scene_7777.tif")
+	newLayer(t, s, "digits2", "landcover_7777.tif")
 
 	for _, tc := range []struct {
 		ref  string
@@ -197,7 +199,10 @@ func TestLayerRef(t *testing.T) {
 		{ref: "beta", want: b.ID},
 		{ref: "elevation", want: c.ID},
 		{ref: "landcover_2021", want: b.ID},
-		{ref: "999999", want: d.ID}, // not an id, but a name
+		{ref: "999999", want: d.ID},             // not an id, but a name
+		{ref: "777", err: catalog.ErrNotFound},  // a number is an id or a name, never a fragment
+		{ref: "7777", err: catalog.ErrNotFound}, // (django-raster reads integers as ids)
+		{ref: "scene_7", want: scene.ID},        // not only digits: a fragment
 		{ref: "landcover", err: catalog.ErrAmbiguous},
 		{ref: "rasters", err: catalog.ErrNotFound}, // a directory, not the file name
 		{ref: "sig", err: catalog.ErrNotFound},     // the query string is not part of the name
