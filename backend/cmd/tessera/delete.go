@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
@@ -38,24 +37,13 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera delete: name the layers to delete\n\n%s\n", deleteUsage)
 		return 2
 	}
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		dsn = pgstore.DefaultDSN
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	st, err := pgstore.Open(openCtx, dsn)
-	cancel()
-	if err != nil {
-		fmt.Fprintf(stderr, "tessera delete: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", err)
-		return 1
+	st, code := openMigrated(ctx, "delete", stderr)
+	if st == nil {
+		return code
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		fmt.Fprintf(stderr, "tessera delete: migrate: %v\n", err)
-		return 1
-	}
 	for _, ref := range fs.Args() {
 		l, err := st.Layer(ctx, ref)
 		if err == nil {

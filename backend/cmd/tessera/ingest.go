@@ -424,9 +424,9 @@ func showPhases(ctx context.Context, st *pgstore.Store, id int64, w io.Writer) (
 	}
 }
 
-// openMigrated opens the store of DATABASE_URL and migrates it; on failure it prints why and
-// returns a nil store and the exit code.
-func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.Store, int) {
+// openStore opens the store of DATABASE_URL (default pgstore.DefaultDSN); on failure it
+// prints why and returns a nil store and the exit code.
+func openStore(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.Store, int) {
 	dsn := os.Getenv("DATABASE_URL")
 	if dsn == "" {
 		dsn = pgstore.DefaultDSN
@@ -437,6 +437,15 @@ func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.S
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera %s: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", cmd, err)
 		return nil, 1
+	}
+	return st, 0
+}
+
+// openMigrated is openStore, then the migrations.
+func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.Store, int) {
+	st, code := openStore(ctx, cmd, stderr)
+	if st == nil {
+		return nil, code
 	}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()

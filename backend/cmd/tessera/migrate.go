@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 )
@@ -50,18 +49,11 @@ func runMigrate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		dsn = pgstore.DefaultDSN
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	st, err := pgstore.Open(openCtx, dsn)
-	cancel()
-	if err != nil {
-		fmt.Fprintf(stderr, "tessera migrate: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", err)
-		return 1
+	st, code := openStore(ctx, "migrate", stderr)
+	if st == nil {
+		return code
 	}
 	defer st.Close()
 
