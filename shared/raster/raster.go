@@ -254,7 +254,8 @@ func (b *Band) intNoData() (found, known bool) {
 		if k < lo || k > hi || !IsNoData(k, b.NoData) {
 			continue
 		}
-		if anyLane(b.Data, lanes, uint64(int64(k))) {
+		// The pixels only, as convert reads them: bytes past them are not part of the band.
+		if anyLane(b.Data[:b.Len()*b.Type.Size()], lanes, uint64(int64(k))) {
 			return true, true
 		}
 		if ce == fl {

@@ -315,3 +315,26 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeIntegerNoDataIgnoresSlack checks that bytes past the band's pixels (Data longer
+// than Width×Height, which Decode does not convert) cannot make an 8- or 16-bit band look
+// as if it had nodata: the mask stays nil, as the converted values say.
+func TestDecodeIntegerNoDataIgnoresSlack(t *testing.T) {
+	for _, typ := range []DataType{Byte, Int8, UInt16, Int16} {
+		t.Run(typ.String(), func(t *testing.T) {
+			b := New(typ, 9, 1)
+			b.HasNoData, b.NoData = true, 0
+			for i := range b.Len() {
+				b.Set(i, 1)
+			}
+			b.Data = append(b.Data, make([]byte, 16)...) // zeros, the nodata value, after the pixels
+			vals, mask := b.Decode(nil, nil)
+			if len(vals) != 9 || vals[0] != 1 || vals[8] != 1 {
+				t.Fatalf("vals = %v, want nine 1s", vals)
+			}
+			if mask != nil {
+				t.Fatalf("mask = %v, want nil: no pixel is nodata", mask)
+			}
+		})
+	}
+}
