@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
 	"github.com/tessera-gis/tessera/backend/internal/jobs"
@@ -766,5 +767,31 @@ func TestLayerFields(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDigitNameRoutes: a layer whose name is made of digits (an upload of 2024.tif) is found
+// by that name on every layers/{ref} route, as GET layers/{ref} finds it, when no layer has
+// that id; the status, parse and delete routes read such a reference only as an id.
+func TestDigitNameRoutes(t *testing.T) {
+	e := setup(t, 0)
+	l := catalog.NewLayer("987654321", "http://127.0.0.1:1/987654321.tif")
+	if err := e.st.CreateLayer(context.Background(), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.ID == 987654321 {
+		t.Skip("the layer got the id its name spells")
+	}
+	if resp, b := e.do(t, call{path: "/raster/layers/987654321"}); resp.StatusCode != http.StatusOK || !strings.Contains(string(b), fmt.Sprintf(`"id":%d`, l.ID)) {
+		t.Errorf("GET layers/987654321: %d %s; want 200 with the layer %d", resp.StatusCode, b, l.ID)
+	}
+	if resp, b := e.do(t, call{path: "/raster/layers/987654321/status"}); resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"status":"UNPARSED"`) {
+		t.Errorf("GET layers/987654321/status: %d %s; want 200 UNPARSED", resp.StatusCode, b)
+	}
+	if resp, b := e.do(t, call{method: http.MethodDelete, path: "/raster/layers/987654321", header: auth}); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s; want 204", resp.StatusCode, b)
+	}
+	if _, err := e.st.LayerByID(context.Background(), l.ID); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("after DELETE: %v; want the layer gone", err)
 	}
 }

@@ -54,22 +54,21 @@ func (s *Server) fail(c echo.Context, err error) error {
 	return write(c, r)
 }
 
-// layerID resolves the :id of layers/{ref}/status, /events and /parse as layers/{ref} and
-// tiles/{layer} do: an id, a name or a fragment of the source's file name. (Only ids were
-// taken, and a name got `layer "terrain" not found` for a layer that exists.)
-func (s *Server) layerID(c echo.Context) (int64, error) {
+// layerRef resolves the :id of DELETE layers/{ref} and of layers/{ref}/status, /events and
+// /parse as layers/{ref} and tiles/{layer} do (Store.Layer): an id, else a name, else a
+// fragment of the source's file name. (Only ids were taken, and a name got `layer "terrain"
+// not found` for a layer that exists; a name made of digits, as an upload of 2024.tif gets,
+// was read only as an id.)
+func (s *Server) layerRef(c echo.Context) (catalog.Layer, error) {
 	ref := c.Param("id")
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
-		return id, nil
-	}
 	if len(ref) > 256 {
-		return 0, tiles.NotFound("layer not found (a reference of %d bytes)", len(ref))
+		return catalog.Layer{}, tiles.NotFound("layer not found (a reference of %d bytes)", len(ref))
 	}
 	l, err := s.store.Layer(c.Request().Context(), ref)
 	if errors.Is(err, catalog.ErrNotFound) {
-		return 0, tiles.NotFound("layer %q not found", ref)
+		return l, tiles.NotFound("layer %q not found", ref)
 	}
-	return l.ID, err
+	return l, err
 }
 
 func pathID(c echo.Context, what string) (int64, error) {
@@ -188,16 +187,12 @@ func (s *Server) updateLegend(c echo.Context) error {
 // server's and stays. A parse of the layer running at that moment fails. Readers see the
 // layer gone within the layer cache's second. django-raster deletes layers in its admin.
 func (s *Server) deleteLayer(c echo.Context) error {
-	id, err := s.layerID(c)
+	l, err := s.layerRef(c)
 	if err != nil {
 		return s.fail(c, err)
 	}
 	ctx := c.Request().Context()
-	l, err := s.store.LayerByID(ctx, id)
-	if err != nil {
-		return s.fail(c, err)
-	}
-	if err := s.store.DeleteLayer(ctx, id); err != nil {
+	if err := s.store.DeleteLayer(ctx, l.ID); err != nil {
 		return s.fail(c, err)
 	}
 	if s.uploaded(l.Source) {
@@ -566,23 +561,16 @@ func (s *Server) reparse(c echo.Context) error {
 	if s.parse == nil {
 		return errorJSON(c, http.StatusServiceUnavailable, "this server cannot parse rasters (started without a parser)")
 	}
-	id, err := s.layerID(c)
+	l, err := s.layerRef(c)
 	if err != nil {
 		return s.fail(c, err)
 	}
-	if _, err := s.store.LayerByID(c.Request().Context(), id); err != nil {
-		return s.fail(c, err)
-	}
-	s.startParse(id)
-	return c.JSON(http.StatusAccepted, map[string]string{"status": s.cfg.Prefix + "layers/" + strconv.FormatInt(id, 10) + "/status"})
+	s.startParse(l.ID)
+	return c.JSON(http.StatusAccepted, map[string]string{"status": s.cfg.Prefix + "layers/" + strconv.FormatInt(l.ID, 10) + "/status"})
 }
 
 func (s *Server) status(c echo.Context) error {
-	id, err := s.layerID(c)
-	if err != nil {
-		return s.fail(c, err)
-	}
-	l, err := s.store.LayerByID(c.Request().Context(), id)
+	l, err := s.layerRef(c)
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -593,14 +581,11 @@ func (s *Server) status(c echo.Context) error {
 // status JSON whenever it changes, until the parse is FINISHED or FAILED, the client leaves
 // or EventsMaxDuration passes; a comment line every 15 s keeps proxies from closing it.
 func (s *Server) events(c echo.Context) error {
-	id, err := s.layerID(c)
+	l, err := s.layerRef(c)
 	if err != nil {
 		return s.fail(c, err)
 	}
-	ctx := c.Request().Context()
-	if _, err := s.store.LayerByID(ctx, id); err != nil {
-		return s.fail(c, err)
-	}
+	id, ctx := l.ID, c.Request().Context()
 	w := c.Response()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
