@@ -293,17 +293,7 @@ async function loadLegends() {
 function defaultBindings() {
   const four = state.layers.find((l) => l.bands.length >= 4 && l.parse.status === 'FINISHED');
   const first = four || state.layers.find((l) => l.parse.status === 'FINISHED') || state.layers[0];
-  if (!first) return null;
-  if (four) {
-    addBinding('r', four.id, 2);
-    addBinding('n', four.id, 3);
-  } else {
-    addBinding('x', first.id, 0);
-    $('#formula').value = 'x';
-    const b = first.bands[0] || {};
-    $('#range-min').value = b.min ?? '';
-    $('#range-max').value = b.max ?? '';
-  }
+  if (first) bindLayer(first);
   return first;
 }
 
@@ -344,7 +334,8 @@ async function showLayer(id) {
 
 /**
  * Replaces the bindings with one layer's: NDVI over bands 2 and 3 when it has four bands,
- * else x over band 0 with the band's range.
+ * else x over band 0 with the band's range (the page's first formula, an upload's, and the
+ * one bound again after a delete).
  */
 function bindLayer(l) {
   $('#bindings tbody').replaceChildren();
@@ -357,8 +348,9 @@ function bindLayer(l) {
   } else {
     addBinding('x', l.id, 0);
     $('#formula').value = 'x';
-    $('#range-min').value = l.bands[0].min ?? '';
-    $('#range-max').value = l.bands[0].max ?? '';
+    const b = l.bands[0] || {}; // a layer still parsing has no bands yet
+    $('#range-min').value = b.min ?? '';
+    $('#range-max').value = b.max ?? '';
   }
 }
 
