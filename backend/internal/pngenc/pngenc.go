@@ -93,7 +93,7 @@ func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 	sum := uint32(1)
 	prev := e.prev // the row above, zeros for the first
 	for y := 0; y < height; y++ {
-		cur := img.Pix[y*img.Stride : y*img.Stride+width*4] // RGBA rows are filtered in place
+		cur := img.Pix[y*img.Stride : y*img.Stride+width*4] // RGBA rows are read from the image, not copied
 		if opaque {
 			packRGB(e.raw, cur)
 			cur = e.raw

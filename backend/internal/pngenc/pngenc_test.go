@@ -116,10 +116,14 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			orig := bytes.Clone(tt.img.Pix)
 			for round := 0; round < 2; round++ { // the second round reuses the buffers
 				var buf bytes.Buffer
 				if err := e.Encode(&buf, tt.img); err != nil {
 					t.Fatal(err)
+				}
+				if !bytes.Equal(tt.img.Pix, orig) { // rows are filtered from the image itself
+					t.Fatal("Encode changed the image's pixels")
 				}
 				if ct := buf.Bytes()[25]; ct != tt.colorType {
 					t.Fatalf("colour type %d, want %d", ct, tt.colorType)
