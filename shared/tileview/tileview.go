@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -168,7 +169,7 @@ type parseCache struct {
 
 // program is Compile(src, names) through the cache; names are sorted.
 func (c *parseCache) program(src string, names []string) (*formula.Program, error) {
-	key := src + "\x00" + strings.Join(names, "\x00")
+	key := programKey(src, names)
 	c.mu.Lock()
 	p := c.programs[key]
 	c.mu.Unlock()
@@ -186,6 +187,28 @@ func (c *parseCache) program(src string, names []string) (*formula.Program, erro
 	c.programs[key] = p
 	c.mu.Unlock()
 	return p, nil
+}
+
+// programKey is the cache key of a formula over a set of band names: each string with its
+// length in front, since a band name (and a formula) may hold any byte, a separator too.
+func programKey(src string, names []string) string {
+	n := len(src) + 4
+	for _, s := range names {
+		n += len(s) + 4
+	}
+	var b strings.Builder
+	b.Grow(n)
+	var num [20]byte
+	put := func(s string) {
+		b.Write(strconv.AppendInt(num[:0], int64(len(s)), 10))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	put(src)
+	for _, s := range names {
+		put(s)
+	}
+	return b.String()
 }
 
 // colormap parses src, JSON or a colormap's name, through the cache.

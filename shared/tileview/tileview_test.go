@@ -233,3 +233,28 @@ func TestParseCache(t *testing.T) {
 		img.Release()
 	}
 }
+
+// TestParseCacheNames checks that the kept program of a formula is per exact set of band
+// names: bands "a" and "b" and a single band named "a\x00b" (a name may hold any byte) are
+// different sets, so "a" over the latter is still the unknown-variable error at 0:1.
+func TestParseCacheNames(t *testing.T) {
+	z := tile.ZXY{Z: 1}
+	enc := func(names ...string) []byte {
+		bands := map[string]*raster.Band{}
+		for _, n := range names {
+			bands[n] = raster.New(raster.Byte, 2, 1)
+		}
+		data, err := rawtile.Encode(&rawtile.Tile{Tile: z, Bounds: z.Bounds(), Width: 2, Height: 1, Bands: bands})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	if _, err := Render(enc("a", "b"), Options{Formula: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	var fe *FormulaError
+	if _, err := Render(enc("a\x00b"), Options{Formula: "a"}); !errors.As(err, &fe) || fe.Start != 0 || fe.End != 1 {
+		t.Fatalf("a over a tile with only band %q: %v, want a formula error at 0:1", "a\x00b", err)
+	}
+}
