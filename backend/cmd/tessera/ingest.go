@@ -456,11 +456,7 @@ func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.S
 }
 
 func resolveLegend(ctx context.Context, st *pgstore.Store, ref string) (int64, error) {
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		l, err := st.Legend(ctx, id)
-		return l.ID, err
-	}
-	l, err := st.LegendByTitle(ctx, ref)
+	l, err := st.LegendByRef(ctx, ref)
 	return l.ID, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -157,6 +158,19 @@ func (s *Store) LegendByTitle(ctx context.Context, title string) (colormap.Legen
 		return colormap.Legend{}, fmt.Errorf("pgstore: no legend titled %q: %w", title, catalog.ErrNotFound)
 	}
 	return ls[0], nil
+}
+
+// LegendByRef resolves a legend reference as style=, POST layers and `tessera ingest
+// --legend` take it: an integer id, else a title (LegendByTitle), so a title made of digits
+// is found when no legend has that id. No match gives catalog.ErrNotFound.
+func (s *Store) LegendByRef(ctx context.Context, ref string) (colormap.Legend, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		lg, err := s.Legend(ctx, id)
+		if !errors.Is(err, catalog.ErrNotFound) {
+			return lg, err
+		}
+	}
+	return s.LegendByTitle(ctx, ref)
 }
 
 // Legends returns every legend, by id.

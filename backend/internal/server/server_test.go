@@ -795,3 +795,24 @@ func TestDigitNameRoutes(t *testing.T) {
 		t.Errorf("after DELETE: %v; want the layer gone", err)
 	}
 }
+
+// TestLegendDigitTitle: POST layers finds a legend by a title made of digits when no legend
+// has that id, as style= and tessera ingest --legend do (id, else title).
+func TestLegendDigitTitle(t *testing.T) {
+	e := setup(t, 0)
+	lg := e.fx.Legend
+	lg.ID, lg.Title = 0, "31337"
+	if err := e.st.CreateLegend(context.Background(), &lg); err != nil {
+		t.Fatal(err)
+	}
+	if lg.ID == 31337 {
+		t.Skip("the legend got the id its title spells")
+	}
+	resp, b := e.do(t, call{method: "POST", path: "/raster/layers", header: auth, ctype: "application/json",
+		body: `{"name":"lg_digits","url":"http://127.0.0.1:1/x.tif","legend":"31337"}`})
+	var l tiles.LayerJSON
+	json.Unmarshal(b, &l)
+	if resp.StatusCode != http.StatusCreated || l.LegendID == nil || *l.LegendID != lg.ID {
+		t.Fatalf("%d %s; want 201 with legend %d", resp.StatusCode, b, lg.ID)
+	}
+}

@@ -302,13 +302,7 @@ func (s *Server) legendID(ctx context.Context, ref legendRef) (*int64, error) {
 	if r == "" {
 		return nil, nil
 	}
-	var lg colormap.Legend
-	var err error
-	if id, perr := strconv.ParseInt(r, 10, 64); perr == nil {
-		lg, err = s.store.Legend(ctx, id)
-	} else {
-		lg, err = s.store.LegendByTitle(ctx, r)
-	}
+	lg, err := s.store.LegendByRef(ctx, r)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil, tiles.NotFound("legend %q not found (give a legend id or title)", r)
 	}

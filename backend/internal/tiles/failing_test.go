@@ -39,7 +39,7 @@ func (brokenStore) NearestTile(context.Context, int64, int64, tile.ZXY) (tile.ZX
 func (brokenStore) Legend(context.Context, int64) (colormap.Legend, error) {
 	return colormap.Legend{}, errSecret
 }
-func (brokenStore) LegendByTitle(context.Context, string) (colormap.Legend, error) {
+func (brokenStore) LegendByRef(context.Context, string) (colormap.Legend, error) {
 	return colormap.Legend{}, errSecret
 }
 func (brokenStore) SessionColormap(context.Context, string, string) (json.RawMessage, error) {

@@ -189,13 +189,7 @@ func (s *Service) cachedStyle(key string, load func() (resolvedStyle, error)) (r
 
 // legend finds a legend by id, else by title (case-insensitive).
 func (s *Service) legend(ctx context.Context, ref string) (colormap.Legend, error) {
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		lg, err := s.store.Legend(ctx, id)
-		if !errors.Is(err, catalog.ErrNotFound) {
-			return lg, err
-		}
-	}
-	lg, err := s.store.LegendByTitle(ctx, ref)
+	lg, err := s.store.LegendByRef(ctx, ref)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return lg, NotFound("legend %q not found", clip(ref))
 	}

@@ -51,9 +51,10 @@ type Store interface {
 	// NearestTile returns tile t, or its nearest stored ancestor, with all its bands;
 	// catalog.ErrNotFound when neither exists.
 	NearestTile(ctx context.Context, layerID, version int64, t tile.ZXY) (tile.ZXY, []*raster.Band, error)
-	// Legend and LegendByTitle (case-insensitive) return a legend or catalog.ErrNotFound.
+	// Legend (by id) and LegendByRef (an id, else a case-insensitive title) return a legend
+	// or catalog.ErrNotFound.
 	Legend(ctx context.Context, id int64) (colormap.Legend, error)
-	LegendByTitle(ctx context.Context, title string) (colormap.Legend, error)
+	LegendByRef(ctx context.Context, ref string) (colormap.Legend, error)
 	// SessionColormap returns the colormap JSON saved under key in a session, or
 	// catalog.ErrNotFound.
 	SessionColormap(ctx context.Context, session, key string) (json.RawMessage, error)
