@@ -276,7 +276,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	srv := server.New(st, svc, parse, metrics, server.Config{
 		Prefix: cfg.Prefix, AdminToken: cfg.AdminToken, PrivateReads: cfg.PrivateReads, CORSOrigins: cfg.CORSOrigins,
 		UploadDir: filepath.Join(cfg.Ingest.WorkDir, "uploads"), MaxUpload: cfg.MaxUpload, BenchRoutes: cfg.BenchRoutes, Logger: log,
-		MaxZoom: cfg.Ingest.MaxZoom,
+		MaxZoom: &cfg.Ingest.MaxZoom,
 	})
 	defer srv.Close()
 

@@ -269,3 +269,32 @@ func TestServeUnreachableRedis(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and a message naming REDIS_URL", code, errb.String())
 	}
 }
+
+// TestServeMaxZoomLimit: POST layers refuses a max_zoom past TESSERA_MAX_INGEST_ZOOM even
+// when that limit is 0 (only zoom 0), which the server took for "unset" and its default 19.
+func TestServeMaxZoomLimit(t *testing.T) {
+	_, dsn := dbtest.NewWithDSN(t)
+	const token = "serve-maxzoom-token-0123456789"
+	workdir := t.TempDir()
+	getenv := func(k string) string {
+		return map[string]string{"DATABASE_URL": dsn, "TESSERA_LOG_LEVEL": "error", "RASTER_WORKDIR": workdir,
+			"TESSERA_ADMIN_TOKEN": token, "TESSERA_MAX_INGEST_ZOOM": "0"}[k]
+	}
+	cfg, err := loadServeConfig([]string{"--addr", "127.0.0.1:0"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, cfg)
+	req, _ := http.NewRequest("POST", base+"layers", strings.NewReader(`{"name":"mz","url":"http://127.0.0.1:1/x.tif","max_zoom":3}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "max_zoom: must be from 0 to 0") {
+		t.Fatalf("%d %s; want 400 naming the limit 0", resp.StatusCode, b)
+	}
+}

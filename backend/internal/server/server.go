@@ -70,9 +70,9 @@ type Config struct {
 	EventsMaxDuration time.Duration
 	EventsPoll        time.Duration
 	// MaxZoom is the deepest max_zoom a new layer may ask for: the parse's limit
-	// (TESSERA_MAX_INGEST_ZOOM; 0 means its default, 19). Past it the upload is a 400, not a
-	// layer whose parse then fails.
-	MaxZoom int
+	// (TESSERA_MAX_INGEST_ZOOM; nil means its default, 19 — 0 is a limit, zoom 0 only).
+	// Past it the upload is a 400, not a layer whose parse then fails.
+	MaxZoom *int
 	Logger  *slog.Logger
 }
 
@@ -103,8 +103,9 @@ func New(store Store, svc *tiles.Service, parse ParseFunc, metrics *Metrics, cfg
 	if cfg.Prefix == "" {
 		cfg.Prefix = "/raster/"
 	}
-	if cfg.MaxZoom <= 0 {
-		cfg.MaxZoom = defaultMaxZoom
+	if cfg.MaxZoom == nil {
+		z := defaultMaxZoom
+		cfg.MaxZoom = &z
 	}
 	if cfg.EventsMaxDuration <= 0 {
 		cfg.EventsMaxDuration = time.Hour

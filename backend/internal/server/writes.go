@@ -368,7 +368,7 @@ func (s *Server) createLayer(c echo.Context) error {
 					return s.fail(c, &tiles.ParamError{Param: "url", Msg: fmt.Sprintf("%q is not an http(s):// or s3:// URL", b.URL)})
 				}
 			}
-			if l, err = b.layer(b.URL, s.cfg.MaxZoom); err == nil {
+			if l, err = b.layer(b.URL, *s.cfg.MaxZoom); err == nil {
 				l.LegendID, err = s.legendID(c.Request().Context(), b.Legend)
 			}
 		}
@@ -477,7 +477,7 @@ func (s *Server) upload(c echo.Context) (catalog.Layer, error) {
 	if src == "" {
 		src = fields["url"]
 	}
-	l, err := b.layer(src, s.cfg.MaxZoom)
+	l, err := b.layer(src, *s.cfg.MaxZoom)
 	if err != nil {
 		return fail(err)
 	}
