@@ -51,9 +51,10 @@ type Option func(*pgxpool.Config)
 // it opens: a PostgreSQL backend's first raster call loads the postgis_raster library and
 // GDAL with it, 120 ms measured on PostgreSQL 15 / PostGIS 3.3 (the first
 // `SELECT postgis_raster_lib_version()` of a session against the second). And the pool opens
-// its connections in the background at start (MinConns = MaxConns, unless the URL sets
-// pool_min_conns), so no tile request pays for either. The warming is best effort: on a
-// database without postgis_raster yet (before the first migration) it does nothing.
+// its connections in the background at start (MinConns = MaxConns, unless the URL sets a
+// pool_min_conns above 0), so no tile request pays for either. The warming is best effort:
+// on a database without postgis_raster yet (before the first migration) it does nothing, and
+// the connections opened then stay cold.
 func WarmPool() Option {
 	return func(cfg *pgxpool.Config) {
 		prev := cfg.AfterConnect
