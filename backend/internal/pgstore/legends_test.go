@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -193,5 +194,47 @@ func TestAPIKeys(t *testing.T) {
 	var n int
 	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE token_hash = $1 OR name = $1`, tok).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the token itself is stored (%d rows, %v)", n, err)
+	}
+}
+
+// TestLegendByRef: a reference is an id, else a title; a title of digits is found when no
+// legend has that id, and an id wins over a title that spells it.
+func TestLegendByRef(t *testing.T) {
+	s := dbtest.New(t)
+	ctx := context.Background()
+	entries := []colormap.LegendEntry{{Name: "one", Expression: "1", Color: "#ff0000", Code: "1"}}
+	a := colormap.Legend{Title: "Classes", Entries: entries}
+	if err := s.CreateLegend(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	digits := colormap.Legend{Title: "987654", Entries: entries}
+	if err := s.CreateLegend(ctx, &digits); err != nil {
+		t.Fatal(err)
+	}
+	// A legend titled with a's id: the id names a, not it.
+	spellsID := colormap.Legend{Title: strconv.FormatInt(a.ID, 10), Entries: entries}
+	if err := s.CreateLegend(ctx, &spellsID); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		ref  string
+		want int64
+	}{
+		{strconv.FormatInt(a.ID, 10), a.ID},
+		{"cLASSES", a.ID},
+		{"987654", digits.ID},
+		{strconv.FormatInt(spellsID.ID, 10), spellsID.ID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.ref, func(t *testing.T) {
+			if got, err := s.LegendByRef(ctx, tc.ref); err != nil || got.ID != tc.want {
+				t.Fatalf("LegendByRef(%q) = %d, %v; want %d", tc.ref, got.ID, err, tc.want)
+			}
+		})
+	}
+	for _, ref := range []string{"999999999", "Nope", ""} {
+		if _, err := s.LegendByRef(ctx, ref); !errors.Is(err, catalog.ErrNotFound) {
+			t.Errorf("LegendByRef(%q): %v; want ErrNotFound", ref, err)
+		}
 	}
 }
