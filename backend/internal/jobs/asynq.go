@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -28,9 +29,9 @@ type Queue struct {
 
 // NewQueue connects to the Redis at redisURL (redis://[:password@]host:port/db).
 func NewQueue(redisURL, queue string) (*Queue, error) {
-	opt, err := asynq.ParseRedisURI(redisURL)
+	opt, err := redisOpt(redisURL)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redactRedis(redisURL), err)
+		return nil, err
 	}
 	if queue == "" {
 		queue = DefaultQueue
@@ -43,10 +44,31 @@ func NewQueue(redisURL, queue string) (*Queue, error) {
 	return q, nil
 }
 
-// redactRedis hides the password of a Redis URL for messages and logs.
+// redisOpt parses a REDIS_URL; its errors never show the URL's password.
+func redisOpt(redisURL string) (asynq.RedisConnOpt, error) {
+	if _, err := url.Parse(redisURL); err != nil {
+		// Not wrapped: url's error quotes the URL whole, password included.
+		return nil, fmt.Errorf("jobs: REDIS_URL %q is not a URL: want redis://[:PASSWORD@]HOST:PORT/DB, with a password's special characters %%-escaped", redactRedis(redisURL))
+	}
+	opt, err := asynq.ParseRedisURI(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redactRedis(redisURL), err)
+	}
+	return opt, nil
+}
+
+// redactRedis hides the password of a Redis URL for messages and logs; of a string that does
+// not parse as a URL it hides all between "://" and the last "@".
 func redactRedis(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
+		i, j := strings.Index(s, "://"), strings.LastIndex(s, "@")
+		if i >= 0 && j > i {
+			return s[:i+3] + "xxxxx" + s[j:]
+		}
+		return s
+	}
+	if u.User == nil {
 		return s
 	}
 	if _, ok := u.User.Password(); ok {
@@ -164,9 +186,9 @@ type WorkerOptions struct {
 // NewWorker returns a worker for the Redis at redisURL (which must answer a ping); start it
 // with Start or Run.
 func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
-	opt, err := asynq.ParseRedisURI(redisURL)
+	opt, err := redisOpt(redisURL)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redactRedis(redisURL), err)
+		return nil, err
 	}
 	if o.Queue == "" {
 		o.Queue = DefaultQueue

@@ -222,3 +222,19 @@ func TestUnreachableRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestBadRedisURLHidesPassword: a REDIS_URL that does not parse (here a bad %-escape in the
+// password) is refused without printing the password, neither in Tessera's words nor in the
+// parser's error, which quotes the URL whole.
+func TestBadRedisURLHidesPassword(t *testing.T) {
+	h := func(context.Context, Task) error { return nil }
+	for _, bad := range []string{"redis://:s3cret%zz@127.0.0.1:6379/0", "ftp://:s3cret@127.0.0.1:6379/0"} {
+		_, werr := NewWorker(bad, WorkerOptions{Kinds: []string{"test:kind"}}, h)
+		_, qerr := NewQueue(bad, "")
+		for _, err := range []error{werr, qerr} {
+			if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "REDIS_URL") {
+				t.Errorf("%s: error %v; want one naming REDIS_URL without the password", bad, err)
+			}
+		}
+	}
+}
