@@ -92,12 +92,16 @@ func (c serveConfig) String() string {
 		c.CacheControl, c.MaxUpload, c.ExportMax, c.LogLevel, c.BenchRoutes, parses)
 }
 
-// redactDSN hides a DSN's password.
+// redactDSN hides a DSN's password (of a URL that does not parse, all between "://" and the
+// last "@").
 func redactDSN(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil || u.User == nil {
 		if strings.Contains(dsn, "password=") {
 			return "(redacted key=value DSN)"
+		}
+		if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"); err != nil && i >= 0 && j > i {
+			return dsn[:i+3] + "xxxxx" + dsn[j:]
 		}
 		return dsn
 	}

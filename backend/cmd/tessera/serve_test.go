@@ -298,3 +298,13 @@ func TestServeMaxZoomLimit(t *testing.T) {
 		t.Fatalf("%d %s; want 400 naming the limit 0", resp.StatusCode, b)
 	}
 }
+
+// TestServeConfigHidesMalformedPasswords: the configuration line serve logs at start hides
+// the passwords of URLs that do not parse (a bad %-escape), which it printed whole.
+func TestServeConfigHidesMalformedPasswords(t *testing.T) {
+	c := serveConfig{DatabaseURL: "postgres://tessera:s3cret%zz@127.0.0.1:5432/tessera",
+		RedisURL: "redis://:s3cret%zz@127.0.0.1:6379/0", Queue: "tessera"}
+	if s := c.String(); strings.Contains(s, "s3cret") || !strings.Contains(s, "127.0.0.1:5432") || !strings.Contains(s, "127.0.0.1:6379") {
+		t.Errorf("config line %q: want the hosts without the passwords", s)
+	}
+}
