@@ -110,14 +110,66 @@ func (a *aliasBytes) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 type wireTile struct {
-	V      int                 `msgpack:"v"`
-	Z      int                 `msgpack:"z"`
-	X      int                 `msgpack:"x"`
-	Y      int                 `msgpack:"y"`
-	Bounds []float64           `msgpack:"bounds"`
-	Width  int                 `msgpack:"width"`
-	Height int                 `msgpack:"height"`
-	Bands  map[string]wireBand `msgpack:"bands"`
+	V      int        `msgpack:"v"`
+	Z      int        `msgpack:"z"`
+	X      int        `msgpack:"x"`
+	Y      int        `msgpack:"y"`
+	Bounds wireBounds `msgpack:"bounds"`
+	Width  int        `msgpack:"width"`
+	Height int        `msgpack:"height"`
+	Bands  wireBands  `msgpack:"bands"`
+}
+
+// wireBounds and wireBands decode the tile's only variable-length containers element by
+// element, so their memory follows the input's bytes, not the length the input declares:
+// msgpack v5.4.1 allocates a slice of the declared length whatever its alloc limit says
+// (its flag test is always true) and a map of up to a million entries, so ten bytes could
+// ask for 24 GB.
+type (
+	wireBounds []float64
+	wireBands  map[string]wireBand
+)
+
+// DecodeMsgpack implements msgpack.CustomDecoder.
+func (b *wireBounds) DecodeMsgpack(dec *msgpack.Decoder) error {
+	n, err := dec.DecodeArrayLen()
+	if err != nil || n < 0 { // n < 0: nil
+		*b = nil
+		return err
+	}
+	s := make([]float64, 0, min(n, 4))
+	for range n {
+		v, err := dec.DecodeFloat64()
+		if err != nil {
+			return err
+		}
+		s = append(s, v)
+	}
+	*b = s
+	return nil
+}
+
+// DecodeMsgpack implements msgpack.CustomDecoder.
+func (m *wireBands) DecodeMsgpack(dec *msgpack.Decoder) error {
+	n, err := dec.DecodeMapLen()
+	if err != nil || n < 0 { // n < 0: nil
+		*m = nil
+		return err
+	}
+	bands := make(wireBands, min(n, MaxBands+1))
+	for range n {
+		name, err := dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		var wb wireBand
+		if err := dec.Decode(&wb); err != nil {
+			return err
+		}
+		bands[name] = wb
+	}
+	*m = bands
+	return nil
 }
 
 // Validate checks the tile against the schema's rules and limits: a valid address, finite

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -294,5 +295,33 @@ func TestDecodeAliases(t *testing.T) {
 	}
 	if !bytes.Equal(w.Bands["a"].Data, src.Data) {
 		t.Errorf("plain msgpack decode: %v, want %v", w.Bands["a"].Data, src.Data)
+	}
+}
+
+// TestDecodeDeclaredLengths: a few bytes declaring a huge bounds array or bands map must be
+// refused without allocating for the declared size (msgpack v5.4.1 allocates a slice of the
+// declared length whatever its alloc limit says: 10 bytes once asked for 24 GB).
+func TestDecodeDeclaredLengths(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"bounds array of 10^7", append([]byte("\x81\xa6bounds\xdd"), 0x00, 0x98, 0x96, 0x80)},
+		{"bands map of 10^6", append([]byte("\x81\xa5bands\xdf"), 0x00, 0x0f, 0x42, 0x40)},
+		{"fuzz: struct as array", []byte("\x98\xfbO\xee\xe9ݳ000")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Decode(tt.data)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+				t.Fatalf("decoding %d bytes allocated %d bytes", len(tt.data), n)
+			}
+		})
 	}
 }
