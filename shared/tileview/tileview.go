@@ -51,7 +51,7 @@ type Image struct {
 
 // Release hands the image's pixel and value buffers back to the renderer for the next
 // render; RGBA must not be used after it. The browser calls it once the pixels are copied
-// out: a render then allocates about a quarter of what it did (measured, below), which
+// out: a render then allocates about a quarter of what it did (BenchmarkRenderNDVI), which
 // matters under WebAssembly, where the Go heap is collected on the page's only thread.
 func (im *Image) Release() {
 	if im == nil || im.out == nil {
