@@ -355,35 +355,19 @@ func showProgress(ctx context.Context, st *pgstore.Store, id int64, w io.Writer)
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetWidth(30),
 	)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		var max int64 = -1
-		for {
-			if l, err := st.LayerByID(ctx, id); err == nil {
-				p := l.Parse
-				bar.Describe(strings.ToLower(strings.ReplaceAll(p.Status.String(), "_", " ")))
-				if p.TilesTotal > 0 && p.TilesTotal != max {
-					max = p.TilesTotal
-					bar.ChangeMax64(max)
-				}
-				if max > 0 {
-					bar.Set64(min(p.TilesDone, max))
-				}
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
+	var max int64 = -1
+	stopPoll := pollParse(ctx, st, id, func(p catalog.ParseStatus) {
+		bar.Describe(strings.ToLower(strings.ReplaceAll(p.Status.String(), "_", " ")))
+		if p.TilesTotal > 0 && p.TilesTotal != max {
+			max = p.TilesTotal
+			bar.ChangeMax64(max)
 		}
-	}()
+		if max > 0 {
+			bar.Set64(min(p.TilesDone, max))
+		}
+	})
 	return func() {
-		close(done)
-		<-finished
+		stopPoll()
 		bar.Finish()
 		fmt.Fprintln(w)
 	}
@@ -392,24 +376,31 @@ func showProgress(ctx context.Context, st *pgstore.Store, id int64, w io.Writer)
 // showPhases prints a line on w each time the layer's parse status changes, with the tiles
 // to check once they are known, until the returned stop is called.
 func showPhases(ctx context.Context, st *pgstore.Store, id int64, w io.Writer) (stop func()) {
+	last := ""
+	return pollParse(ctx, st, id, func(p catalog.ParseStatus) {
+		line := strings.ToLower(strings.ReplaceAll(p.Status.String(), "_", " "))
+		if p.TilesTotal > 0 {
+			line += fmt.Sprintf(" (%d tiles to check)", p.TilesTotal)
+		}
+		if line != last && p.Status != catalog.Unparsed && p.Status != catalog.Finished && p.Status != catalog.Failed {
+			fmt.Fprintf(w, "tessera ingest: %s\n", line)
+			last = line
+		}
+	})
+}
+
+// pollParse calls show with the layer's parse status every 200 ms, from one goroutine, until
+// the returned stop is called; stop returns once the goroutine has ended.
+func pollParse(ctx context.Context, st *pgstore.Store, id int64, show func(catalog.ParseStatus)) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
-		last := ""
 		for {
 			if l, err := st.LayerByID(ctx, id); err == nil {
-				p := l.Parse
-				line := strings.ToLower(strings.ReplaceAll(p.Status.String(), "_", " "))
-				if p.TilesTotal > 0 {
-					line += fmt.Sprintf(" (%d tiles to check)", p.TilesTotal)
-				}
-				if line != last && p.Status != catalog.Unparsed && p.Status != catalog.Finished && p.Status != catalog.Failed {
-					fmt.Fprintf(w, "tessera ingest: %s\n", line)
-					last = line
-				}
+				show(l.Parse)
 			}
 			select {
 			case <-done:
