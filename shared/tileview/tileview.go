@@ -169,24 +169,29 @@ type parseCache struct {
 
 // program is Compile(src, names) through the cache; names are sorted.
 func (c *parseCache) program(src string, names []string) (*formula.Program, error) {
-	key := programKey(src, names)
-	c.mu.Lock()
-	p := c.programs[key]
-	c.mu.Unlock()
-	if p != nil {
-		return p, nil
+	return through(&c.mu, c.programs, programKey(src, names), func() (*formula.Program, error) { return Compile(src, names) })
+}
+
+// through returns m[key], or makes it and keeps it (m, guarded by mu, holds at most maxParsed
+// entries and is emptied when full); an error is returned and not kept.
+func through[T any](mu *sync.Mutex, m map[string]T, key string, build func() (T, error)) (T, error) {
+	mu.Lock()
+	v, ok := m[key]
+	mu.Unlock()
+	if ok {
+		return v, nil
 	}
-	p, err := Compile(src, names)
+	v, err := build()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	c.mu.Lock()
-	if len(c.programs) >= maxParsed {
-		clear(c.programs)
+	mu.Lock()
+	if len(m) >= maxParsed {
+		clear(m)
 	}
-	c.programs[key] = p
-	c.mu.Unlock()
-	return p, nil
+	m[key] = v
+	mu.Unlock()
+	return v, nil
 }
 
 // programKey is the cache key of a formula over a set of band names: each string with its
@@ -213,26 +218,10 @@ func programKey(src string, names []string) string {
 
 // colormap parses src, JSON or a colormap's name, through the cache.
 func (c *parseCache) colormap(src string) (*colormap.Colormap, error) {
-	c.mu.Lock()
-	cm := c.colormaps[src]
-	c.mu.Unlock()
-	if cm != nil {
-		return cm, nil
-	}
-	var err error
-	if strings.HasPrefix(src, "{") {
-		cm, err = colormap.Parse([]byte(src))
-	} else {
-		cm, err = colormap.Named(src)
-	}
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.colormaps) >= maxParsed {
-		clear(c.colormaps)
-	}
-	c.colormaps[src] = cm
-	c.mu.Unlock()
-	return cm, nil
+	return through(&c.mu, c.colormaps, src, func() (*colormap.Colormap, error) {
+		if strings.HasPrefix(src, "{") {
+			return colormap.Parse([]byte(src))
+		}
+		return colormap.Named(src)
+	})
 }
