@@ -217,17 +217,8 @@ func TestServeThroughRedis(t *testing.T) {
 	fw.Write(data)
 	mw.WriteField("name", "viaqueue")
 	mw.Close()
-	req, _ := http.NewRequest("POST", base+"layers", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("upload: %d %s", resp.StatusCode, b)
+	if code, b := postLayers(t, base, mw.FormDataContentType(), &body, token); code != 201 {
+		t.Fatalf("upload: %d %s", code, b)
 	}
 	var st struct {
 		Status string   `json:"status"`
@@ -285,18 +276,29 @@ func TestServeMaxZoomLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := startServe(t, cfg)
-	req, _ := http.NewRequest("POST", base+"layers", strings.NewReader(`{"name":"mz","url":"http://127.0.0.1:1/x.tif","max_zoom":3}`))
-	req.Header.Set("Content-Type", "application/json")
+	code, b := postLayers(t, base, "application/json", strings.NewReader(`{"name":"mz","url":"http://127.0.0.1:1/x.tif","max_zoom":3}`), token)
+	if code != http.StatusBadRequest || !strings.Contains(string(b), "max_zoom: must be from 0 to 0") {
+		t.Fatalf("%d %s; want 400 naming the limit 0", code, b)
+	}
+}
+
+// postLayers POSTs body to the server's layers route with the admin token and returns the
+// status and the answer.
+func postLayers(t *testing.T, base, ctype string, body io.Reader, token string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+"layers", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "max_zoom: must be from 0 to 0") {
-		t.Fatalf("%d %s; want 400 naming the limit 0", resp.StatusCode, b)
-	}
+	return resp.StatusCode, b
 }
 
 // TestServeConfigHidesMalformedPasswords: the configuration line serve logs at start hides
