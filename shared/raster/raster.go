@@ -193,8 +193,11 @@ func IsNoData(v, nd float64) bool {
 	if math.IsInf(nd, 0) {
 		return v == nd
 	}
-	return math.Abs(v-nd) <= 1e-8+1e-5*math.Abs(nd)
+	return math.Abs(v-nd) <= noDataTol(nd)
 }
+
+// noDataTol is IsNoData's tolerance around a finite nodata value nd (numpy's isclose).
+func noDataTol(nd float64) float64 { return 1e-8 + 1e-5*math.Abs(nd) }
 
 // Decode converts the band into float64 values and a nodata mask (true = nodata), reusing
 // vals and mask when they are large enough. A pixel is nodata when it matches the band's
@@ -397,7 +400,7 @@ func Mask(vals []float64, hasNoData bool, nd float64, mask []bool) []bool {
 func anyNoData(vals []float64, hasNoData bool, nd float64) bool {
 	if hasNoData && !math.IsNaN(nd) && !math.IsInf(nd, 0) {
 		// !(|v-nd| > tol) is IsNoData's test and also true for NaN, in one comparison.
-		tol := 1e-8 + 1e-5*math.Abs(nd)
+		tol := noDataTol(nd)
 		for _, v := range vals {
 			if !(math.Abs(v-nd) > tol) {
 				return true
@@ -417,7 +420,7 @@ func anyNoData(vals []float64, hasNoData bool, nd float64) bool {
 func maskInto(mask []bool, vals []float64, hasNoData bool, nd float64) []bool {
 	mask = mask[:len(vals)]
 	if hasNoData && !math.IsNaN(nd) && !math.IsInf(nd, 0) {
-		tol := 1e-8 + 1e-5*math.Abs(nd)
+		tol := noDataTol(nd)
 		for i, v := range vals {
 			mask[i] = !(math.Abs(v-nd) > tol)
 		}
