@@ -126,6 +126,19 @@ func Covering(b Bounds, z int) Range {
 	return r
 }
 
+// At returns the tile at zoom z holding the EPSG:3857 point (x, y), and the point's position
+// in it as fractions fx, fy of its size (0 at the west and north edges). A point beyond the
+// world's edge belongs to the edge tile (its fractions then fall outside [0, 1)).
+func At(x, y float64, z int) (t ZXY, fx, fy float64) {
+	n := 1 << z
+	span := Span(z)
+	fx = (x + Origin) / span
+	fy = (Origin - y) / span
+	tx := min(n-1, max(0, int(math.Floor(fx))))
+	ty := min(n-1, max(0, int(math.Floor(fy))))
+	return ZXY{Z: z, X: tx, Y: ty}, fx - float64(tx), fy - float64(ty)
+}
+
 // LonLatToMercator converts WGS84 degrees to EPSG:3857 metres. Latitudes are clamped to the
 // web-mercator limit (about ±85.0511°).
 func LonLatToMercator(lon, lat float64) (x, y float64) {

@@ -117,3 +117,28 @@ func TestLonLatMercator(t *testing.T) {
 		t.Fatalf("round trip = %v, %v", lon, lat)
 	}
 }
+
+// TestAt checks the tile holding a point and the point's place in it: a tile's north-west
+// corner, its centre, the world's east and south edges and a point beyond the world.
+func TestAt(t *testing.T) {
+	z := 3
+	b := ZXY{Z: z, X: 5, Y: 2}.Bounds()
+	for _, tc := range []struct {
+		name   string
+		x, y   float64
+		want   ZXY
+		fx, fy float64
+	}{
+		{"north-west corner", b.MinX, b.MaxY, ZXY{Z: z, X: 5, Y: 2}, 0, 0},
+		{"centre", (b.MinX + b.MaxX) / 2, (b.MinY + b.MaxY) / 2, ZXY{Z: z, X: 5, Y: 2}, 0.5, 0.5},
+		{"east and south edge of the world", Origin, -Origin, ZXY{Z: z, X: 7, Y: 7}, 1, 1},
+		{"beyond the west edge", -Origin - Span(z)/2, 0, ZXY{Z: z, X: 0, Y: 4}, -0.5, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, fx, fy := At(tc.x, tc.y, z)
+			if got != tc.want || !near(fx, tc.fx) || !near(fy, tc.fy) {
+				t.Fatalf("At = %v, %v, %v; want %v, %v, %v", got, fx, fy, tc.want, tc.fx, tc.fy)
+			}
+		})
+	}
+}

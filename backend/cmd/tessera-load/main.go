@@ -315,18 +315,6 @@ func (p *plan) point(w, i int) [2]float64 {
 	return p.points[(w*len(p.points)/p.c+i)%len(p.points)]
 }
 
-// pointTile is the tile of zoom z holding the EPSG:3857 point, as the server finds it for a
-// pixel query (the south and east edges belong to the tile they bound).
-func pointTile(pt [2]float64, z int) tile.ZXY {
-	n := 1 << z
-	span := tile.Span(z)
-	tx := min(n-1, max(0, int(math.Floor((pt[0]+tile.Origin)/span))))
-	ty := min(n-1, max(0, int(math.Floor((tile.Origin-pt[1])/span))))
-	return tile.ZXY{Z: z, X: tx, Y: ty}
-}
-
-func zxyPath(t tile.ZXY) string { return fmt.Sprintf("%d/%d/%d", t.Z, t.X, t.Y) }
-
 const benchColormap = `{"continuous":true,"from":"#0000ff","over":"#ffffff","to":"#ff0000","range":[600,1500]}`
 
 // algebraQuery is the 3-layer algebra scenarios' query (without a colormap).
@@ -365,9 +353,9 @@ func (p *plan) scenarios(cl *client, base string) []scenario {
 	get := func(u func(w, i int) string, gzip bool) func(w, i int) (int64, error) {
 		return func(w, i int) (int64, error) { return cl.get(u(w, i), gzip) }
 	}
-	png := func(w, i int) string { return base + "tiles/bench_a/" + zxyPath(p.pick(w, i)) + ".png" }
-	algebra := func(w, i int) string { return base + "algebra/" + zxyPath(p.pick(w, i)) + ".png" + algebraQ }
-	msgpack := func(w, i int) string { return base + "algebra/" + zxyPath(p.pick(w, i)) + ".msgpack" + msgQ }
+	png := func(w, i int) string { return base + "tiles/bench_a/" + p.pick(w, i).String() + ".png" }
+	algebra := func(w, i int) string { return base + "algebra/" + p.pick(w, i).String() + ".png" + algebraQ }
+	msgpack := func(w, i int) string { return base + "algebra/" + p.pick(w, i).String() + ".msgpack" + msgQ }
 	pixel := func(w, i int) string {
 		pt := p.point(w, i)
 		return fmt.Sprintf("%spixel/%.3f/%.3f%s", base, pt[0], pt[1], pixelQ)
@@ -375,9 +363,9 @@ func (p *plan) scenarios(cl *client, base string) []scenario {
 	var pixelPrime []request
 	seen := map[tile.ZXY]bool{}
 	for _, pt := range p.points {
-		if t := pointTile(pt, p.z); !seen[t] {
+		if t, _, _ := tile.At(pt[0], pt[1], p.z); !seen[t] {
 			seen[t] = true
-			pixelPrime = append(pixelPrime, request{base + "algebra/" + zxyPath(t) + ".msgpack" + pixelQ, true})
+			pixelPrime = append(pixelPrime, request{base + "algebra/" + t.String() + ".msgpack" + pixelQ, true})
 		}
 	}
 	return []scenario{
@@ -486,7 +474,7 @@ func run(args []string) error {
 		return nil
 	}
 	floorQ := algebraQuery()
-	floorURL := func(w, i int) string { return *warm + "bench/floor/" + zxyPath(p.pick(w, i)) + ".msgpack" + floorQ }
+	floorURL := func(w, i int) string { return *warm + "bench/floor/" + p.pick(w, i).String() + ".msgpack" + floorQ }
 	if failed, first := prime(cl, p.tileRequests(floorURL, true)); failed > 0 {
 		fmt.Printf("    HTTP floor: %d priming requests failed (first: %s)\n", failed, first)
 	}

@@ -168,19 +168,6 @@ func overzoom(b *raster.Band, from, to tile.ZXY) *raster.Band {
 	return out
 }
 
-// pointIn returns the tile at zoom z holding the EPSG:3857 point (x, y), and the point's
-// position in it as fractions fx, fy of its size (0 at the west and north edges). A point
-// beyond the world's edge belongs to the edge tile (its fractions then fall outside [0, 1)).
-func pointIn(x, y float64, z int) (t tile.ZXY, fx, fy float64) {
-	n := 1 << z
-	span := tile.Span(z)
-	fx = (x + tile.Origin) / span
-	fy = (tile.Origin - y) / span
-	tx := min(n-1, max(0, int(math.Floor(fx))))
-	ty := min(n-1, max(0, int(math.Floor(fy))))
-	return tile.ZXY{Z: z, X: tx, Y: ty}, fx - float64(tx), fy - float64(ty)
-}
-
 // pixelAt returns the column (or row) of a tile of size pixels at fraction f of its size: a
 // point on the right or bottom edge belongs to the last pixel.
 func pixelAt(f float64, size int) int {

@@ -41,7 +41,7 @@ func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response
 		return s.fail(ctx, "pixel", err)
 	}
 	out := PixelValue{X: r.X, Y: r.Y}
-	t, fx, fy := pointIn(r.X, r.Y, z)
+	t, fx, fy := tile.At(r.X, r.Y, z)
 	perPixel := !reduction.MatchString(r.Query.Formula)
 	if perPixel {
 		bands, ok, err := s.pixelBands(ctx, vars, t, fx, fy)
@@ -104,7 +104,7 @@ type pixelReader interface {
 }
 
 // pixelBands reads the one pixel each variable needs at fractions fx, fy of tile t (see
-// pointIn), straight from the store in one query, as 1×1 bands: a cold pixel query then moves a few
+// tile.At), straight from the store in one query, as 1×1 bands: a cold pixel query then moves a few
 // numbers instead of whole tiles. ok is false when it cannot answer that way and the caller
 // reads whole tiles: a tile already in the cache (cheaper), a tile not stored at t (cut from a
 // coarser one, or none), a band missing, or a store without pixel reads.
