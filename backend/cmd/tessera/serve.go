@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
 	"github.com/tessera-gis/tessera/backend/internal/jobs"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+	"github.com/tessera-gis/tessera/backend/internal/redact"
 	"github.com/tessera-gis/tessera/backend/internal/server"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
 )
@@ -85,30 +85,11 @@ func (c serveConfig) String() string {
 	}
 	parses := "in-process"
 	if c.RedisURL != "" {
-		parses = fmt.Sprintf("redis %s queue %q", redactDSN(c.RedisURL), c.Queue)
+		parses = fmt.Sprintf("redis %s queue %q", redact.Secret(c.RedisURL), c.Queue)
 	}
 	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v parses=%s",
-		c.Addr, c.Prefix, redactDSN(c.DatabaseURL), token, c.PrivateReads, c.CORSOrigins, c.TileCache, c.ResponseCache,
+		c.Addr, c.Prefix, redact.Secret(c.DatabaseURL), token, c.PrivateReads, c.CORSOrigins, c.TileCache, c.ResponseCache,
 		c.CacheControl, c.MaxUpload, c.ExportMax, c.LogLevel, c.BenchRoutes, parses)
-}
-
-// redactDSN hides a DSN's password (of a URL that does not parse, all between "://" and the
-// last "@").
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		if strings.Contains(dsn, "password=") {
-			return "(redacted key=value DSN)"
-		}
-		if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"); err != nil && i >= 0 && j > i {
-			return dsn[:i+3] + "xxxxx" + dsn[j:]
-		}
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // loadServeConfig reads flags then the environment; every error names the setting and what

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+	"github.com/tessera-gis/tessera/backend/internal/redact"
 )
 
 // Prefix starts the name of every database New creates.
@@ -71,7 +72,7 @@ func connect(tb testing.TB, dsn string) *pgx.Conn {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		Unavailable(tb, "dbtest: PostgreSQL at %s is unreachable: %v", redact(dsn), err)
+		Unavailable(tb, "dbtest: PostgreSQL at %s is unreachable: %v", redact.Secret(dsn), err)
 	}
 	return conn
 }
@@ -192,16 +193,4 @@ func withDatabase(dsn, name string) (string, error) {
 		return u.String(), nil
 	}
 	return dsn + " dbname=" + name, nil // key=value form: the last dbname wins
-}
-
-// redact hides the password of a postgres:// URL for messages.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }

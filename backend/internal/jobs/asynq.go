@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/tessera-gis/tessera/backend/internal/redact"
 )
 
 // DefaultQueue is the asynq queue Tessera's tasks go to.
@@ -39,7 +40,7 @@ func NewQueue(redisURL, queue string) (*Queue, error) {
 	q := &Queue{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt), queue: queue, Poll: 100 * time.Millisecond, Timeout: time.Hour}
 	if err := q.client.Ping(); err != nil {
 		q.Close()
-		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redactRedis(redisURL), err)
+		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redact.Secret(redisURL), err)
 	}
 	return q, nil
 }
@@ -48,33 +49,13 @@ func NewQueue(redisURL, queue string) (*Queue, error) {
 func redisOpt(redisURL string) (asynq.RedisConnOpt, error) {
 	if _, err := url.Parse(redisURL); err != nil {
 		// Not wrapped: url's error quotes the URL whole, password included.
-		return nil, fmt.Errorf("jobs: REDIS_URL %q is not a URL: want redis://[:PASSWORD@]HOST:PORT/DB, with a password's special characters %%-escaped", redactRedis(redisURL))
+		return nil, fmt.Errorf("jobs: REDIS_URL %q is not a URL: want redis://[:PASSWORD@]HOST:PORT/DB, with a password's special characters %%-escaped", redact.Secret(redisURL))
 	}
 	opt, err := asynq.ParseRedisURI(redisURL)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redactRedis(redisURL), err)
+		return nil, fmt.Errorf("jobs: REDIS_URL %q: %w", redact.Secret(redisURL), err)
 	}
 	return opt, nil
-}
-
-// redactRedis hides the password of a Redis URL for messages and logs; of a string that does
-// not parse as a URL it hides all between "://" and the last "@".
-func redactRedis(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		i, j := strings.Index(s, "://"), strings.LastIndex(s, "@")
-		if i >= 0 && j > i {
-			return s[:i+3] + "xxxxx" + s[j:]
-		}
-		return s
-	}
-	if u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // Close closes the Redis connections.
@@ -200,7 +181,7 @@ func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
 	err = c.Ping()
 	c.Close()
 	if err != nil {
-		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redactRedis(redisURL), err)
+		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redact.Secret(redisURL), err)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
