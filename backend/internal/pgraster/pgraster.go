@@ -330,16 +330,19 @@ func Decode(wkb []byte) (*Raster, error) {
 	if least := nb * (2 + npix); len(wkb)-rd.off < least {
 		return nil, fmt.Errorf("%w: %d bands of %d×%d pixels need at least %d bytes, %d left", ErrInvalid, nb, r.Width, r.Height, least, len(wkb)-rd.off)
 	}
-	// One allocation for all bands and one for all pixels: the pixels take at most what is
-	// left of the input (the flag and nodata bytes make up the slack).
+	// One allocation for all bands and one for all pixels: rest is a copy of what is left of
+	// the input, and each band's pixels are the part of it after the band's flag and nodata
+	// bytes. Why a copy of the whole rest: append to a nil slice allocates without zeroing,
+	// where make zeroes the pixels only to overwrite them (2–3 % of a cold algebra tile's CPU).
 	var (
 		store []raster.Band
-		pix   []byte
+		rest  []byte
 	)
+	base := rd.off
 	if nb > 0 {
 		r.Bands = make([]*raster.Band, nb)
 		store = make([]raster.Band, nb)
-		pix = make([]byte, len(wkb)-rd.off)
+		rest = append([]byte(nil), wkb[base:]...)
 	}
 	for i := range nb {
 		if !rd.has(1) {
@@ -364,13 +367,13 @@ func Decode(wkb []byte) (*Raster, error) {
 		if flags&flagHasNoData != 0 {
 			b.HasNoData, b.NoData = true, nd
 		}
-		src := rd.take(ws * npix)
-		n := npix * t.Size()
-		b.Data, pix = pix[:n:n], pix[n:]
-		if ws == 1 || rd.bo == binary.LittleEndian {
-			copy(b.Data, src)
-		} else {
-			swap(b.Data, src, ws)
+		at := rd.off - base
+		rd.take(ws * npix)
+		// A WKB pixel takes the size of its raster.DataType (sub-byte types a byte each).
+		n := ws * npix
+		b.Data = rest[at : at+n : at+n]
+		if ws > 1 && rd.bo == binary.BigEndian {
+			swapInPlace(b.Data, ws)
 		}
 		r.Bands[i] = b
 	}
@@ -413,11 +416,12 @@ func readValue(rd *reader, pt byte) float64 {
 	return float64(rd.u8())
 }
 
-// swap copies big-endian words of size ws from src into dst as little-endian.
-func swap(dst, src []byte, ws int) {
-	for i := 0; i+ws <= len(src); i += ws {
-		for j := range ws {
-			dst[i+j] = src[i+ws-1-j]
+// swapInPlace turns big-endian words of size ws into little-endian ones.
+func swapInPlace(b []byte, ws int) {
+	for i := 0; i+ws <= len(b); i += ws {
+		w := b[i : i+ws : i+ws]
+		for j, k := 0, ws-1; j < k; j, k = j+1, k-1 {
+			w[j], w[k] = w[k], w[j]
 		}
 	}
 }

@@ -104,6 +104,42 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestDecodeOwnsPixels: the bands keep their pixels when the input buffer is reused (pgx
+// reuses its read buffer for the next row), and a band's Data cannot grow into the next band's.
+func TestDecodeOwnsPixels(t *testing.T) {
+	for _, name := range []string{"multi-band", "Float64", "tile"} {
+		r := samples()[name]
+		wkb, err := pgraster.Encode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgraster.Decode(wkb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range wkb {
+			wkb[i] = 0xa5
+		}
+		for i, b := range got.Bands {
+			if cap(b.Data) != len(b.Data) {
+				t.Errorf("%s band %d: Data has %d bytes and room for %d", name, i+1, len(b.Data), cap(b.Data))
+			}
+		}
+		if !same(got, r) {
+			t.Fatalf("%s: after the input was overwritten: %+v\nwant %+v", name, got, r)
+		}
+	}
+	// Big-endian input is swapped in the decoded copy, not in the input.
+	be := beRaster()
+	keep := append([]byte(nil), be...)
+	if _, err := pgraster.Decode(be); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(be, keep) {
+		t.Fatal("Decode changed its big-endian input")
+	}
+}
+
 func TestForTile(t *testing.T) {
 	z := tile.ZXY{Z: 1, X: 1, Y: 0}
 	r := pgraster.ForTile(z, 256, nil)
