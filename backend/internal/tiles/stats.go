@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/shared/colormap"
 	"github.com/tessera-gis/tessera/shared/formula"
 	"github.com/tessera-gis/tessera/shared/tile"
@@ -43,7 +44,9 @@ type StatsRequest struct {
 	// EPSG:3857; nil: the layers' extents.
 	Rings [][][2]float64
 	// Mode is values (count per distinct value), histogram (Bins bins over min..max) or
-	// legend (count per key of the colormap or legend given).
+	// legend (count per key of the colormap or legend given); "" (no mode= given) is values
+	// when no layer of the query is continuous, else histogram, as django-raster counts
+	// categorical layers by value and continuous ones in a 10-bin histogram (defaultMode).
 	Mode string
 	Bins int
 	// Area adds each count's ground area in acres.
@@ -71,9 +74,7 @@ func ParseStats(q url.Values) (StatsRequest, error) {
 	}
 	r.Mode = q.Get("mode")
 	switch r.Mode {
-	case "":
-		r.Mode = ModeValues
-	case ModeValues, ModeHistogram, ModeLegend:
+	case "", ModeValues, ModeHistogram, ModeLegend:
 	default:
 		return r, paramErr("mode", "%q: use values, histogram or legend", clip(r.Mode))
 	}
@@ -188,9 +189,22 @@ func spans(rings [][][2]float64, y float64, xs []float64) []float64 {
 	return xs
 }
 
+// defaultMode is the mode of a request without mode=: values when every layer it reads holds
+// discrete values (categorical, mask, rank-ordered), else histogram.
+func defaultMode(vars []boundVar) string {
+	for _, v := range vars {
+		if v.layer.Datatype == catalog.Continuous {
+			return ModeHistogram
+		}
+	}
+	return ModeValues
+}
+
 // StatsResult is the statistics answer.
 type StatsResult struct {
-	Zoom  int      `json:"zoom"`
+	Zoom int `json:"zoom"`
+	// Mode is the mode counted: the one asked for, or the layers' default.
+	Mode  string   `json:"mode"`
 	Count int64    `json:"count"`
 	Min   *float64 `json:"min"`
 	Max   *float64 `json:"max"`
@@ -225,6 +239,9 @@ func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
 	vars, _, z, err := s.formulaQuery(ctx, r.Query)
 	if err != nil {
 		return s.fail(ctx, "stats", err)
+	}
+	if r.Mode == "" {
+		r.Mode = defaultMode(vars)
 	}
 	var cm *colormap.Colormap
 	if r.Mode == ModeLegend {
@@ -492,7 +509,7 @@ func (a *accumulator) bin(vals, areas []float64) error {
 }
 
 func (a *accumulator) result() (*StatsResult, error) {
-	res := &StatsResult{Count: a.count}
+	res := &StatsResult{Mode: a.r.Mode, Count: a.count}
 	if a.count > 0 {
 		lo, hi, mean, std := a.lo, a.hi, a.mean, math.Sqrt(a.m2/float64(a.count))
 		res.Min, res.Max, res.Mean, res.Std = &lo, &hi, &mean, &std
