@@ -206,7 +206,7 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "tessera ingest: no `tessera worker` serves queue %q yet: the parse waits until one starts (or use --local)\n", queueName())
 		}
 	} else {
-		pool := jobs.NewPool(runtime.GOMAXPROCS(0), ingest.NewTaskHandler(st))
+		pool := jobs.NewPool(jobs.DefaultConcurrency(), ingest.NewTaskHandler(st))
 		defer pool.Close()
 		runner = pool
 		// The tile writes' connection loads PostGIS raster on the database's side while the

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -233,7 +232,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 			log.Warn("tessera serve: no `tessera worker` serves the queue yet: parses of uploads wait until one starts", "queue", cfg.Queue)
 		}
 	} else {
-		pool := jobs.NewPool(max(1, runtime.NumCPU()), ingest.NewTaskHandler(st))
+		pool := jobs.NewPool(jobs.DefaultConcurrency(), ingest.NewTaskHandler(st))
 		defer pool.Close()
 		runner = pool
 	}

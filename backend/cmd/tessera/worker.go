@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
@@ -32,7 +31,7 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, workerUsage)
 		fs.PrintDefaults()
 	}
-	conc := fs.Int("concurrency", runtime.GOMAXPROCS(0), "tasks run at once")
+	conc := fs.Int("concurrency", jobs.DefaultConcurrency(), "tasks run at once")
 	queue := fs.String("queue", queueName(), "asynq queue (TESSERA_QUEUE, else tessera)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

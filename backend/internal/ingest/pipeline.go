@@ -45,7 +45,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 
@@ -669,5 +668,5 @@ func (p *Parser) warpThreads() int {
 	if p.cfg.WarpThreads > 0 {
 		return p.cfg.WarpThreads
 	}
-	return max(1, runtime.GOMAXPROCS(0))
+	return jobs.DefaultConcurrency()
 }

@@ -154,7 +154,7 @@ type Worker struct {
 type WorkerOptions struct {
 	// Queue is the asynq queue (DefaultQueue when empty).
 	Queue string
-	// Concurrency is the number of tasks run at once (GOMAXPROCS when 0).
+	// Concurrency is the number of tasks run at once (DefaultConcurrency when 0 or less).
 	Concurrency int
 	// Kinds lists the task kinds to handle (all of them go to the one Handler).
 	Kinds []string
@@ -173,6 +173,9 @@ func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
 	}
 	if o.Queue == "" {
 		o.Queue = DefaultQueue
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency() // asynq's own default is runtime.NumCPU
 	}
 	// asynq's server does not check the connection: against an unreachable Redis it runs
 	// on, logging dial errors every second, so a worker started with a wrong REDIS_URL

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -74,6 +75,13 @@ func validate(tasks []Task) error {
 	}
 	return nil
 }
+
+// DefaultConcurrency is how many tasks to run at once when no one says: GOMAXPROCS, the CPUs
+// this process may use. It honours a container's CPU limit (Go 1.25 and later derive GOMAXPROCS
+// from the cgroup quota) and the GOMAXPROCS variable, where runtime.NumCPU counts every CPU of
+// the machine. Every in-process parse pool and worker is sized by it (serve used NumCPU while
+// ingest and worker used GOMAXPROCS).
+func DefaultConcurrency() int { return runtime.GOMAXPROCS(0) }
 
 // Pool runs tasks on a fixed number of goroutines in this process.
 type Pool struct {

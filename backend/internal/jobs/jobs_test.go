@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -236,5 +237,20 @@ func TestBadRedisURLHidesPassword(t *testing.T) {
 				t.Errorf("%s: error %v; want one naming REDIS_URL without the password", bad, err)
 			}
 		}
+	}
+}
+
+// TestDefaultConcurrency checks that the pools' default size follows GOMAXPROCS, also above
+// the machine's CPU count, where runtime.NumCPU (which serve used) would not.
+func TestDefaultConcurrency(t *testing.T) {
+	old := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(old)
+	for _, n := range []int{1, runtime.NumCPU() + 1} {
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d", n), func(t *testing.T) {
+			runtime.GOMAXPROCS(n)
+			if got := DefaultConcurrency(); got != n {
+				t.Errorf("DefaultConcurrency() = %d with GOMAXPROCS %d", got, n)
+			}
+		})
 	}
 }
