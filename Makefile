@@ -50,9 +50,9 @@ fence:
 	if [ -n "$$bad" ]; then echo "fence: shared/ or wasm/ imports outside the allowed set:"; echo "$$bad"; exit 1; fi; \
 	echo "fence: shared/ and wasm/ import only the standard library, shared/ and $(SHARED_ALLOWED)"
 
-# The same shared/ tests, compiled to WebAssembly and run under node.
+# The same shared/ tests, compiled to WebAssembly and run under node, and the wasm module's own.
 wasm-test:
-	PATH="$(WASM_PATH)" GOOS=js GOARCH=wasm $(GO) test -count=1 ./shared/...
+	PATH="$(WASM_PATH)" GOOS=js GOARCH=wasm $(GO) test -count=1 ./shared/... ./wasm
 
 # The browser test: headless Chromium (Debian's, installed when missing) on a real
 # tessera serve with a fresh database (web/browser_test.go drives web/test/browser.mjs).

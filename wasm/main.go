@@ -48,18 +48,16 @@ func bytesArg(v js.Value) ([]byte, error) {
 	if n > rawtile.MaxSize {
 		return nil, errors.New("the tile is larger than a raw tile may be")
 	}
-	if cap(scratch) < n {
-		scratch = make([]byte, n)
-	}
-	b := scratch[:n]
-	js.CopyBytesToGo(b, v)
-	return b, nil
+	scratch = scratchFor(scratch, n)
+	js.CopyBytesToGo(scratch, v)
+	return scratch, nil
 }
 
 // scratch holds the tile bytes of the current call, reused by the next: decoded tiles alias
 // their input (rawtile.Decode) and no call keeps one after it returns, so a render copies
-// its 256 KiB of bands into the same memory each time instead of allocating it. The module
-// runs on one thread, so calls never overlap.
+// its 256 KiB of bands into the same memory each time instead of allocating it; scratchFor
+// drops it for a tile that needs under a quarter of it. The module runs on one thread, so
+// calls never overlap.
 var scratch []byte
 
 func pair(v js.Value) *[2]float64 {
