@@ -66,8 +66,8 @@ type Store interface {
 	SetProgress(ctx context.Context, layerID int64, done, total int64) error
 	// FinishZooms records zooms zs as complete and appends lines to the log, in one statement.
 	FinishZooms(ctx context.Context, layerID int64, zs []int, lines []string) error
-	SetMetadata(ctx context.Context, layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error
-	Publish(ctx context.Context, layerID, version int64) error
+	// PublishWithMetadata stores the metadata and serves the version, in one transaction.
+	PublishWithMetadata(ctx context.Context, layerID, version int64, m catalog.Metadata, bands []catalog.BandMeta) error
 	TileCount(ctx context.Context, layerID, version int64) (map[int]int64, error)
 }
 
@@ -443,14 +443,11 @@ func (p *Parser) conclude(ctx context.Context, r *run, res Result, meta catalog.
 	for _, n := range counts {
 		res.Tiles += n
 	}
-	if err := p.store.SetMetadata(ctx, layer.ID, meta, bandMeta); err != nil {
-		return res, err
-	}
 	r.keep(p.store.SetProgress(ctx, layer.ID, total, total))
 	if r.err != nil {
 		return res, r.err
 	}
-	if err := p.store.Publish(ctx, layer.ID, r.version); err != nil {
+	if err := p.store.PublishWithMetadata(ctx, layer.ID, r.version, meta, bandMeta); err != nil {
 		return res, err
 	}
 	if res.Tiles == 0 {

@@ -17,11 +17,10 @@ import (
 
 // Size limits of layer fields (the schema enforces them too).
 const (
-	MaxNameLen        = 256
+	// MaxNameLen is catalog.MaxRefLen: a longer name could not be looked up.
+	MaxNameLen        = catalog.MaxRefLen
 	MaxDescriptionLen = 4096
 	MaxSourceLen      = 4096
-	// MaxRefLen bounds the layer references Layer resolves.
-	MaxRefLen = 1024
 	// maxAmbiguousNames is how many matching layers an ambiguity error names.
 	maxAmbiguousNames = 10
 )
@@ -269,8 +268,8 @@ func (s *Store) Layer(ctx context.Context, ref string) (catalog.Layer, error) {
 	if ref == "" {
 		return catalog.Layer{}, fmt.Errorf("pgstore: empty layer reference: %w", catalog.ErrNotFound)
 	}
-	if len(ref) > MaxRefLen {
-		return catalog.Layer{}, fmt.Errorf("pgstore: layer reference is %d bytes long, at most %d are allowed: %w", len(ref), MaxRefLen, catalog.ErrNotFound)
+	if len(ref) > catalog.MaxRefLen {
+		return catalog.Layer{}, fmt.Errorf("pgstore: layer reference is %d bytes long, at most %d are allowed: %w", len(ref), catalog.MaxRefLen, catalog.ErrNotFound)
 	}
 	digits := strings.Trim(ref, "0123456789") == ""
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
@@ -329,6 +328,17 @@ func fileName(src string) string {
 // replacing earlier ones. bands[i] is band i (0-based, as Layer.Bands returns it with
 // Index = i); its Index field is not used. Statistics of a band with Count 0 are not kept.
 func (s *Store) SetMetadata(ctx context.Context, layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error {
+	if err := checkMetadata(layerID, m, bands); err != nil {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return writeMetadata(ctx, tx, layerID, m, bands)
+	})
+	return mapErr(err, fmt.Sprintf("metadata of layer %d", layerID))
+}
+
+// checkMetadata refuses metadata SetMetadata and PublishWithMetadata cannot store.
+func checkMetadata(layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error {
 	if m.Width < 0 || m.Height < 0 || m.BandCount < 0 || m.MaxZoom < 0 || m.MaxZoom > 30 {
 		return fmt.Errorf("pgstore: metadata of layer %d: size %d×%d, %d bands, max zoom %d out of range", layerID, m.Width, m.Height, m.BandCount, m.MaxZoom)
 	}
@@ -346,55 +356,57 @@ func (s *Store) SetMetadata(ctx context.Context, layerID int64, m catalog.Metada
 			return fmt.Errorf("pgstore: metadata of layer %d: band %d: histogram of %d bins, at most 10000 are allowed", layerID, i, len(b.Hist))
 		}
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
-			INSERT INTO layer_metadata (layer_id, origin_x, origin_y, scale_x, scale_y, skew_x, skew_y,
-				width, height, band_count, srid, wkt, max_zoom,
-				extent_min_x, extent_min_y, extent_max_x, extent_max_y)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-			ON CONFLICT (layer_id) DO UPDATE SET origin_x = EXCLUDED.origin_x, origin_y = EXCLUDED.origin_y,
-				scale_x = EXCLUDED.scale_x, scale_y = EXCLUDED.scale_y, skew_x = EXCLUDED.skew_x,
-				skew_y = EXCLUDED.skew_y, width = EXCLUDED.width, height = EXCLUDED.height,
-				band_count = EXCLUDED.band_count, srid = EXCLUDED.srid, wkt = EXCLUDED.wkt,
-				max_zoom = EXCLUDED.max_zoom, extent_min_x = EXCLUDED.extent_min_x,
-				extent_min_y = EXCLUDED.extent_min_y, extent_max_x = EXCLUDED.extent_max_x,
-				extent_max_y = EXCLUDED.extent_max_y, updated = now()`,
-			layerID, m.OriginX, m.OriginY, m.ScaleX, m.ScaleY, m.SkewX, m.SkewY,
-			m.Width, m.Height, m.BandCount, m.SRID, m.WKT, m.MaxZoom,
-			m.Extent[0], m.Extent[1], m.Extent[2], m.Extent[3])
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM band_metadata WHERE layer_id = $1`, layerID); err != nil {
-			return err
-		}
-		for i, b := range bands {
-			var nd *float64
-			if b.HasNoData {
-				nd = &b.NoData
-			}
-			var mn, mx, mean, std *float64
-			if b.Count > 0 {
-				mn, mx, mean, std = finite(b.Min), finite(b.Max), finite(b.Mean), finite(b.Std)
-			}
-			hist, bins := b.Hist, b.HistBins
-			if hist == nil {
-				hist = []int64{}
-			}
-			if bins == nil {
-				bins = []float64{}
-			}
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO band_metadata (layer_id, band, type, nodata, count, min, max, mean, std, hist, hist_bins)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				layerID, i, b.Type.String(), nd, b.Count, mn, mx, mean, std, hist, bins); err != nil {
-				return err
-			}
-		}
-		_, err = tx.Exec(ctx, `UPDATE layers SET updated = now() WHERE id = $1`, layerID)
+	return nil
+}
+
+// writeMetadata replaces the layer's metadata and band metadata within tx.
+func writeMetadata(ctx context.Context, tx pgx.Tx, layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO layer_metadata (layer_id, origin_x, origin_y, scale_x, scale_y, skew_x, skew_y,
+			width, height, band_count, srid, wkt, max_zoom,
+			extent_min_x, extent_min_y, extent_max_x, extent_max_y)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		ON CONFLICT (layer_id) DO UPDATE SET origin_x = EXCLUDED.origin_x, origin_y = EXCLUDED.origin_y,
+			scale_x = EXCLUDED.scale_x, scale_y = EXCLUDED.scale_y, skew_x = EXCLUDED.skew_x,
+			skew_y = EXCLUDED.skew_y, width = EXCLUDED.width, height = EXCLUDED.height,
+			band_count = EXCLUDED.band_count, srid = EXCLUDED.srid, wkt = EXCLUDED.wkt,
+			max_zoom = EXCLUDED.max_zoom, extent_min_x = EXCLUDED.extent_min_x,
+			extent_min_y = EXCLUDED.extent_min_y, extent_max_x = EXCLUDED.extent_max_x,
+			extent_max_y = EXCLUDED.extent_max_y, updated = now()`,
+		layerID, m.OriginX, m.OriginY, m.ScaleX, m.ScaleY, m.SkewX, m.SkewY,
+		m.Width, m.Height, m.BandCount, m.SRID, m.WKT, m.MaxZoom,
+		m.Extent[0], m.Extent[1], m.Extent[2], m.Extent[3])
+	if err != nil {
 		return err
-	})
-	return mapErr(err, fmt.Sprintf("metadata of layer %d", layerID))
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM band_metadata WHERE layer_id = $1`, layerID); err != nil {
+		return err
+	}
+	for i, b := range bands {
+		var nd *float64
+		if b.HasNoData {
+			nd = &b.NoData
+		}
+		var mn, mx, mean, std *float64
+		if b.Count > 0 {
+			mn, mx, mean, std = finite(b.Min), finite(b.Max), finite(b.Mean), finite(b.Std)
+		}
+		hist, bins := b.Hist, b.HistBins
+		if hist == nil {
+			hist = []int64{}
+		}
+		if bins == nil {
+			bins = []float64{}
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO band_metadata (layer_id, band, type, nodata, count, min, max, mean, std, hist, hist_bins)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			layerID, i, b.Type.String(), nd, b.Count, mn, mx, mean, std, hist, bins); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `UPDATE layers SET updated = now() WHERE id = $1`, layerID)
+	return err
 }
 
 // finite returns &v, or nil for NaN and infinities (stored as NULL).

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/pgraster"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
@@ -307,6 +308,22 @@ func (s *Store) writeBatch(ctx context.Context, conn *pgx.Conn, layerID, version
 // ErrStaleVersion); publishing it again is harmless. A failed re-parse never calls
 // Publish, so the old tiles keep serving.
 func (s *Store) Publish(ctx context.Context, layerID, version int64) error {
+	return s.publish(ctx, layerID, version, nil)
+}
+
+// PublishWithMetadata is Publish that also stores the parse's metadata (as SetMetadata) in the
+// same transaction. Why: the catalog's metadata (extent, max zoom, each band's type, nodata and
+// statistics) must describe the served version; stored apart, a parse that failed or was
+// overtaken after its metadata and before its publish left its metadata over the old tiles, and
+// a re-parse showed its metadata before its tiles served.
+func (s *Store) PublishWithMetadata(ctx context.Context, layerID, version int64, m catalog.Metadata, bands []catalog.BandMeta) error {
+	if err := checkMetadata(layerID, m, bands); err != nil {
+		return err
+	}
+	return s.publish(ctx, layerID, version, func(tx pgx.Tx) error { return writeMetadata(ctx, tx, layerID, m, bands) })
+}
+
+func (s *Store) publish(ctx context.Context, layerID, version int64, also func(pgx.Tx) error) error {
 	if version <= 0 {
 		return fmt.Errorf("pgstore: publish layer %d: version %d: call BeginParse for a version", layerID, version)
 	}
@@ -317,6 +334,11 @@ func (s *Store) Publish(ctx context.Context, layerID, version int64) error {
 		}
 		if version != current {
 			return fmt.Errorf("version %d, the latest parse is %d: %w", version, current, ErrStaleVersion)
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE layers SET version = $2, updated = now() WHERE id = $1`, layerID, version); err != nil {
 			return err

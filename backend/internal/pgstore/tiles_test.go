@@ -251,6 +251,57 @@ func TestPublish(t *testing.T) {
 	}
 }
 
+// TestPublishWithMetadata: a parse's metadata reaches the catalog with its tiles, in the same
+// transaction; a parse that is overtaken before its publish leaves the served version's metadata.
+func TestPublishWithMetadata(t *testing.T) {
+	s := dbtest.New(t)
+	ctx := context.Background()
+	l := newLayer(t, s, "pubmeta", "pm.tif")
+	meta := func(maxZoom int, nodata float64) (catalog.Metadata, []catalog.BandMeta) {
+		return catalog.Metadata{Width: 10, Height: 10, BandCount: 1, SRID: 3857, MaxZoom: maxZoom},
+			[]catalog.BandMeta{{Type: raster.Float32, HasNoData: true, NoData: nodata}}
+	}
+	check := func(wantVersion int64, wantZoom int, wantNoData float64) {
+		t.Helper()
+		got, err := s.LayerByID(ctx, l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != wantVersion || got.Meta == nil || got.Meta.MaxZoom != wantZoom ||
+			len(got.Bands) != 1 || got.Bands[0].NoData != wantNoData {
+			t.Fatalf("served version %d, metadata %+v, bands %+v; want version %d, max zoom %d, nodata %v",
+				got.Version, got.Meta, got.Bands, wantVersion, wantZoom, wantNoData)
+		}
+	}
+	v1, _ := s.BeginParse(ctx, l.ID)
+	m, b := meta(3, -1)
+	if err := s.PublishWithMetadata(ctx, l.ID, v1, m, b); err != nil {
+		t.Fatal(err)
+	}
+	check(v1, 3, -1)
+
+	// v2 is overtaken by v3 before it publishes: its metadata never shows.
+	v2, _ := s.BeginParse(ctx, l.ID)
+	v3, _ := s.BeginParse(ctx, l.ID)
+	m, b = meta(5, -2)
+	if err := s.PublishWithMetadata(ctx, l.ID, v2, m, b); !errors.Is(err, pgstore.ErrStaleVersion) {
+		t.Fatalf("publish of an overtaken parse: err = %v, want ErrStaleVersion", err)
+	}
+	check(v1, 3, -1)
+
+	// Metadata that cannot be stored fails the publish, and nothing changes.
+	m, b = meta(31, -3)
+	if err := s.PublishWithMetadata(ctx, l.ID, v3, m, b); err == nil {
+		t.Fatal("max zoom 31 published")
+	}
+	check(v1, 3, -1)
+	m, b = meta(6, -3)
+	if err := s.PublishWithMetadata(ctx, l.ID, v3, m, b); err != nil {
+		t.Fatal(err)
+	}
+	check(v3, 6, -3)
+}
+
 func TestNearestTile(t *testing.T) {
 	s := dbtest.New(t)
 	ctx := context.Background()
