@@ -23,6 +23,13 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
+// MaxRefLen is the longest layer reference (an id, a name or a fragment of the source's file
+// name, in tiles/{layer}, layers/{ref} and layers=) that resolves: a longer one matches no
+// layer. A layer's name is at most as long (pgstore.MaxNameLen), and so is a file name on
+// common file systems (255 bytes). The server and the store both check it (the server
+// allowed 256 bytes in layers/{ref}/…, the store 1024 everywhere else).
+const MaxRefLen = 256
+
 // Datatype tells how a layer's pixel values are to be read, as django-raster's
 // RasterLayer.datatype does.
 type Datatype string
@@ -111,7 +118,7 @@ type Layer struct {
 }
 
 // LayerVersion names one parse of a layer: the key of a store's answer to a read of several
-// layers at once (pgstore's Tiles and TilePixels).
+// layers at once (pgstore's Tiles and TilePixelValues).
 type LayerVersion struct{ ID, Version int64 }
 
 // NewLayer returns a layer with django-raster's defaults: continuous, next_higher,

@@ -189,6 +189,11 @@ func TestLayerRef(t *testing.T) {
 	d := newLayer(t, s, "999999", "numbered.tif")
 	scene := newLayer(t, s, "digits1", "scene_7777.tif")
 	newLayer(t, s, "digits2", "landcover_7777.tif")
+	// The reference limit: a name of catalog.MaxRefLen bytes resolves, and so does a fragment of
+	// that length of a longer file name; one byte more is refused (the store took 1024 bytes
+	// where the server's layers/{ref} took 256, so the fragment resolved only on some routes).
+	longName := newLayer(t, s, strings.Repeat("n", catalog.MaxRefLen), "long_name.tif")
+	longFile := newLayer(t, s, "long file", "https://example.com/"+strings.Repeat("f", 2*catalog.MaxRefLen)+".tif")
 
 	for _, tc := range []struct {
 		ref  string
@@ -210,6 +215,9 @@ func TestLayerRef(t *testing.T) {
 		{ref: "", err: catalog.ErrNotFound},
 		{ref: "12345678901234567890", err: catalog.ErrNotFound},
 		{ref: strings.Repeat("x", 2000), err: catalog.ErrNotFound},
+		{ref: longName.Name, want: longName.ID},
+		{ref: strings.Repeat("f", catalog.MaxRefLen), want: longFile.ID},
+		{ref: strings.Repeat("f", catalog.MaxRefLen+1), err: catalog.ErrNotFound},
 	} {
 		t.Run(tc.ref[:min(len(tc.ref), 20)], func(t *testing.T) {
 			l, err := s.Layer(ctx, tc.ref)

@@ -61,7 +61,7 @@ func (s *Server) fail(c echo.Context, err error) error {
 // was read only as an id.)
 func (s *Server) layerRef(c echo.Context) (catalog.Layer, error) {
 	ref := c.Param("id")
-	if len(ref) > 256 {
+	if len(ref) > catalog.MaxRefLen { // as Store.Layer, without quoting the reference
 		return catalog.Layer{}, tiles.NotFound("layer not found (a reference of %d bytes)", len(ref))
 	}
 	l, err := s.store.Layer(c.Request().Context(), ref)
