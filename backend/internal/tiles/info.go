@@ -98,48 +98,66 @@ func (s *Service) pixelAnswer(ctx context.Context, out PixelValue, bands map[str
 	return jsonResponse(http.StatusOK, out)
 }
 
-// pixelReader is a Store that reads single pixels (pgstore does; see its TilePixels).
+// pixelReader is a Store that reads single pixels (pgstore does; see its TilePixelValues).
 type pixelReader interface {
-	TilePixels(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY, fx, fy float64) (map[catalog.LayerVersion][]*raster.Band, error)
+	TilePixelValues(ctx context.Context, layers []catalog.LayerVersion, bands []int, t tile.ZXY, fx, fy float64) ([]float64, []bool, error)
 }
 
 // pixelBands reads the one pixel each variable needs at fractions fx, fy of tile t (see
-// tile.At), straight from the store in one query, as 1×1 bands: a cold pixel query then moves a few
-// numbers instead of whole tiles. ok is false when it cannot answer that way and the caller
-// reads whole tiles: a tile already in the cache (cheaper), a tile not stored at t (cut from a
-// coarser one, or none), a band missing, or a store without pixel reads.
+// tile.At), straight from the store in one query, as 1×1 bands of the type and nodata the
+// catalog gives the layer's band: a cold pixel query then moves a few numbers instead of whole
+// tiles. ok is false when it cannot answer that way and the caller reads whole tiles: a tile
+// already in the cache (cheaper), a tile not stored at t (cut from a coarser one, or none), a
+// band missing from the tile or the catalog, or a store without pixel reads.
 func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, fx, fy float64) (map[string]*raster.Band, bool, error) {
 	pr, isPR := s.store.(pixelReader)
 	if !isPR {
 		return nil, false, nil
 	}
-	var layers []catalog.LayerVersion
-	seen := map[catalog.LayerVersion]bool{}
+	type read struct {
+		lv   catalog.LayerVersion
+		band int
+	}
+	at := map[read]int{}
+	var (
+		layers []catalog.LayerVersion
+		bands  []int
+	)
 	for _, v := range vars {
-		if v.layer.Version <= 0 {
+		if v.layer.Version <= 0 || v.Band >= len(v.layer.Bands) {
 			return nil, false, nil
 		}
-		if _, cached := s.tiles.get(tileKey{v.layer.ID, v.layer.Version, t}); cached {
+		lv := catalog.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}
+		if _, cached := s.tiles.get(tileKey{lv.ID, lv.Version, t}); cached {
 			return nil, false, nil
 		}
-		if lv := (catalog.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}); !seen[lv] {
-			seen[lv] = true
-			layers = append(layers, lv)
+		if r := (read{lv, v.Band}); !hasKey(at, r) {
+			at[r] = len(layers)
+			layers, bands = append(layers, lv), append(bands, v.Band)
 		}
 	}
-	read, err := pr.TilePixels(ctx, layers, t, fx, fy)
+	vals, found, err := pr.TilePixelValues(ctx, layers, bands, t, fx, fy)
 	if err != nil {
 		return nil, false, fmt.Errorf("tiles: read a pixel of tile %v: %w", t, err)
 	}
-	bands := map[string]*raster.Band{}
+	out := map[string]*raster.Band{}
 	for _, v := range vars {
-		bs := read[catalog.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}]
-		if v.Band >= len(bs) { // not stored at t, or no such band
+		i := at[read{catalog.LayerVersion{ID: v.layer.ID, Version: v.layer.Version}, v.Band}]
+		if !found[i] { // not stored at t, or no such band
 			return nil, false, nil
 		}
-		bands[v.Name] = bs[v.Band]
+		m := v.layer.Bands[v.Band]
+		b := raster.New(m.Type, 1, 1)
+		b.HasNoData, b.NoData = m.HasNoData, m.NoData
+		b.Set(0, vals[i])
+		out[v.Name] = b
 	}
-	return bands, true, nil
+	return out, true, nil
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // Legend answers legend/{id}: django-raster's legend JSON. A non-integer id is 404

@@ -729,7 +729,7 @@ func TestConcurrent(t *testing.T) {
 	}
 }
 
-// wholeTiles hides pgstore's TilePixels, so the service answers pixels from whole tiles.
+// wholeTiles hides pgstore's TilePixelValues, so the service answers pixels from whole tiles.
 type wholeTiles struct{ tiles.Store }
 
 // countingPixels counts the single-pixel reads of pgstore.
@@ -738,9 +738,9 @@ type countingPixels struct {
 	n int
 }
 
-func (c *countingPixels) TilePixels(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY, fx, fy float64) (map[catalog.LayerVersion][]*raster.Band, error) {
+func (c *countingPixels) TilePixelValues(ctx context.Context, layers []catalog.LayerVersion, bands []int, t tile.ZXY, fx, fy float64) ([]float64, []bool, error) {
 	c.n++
-	return c.Store.TilePixels(ctx, layers, t, fx, fy)
+	return c.Store.TilePixelValues(ctx, layers, bands, t, fx, fy)
 }
 
 // TestPixelReadsOnePixel checks that answering a pixel from PostgreSQL's ST_Value gives what
@@ -783,7 +783,7 @@ func TestPixelReadsOnePixel(t *testing.T) {
 		}
 	}
 	if counted.n == 0 {
-		t.Error("no pixel was read with TilePixels")
+		t.Error("no pixel was read with TilePixelValues")
 	}
 }
 
