@@ -191,19 +191,18 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	// The runner before the layer: an unreachable Redis must not leave a new layer behind
 	// that no parse will ever start (it stayed UNPARSED, with an empty log).
 	var runner ingest.Runner
-	if url := os.Getenv("REDIS_URL"); url != "" && !*local {
-		q, err := jobs.NewQueue(url, queueName())
-		if err != nil {
-			fmt.Fprintf(stderr, "tessera ingest: %v\n(unset REDIS_URL or pass --local to parse in this process)\n", err)
+	if url, queue := redisSettings(os.Getenv); url != "" && !*local {
+		q, idle := openQueue("ingest", url, queue, "unset REDIS_URL or pass --local to parse in this process", stderr)
+		if q == nil {
 			return 1
 		}
 		defer q.Close()
 		runner = q
 		if !*asJSON {
-			fmt.Fprintf(stderr, "tessera ingest: tasks go to Redis queue %q; `tessera worker` processes run them\n", queueName())
+			fmt.Fprintf(stderr, "tessera ingest: tasks go to Redis queue %q; `tessera worker` processes run them\n", queue)
 		}
-		if n, err := q.Workers(); err == nil && n == 0 {
-			fmt.Fprintf(stderr, "tessera ingest: no `tessera worker` serves queue %q yet: the parse waits until one starts (or use --local)\n", queueName())
+		if idle {
+			fmt.Fprintf(stderr, "tessera ingest: no `tessera worker` serves queue %q yet: the parse waits until one starts (or use --local)\n", queue)
 		}
 	} else {
 		pool := jobs.NewPool(jobs.DefaultConcurrency(), ingest.NewTaskHandler(st))
@@ -326,14 +325,6 @@ func printSummary(stdout, stderr io.Writer, out ingestOutput, res ingest.Result,
 	rate := float64(res.Tiles) / took.Seconds()
 	fmt.Fprintf(stdout, "layer %d %q: FINISHED, max zoom %d, %d tiles in %.2fs (%.0f tiles/s)\n  tiles per zoom:%s\n",
 		out.ID, out.Name, res.MaxZoom, res.Tiles, took.Seconds(), rate, zs)
-}
-
-// queueName is the asynq queue of ingest tasks: TESSERA_QUEUE, else jobs.DefaultQueue.
-func queueName() string {
-	if q := os.Getenv("TESSERA_QUEUE"); q != "" {
-		return q
-	}
-	return jobs.DefaultQueue
 }
 
 // showProgress draws a progress bar of tiles done / total on w until the returned stop is

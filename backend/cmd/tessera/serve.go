@@ -177,8 +177,7 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	if err := c.LogLevel.UnmarshalText([]byte(env("TESSERA_LOG_LEVEL", "info"))); err != nil {
 		bad("TESSERA_LOG_LEVEL", "%q: use debug, info, warn or error", getenv("TESSERA_LOG_LEVEL"))
 	}
-	c.RedisURL = strings.TrimSpace(getenv("REDIS_URL"))
-	c.Queue = env("TESSERA_QUEUE", jobs.DefaultQueue)
+	c.RedisURL, c.Queue = redisSettings(getenv)
 	ic, err := ingest.ConfigFromEnv(getenv)
 	if err != nil {
 		errs = append(errs, err)
@@ -221,14 +220,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 
 	var runner ingest.Runner
 	if cfg.RedisURL != "" {
-		q, err := jobs.NewQueue(cfg.RedisURL, cfg.Queue)
-		if err != nil {
-			fmt.Fprintf(stderr, "tessera serve: %v\n(check REDIS_URL, or unset it to parse uploads in this process)\n", err)
+		q, idle := openQueue("serve", cfg.RedisURL, cfg.Queue, "check REDIS_URL, or unset it to parse uploads in this process", stderr)
+		if q == nil {
 			return 1
 		}
 		defer q.Close()
 		runner = q
-		if n, err := q.Workers(); err == nil && n == 0 {
+		if idle {
 			log.Warn("tessera serve: no `tessera worker` serves the queue yet: parses of uploads wait until one starts", "queue", cfg.Queue)
 		}
 	} else {

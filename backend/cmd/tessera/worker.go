@@ -32,7 +32,8 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	conc := fs.Int("concurrency", jobs.DefaultConcurrency(), "tasks run at once")
-	queue := fs.String("queue", queueName(), "asynq queue (TESSERA_QUEUE, else tessera)")
+	url, defaultQueue := redisSettings(os.Getenv)
+	queue := fs.String("queue", defaultQueue, "asynq queue (TESSERA_QUEUE, else tessera)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -43,7 +44,6 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tessera worker: no arguments expected; --concurrency must be 1..1024")
 		return 2
 	}
-	url := os.Getenv("REDIS_URL")
 	if url == "" {
 		fmt.Fprintln(stderr, "tessera worker: REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
 		return 2

@@ -30,19 +30,29 @@ type Queue struct {
 
 // NewQueue connects to the Redis at redisURL (redis://[:password@]host:port/db).
 func NewQueue(redisURL, queue string) (*Queue, error) {
-	opt, err := redisOpt(redisURL)
+	opt, client, err := connect(redisURL)
 	if err != nil {
 		return nil, err
 	}
 	if queue == "" {
 		queue = DefaultQueue
 	}
-	q := &Queue{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt), queue: queue, Poll: 100 * time.Millisecond, Timeout: time.Hour}
-	if err := q.client.Ping(); err != nil {
-		q.Close()
-		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redact.Secret(redisURL), err)
+	return &Queue{client: client, inspector: asynq.NewInspector(opt), queue: queue, Poll: 100 * time.Millisecond, Timeout: time.Hour}, nil
+}
+
+// connect parses a REDIS_URL and checks that its Redis answers a ping, for NewQueue and
+// NewWorker: it returns the connection options and the client that pinged.
+func connect(redisURL string) (asynq.RedisConnOpt, *asynq.Client, error) {
+	opt, err := redisOpt(redisURL)
+	if err != nil {
+		return nil, nil, err
 	}
-	return q, nil
+	c := asynq.NewClient(opt)
+	if err := c.Ping(); err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("jobs: connect to redis %s: %w", redact.Secret(redisURL), err)
+	}
+	return opt, c, nil
 }
 
 // redisOpt parses a REDIS_URL; its errors never show the URL's password.
@@ -167,24 +177,19 @@ type WorkerOptions struct {
 // NewWorker returns a worker for the Redis at redisURL (which must answer a ping); start it
 // with Start or Run.
 func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
-	opt, err := redisOpt(redisURL)
+	// asynq's server does not check the connection: against an unreachable Redis it runs
+	// on, logging dial errors every second, so a worker started with a wrong REDIS_URL
+	// looked alive. Fail here instead, as NewQueue does.
+	opt, c, err := connect(redisURL)
 	if err != nil {
 		return nil, err
 	}
+	c.Close()
 	if o.Queue == "" {
 		o.Queue = DefaultQueue
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency() // asynq's own default is runtime.NumCPU
-	}
-	// asynq's server does not check the connection: against an unreachable Redis it runs
-	// on, logging dial errors every second, so a worker started with a wrong REDIS_URL
-	// looked alive. Fail here instead, as NewQueue does.
-	c := asynq.NewClient(opt)
-	err = c.Ping()
-	c.Close()
-	if err != nil {
-		return nil, fmt.Errorf("jobs: connect to redis %s: %w", redact.Secret(redisURL), err)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
