@@ -214,10 +214,14 @@ function renderLayerList() {
 /**
  * Deletes a layer (DELETE layers/{id}) after the user confirms with its name, then lists the
  * layers again; bindings to it are dropped (the first formula is bound again when none is
- * left, over the first layer as at the start). A refusal shows the server's error under the list.
+ * left, over the first layer as at the start). A refusal shows the server's error under the
+ * list until the delete control is opened again (an earlier refusal stayed on screen through
+ * a cancelled or a successful retry's confirmation).
  */
 async function deleteLayer(l) {
   const box = $('#layer-error');
+  box.hidden = true;
+  box.textContent = '';
   if (!window.confirm(`Delete the layer "${l.name}" (#${l.id}) with its tiles? This cannot be undone.`)) return;
   try {
     await getJSON(`layers/${l.id}`, { method: 'DELETE' });

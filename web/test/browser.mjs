@@ -320,6 +320,8 @@ await check('a layer is deleted from the page after a confirmation naming it', a
   await asked;
   await page.waitForTimeout(300);
   assert.deepEqual(await listed(), ['landcover', 'scene', 'terrain']);
+  // The refusal is gone once the control opened again, cancelled or not (it stayed).
+  assert.deepEqual(await page.$eval('#layer-error', (p) => [p.hidden, p.textContent]), [true, ''], 'the earlier refusal still shows after a cancel');
   // Confirmed: it is gone from GET layers and from the list, and no binding points at it.
   asked = dialog(true);
   await page.click('#layers button.delete');
