@@ -54,7 +54,9 @@ type Option func(*pgxpool.Config)
 // its connections in the background at start (MinConns = MaxConns, unless the URL sets a
 // pool_min_conns above 0), so no tile request pays for either. The warming is best effort:
 // on a database without postgis_raster yet (before the first migration) it does nothing, and
-// the connections opened then stay cold.
+// the connections opened then stay cold. On a server that preloads postgis_raster
+// (shared_preload_libraries, as scripts/services.sh sets it) the raster call costs under a
+// millisecond and only the early opening matters.
 func WarmPool() Option {
 	return func(cfg *pgxpool.Config) {
 		prev := cfg.AfterConnect
