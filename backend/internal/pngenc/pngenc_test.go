@@ -75,6 +75,9 @@ func samePixels(t *testing.T, data []byte, img *image.NRGBA) {
 			case *image.RGBA: // an opaque (colour type 2) PNG decodes to RGBA
 				c := b.RGBAAt(b0.X+x, b0.Y+y)
 				got = [4]uint8{c.R, c.G, c.B, c.A}
+			case *image.Gray: // and a grey one (colour type 0) to Gray
+				c := b.GrayAt(b0.X+x, b0.Y+y)
+				got = [4]uint8{c.Y, c.Y, c.Y, 255}
 			default:
 				t.Fatalf("decoded as %T", back)
 			}
@@ -83,6 +86,43 @@ func samePixels(t *testing.T, data []byte, img *image.NRGBA) {
 			}
 		}
 	}
+}
+
+// grey is noise with R = G = B in every pixel.
+func grey(w, h int, opaque bool, seed uint64) *image.NRGBA {
+	img := noise(w, h, opaque, seed)
+	for i := 0; i+3 < len(img.Pix); i += 4 {
+		img.Pix[i+1], img.Pix[i+2] = img.Pix[i], img.Pix[i]
+	}
+	return img
+}
+
+// spoil changes channel c of img's last pixel: G (1) off grey, A (3) off opaque.
+func spoil(img *image.NRGBA, c int) *image.NRGBA {
+	i := len(img.Pix) - 4 + c
+	img.Pix[i] ^= 1
+	return img
+}
+
+// wantColorType is the colour type Encode must pick for img, pixel by pixel.
+func wantColorType(img *image.NRGBA) byte {
+	opaque, gray := true, true
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
+			c := img.NRGBAAt(x, y)
+			opaque = opaque && c.A == 255
+			gray = gray && c.R == c.G && c.G == c.B
+		}
+	}
+	switch {
+	case gray && opaque:
+		return 0
+	case gray:
+		return 4
+	case opaque:
+		return 2
+	}
+	return 6
 }
 
 func TestEncodeRoundTrip(t *testing.T) {
@@ -98,12 +138,15 @@ func TestEncodeRoundTrip(t *testing.T) {
 		{"one pixel", noise(1, 1, true, 4), 2},
 		{"one column", noise(1, 9, false, 5), 6},
 		{"one row", noise(9, 1, true, 6), 2},
+		{"opaque grey is grey", grey(256, 256, true, 7), 0},
+		{"translucent grey is grey with alpha", grey(256, 256, false, 8), 4},
+		{"grey but the last pixel is not", spoil(grey(64, 64, true, 9), 1), 2},
+		{"opaque grey but the last pixel is translucent", spoil(grey(64, 64, true, 10), 3), 4},
+		{"grey sub-image with a stride", grey(40, 30, false, 11).SubImage(image.Rect(5, 7, 33, 29)).(*image.NRGBA), 4},
+		{"one grey pixel", grey(1, 1, true, 12), 0},
 	}
 	for name, img := range goldenTiles(t) {
-		ct := byte(6)
-		if isOpaque(img) {
-			ct = 2
-		}
+		ct := wantColorType(img)
 		tests = append(tests, struct {
 			name      string
 			img       *image.NRGBA
