@@ -131,6 +131,10 @@ func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi f
 		}
 	}
 	nseg := float64(len(segs))
+	if c.lut == nil && greySegments(segs) {
+		continuousGrey(pix, vals, mask, lo, hi, segs)
+		return
+	}
 	for i, v := range vals {
 		p := pix[4*i : 4*i+4 : 4*i+4]
 		// The comparison also refuses NaN; ±Inf fall outside any finite range.
@@ -162,6 +166,44 @@ func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi f
 		p[1] = uint8(g.base[1] + f*g.step[1])
 		p[2] = uint8(g.base[2] + f*g.step[2])
 		p[3] = uint8(g.base[3] + f*g.step[3])
+	}
+}
+
+// greySegments reports whether every segment has R = G = B and a constant alpha, as the
+// default grayscale has: its pixels then take one channel's arithmetic instead of four.
+func greySegments(segs []segment) bool {
+	for _, g := range segs {
+		if g.base[0] != g.base[1] || g.base[0] != g.base[2] || g.step[0] != g.step[1] || g.step[0] != g.step[2] || g.step[3] != 0 {
+			return false
+		}
+	}
+	return len(segs) > 0
+}
+
+// continuousGrey is continuous for greySegments: R, G and B are the one value continuous
+// computes for each of them (the same float64 operations), alpha the segment's constant
+// (base + f·0 = base exactly, f being finite).
+func continuousGrey(pix []uint8, vals []float64, mask []bool, lo, hi float64, segs []segment) {
+	span := hi - lo
+	nseg := float64(len(segs))
+	for i, v := range vals {
+		p := pix[4*i : 4*i+4 : 4*i+4]
+		if (mask != nil && mask[i]) || !(v >= lo && v <= hi) {
+			p[0], p[1], p[2], p[3] = 0, 0, 0, 0
+			continue
+		}
+		t := 0.0
+		if span > 0 {
+			t = (v - lo) / span
+		}
+		s := t * nseg
+		k := int(s)
+		if k >= len(segs) {
+			k = len(segs) - 1
+		}
+		g := &segs[k]
+		y := uint8(g.base[0] + (s-float64(k))*g.step[0])
+		p[0], p[1], p[2], p[3] = y, y, y, uint8(g.base[3])
 	}
 }
 

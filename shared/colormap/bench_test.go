@@ -21,6 +21,7 @@ func BenchmarkColorize(b *testing.B) {
 	for _, bc := range []struct{ name, colormap string }{
 		{"continuous_over", `{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000"}`},
 		{"continuous_over_range", `{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000", "range": [10, 90]}`},
+		{"grey_range", `{"continuous": true, "from": "#000000", "to": "#ffffff", "range": [10, 90]}`},
 		{"named", `viridis`},
 		{"discrete_numbers", `{"1": "#ff0000", "2": "#00ff00", "3": "#0000ff", "4": "#ffff00", "5": "#00ffff"}`},
 	} {

@@ -2,6 +2,7 @@ package colormap
 
 import (
 	"image/color"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -33,6 +34,11 @@ func TestContinuousMatchesInterpolate(t *testing.T) {
 		`{"continuous": true, "from": "#0000ff", "to": "#ff0000"}`,
 		`{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000", "range": [-3, 7]}`,
 		`{"continuous": true, "from": "#12345678", "over": "#fedcba98", "to": "#00ff0080", "range": [0.5, 0.75]}`,
+		// greySegments' fast path, and two that are almost grey (a channel or alpha off).
+		`{"continuous": true, "from": "#000000", "to": "#ffffff"}`,
+		`{"continuous": true, "from": "#10101080", "over": "#e0e0e080", "to": "#40404080", "range": [-1, 2]}`,
+		`{"continuous": true, "from": "#000000", "to": "#fffffe"}`,
+		`{"continuous": true, "from": "#000000ff", "to": "#fffffffe"}`,
 	} {
 		c, err := Parse([]byte(js))
 		if err != nil {
@@ -47,10 +53,14 @@ func TestContinuousMatchesInterpolate(t *testing.T) {
 			vals[i] = lo + (hi-lo)*rng.Float64()
 		}
 		vals[0], vals[1] = lo, hi
+		vals[2], vals[3], vals[4] = math.NaN(), lo-1, hi+1 // transparent
 		pix := make([]uint8, 4*len(vals))
 		c.continuous(pix, vals, nil, lo, hi)
 		for i, v := range vals {
-			want := interpolate(c.stops, (v-lo)/(hi-lo))
+			want := color.NRGBA{}
+			if v >= lo && v <= hi {
+				want = interpolate(c.stops, (v-lo)/(hi-lo))
+			}
 			if got := (color.NRGBA{pix[4*i], pix[4*i+1], pix[4*i+2], pix[4*i+3]}); got != want {
 				t.Fatalf("%s: value %v: %v, want %v", js, v, got, want)
 			}
