@@ -201,7 +201,8 @@ func nonzero(x uint64) int {
 func pack(dst, src []byte, ct byte) {
 	switch ct {
 	case 0:
-		for j := range len(src) / 4 {
+		dst = dst[:len(src)/4]
+		for j := range dst {
 			dst[j] = src[4*j]
 		}
 	case 4:
@@ -218,17 +219,27 @@ func pack(dst, src []byte, ct byte) {
 }
 
 // scan reports whether every pixel of img is opaque, and whether every pixel is grey (R = G =
-// B), looking at each pixel once and stopping when both are false.
+// B), looking at each pixel once, two at a time, and stopping when both are false.
 func scan(img *image.NRGBA) (opaque, grey bool) {
+	const (
+		alpha = 0xff000000_ff000000 // the A bytes of two pixels
+		rgrg  = 0x0000ffff_0000ffff // R^G and G^B of two pixels, once shifted
+	)
 	w := img.Rect.Dx() * 4
 	opaque, grey = true, true
 	for y := 0; y < img.Rect.Dy() && (opaque || grey); y++ {
 		row := img.Pix[y*img.Stride : y*img.Stride+w]
-		var notOpaque, notGrey uint32
-		for i := 0; i+4 <= len(row); i += 4 {
-			p := binary.LittleEndian.Uint32(row[i:])
-			notOpaque |= ^p >> 24
-			notGrey |= (p ^ p>>8) & 0xffff // R ≠ G or G ≠ B
+		var notOpaque, notGrey uint64
+		i := 0
+		for ; i+8 <= len(row); i += 8 {
+			p := binary.LittleEndian.Uint64(row[i : i+8 : i+8])
+			notOpaque |= ^p & alpha
+			notGrey |= (p ^ p>>8) & rgrg
+		}
+		if i < len(row) { // an odd width's last pixel
+			p := uint64(binary.LittleEndian.Uint32(row[i:]))
+			notOpaque |= ^p & 0xff000000
+			notGrey |= (p ^ p>>8) & 0xffff
 		}
 		opaque, grey = opaque && notOpaque == 0, grey && notGrey == 0
 	}
