@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A/B load test of two builds of `tessera serve`: BASE (a git revision, built in a temporary
+# worktree) against the working tree, both cold (tile and response caches off) on the bench
+# database that scripts/bench-serve.sh seeds, loaded in turn by tessera-load, ROUNDS times.
+#
+#   scripts/bench-ab.sh BASE SCENARIO [ROUNDS] [SECONDS]
+#   scripts/bench-ab.sh HEAD~1 "cold pixel" 3
+#
+# SCENARIO is a tessera-load scenario name or part of one ("cold PNG", "cold 3-layer algebra",
+# "cold 3-layer .msgpack", "cold pixel"). Alternating the builds spreads the machine's drift
+# over both; compare the rounds, not one figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 2 ] || { echo "usage: $0 BASE SCENARIO [ROUNDS] [SECONDS]" >&2; exit 2; }
+BASE=$1 SCENARIO=$2 ROUNDS=${3:-3} SECS=${4:-4}
+ADMIN_DSN=${DATABASE_URL:-postgres://tessera:tessera@127.0.0.1:5432/tessera?sslmode=disable}
+base=${ADMIN_DSN%%\?*}
+BENCH_DSN="${base%/*}/${TESSERA_BENCH_DB:-tessera_bench}${ADMIN_DSN#"$base"}"
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  git worktree remove --force "$tmp/base" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+git worktree add --detach "$tmp/base" "$BASE" >/dev/null
+(cd "$tmp/base" && go build -o "$tmp/tessera-a" ./backend/cmd/tessera)
+go build -o "$tmp/tessera-b" ./backend/cmd/tessera
+go build -o bin/tessera-load ./backend/cmd/tessera-load
+bin/tessera-load seed -dsn "$BENCH_DSN" >/dev/null
+
+port=(18183 18184)
+for k in 0 1; do
+  b=$([ $k = 0 ] && echo a || echo b)
+  DATABASE_URL=$BENCH_DSN TESSERA_LOG_LEVEL=warn TESSERA_TILE_CACHE_BYTES=0 TESSERA_RESPONSE_CACHE_BYTES=0 \
+    "$tmp/tessera-$b" serve --addr "127.0.0.1:${port[$k]}" >"$tmp/serve-$b.log" 2>&1 &
+  pids+=($!)
+done
+for p in "${port[@]}"; do
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null
+done
+echo "A = $BASE ($(git rev-parse --short "$BASE")), B = the working tree; $SCENARIO, ${SECS}s, $ROUNDS rounds"
+for r in $(seq "$ROUNDS"); do
+  for k in 0 1; do
+    u="http://127.0.0.1:${port[$k]}/raster/"
+    printf '%s ' "$([ $k = 0 ] && echo A || echo B)"
+    bin/tessera-load run -cold "$u" -warm "$u" -dsn "$BENCH_DSN" -only "$SCENARIO" -duration "${SECS}s" | grep -E '^(cold|warm) '
+  done
+done
