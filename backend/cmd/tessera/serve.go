@@ -51,7 +51,9 @@ Settings (flags win over the environment):
   RASTER_EXPORT_MAX_PIXELS             largest export, width×height (100000000)
   REDIS_URL, TESSERA_QUEUE             set: the parses of uploads go to that Redis queue (tessera)
                                        for ` + "`tessera worker`" + ` processes; unset: they run in this process
-  RASTER_WORKDIR and the other ingest settings, for parses started by uploads`
+  RASTER_WORKDIR and the other ingest settings, for parses started by uploads
+  GOGC, GOMEMLIMIT                     Go's garbage collector; unset, serve uses GC percent 400 and
+                                       a soft memory limit of the two caches' sizes plus 2 GiB`
 
 // serveConfig is tessera serve's whole configuration, validated.
 type serveConfig struct {
@@ -74,6 +76,8 @@ type serveConfig struct {
 	RedisURL string
 	Queue    string
 	Ingest   ingest.Config
+	// GC describes the garbage collector's settings (gc.go), set by runServe.
+	GC string
 }
 
 // String prints the configuration with its secrets redacted.
@@ -86,9 +90,9 @@ func (c serveConfig) String() string {
 	if c.RedisURL != "" {
 		parses = fmt.Sprintf("redis %s queue %q", redact.Secret(c.RedisURL), c.Queue)
 	}
-	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v parses=%s",
+	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v parses=%s gc=%q",
 		c.Addr, c.Prefix, redact.Secret(c.DatabaseURL), token, c.PrivateReads, c.CORSOrigins, c.TileCache, c.ResponseCache,
-		c.CacheControl, c.MaxUpload, c.ExportMax, c.LogLevel, c.BenchRoutes, parses)
+		c.CacheControl, c.MaxUpload, c.ExportMax, c.LogLevel, c.BenchRoutes, parses, c.GC)
 }
 
 // loadServeConfig reads flags then the environment; every error names the setting and what
@@ -196,6 +200,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera serve: %v\n", err)
 		return 2
 	}
+	cfg.GC = applyGC(gcSettings(os.Getenv, cfg.TileCache, cfg.ResponseCache))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, cfg, stdout, stderr)
