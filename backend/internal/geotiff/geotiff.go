@@ -10,7 +10,6 @@ package geotiff
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"math"
 	"sort"
 	"strconv"
+
+	"github.com/klauspost/compress/zlib"
 
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"

@@ -257,6 +257,17 @@ func BenchmarkWriteTile(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteTileDeflate: a .tif tile as the tile server writes it (Float64, deflated).
+func BenchmarkWriteTileDeflate(b *testing.B) {
+	img := &Image{Bounds: tile.ZXY{Z: 3, X: 1, Y: 1}.Bounds(), Bands: []*raster.Band{ramp(raster.Float64, 256, 256, 0)}, NoData: ptr(-1), Deflate: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Write(io_discard{}, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 type io_discard struct{}
 
 func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
