@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"runtime/debug"
 )
 
@@ -29,9 +30,18 @@ func gcSettings(getenv func(string) string, tileCache, responseCache int64) (per
 		percent = serveGCPercent
 	}
 	if getenv("GOMEMLIMIT") == "" {
-		limit = tileCache + responseCache + serveGCHeadroom
+		limit = satAdd(satAdd(tileCache, responseCache), serveGCHeadroom)
 	}
 	return percent, limit
+}
+
+// satAdd is a + b for a, b ≥ 0, math.MaxInt64 where that overflows: cache budgets near the
+// int64 maximum (no bound) give no memory limit instead of a wrapped one.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // applyGC sets what gcSettings returns and describes it for the start-up log.

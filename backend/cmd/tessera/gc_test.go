@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime/debug"
 	"testing"
 )
@@ -18,6 +19,15 @@ func TestGCSettings(t *testing.T) {
 	p, l = gcSettings(env(map[string]string{"GOMEMLIMIT": "1GiB", "GOGC": "off"}), 1, 1)
 	if p != -1 || l != -1 {
 		t.Errorf("both set: percent %d, limit %d; want -1, -1", p, l)
+	}
+
+	// Cache budgets near the int64 maximum ("no bound") saturate the limit: their sum wrapped,
+	// to 2 GiB for two math.MaxInt64 budgets and to a negative limit (left unset, while the
+	// log said GOMEMLIMIT came from the environment) for one.
+	for _, c := range [][2]int64{{math.MaxInt64, math.MaxInt64}, {math.MaxInt64, 128 << 20}, {1 << 62, 1 << 62}, {math.MaxInt64 - serveGCHeadroom, 1}} {
+		if _, l := gcSettings(env(nil), c[0], c[1]); l != math.MaxInt64 {
+			t.Errorf("caches %d and %d bytes: limit %d, want %d", c[0], c[1], l, int64(math.MaxInt64))
+		}
 	}
 
 	// applyGC sets what it is given and leaves alone what it is not.
