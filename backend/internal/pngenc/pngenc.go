@@ -1,12 +1,13 @@
-// Package pngenc writes 8-bit RGB and RGBA PNG images fast: the tile server's PNG encoder.
+// Package pngenc writes 8-bit PNG images (grey, grey with alpha, RGB or RGBA) fast: the tile
+// server's PNG encoder.
 //
 // image/png spends most of a 256×256 tile's encode choosing among five filters for every row
 // (computing all five) and in compress/flate. This encoder tries the two filters that matter
 // for map tiles, Sub and Up, eight bytes at a time, and compresses with a reused
 // github.com/klauspost/compress/flate writer, which at level 1 is several times faster than
 // compress/flate's BestSpeed and on rendered tiles also smaller. The output is an ordinary PNG
-// (one IDAT chunk) that any decoder reads, with the same pixels. It writes RGB when every
-// pixel is opaque and RGBA otherwise, as image/png does.
+// (one IDAT chunk) that any decoder reads, with the same pixels, in the smallest colour type
+// that holds them exactly (Encoder.Encode): image/png writes an NRGBA image as RGB or RGBA only.
 package pngenc
 
 import (
