@@ -117,6 +117,18 @@ func dataRange(vals []float64, mask []bool) (lo, hi float64, ok bool) {
 
 func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi float64) {
 	span := hi - lo
+	if math.IsInf(span, 0) {
+		// hi − lo overflows (ends more than math.MaxFloat64 apart, as a formula's output or
+		// a colormap's range may be): t = (v − lo) / span would be 0 for every finite v − lo
+		// and ∞/∞ = NaN at hi, an index out of range. Halved, the range and its values keep
+		// their order (halving is exact at these magnitudes) and t the same ratio.
+		half := make([]float64, len(vals))
+		for i, v := range vals {
+			half[i] = v / 2
+		}
+		c.continuous(pix, half, mask, lo/2, hi/2)
+		return
+	}
 	// Stops: each segment's start and step per channel, as interpolate computes them (the
 	// same float64 operations, so the same bytes), hoisted out of the pixel loop.
 	var segs []segment
