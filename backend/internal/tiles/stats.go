@@ -491,8 +491,13 @@ func (a *accumulator) startHistogram() {
 		return
 	}
 	for i := range a.hist.Edges {
-		a.hist.Edges[i] = a.lo + (a.hi-a.lo)*float64(i)/float64(n)
+		if math.IsInf(a.hi-a.lo, 0) { // see binOf
+			a.hist.Edges[i] = 2 * (a.lo/2 + (a.hi/2-a.lo/2)*(float64(i)/float64(n)))
+		} else {
+			a.hist.Edges[i] = a.lo + (a.hi-a.lo)*float64(i)/float64(n)
+		}
 	}
+	a.hist.Edges[0], a.hist.Edges[n] = a.lo, a.hi
 }
 
 func (a *accumulator) bin(vals, areas []float64) error {
@@ -500,7 +505,7 @@ func (a *accumulator) bin(vals, areas []float64) error {
 	for i, v := range vals {
 		k := n - 1
 		if a.hi > a.lo {
-			k = max(0, min(n-1, int((v-a.lo)/(a.hi-a.lo)*float64(n))))
+			k = binOf(v, a.lo, a.hi, n)
 		}
 		a.hist.Counts[k]++
 		a.histAreas[k] += areas[i]
@@ -508,11 +513,26 @@ func (a *accumulator) bin(vals, areas []float64) error {
 	return nil
 }
 
+// binOf is the bin of v among n equal bins over lo < hi. Where hi − lo overflows (values
+// more than math.MaxFloat64 apart) the halves are used: (v − lo)/(hi − lo) was +Inf/+Inf =
+// NaN at hi and 0 elsewhere, every value in bin 0.
+func binOf(v, lo, hi float64, n int) int {
+	f := (v - lo) / (hi - lo)
+	if math.IsInf(hi-lo, 0) {
+		f = (v/2 - lo/2) / (hi/2 - lo/2)
+	}
+	return max(0, min(n-1, int(f*float64(n))))
+}
+
 func (a *accumulator) result() (*StatsResult, error) {
 	res := &StatsResult{Mode: a.r.Mode, Count: a.count}
 	if a.count > 0 {
-		lo, hi, mean, std := a.lo, a.hi, a.mean, math.Sqrt(a.m2/float64(a.count))
-		res.Min, res.Max, res.Mean, res.Std = &lo, &hi, &mean, &std
+		// The values are finite, so are min and max; the mean (values more than
+		// math.MaxFloat64 apart) and the standard deviation (deviations past 1.3e154, whose
+		// squares overflow) may not be, and JSON has no infinity or NaN: those are null.
+		lo, hi := a.lo, a.hi
+		res.Min, res.Max = &lo, &hi
+		res.Mean, res.Std = finitePtr(a.mean), finitePtr(math.Sqrt(a.m2/float64(a.count)))
 	}
 	if a.r.Area {
 		t := a.area / acre

@@ -71,3 +71,54 @@ func TestStatsHistogramKeepsValues(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsHugeValues: statistics of values whose spread float64 cannot hold. The squared
+// deviations of values past 1.3e154 overflowed the standard deviation to +Inf, and values
+// more than math.MaxFloat64 apart the mean to NaN and the histogram's width to +Inf (edges
+// NaN, every value in bin 0): JSON cannot hold those, so the answer was a 500.
+func TestStatsHugeValues(t *testing.T) {
+	e := setup(t)
+	for _, tc := range []struct {
+		name, query string
+	}{
+		{"squares overflow", "layers=a=ramp&formula=a*1e300&zoom=4&bins=4"},
+		{"squares overflow, histogram asked", "layers=a=ramp&formula=a*1e300&zoom=4&mode=histogram&bins=4"},
+		{"range overflows", "layers=a=ramp&formula=(a-16384)*1e304&zoom=4&mode=histogram&bins=4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := tiles.ParseStats(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := e.svc.Stats(context.Background(), req)
+			if r.Status != 200 {
+				t.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+			var res tiles.StatsResult
+			if err := json.Unmarshal(r.Body, &res); err != nil {
+				t.Fatal(err)
+			}
+			h := res.Histogram
+			if res.Count == 0 || res.Min == nil || res.Max == nil || h == nil || len(h.Edges) != 5 {
+				t.Fatalf("answer %s", r.Body)
+			}
+			if h.Edges[0] != *res.Min || h.Edges[4] != *res.Max {
+				t.Errorf("edges %v, want %v..%v", h.Edges, *res.Min, *res.Max)
+			}
+			var sum int64
+			for i, c := range h.Counts {
+				sum += c
+				if c == 0 || !(h.Edges[i] < h.Edges[i+1]) {
+					t.Errorf("bin %d: %d values in [%v, %v]", i, c, h.Edges[i], h.Edges[i+1])
+				}
+			}
+			if sum != res.Count {
+				t.Errorf("%d values binned of %d", sum, res.Count)
+			}
+		})
+	}
+}
