@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"strconv"
+	"strings"
 )
 
 // Serve's garbage-collector settings, used unless GOGC or GOMEMLIMIT is set.
@@ -23,16 +25,40 @@ const (
 )
 
 // gcSettings returns the GC percent and soft memory limit serve sets, each -1 when the
-// environment (GOGC, GOMEMLIMIT) already decides it.
-func gcSettings(getenv func(string) string, tileCache, responseCache int64) (percent int, limit int64) {
+// environment (GOGC, GOMEMLIMIT) already decides it. container is the memory the process may
+// use (its cgroup's limit, containerMemory; ≤ 0: none known): the limit stays at nine tenths
+// of it, so in a small container the collector works harder before the kernel kills the
+// process, instead of letting a heap five times the live one grow into it.
+func gcSettings(getenv func(string) string, tileCache, responseCache, container int64) (percent int, limit int64) {
 	percent, limit = -1, -1
 	if getenv("GOGC") == "" {
 		percent = serveGCPercent
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		limit = satAdd(satAdd(tileCache, responseCache), serveGCHeadroom)
+		if container > 0 {
+			limit = min(limit, container/10*9)
+		}
 	}
 	return percent, limit
+}
+
+// containerMemory returns the memory limit of the process's cgroup (v2 memory.max, else v1
+// memory.limit_in_bytes), or 0 when there is none or it cannot be read.
+func containerMemory(readFile func(string) ([]byte, error)) int64 {
+	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := readFile(p)
+		if err != nil {
+			continue
+		}
+		v := strings.TrimSpace(string(b))
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 || n >= 1<<60 { // "max", or v1's "no limit" (a page-rounded 2^63)
+			return 0
+		}
+		return n
+	}
+	return 0
 }
 
 // satAdd is a + b for a, b ≥ 0, math.MaxInt64 where that overflows: cache budgets near the

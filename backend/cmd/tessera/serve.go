@@ -53,7 +53,8 @@ Settings (flags win over the environment):
                                        for ` + "`tessera worker`" + ` processes; unset: they run in this process
   RASTER_WORKDIR and the other ingest settings, for parses started by uploads
   GOGC, GOMEMLIMIT                     Go's garbage collector; unset, serve uses GC percent 400 and
-                                       a soft memory limit of the two caches' sizes plus 2 GiB`
+                                       a soft memory limit of the two caches' sizes plus 2 GiB
+                                       (at most 9/10 of a container's memory)`
 
 // serveConfig is tessera serve's whole configuration, validated.
 type serveConfig struct {
@@ -200,7 +201,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera serve: %v\n", err)
 		return 2
 	}
-	cfg.GC = applyGC(gcSettings(os.Getenv, cfg.TileCache, cfg.ResponseCache))
+	cfg.GC = applyGC(gcSettings(os.Getenv, cfg.TileCache, cfg.ResponseCache, containerMemory(os.ReadFile)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, cfg, stdout, stderr)
