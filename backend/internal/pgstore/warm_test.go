@@ -29,7 +29,8 @@ func TestWarmPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	// With postgis_raster in shared_preload_libraries (scripts/services.sh sets it) every
-	// backend has it from the start: then only the pool's opening at start is checked.
+	// backend has it from the start: then the memory maps prove nothing, and the warm-up call
+	// is checked through pg_stat_activity alone.
 	preloaded := rasterLoaded(t, pid)
 
 	warm, err := pgstore.Open(ctx, dsn, pgstore.WarmPool())
@@ -41,6 +42,23 @@ func TestWarmPool(t *testing.T) {
 	for deadline := time.Now().Add(20 * time.Second); warm.Pool().Stat().TotalConns() < max; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the warm pool opened %d of its %d connections", warm.Pool().Stat().TotalConns(), max)
+		}
+	}
+	// The pool's backends ran the warm-up call, with or without the preload: pg_stat_activity
+	// keeps a session's last statement, and an idle pool connection has run nothing since,
+	// except the one Open pinged after its warm-up ("-- ping").
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var warmed, pinged int32
+		if err := plain.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE query = 'SELECT postgis_raster_lib_version()'),
+				count(*) FILTER (WHERE query = '-- ping')
+			FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&warmed, &pinged); err != nil {
+			t.Fatal(err)
+		}
+		if warmed == max-1 && pinged == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the warm pool's %d backends ran the warm-up call last and %d the ping, want %d and 1", warmed, max, pinged, max-1)
 		}
 	}
 	for range max { // every connection, each held so the next acquire takes another
