@@ -24,7 +24,8 @@ cleanup() {
   git worktree remove --force "$tmp/base" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 git worktree add --detach "$tmp/base" "$BASE" >/dev/null
 (cd "$tmp/base" && go build -o "$tmp/tessera-a" ./backend/cmd/tessera)
@@ -48,6 +49,8 @@ for r in $(seq "$ROUNDS"); do
   for k in 0 1; do
     u="http://127.0.0.1:${port[$k]}/raster/"
     printf '%s ' "$([ $k = 0 ] && echo A || echo B)"
-    bin/tessera-load run -cold "$u" -warm "$u" -dsn "$BENCH_DSN" -only "$SCENARIO" -duration "${SECS}s" | grep -E '^(cold|warm) '
+    line=$(bin/tessera-load run -cold "$u" -warm "$u" -dsn "$BENCH_DSN" -only "$SCENARIO" -duration "${SECS}s" | grep -E '^(cold|warm) ' || true)
+    [ -n "$line" ] || { echo; echo "bench-ab: no scenario matches \"$SCENARIO\" (try \"cold PNG\", \"cold 3-layer algebra\", \"cold 3-layer .msgpack\", \"cold pixel\")" >&2; exit 2; }
+    echo "$line"
   done
 done

@@ -86,11 +86,20 @@ pg_tune() {
     [ -f "/usr/lib/postgresql/15/lib/$lib.so" ] || continue
     case ",$want_pre," in *",$lib,"*) ;; *) want_pre="${want_pre:+$want_pre,}$lib" ;; esac
   done
-  if [ "$want_pre" != "$pre" ] && [ -d "${conf%/*}" ] && ! grep -qF "'$want_pre'" "$conf" 2>/dev/null; then
-    echo "services: PostgreSQL shared_preload_libraries '$pre' → '$want_pre' ($conf)"
-    printf '%s\n' "# Tessera (scripts/services.sh): PostGIS raster loaded once by the postmaster." \
-      "shared_preload_libraries = '$want_pre'" | $SUDO tee "$conf" >/dev/null
-    restart=1
+  if [ "$want_pre" != "$pre" ]; then
+    if [ ! -d "${conf%/*}" ]; then
+      echo "services: note: ${conf%/*} is missing; PostGIS raster is not preloaded (each new connection loads it, 46–150 ms)"
+    elif grep -qF "'$want_pre'" "$conf" 2>/dev/null; then
+      # Written before, yet not in effect: a setting read after conf.d wins
+      # (postgresql.auto.conf, from ALTER SYSTEM).
+      echo "services: note: shared_preload_libraries is '$pre' although $conf sets '$want_pre': a later setting (ALTER SYSTEM?) overrides it"
+    else
+      echo "services: PostgreSQL shared_preload_libraries '$pre' → '$want_pre' ($conf)"
+      printf '%s\n' "# Tessera (scripts/services.sh): PostGIS raster loaded once by the postmaster." \
+        "# The libraries preloaded before are kept; edit this line to change the list." \
+        "shared_preload_libraries = '$want_pre'" | $SUDO tee "$conf" >/dev/null
+      restart=1
+    fi
   fi
   if [ "$restart" = 1 ]; then
     echo "services: restarting PostgreSQL 15/main"
