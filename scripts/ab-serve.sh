@@ -3,8 +3,8 @@
 # worktree) against the working tree, both cold (tile and response caches off) on the bench
 # database that scripts/bench-serve.sh seeds, loaded in turn by tessera-load, ROUNDS times.
 #
-#   scripts/bench-ab.sh BASE SCENARIO [ROUNDS] [SECONDS]
-#   scripts/bench-ab.sh HEAD~1 "cold pixel" 3
+#   scripts/ab-serve.sh BASE SCENARIO [ROUNDS] [SECONDS]
+#   scripts/ab-serve.sh HEAD~1 "cold pixel" 3
 #
 # SCENARIO is a tessera-load scenario name or part of one ("cold PNG", "cold 3-layer algebra",
 # "cold 3-layer .msgpack", "cold pixel"). Alternating the builds spreads the machine's drift
@@ -50,7 +50,7 @@ for r in $(seq "$ROUNDS"); do
     u="http://127.0.0.1:${port[$k]}/raster/"
     printf '%s ' "$([ $k = 0 ] && echo A || echo B)"
     line=$(bin/tessera-load run -cold "$u" -warm "$u" -dsn "$BENCH_DSN" -only "$SCENARIO" -duration "${SECS}s" | grep -E '^(cold|warm) ' || true)
-    [ -n "$line" ] || { echo; echo "bench-ab: no scenario matches \"$SCENARIO\" (try \"cold PNG\", \"cold 3-layer algebra\", \"cold 3-layer .msgpack\", \"cold pixel\")" >&2; exit 2; }
+    [ -n "$line" ] || { echo; echo "ab-serve: no scenario matches \"$SCENARIO\" (try \"cold PNG\", \"cold 3-layer algebra\", \"cold 3-layer .msgpack\", \"cold pixel\")" >&2; exit 2; }
     echo "$line"
   done
 done
