@@ -211,8 +211,24 @@ func (s *Store) Layers(ctx context.Context) ([]catalog.Layer, error) {
 }
 
 // queryLayers runs a layerSelect query and fills in the band metadata of every layer found.
-func (s *Store) queryLayers(ctx context.Context, q string, args ...any) ([]catalog.Layer, error) {
-	rows, err := s.pool.Query(ctx, q, args...)
+//
+// The layers and their bands are read in one read-only repeatable-read transaction, so from
+// one snapshot: read apart, a publish committing between the two statements gave the old
+// version with the new version's bands (and the pixel reads take a band's type and nodata
+// from there).
+func (s *Store) queryLayers(ctx context.Context, q string, args ...any) (ls []catalog.Layer, err error) {
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		ls, err = queryLayersIn(ctx, tx, q, args...)
+		return err
+	})
+	return ls, err
+}
+
+// testHookBetweenLayerQueries, when set (by tests), runs between queryLayers' two statements.
+var testHookBetweenLayerQueries func()
+
+func queryLayersIn(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]catalog.Layer, error) {
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -220,13 +236,16 @@ func (s *Store) queryLayers(ctx context.Context, q string, args ...any) ([]catal
 	if err != nil || len(ls) == 0 {
 		return ls, err
 	}
+	if testHookBetweenLayerQueries != nil {
+		testHookBetweenLayerQueries()
+	}
 	ids := make([]int64, len(ls))
 	at := make(map[int64]int, len(ls))
 	for i, l := range ls {
 		ids[i] = l.ID
 		at[l.ID] = i
 	}
-	rows, err = s.pool.Query(ctx, `
+	rows, err = tx.Query(ctx, `
 		SELECT layer_id, band, type, nodata, count, coalesce(min, 'NaN'), coalesce(max, 'NaN'),
 			coalesce(mean, 'NaN'), coalesce(std, 'NaN'), hist, hist_bins
 		FROM band_metadata WHERE layer_id = ANY($1) ORDER BY layer_id, band`, ids)

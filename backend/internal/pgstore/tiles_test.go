@@ -466,3 +466,44 @@ func TestWriteTilesConcurrent(t *testing.T) {
 		sameBands(t, got, tl.Bands)
 	}
 }
+
+// TestLayerOneSnapshot: a publish committing between the two statements that read a layer
+// (its row, then its bands) must not mix the old version with the new version's bands.
+func TestLayerOneSnapshot(t *testing.T) {
+	s := dbtest.New(t)
+	ctx := context.Background()
+	l := newLayer(t, s, "snap", "snap.tif")
+	meta := catalog.Metadata{Width: 10, Height: 10, BandCount: 1, SRID: 3857, MaxZoom: 3}
+	band := func(nd float64) []catalog.BandMeta {
+		return []catalog.BandMeta{{Type: raster.Float32, HasNoData: true, NoData: nd}}
+	}
+	v1, _ := s.BeginParse(ctx, l.ID)
+	if err := s.PublishWithMetadata(ctx, l.ID, v1, meta, band(-1)); err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := s.BeginParse(ctx, l.ID)
+	once := false
+	restore := pgstore.SetBetweenLayerQueries(func() {
+		if once {
+			return
+		}
+		once = true
+		if err := s.PublishWithMetadata(ctx, l.ID, v2, meta, band(-2)); err != nil {
+			t.Error(err)
+		}
+	})
+	defer restore()
+	got, err := s.LayerByID(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !once {
+		t.Fatal("the hook did not run")
+	}
+	if len(got.Bands) != 1 || (got.Version == v1) != (got.Bands[0].NoData == -1) {
+		t.Fatalf("version %d with band nodata %v: v%d's bands have nodata -1, v%d's -2", got.Version, got.Bands, v1, v2)
+	}
+	if got, _ := s.LayerByID(ctx, l.ID); got.Version != v2 || got.Bands[0].NoData != -2 {
+		t.Fatalf("after the publish: version %d, bands %+v; want %d with nodata -2", got.Version, got.Bands, v2)
+	}
+}
