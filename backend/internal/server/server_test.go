@@ -820,3 +820,56 @@ func TestLegendDigitTitle(t *testing.T) {
 		t.Fatalf("%d %s; want 201 with legend %d", resp.StatusCode, b, lg.ID)
 	}
 }
+
+// TestUploadDefaultName: an upload without a name field is named after the client's file
+// (scene.tif: "scene"), not after the stored file, whose random prefix ("40950027e6f9-scene")
+// the user never chose; when that name is taken, the stored file's name keeps the upload
+// from failing.
+func TestUploadDefaultName(t *testing.T) {
+	e := setup(t, 0)
+	upload := func(t *testing.T, filename, name string) tiles.LayerJSON {
+		t.Helper()
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		if name != "" {
+			mw.WriteField("name", name)
+		}
+		fw, _ := mw.CreateFormFile("file", filename)
+		fw.Write([]byte("not a raster")) // the parse fails later; the name is what is tested
+		mw.Close()
+		resp, rb := e.do(t, call{method: "POST", path: "/raster/layers", body: b.String(), ctype: mw.FormDataContentType(), header: auth})
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("upload %q: %d %s; want 201", filename, resp.StatusCode, rb)
+		}
+		var l tiles.LayerJSON
+		if err := json.Unmarshal(rb, &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	tests := []struct {
+		name, filename, field string
+		want                  string // the name, or a suffix after the stored file's prefix when it starts with "-"
+	}{
+		{"the file's name without its extension", "walk scene.v2.tif", "", "walk_scene.v2"},
+		{"the same file again: the stored file's name", "walk scene.v2.tif", "", "-walk_scene.v2"},
+		{"a name field wins", "other.tif", "chosen_name", "chosen_name"},
+		{"no extension", "2024", "", "2024"},
+		{"nothing left of the file's name", "..tif", "", "-."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := upload(t, tc.filename, tc.field)
+			if suffix, ok := strings.CutPrefix(tc.want, "-"); ok {
+				prefix, rest, found := strings.Cut(l.Name, "-")
+				if !found || len(prefix) != 12 || rest != suffix {
+					t.Errorf("name %q; want the stored file's name, a random prefix and -%s", l.Name, suffix)
+				}
+				return
+			}
+			if l.Name != tc.want {
+				t.Errorf("name %q; want %q", l.Name, tc.want)
+			}
+		})
+	}
+}

@@ -356,9 +356,12 @@ func (s *Server) createLayer(c echo.Context) error {
 		l   catalog.Layer
 		err error
 	)
+	// fallback is the name a layer whose name came from its upload's file name takes when
+	// that name is in use: the stored file's, unique by its random prefix.
+	fallback := ""
 	switch mt {
 	case "multipart/form-data":
-		l, err = s.upload(c)
+		l, fallback, err = s.upload(c)
 	case "application/json", "":
 		var b layerBody
 		if err = decodeJSON(c, &b); err == nil {
@@ -378,7 +381,12 @@ func (s *Server) createLayer(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	if err := s.store.CreateLayer(c.Request().Context(), &l); err != nil {
+	err = s.store.CreateLayer(c.Request().Context(), &l)
+	if errors.Is(err, catalog.ErrConflict) && fallback != "" {
+		l.Name = fallback
+		err = s.store.CreateLayer(c.Request().Context(), &l)
+	}
+	if err != nil {
 		if s.uploaded(l.Source) {
 			os.Remove(l.Source)
 		}
@@ -390,19 +398,22 @@ func (s *Server) createLayer(c echo.Context) error {
 }
 
 // upload streams the multipart body's "file" part to UploadDir, bounded by MaxUpload, and
-// reads the other parts as the layer's fields.
-func (s *Server) upload(c echo.Context) (catalog.Layer, error) {
+// reads the other parts as the layer's fields. Without a name field the layer is named after
+// the file the client sent, without its extension (scene.tif: "scene"); fallback is then the
+// stored file's name, for when that name is taken. (The stored file's name was always used:
+// "40950027e6f9-scene", a random prefix the user never chose.)
+func (s *Server) upload(c echo.Context) (l catalog.Layer, fallback string, err error) {
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
-		return catalog.Layer{}, &tiles.ParamError{Msg: "malformed multipart body: " + err.Error()}
+		return catalog.Layer{}, "", &tiles.ParamError{Msg: "malformed multipart body: " + err.Error()}
 	}
 	fields := map[string]string{}
-	path := ""
-	fail := func(err error) (catalog.Layer, error) {
+	path, clientName := "", ""
+	fail := func(err error) (catalog.Layer, string, error) {
 		if path != "" {
 			os.Remove(path)
 		}
-		return catalog.Layer{}, err
+		return catalog.Layer{}, "", err
 	}
 	for {
 		part, err := mr.NextPart()
@@ -420,6 +431,7 @@ func (s *Server) upload(c echo.Context) (catalog.Layer, error) {
 			if path, err = s.saveUpload(part); err != nil {
 				return fail(err)
 			}
+			clientName = uploadName(part.FileName())
 			continue
 		}
 		v, err := io.ReadAll(io.LimitReader(part, 4097))
@@ -477,14 +489,27 @@ func (s *Server) upload(c echo.Context) (catalog.Layer, error) {
 	if src == "" {
 		src = fields["url"]
 	}
-	l, err := b.layer(src, *s.cfg.MaxZoom)
-	if err != nil {
+	if l, err = b.layer(src, *s.cfg.MaxZoom); err != nil {
 		return fail(err)
 	}
 	if l.LegendID, err = s.legendID(c.Request().Context(), b.Legend); err != nil {
 		return fail(err)
 	}
-	return l, nil
+	if strings.TrimSpace(b.Name) == "" && path != "" && clientName != "" {
+		fallback, l.Name = l.Name, clientName
+	}
+	return l, fallback, nil
+}
+
+// uploadName is a layer name from an upload's file name: its base without the extension,
+// with the characters saveUpload replaces replaced the same way; "" when nothing is left.
+func uploadName(fn string) string {
+	fn = unsafeName.ReplaceAllString(filepath.Base(strings.ReplaceAll(fn, "\\", "/")), "_")
+	fn = strings.TrimSuffix(fn, filepath.Ext(fn))
+	if strings.Trim(fn, "._") == "" {
+		return ""
+	}
+	return fn
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
