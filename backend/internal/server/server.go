@@ -291,6 +291,10 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if !ok {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera"`)
+			if token(c) != "" {
+				// A token was sent but is wrong: say so, rather than ask for one.
+				return errorJSON(c, http.StatusUnauthorized, "the bearer token is not valid: send TESSERA_ADMIN_TOKEN or an API key as Authorization: Bearer TOKEN")
+			}
 			return errorJSON(c, http.StatusUnauthorized, "this request needs a bearer token: Authorization: Bearer TOKEN (TESSERA_ADMIN_TOKEN or an API key)")
 		}
 		return next(c)

@@ -182,7 +182,7 @@ func TestEndpoints(t *testing.T) {
 		{"export no formula", call{path: "/raster/export?layers=r=rgb,g=rgb,b=rgb"}, 400, "application/json", "export needs a formula"},
 		{"unknown route", call{path: "/raster/nothing"}, 404, "application/json", "no such endpoint"},
 		{"write without token", call{method: "POST", path: "/raster/legend", body: `{}`, ctype: "application/json"}, 401, "application/json", "bearer token"},
-		{"write with a wrong token", call{method: "DELETE", path: "/raster/legend/" + legendID, header: map[string]string{"Authorization": "Bearer nope"}}, 401, "application/json", "bearer token"},
+		{"write with a wrong token", call{method: "DELETE", path: "/raster/legend/" + legendID, header: map[string]string{"Authorization": "Bearer nope"}}, 401, "application/json", "bearer token is not valid"},
 		{"healthz", call{path: "/healthz"}, 200, "application/json", `"ok"`},
 		{"bench floor", call{path: "/raster/bench/floor/" + zxy + ".msgpack?layers=a=ramp&formula=a"}, 200, tiles.MsgPack.ContentType(), "bands"},
 	}
