@@ -3,6 +3,7 @@ package formula
 import (
 	"math"
 	"strconv"
+	"strings"
 )
 
 // tokKind is the kind of a token.
@@ -115,7 +116,13 @@ func lexNumber(src string, i int) (token, error) {
 		for end < len(src) && (isNameByte(src[end]) || src[end] == '.') {
 			end++
 		}
-		return token{}, errAt(start, end, "malformed number %q (a name cannot start with a digit; write 2*x, not 2x)", src[start:end])
+		// The hint fits what runs on: a letter or _ (2x), or only another decimal point
+		// (1.2.3, 1..2, 1e3.5), which the name hint ("write 2*x") did not explain.
+		hint := "a number has one decimal point at most, before any exponent"
+		if strings.ContainsFunc(src[i:end], func(r rune) bool { return r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') }) {
+			hint = "a name cannot start with a digit; write 2*x, not 2x"
+		}
+		return token{}, errAt(start, end, "malformed number %q (%s)", src[start:end], hint)
 	}
 	text := src[start:i]
 	if len(text) > MaxNumber {
