@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tessera-gis/tessera/shared/colormap"
+	"github.com/tessera-gis/tessera/shared/formula"
 	"github.com/tessera-gis/tessera/shared/render"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
@@ -135,6 +136,11 @@ func ParseLayers(s string) ([]LayerVar, error) {
 		}
 		if !varName.MatchString(name) {
 			return nil, paramErr("layers", "malformed name %q in %q: a name has letters, digits and _", clip(name), clip(p))
+		}
+		// A name that formulas read as something else is a variable no formula can use: the
+		// layer bound to E was silently ignored and formula=E gave the constant 2.718….
+		if p, err := formula.Compile(name); err != nil || len(p.Vars()) != 1 {
+			return nil, paramErr("layers", "%q cannot name a variable: formulas read it as a constant (E, PI, TRUE, FALSE, INF, NULL), a function or a number, or it starts or ends with _; use another name", clip(name))
 		}
 		if seen[name] {
 			return nil, paramErr("layers", "name %q is given twice", name)

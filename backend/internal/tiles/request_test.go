@@ -1,0 +1,44 @@
+package tiles
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestParseLayersUnusableNames: a variable that formulas read as something else is refused
+// with a 400 naming it. layers=E=scene was accepted and the layer ignored: formula=E gave
+// e = 2.718… everywhere.
+func TestParseLayersUnusableNames(t *testing.T) {
+	tests := []struct {
+		name, layers string
+		ok           bool
+	}{
+		{"ordinary names", "a=1,n:3=scene,x_1=2,Red=3,e=4,pi=5", true},
+		{"the constant E", "E=scene", false},
+		{"the constant PI after a good name", "a=1,PI=2", false},
+		{"TRUE", "TRUE=1", false},
+		{"INF", "INF=1", false},
+		{"NULL", "NULL=1", false},
+		{"a function name", "sin=1", false},
+		{"a reduction's name", "mean:2=1", false},
+		{"a number", "2=1", false},
+		{"a leading digit", "2a=1", false},
+		{"a leading underscore", "_a=1", false},
+		{"a trailing underscore", "a_=1", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseLayers(tc.layers)
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("ParseLayers(%q): %v", tc.layers, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "cannot name a variable") {
+				t.Fatalf("ParseLayers(%q): %v; want ErrInvalid saying the name cannot name a variable", tc.layers, err)
+			}
+		})
+	}
+}
