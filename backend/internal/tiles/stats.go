@@ -211,10 +211,11 @@ type StatsResult struct {
 	Mean  *float64 `json:"mean"`
 	Std   *float64 `json:"std"`
 	// Values (mode values and legend): pixel counts by value or legend key; Histogram: bins.
-	Values    map[string]int64 `json:"values,omitempty"`
+	// Values and Area are {} without values (omitzero: omitempty left the key out).
+	Values    map[string]int64 `json:"values,omitzero"`
 	Histogram *Histogram       `json:"histogram,omitempty"`
 	// Area: acres by the same keys (values, legend) or per bin (histogram); AreaTotal all.
-	Area      map[string]float64 `json:"area,omitempty"`
+	Area      map[string]float64 `json:"area,omitzero"`
 	AreaBins  []float64          `json:"area_bins,omitempty"`
 	AreaTotal *float64           `json:"area_total,omitempty"`
 }

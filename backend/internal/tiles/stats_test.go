@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -118,6 +119,49 @@ func TestStatsHugeValues(t *testing.T) {
 			}
 			if sum != res.Count {
 				t.Errorf("%d values binned of %d", sum, res.Count)
+			}
+		})
+	}
+}
+
+// TestStatsNoValues: counting by value or legend key where there is no value (a geometry
+// away from the layer) answers "values": {} (and "area": {} with area=1), as it answers
+// counts where there are values; the keys were left out, so a client reading the counts
+// found nothing to read.
+func TestStatsNoValues(t *testing.T) {
+	e := setup(t)
+	svc := tiles.New(e.st, tiles.Config{LayerTTL: -1})
+	away := url.QueryEscape(`{"type":"Polygon","coordinates":[[[-60,-30],[-59,-30],[-59,-29],[-60,-29],[-60,-30]]]}`)
+	tests := []struct {
+		name, query string
+		want        []string
+	}{
+		{"values", "mode=values", []string{`"values":{}`}},
+		{"values with area", "mode=values&area=1", []string{`"values":{}`, `"area":{}`, `"area_total":0`}},
+		{"the default mode of a categorical layer", "area=1", []string{`"mode":"values"`, `"values":{}`, `"area":{}`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := url.ParseQuery("layers=x=classes&formula=x&zoom=6&geometry=" + away + "&" + tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := tiles.ParseStats(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := svc.Stats(context.Background(), req)
+			if r.Status != 200 {
+				t.Fatalf("status %d, body %s", r.Status, r.Body)
+			}
+			body := string(r.Body)
+			if !strings.Contains(body, `"count":0`) {
+				t.Fatalf("the geometry is not away from the layer: %s", body)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("%s lacks %s", body, w)
+				}
 			}
 		})
 	}
