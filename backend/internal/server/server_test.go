@@ -372,6 +372,10 @@ func TestExport(t *testing.T) {
 	}
 	files := map[string][]byte{}
 	for _, f := range zr.File {
+		// The entries' dates are the export's (they were DOS date 0: 1980-00-00 in unzip -l).
+		if since := time.Since(f.Modified); since < -time.Minute || since > time.Hour {
+			t.Errorf("zip entry %s modified %v, want about now", f.Name, f.Modified)
+		}
 		rc, err := f.Open()
 		if err != nil {
 			t.Fatal(err)

@@ -230,9 +230,12 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	last := tile.ZXY{Z: z, X: rng.MaxX, Y: rng.MaxY}.Bounds()
 	extent := tile.Bounds{MinX: first.MinX, MinY: last.MinY, MaxX: last.MaxX, MaxY: first.MaxY}
 
+	// The entries carry the export's time: zip.Writer.Create leaves the DOS date 0, which
+	// unzip lists as 1980-00-00 and Go reads as 1979-11-30.
+	created := time.Now().UTC()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	fw, err := zw.Create(r.Filename + ".tif")
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: r.Filename + ".tif", Method: zip.Deflate, Modified: created})
 	if err == nil {
 		err = geotiff.Write(fw, &geotiff.Image{Bands: []*raster.Band{out}, Bounds: extent, NoData: &nan, Deflate: true})
 	}
@@ -244,21 +247,21 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	if r.Description != "" {
 		fmt.Fprintf(&readme, "%s\n\n", r.Description)
 	}
-	fmt.Fprintf(&readme, "Created:  %s\nFile:     %s.tif (GeoTIFF, Float64, EPSG:3857, nodata NaN)\n", time.Now().UTC().Format(time.RFC3339), r.Filename)
+	fmt.Fprintf(&readme, "Created:  %s\nFile:     %s.tif (GeoTIFF, Float64, EPSG:3857, nodata NaN)\n", created.Format(time.RFC3339), r.Filename)
 	fmt.Fprintf(&readme, "Formula:  %s\nLayers:\n", r.Query.Formula)
 	for _, v := range vars {
 		fmt.Fprintf(&readme, "  %s = layer %d %q, band %d (parse version %d)\n", v.Name, v.layer.ID, v.layer.Name, v.Band, v.layer.Version)
 	}
 	fmt.Fprintf(&readme, "Zoom:     %d (pixel size %.4f m)\nExtent:   %.3f %.3f %.3f %.3f (EPSG:3857)\nSize:     %d x %d pixels, %d of %d tiles with data\n",
 		z, extent.Width()/float64(W), extent.MinX, extent.MinY, extent.MaxX, extent.MaxY, W, H, tilesWithData, rng.Count())
-	if err := addFile(zw, "README.txt", readme.String()); err != nil {
+	if err := addFile(zw, "README.txt", readme.String(), created); err != nil {
 		return s.fail(ctx, "export", err)
 	}
 	cm, err := s.colormap(ctx, &job{style: r.Style}, Client{})
 	if err != nil {
 		return s.fail(ctx, "export", err)
 	}
-	if err := addFile(zw, "COLORMAP.txt", describeColormap(cm.cm)); err != nil {
+	if err := addFile(zw, "COLORMAP.txt", describeColormap(cm.cm), created); err != nil {
 		return s.fail(ctx, "export", err)
 	}
 	if err := zw.Close(); err != nil {
@@ -270,8 +273,8 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	return &Response{Status: http.StatusOK, Header: h, Body: buf.Bytes()}
 }
 
-func addFile(zw *zip.Writer, name, text string) error {
-	w, err := zw.Create(name)
+func addFile(zw *zip.Writer, name, text string, modified time.Time) error {
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modified})
 	if err != nil {
 		return err
 	}
