@@ -171,6 +171,7 @@ func TestEndpoints(t *testing.T) {
 		{"layer status unknown name", call{path: "/raster/layers/nope/status"}, 404, "application/json", `layer \"nope\" not found`},
 		{"stats values", call{path: "/raster/stats?layers=x=classes&formula=x"}, 200, "application/json", `"mode":"values","count":65280,`},
 		{"stats values counts", call{path: "/raster/stats?layers=x=classes&formula=x"}, 200, "application/json", `"values":{"1":21930,"2":21930,"3":21420}`},
+		{"stats histogram of one value (numpy's x ± 0.5)", call{path: "/raster/stats?layers=x=ramp&formula=x*0&mode=histogram&bins=2"}, 200, "application/json", `"histogram":{"edges":[-0.5,0,0.5],"counts":[0,`},
 		{"stats default on a continuous layer", call{path: "/raster/stats?layers=x=ramp&formula=x&bins=2"}, 200, "application/json", `"mode":"histogram"`},
 		{"stats default with a continuous layer", call{path: "/raster/stats?layers=a=ramp,c=classes&formula=a*c"}, 200, "application/json", `"histogram":{"edges":[`},
 		{"stats values asked on a continuous layer", call{path: "/raster/stats?layers=x=ramp&formula=x&mode=values"}, 400, "application/json", "use mode=histogram"},

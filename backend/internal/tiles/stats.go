@@ -484,6 +484,17 @@ func (a *accumulator) legend(vals, areas []float64) error {
 	return nil
 }
 
+// histRange is the span the histogram's bins cover: min..max, or, when every value is the
+// same x, x − 0.5..x + 0.5 as numpy.histogram (and so django-raster's value counts) takes
+// it, the values then in the middle bin (the range stays x..x where ±0.5 is lost to
+// rounding, beyond 2^52).
+func (a *accumulator) histRange() (lo, hi float64) {
+	if a.lo == a.hi && a.lo-0.5 < a.hi+0.5 {
+		return a.lo - 0.5, a.hi + 0.5
+	}
+	return a.lo, a.hi
+}
+
 func (a *accumulator) startHistogram() {
 	n := a.r.Bins
 	a.hist = &Histogram{Edges: make([]float64, n+1), Counts: make([]int64, n)}
@@ -491,22 +502,24 @@ func (a *accumulator) startHistogram() {
 	if a.count == 0 { // no value: empty bins over [0, 0]
 		return
 	}
+	lo, hi := a.histRange()
 	for i := range a.hist.Edges {
-		if math.IsInf(a.hi-a.lo, 0) { // see binOf
-			a.hist.Edges[i] = 2 * (a.lo/2 + (a.hi/2-a.lo/2)*(float64(i)/float64(n)))
+		if math.IsInf(hi-lo, 0) { // see binOf
+			a.hist.Edges[i] = 2 * (lo/2 + (hi/2-lo/2)*(float64(i)/float64(n)))
 		} else {
-			a.hist.Edges[i] = a.lo + (a.hi-a.lo)*float64(i)/float64(n)
+			a.hist.Edges[i] = lo + (hi-lo)*float64(i)/float64(n)
 		}
 	}
-	a.hist.Edges[0], a.hist.Edges[n] = a.lo, a.hi
+	a.hist.Edges[0], a.hist.Edges[n] = lo, hi
 }
 
 func (a *accumulator) bin(vals, areas []float64) error {
 	n := a.r.Bins
+	lo, hi := a.histRange()
 	for i, v := range vals {
 		k := n - 1
-		if a.hi > a.lo {
-			k = binOf(v, a.lo, a.hi, n)
+		if hi > lo {
+			k = binOf(v, lo, hi, n)
 		}
 		a.hist.Counts[k]++
 		a.histAreas[k] += areas[i]
