@@ -377,6 +377,10 @@ func TestExport(t *testing.T) {
 		if since := time.Since(f.Modified); since < -time.Minute || since > time.Hour {
 			t.Errorf("zip entry %s modified %v, want about now", f.Name, f.Modified)
 		}
+		// The GeoTIFF, deflated inside, is stored; the text files are deflated.
+		if want := map[bool]uint16{true: zip.Store, false: zip.Deflate}[strings.HasSuffix(f.Name, ".tif")]; f.Method != want {
+			t.Errorf("zip entry %s: method %d, want %d", f.Name, f.Method, want)
+		}
 		rc, err := f.Open()
 		if err != nil {
 			t.Fatal(err)
