@@ -10,16 +10,18 @@ import (
 	"os/signal"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/ingest"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+	"github.com/tessera-gis/tessera/backend/internal/server"
 )
 
 const deleteUsage = `usage: tessera delete LAYER...
 
 Deletes layers, each named by id, name or file-name fragment (as the tile URLs name them),
 with their tiles, metadata, statistics and parse log, from the database of DATABASE_URL
-(default ` + pgstore.DefaultDSN + `). The raster files they were made from stay where they
-are. A parse of the layer running at that moment fails. Over HTTP: DELETE /raster/layers/{ref}
-with the admin token (that route also removes the file of an upload).`
+(default ` + pgstore.DefaultDSN + `). The file of an upload (in RASTER_WORKDIR/uploads) goes
+too, as with DELETE /raster/layers/{ref} over HTTP; a raster named by a path or URL stays where
+it is. A parse of the layer running at that moment fails.`
 
 // runDelete is `tessera delete LAYER...`: it stops at the first layer it cannot delete,
 // having deleted the ones before it, and says so.
@@ -44,6 +46,10 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
+	uploads := ""
+	if ic, err := ingest.ConfigFromEnv(os.Getenv); err == nil {
+		uploads = server.UploadDir(ic.WorkDir)
+	}
 	for _, ref := range fs.Args() {
 		l, err := st.Layer(ctx, ref)
 		if err == nil {
@@ -61,6 +67,11 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "deleted layer %q (id %d)\n", l.Name, l.ID)
+		if server.IsUpload(uploads, l.Source) {
+			if err := os.Remove(l.Source); err != nil && !errors.Is(err, os.ErrNotExist) {
+				fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file stays: %v\n", l.Name, err)
+			}
+		}
 	}
 	return 0
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,6 +55,31 @@ func TestDeleteCommand(t *testing.T) {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, errText, tc.code, tc.out, tc.errText)
 			}
 		})
+	}
+	// The file of an upload (in RASTER_WORKDIR/uploads) goes with its layer; a raster named
+	// by a path stays.
+	up := filepath.Join(os.Getenv("RASTER_WORKDIR"), "uploads", "1234-up.tif")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(up), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(up, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, ou, errText := ingestJSON(t, up, "--name", "uploaded"); code != 0 || ou.Tiles == 0 {
+		t.Fatalf("ingest of the upload: exit %d, %+v, stderr %q", code, ou, errText)
+	}
+	if code, out, errText := runCmd("delete", "uploaded"); code != 0 || !strings.Contains(out, `deleted layer "uploaded"`) {
+		t.Fatalf("delete of the upload's layer: exit %d, stdout %q, stderr %q", code, out, errText)
+	}
+	if _, err := os.Stat(up); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the upload's file is still there after its layer was deleted: %v", err)
+	}
+	if _, err := os.Stat(src); err != nil {
+		t.Errorf("the raster named by a path went with its layer: %v", err)
 	}
 	if n := tilesOf(o.ID); n != 0 {
 		t.Errorf("%d tiles of the deleted layer are left", n)

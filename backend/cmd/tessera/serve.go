@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -263,7 +262,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	})
 	srv := server.New(st, svc, parse, metrics, server.Config{
 		Prefix: cfg.Prefix, AdminToken: cfg.AdminToken, PrivateReads: cfg.PrivateReads, CORSOrigins: cfg.CORSOrigins,
-		UploadDir: filepath.Join(cfg.Ingest.WorkDir, "uploads"), MaxUpload: cfg.MaxUpload, BenchRoutes: cfg.BenchRoutes, Logger: log,
+		UploadDir: server.UploadDir(cfg.Ingest.WorkDir), MaxUpload: cfg.MaxUpload, BenchRoutes: cfg.BenchRoutes, Logger: log,
 		MaxZoom: &cfg.Ingest.MaxZoom,
 	})
 	defer srv.Close()

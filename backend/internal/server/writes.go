@@ -204,11 +204,19 @@ func (s *Server) deleteLayer(c echo.Context) error {
 }
 
 // uploaded reports whether path is a file the server stored in UploadDir.
-func (s *Server) uploaded(path string) bool {
-	if s.cfg.UploadDir == "" || path == "" {
+func (s *Server) uploaded(path string) bool { return IsUpload(s.cfg.UploadDir, path) }
+
+// UploadDir is where uploads are stored under an ingest work directory (RASTER_WORKDIR).
+func UploadDir(workDir string) string { return filepath.Join(workDir, "uploads") }
+
+// IsUpload reports whether path is a file inside dir, an upload directory: the file of an
+// upload, which deleting its layer removes (over HTTP and with `tessera delete`). A file named
+// by a path or URL is not the server's and stays.
+func IsUpload(dir, path string) bool {
+	if dir == "" || path == "" {
 		return false
 	}
-	rel, err := filepath.Rel(s.cfg.UploadDir, path)
+	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != "." && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel)
 }
 
