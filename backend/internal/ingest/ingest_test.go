@@ -458,3 +458,25 @@ func TestAllNoDataFinishesEmpty(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// TestParseLogHidesWorkDir: the parse log, which anyone who may read the layer may read, names
+// files in RASTER_WORKDIR relative to it, never by the server's own path.
+func TestParseLogHidesWorkDir(t *testing.T) {
+	work := t.TempDir()
+	e := newEnv(t, nil, func(c *ingest.Config) { c.WorkDir = work })
+	up := filepath.Join(work, "uploads", "1a2b-notes.tif")
+	if err := os.MkdirAll(filepath.Dir(up), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(up, []byte("hello, I am text\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := e.ingest(t, "private", up, nil)
+	if !errors.Is(err, ingest.ErrNotRaster) {
+		t.Fatalf("err = %v, want ErrNotRaster", err)
+	}
+	log := strings.Join(l.Parse.Log, "\n")
+	if strings.Contains(log, work) || !strings.Contains(log, "uploads/1a2b-notes.tif") {
+		t.Fatalf("the log names the work directory %s, or not the file relative to it:\n%s", work, log)
+	}
+}

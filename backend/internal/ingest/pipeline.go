@@ -109,6 +109,9 @@ type run struct {
 	store   Store
 	layer   catalog.Layer
 	version int64
+	// workDir is RASTER_WORKDIR, which the parse log (public through the layer's status)
+	// names relative to it (private).
+	workDir string
 	mu      sync.Mutex
 	err     error // the first error of a status or log write
 }
@@ -124,11 +127,25 @@ func (r *run) keep(err error) {
 }
 
 func (r *run) status(ctx context.Context, st catalog.Status, line string) {
-	r.keep(r.store.SetStatus(ctx, r.layer.ID, st, line))
+	r.keep(r.store.SetStatus(ctx, r.layer.ID, st, privatePaths(line, r.workDir)))
 }
 
 func (r *run) log(ctx context.Context, line string) {
-	r.keep(r.store.AppendLog(ctx, r.layer.ID, line))
+	r.keep(r.store.AppendLog(ctx, r.layer.ID, privatePaths(line, r.workDir)))
+}
+
+// privatePaths returns a parse log line with the server's work directory taken out of the
+// paths in it ("/srv/tessera-workdir/uploads/1a2b-x.tif" → "uploads/1a2b-x.tif"): anyone who
+// may read a layer may read its log, and GDAL's messages name the files it opened.
+func privatePaths(line, workDir string) string {
+	if workDir == "" {
+		return line
+	}
+	dir := filepath.Clean(workDir) + string(filepath.Separator)
+	if dir == string(filepath.Separator) {
+		return line
+	}
+	return strings.ReplaceAll(line, dir, "")
 }
 
 // finishZooms records zooms zs as complete, with a "Finished parsing" log line each.
@@ -153,7 +170,7 @@ func (p *Parser) Parse(ctx context.Context, layerID int64) (Result, error) {
 	if err != nil {
 		return Result{LayerID: layerID}, fmt.Errorf("ingest: begin parse of layer %d: %w", layerID, err)
 	}
-	r := &run{store: p.store, layer: layer, version: version}
+	r := &run{store: p.store, layer: layer, version: version, workDir: p.cfg.WorkDir}
 	r.status(ctx, catalog.Unparsed, "Started parsing raster.")
 	res, err := p.parse(ctx, r)
 	res.LayerID, res.Version = layerID, version
@@ -168,7 +185,7 @@ func (p *Parser) Parse(ctx context.Context, layerID int64) (Result, error) {
 			line = "Parse failed: " + line
 		}
 		// The failure is recorded even when ctx was cancelled.
-		if serr := p.store.SetStatus(context.WithoutCancel(ctx), layerID, catalog.Failed, line); serr != nil {
+		if serr := p.store.SetStatus(context.WithoutCancel(ctx), layerID, catalog.Failed, privatePaths(line, p.cfg.WorkDir)); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		return res, err
