@@ -96,9 +96,6 @@ func ParseStats(q url.Values) (StatsRequest, error) {
 	if r.Style, err = ParseStyle(q); err != nil {
 		return r, err
 	}
-	if r.Mode == ModeLegend && r.Style.Colormap == nil && r.Style.Legend == "" {
-		return r, paramErr("mode", "mode=legend needs legend= or a discrete colormap=")
-	}
 	return r, nil
 }
 
@@ -189,6 +186,20 @@ func spans(rings [][][2]float64, y float64, xs []float64) []float64 {
 	return xs
 }
 
+// onlyLegend returns the legend of the layer every variable reads, nil when they read several
+// layers or the layer has no legend.
+func onlyLegend(vars []boundVar) *int64 {
+	if len(vars) == 0 {
+		return nil
+	}
+	for _, v := range vars[1:] {
+		if v.layer.ID != vars[0].layer.ID {
+			return nil
+		}
+	}
+	return vars[0].layer.LegendID
+}
+
 // defaultMode is the mode of a request without mode=: values when every layer it reads holds
 // discrete values (categorical, mask, rank-ordered), else histogram.
 func defaultMode(vars []boundVar) string {
@@ -246,7 +257,14 @@ func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
 	}
 	var cm *colormap.Colormap
 	if r.Mode == ModeLegend {
-		st, err := s.colormap(ctx, &job{style: r.Style}, Client{})
+		j := &job{style: r.Style}
+		if r.Style.Colormap == nil && r.Style.Legend == "" {
+			// No legend= nor colormap=: the legend of the query's one layer, as its tiles use.
+			if j.layerLegend = onlyLegend(vars); j.layerLegend == nil {
+				return s.fail(ctx, "stats", paramErr("mode", "mode=legend needs legend=, a discrete colormap=, or one layer that has a legend"))
+			}
+		}
+		st, err := s.colormap(ctx, j, Client{})
 		if err != nil {
 			return s.fail(ctx, "stats", err)
 		}
