@@ -81,6 +81,9 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if err != nil || v <= 0 {
 			return fmt.Errorf("want a positive EPSG code, got %q", s)
 		}
+		if !gdal.KnownEPSG(v) {
+			return fmt.Errorf("EPSG:%d is not a coordinate system GDAL knows; give the raster's EPSG code", v)
+		}
 		srid = &v
 		return nil
 	})

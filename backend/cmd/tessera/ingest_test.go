@@ -179,6 +179,7 @@ func TestIngestCommandUsage(t *testing.T) {
 		{"ingest", "a.tif", "b.tif"},
 		{"ingest", "a.tif", "--datatype", "fuzzy"},
 		{"ingest", "a.tif", "--srid", "x"},
+		{"ingest", "a.tif", "--srid", "99999999"}, // no such EPSG code
 		{"ingest", "a.tif", "--max-zoom", "99"},
 		{"ingest", "a.tif", "--max-zoom", "22"}, // past TESSERA_MAX_INGEST_ZOOM (19)
 		{"ingest", "a.tif", "--nodata", "none"},

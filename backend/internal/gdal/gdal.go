@@ -203,6 +203,16 @@ func SRSWKT(def string) (string, error) {
 	return wkt, nil
 }
 
+// KnownEPSG reports whether GDAL (PROJ's database) knows the CRS EPSG:code: an SRID override
+// is checked with it before a parse is started, not by the parse's failure.
+func KnownEPSG(code int) bool {
+	if code <= 0 {
+		return false
+	}
+	_, err := SRSWKT(fmt.Sprintf("EPSG:%d", code))
+	return err == nil
+}
+
 // EPSG returns the EPSG code of a CRS definition, 0 when it has none.
 func EPSG(def string) int {
 	register()

@@ -750,6 +750,8 @@ func TestLayerFields(t *testing.T) {
 		// A max zoom past the parse's limit (19) is refused here, not left to a parse that
 		// fails (the server took up to 22).
 		{"max_zoom past the parse's limit", call{body: fmt.Sprintf(`{"name":"mz","url":%q,"max_zoom":20}`, url)}, 400, "max_zoom: must be from 0 to 19"},
+		// An SRID GDAL does not know is refused here too (it was a 201, then a parse that failed).
+		{"unknown srid", call{body: fmt.Sprintf(`{"name":"srid_bad","url":%q,"srid":99999999}`, url)}, 400, "EPSG:99999999 is not a coordinate system GDAL knows"},
 	}
 	for _, f := range []struct{ name, legend string }{{"lg_form_title", "Land cover"}, {"lg_form_bad", "999999"}} {
 		body, ct := form(f.name, f.legend)

@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/gdal"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
 	"github.com/tessera-gis/tessera/shared/colormap"
 )
@@ -343,6 +344,9 @@ func (b layerBody) layer(source string, maxZoom int) (catalog.Layer, error) {
 	}
 	if b.SRID != nil && *b.SRID <= 0 {
 		return l, &tiles.ParamError{Param: "srid", Msg: "must be a positive EPSG code"}
+	}
+	if b.SRID != nil && !gdal.KnownEPSG(*b.SRID) {
+		return l, &tiles.ParamError{Param: "srid", Msg: fmt.Sprintf("EPSG:%d is not a coordinate system GDAL knows; give the raster's EPSG code", *b.SRID)}
 	}
 	for _, f := range []struct {
 		v   *bool
