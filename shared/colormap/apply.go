@@ -143,6 +143,10 @@ func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi f
 		}
 	}
 	nseg := float64(len(segs))
+	opaque := len(segs) > 0 // every stop opaque: alpha 255 without arithmetic
+	for _, g := range segs {
+		opaque = opaque && g.base[3] == 255 && g.step[3] == 0
+	}
 	if c.lut == nil && greySegments(segs) {
 		continuousGrey(pix, vals, mask, lo, hi, segs)
 		return
@@ -177,7 +181,11 @@ func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi f
 		p[0] = uint8(g.base[0] + f*g.step[0])
 		p[1] = uint8(g.base[1] + f*g.step[1])
 		p[2] = uint8(g.base[2] + f*g.step[2])
-		p[3] = uint8(g.base[3] + f*g.step[3])
+		if opaque {
+			p[3] = 255 // base + f·0 = base exactly, f being finite
+		} else {
+			p[3] = uint8(g.base[3] + f*g.step[3])
+		}
 	}
 }
 
