@@ -70,13 +70,22 @@ unset REDIS_URL || true
 
 # measure NAME CMD…: runs CMD under /usr/bin/time; sets SECS (wall), CPU (user+sys) and
 # RSS_KB (peak). CPU time is the steadier figure on a shared machine.
+# cpu_ticks prints the machine's CPU time in all (every state) and idle (idle + iowait), in
+# ticks summed over the cores (/proc/stat).
+cpu_ticks() { awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat; }
 measure() {
   local name=$1; shift
+  local t0 i0 t1 i1
+  read -r t0 i0 < <(cpu_ticks)
   /usr/bin/time -f "%e %U %S %M" -o "$DIR/$name.time" "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" || {
     echo "bench-ingest: $name failed:"; tail -5 "$DIR/$name.err"; tail -5 "$DIR/$name.out"; exit 1; }
+  read -r t1 i1 < <(cpu_ticks)
   local u s
   read -r SECS u s RSS_KB < <(tail -1 "$DIR/$name.time")
   CPU=$(python3 -c "print(f'{$u+$s:.2f}')")
+  # BUSY: how busy the machine's cores were during the run, every process counted (the
+  # database, workers): what a run on this machine could still gain from more processes.
+  BUSY=$(python3 -c "print(f'{100 * (1 - ($i1 - $i0) / max(1, $t1 - $t0)):.0f}')")
 }
 tiles_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tiles"])' "$DIR/$1.out"; }
 
@@ -130,6 +139,7 @@ for n in 1 2; do
   row "tessera ingest + $n worker(s) (coordinator)" "$T" "$R" "$N" "$(rate "$N" "$T")" "$CPU"
   row "  largest worker's peak RSS" 0 "$WMAX" "-" "-" "-"
   eval "T_R$n=$T"
+  eval "B_R$n=$BUSY"
 done
 unset TESSERA_QUEUE
 fi
@@ -152,13 +162,14 @@ printf '%-44s %9s %8s %9s %8s %9s\n' "run" "seconds" "cpu s" "peak MB" "tiles" "
 echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); the database server's CPU is not counted)"
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo
-python3 - "$T_IN" "$T_B" "$R_IN" "$T_R1" "$T_R2" "$T_C" "$R_C" <<'PY'
+python3 - "$T_IN" "$T_B" "$R_IN" "$T_R1" "$T_R2" "$T_C" "$R_C" "${B_R1:-0}" "${B_R2:-0}" "$(nproc)" <<'PY'
 import sys
-t_in, t_b, r_in, t_r1, t_r2, t_c, r_c = map(float, sys.argv[1:])
+t_in, t_b, r_in, t_r1, t_r2, t_c, r_c, b_r1, b_r2, ncpu = map(float, sys.argv[1:])
 if t_in:
     print(f"(a) baseline time / tessera time: {t_b / t_in:.2f}x (target >= 1: full pyramid no slower than the baseline's one level); tessera peak {r_in/1024:.0f} MB (target < 1024 MB)")
 if t_r2:
-    print(f"(b) 1 worker / 2 workers: {t_r1 / t_r2:.2f}x")
+    print(f"(b) 1 worker / 2 workers: {t_r1 / t_r2:.2f}x; the machine's {ncpu:.0f} cores were {b_r1:.0f}% and {b_r2:.0f}% busy"
+          " (every process: coordinator, workers, database), so a worker on the same machine has little CPU to add")
 if t_c:
     print(f"(c) django-raster 7.2 s / tessera {t_c:.2f} s (best run) = {7.2 / t_c:.1f}x faster (goal >= 10x); memory {r_c/1024:.0f} MB = {r_c/1024/551:.2f} of 551 MB (goal <= 0.25)")
 PY
