@@ -16,6 +16,11 @@ import (
 // DefaultQueue is the asynq queue Tessera's tasks go to.
 const DefaultQueue = "tessera"
 
+// TaskCheckInterval is how long an idle worker waits, at most 1.5 times, before it looks for
+// tasks again: each of its Concurrency slots polls Redis about 10 times a second while the
+// queue is empty, a trivial load for the workers of one deployment.
+const TaskCheckInterval = 100 * time.Millisecond
+
 // Queue runs tasks as asynq tasks on Redis: Run enqueues them and waits until workers (any
 // number of Worker, in this process or others) have completed them.
 type Queue struct {
@@ -199,12 +204,16 @@ func NewWorker(redisURL string, o WorkerOptions, h Handler) (*Worker, error) {
 		delay = func(n int) time.Duration { return time.Duration(n) * time.Second }
 	}
 	srv := asynq.NewServer(opt, asynq.Config{
-		Concurrency:     o.Concurrency,
-		Queues:          map[string]int{o.Queue: 1},
-		RetryDelayFunc:  func(n int, _ error, _ *asynq.Task) time.Duration { return delay(n) },
-		Logger:          slogLogger{o.Logger},
-		LogLevel:        asynq.WarnLevel,
-		ShutdownTimeout: 30 * time.Second,
+		Concurrency: o.Concurrency,
+		// A worker that finds the queue empty sleeps half this plus up to all of it before it
+		// looks again: with asynq's default (1 s), the tasks a parse enqueues as it goes
+		// (each pyramid level after the one before) waited up to 1.5 s for an idle worker.
+		TaskCheckInterval: TaskCheckInterval,
+		Queues:            map[string]int{o.Queue: 1},
+		RetryDelayFunc:    func(n int, _ error, _ *asynq.Task) time.Duration { return delay(n) },
+		Logger:            slogLogger{o.Logger},
+		LogLevel:          asynq.WarnLevel,
+		ShutdownTimeout:   30 * time.Second,
 	})
 	mux := asynq.NewServeMux()
 	hf := asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) (err error) {
