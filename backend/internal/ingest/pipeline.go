@@ -45,6 +45,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -135,17 +136,62 @@ func (r *run) log(ctx context.Context, line string) {
 }
 
 // privatePaths returns a parse log line with the server's work directory taken out of the
-// paths in it ("/srv/tessera-workdir/uploads/1a2b-x.tif" → "uploads/1a2b-x.tif"): anyone who
-// may read a layer may read its log, and GDAL's messages name the files it opened.
+// paths in it ("/srv/tessera-workdir/uploads/1a2b-x.tif" → "uploads/1a2b-x.tif", the
+// directory itself → "RASTER_WORKDIR"): anyone who may read a layer may read its log, and
+// GDAL's messages name the files it opened. The directory is matched only where a path
+// starts (not inside a longer one: with RASTER_WORKDIR=/data, "https://host/data/x.tif"
+// stays as it is), as given and, when relative, made absolute.
 func privatePaths(line, workDir string) string {
 	if workDir == "" {
 		return line
 	}
-	dir := filepath.Clean(workDir) + string(filepath.Separator)
-	if dir == string(filepath.Separator) {
-		return line
+	dirs := []string{filepath.Clean(workDir)}
+	if abs, err := filepath.Abs(workDir); err == nil && abs != dirs[0] {
+		dirs = append(dirs, abs)
 	}
-	return strings.ReplaceAll(line, dir, "")
+	for _, dir := range dirs {
+		if dir == string(filepath.Separator) || dir == "." {
+			continue
+		}
+		line = hidePath(line, dir)
+	}
+	return line
+}
+
+// vsiPrefix matches the end of a GDAL virtual file system prefix (/vsizip/), after which a
+// path starts.
+var vsiPrefix = regexp.MustCompile(`/vsi[a-z0-9_]+/$`)
+
+// hidePath replaces dir where it starts a path in line: followed by a separator it is
+// dropped, followed by nothing that continues a name it becomes "RASTER_WORKDIR".
+func hidePath(line, dir string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(line, dir)
+		if i < 0 {
+			b.WriteString(line)
+			return b.String()
+		}
+		end := i + len(dir)
+		starts := i == 0 || !pathByte(line[i-1]) || vsiPrefix.MatchString(line[:i])
+		switch {
+		case starts && end < len(line) && line[end] == filepath.Separator:
+			b.WriteString(line[:i])
+			end++
+		case starts && (end == len(line) || !pathByte(line[end])):
+			b.WriteString(line[:i])
+			b.WriteString("RASTER_WORKDIR")
+		default:
+			b.WriteString(line[:end])
+		}
+		line = line[end:]
+	}
+}
+
+// pathByte reports whether c continues a file or host name (or a path, '/').
+func pathByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '.' || c == '_' || c == '-' || c == '~' || c == '%' || c == '+' || c == '@' || c == '/' || c == '\\'
 }
 
 // finishZooms records zooms zs as complete, with a "Finished parsing" log line each.
