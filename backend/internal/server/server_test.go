@@ -887,3 +887,36 @@ func TestUploadDefaultName(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadURLField pins the multipart url field's check: without a file it was taken as the
+// layer's source unchecked, so a form with url=/etc/passwd (or another layer's upload, or a
+// GDAL /vsicurl/ path) had the server parse a local file, which DELETE layers/{ref} then
+// removed when it lay in the upload directory. The JSON body's url was always checked.
+func TestUploadURLField(t *testing.T) {
+	e := setup(t, 0)
+	for _, tc := range []struct {
+		name, url string
+		status    int
+	}{
+		{"a path", "/etc/passwd", 400},
+		{"a relative path", "uploads/x.tif", 400},
+		{"a GDAL virtual file", "/vsicurl/http://127.0.0.1:1/x.tif", 400},
+		{"a file URL", "file:///etc/passwd", 400},
+		{"an http URL", "http://127.0.0.1:1/x.tif", 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			mw.WriteField("name", "url_field_"+strings.ReplaceAll(tc.name, " ", "_"))
+			mw.WriteField("url", tc.url)
+			mw.Close()
+			resp, rb := e.do(t, call{method: "POST", path: "/raster/layers", body: b.String(), ctype: mw.FormDataContentType(), header: auth})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("url=%s: %d %s; want %d", tc.url, resp.StatusCode, rb, tc.status)
+			}
+			if tc.status == 400 && !strings.Contains(string(rb), "is not an http(s):// or s3:// URL") {
+				t.Errorf("url=%s: body %s; want the url's error", tc.url, rb)
+			}
+		})
+	}
+}

@@ -321,6 +321,19 @@ func (s *Server) legendID(ctx context.Context, ref legendRef) (*int64, error) {
 	return &lg.ID, nil
 }
 
+// checkURL refuses a layer's url field unless it is an http(s):// or s3:// URL with a host
+// ("" passes: no URL).
+func checkURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "s3") || u.Host == "" {
+		return &tiles.ParamError{Param: "url", Msg: fmt.Sprintf("%q is not an http(s):// or s3:// URL", raw)}
+	}
+	return nil
+}
+
 // errNoSource is django-raster's message for a layer with neither a file nor a URL.
 var errNoSource = &tiles.ParamError{Msg: "No data source found. Provide a rasterfile or a source url."}
 
@@ -377,11 +390,8 @@ func (s *Server) createLayer(c echo.Context) error {
 	case "application/json", "":
 		var b layerBody
 		if err = decodeJSON(c, &b); err == nil {
-			if b.URL != "" {
-				u, perr := url.Parse(b.URL)
-				if perr != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "s3") || u.Host == "" {
-					return s.fail(c, &tiles.ParamError{Param: "url", Msg: fmt.Sprintf("%q is not an http(s):// or s3:// URL", b.URL)})
-				}
+			if err := checkURL(b.URL); err != nil {
+				return s.fail(c, err)
 			}
 			if l, err = b.layer(b.URL, *s.cfg.MaxZoom); err == nil {
 				l.LegendID, err = s.legendID(c.Request().Context(), b.Legend)
@@ -499,6 +509,11 @@ func (s *Server) upload(c echo.Context) (l catalog.Layer, fallback string, err e
 	b.Legend = legendRef(fields["legend"])
 	src := path
 	if src == "" {
+		// Checked as the JSON body's: a path ("/etc/passwd", another layer's upload) or a
+		// GDAL virtual file (/vsicurl/…) is no URL the server may read for a client.
+		if err := checkURL(fields["url"]); err != nil {
+			return fail(err)
+		}
 		src = fields["url"]
 	}
 	if l, err = b.layer(src, *s.cfg.MaxZoom); err != nil {
