@@ -20,8 +20,8 @@ const deleteUsage = `usage: tessera delete LAYER...
 Deletes layers, each named by id, name or file-name fragment (as the tile URLs name them),
 with their tiles, metadata, statistics and parse log, from the database of DATABASE_URL
 (default ` + pgstore.DefaultDSN + `). The file of an upload (in RASTER_WORKDIR/uploads) goes
-too, as with DELETE /raster/layers/{ref} over HTTP; a raster named by a path or URL stays where
-it is. A parse of the layer running at that moment fails.`
+too, as with DELETE /raster/layers/{ref} over HTTP, unless another layer reads it; a raster
+named by a path or URL stays where it is. A parse of the layer running at that moment fails.`
 
 // runDelete is `tessera delete LAYER...`: it stops at the first layer it cannot delete,
 // having deleted the ones before it, and says so.
@@ -67,10 +67,8 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "deleted layer %q (id %d)\n", l.Name, l.ID)
-		if server.IsUpload(uploads, l.Source) {
-			if err := os.Remove(l.Source); err != nil && !errors.Is(err, os.ErrNotExist) {
-				fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file stays: %v\n", l.Name, err)
-			}
+		if _, err := server.RemoveUpload(ctx, st, uploads, l); err != nil {
+			fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file stays: %v\n", l.Name, err)
 		}
 	}
 	return 0

@@ -72,6 +72,17 @@ func TestDeleteCommand(t *testing.T) {
 	if code, ou, errText := ingestJSON(t, up, "--name", "uploaded"); code != 0 || ou.Tiles == 0 {
 		t.Fatalf("ingest of the upload: exit %d, %+v, stderr %q", code, ou, errText)
 	}
+	// A second layer of the same file keeps it while it lives (the file went with the first
+	// layer deleted, the second's raster with it).
+	if code, ou, errText := ingestJSON(t, up, "--name", "uploaded_twin"); code != 0 || ou.Tiles == 0 {
+		t.Fatalf("second ingest of the upload: exit %d, %+v, stderr %q", code, ou, errText)
+	}
+	if code, out, errText := runCmd("delete", "uploaded_twin"); code != 0 || !strings.Contains(out, `deleted layer "uploaded_twin"`) {
+		t.Fatalf("delete of the upload's second layer: exit %d, stdout %q, stderr %q", code, out, errText)
+	}
+	if _, err := os.Stat(up); err != nil {
+		t.Fatalf("the upload's file went with one of its two layers: %v", err)
+	}
 	if code, out, errText := runCmd("delete", "uploaded"); code != 0 || !strings.Contains(out, `deleted layer "uploaded"`) {
 		t.Fatalf("delete of the upload's layer: exit %d, stdout %q, stderr %q", code, out, errText)
 	}

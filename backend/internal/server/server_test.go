@@ -920,3 +920,38 @@ func TestUploadURLField(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteSharedUpload: the file of an upload goes with the last layer that reads it, not
+// with the first (a layer made by `tessera ingest` of the file in the upload directory lost
+// its raster when the upload's own layer was deleted).
+func TestDeleteSharedUpload(t *testing.T) {
+	e := setup(t, 0)
+	ctx := context.Background()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("name", "shared_upload")
+	fw, _ := mw.CreateFormFile("file", "shared.tif")
+	fw.Write([]byte("not a raster")) // the parse fails; the file is what is tested
+	mw.Close()
+	resp, rb := e.do(t, call{method: "POST", path: "/raster/layers", body: b.String(), ctype: mw.FormDataContentType(), header: auth})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", resp.StatusCode, rb)
+	}
+	first, err := e.st.LayerByName(ctx, "shared_upload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := catalog.NewLayer("shared_upload_twin", first.Source)
+	if err := e.st.CreateLayer(ctx, &twin); err != nil {
+		t.Fatal(err)
+	}
+	for i, ref := range []string{"shared_upload", "shared_upload_twin"} {
+		if resp, rb := e.do(t, call{method: "DELETE", path: "/raster/layers/" + ref, header: auth}); resp.StatusCode != 204 {
+			t.Fatalf("delete %s: %d %s", ref, resp.StatusCode, rb)
+		}
+		_, err := os.Stat(first.Source)
+		if last := i == 1; last != errors.Is(err, os.ErrNotExist) {
+			t.Errorf("after deleting %s (the last layer of the file: %v): the file %v", ref, last, err)
+		}
+	}
+}

@@ -184,8 +184,8 @@ func (s *Server) updateLegend(c echo.Context) error {
 
 // deleteLayer deletes a layer with its tiles, metadata, band statistics and parse log
 // (DELETE layers/{ref}, by id, name or file-name fragment as the other layer routes), and
-// the raster file an upload stored for it; a file named by a path or URL is not the
-// server's and stays. A parse of the layer running at that moment fails. Readers see the
+// the raster file an upload stored for it unless another layer reads it (RemoveUpload); a
+// file named by a path or URL is not the server's and stays. A parse of the layer running at that moment fails. Readers see the
 // layer gone within the layer cache's second. django-raster deletes layers in its admin.
 func (s *Server) deleteLayer(c echo.Context) error {
 	l, err := s.layerRef(c)
@@ -196,16 +196,47 @@ func (s *Server) deleteLayer(c echo.Context) error {
 	if err := s.store.DeleteLayer(ctx, l.ID); err != nil {
 		return s.fail(c, err)
 	}
-	if s.uploaded(l.Source) {
-		if err := os.Remove(l.Source); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.WarnContext(ctx, "server: delete layer: its uploaded file stays", "layer", l.Name, "file", l.Source, "err", err)
-		}
+	if _, err := RemoveUpload(ctx, s.store, s.cfg.UploadDir, l); err != nil {
+		s.log.WarnContext(ctx, "server: delete layer: its uploaded file stays", "layer", l.Name, "file", l.Source, "err", err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
 // uploaded reports whether path is a file the server stored in UploadDir.
 func (s *Server) uploaded(path string) bool { return IsUpload(s.cfg.UploadDir, path) }
+
+// RemoveUpload removes the file of deleted layer l when it is an upload (IsUpload) that no
+// other layer of st reads (`tessera ingest` of a file in the upload directory makes a second
+// layer of it, which lost its raster when the first was deleted), and reports whether it did.
+func RemoveUpload(ctx context.Context, st interface {
+	Layers(context.Context) ([]catalog.Layer, error)
+}, dir string, l catalog.Layer) (bool, error) {
+	if !IsUpload(dir, l.Source) {
+		return false, nil
+	}
+	ls, err := st.Layers(ctx)
+	if err != nil {
+		return false, fmt.Errorf("server: layers reading %s: %w", l.Source, err)
+	}
+	fi, ferr := os.Stat(l.Source)
+	for _, o := range ls {
+		if o.ID == l.ID || !IsUpload(dir, o.Source) {
+			continue
+		}
+		if filepath.Clean(o.Source) == filepath.Clean(l.Source) {
+			return false, nil
+		}
+		if ferr == nil {
+			if oi, err := os.Stat(o.Source); err == nil && os.SameFile(fi, oi) {
+				return false, nil
+			}
+		}
+	}
+	if err := os.Remove(l.Source); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	return true, nil
+}
 
 // UploadDir is where uploads are stored under an ingest work directory (RASTER_WORKDIR).
 func UploadDir(workDir string) string { return filepath.Join(workDir, "uploads") }
