@@ -16,9 +16,9 @@ import (
 // DefaultQueue is the asynq queue Tessera's tasks go to.
 const DefaultQueue = "tessera"
 
-// TaskCheckInterval is how long an idle worker waits, at most 1.5 times, before it looks for
-// tasks again: each of its Concurrency slots polls Redis about 10 times a second while the
-// queue is empty, a trivial load for the workers of one deployment.
+// TaskCheckInterval is how long an idle worker waits, half of it to 1.5 times, before it
+// looks for tasks again: a worker process polls Redis about 10 times a second while the queue
+// is empty (asynq's one fetch loop, whatever its Concurrency), a trivial load.
 const TaskCheckInterval = 100 * time.Millisecond
 
 // Queue runs tasks as asynq tasks on Redis: Run enqueues them and waits until workers (any
