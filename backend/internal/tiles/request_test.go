@@ -21,6 +21,7 @@ func TestParseLayersUnusableNames(t *testing.T) {
 		{"INF", "INF=1", false},
 		{"NULL", "NULL=1", false},
 		{"a function name", "sin=1", false},
+		{"a function Tessera added (a variable to django-raster)", "sqrt=1,where=2,clamp:1=3", true},
 		{"a reduction's name", "mean:2=1", false},
 		{"a number", "2=1", false},
 		{"a leading digit", "2a=1", false},
