@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/flate"
 
 	"github.com/tessera-gis/tessera/backend/internal/geotiff"
 	"github.com/tessera-gis/tessera/shared/colormap"
@@ -235,9 +238,14 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	created := time.Now().UTC()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	// The GeoTIFF's strips are deflated already: stored, not deflated a second time (which
-	// cost time and saved nothing).
-	fw, err := zw.CreateHeader(&zip.FileHeader{Name: r.Filename + ".tif", Method: zip.Store, Modified: created})
+	// The GeoTIFF's strips are deflated already, yet the entry is deflated too: a stored
+	// entry written as a stream carries a data descriptor, which streaming readers (Java's
+	// ZipInputStream) refuse. klauspost's BestSpeed passes incompressible data through as
+	// stored blocks quickly, where archive/zip's default compressor spent time for nothing.
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: r.Filename + ".tif", Method: zip.Deflate, Modified: created})
 	if err == nil {
 		err = geotiff.Write(fw, &geotiff.Image{Bands: []*raster.Band{out}, Bounds: extent, NoData: &nan, Deflate: true})
 	}
