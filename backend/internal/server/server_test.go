@@ -869,7 +869,9 @@ func TestUploadDefaultName(t *testing.T) {
 		{"the file's name without its extension", "walk scene.v2.tif", "", "walk_scene.v2"},
 		{"the same file again: the stored file's name", "walk scene.v2.tif", "", "-walk_scene.v2"},
 		{"a name field wins", "other.tif", "chosen_name", "chosen_name"},
-		{"no extension", "2024", "", "2024"},
+		{"no extension", "scene2024", "", "scene2024"},
+		// Digits only would be read as a layer id: the stored file's name instead.
+		{"digits only", "2024.tif", "", "-2024"},
 		{"nothing left of the file's name", "..tif", "", "-."},
 	}
 	for _, tc := range tests {
