@@ -186,18 +186,16 @@ func spans(rings [][][2]float64, y float64, xs []float64) []float64 {
 	return xs
 }
 
-// onlyLegend returns the legend of the layer every variable reads, nil when they read several
-// layers or the layer has no legend.
-func onlyLegend(vars []boundVar) *int64 {
-	if len(vars) == 0 {
-		return nil
-	}
-	for _, v := range vars[1:] {
-		if v.layer.ID != vars[0].layer.ID {
-			return nil
+// onlyLegend returns the legend of the layer a formula that is one variable reads (formula=x),
+// nil for any other formula (its values are not the layer's, which the legend's keys
+// classify) or a layer without a legend.
+func onlyLegend(formula string, vars []boundVar) *int64 {
+	for _, v := range vars {
+		if v.Name == formula {
+			return v.layer.LegendID
 		}
 	}
-	return vars[0].layer.LegendID
+	return nil
 }
 
 // defaultMode is the mode of a request without mode=: values when every layer it reads holds
@@ -259,9 +257,10 @@ func (s *Service) Stats(ctx context.Context, r StatsRequest) *Response {
 	if r.Mode == ModeLegend {
 		j := &job{style: r.Style}
 		if r.Style.Colormap == nil && r.Style.Legend == "" {
-			// No legend= nor colormap=: the legend of the query's one layer, as its tiles use.
-			if j.layerLegend = onlyLegend(vars); j.layerLegend == nil {
-				return s.fail(ctx, "stats", paramErr("mode", "mode=legend needs legend=, a discrete colormap=, or one layer that has a legend"))
+			// No legend= nor colormap=: for formula=x, the legend of x's layer, as that
+			// layer's tiles are coloured.
+			if j.layerLegend = onlyLegend(r.Query.Formula, vars); j.layerLegend == nil {
+				return s.fail(ctx, "stats", paramErr("mode", "mode=legend needs legend= or a discrete colormap=, unless the formula is one variable whose layer has a legend"))
 			}
 		}
 		st, err := s.colormap(ctx, j, Client{})
