@@ -10,6 +10,8 @@ type Function struct {
 	MinArgs, MaxArgs int
 	// Doc is a one-line description for documentation and editor suggestions.
 	Doc string
+	// Added marks a function django-raster does not have: there the name is a variable.
+	Added bool
 }
 
 // reduction is a function that reduces a whole array to one number.
@@ -35,27 +37,27 @@ type funcDef struct {
 
 // functions is the one function table.
 var functions = [...]funcDef{
-	{Function{"sin", 1, 1, "sine of x (radians)"}, opSin, redNone},
-	{Function{"cos", 1, 1, "cosine of x (radians)"}, opCos, redNone},
-	{Function{"tan", 1, 1, "tangent of x (radians)"}, opTan, redNone},
-	{Function{"log", 1, 1, "natural logarithm of x; nodata where x ≤ 0"}, opLog, redNone},
-	{Function{"log10", 1, 1, "base-10 logarithm of x; nodata where x ≤ 0 (Tessera addition)"}, opLog10, redNone},
-	{Function{"exp", 1, 1, "e raised to x"}, opExp, redNone},
-	{Function{"abs", 1, 1, "absolute value of x"}, opAbs, redNone},
-	{Function{"int", 1, 1, "x truncated toward zero"}, opInt, redNone},
-	{Function{"round", 1, 1, "x rounded to the nearest integer, halves to even (2.5 → 2)"}, opRound, redNone},
-	{Function{"sign", 1, 1, "-1, 0 or 1 as x is negative, zero or positive"}, opSign, redNone},
-	{Function{"sqrt", 1, 1, "square root of x; nodata where x < 0 (Tessera addition)"}, opSqrt, redNone},
-	{Function{"floor", 1, 1, "largest integer ≤ x (Tessera addition)"}, opFloor, redNone},
-	{Function{"ceil", 1, 1, "smallest integer ≥ x (Tessera addition)"}, opCeil, redNone},
-	{Function{"min", 1, -1, "min(x): smallest valid value of the whole array, one number; min(a, b, …): elementwise minimum (Tessera addition)"}, opMin2, redMin},
-	{Function{"max", 1, -1, "max(x): largest valid value of the whole array, one number; max(a, b, …): elementwise maximum (Tessera addition)"}, opMax2, redMax},
-	{Function{"mean", 1, 1, "mean of the valid values of the whole array, one number"}, opNone, redMean},
-	{Function{"median", 1, 1, "median of the valid values of the whole array, one number (nodata ignored: fix)"}, opNone, redMedian},
-	{Function{"std", 1, 1, "population standard deviation of the valid values of the whole array, one number"}, opNone, redStd},
-	{Function{"sum", 1, 1, "sum of the valid values of the whole array, one number"}, opNone, redSum},
-	{Function{"where", 3, 3, "where(c, a, b): a where c is true (non-zero), else b; nodata where c is nodata or the chosen value is (Tessera addition)"}, opWhere, redNone},
-	{Function{"clamp", 3, 3, "clamp(x, lo, hi): x limited to [lo, hi], i.e. min(max(x, lo), hi) (Tessera addition)"}, opClamp, redNone},
+	{Function{"sin", 1, 1, "sine of x (radians)", false}, opSin, redNone},
+	{Function{"cos", 1, 1, "cosine of x (radians)", false}, opCos, redNone},
+	{Function{"tan", 1, 1, "tangent of x (radians)", false}, opTan, redNone},
+	{Function{"log", 1, 1, "natural logarithm of x; nodata where x ≤ 0", false}, opLog, redNone},
+	{Function{"log10", 1, 1, "base-10 logarithm of x; nodata where x ≤ 0 (Tessera addition)", true}, opLog10, redNone},
+	{Function{"exp", 1, 1, "e raised to x", false}, opExp, redNone},
+	{Function{"abs", 1, 1, "absolute value of x", false}, opAbs, redNone},
+	{Function{"int", 1, 1, "x truncated toward zero", false}, opInt, redNone},
+	{Function{"round", 1, 1, "x rounded to the nearest integer, halves to even (2.5 → 2)", false}, opRound, redNone},
+	{Function{"sign", 1, 1, "-1, 0 or 1 as x is negative, zero or positive", false}, opSign, redNone},
+	{Function{"sqrt", 1, 1, "square root of x; nodata where x < 0 (Tessera addition)", true}, opSqrt, redNone},
+	{Function{"floor", 1, 1, "largest integer ≤ x (Tessera addition)", true}, opFloor, redNone},
+	{Function{"ceil", 1, 1, "smallest integer ≥ x (Tessera addition)", true}, opCeil, redNone},
+	{Function{"min", 1, -1, "min(x): smallest valid value of the whole array, one number; min(a, b, …): elementwise minimum (Tessera addition)", false}, opMin2, redMin},
+	{Function{"max", 1, -1, "max(x): largest valid value of the whole array, one number; max(a, b, …): elementwise maximum (Tessera addition)", false}, opMax2, redMax},
+	{Function{"mean", 1, 1, "mean of the valid values of the whole array, one number", false}, opNone, redMean},
+	{Function{"median", 1, 1, "median of the valid values of the whole array, one number (nodata ignored: fix)", false}, opNone, redMedian},
+	{Function{"std", 1, 1, "population standard deviation of the valid values of the whole array, one number", false}, opNone, redStd},
+	{Function{"sum", 1, 1, "sum of the valid values of the whole array, one number", false}, opNone, redSum},
+	{Function{"where", 3, 3, "where(c, a, b): a where c is true (non-zero), else b; nodata where c is nodata or the chosen value is (Tessera addition)", true}, opWhere, redNone},
+	{Function{"clamp", 3, 3, "clamp(x, lo, hi): x limited to [lo, hi], i.e. min(max(x, lo), hi) (Tessera addition)", true}, opClamp, redNone},
 }
 
 // Functions returns the function table, in a fixed order.
@@ -74,6 +76,32 @@ func lookupFunc(name string) *funcDef {
 		}
 	}
 	return nil
+}
+
+// VarName reports whether a formula reads name as a variable: it lexes as a name (letters,
+// digits and _, not starting with a digit, neither starting nor ending with _) and is neither
+// a keyword (E, PI, TRUE, FALSE, INF, NULL) nor a function. It compiles nothing, so a caller
+// can check every name of every request with it.
+func VarName(name string) bool {
+	if name == "" || !isLetter(name[0]) || name[len(name)-1] == '_' {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if !isNameByte(name[i]) {
+			return false
+		}
+	}
+	if _, ok := keyword(name); ok || name == "NULL" {
+		return false
+	}
+	return lookupFunc(name) == nil
+}
+
+// AddedFunction reports whether name is a function django-raster does not have (Function.Added),
+// a name django-raster formulas read as a variable.
+func AddedFunction(name string) bool {
+	f := lookupFunc(name)
+	return f != nil && f.Added
 }
 
 // keyword returns the value of a named constant (case-sensitive: e is a variable). NULL

@@ -140,3 +140,13 @@ func TestPublicSource(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseLayers parses an algebra request's layers= (every tile request does).
+func BenchmarkParseLayers(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseLayers("r:2=scene,n:3=scene,c=landcover"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

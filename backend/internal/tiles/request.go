@@ -141,7 +141,7 @@ func ParseLayers(s string) ([]LayerVar, error) {
 		// layer bound to E was silently ignored and formula=E gave the constant 2.718…. The
 		// functions Tessera added stay names here: django-raster reads them as variables, so a
 		// front end may bind one its formula does not use.
-		if p, err := formula.Compile(name); !addedFunctions[name] && (err != nil || len(p.Vars()) != 1) {
+		if !formula.VarName(name) && !formula.AddedFunction(name) {
 			return nil, paramErr("layers", "%q cannot name a variable: formulas read it as a constant (E, PI, TRUE, FALSE, INF, NULL), a function or a number, or it starts or ends with _; use another name", clip(name))
 		}
 		if seen[name] {
@@ -431,6 +431,3 @@ func ParsePixel(x, y string, q url.Values) (PixelRequest, error) {
 	}
 	return r, err
 }
-
-// addedFunctions are the formula functions Tessera adds to django-raster's (docs/formula.md).
-var addedFunctions = map[string]bool{"sqrt": true, "floor": true, "ceil": true, "log10": true, "where": true, "clamp": true}
