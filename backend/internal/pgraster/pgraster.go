@@ -425,14 +425,3 @@ func swapInPlace(b []byte, ws int) {
 		}
 	}
 }
-
-// TypeOfPixelType returns the Tessera data type holding PostGIS pixel type name ("8BUI",
-// "32BF", …, as ST_BandPixelType reports it); sub-byte types give Byte.
-func TypeOfPixelType(name string) (raster.DataType, bool) {
-	for pt, n := range pixtypeNames {
-		if n == name {
-			return typeOf(pt)
-		}
-	}
-	return raster.Unknown, false
-}
