@@ -131,8 +131,8 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, f
 		if _, cached := s.tiles.get(tileKey{lv.ID, lv.Version, t}); cached {
 			return nil, false, nil
 		}
-		if r := (read{lv, v.Band}); !hasKey(at, r) {
-			at[r] = len(layers)
+		if _, dup := at[read{lv, v.Band}]; !dup {
+			at[read{lv, v.Band}] = len(layers)
 			layers, bands = append(layers, lv), append(bands, v.Band)
 		}
 	}
@@ -153,11 +153,6 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, f
 		out[v.Name] = b
 	}
 	return out, true, nil
-}
-
-func hasKey[K comparable, V any](m map[K]V, k K) bool {
-	_, ok := m[k]
-	return ok
 }
 
 // Legend answers legend/{id}: django-raster's legend JSON. A non-integer id is 404
