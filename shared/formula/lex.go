@@ -3,7 +3,6 @@ package formula
 import (
 	"math"
 	"strconv"
-	"strings"
 )
 
 // tokKind is the kind of a token.
@@ -119,8 +118,11 @@ func lexNumber(src string, i int) (token, error) {
 		// The hint fits what runs on: a letter or _ (2x), or only another decimal point
 		// (1.2.3, 1..2, 1e3.5), which the name hint ("write 2*x") did not explain.
 		hint := "a number has one decimal point at most, before any exponent"
-		if strings.ContainsFunc(src[i:end], func(r rune) bool { return r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') }) {
-			hint = "a name cannot start with a digit; write 2*x, not 2x"
+		for _, c := range []byte(src[i:end]) {
+			if isLetter(c) || c == '_' {
+				hint = "a name cannot start with a digit; write 2*x, not 2x"
+				break
+			}
 		}
 		return token{}, errAt(start, end, "malformed number %q (%s)", src[start:end], hint)
 	}
