@@ -504,12 +504,20 @@ func (a *accumulator) legend(vals, areas []float64) error {
 // histRange is the span the histogram's bins cover: min..max, or, when every value is the
 // same x, x − 0.5..x + 0.5 as numpy.histogram (and so django-raster's value counts) takes
 // it, the values then in the middle bin (the range stays x..x where ±0.5 is lost to
-// rounding, beyond 2^52).
-func (a *accumulator) histRange() (lo, hi float64) {
-	if a.lo == a.hi && a.lo-0.5 < a.hi+0.5 {
-		return a.lo - 0.5, a.hi + 0.5
+// rounding, beyond 2^52). scale is 1, or ½ where hi − lo overflows (values more than
+// math.MaxFloat64 apart): the bins are then computed over the halves, halving being exact at
+// those magnitudes ((v − lo)/(hi − lo) was +Inf/+Inf = NaN at hi and 0 elsewhere, every value
+// in bin 0).
+func (a *accumulator) histRange() (lo, hi, scale float64) {
+	lo, hi = a.lo, a.hi
+	if lo == hi && lo-0.5 < hi+0.5 {
+		lo, hi = lo-0.5, hi+0.5
 	}
-	return a.lo, a.hi
+	scale = 1
+	if math.IsInf(hi-lo, 0) {
+		scale = 0.5
+	}
+	return lo, hi, scale
 }
 
 func (a *accumulator) startHistogram() {
@@ -519,9 +527,9 @@ func (a *accumulator) startHistogram() {
 	if a.count == 0 { // no value: empty bins over [0, 0]
 		return
 	}
-	lo, hi := a.histRange()
+	lo, hi, scale := a.histRange()
 	for i := range a.hist.Edges {
-		if math.IsInf(hi-lo, 0) { // see binOf
+		if scale != 1 { // i/n first: (hi/2 − lo/2)·i may overflow
 			a.hist.Edges[i] = 2 * (lo/2 + (hi/2-lo/2)*(float64(i)/float64(n)))
 		} else {
 			a.hist.Edges[i] = lo + (hi-lo)*float64(i)/float64(n)
@@ -532,27 +540,17 @@ func (a *accumulator) startHistogram() {
 
 func (a *accumulator) bin(vals, areas []float64) error {
 	n := a.r.Bins
-	lo, hi := a.histRange()
+	lo, hi, scale := a.histRange()
+	slo, span := lo*scale, hi*scale-lo*scale
 	for i, v := range vals {
 		k := n - 1
 		if hi > lo {
-			k = binOf(v, lo, hi, n)
+			k = max(0, min(n-1, int((v*scale-slo)/span*float64(n))))
 		}
 		a.hist.Counts[k]++
 		a.histAreas[k] += areas[i]
 	}
 	return nil
-}
-
-// binOf is the bin of v among n equal bins over lo < hi. Where hi − lo overflows (values
-// more than math.MaxFloat64 apart) the halves are used: (v − lo)/(hi − lo) was +Inf/+Inf =
-// NaN at hi and 0 elsewhere, every value in bin 0.
-func binOf(v, lo, hi float64, n int) int {
-	f := (v - lo) / (hi - lo)
-	if math.IsInf(hi-lo, 0) {
-		f = (v/2 - lo/2) / (hi/2 - lo/2)
-	}
-	return max(0, min(n-1, int(f*float64(n))))
 }
 
 func (a *accumulator) result() (*StatsResult, error) {
