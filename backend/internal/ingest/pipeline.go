@@ -83,6 +83,8 @@ type Parser struct {
 	runner Runner
 	cfg    Config
 	http   *http.Client
+	// private is RASTER_WORKDIR as the parse log hides it (worked out once).
+	private privateDirs
 }
 
 // New returns a parser writing to store and running its tasks with runner, whose handler
@@ -91,7 +93,8 @@ func New(store Store, runner Runner, cfg Config) (*Parser, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Parser{store: store, runner: runner, cfg: cfg, http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}, nil
+	return &Parser{store: store, runner: runner, cfg: cfg, http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		private: newPrivateDirs(cfg.WorkDir)}, nil
 }
 
 // Result is the outcome of a parse.
@@ -110,9 +113,9 @@ type run struct {
 	store   Store
 	layer   catalog.Layer
 	version int64
-	// workDir is RASTER_WORKDIR, which the parse log (public through the layer's status)
-	// names relative to it (private).
-	workDir string
+	// private hides RASTER_WORKDIR in the parse log, which is public through the layer's
+	// status.
+	private privateDirs
 	mu      sync.Mutex
 	err     error // the first error of a status or log write
 }
@@ -128,31 +131,42 @@ func (r *run) keep(err error) {
 }
 
 func (r *run) status(ctx context.Context, st catalog.Status, line string) {
-	r.keep(r.store.SetStatus(ctx, r.layer.ID, st, privatePaths(line, r.workDir)))
+	r.keep(r.store.SetStatus(ctx, r.layer.ID, st, r.private.hide(line)))
 }
 
 func (r *run) log(ctx context.Context, line string) {
-	r.keep(r.store.AppendLog(ctx, r.layer.ID, privatePaths(line, r.workDir)))
+	r.keep(r.store.AppendLog(ctx, r.layer.ID, r.private.hide(line)))
 }
 
-// privatePaths returns a parse log line with the server's work directory taken out of the
-// paths in it ("/srv/tessera-workdir/uploads/1a2b-x.tif" → "uploads/1a2b-x.tif", the
-// directory itself → "RASTER_WORKDIR"): anyone who may read a layer may read its log, and
-// GDAL's messages name the files it opened. The directory is matched only where a path
-// starts (not inside a longer one: with RASTER_WORKDIR=/data, "https://host/data/x.tif"
-// stays as it is), as given and, when relative, made absolute.
-func privatePaths(line, workDir string) string {
+// privateDirs are the forms of RASTER_WORKDIR the parse log hides: as given and, when
+// relative, made absolute ("/" and "." none).
+type privateDirs []string
+
+func newPrivateDirs(workDir string) privateDirs {
 	if workDir == "" {
-		return line
+		return nil
 	}
-	dirs := []string{filepath.Clean(workDir)}
-	if abs, err := filepath.Abs(workDir); err == nil && abs != dirs[0] {
-		dirs = append(dirs, abs)
+	var dirs privateDirs
+	clean := filepath.Clean(workDir)
+	forms := []string{clean}
+	if abs, err := filepath.Abs(workDir); err == nil && abs != clean {
+		forms = append(forms, abs)
 	}
-	for _, dir := range dirs {
-		if dir == string(filepath.Separator) || dir == "." {
-			continue
+	for _, dir := range forms {
+		if dir != string(filepath.Separator) && dir != "." {
+			dirs = append(dirs, dir)
 		}
+	}
+	return dirs
+}
+
+// hide returns a parse log line with the server's work directory taken out of the paths in
+// it ("/srv/tessera-workdir/uploads/1a2b-x.tif" → "uploads/1a2b-x.tif", the directory itself
+// → "RASTER_WORKDIR"): anyone who may read a layer may read its log, and GDAL's messages name
+// the files it opened. The directory is matched only where a path starts (not inside a longer
+// one: with RASTER_WORKDIR=/data, "https://host/data/x.tif" stays as it is).
+func (d privateDirs) hide(line string) string {
+	for _, dir := range d {
 		line = hidePath(line, dir)
 	}
 	return line
@@ -216,7 +230,7 @@ func (p *Parser) Parse(ctx context.Context, layerID int64) (Result, error) {
 	if err != nil {
 		return Result{LayerID: layerID}, fmt.Errorf("ingest: begin parse of layer %d: %w", layerID, err)
 	}
-	r := &run{store: p.store, layer: layer, version: version, workDir: p.cfg.WorkDir}
+	r := &run{store: p.store, layer: layer, version: version, private: p.private}
 	r.status(ctx, catalog.Unparsed, "Started parsing raster.")
 	res, err := p.parse(ctx, r)
 	res.LayerID, res.Version = layerID, version
@@ -231,7 +245,7 @@ func (p *Parser) Parse(ctx context.Context, layerID int64) (Result, error) {
 			line = "Parse failed: " + line
 		}
 		// The failure is recorded even when ctx was cancelled.
-		if serr := p.store.SetStatus(context.WithoutCancel(ctx), layerID, catalog.Failed, privatePaths(line, p.cfg.WorkDir)); serr != nil {
+		if serr := p.store.SetStatus(context.WithoutCancel(ctx), layerID, catalog.Failed, p.private.hide(line)); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		return res, err

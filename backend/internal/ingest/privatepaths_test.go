@@ -33,8 +33,8 @@ func TestPrivatePaths(t *testing.T) {
 		{"unset", "", "open /srv/work/x.tif", "open /srv/work/x.tif"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := privatePaths(tc.line, tc.workDir); got != tc.want {
-				t.Errorf("privatePaths(%q, %q) = %q, want %q", tc.line, tc.workDir, got, tc.want)
+			if got := newPrivateDirs(tc.workDir).hide(tc.line); got != tc.want {
+				t.Errorf("hiding %q in %q: %q, want %q", tc.workDir, tc.line, got, tc.want)
 			}
 		})
 	}
