@@ -188,7 +188,9 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	layerName := *name
 	if layerName == "" {
-		layerName = defaultName(source)
+		if layerName = catalog.DefaultName(source); layerName == "" {
+			layerName = "layer"
+		}
 	}
 
 	// The runner before the layer: an unreachable Redis must not leave a new layer behind
@@ -443,23 +445,4 @@ func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.S
 func resolveLegend(ctx context.Context, st *pgstore.Store, ref string) (int64, error) {
 	l, err := st.LegendByRef(ctx, ref)
 	return l.ID, err
-}
-
-// defaultName is the file name of a path or URL without its extension(s) (.tif, .tif.zip).
-func defaultName(source string) string {
-	s, _, _ := strings.Cut(source, "?")
-	s = strings.TrimRight(s, "/")
-	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
-		s = s[i+1:]
-	}
-	for _, ext := range []string{".zip", ".gz"} {
-		s = strings.TrimSuffix(s, ext)
-	}
-	if e := filepath.Ext(s); e != "" && len(e) <= 6 {
-		s = strings.TrimSuffix(s, e)
-	}
-	if s == "" {
-		s = "layer"
-	}
-	return s
 }

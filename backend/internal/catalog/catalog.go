@@ -8,6 +8,8 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tessera-gis/tessera/shared/raster"
@@ -120,6 +122,24 @@ type Layer struct {
 // LayerVersion names one parse of a layer: the key of a store's answer to a read of several
 // layers at once (pgstore's Tiles and TilePixelValues).
 type LayerVersion struct{ ID, Version int64 }
+
+// DefaultName is the name of a layer made from source when none is given: the file name of a
+// path or URL without its extension(s) (.tif, .tif.zip, .tif.gz; an "extension" of more than
+// five letters is kept), "" when nothing is left. `tessera ingest` and uploads name layers so.
+func DefaultName(source string) string {
+	s, _, _ := strings.Cut(source, "?")
+	s = strings.TrimRight(s, "/")
+	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
+		s = s[i+1:]
+	}
+	for _, ext := range []string{".zip", ".gz"} {
+		s = strings.TrimSuffix(s, ext)
+	}
+	if e := filepath.Ext(s); e != "" && len(e) <= 6 {
+		s = strings.TrimSuffix(s, e)
+	}
+	return s
+}
 
 // NewLayer returns a layer with django-raster's defaults: continuous, next_higher,
 // build_pyramid and store_reprojected all on.

@@ -559,15 +559,11 @@ func (s *Server) upload(c echo.Context) (l catalog.Layer, fallback string, err e
 	return l, fallback, nil
 }
 
-// uploadName is a layer name from an upload's file name: its base without the extension,
-// with the characters saveUpload replaces replaced the same way; "" when nothing is left.
+// uploadName is a layer name from an upload's file name, as tessera ingest names a layer
+// (catalog.DefaultName: scene.tif.zip → "scene"), with the characters saveUpload replaces
+// replaced the same way; "" when nothing is left.
 func uploadName(fn string) string {
-	fn = unsafeName.ReplaceAllString(filepath.Base(strings.ReplaceAll(fn, "\\", "/")), "_")
-	zipped := strings.EqualFold(filepath.Ext(fn), ".zip")
-	fn = strings.TrimSuffix(fn, filepath.Ext(fn))
-	if zipped { // scene.tif.zip: "scene", as tessera ingest names it
-		fn = strings.TrimSuffix(fn, filepath.Ext(fn))
-	}
+	fn = catalog.DefaultName(unsafeName.ReplaceAllString(filepath.Base(strings.ReplaceAll(fn, "\\", "/")), "_"))
 	// A name of digits only would be read as a layer id wherever a layer is referenced
 	// (2024.tif: "2024", unreachable by name once layer 2024 exists): the stored name instead.
 	if strings.Trim(fn, "._") == "" || strings.Trim(fn, "0123456789") == "" {
