@@ -790,6 +790,25 @@ func TestLayerFields(t *testing.T) {
 	}
 }
 
+// TestURLLayerName: a layer registered by URL without a name is named as tessera ingest names
+// it (catalog.DefaultName). The server took the extension of the whole URL, query included, so
+// a signed URL (…/scene.tif?sig=a.b) gave "scene.tif", and scene.tif.zip "scene.tif".
+func TestURLLayerName(t *testing.T) {
+	e := setup(t, 0)
+	for url, want := range map[string]string{
+		"http://127.0.0.1:1/dir/scene.tif?sig=a.b": "scene",
+		"http://127.0.0.1:1/dir/archive.tif.zip":   "archive",
+		"s3://bucket/plain.tif":                    "plain",
+	} {
+		resp, b := e.do(t, call{method: "POST", path: "/raster/layers", header: auth, ctype: "application/json", body: fmt.Sprintf(`{"url":%q}`, url)})
+		var l tiles.LayerJSON
+		json.Unmarshal(b, &l)
+		if resp.StatusCode != 201 || l.Name != want {
+			t.Errorf("url %s: %d, name %q; want 201 and %q: %s", url, resp.StatusCode, l.Name, want, b)
+		}
+	}
+}
+
 // TestDigitNameRoutes: a layer whose name is made of digits (an upload of 2024.tif) is found
 // by that name on every layers/{ref} route, as GET layers/{ref} finds it, when no layer has
 // that id; the status, parse and delete routes read such a reference only as an id.

@@ -374,7 +374,7 @@ func (b layerBody) layer(source string, maxZoom int) (catalog.Layer, error) {
 	}
 	name := strings.TrimSpace(b.Name)
 	if name == "" {
-		name = strings.TrimSuffix(filepath.Base(strings.SplitN(source, "?", 2)[0]), filepath.Ext(source))
+		name = catalog.DefaultName(source)
 	}
 	l := catalog.NewLayer(name, source)
 	l.Description = b.Description
