@@ -13,9 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: $0 BASE SCENARIO [ROUNDS] [SECONDS]" >&2; exit 2; }
 BASE=$1 SCENARIO=$2 ROUNDS=${3:-3} SECS=${4:-4}
-ADMIN_DSN=${DATABASE_URL:-postgres://tessera:tessera@127.0.0.1:5432/tessera?sslmode=disable}
-base=${ADMIN_DSN%%\?*}
-BENCH_DSN="${base%/*}/${TESSERA_BENCH_DB:-tessera_bench}${ADMIN_DSN#"$base"}"
+. scripts/serve-lib.sh
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -31,19 +29,12 @@ git worktree add --detach "$tmp/base" "$BASE" >/dev/null
 (cd "$tmp/base" && go build -o "$tmp/tessera-a" ./backend/cmd/tessera)
 go build -o "$tmp/tessera-b" ./backend/cmd/tessera
 go build -o bin/tessera-load ./backend/cmd/tessera-load
-bin/tessera-load seed -dsn "$BENCH_DSN" >/dev/null
+bench_db >/dev/null
 
 port=(18183 18184)
-for k in 0 1; do
-  b=$([ $k = 0 ] && echo a || echo b)
-  DATABASE_URL=$BENCH_DSN TESSERA_LOG_LEVEL=warn TESSERA_TILE_CACHE_BYTES=0 TESSERA_RESPONSE_CACHE_BYTES=0 \
-    "$tmp/tessera-$b" serve --addr "127.0.0.1:${port[$k]}" >"$tmp/serve-$b.log" 2>&1 &
-  pids+=($!)
-done
-for p in "${port[@]}"; do
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null
-done
+start_cold "$tmp/tessera-a" "127.0.0.1:${port[0]}" "$tmp/serve-a.log"
+start_cold "$tmp/tessera-b" "127.0.0.1:${port[1]}" "$tmp/serve-b.log"
+wait_healthy "127.0.0.1:${port[0]}" "127.0.0.1:${port[1]}"
 echo "A = $BASE ($(git rev-parse --short "$BASE")), B = the working tree; $SCENARIO, ${SECS}s, $ROUNDS rounds"
 for r in $(seq "$ROUNDS"); do
   for k in 0 1; do

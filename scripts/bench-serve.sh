@@ -6,11 +6,7 @@
 # It prints p50/p99 and rates, the target ratios and the comparison with django-raster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ADMIN_DSN=${DATABASE_URL:-postgres://tessera:tessera@127.0.0.1:5432/tessera?sslmode=disable}
-BENCH_DB=${TESSERA_BENCH_DB:-tessera_bench}
-base=${ADMIN_DSN%%\?*}          # postgres://user:pw@host:port/db
-query=${ADMIN_DSN#"$base"}       # ?sslmode=…, or empty
-BENCH_DSN="${base%/*}/$BENCH_DB$query"
+. scripts/serve-lib.sh
 SECONDS_PER=${BENCH_SECONDS:-5}
 WARM=127.0.0.1:${TESSERA_BENCH_WARM_PORT:-18181}
 COLD=127.0.0.1:${TESSERA_BENCH_COLD_PORT:-18182}
@@ -20,10 +16,7 @@ mkdir -p bin "$out"
 go build -o bin/tessera ./backend/cmd/tessera
 go build -o bin/tessera-load ./backend/cmd/tessera-load
 
-if ! psql "$ADMIN_DSN" -tAc "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'" | grep -q 1; then
-  psql "$ADMIN_DSN" -qc "CREATE DATABASE $BENCH_DB TEMPLATE template1"
-fi
-bin/tessera-load seed -dsn "$BENCH_DSN"
+bench_db
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -33,16 +26,8 @@ trap cleanup EXIT INT TERM
 DATABASE_URL=$BENCH_DSN TESSERA_LOG_LEVEL=warn TESSERA_RESPONSE_CACHE_BYTES=$((512 << 20)) \
   bin/tessera serve --addr "$WARM" --bench-routes >"$out/serve-warm.log" 2>&1 &
 pids+=($!)
-DATABASE_URL=$BENCH_DSN TESSERA_LOG_LEVEL=warn TESSERA_TILE_CACHE_BYTES=0 TESSERA_RESPONSE_CACHE_BYTES=0 \
-  bin/tessera serve --addr "$COLD" >"$out/serve-cold.log" 2>&1 &
-pids+=($!)
-for addr in "$WARM" "$COLD"; do
-  for _ in $(seq 1 100); do
-    curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  curl -fsS "http://$addr/healthz" >/dev/null
-done
+start_cold bin/tessera "$COLD" "$out/serve-cold.log"
+wait_healthy "$WARM" "$COLD"
 
 bin/tessera-load run -warm "http://$WARM/raster/" -cold "http://$COLD/raster/" -dsn "$BENCH_DSN" \
   -duration "${SECONDS_PER}s" -c 4 | tee "$out/serve.txt"
