@@ -147,13 +147,10 @@ func seed(args []string) error {
 			Width: 256 * seedN, Height: 256 * seedN, BandCount: 1, SRID: 3857, MaxZoom: seedZ,
 			Extent: [4]float64{first.MinX, last.MinY, last.MaxX, first.MaxY}}
 		bm := []catalog.BandMeta{{Type: types[k], HasNoData: true, NoData: 0, Count: 256 * 256 * seedN * seedN, Min: lo, Max: hi, Mean: (lo + hi) / 2}}
-		if err := st.SetMetadata(ctx, l.ID, meta, bm); err != nil {
-			return err
-		}
 		if err := st.SetStatus(ctx, l.ID, catalog.Finished, "Synthetic benchmark layer."); err != nil {
 			return err
 		}
-		if err := st.Publish(ctx, l.ID, v); err != nil {
+		if err := st.PublishWithMetadata(ctx, l.ID, v, meta, bm); err != nil {
 			return err
 		}
 		fmt.Printf("seed: wrote %s (layer %d, %d tiles)\n", name, l.ID, seedN*seedN)

@@ -343,20 +343,10 @@ func fileName(src string) string {
 	return src
 }
 
-// SetMetadata stores what the parser read off the raster and the statistics of each band,
-// replacing earlier ones. bands[i] is band i (0-based, as Layer.Bands returns it with
-// Index = i); its Index field is not used. Statistics of a band with Count 0 are not kept.
-func (s *Store) SetMetadata(ctx context.Context, layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error {
-	if err := checkMetadata(layerID, m, bands); err != nil {
-		return err
-	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return writeMetadata(ctx, tx, layerID, m, bands)
-	})
-	return mapErr(err, fmt.Sprintf("metadata of layer %d", layerID))
-}
-
-// checkMetadata refuses metadata SetMetadata and PublishWithMetadata cannot store.
+// checkMetadata refuses metadata PublishWithMetadata cannot store: the parser's reading of
+// the raster and the statistics of each band. bands[i] is band i (0-based, as Layer.Bands
+// returns it with Index = i); its Index field is not used. Statistics of a band with Count 0
+// are not kept.
 func checkMetadata(layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error {
 	if m.Width < 0 || m.Height < 0 || m.BandCount < 0 || m.MaxZoom < 0 || m.MaxZoom > 30 {
 		return fmt.Errorf("pgstore: metadata of layer %d: size %d×%d, %d bands, max zoom %d out of range", layerID, m.Width, m.Height, m.BandCount, m.MaxZoom)

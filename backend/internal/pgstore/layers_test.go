@@ -270,7 +270,14 @@ func TestMetadata(t *testing.T) {
 		{Index: 0, Type: raster.Float32, HasNoData: true, NoData: math.NaN(), Count: 1234, Min: -1.5, Max: 10, Mean: 3.25, Std: 1.75, Hist: hist, HistBins: bins},
 		{Index: 1, Type: raster.Byte, Count: 0},
 	}
-	if err := s.SetMetadata(ctx, l.ID, m, bands); err != nil {
+	publish := func(layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error {
+		v, err := s.BeginParse(ctx, layerID)
+		if err != nil {
+			v = 1 // a missing layer: the publish itself must say so
+		}
+		return s.PublishWithMetadata(ctx, layerID, v, m, bands)
+	}
+	if err := publish(l.ID, m, bands); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.LayerByID(ctx, l.ID)
@@ -294,7 +301,7 @@ func TestMetadata(t *testing.T) {
 
 	// Replacing drops the old bands.
 	m.BandCount = 1
-	if err := s.SetMetadata(ctx, l.ID, m, bands[1:]); err != nil {
+	if err := publish(l.ID, m, bands[1:]); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ = s.LayerByID(ctx, l.ID); len(got.Bands) != 1 || got.Bands[0].Type != raster.Byte || got.Meta.BandCount != 1 {
@@ -305,11 +312,11 @@ func TestMetadata(t *testing.T) {
 	if err != nil || len(ls) != 1 || len(ls[0].Bands) != 1 || ls[0].Meta == nil {
 		t.Fatalf("Layers = %+v, %v", ls, err)
 	}
-	if err := s.SetMetadata(ctx, 777777, m, nil); !errors.Is(err, catalog.ErrNotFound) {
+	if err := publish(777777, m, nil); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("metadata of a missing layer: err = %v, want ErrNotFound", err)
 	}
 	m.MaxZoom = 40
-	if err := s.SetMetadata(ctx, l.ID, m, nil); err == nil {
+	if err := publish(l.ID, m, nil); err == nil {
 		t.Fatal("max zoom 40 accepted")
 	}
 }

@@ -311,11 +311,12 @@ func (s *Store) Publish(ctx context.Context, layerID, version int64) error {
 	return s.publish(ctx, layerID, version, nil)
 }
 
-// PublishWithMetadata is Publish that also stores the parse's metadata (as SetMetadata) in the
-// same transaction. Why: the catalog's metadata (extent, max zoom, each band's type, nodata and
-// statistics) must describe the served version; stored apart, a parse that failed or was
-// overtaken after its metadata and before its publish left its metadata over the old tiles, and
-// a re-parse showed its metadata before its tiles served.
+// PublishWithMetadata is Publish that also stores the parse's metadata (checkMetadata says
+// what it holds), replacing the earlier one, in the same transaction: the only way metadata is
+// written. Why: the catalog's metadata (extent, max zoom, each band's type, nodata and
+// statistics) must describe the served version; stored apart (SetMetadata, before), a parse
+// that failed or was overtaken after its metadata and before its publish left its metadata
+// over the old tiles, and a re-parse showed its metadata before its tiles served.
 func (s *Store) PublishWithMetadata(ctx context.Context, layerID, version int64, m catalog.Metadata, bands []catalog.BandMeta) error {
 	if err := checkMetadata(layerID, m, bands); err != nil {
 		return err

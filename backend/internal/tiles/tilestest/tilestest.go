@@ -160,13 +160,10 @@ func Seed(tb testing.TB, store *pgstore.Store) *Fixture {
 			s.Index = i
 			bm = append(bm, s)
 		}
-		if err := store.SetMetadata(ctx, l.ID, meta, bm); err != nil {
-			tb.Fatalf("tilestest: set metadata: %v", err)
-		}
 		if err := store.SetStatus(ctx, l.ID, catalog.Finished, "Finished parsing at zoom level 4."); err != nil {
 			tb.Fatalf("tilestest: set status: %v", err)
 		}
-		if err := store.Publish(ctx, l.ID, v); err != nil {
+		if err := store.PublishWithMetadata(ctx, l.ID, v, meta, bm); err != nil {
 			tb.Fatalf("tilestest: publish: %v", err)
 		}
 		l, err = store.LayerByID(ctx, l.ID)
