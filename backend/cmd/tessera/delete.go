@@ -68,7 +68,7 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "deleted layer %q (id %d)\n", l.Name, l.ID)
 		if _, err := server.RemoveUpload(ctx, st, uploads, l); err != nil {
-			fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file stays: %v\n", l.Name, err)
+			fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file %s stays (%v); remove it by hand\n", l.Name, l.Source, err)
 		}
 	}
 	return 0
