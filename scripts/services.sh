@@ -117,6 +117,16 @@ fi
 psql_admin -d "${DB_NAME}" -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS postgis_raster;"
 # Tests create their own throw-away databases from this template.
 psql_admin -d template1 -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS postgis_raster;"
+# tessera_rast_slice (pgstore.SliceFunctionSQL, kept the same here): a pixel query reads the
+# few bytes of a pixel instead of de-toasting whole tiles. Only a superuser can create it, so
+# it is made here, in every database with PostGIS raster (template1 hands it to the tests'
+# and the benchmark's new databases); without it the server reads pixels with ST_Value.
+for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'postgres'"); do
+  if [ "$(psql_admin -d "$db" -c "SELECT 1 FROM pg_type WHERE typname = 'raster'")" = 1 ]; then
+    psql_admin -d "$db" -c "CREATE OR REPLACE FUNCTION tessera_rast_slice(raster, int, int) RETURNS bytea
+	AS 'bytea_substr' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE"
+  fi
+done
 
 # Redis on loopback only.
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then

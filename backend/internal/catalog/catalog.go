@@ -123,6 +123,15 @@ type Layer struct {
 // layers at once (pgstore's Tiles and TilePixelValues).
 type LayerVersion struct{ ID, Version int64 }
 
+// PixelRead is one value of a pixel query (pgstore's TilePixelValues): band Band (0-based)
+// of layer Layer's tile, whose bands have, in order, the types Types (the catalog's band
+// types, published with the tiles; at least Band+1 of them).
+type PixelRead struct {
+	Layer LayerVersion
+	Band  int
+	Types []raster.DataType
+}
+
 // DefaultName is the name of a layer made from source when none is given: the file name of a
 // path or URL without its extension(s) (.tif, .tif.zip, .tif.gz; an "extension" of more than
 // five letters is kept), "" when nothing is left. `tessera ingest` and uploads name layers so.

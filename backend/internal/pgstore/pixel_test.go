@@ -2,19 +2,29 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
 
 // TestTilePixelValues reads single pixels of two layers' tiles (nodata included, as stored)
-// and compares them with the whole tiles; a missing tile or band is not found.
+// and compares them with the whole tiles; a missing tile or band is not found. Both ways of
+// reading run: slices of the raster (tessera_rast_slice, which scripts/services.sh creates)
+// and ST_Value.
 func TestTilePixelValues(t *testing.T) {
 	s := dbtest.New(t)
 	ctx := context.Background()
+	if !s.PixelSlices(ctx) {
+		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root), which creates it")
+	}
 	z := tile.ZXY{Z: 3, X: 2, Y: 5}
 	var lvs []catalog.LayerVersion
 	for i, name := range []string{"px1", "px2"} {
@@ -28,34 +38,120 @@ func TestTilePixelValues(t *testing.T) {
 		}
 		lvs = append(lvs, catalog.LayerVersion{ID: l.ID, Version: v})
 	}
-	for _, c := range []struct{ fx, fy float64 }{{0, 0}, {0.5, 0.25}, {0.999, 0.999}, {1, 1}, {-0.5, 3}, {7.0 / 32, 0}} {
-		col, row := min(31, max(0, int(c.fx*32))), min(31, max(0, int(c.fy*32)))
-		layers := []catalog.LayerVersion{lvs[0], lvs[1], lvs[1], lvs[0]}
-		bands := []int{0, 1, 0, 2}
-		seeds := []float64{0, 1, 1, 0} // layer px1 was written with seed 0, px2 with 1
-		vals, ok, err := s.TilePixelValues(ctx, layers, bands, z, c.fx, c.fy)
-		if err != nil {
+	types := []raster.DataType{raster.Float32, raster.UInt16, raster.Byte} // the third band does not exist
+	for _, slices := range []bool{true, false} {
+		s.SetPixelSlices(slices)
+		for _, c := range []struct{ fx, fy float64 }{{0, 0}, {0.5, 0.25}, {0.999, 0.999}, {1, 1}, {-0.5, 3}, {7.0 / 32, 0}} {
+			col, row := min(31, max(0, int(c.fx*32))), min(31, max(0, int(c.fy*32)))
+			layers := []catalog.LayerVersion{lvs[0], lvs[1], lvs[1], lvs[0]}
+			bands := []int{0, 1, 0, 2}
+			seeds := []float64{0, 1, 1, 0} // layer px1 was written with seed 0, px2 with 1
+			reads := make([]catalog.PixelRead, len(layers))
+			for i := range layers {
+				reads[i] = catalog.PixelRead{Layer: layers[i], Band: bands[i], Types: types[:bands[i]+1]}
+			}
+			vals, ok, err := s.TilePixelValues(ctx, reads, z, c.fx, c.fy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range layers {
+				whole := tileBands(z, 32, seeds[i])
+				if bands[i] >= len(whole) {
+					if ok[i] {
+						t.Errorf("slices %v, (%v, %v) read %d: band %d found, the tile has %d", slices, c.fx, c.fy, i, bands[i]+1, len(whole))
+					}
+					continue
+				}
+				want := whole[bands[i]].At(row*32 + col)
+				if !ok[i] || vals[i] != want {
+					t.Errorf("slices %v, (%v, %v) read %d (band %d): %v %v, want %v", slices, c.fx, c.fy, i, bands[i], vals[i], ok[i], want)
+				}
+			}
+		}
+		r := catalog.PixelRead{Band: 0, Types: types[:1]}
+		r0, r1 := r, r
+		r0.Layer, r1.Layer = lvs[0], lvs[1]
+		vals, ok, err := s.TilePixelValues(ctx, []catalog.PixelRead{r0, r1}, tile.ZXY{Z: 3, X: 2, Y: 6}, 0.5, 0.5)
+		if err != nil || ok[0] || ok[1] || vals[0] != 0 {
+			t.Fatalf("slices %v: a tile not stored: %v %v %v", slices, vals, ok, err)
+		}
+		if _, _, err := s.TilePixelValues(ctx, []catalog.PixelRead{{Layer: lvs[0], Band: 1, Types: types[:1]}}, z, 0.5, 0.5); err == nil {
+			t.Fatalf("slices %v: band 2 of a layer of one band type accepted", slices)
+		}
+	}
+}
+
+// TestPixelSlicesEveryLayout reads random pixels of tiles of every band type, one to four
+// bands and sizes whose bands need padding (5×3 bytes of a Byte band, 7×7 UInt16…), by
+// slices and by ST_Value, and compares both with the written bands.
+func TestPixelSlicesEveryLayout(t *testing.T) {
+	s := dbtest.New(t)
+	ctx := context.Background()
+	if !s.PixelSlices(ctx) {
+		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root)")
+	}
+	all := []raster.DataType{raster.Byte, raster.Int8, raster.UInt16, raster.Int16, raster.UInt32, raster.Int32, raster.Float32, raster.Float64}
+	rng := rand.New(rand.NewPCG(5, 6))
+	z := tile.ZXY{Z: 4, X: 3, Y: 9}
+	for k, size := range []int{1, 3, 5, 7, 16, 33, 256} {
+		nb := 1 + k%4
+		types := make([]raster.DataType, nb)
+		bands := make([]*raster.Band, nb)
+		for j := range bands {
+			types[j] = all[rng.IntN(len(all))]
+			b := raster.New(types[j], size, size)
+			for i := range b.Len() {
+				b.Set(i, float64(rng.IntN(120))-(float64(j)*7)+0.5*float64(i%2))
+			}
+			b.HasNoData, b.NoData = j%2 == 0, 3
+			bands[j] = b
+		}
+		name := fmt.Sprintf("layout%d", size)
+		l := newLayer(t, s, name, name+".tif")
+		v, _ := s.BeginParse(ctx, l.ID)
+		if err := s.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: z, Bands: bands}}); err != nil {
 			t.Fatal(err)
 		}
-		for i := range layers {
-			whole := tileBands(z, 32, seeds[i])
-			if bands[i] >= len(whole) {
-				if ok[i] {
-					t.Errorf("(%v, %v) read %d: band %d found, the tile has %d", c.fx, c.fy, i, bands[i]+1, len(whole))
-				}
-				continue
+		if err := s.Publish(ctx, l.ID, v); err != nil {
+			t.Fatal(err)
+		}
+		lv := catalog.LayerVersion{ID: l.ID, Version: v}
+		var layout []string
+		for _, ty := range types {
+			layout = append(layout, ty.String())
+		}
+		for range 12 {
+			fx, fy := rng.Float64(), rng.Float64()
+			col, row := int(fx*float64(size)), int(fy*float64(size))
+			reads := make([]catalog.PixelRead, nb)
+			for j := range reads {
+				reads[j] = catalog.PixelRead{Layer: lv, Band: j, Types: types[:j+1]}
 			}
-			want := whole[bands[i]].At(row*32 + col)
-			if !ok[i] || vals[i] != want {
-				t.Errorf("(%v, %v) read %d (band %d): %v %v, want %v", c.fx, c.fy, i, bands[i], vals[i], ok[i], want)
+			for _, slices := range []bool{true, false} {
+				s.SetPixelSlices(slices)
+				vals, ok, err := s.TilePixelValues(ctx, reads, z, fx, fy)
+				if err != nil {
+					t.Fatalf("%d×%d %s: %v", size, size, strings.Join(layout, ","), err)
+				}
+				for j := range reads {
+					if want := bands[j].At(row*size + col); !ok[j] || vals[j] != want {
+						t.Errorf("%d×%d %s, slices %v, band %d at (%d, %d): %v %v, want %v", size, size, strings.Join(layout, ","), slices, j+1, col, row, vals[j], ok[j], want)
+					}
+				}
 			}
 		}
 	}
-	vals, ok, err := s.TilePixelValues(ctx, lvs, []int{0, 0}, tile.ZXY{Z: 3, X: 2, Y: 6}, 0.5, 0.5)
-	if err != nil || ok[0] || ok[1] || vals[0] != 0 {
-		t.Fatalf("a tile not stored: %v %v %v", vals, ok, err)
+}
+
+// TestSliceFunctionInServices: scripts/services.sh creates tessera_rast_slice with
+// SliceFunctionSQL's text (whitespace aside), so the two do not drift apart.
+func TestSliceFunctionInServices(t *testing.T) {
+	b, err := os.ReadFile("../../../scripts/services.sh")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, _, err := s.TilePixelValues(ctx, lvs, []int{0}, z, 0.5, 0.5); err == nil {
-		t.Fatal("two layers and one band accepted")
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	if !strings.Contains(norm(string(b)), norm(pgstore.SliceFunctionSQL)) {
+		t.Errorf("scripts/services.sh does not run pgstore.SliceFunctionSQL:\n%s", pgstore.SliceFunctionSQL)
 	}
 }

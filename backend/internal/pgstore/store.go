@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,8 +41,9 @@ var ErrStaleVersion = errors.New("pgstore: stale parse version")
 
 // Store is Tessera's PostGIS store. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
-	tw   tileWriter // WriteTiles' connections (tiles.go)
+	pool   *pgxpool.Pool
+	tw     tileWriter   // WriteTiles' connections (tiles.go)
+	slices atomic.Int32 // whether pixel reads use tessera_rast_slice (pixel.go)
 }
 
 // Option adjusts how Open sets up the connection pool.

@@ -100,7 +100,7 @@ func (s *Service) pixelAnswer(ctx context.Context, out PixelValue, bands map[str
 
 // pixelReader is a Store that reads single pixels (pgstore does; see its TilePixelValues).
 type pixelReader interface {
-	TilePixelValues(ctx context.Context, layers []catalog.LayerVersion, bands []int, t tile.ZXY, fx, fy float64) ([]float64, []bool, error)
+	TilePixelValues(ctx context.Context, reads []catalog.PixelRead, t tile.ZXY, fx, fy float64) ([]float64, []bool, error)
 }
 
 // pixelBands reads the one pixel each variable needs at fractions fx, fy of tile t (see
@@ -119,10 +119,7 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, f
 		band int
 	}
 	at := map[read]int{}
-	var (
-		layers []catalog.LayerVersion
-		bands  []int
-	)
+	var reads []catalog.PixelRead
 	for _, v := range vars {
 		if v.layer.Version <= 0 || v.Band >= len(v.layer.Bands) {
 			return nil, false, nil
@@ -132,11 +129,15 @@ func (s *Service) pixelBands(ctx context.Context, vars []boundVar, t tile.ZXY, f
 			return nil, false, nil
 		}
 		if _, dup := at[read{lv, v.Band}]; !dup {
-			at[read{lv, v.Band}] = len(layers)
-			layers, bands = append(layers, lv), append(bands, v.Band)
+			at[read{lv, v.Band}] = len(reads)
+			types := make([]raster.DataType, v.Band+1)
+			for k := range types {
+				types[k] = v.layer.Bands[k].Type
+			}
+			reads = append(reads, catalog.PixelRead{Layer: lv, Band: v.Band, Types: types})
 		}
 	}
-	vals, found, err := pr.TilePixelValues(ctx, layers, bands, t, fx, fy)
+	vals, found, err := pr.TilePixelValues(ctx, reads, t, fx, fy)
 	if err != nil {
 		return nil, false, fmt.Errorf("tiles: read a pixel of tile %v: %w", t, err)
 	}

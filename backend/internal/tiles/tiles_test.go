@@ -738,12 +738,13 @@ type countingPixels struct {
 	n int
 }
 
-func (c *countingPixels) TilePixelValues(ctx context.Context, layers []catalog.LayerVersion, bands []int, t tile.ZXY, fx, fy float64) ([]float64, []bool, error) {
+func (c *countingPixels) TilePixelValues(ctx context.Context, reads []catalog.PixelRead, t tile.ZXY, fx, fy float64) ([]float64, []bool, error) {
 	c.n++
-	return c.Store.TilePixelValues(ctx, layers, bands, t, fx, fy)
+	return c.Store.TilePixelValues(ctx, reads, t, fx, fy)
 }
 
-// TestPixelReadsOnePixel checks that answering a pixel from PostgreSQL's ST_Value gives what
+// TestPixelReadsOnePixel checks that answering a pixel from PostgreSQL (pgstore's
+// TilePixelValues, which reads slices of the raster here) gives what
 // the whole tile gives, at pixel centres, on pixel and tile edges and outside the data.
 func TestPixelReadsOnePixel(t *testing.T) {
 	e := setup(t)
