@@ -313,8 +313,36 @@ func Decode(wkb []byte) (*Raster, error) {
 	default:
 		return nil, fmt.Errorf("%w: endianness byte %d, want 0 or 1", ErrInvalid, e)
 	}
+	return decode(rd, false)
+}
+
+// SerializedHeaderSize is the size of the serialized form's header, not counting its length
+// word: version, band count, geotransform, SRID, width and height.
+const SerializedHeaderSize = headerSize - 1
+
+// DecodeSerialized reads a raster in PostGIS's serialized form (the bytes PostgreSQL stores,
+// rt_serialize.c) without its 4-byte length word, as a substring of the stored value gives
+// them (pgstore's tessera_rast_slice): WKB's fields without the endianness byte, in the
+// server's byte order, taken here to be little-endian (pgstore checks that on a raster it
+// builds before reading tiles so); each band's nodata value aligned to its pixel size, and
+// each band padded to 8 bytes. Why: reading that form skips the server's conversion to WKB,
+// a second copy of every tile. Otherwise as Decode.
+func DecodeSerialized(b []byte) (*Raster, error) {
+	if len(b) < SerializedHeaderSize {
+		return nil, fmt.Errorf("%w: %d bytes, a serialized raster header needs %d", ErrInvalid, len(b), SerializedHeaderSize)
+	}
+	return decode(&reader{buf: b, bo: binary.LittleEndian}, true)
+}
+
+// decode reads what follows the endianness byte of WKB (rd at the version), or the
+// serialized form (rd at its start; see DecodeSerialized).
+func decode(rd *reader, serialized bool) (*Raster, error) {
+	what := "WKB"
+	if serialized {
+		what = "serialized raster"
+	}
 	if v := rd.u16(); v != 0 {
-		return nil, fmt.Errorf("%w: WKB version %d, only version 0 exists", ErrUnsupported, v)
+		return nil, fmt.Errorf("%w: %s version %d, only version 0 exists", ErrUnsupported, what, v)
 	}
 	nb := int(rd.u16())
 	r := &Raster{}
@@ -324,11 +352,12 @@ func Decode(wkb []byte) (*Raster, error) {
 	r.SRID = int32(rd.u32())
 	r.Width, r.Height = int(rd.u16()), int(rd.u16())
 	npix := r.Width * r.Height
+	buf := rd.buf
 
 	// The minimal size of the bands: one flags byte, one nodata byte and one byte per pixel
 	// each. Checking it up front bounds the Bands slice by the input size.
-	if least := nb * (2 + npix); len(wkb)-rd.off < least {
-		return nil, fmt.Errorf("%w: %d bands of %d×%d pixels need at least %d bytes, %d left", ErrInvalid, nb, r.Width, r.Height, least, len(wkb)-rd.off)
+	if least := nb * (2 + npix); len(buf)-rd.off < least {
+		return nil, fmt.Errorf("%w: %d bands of %d×%d pixels need at least %d bytes, %d left", ErrInvalid, nb, r.Width, r.Height, least, len(buf)-rd.off)
 	}
 	// One allocation for all bands and one for all pixels: rest is a copy of what is left of
 	// the input, and each band's pixels are the part of it after the band's flag and nodata
@@ -342,7 +371,7 @@ func Decode(wkb []byte) (*Raster, error) {
 	if nb > 0 {
 		r.Bands = make([]*raster.Band, nb)
 		store = make([]raster.Band, nb)
-		rest = append([]byte(nil), wkb[base:]...)
+		rest = append([]byte(nil), buf[base:]...)
 	}
 	for i := range nb {
 		if !rd.has(1) {
@@ -358,8 +387,15 @@ func Decode(wkb []byte) (*Raster, error) {
 			return nil, fmt.Errorf("%w: band %d has unknown pixel type %d", ErrUnsupported, i+1, pt)
 		}
 		ws := wkbSize(pt)
-		if n := ws * (1 + npix); !rd.has(n) {
+		n := ws * (1 + npix)
+		if serialized {
+			n += ws - 1 // the nodata value is aligned to the pixel size
+		}
+		if !rd.has(n) {
 			return nil, rd.truncated(n, fmt.Sprintf("band %d (%s, %d×%d)", i+1, pixtypeNames[pt], r.Width, r.Height))
+		}
+		if serialized {
+			rd.take(ws - 1)
 		}
 		b := &store[i]
 		b.Type, b.Width, b.Height = t, r.Width, r.Height
@@ -370,15 +406,24 @@ func Decode(wkb []byte) (*Raster, error) {
 		at := rd.off - base
 		rd.take(ws * npix)
 		// A WKB pixel takes the size of its raster.DataType (sub-byte types a byte each).
-		n := ws * npix
+		n = ws * npix
 		b.Data = rest[at : at+n : at+n]
 		if ws > 1 && rd.bo == binary.BigEndian {
 			swapInPlace(b.Data, ws)
 		}
 		r.Bands[i] = b
+		if serialized {
+			// Each band ends on a multiple of 8 bytes of the stored value, which starts with
+			// the 4-byte length word the input lacks.
+			pad := (8 - (rd.off+4)%8) % 8
+			if !rd.has(pad) {
+				return nil, rd.truncated(pad, fmt.Sprintf("band %d padding", i+1))
+			}
+			rd.take(pad)
+		}
 	}
-	if rd.off != len(wkb) {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the last band", ErrInvalid, len(wkb)-rd.off)
+	if rd.off != len(buf) {
+		return nil, fmt.Errorf("%w: %d trailing bytes after the last band", ErrInvalid, len(buf)-rd.off)
 	}
 	return r, nil
 }

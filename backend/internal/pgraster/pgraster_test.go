@@ -376,3 +376,27 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDecodeSerialized: whatever the input, DecodeSerialized returns a raster or an error
+// wrapping ErrInvalid or ErrUnsupported, never panics; a raster it returns encodes as WKB.
+func FuzzDecodeSerialized(f *testing.F) {
+	for _, r := range samples() {
+		wkb, err := pgraster.Encode(r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(wkb[1:]) // the header's layout without the endianness byte; bands differ
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := pgraster.DecodeSerialized(b)
+		if err != nil {
+			if !errors.Is(err, pgraster.ErrInvalid) && !errors.Is(err, pgraster.ErrUnsupported) {
+				t.Fatalf("error %v wraps neither ErrInvalid nor ErrUnsupported", err)
+			}
+			return
+		}
+		if _, err := pgraster.Encode(r); err != nil && len(r.Bands) > 0 {
+			t.Fatalf("Encode of a decoded raster: %v", err)
+		}
+	})
+}

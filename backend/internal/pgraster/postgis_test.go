@@ -3,6 +3,7 @@ package pgraster_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"os"
 	"testing"
@@ -167,6 +168,57 @@ func TestDecodePostGIS(t *testing.T) {
 					t.Errorf("pixel %d = %v, want %v", i, b.At(i), want)
 				}
 			}
+		})
+	}
+}
+
+// TestDecodeSerializedPostGIS hands every sample to PostGIS and decodes the bytes PostGIS
+// stores for it (through tessera_rast_slice, which scripts/services.sh creates), and rasters
+// PostGIS built of every pixel type: DecodeSerialized reads what Decode reads from the WKB.
+func TestDecodeSerializedPostGIS(t *testing.T) {
+	conn := postgis(t)
+	ctx := context.Background()
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_proc WHERE proname = 'tessera_rast_slice'`).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("no tessera_rast_slice in the database (%v): run scripts/services.sh", err)
+	}
+	check := func(t *testing.T, query string, args ...any) {
+		var wkb, stored []byte
+		if err := conn.QueryRow(ctx, `SELECT ST_AsBinary(r), tessera_rast_slice(r, 1, 2147483647) FROM (SELECT `+query+` AS r) AS s`, args...).Scan(&wkb, &stored); err != nil {
+			t.Fatal(err)
+		}
+		want, err := pgraster.Decode(wkb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgraster.DecodeSerialized(stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !same(got, want) {
+			t.Fatalf("serialized form decodes to %+v, the WKB to %+v", got, want)
+		}
+		// Every shorter prefix is an error, never a panic or a raster.
+		for k := 0; k < len(stored); k++ {
+			if _, err := pgraster.DecodeSerialized(stored[:k]); !errors.Is(err, pgraster.ErrInvalid) {
+				t.Fatalf("%d of %d bytes: %v", k, len(stored), err)
+			}
+		}
+	}
+	for name, r := range samples() {
+		t.Run(name, func(t *testing.T) {
+			wkb, err := pgraster.Encode(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, `ST_RastFromWKB($1::bytea)`, wkb)
+		})
+	}
+	for _, pt := range []string{"1BB", "2BUI", "4BUI", "8BSI", "8BUI", "16BSI", "16BUI", "32BSI", "32BUI", "32BF", "64BF"} {
+		t.Run(pt, func(t *testing.T) {
+			// Three bands of 5×3: pt between two 16BUI bands, whose 30 bytes are padded to 32.
+			check(t, `ST_SetValue(ST_AddBand(ST_AddBand(ST_AddBand(ST_MakeEmptyRaster(5, 3, 100.5, 200.25, 2, -3, 0.1, 0.2, 3857),
+				'16BUI'::text, 9, 0), $1::text, 1, 0), '16BUI'::text, 700, NULL), 2, 4, 3, 0)`, pt)
 		})
 	}
 }

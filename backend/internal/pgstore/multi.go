@@ -24,8 +24,9 @@ func (s *Store) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile
 		ids[i], versions[i] = l.ID, l.Version
 	}
 	what := fmt.Sprintf("tile %v of layers %v", t, ids)
+	raw := s.rawTiles(ctx)
 	rows, err := s.pool.Query(ctx, `
-		SELECT t.layer_id, t.version, ST_AsBinary(t.rast)
+		SELECT t.layer_id, t.version, `+rastBytes(raw, "t.rast")+`
 		FROM unnest($1::bigint[], $2::bigint[]) AS l(id, version)
 		JOIN tiles t ON t.layer_id = l.id AND t.version = l.version AND t.z = $3 AND t.x = $4 AND t.y = $5`,
 		ids, versions, int16(t.Z), int32(t.X), int32(t.Y))
@@ -39,7 +40,7 @@ func (s *Store) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile
 		if err := rows.Scan(&lv.ID, &lv.Version, nil); err != nil {
 			return nil, mapErr(err, what)
 		}
-		r, err := decodeColumn(rows, 2)
+		r, err := decodeColumn(rows, 2, raw)
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: tile %v of layer %d: %w", t, lv.ID, err)
 		}

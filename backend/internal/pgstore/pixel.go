@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/pgraster"
 	"github.com/tessera-gis/tessera/shared/raster"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
@@ -49,12 +50,16 @@ func pixelSliceSQL(source string) string {
 
 var (
 	pixelSliceQuery = pixelSliceSQL(`JOIN tiles t ON t.layer_id = l.id AND t.version = l.version AND t.z = $1 AND t.x = $2 AND t.y = $3`)
-	// The probe: a 3×3 raster of a 16BUI band (18 bytes, padded to 24) and a 32BF band, 513
-	// and 1.5 at column 2, row 1 (0-based), read as the tiles are.
-	pixelSliceProbe = pixelSliceSQL(`CROSS JOIN (SELECT ST_SetValue(ST_SetValue(ST_AddBand(ST_AddBand(
-			ST_MakeEmptyRaster(3, 3, 0, 0, 1, -1, 0, 0, 3857), '16BUI'::text, 7, 0), '32BF'::text, 0.25, 0),
-			1, 3, 2, 513), 2, 3, 2, 1.5) AS rast WHERE $1::int2 IS NOT NULL AND $2::int IS NOT NULL AND $3::int IS NOT NULL) AS t`)
+	// The probe: probeRaster, read as the tiles are.
+	pixelSliceProbe = pixelSliceSQL(`CROSS JOIN (SELECT ` + probeRaster + ` AS rast
+			WHERE $1::int2 IS NOT NULL AND $2::int IS NOT NULL AND $3::int IS NOT NULL) AS t`)
 )
+
+// probeRaster is the probe's raster: 3×3, a 16BUI band (nodata 0, 7 everywhere but 513 at
+// column 2, row 1: 18 bytes, padded to 24) and a 32BF band (no nodata, 0.25 but 1.5 there).
+const probeRaster = `ST_SetValue(ST_SetValue(ST_AddBand(ST_AddBand(
+			ST_MakeEmptyRaster(3, 3, 0, 0, 1, -1, 0, 0, 3857), '16BUI'::text, 7, 0), '32BF'::text, 0.25, NULL),
+			1, 3, 2, 513), 2, 3, 2, 1.5)`
 
 // Whether TilePixelValues reads slices (see probeSlices).
 const (
@@ -95,18 +100,26 @@ func (s *Store) TilePixelValues(ctx context.Context, reads []catalog.PixelRead, 
 			}
 		}
 	}
-	if s.slices.Load() == slicesUnknown {
-		s.probeSlices(ctx)
-	}
-	if s.slices.Load() == slicesOn {
+	if s.rawTiles(ctx) {
 		return s.pixelSlices(ctx, reads, t, fx, fy)
 	}
 	return s.pixelValues(ctx, reads, t, fx, fy)
 }
 
-// probeSlices decides whether TilePixelValues reads slices: when tessera_rast_slice exists
-// and reads the probe raster's values where pixelSliceSQL says they are (the layout and byte
-// order it assumes). An error other than a missing function leaves the question open.
+// rawTiles reports whether tiles are read through tessera_rast_slice, probing once (see
+// probeSlices): the slices of TilePixelValues, the stored bytes of whole tiles (rastBytes).
+func (s *Store) rawTiles(ctx context.Context) bool {
+	if s.slices.Load() == slicesUnknown {
+		s.probeSlices(ctx)
+	}
+	return s.slices.Load() == slicesOn
+}
+
+// probeSlices decides whether tiles are read through tessera_rast_slice: when it exists,
+// reads the probe raster's values where pixelSliceSQL says they are, and hands out the whole
+// probe raster in the form pgraster.DecodeSerialized reads, with the same values (the layout
+// and byte order both assume). An error other than a missing function leaves the question
+// open.
 func (s *Store) probeSlices(ctx context.Context) {
 	reads := []catalog.PixelRead{
 		{Band: 0, Types: []raster.DataType{raster.UInt16, raster.Float32}},
@@ -121,12 +134,30 @@ func (s *Store) probeSlices(ctx context.Context) {
 		slog.Info("pgstore: pixel reads use ST_Value; a superuser can create tessera_rast_slice for reads of a few bytes (see migrations/README.md)")
 	case err != nil:
 		slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
-	case ok[0] && ok[1] && !ok[2] && vals[0] == 513 && vals[1] == 1.5:
+	case ok[0] && ok[1] && !ok[2] && vals[0] == 513 && vals[1] == 1.5 && s.probeWhole(ctx):
 		s.slices.Store(slicesOn)
 	default:
 		s.slices.Store(slicesOff)
 		slog.Warn("pgstore: tessera_rast_slice does not read the probe raster as expected; pixel reads use ST_Value", "values", vals, "found", ok)
 	}
+}
+
+// probeWhole reports whether the probe raster's stored bytes decode to what it holds.
+func (s *Store) probeWhole(ctx context.Context) bool {
+	var b []byte
+	err := s.pool.QueryRow(ctx, `SELECT `+rastBytes(true, "rast")+` FROM (SELECT `+probeRaster+` AS rast) AS t`).Scan(&b)
+	if err != nil {
+		slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
+		return false
+	}
+	r, err := pgraster.DecodeSerialized(b)
+	if err != nil || r.Width != 3 || r.Height != 3 || r.SRID != 3857 || len(r.Bands) != 2 || r.ScaleY != -1 {
+		slog.Warn("pgstore: tessera_rast_slice hands out a raster pgraster does not read as built", "err", err)
+		return false
+	}
+	b1, b2 := r.Bands[0], r.Bands[1]
+	return b1.Type == raster.UInt16 && b1.HasNoData && b1.NoData == 0 && b1.At(5) == 513 && b1.At(0) == 7 &&
+		b2.Type == raster.Float32 && b2.At(5) == 1.5 && b2.At(8) == 0.25
 }
 
 func (s *Store) pixelSlices(ctx context.Context, reads []catalog.PixelRead, t tile.ZXY, fx, fy float64) ([]float64, []bool, error) {

@@ -83,7 +83,8 @@ func TestTilePixelValues(t *testing.T) {
 
 // TestPixelSlicesEveryLayout reads random pixels of tiles of every band type, one to four
 // bands and sizes whose bands need padding (5×3 bytes of a Byte band, 7×7 UInt16…), by
-// slices and by ST_Value, and compares both with the written bands.
+// slices and by ST_Value, and the whole tiles (Tile, Tiles, NearestTile) as stored bytes and
+// as WKB, and compares them all with the written bands.
 func TestPixelSlicesEveryLayout(t *testing.T) {
 	s := dbtest.New(t)
 	ctx := context.Background()
@@ -119,6 +120,32 @@ func TestPixelSlicesEveryLayout(t *testing.T) {
 		var layout []string
 		for _, ty := range types {
 			layout = append(layout, ty.String())
+		}
+		for _, raw := range []bool{true, false} {
+			s.SetPixelSlices(raw)
+			one, err := s.Tile(ctx, l.ID, v, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			many, err := s.Tiles(ctx, []catalog.LayerVersion{lv}, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, near, err := s.NearestTile(ctx, l.ID, v, tile.ZXY{Z: z.Z + 2, X: z.X*4 + 1, Y: z.Y*4 + 3})
+			if err != nil || at != z {
+				t.Fatalf("NearestTile: %v at %v", err, at)
+			}
+			for name, got := range map[string][]*raster.Band{"Tile": one, "Tiles": many[lv], "NearestTile": near} {
+				if len(got) != nb {
+					t.Fatalf("%s, raw %v: %d bands, want %d", name, raw, len(got), nb)
+				}
+				for j, b := range got {
+					w := bands[j]
+					if b.Type != w.Type || b.Width != size || b.Height != size || b.HasNoData != w.HasNoData || (w.HasNoData && b.NoData != w.NoData) || string(b.Data) != string(w.Data) {
+						t.Errorf("%s %d×%d %s, raw %v: band %d differs from the written one", name, size, size, strings.Join(layout, ","), raw, j+1)
+					}
+				}
+			}
 		}
 		for range 12 {
 			fx, fy := rng.Float64(), rng.Float64()
