@@ -524,10 +524,10 @@ func (a *accumulator) startHistogram() {
 	n := a.r.Bins
 	a.hist = &Histogram{Edges: make([]float64, n+1), Counts: make([]int64, n)}
 	a.histAreas = make([]float64, n)
-	if a.count == 0 { // no value: empty bins over [0, 0]
-		return
-	}
 	lo, hi, scale := a.histRange()
+	if a.count == 0 { // no value: empty bins over 0..1, numpy.histogram's range for no data
+		lo, hi, scale = 0, 1, 1
+	}
 	for i := range a.hist.Edges {
 		if scale != 1 { // i/n first: (hi/2 − lo/2)·i may overflow
 			a.hist.Edges[i] = 2 * (lo/2 + (hi/2-lo/2)*(float64(i)/float64(n)))

@@ -127,7 +127,8 @@ func TestStatsHugeValues(t *testing.T) {
 // TestStatsNoValues: counting by value or legend key where there is no value (a geometry
 // away from the layer) answers "values": {} (and "area": {} with area=1), as it answers
 // counts where there are values; the keys were left out, so a client reading the counts
-// found nothing to read.
+// found nothing to read. A histogram of no values has numpy's edges over 0..1 (they were all
+// 0).
 func TestStatsNoValues(t *testing.T) {
 	e := setup(t)
 	svc := tiles.New(e.st, tiles.Config{LayerTTL: -1})
@@ -139,6 +140,8 @@ func TestStatsNoValues(t *testing.T) {
 		{"values", "mode=values", []string{`"values":{}`}},
 		{"values with area", "mode=values&area=1", []string{`"values":{}`, `"area":{}`, `"area_total":0`}},
 		{"the default mode of a categorical layer", "area=1", []string{`"mode":"values"`, `"values":{}`, `"area":{}`}},
+		// numpy.histogram of no values spans 0..1, as django-raster's value counts answer.
+		{"histogram", "mode=histogram&bins=4", []string{`"edges":[0,0.25,0.5,0.75,1]`, `"counts":[0,0,0,0]`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
