@@ -26,3 +26,10 @@ func (s *Store) PixelSlices(ctx context.Context) bool {
 	}
 	return s.slices.Load() == slicesOn
 }
+
+// SetBeforeProbeWhole makes f run between the tessera_rast_slice probe's two statements until
+// the returned function is called.
+func SetBeforeProbeWhole(f func()) (restore func()) {
+	testHookBeforeProbeWhole = f
+	return func() { testHookBeforeProbeWhole = nil }
+}

@@ -134,30 +134,47 @@ func (s *Store) probeSlices(ctx context.Context) {
 		slog.Info("pgstore: pixel reads use ST_Value; a superuser can create tessera_rast_slice for reads of a few bytes (see migrations/README.md)")
 	case err != nil:
 		slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
-	case ok[0] && ok[1] && !ok[2] && vals[0] == 513 && vals[1] == 1.5 && s.probeWhole(ctx):
-		s.slices.Store(slicesOn)
-	default:
+	case !(ok[0] && ok[1] && !ok[2] && vals[0] == 513 && vals[1] == 1.5):
 		s.slices.Store(slicesOff)
 		slog.Warn("pgstore: tessera_rast_slice does not read the probe raster as expected; pixel reads use ST_Value", "values", vals, "found", ok)
+	default:
+		if testHookBeforeProbeWhole != nil {
+			testHookBeforeProbeWhole()
+		}
+		// An error here, like one above, leaves the question open for the next read: a
+		// cancelled request or a lost connection must not turn the slices off for good.
+		whole, err := s.probeWhole(ctx)
+		switch {
+		case err != nil:
+			slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
+		case whole:
+			s.slices.Store(slicesOn)
+		default:
+			s.slices.Store(slicesOff)
+			slog.Warn("pgstore: tessera_rast_slice hands out a raster pgraster does not read as built; tiles are read with ST_Value and ST_AsBinary")
+		}
 	}
 }
 
-// probeWhole reports whether the probe raster's stored bytes decode to what it holds.
-func (s *Store) probeWhole(ctx context.Context) bool {
+// testHookBeforeProbeWhole, when set (by tests), runs between the probe's two statements.
+var testHookBeforeProbeWhole func()
+
+// probeWhole reports whether the probe raster's stored bytes decode to what it holds; err
+// is that of the query.
+func (s *Store) probeWhole(ctx context.Context) (bool, error) {
 	var b []byte
 	err := s.pool.QueryRow(ctx, `SELECT `+rastBytes(true, "rast")+` FROM (SELECT `+probeRaster+` AS rast) AS t`).Scan(&b)
 	if err != nil {
-		slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
-		return false
+		return false, err
 	}
 	r, err := pgraster.DecodeSerialized(b)
 	if err != nil || r.Width != 3 || r.Height != 3 || r.SRID != 3857 || len(r.Bands) != 2 || r.ScaleY != -1 {
-		slog.Warn("pgstore: tessera_rast_slice hands out a raster pgraster does not read as built", "err", err)
-		return false
+		slog.Warn("pgstore: probe raster", "err", err)
+		return false, nil
 	}
 	b1, b2 := r.Bands[0], r.Bands[1]
 	return b1.Type == raster.UInt16 && b1.HasNoData && b1.NoData == 0 && b1.At(5) == 513 && b1.At(0) == 7 &&
-		b2.Type == raster.Float32 && b2.At(5) == 1.5 && b2.At(8) == 0.25
+		b2.Type == raster.Float32 && b2.At(5) == 1.5 && b2.At(8) == 0.25, nil
 }
 
 func (s *Store) pixelSlices(ctx context.Context, reads []catalog.PixelRead, t tile.ZXY, fx, fy float64) ([]float64, []bool, error) {

@@ -182,3 +182,20 @@ func TestSliceFunctionInServices(t *testing.T) {
 		t.Errorf("scripts/services.sh does not run pgstore.SliceFunctionSQL:\n%s", pgstore.SliceFunctionSQL)
 	}
 }
+
+// TestProbeErrorIsRetried pins a bug: an error in the probe's second statement (here the
+// request's context cancelled between the two) turned tessera_rast_slice off for good, so a
+// request cancelled at the server's first read cost every later read the slices.
+func TestProbeErrorIsRetried(t *testing.T) {
+	s := dbtest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	restore := pgstore.SetBeforeProbeWhole(cancel)
+	on := s.PixelSlices(ctx)
+	restore()
+	if on {
+		t.Fatal("the probe passed with its context cancelled")
+	}
+	if !s.PixelSlices(context.Background()) {
+		t.Error("after a probe that failed with a cancelled context, the slices stay off")
+	}
+}
