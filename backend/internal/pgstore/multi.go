@@ -23,8 +23,16 @@ func (s *Store) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile
 	for i, l := range layers {
 		ids[i], versions[i] = l.ID, l.Version
 	}
-	what := fmt.Sprintf("tile %v of layers %v", t, ids)
 	raw := s.rawTiles(ctx)
+	out, err := s.tiles(ctx, raw, ids, versions, t)
+	if raw && s.sliceGone(err) {
+		return s.tiles(ctx, false, ids, versions, t)
+	}
+	return out, err
+}
+
+func (s *Store) tiles(ctx context.Context, raw bool, ids, versions []int64, t tile.ZXY) (map[catalog.LayerVersion][]*raster.Band, error) {
+	what := fmt.Sprintf("tile %v of layers %v", t, ids)
 	rows, err := s.pool.Query(ctx, `
 		SELECT t.layer_id, t.version, `+rastBytes(raw, "t.rast")+`
 		FROM unnest($1::bigint[], $2::bigint[]) AS l(id, version)
@@ -34,7 +42,7 @@ func (s *Store) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile
 		return nil, mapErr(err, what)
 	}
 	defer rows.Close()
-	out := make(map[catalog.LayerVersion][]*raster.Band, len(layers))
+	out := make(map[catalog.LayerVersion][]*raster.Band, len(ids))
 	for rows.Next() {
 		var lv catalog.LayerVersion
 		if err := rows.Scan(&lv.ID, &lv.Version, nil); err != nil {

@@ -101,9 +101,28 @@ func (s *Store) TilePixelValues(ctx context.Context, reads []catalog.PixelRead, 
 		}
 	}
 	if s.rawTiles(ctx) {
-		return s.pixelSlices(ctx, reads, t, fx, fy)
+		vals, ok, err := s.pixelSlices(ctx, reads, t, fx, fy)
+		if !s.sliceGone(err) {
+			return vals, ok, err
+		}
 	}
 	return s.pixelValues(ctx, reads, t, fx, fy)
+}
+
+// sliceGone reports whether err says tessera_rast_slice does not exist (any more: dropped, or
+// a database restored without it, after the probe found it), and if so turns the slices off,
+// so that the read that failed, and those after it, use ST_Value and ST_AsBinary instead of
+// failing until the server restarts. A function created after the probe found none is not
+// seen until then.
+func (s *Store) sliceGone(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "42883" { // undefined_function
+		return false
+	}
+	if s.slices.Swap(slicesOff) == slicesOn {
+		slog.Warn("pgstore: tessera_rast_slice has gone; tiles are read with ST_Value and ST_AsBinary until the server restarts", "err", err)
+	}
+	return true
 }
 
 // rawTiles reports whether tiles are read through tessera_rast_slice, probing once (see

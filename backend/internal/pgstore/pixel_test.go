@@ -199,3 +199,77 @@ func TestProbeErrorIsRetried(t *testing.T) {
 		t.Error("after a probe that failed with a cancelled context, the slices stay off")
 	}
 }
+
+// TestSliceFunctionDropped pins a bug: once the probe had found tessera_rast_slice, a drop of
+// the function (a restore without it, a DBA's clean-up) failed every pixel and tile read
+// until the server restarted. They now fall back to ST_Value and ST_AsBinary.
+func TestSliceFunctionDropped(t *testing.T) {
+	s := dbtest.New(t)
+	ctx := context.Background()
+	z := tile.ZXY{Z: 3, X: 2, Y: 5}
+	l := newLayer(t, s, "dropped", "dropped.tif")
+	v, _ := s.BeginParse(ctx, l.ID)
+	want := tileBands(z, 32, 0)
+	if err := s.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: z, Bands: want}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(ctx, l.ID, v); err != nil {
+		t.Fatal(err)
+	}
+	lv := catalog.LayerVersion{ID: l.ID, Version: v}
+	reads := []catalog.PixelRead{{Layer: lv, Band: 0, Types: []raster.DataType{want[0].Type}}}
+	read := func() {
+		t.Helper()
+		vals, ok, err := s.TilePixelValues(ctx, reads, z, 0.5, 0.5)
+		if err != nil || !ok[0] || vals[0] != want[0].At(16*32+16) {
+			t.Errorf("TilePixelValues: %v %v %v, want %v", vals, ok, err, want[0].At(16*32+16))
+		}
+		if got, err := s.Tile(ctx, l.ID, v, z); err != nil {
+			t.Errorf("Tile: %v", err)
+		} else {
+			sameBands(t, got, want)
+		}
+		if got, err := s.Tiles(ctx, []catalog.LayerVersion{lv}, z); err != nil {
+			t.Errorf("Tiles: %v", err)
+		} else {
+			sameBands(t, got[lv], want)
+		}
+		if _, got, err := s.NearestTile(ctx, l.ID, v, tile.ZXY{Z: 5, X: 8, Y: 20}); err != nil {
+			t.Errorf("NearestTile: %v", err)
+		} else {
+			sameBands(t, got, want)
+		}
+	}
+	if !s.PixelSlices(ctx) {
+		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root)")
+	}
+	read()
+	// The database's owner owns its public schema, so it may drop what is in it.
+	if _, err := s.Pool().Exec(ctx, `DROP FUNCTION tessera_rast_slice(raster, int, int)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pixel", "tile", "tiles", "nearest"} {
+		// Each read first, on a store that still believes in the slices.
+		s.SetPixelSlices(true)
+		t.Run(name, func(t *testing.T) {
+			var err error
+			switch name {
+			case "pixel":
+				_, _, err = s.TilePixelValues(ctx, reads, z, 0.5, 0.5)
+			case "tile":
+				_, err = s.Tile(ctx, l.ID, v, z)
+			case "tiles":
+				_, err = s.Tiles(ctx, []catalog.LayerVersion{lv}, z)
+			case "nearest":
+				_, _, err = s.NearestTile(ctx, l.ID, v, z)
+			}
+			if err != nil {
+				t.Errorf("with tessera_rast_slice dropped: %v", err)
+			}
+			if s.PixelSlices(ctx) {
+				t.Error("the slices are still on")
+			}
+		})
+	}
+	read()
+}

@@ -397,6 +397,14 @@ func (s *Store) Tile(ctx context.Context, layerID, version int64, t tile.ZXY) ([
 		return nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
 	}
 	raw := s.rawTiles(ctx)
+	bands, err := s.tile(ctx, raw, layerID, version, t)
+	if raw && s.sliceGone(err) {
+		return s.tile(ctx, false, layerID, version, t)
+	}
+	return bands, err
+}
+
+func (s *Store) tile(ctx context.Context, raw bool, layerID, version int64, t tile.ZXY) ([]*raster.Band, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+rastBytes(raw, "rast")+` FROM tiles
 		WHERE layer_id = $1 AND version = $2 AND z = $3 AND x = $4 AND y = $5`,
@@ -468,9 +476,17 @@ func (s *Store) NearestTile(ctx context.Context, layerID, version int64, t tile.
 		a := t.Ancestor(z)
 		zs, xs, ys = append(zs, int16(a.Z)), append(xs, int32(a.X)), append(ys, int32(a.Y))
 	}
+	raw := s.rawTiles(ctx)
+	at, bands, err := s.nearestTile(ctx, raw, layerID, version, t, zs, xs, ys)
+	if raw && s.sliceGone(err) {
+		return s.nearestTile(ctx, false, layerID, version, t, zs, xs, ys)
+	}
+	return at, bands, err
+}
+
+func (s *Store) nearestTile(ctx context.Context, raw bool, layerID, version int64, t tile.ZXY, zs []int16, xs, ys []int32) (tile.ZXY, []*raster.Band, error) {
 	// The raster's bytes outside the LIMIT: in a full pyramid every ancestor exists, and
 	// de-toasting each of them before picking the deepest cost one tile read per zoom.
-	raw := s.rawTiles(ctx)
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+rastBytes(raw, "n.rast")+`, n.z, n.x, n.y FROM (
 			SELECT t.z, t.x, t.y, t.rast
