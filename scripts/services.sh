@@ -121,12 +121,27 @@ psql_admin -d template1 -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTEN
 # few bytes of a pixel instead of de-toasting whole tiles. Only a superuser can create it, so
 # it is made here, in every database with PostGIS raster (template1 hands it to the tests'
 # and the benchmark's new databases); without it the server reads pixels with ST_Value.
-for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'postgres'"); do
-  if [ "$(psql_admin -d "$db" -c "SELECT 1 FROM pg_type WHERE typname = 'raster'")" = 1 ]; then
-    psql_admin -d "$db" -c "CREATE OR REPLACE FUNCTION tessera_rast_slice(raster, int, int) RETURNS bytea
-	AS 'bytea_substr' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE"
-  fi
-done
+# Database names are read NUL-separated and passed as a quoted conninfo (a name may hold
+# spaces, or an '=' that psql -d would take for a conninfo); a database that cannot be
+# reached (dropped meanwhile by a test, closed to connections) is skipped with a note, and
+# one whose `raster` is not PostGIS's, or is not on the search path, is left alone.
+create_slice_function() {
+  local db conn has
+  while IFS= read -r -d '' db; do
+    conn="dbname='$(printf '%s' "$db" | sed "s/[\\']/\\\\&/g")'"
+    if ! has=$(psql_admin -d "$conn" -c "SELECT EXISTS (SELECT FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+        WHERE d.classid = 'pg_type'::regclass AND d.objid = to_regtype('raster') AND d.deptype = 'e'
+          AND e.extname IN ('postgis', 'postgis_raster'))" 2>/dev/null); then
+      echo "services: note: database '$db' skipped (gone, or not open to connections)"
+      continue
+    fi
+    if [ "$has" = t ] && ! psql_admin -d "$conn" -c "CREATE OR REPLACE FUNCTION tessera_rast_slice(raster, int, int) RETURNS bytea
+	AS 'bytea_substr' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE"; then
+      echo "services: note: tessera_rast_slice not created in database '$db'; its server reads pixels with ST_Value"
+    fi
+  done < <(psql_admin -0 -c "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'postgres'")
+}
+create_slice_function
 
 # Redis on loopback only.
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then

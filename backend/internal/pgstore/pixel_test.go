@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -272,4 +273,65 @@ func TestSliceFunctionDropped(t *testing.T) {
 		})
 	}
 	read()
+}
+
+// TestServicesSliceLoop runs the part of scripts/services.sh that creates tessera_rast_slice
+// in every database, with psql replaced by a stub, and pins two bugs of its first version: a
+// database name with a space was split into two names, and one with '=' was handed to psql -d
+// as a connection string (here one naming another database). A database that does not
+// answer (a test's, dropped since the listing) is skipped; the first version stopped the
+// script when that happened between its check and its CREATE.
+func TestServicesSliceLoop(t *testing.T) {
+	b, err := os.ReadFile("../../../scripts/services.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(b)
+	start := strings.Index(script, "# tessera_rast_slice (pgstore.SliceFunctionSQL")
+	end := strings.Index(script, "# Redis on loopback only.")
+	if start < 0 || end < start {
+		t.Fatal("scripts/services.sh: the tessera_rast_slice part is not where this test looks for it")
+	}
+	names := []string{"tessera", "my db", "host=evil dbname=tessera", "gone", `it's\`}
+	log := t.TempDir() + "/psql.log"
+	stub := `set -euo pipefail
+psql_admin() {
+  local a
+  case " $* " in
+  *" -d "*)
+    [ "$1" = -d ] || { echo "stub: -d is not first: $*" >&2; return 9; }
+    printf '%s|%.20s\n' "$2" "$4" >>"$LOG"
+    case "$2" in *gone*) return 2 ;; esac
+    case "$4" in "SELECT 1 "*) echo 1 ;; SELECT*) echo t ;; esac ;;
+  *" -0 "*) for a in "${NAMES[@]}"; do printf '%s\0' "$a"; done ;;
+  *) for a in "${NAMES[@]}"; do printf '%s\n' "$a"; done ;;
+  esac
+}
+`
+	cmd := exec.Command("bash", "-c", stub+"NAMES=(\"$@\")\n"+script[start:end]+"echo finished\n", "bash")
+	cmd.Args = append(cmd.Args, names...)
+	cmd.Env = append(os.Environ(), "LOG="+log)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "finished") {
+		t.Errorf("the loop stopped (%v):\n%s", err, out)
+	}
+	b, err = os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		conn, sql, _ := strings.Cut(line, "|")
+		if strings.HasPrefix(sql, "CREATE") {
+			created[conn] = true
+		}
+	}
+	for _, want := range []string{`dbname='tessera'`, `dbname='my db'`, `dbname='host=evil dbname=tessera'`, `dbname='it\'s\\'`} {
+		if !created[want] {
+			t.Errorf("no CREATE with connection %s; created with: %v", want, created)
+		}
+	}
+	if len(created) != 4 {
+		t.Errorf("created with %v, want the 4 databases that answer", created)
+	}
 }
