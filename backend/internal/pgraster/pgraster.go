@@ -146,6 +146,22 @@ func typeOf(pt byte) (raster.DataType, bool) {
 	return raster.Unknown, false
 }
 
+// BandFlags is a band's first byte in WKB and in the serialized form: flags and pixel type.
+type BandFlags byte
+
+// Type is the data type of the band's pixels; false for an unknown pixel type or an out-db
+// band.
+func (f BandFlags) Type() (raster.DataType, bool) {
+	if f&flagOffDB != 0 {
+		return raster.Unknown, false
+	}
+	return typeOf(byte(f) & pixtypeMask)
+}
+
+// AllNoData reports whether the band is flagged all nodata (ST_BandIsNoData): PostGIS then
+// answers its nodata value for every pixel, whatever the pixels stored.
+func (f BandFlags) AllNoData() bool { return f&flagIsNoData != 0 }
+
 // PixelType returns PostGIS's name of the pixel type that stores t ("8BUI", "32BF", …),
 // as ST_BandPixelType reports it.
 func PixelType(t raster.DataType) (string, error) {
@@ -410,6 +426,14 @@ func decode(rd *reader, serialized bool) (*Raster, error) {
 		b.Data = rest[at : at+n : at+n]
 		if ws > 1 && rd.bo == binary.BigEndian {
 			swapInPlace(b.Data, ws)
+		}
+		if flags&flagIsNoData != 0 {
+			// PostGIS keeps the pixels of a band flagged all nodata (ST_SetBandIsNoData
+			// sets the flag alone) but answers the band's nodata value for each
+			// (rt_band_get_pixel): so does Tessera, whichever way it reads the band.
+			for k := range npix {
+				b.Set(k, nd)
+			}
 		}
 		r.Bands[i] = b
 		if serialized {

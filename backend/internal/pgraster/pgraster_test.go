@@ -400,3 +400,49 @@ func FuzzDecodeSerialized(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeAllNoData: a band flagged all nodata (0x20, ST_SetBandIsNoData) decodes as its
+// nodata value everywhere, as PostGIS answers it, though the pixels stored differ; in WKB and
+// in the serialized form (whose first band head is at the same offset less the endianness
+// byte).
+func TestDecodeAllNoData(t *testing.T) {
+	b := raster.New(raster.Int16, 3, 2)
+	for i := range b.Len() {
+		b.Set(i, float64(10+i))
+	}
+	b.HasNoData, b.NoData = true, -5
+	wkb, err := pgraster.Encode(&pgraster.Raster{ScaleX: 1, ScaleY: -1, SRID: 3857, Width: 3, Height: 2, Bands: []*raster.Band{b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flags = 61 // the first band's flags byte in WKB
+	if wkb[flags]&0x40 == 0 {
+		t.Fatalf("flags byte %#x has no nodata flag: the layout moved", wkb[flags])
+	}
+	wkb[flags] |= 0x20
+	// The serialized form: the nodata value aligned to 2 bytes, the band padded to 8.
+	ser := append(append(append([]byte(nil), wkb[1:flags+1]...), 0), wkb[flags+1:]...)
+	for (len(ser)+4)%8 != 0 {
+		ser = append(ser, 0)
+	}
+	for name, decode := range map[string]func([]byte) (*pgraster.Raster, error){"Decode": pgraster.Decode, "DecodeSerialized": pgraster.DecodeSerialized} {
+		in := wkb
+		if name == "DecodeSerialized" {
+			in = ser
+		}
+		r, err := decode(in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i := range r.Bands[0].Len() {
+			if v := r.Bands[0].At(i); v != -5 {
+				t.Errorf("%s: pixel %d of a band flagged all nodata: %v, want -5", name, i, v)
+			}
+		}
+	}
+	if f := pgraster.BandFlags(wkb[flags]); !f.AllNoData() {
+		t.Errorf("BandFlags(%#x).AllNoData() is false", wkb[flags])
+	} else if ty, ok := f.Type(); !ok || ty != raster.Int16 {
+		t.Errorf("BandFlags(%#x).Type() = %v %v", wkb[flags], ty, ok)
+	}
+}

@@ -27,24 +27,30 @@ const SliceFunctionSQL = `CREATE OR REPLACE FUNCTION tessera_rast_slice(raster, 
 // the header's first 60 bytes give the tile's width, height and band count; the value's
 // offset follows from them and the pixel sizes of the band and those before it (rt_serialize.c:
 // a 64-byte header counting the length word, then per band a flags byte, padding to the pixel
-// size, the nodata value, the pixels in native byte order, padding to 8 bytes). Parameters:
+// size, the nodata value, the pixels in native byte order, padding to 8 bytes). Each row also
+// hands out the band's flags, padding and nodata value (for band 1 from the header's slice,
+// which reads on to hold them), so that readSlices can check the band's pixel type and
+// answer nodata for a band flagged all nodata. Parameters:
 // $1–$3 the tile's z, x, y (for source); $4–$6 each read's layer id, version, band (1-based);
 // $7 its pixel size, $8–$9 the bounds in $10 of the pixel sizes of the bands before it;
 // $11, $12 the point's fractions of the tile's width and height.
 func pixelSliceSQL(source string) string {
 	return `
 		SELECT l.i, tessera_rast_slice(t.rast,
-			(61 + coalesce((SELECT sum((2 * p + g.w::bigint * g.h * p + 7) / 8 * 8) FROM unnest(($10::int[])[l.lo:l.hi]) AS p), 0)
-				+ 2 * l.ps
+			(o.band + 2 * l.ps
 				+ (LEAST(g.h - 1, GREATEST(0, floor($12::float8 * g.h)::int))::bigint * g.w
 				   + LEAST(g.w - 1, GREATEST(0, floor($11::float8 * g.w)::int))) * l.ps)::int,
-			l.ps)
+			l.ps),
+			CASE WHEN l.lo > l.hi THEN substring(g.hd FROM 61 FOR 2 * l.ps) ELSE tessera_rast_slice(t.rast, o.band::int, 2 * l.ps) END
 		FROM unnest($4::bigint[], $5::bigint[], $6::int[], $7::int[], $8::int[], $9::int[]) WITH ORDINALITY AS l(id, version, band, ps, lo, hi, i)
 		` + source + `
 		CROSS JOIN LATERAL (
-			SELECT get_byte(hd, 56) + 256 * get_byte(hd, 57) AS w, get_byte(hd, 58) + 256 * get_byte(hd, 59) AS h,
+			SELECT hd, get_byte(hd, 56) + 256 * get_byte(hd, 57) AS w, get_byte(hd, 58) + 256 * get_byte(hd, 59) AS h,
 				get_byte(hd, 2) + 256 * get_byte(hd, 3) AS nb
-			FROM (SELECT tessera_rast_slice(t.rast, 1, 60) AS hd OFFSET 0) AS s) AS g
+			FROM (SELECT tessera_rast_slice(t.rast, 1, 76) AS hd OFFSET 0) AS s) AS g
+		CROSS JOIN LATERAL (
+			SELECT 61 + coalesce((SELECT sum((2 * p + g.w::bigint * g.h * p + 7) / 8 * 8) FROM unnest(($10::int[])[l.lo:l.hi]) AS p), 0) AS band
+		) AS o
 		WHERE l.band <= g.nb`
 }
 
@@ -72,14 +78,15 @@ const (
 // layer, at column floor(fx·width), row floor(fy·height) of the tile, clamped to it: fx
 // and fy are the point's position in the tile as fractions of its size. ok[i] is false where
 // the layer does not store t or the tile has no such band. The values are the stored ones,
-// nodata included: the caller knows each band's type and nodata from the catalog, whose band
-// metadata is published with the tiles (PublishWithMetadata).
+// nodata included (of a band flagged all nodata, its nodata value, as ST_Value answers): the
+// caller knows each band's type and nodata from the catalog, whose band metadata is
+// published with the tiles (PublishWithMetadata).
 //
 // Why: a pixel query needs a few bytes of each tile. ST_Value de-toasts the whole raster,
 // about 130 chunk reads and a 256 KB copy for a Float32 tile. Where the database has
 // tessera_rast_slice (SliceFunctionSQL), the bytes of the pixel are read instead, with its
 // header: two chunks (pgbench, one Float32 tile: 13400–17200 reads a second with ST_Value,
-// 38800–52400 with two slices).
+// 38800–52400 with two slices); a band after the first needs a third slice, for its flags.
 func (s *Store) TilePixelValues(ctx context.Context, reads []catalog.PixelRead, t tile.ZXY, fx, fy float64) (vals []float64, ok []bool, err error) {
 	if err := t.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
@@ -102,12 +109,17 @@ func (s *Store) TilePixelValues(ctx context.Context, reads []catalog.PixelRead, 
 	}
 	if s.rawTiles(ctx) {
 		vals, ok, err := s.pixelSlices(ctx, reads, t, fx, fy)
-		if !s.sliceGone(err) {
+		if !s.sliceGone(err) && !errors.Is(err, errSliceType) {
 			return vals, ok, err
 		}
+		// A tile whose band types are not the catalog's (a tile written by other means
+		// than Tessera's): the offsets do not hold, ST_Value reads it as it is.
 	}
 	return s.pixelValues(ctx, reads, t, fx, fy)
 }
+
+// errSliceType: a tile's band is not of the type the catalog says (readSlices).
+var errSliceType = errors.New("pgstore: band type of the tile differs from the catalog's")
 
 // sliceGone reports whether err says tessera_rast_slice does not exist (any more: dropped, or
 // a database restored without it, after the probe found it), and if so turns the slices off,
@@ -224,10 +236,10 @@ func (s *Store) readSlices(ctx context.Context, query string, reads []catalog.Pi
 	vals, ok := make([]float64, n), make([]bool, n)
 	for rows.Next() {
 		var (
-			i   int64
-			raw []byte
+			i         int64
+			raw, head []byte
 		)
-		if err := rows.Scan(&i, &raw); err != nil {
+		if err := rows.Scan(&i, &raw, &head); err != nil {
 			return nil, nil, mapErr(err, what)
 		}
 		if i < 1 || int(i) > n {
@@ -235,6 +247,16 @@ func (s *Store) readSlices(ctx context.Context, query string, reads []catalog.Pi
 		}
 		r := reads[i-1]
 		b := raster.New(r.Types[r.Band], 1, 1)
+		if len(head) != 2*len(b.Data) {
+			return nil, nil, fmt.Errorf("pgstore: %s: %d bytes of band head for a %v pixel", what, len(head), b.Type)
+		}
+		flags := pgraster.BandFlags(head[0])
+		if ty, known := flags.Type(); !known || ty != b.Type {
+			return nil, nil, fmt.Errorf("%w: %s: band %d, flags %#x, catalog type %v", errSliceType, what, r.Band+1, head[0], b.Type)
+		}
+		if flags.AllNoData() {
+			raw = head[len(b.Data):] // PostGIS answers the nodata value for every pixel
+		}
 		if len(raw) != len(b.Data) {
 			return nil, nil, fmt.Errorf("pgstore: %s: %d bytes for a %v pixel", what, len(raw), b.Type)
 		}

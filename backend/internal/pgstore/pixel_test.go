@@ -335,3 +335,69 @@ psql_admin() {
 		t.Errorf("created with %v, want the 4 databases that answer", created)
 	}
 }
+
+// TestPixelAllNoDataBand pins two bugs of the slice reads. A band flagged all nodata
+// (ST_SetBandIsNoData, which leaves the pixels as they were) read its stored pixel by slice,
+// its nodata value by ST_Value; whole tiles read the stored pixels both ways, where PostGIS
+// answers nodata. And a tile whose band types are not the catalog's was read at the wrong
+// offset by slice, where ST_Value reads it as it is.
+func TestPixelAllNoDataBand(t *testing.T) {
+	s := dbtest.New(t)
+	ctx := context.Background()
+	if !s.PixelSlices(ctx) {
+		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root)")
+	}
+	z := tile.ZXY{Z: 3, X: 2, Y: 5}
+	l := newLayer(t, s, "allnodata", "allnodata.tif")
+	v, _ := s.BeginParse(ctx, l.ID)
+	bands := append(tileBands(z, 32, 0), band(raster.Int16, 32, true, -3, func(i int) float64 { return float64(i%50) - 20 }))
+	if err := s.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: z, Bands: bands}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(ctx, l.ID, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, `UPDATE tiles SET rast = ST_SetBandIsNoData(ST_SetBandIsNoData(rast, 1), 3) WHERE layer_id = $1`, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	lv := catalog.LayerVersion{ID: l.ID, Version: v}
+	types := []raster.DataType{raster.Float32, raster.UInt16, raster.Int16}
+	const col, row = 9, 20
+	px := row*32 + col
+	want := []float64{-9999, bands[1].At(px), -3}
+	reads := []catalog.PixelRead{{Layer: lv, Band: 0, Types: types[:1]}, {Layer: lv, Band: 1, Types: types[:2]}, {Layer: lv, Band: 2, Types: types}}
+	// Band 2 said to be of Bytes: a catalog that does not match the tile.
+	wrong := catalog.PixelRead{Layer: lv, Band: 1, Types: []raster.DataType{raster.Float32, raster.Byte}}
+	for _, slices := range []bool{true, false} {
+		s.SetPixelSlices(slices)
+		vals, ok, err := s.TilePixelValues(ctx, reads, z, (col+0.5)/32, (row+0.5)/32)
+		if err != nil {
+			t.Fatalf("slices %v: %v", slices, err)
+		}
+		for i := range reads {
+			if !ok[i] || vals[i] != want[i] {
+				t.Errorf("slices %v, band %d: %v %v, want %v", slices, i+1, vals[i], ok[i], want[i])
+			}
+		}
+		vals, ok, err = s.TilePixelValues(ctx, []catalog.PixelRead{wrong}, z, (col+0.5)/32, (row+0.5)/32)
+		if err != nil || !ok[0] || vals[0] != want[1] {
+			t.Errorf("slices %v, band 2 with a catalog type that is not the tile's: %v %v %v, want %v", slices, vals, ok, err, want[1])
+		}
+		got, err := s.Tile(ctx, l.ID, v, z)
+		if err != nil {
+			t.Fatalf("slices %v: %v", slices, err)
+		}
+		for i, g := range got {
+			for k := range g.Len() {
+				w := bands[i].At(k)
+				if i != 1 {
+					w = want[i]
+				}
+				if g.At(k) != w {
+					t.Errorf("slices %v: Tile's band %d pixel %d: %v, want %v", slices, i+1, k, g.At(k), w)
+					break
+				}
+			}
+		}
+	}
+}
