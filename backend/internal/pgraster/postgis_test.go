@@ -198,6 +198,10 @@ func TestDecodeSerializedPostGIS(t *testing.T) {
 		if !same(got, want) {
 			t.Fatalf("serialized form decodes to %+v, the WKB to %+v", got, want)
 		}
+		// The fuzz target's seeds are made so (serialized, in pgraster_test.go).
+		if !bytes.Equal(serialized(wkb), stored) {
+			t.Fatalf("serialized(WKB) differs from the stored form:\n%x\n%x", serialized(wkb), stored)
+		}
 		// Every shorter prefix is an error, never a panic or a raster.
 		for k := 0; k < len(stored); k++ {
 			if _, err := pgraster.DecodeSerialized(stored[:k]); !errors.Is(err, pgraster.ErrInvalid) {
