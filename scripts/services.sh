@@ -139,7 +139,7 @@ create_slice_function() {
 	AS 'bytea_substr' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE"; then
       echo "services: note: tessera_rast_slice not created in database '$db'; its server reads pixels with ST_Value"
     fi
-  done < <(psql_admin -0 -c "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'postgres'")
+  done < <(psql_admin -0 -c "SELECT datname FROM pg_database WHERE datallowconn")
 }
 create_slice_function
 
