@@ -21,11 +21,7 @@ import (
 // reading run: slices of the raster (tessera_rast_slice, which scripts/services.sh creates)
 // and ST_Value.
 func TestTilePixelValues(t *testing.T) {
-	s := dbtest.New(t)
-	ctx := context.Background()
-	if !s.PixelSlices(ctx) {
-		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root), which creates it")
-	}
+	s, ctx := sliceStore(t)
 	z := tile.ZXY{Z: 3, X: 2, Y: 5}
 	var lvs []catalog.LayerVersion
 	for i, name := range []string{"px1", "px2"} {
@@ -87,11 +83,7 @@ func TestTilePixelValues(t *testing.T) {
 // slices and by ST_Value, and the whole tiles (Tile, Tiles, NearestTile) as stored bytes and
 // as WKB, and compares them all with the written bands.
 func TestPixelSlicesEveryLayout(t *testing.T) {
-	s := dbtest.New(t)
-	ctx := context.Background()
-	if !s.PixelSlices(ctx) {
-		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root)")
-	}
+	s, ctx := sliceStore(t)
 	all := []raster.DataType{raster.Byte, raster.Int8, raster.UInt16, raster.Int16, raster.UInt32, raster.Int32, raster.Float32, raster.Float64}
 	rng := rand.New(rand.NewPCG(5, 6))
 	z := tile.ZXY{Z: 4, X: 3, Y: 9}
@@ -342,11 +334,7 @@ psql_admin() {
 // answers nodata. And a tile whose band types are not the catalog's was read at the wrong
 // offset by slice, where ST_Value reads it as it is.
 func TestPixelAllNoDataBand(t *testing.T) {
-	s := dbtest.New(t)
-	ctx := context.Background()
-	if !s.PixelSlices(ctx) {
-		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root)")
-	}
+	s, ctx := sliceStore(t)
 	z := tile.ZXY{Z: 3, X: 2, Y: 5}
 	l := newLayer(t, s, "allnodata", "allnodata.tif")
 	v, _ := s.BeginParse(ctx, l.ID)
@@ -401,3 +389,16 @@ func TestPixelAllNoDataBand(t *testing.T) {
 		}
 	}
 }
+
+// sliceStore is a new test database's store, failing the test unless its slice reads work:
+// scripts/services.sh creates tessera_rast_slice in template1, which the database copies.
+func sliceStore(t *testing.T) (*pgstore.Store, context.Context) {
+	t.Helper()
+	s := dbtest.New(t)
+	ctx := context.Background()
+	if !s.PixelSlices(ctx) {
+		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root), which creates it")
+	}
+	return s, ctx
+}
+
