@@ -105,10 +105,12 @@ func checkVars(p *formula.Program, src string, names map[string]bool) error {
 	return &formulaSource{src: src, err: err}
 }
 
-// resolvedStyle is a job's colormap and the key it adds to the ETag.
+// resolvedStyle is a job's colormap and the key it adds to the ETag. session marks a
+// colormap read from the client's session (store=session), whose answer is the client's own.
 type resolvedStyle struct {
-	cm  *colormap.Colormap
-	key string
+	cm      *colormap.Colormap
+	key     string
+	session bool
 }
 
 func hashOf(b []byte) string {
@@ -122,7 +124,7 @@ func (s *Service) colormap(ctx context.Context, j *job, c Client) (resolvedStyle
 	st := j.style
 	switch {
 	case st.Colormap != nil:
-		return resolvedStyle{st.Colormap, "colormap:" + st.ColormapSrc}, nil
+		return resolvedStyle{cm: st.Colormap, key: "colormap:" + st.ColormapSrc}, nil
 	case st.Legend != "" && st.Session:
 		if c.Session == "" {
 			return resolvedStyle{}, NotFound("no colormap is saved in this session under %q (the request has no session cookie)", clip(st.Legend))
@@ -138,7 +140,7 @@ func (s *Service) colormap(ctx context.Context, j *job, c Client) (resolvedStyle
 		if err != nil {
 			return resolvedStyle{}, paramErrWrap("legend", err)
 		}
-		return resolvedStyle{cm, "session:" + hashOf(raw)}, nil
+		return resolvedStyle{cm: cm, key: "session:" + hashOf(raw), session: true}, nil
 	case st.Legend != "":
 		return s.cachedStyle("ref:"+st.Legend, func() (resolvedStyle, error) {
 			lg, err := s.legend(ctx, st.Legend)
@@ -171,7 +173,7 @@ func (s *Service) legendStyle(lg colormap.Legend) (resolvedStyle, error) {
 	if err != nil {
 		return resolvedStyle{}, paramErrWrap("legend", err)
 	}
-	return resolvedStyle{cm, "legend:" + hashOf(js)}, nil
+	return resolvedStyle{cm: cm, key: "legend:" + hashOf(js)}, nil
 }
 
 // cachedStyle reuses a legend's compiled colormap for LayerTTL (a changed legend shows
@@ -224,14 +226,39 @@ func (j *job) etag(styleKey string) string {
 	return `"` + hashOf([]byte(b.String())) + `"`
 }
 
-func (s *Service) cacheHeaders(h http.Header, etag string) {
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", s.cfg.CacheControl)
+// sessionCacheControl is the Cache-Control of an answer coloured by a session colormap
+// (store=session). The same URL gives each session its own colours, so a shared cache
+// (a CDN, a proxy) must not keep it, and the session's colormap can be replaced under the
+// same key at any time (django-raster's set_session_colormap), so the browser revalidates
+// every use: with the ETag, an unchanged colormap costs a 304.
+const sessionCacheControl = "private, no-cache"
+
+// gzipETag is the entity tag of the gzip-encoded answer whose identity answer has etag. RFC
+// 9110 §8.8.3: a strong validator differs between representations, content codings
+// included; with one tag for both, a cache holding the gzip bytes could revalidate them
+// with a client that does not accept gzip and hand them over after the 304.
+func gzipETag(etag string) string {
+	return strings.TrimSuffix(etag, `"`) + `-gzip"`
 }
 
-func (s *Service) notModified(etag string) *Response {
+// cacheHeaders sets the headers a cache needs on a 200 or 304 answer: ETag, Cache-Control,
+// and Vary for what else the answer depends on (Accept-Encoding for .msgpack, which may be
+// gzipped; Cookie for a session colormap). RFC 9110 §15.4.5: a 304 carries them too.
+func (s *Service) cacheHeaders(h http.Header, etag string, f Format, style resolvedStyle) {
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", s.cfg.CacheControl)
+	if f == MsgPack {
+		h.Add("Vary", "Accept-Encoding")
+	}
+	if style.session {
+		h.Set("Cache-Control", sessionCacheControl)
+		h.Add("Vary", "Cookie")
+	}
+}
+
+func (s *Service) notModified(etag string, f Format, style resolvedStyle) *Response {
 	h := http.Header{}
-	s.cacheHeaders(h, etag)
+	s.cacheHeaders(h, etag, f, style)
 	return &Response{Status: http.StatusNotModified, Header: h}
 }
 
@@ -260,14 +287,14 @@ func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
 		}
 	}
 	etag := j.etag(style.key)
-	if MatchesETag(c.IfNoneMatch, etag) {
-		return s.notModified(etag)
-	}
 	gz := c.AcceptGzip && j.format == MsgPack
-	cacheKey := etag
 	if gz {
-		cacheKey += "+gzip"
+		etag = gzipETag(etag)
 	}
+	if MatchesETag(c.IfNoneMatch, etag) {
+		return s.notModified(etag, j.format, style)
+	}
+	cacheKey := etag
 	if r, ok := s.responses.get(cacheKey); ok {
 		s.hit("response", true)
 		return r
@@ -277,10 +304,7 @@ func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
 	if err != nil {
 		return s.fail(ctx, j.kind, err)
 	}
-	s.cacheHeaders(r.Header, etag)
-	if j.format == MsgPack {
-		r.Header.Set("Vary", "Accept-Encoding")
-	}
+	s.cacheHeaders(r.Header, etag, j.format, style)
 	s.responses.put(cacheKey, r)
 	return r
 }

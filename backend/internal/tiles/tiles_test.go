@@ -864,3 +864,61 @@ func TestAlgebraBatchedReads(t *testing.T) {
 		t.Errorf("%d single reads of a tile a batched read found missing", counted.again)
 	}
 }
+
+// TestCacheHeaders pins what a cache between the server and the browser needs. The gzip and
+// identity .msgpack answers once shared one strong ETag, so a cache holding the gzip bytes
+// could revalidate them for a client without gzip; a session-coloured tile was "public",
+// so a CDN could hand one session's colours to another, and a browser kept showing a
+// replaced session colormap for max-age.
+func TestCacheHeaders(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	vary := func(r *tiles.Response) string { return strings.Join(r.Header.Values("Vary"), ",") }
+
+	t.Run("msgpack gzip and identity", func(t *testing.T) {
+		plain := e.tile(t, "ramp", tilestest.Home, "msgpack", "", tiles.Client{})
+		gz := e.tile(t, "ramp", tilestest.Home, "msgpack", "", tiles.Client{AcceptGzip: true})
+		ok(t, plain, tiles.MsgPack.ContentType())
+		ok(t, gz, tiles.MsgPack.ContentType())
+		pt, gt := plain.Header.Get("ETag"), gz.Header.Get("ETag")
+		if pt == "" || gt == "" || pt == gt {
+			t.Fatalf("ETags identity %s, gzip %s: want two different tags", pt, gt)
+		}
+		if r := e.tile(t, "ramp", tilestest.Home, "msgpack", "", tiles.Client{IfNoneMatch: gt}); r.Status != http.StatusOK {
+			t.Errorf("identity request with the gzip answer's tag: %d, want 200", r.Status)
+		}
+		if r := e.tile(t, "ramp", tilestest.Home, "msgpack", "", tiles.Client{IfNoneMatch: pt, AcceptGzip: true}); r.Status != http.StatusOK {
+			t.Errorf("gzip request with the identity answer's tag: %d, want 200", r.Status)
+		}
+		for name, tc := range map[string]struct {
+			tag string
+			gz  bool
+		}{"identity": {pt, false}, "gzip": {gt, true}} {
+			r := e.tile(t, "ramp", tilestest.Home, "msgpack", "", tiles.Client{IfNoneMatch: tc.tag, AcceptGzip: tc.gz})
+			if r.Status != http.StatusNotModified || r.Header.Get("ETag") != tc.tag || vary(r) != "Accept-Encoding" {
+				t.Errorf("%s revalidation: %d ETag %s Vary %q, want 304 %s Vary Accept-Encoding", name, r.Status, r.Header.Get("ETag"), vary(r), tc.tag)
+			}
+		}
+	})
+
+	t.Run("session colormap", func(t *testing.T) {
+		const session = "0123456789abcdef0123456789abcdef"
+		if err := e.st.SetSessionColormap(ctx, session, "mine", json.RawMessage(`{"continuous": true, "from": "#000", "to": "#fff"}`)); err != nil {
+			t.Fatal(err)
+		}
+		r := e.tile(t, "ramp", tilestest.Home, "png", "legend=mine&store=session", tiles.Client{Session: session})
+		ok(t, r, "image/png")
+		if cc := r.Header.Get("Cache-Control"); cc != "private, no-cache" || vary(r) != "Cookie" {
+			t.Errorf("Cache-Control %q, Vary %q: want private, no-cache and Vary Cookie", cc, vary(r))
+		}
+		r = e.tile(t, "ramp", tilestest.Home, "png", "legend=mine&store=session", tiles.Client{Session: session, IfNoneMatch: r.Header.Get("ETag")})
+		if cc := r.Header.Get("Cache-Control"); r.Status != http.StatusNotModified || cc != "private, no-cache" || vary(r) != "Cookie" {
+			t.Errorf("revalidation: %d Cache-Control %q Vary %q, want 304 private, no-cache, Cookie", r.Status, cc, vary(r))
+		}
+		// Other colormaps keep the configured Cache-Control.
+		r = e.tile(t, "ramp", tilestest.Home, "png", "colormap=viridis", tiles.Client{Session: session})
+		if cc := r.Header.Get("Cache-Control"); cc != "public, max-age=60" || vary(r) != "" {
+			t.Errorf("colormap=viridis: Cache-Control %q Vary %q, want the default and no Vary", cc, vary(r))
+		}
+	})
+}
