@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -345,12 +346,68 @@ func (s *Server) client(c echo.Context) tiles.Client {
 	cl := tiles.Client{
 		IfNoneMatch: r.Header.Get("If-None-Match"),
 		AcceptGzip:  acceptsGzip(r.Header.Get("Accept-Encoding")),
-		BaseURL:     c.Scheme() + "://" + r.Host + s.cfg.Prefix,
+		BaseURL:     c.Scheme() + "://" + publicHost(r) + s.cfg.Prefix,
 	}
 	if ck, err := r.Cookie(sessionCookie); err == nil && validSession(ck.Value) {
 		cl.Session = ck.Value
 	}
 	return cl
+}
+
+// publicHost is the host a client asked for, for the absolute URLs TileJSON lists: the
+// request's Host, or the X-Forwarded-Host a reverse proxy sets when it passes its own
+// address as Host (nginx's default). The header is believed under the rule echo's Scheme
+// applies to X-Forwarded-Proto: only from a loopback, private or link-local peer (or a unix
+// socket), and its last value, the one the nearest proxy set; a value that is not a
+// host[:port] is ignored.
+func publicHost(r *http.Request) string {
+	xfh := r.Header.Values("X-Forwarded-Host")
+	if len(xfh) == 0 || !trustedPeer(r.RemoteAddr) {
+		return r.Host
+	}
+	last := xfh[len(xfh)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	last = strings.TrimSpace(last)
+	if !validHost(last) {
+		return r.Host
+	}
+	return last
+}
+
+// trustedPeer reports whether the request's direct peer may set forwarding headers: a
+// loopback, private or link-local address, or a unix socket (net/http reports those as "",
+// "@…" or a path).
+func trustedPeer(remoteAddr string) bool {
+	if remoteAddr == "" || remoteAddr[0] == '@' || remoteAddr[0] == '/' {
+		return true
+	}
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		host = host[:i]
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast())
+}
+
+// validHost reports whether h is a host name or IP literal with an optional port: letters,
+// digits, '.', '-', '_', ':' and brackets, at most 255 bytes; nothing that would change a
+// URL's path, query or user part.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-_:[]", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func acceptsGzip(h string) bool {
