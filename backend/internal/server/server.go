@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,7 +148,14 @@ func (s *Server) routes() *echo.Echo {
 			AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
 			AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
 			ExposeHeaders: []string{"ETag", "aggregation", "Content-Disposition"},
-			MaxAge:        3600,
+			// Credentials, the session cookie of store=session colormaps, for listed origins
+			// only: a page on another origin (django-raster's front end, its host changed)
+			// saves its colormap with fetch(…, {credentials: "include"}) and sends the cookie
+			// with its tiles, which a browser allows only when the answer names the origin
+			// and says Access-Control-Allow-Credentials. With "*" browsers refuse
+			// credentials whatever the server says.
+			AllowCredentials: !slices.Contains(s.cfg.CORSOrigins, "*"),
+			MaxAge:           3600,
 		}))
 	}
 	e.GET("/healthz", s.healthz)

@@ -1,0 +1,56 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tessera-gis/tessera/backend/internal/server"
+)
+
+// TestCORSCredentials: a page on another origin can use session colormaps (store=session)
+// when TESSERA_CORS_ORIGINS lists its origin. The browser sends the session cookie, on the
+// POST that saves the colormap and on the tiles, only when the answers name the origin and
+// say Access-Control-Allow-Credentials: true; Tessera never said it, so such a page's
+// colormap was saved under a cookie the browser dropped and every tile was a 404.
+func TestCORSCredentials(t *testing.T) {
+	const origin = "http://app.example.test"
+	e := setupWith(t, 0, func(c *server.Config) { c.CORSOrigins = []string{origin, "http://other.example.test"} })
+	pre, _ := e.do(t, call{method: http.MethodOptions, path: "/raster/session/colormap", header: map[string]string{
+		"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}})
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != origin || pre.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("preflight: %d %v, want 204 naming %s with credentials", pre.StatusCode, pre.Header, origin)
+	}
+	resp, body := e.do(t, call{method: http.MethodPost, path: "/raster/session/colormap", ctype: "application/json",
+		body: `{"key":"mine","colormap":{"continuous":true,"from":"#000","to":"#fff"}}`, header: map[string]string{"Origin": origin}})
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != origin || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("save: %d %s %v", resp.StatusCode, body, resp.Header)
+	}
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == "tessera_session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if cookie == "" {
+		t.Fatal("no session cookie")
+	}
+	tile, body := e.do(t, call{path: "/raster/tiles/ramp/4/8/5.png?legend=mine&store=session", header: map[string]string{"Origin": origin, "Cookie": cookie}})
+	if tile.StatusCode != 200 || tile.Header.Get("Access-Control-Allow-Origin") != origin || tile.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("tile: %d %s %v", tile.StatusCode, body, tile.Header)
+	}
+	if vary := strings.Join(tile.Header.Values("Vary"), ","); !strings.Contains(vary, "Origin") {
+		t.Errorf("Vary %q: an answer naming the origin must vary on it", vary)
+	}
+	// An origin not listed gets no CORS headers.
+	other, _ := e.do(t, call{path: "/raster/layers", header: map[string]string{"Origin": "http://evil.example.test"}})
+	if other.Header.Get("Access-Control-Allow-Origin") != "" || other.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("unlisted origin: %v", other.Header)
+	}
+	// With "*" (the default) there are no credentials: browsers refuse them with "*".
+	star := setup(t, 0)
+	r, _ := star.do(t, call{path: "/raster/layers", header: map[string]string{"Origin": origin}})
+	if r.Header.Get("Access-Control-Allow-Origin") != "*" || r.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("origins *: %v", r.Header)
+	}
+}
