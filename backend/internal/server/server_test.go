@@ -307,6 +307,8 @@ func TestLegendWritesAndSession(t *testing.T) {
 		{"PUT", "/raster/legend/" + id, `{"title":"x","entries":[{"name":"a","expression":"(x","color":"#000","code":"1"}]}`, `expression \"(x\"`},
 		{"POST", "/raster/legend", `{"title":"x","entries":[{"name":"a","expression":"1","color":"nocolour","code":"1"}]}`, "Invalid color"},
 		{"POST", "/raster/legend", `{"title":""}`, "title"},
+		// A clash names the field the client sent (it said "name:").
+		{"POST", "/raster/legend", `{"title":"TEMPERATURE","entries":[]}`, `{"error":"title: a legend named \"TEMPERATURE\" exists already"}`},
 		{"POST", "/raster/legend", `{"title":"x","bogus":1}`, "unknown field"},
 		{"POST", "/raster/legend", `not json`, "malformed JSON"},
 		{"POST", "/raster/session/colormap", `{"key":"k","colormap":{"1":"#000","x >":"#fff"}}`,

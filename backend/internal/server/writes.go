@@ -140,7 +140,7 @@ func (s *Server) createLegend(c echo.Context) error {
 		return s.fail(c, err)
 	}
 	if err := s.store.CreateLegend(c.Request().Context(), &lg); err != nil {
-		return s.fail(c, conflict(err, "legend", lg.Title))
+		return s.fail(c, conflict(err, "legend", "title", lg.Title))
 	}
 	j, err := legendJSON(lg)
 	if err != nil {
@@ -150,10 +150,11 @@ func (s *Server) createLegend(c echo.Context) error {
 	return c.JSON(http.StatusCreated, j)
 }
 
-// conflict turns a unique-name clash into a 400 naming it.
-func conflict(err error, what, name string) error {
+// conflict turns a unique-name clash into a 400 naming it and the field that carries the
+// name (a layer's "name", a legend's "title").
+func conflict(err error, what, field, name string) error {
 	if errors.Is(err, catalog.ErrConflict) {
-		return &tiles.ParamError{Param: "name", Msg: fmt.Sprintf("a %s named %q exists already", what, name)}
+		return &tiles.ParamError{Param: field, Msg: fmt.Sprintf("a %s named %q exists already", what, name)}
 	}
 	return err
 }
@@ -173,7 +174,7 @@ func (s *Server) updateLegend(c echo.Context) error {
 	}
 	lg.ID = id
 	if err := s.store.UpdateLegend(c.Request().Context(), &lg); err != nil {
-		return s.fail(c, conflict(err, "legend", lg.Title))
+		return s.fail(c, conflict(err, "legend", "title", lg.Title))
 	}
 	j, err := legendJSON(lg)
 	if err != nil {
@@ -443,7 +444,7 @@ func (s *Server) createLayer(c echo.Context) error {
 		if s.uploaded(l.Source) {
 			os.Remove(l.Source)
 		}
-		return s.fail(c, conflict(err, "layer", l.Name))
+		return s.fail(c, conflict(err, "layer", "name", l.Name))
 	}
 	s.startParse(l.ID)
 	c.Response().Header().Set("Location", s.cfg.Prefix+"layers/"+strconv.FormatInt(l.ID, 10))
