@@ -259,6 +259,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	svc := tiles.New(st, tiles.Config{
 		TileCacheBytes: orCache(cfg.TileCache), ResponseCacheBytes: orCache(cfg.ResponseCache),
 		CacheControl: cfg.CacheControl, ExportMaxPixels: cfg.ExportMax, Logger: log, OnCache: metrics.CacheHook,
+		TileSize: cfg.Ingest.TileSize,
 	})
 	srv := server.New(st, svc, parse, metrics, server.Config{
 		Prefix: cfg.Prefix, AdminToken: cfg.AdminToken, PrivateReads: cfg.PrivateReads, CORSOrigins: cfg.CORSOrigins,

@@ -350,6 +350,10 @@ type TileJSON struct {
 	MaxZoom     int        `json:"maxzoom"`
 	Bounds      [4]float64 `json:"bounds"`
 	Center      [3]float64 `json:"center"`
+	// TileSize is not a TileJSON 3.0.0 key (the spec allows others) but MapLibre reads it
+	// when the source does not say tileSize: without it a raster source takes 512, draws
+	// each 256-pixel tile over 512 screen pixels and asks for tiles a zoom too coarse.
+	TileSize int `json:"tileSize"`
 }
 
 // TileJSONFormat is the tile format a TileJSON document points at (default png).
@@ -360,8 +364,8 @@ func tileJSONFormat(q url.Values) (Format, error) {
 	return PNG, nil
 }
 
-func tileJSONFor(name, desc string, tmpl string, ls []catalog.Layer) TileJSON {
-	tj := TileJSON{TileJSON: "3.0.0", Name: name, Description: desc, Scheme: "xyz", Tiles: []string{tmpl},
+func (s *Service) tileJSONFor(name, desc string, tmpl string, ls []catalog.Layer) TileJSON {
+	tj := TileJSON{TileJSON: "3.0.0", Name: name, Description: desc, Scheme: "xyz", Tiles: []string{tmpl}, TileSize: s.cfg.TileSize,
 		Bounds: [4]float64{-180, -85.0511287798066, 180, 85.0511287798066}}
 	first := true
 	for _, l := range ls {
@@ -399,7 +403,7 @@ func (s *Service) LayerTileJSON(ctx context.Context, ref string, q url.Values, c
 	}
 	q = cloneWithout(q, "format")
 	tmpl := c.BaseURL + "tiles/" + url.PathEscape(ref) + "/{z}/{x}/{y}." + string(f) + encodeQuery(q)
-	return jsonResponse(http.StatusOK, tileJSONFor(l.Name, l.Description, tmpl, []catalog.Layer{l}))
+	return jsonResponse(http.StatusOK, s.tileJSONFor(l.Name, l.Description, tmpl, []catalog.Layer{l}))
 }
 
 // AlgebraTileJSON answers algebra.json?layers=…&formula=…: TileJSON for an algebra query.
@@ -430,7 +434,7 @@ func (s *Service) AlgebraTileJSON(ctx context.Context, q url.Values, c Client) *
 	}
 	q = cloneWithout(q, "format")
 	tmpl := c.BaseURL + "algebra/{z}/{x}/{y}." + string(f) + encodeQuery(q)
-	return jsonResponse(http.StatusOK, tileJSONFor("algebra", query.Formula, tmpl, ls))
+	return jsonResponse(http.StatusOK, s.tileJSONFor("algebra", query.Formula, tmpl, ls))
 }
 
 func cloneWithout(q url.Values, drop string) url.Values {

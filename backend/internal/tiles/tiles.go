@@ -85,6 +85,10 @@ type Config struct {
 	StatsKeepBytes int64
 	// JPEGQuality is the quality of JPEG tiles (default 90).
 	JPEGQuality int
+	// TileSize is the tiles' width and height in pixels that TileJSON announces: the
+	// server's RASTER_TILESIZE, which its uploads are cut with (default tile.DefaultSize,
+	// 256).
+	TileSize int
 	// Logger receives internal errors (default slog.Default()).
 	Logger *slog.Logger
 	// OnCache, when set, is called on every cache lookup with the cache's name ("tile",
@@ -128,6 +132,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JPEGQuality == 0 {
 		c.JPEGQuality = DefaultJPEGQuality
+	}
+	if c.TileSize <= 0 {
+		c.TileSize = tile.DefaultSize
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -558,6 +558,15 @@ func TestLegendAndCatalog(t *testing.T) {
 		math.Abs(tj.Bounds[0]-w) > 1e-9 || math.Abs(tj.Bounds[1]-s) > 1e-9 {
 		t.Errorf("TileJSON %s", r.Body)
 	}
+	// tileSize, which MapLibre reads (its raster default, 512, drew 256-pixel tiles blurred):
+	// the server's RASTER_TILESIZE.
+	if !strings.Contains(string(r.Body), `"tileSize":256`) {
+		t.Errorf("TileJSON without tileSize 256: %s", r.Body)
+	}
+	big := tiles.New(e.st, tiles.Config{LayerTTL: -1, TileSize: 512})
+	if r := big.AlgebraTileJSON(ctx, url.Values{"layers": {"a=ramp"}, "formula": {"a"}}, tiles.Client{}); !strings.Contains(string(r.Body), `"tileSize":512`) {
+		t.Errorf("TileJSON of a server with RASTER_TILESIZE 512: %s", r.Body)
+	}
 	r = e.svc.AlgebraTileJSON(ctx, url.Values{"layers": {"a=ramp,b=const"}, "formula": {"a+b"}, "format": {"msgpack"}}, tiles.Client{BaseURL: "/raster/"})
 	ok(t, r, "application/json")
 	if !strings.Contains(string(r.Body), `/raster/algebra/{z}/{x}/{y}.msgpack?formula=a%2Bb\u0026layers=a%3Dramp%2Cb%3Dconst`) {
