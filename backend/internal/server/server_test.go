@@ -398,6 +398,26 @@ func TestExport(t *testing.T) {
 	if len(files) != 3 || !strings.Contains(string(files["README.txt"]), "a*2") || !strings.Contains(string(files["COLORMAP.txt"]), "1: #FF0000") {
 		t.Fatalf("zip files %v; README %s; COLORMAP %s", len(files), files["README.txt"], files["COLORMAP.txt"])
 	}
+	if !strings.Contains(string(files["README.txt"]), "768 x 256 pixels, 2 of 3 tiles with data") {
+		t.Errorf("README %s: want 2 of 3 tiles with data", files["README.txt"])
+	}
+	// A result with no valid pixel has no tile with data, though every tile was read
+	// (the README counted the tiles read).
+	resp, body = e.do(t, call{path: "/raster/export?layers=a=ramp&formula=log(a-1e9)&zoom=4&bbox=" + bbox})
+	if resp.StatusCode != 200 {
+		t.Fatalf("export of nodata: %d %.200s", resp.StatusCode, body)
+	}
+	if zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body))); err != nil {
+		t.Error(err)
+	} else if rc, err := zr.Open("README.txt"); err != nil {
+		t.Error(err)
+	} else {
+		readme, _ := io.ReadAll(rc)
+		rc.Close()
+		if !strings.Contains(string(readme), "0 of 3 tiles with data") {
+			t.Errorf("README of an all-nodata export: %s, want 0 of 3 tiles with data", readme)
+		}
+	}
 	path := filepath.Join(t.TempDir(), "ramp2.tif")
 	if err := os.WriteFile(path, files["ramp2.tif"], 0o644); err != nil {
 		t.Fatal(err)

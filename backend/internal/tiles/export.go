@@ -217,15 +217,22 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 			if w != size || h != size {
 				return s.fail(ctx, "export", fmt.Errorf("tiles: export: tile of %dx%d pixels, want %d", w, h, size))
 			}
-			tilesWithData++
+			// A tile counts as one with data (README.txt) when its result has a valid pixel:
+			// over a pyramid, every address is answered, cut from the zoom-0 tile if need be,
+			// and a bbox far from the layer counted all its tiles as having data.
+			valid := false
 			ox, oy := (tx-rng.MinX)*size, (ty-rng.MinY)*size
 			for r := 0; r < h; r++ {
 				for c := 0; c < w; c++ {
 					i := r*w + c
 					if mask == nil || !mask[i] {
 						out.Set((oy+r)*W+ox+c, vals[i])
+						valid = true
 					}
 				}
+			}
+			if valid {
+				tilesWithData++
 			}
 		}
 	}
