@@ -258,7 +258,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		d := time.Since(start)
-		s.metrics.Latency.WithLabelValues(route, c.Request().Method, strconv.Itoa(status/100)+"xx").Observe(d.Seconds())
+		s.metrics.Latency.WithLabelValues(route, methodLabel(c.Request().Method), strconv.Itoa(status/100)+"xx").Observe(d.Seconds())
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -267,6 +267,19 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			"route", route, "status", status, "bytes", c.Response().Size, "duration", d)
 		return nil
 	}
+}
+
+// methodLabel is the method label of a request's metrics: the method when it is one of
+// RFC 9110's (or PATCH), else "other". net/http accepts any token as a method, and each
+// label value is a series kept for the process's life: a client sending made-up methods
+// grew /metrics without bound.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // token returns the request's bearer token.
