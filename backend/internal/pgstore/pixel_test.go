@@ -401,4 +401,3 @@ func sliceStore(t *testing.T) (*pgstore.Store, context.Context) {
 	}
 	return s, ctx
 }
-
