@@ -53,4 +53,25 @@ func TestCORSCredentials(t *testing.T) {
 	if r.Header.Get("Access-Control-Allow-Origin") != "*" || r.Header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Errorf("origins *: %v", r.Header)
 	}
+	// With "*" the answer is the same with or without an Origin (the CORS headers included,
+	// so a cached answer to an <img> tag serves a fetch() too), and Vary: Origin would only
+	// split a CDN's cache per embedding site. A .msgpack answer still varies on
+	// Accept-Encoding.
+	for _, path := range []string{"/raster/tiles/ramp/4/8/5.png", "/raster/tiles/ramp/4/8/5.msgpack"} {
+		var cors [2]string
+		for k, hdr := range []map[string]string{{"Origin": origin}, {}} {
+			r, _ := star.do(t, call{path: path, header: hdr})
+			vary := strings.Join(r.Header.Values("Vary"), ",")
+			if r.StatusCode != 200 || strings.Contains(vary, "Origin") {
+				t.Errorf("origins *, %s, %v: %d, Vary %q", path, hdr, r.StatusCode, vary)
+			}
+			if strings.HasSuffix(path, ".msgpack") && !strings.Contains(vary, "Accept-Encoding") {
+				t.Errorf("origins *, %s: Vary %q lacks Accept-Encoding", path, vary)
+			}
+			cors[k] = r.Header.Get("Access-Control-Allow-Origin") + " | " + r.Header.Get("Access-Control-Expose-Headers")
+		}
+		if cors[0] != cors[1] || !strings.HasPrefix(cors[0], "* | ") || !strings.Contains(cors[0], "ETag") {
+			t.Errorf("origins *, %s: CORS headers with an Origin %q, without %q", path, cors[0], cors[1])
+		}
+	}
 }

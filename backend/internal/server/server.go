@@ -147,7 +147,7 @@ func (s *Server) routes() *echo.Echo {
 			AllowOrigins:  s.cfg.CORSOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
 			AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
-			ExposeHeaders: []string{"ETag", "aggregation", "Content-Disposition"},
+			ExposeHeaders: exposeHeaders,
 			// Credentials, the session cookie of store=session colormaps, for listed origins
 			// only: a page on another origin (django-raster's front end, its host changed)
 			// saves its colormap with fetch(…, {credentials: "include"}) and sends the cookie
@@ -157,6 +157,9 @@ func (s *Server) routes() *echo.Echo {
 			AllowCredentials: !slices.Contains(s.cfg.CORSOrigins, "*"),
 			MaxAge:           3600,
 		}))
+		if slices.Contains(s.cfg.CORSOrigins, "*") {
+			e.Use(corsAnyOrigin(strings.Join(exposeHeaders, ",")))
+		}
 	}
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
@@ -565,3 +568,39 @@ func (s *Server) benchFloor(c echo.Context) error {
 	}
 	return write(c, r)
 }
+
+// corsAnyOrigin, for origins "*", makes every answer the same whatever the Origin header:
+// echo's CORS middleware names "*" and the exposed headers only to requests with an Origin
+// and so adds Vary: Origin to every answer, which keeps a cache from handing an answer
+// fetched without Origin (an <img> tag) to a fetch() that needs the CORS headers, but splits a
+// CDN's or a browser's cache per embedding site. Here the answers to requests without Origin
+// carry the same headers, and Vary: Origin is taken back. It runs inside the CORS middleware,
+// before the handler adds its own Vary values (Accept-Encoding).
+func corsAnyOrigin(expose string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			if c.Request().Header.Get(echo.HeaderOrigin) == "" {
+				h.Set(echo.HeaderAccessControlAllowOrigin, "*")
+				h.Set(echo.HeaderAccessControlExposeHeaders, expose)
+			}
+			if vs := h.Values(echo.HeaderVary); len(vs) > 0 {
+				kept := make([]string, 0, len(vs))
+				for _, v := range vs {
+					if !strings.EqualFold(v, echo.HeaderOrigin) {
+						kept = append(kept, v)
+					}
+				}
+				if len(kept) == 0 {
+					h.Del(echo.HeaderVary)
+				} else {
+					h[echo.HeaderVary] = kept
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+// exposeHeaders are the answer headers a page on another origin may read.
+var exposeHeaders = []string{"ETag", "aggregation", "Content-Disposition"}
