@@ -401,6 +401,11 @@ func TestExport(t *testing.T) {
 	if !strings.Contains(string(files["README.txt"]), "768 x 256 pixels, 2 of 3 tiles with data") {
 		t.Errorf("README %s: want 2 of 3 tiles with data", files["README.txt"])
 	}
+	// The export starts on the prime meridian (tile 4/8/5's west edge), which is x = 0, not
+	// -0.000 as a coordinate a rounding below zero printed.
+	if rm := string(files["README.txt"]); !strings.Contains(rm, "Extent:   0.000 ") || strings.Contains(rm, "-0.000") {
+		t.Errorf("README %s: want an extent from 0.000, without -0.000", rm)
+	}
 	// A result with no valid pixel has no tile with data, though every tile was read
 	// (the README counted the tiles read).
 	resp, body = e.do(t, call{path: "/raster/export?layers=a=ramp&formula=log(a-1e9)&zoom=4&bbox=" + bbox})

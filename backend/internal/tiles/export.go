@@ -270,7 +270,7 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 		fmt.Fprintf(&readme, "  %s = layer %d %q, band %d (parse version %d)\n", v.Name, v.layer.ID, v.layer.Name, v.Band, v.layer.Version)
 	}
 	fmt.Fprintf(&readme, "Zoom:     %d (pixel size %.4f m)\nExtent:   %.3f %.3f %.3f %.3f (EPSG:3857)\nSize:     %d x %d pixels, %d of %d tiles with data\n",
-		z, extent.Width()/float64(W), extent.MinX, extent.MinY, extent.MaxX, extent.MaxY, W, H, tilesWithData, rng.Count())
+		z, extent.Width()/float64(W), millimetres(extent.MinX), millimetres(extent.MinY), millimetres(extent.MaxX), millimetres(extent.MaxY), W, H, tilesWithData, rng.Count())
 	if err := addFile(zw, "README.txt", readme.String(), created); err != nil {
 		return s.fail(ctx, "export", err)
 	}
@@ -323,3 +323,8 @@ func describeColormap(cm *colormap.Colormap) string {
 	b.WriteString("\n")
 	return b.String()
 }
+
+// millimetres rounds a coordinate to the README's three decimals, a value that rounds to
+// zero from below (an edge on the equator or the prime meridian a rounding below it) to 0,
+// which %.3f would print -0.000.
+func millimetres(v float64) float64 { return math.Round(v*1000)/1000 + 0 }
