@@ -233,6 +233,31 @@ func (j *job) etag(styleKey string) string {
 // every use: with the ETag, an unchanged colormap costs a 304.
 const sessionCacheControl = "private, no-cache"
 
+// sessionCache sets the Cache-Control and Vary of an answer that depends on the client's
+// session cookie (a session-coloured tile, or the 404 saying the session has no such
+// colormap): sessionCacheControl, or "private, no-store" when TESSERA_CACHE_CONTROL forbids
+// storing tiles at all, so the session's answers are never kept where other tiles are not.
+func (s *Service) sessionCache(h http.Header) {
+	cc := sessionCacheControl
+	if hasDirective(s.cfg.CacheControl, "no-store") {
+		cc = "private, no-store"
+	}
+	h.Set("Cache-Control", cc)
+	h.Add("Vary", "Cookie")
+}
+
+// hasDirective reports whether the Cache-Control value cc has the directive name (RFC 9111
+// §5.2: case-insensitive, comma-separated, optionally with an argument).
+func hasDirective(cc, name string) bool {
+	for _, d := range strings.Split(cc, ",") {
+		d, _, _ = strings.Cut(d, "=")
+		if strings.EqualFold(strings.TrimSpace(d), name) {
+			return true
+		}
+	}
+	return false
+}
+
 // gzipETag is the entity tag of the gzip-encoded answer whose identity answer has etag. RFC
 // 9110 §8.8.3: a strong validator differs between representations, content codings
 // included; with one tag for both, a cache holding the gzip bytes could revalidate them
@@ -251,8 +276,7 @@ func (s *Service) cacheHeaders(h http.Header, etag string, f Format, style resol
 		h.Add("Vary", "Accept-Encoding")
 	}
 	if style.session {
-		h.Set("Cache-Control", sessionCacheControl)
-		h.Add("Vary", "Cookie")
+		s.sessionCache(h)
 	}
 }
 
@@ -283,7 +307,13 @@ func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
 	if j.format == PNG || j.format == JPEG {
 		var err error
 		if style, err = s.colormap(ctx, j, c); err != nil {
-			return s.fail(ctx, j.kind, err)
+			r := s.fail(ctx, j.kind, err)
+			if j.style.Session {
+				// The error may be this session's (no cookie, no such key): no shared
+				// cache may hand it to another session, nor keep it past the save.
+				s.sessionCache(r.Header)
+			}
+			return r
 		}
 	}
 	etag := j.etag(style.key)

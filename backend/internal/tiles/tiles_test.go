@@ -930,4 +930,37 @@ func TestCacheHeaders(t *testing.T) {
 			t.Errorf("colormap=viridis: Cache-Control %q Vary %q, want the default and no Vary", cc, vary(r))
 		}
 	})
+
+	// The 404s of a session colormap depend on the cookie too (none sent, or no such key in
+	// this session): they were cacheable by default (RFC 9111 §4.2.2) with no Vary, so a
+	// shared cache could answer a session that has the colormap with another's 404.
+	t.Run("session colormap errors", func(t *testing.T) {
+		for name, c := range map[string]tiles.Client{"no cookie": {}, "no such key": {Session: "fedcba9876543210fedcba9876543210"}} {
+			r := e.tile(t, "ramp", tilestest.Home, "png", "legend=mine&store=session", c)
+			if cc := r.Header.Get("Cache-Control"); r.Status != http.StatusNotFound || cc != "private, no-cache" || vary(r) != "Cookie" {
+				t.Errorf("%s: %d Cache-Control %q Vary %q, want 404 private, no-cache, Cookie", name, r.Status, cc, vary(r))
+			}
+		}
+	})
+
+	// TESSERA_CACHE_CONTROL no-store: nothing is stored, the session's tiles included (they
+	// were "private, no-cache", which lets the browser store them).
+	t.Run("session colormap under no-store", func(t *testing.T) {
+		const session = "0123456789abcdef0123456789abcdef"
+		if err := e.st.SetSessionColormap(ctx, session, "mine", json.RawMessage(`{"continuous": true, "from": "#000", "to": "#fff"}`)); err != nil {
+			t.Fatal(err)
+		}
+		svc := tiles.New(e.st, tiles.Config{LayerTTL: -1, CacheControl: "No-Store"})
+		req, err := tiles.ParseTile("ramp", strconv.Itoa(tilestest.Home.Z), strconv.Itoa(tilestest.Home.X), strconv.Itoa(tilestest.Home.Y), "png",
+			url.Values{"legend": {"mine"}, "store": {"session"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, c := range map[string]tiles.Client{"tile": {Session: session}, "error": {}} {
+			r := svc.Tile(ctx, req, c)
+			if cc := r.Header.Get("Cache-Control"); cc != "private, no-store" || vary(r) != "Cookie" {
+				t.Errorf("%s: %d Cache-Control %q Vary %q, want private, no-store and Vary Cookie", name, r.Status, cc, vary(r))
+			}
+		}
+	})
 }
