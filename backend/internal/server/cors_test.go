@@ -75,3 +75,23 @@ func TestCORSCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestCORSAnyOriginWithOthers: TESSERA_CORS_ORIGINS=http://app.example.test,* is "*". echo
+// named the listed origin to its requests and "*" to the others, but corsAnyOrigin took
+// Vary: Origin back, so a cache keeping the answer to app.example.test handed it, naming
+// that origin, to another site's fetch(), which the browser then refused.
+func TestCORSAnyOriginWithOthers(t *testing.T) {
+	e := setupWith(t, 0, func(c *server.Config) { c.CORSOrigins = []string{"http://app.example.test", "*"} })
+	for _, origin := range []string{"http://app.example.test", "http://other.example.test", ""} {
+		hdr := map[string]string{}
+		if origin != "" {
+			hdr["Origin"] = origin
+		}
+		r, _ := e.do(t, call{path: "/raster/tiles/ramp/4/8/5.png", header: hdr})
+		acao, vary := r.Header.Get("Access-Control-Allow-Origin"), strings.Join(r.Header.Values("Vary"), ",")
+		if r.StatusCode != 200 || acao != "*" || r.Header.Get("Access-Control-Allow-Credentials") != "" || strings.Contains(vary, "Origin") {
+			t.Errorf("Origin %q: %d, Allow-Origin %q, Allow-Credentials %q, Vary %q: want 200, *, none, no Origin",
+				origin, r.StatusCode, acao, r.Header.Get("Access-Control-Allow-Credentials"), vary)
+		}
+	}
+}

@@ -143,8 +143,16 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.recoverer, s.observe)
 	if len(s.cfg.CORSOrigins) > 0 {
+		origins := s.cfg.CORSOrigins
+		anyOrigin := slices.Contains(origins, "*")
+		if anyOrigin {
+			// "*" with other origins is "*": echo would name a listed origin to it and "*"
+			// to the rest, while corsAnyOrigin takes Vary: Origin back, so a cache could
+			// hand one site's answer, naming it, to another site's fetch().
+			origins = []string{"*"}
+		}
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:  s.cfg.CORSOrigins,
+			AllowOrigins:  origins,
 			AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
 			AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
 			ExposeHeaders: exposeHeaders,
@@ -154,10 +162,10 @@ func (s *Server) routes() *echo.Echo {
 			// with its tiles, which a browser allows only when the answer names the origin
 			// and says Access-Control-Allow-Credentials. With "*" browsers refuse
 			// credentials whatever the server says.
-			AllowCredentials: !slices.Contains(s.cfg.CORSOrigins, "*"),
+			AllowCredentials: !anyOrigin,
 			MaxAge:           3600,
 		}))
-		if slices.Contains(s.cfg.CORSOrigins, "*") {
+		if anyOrigin {
 			e.Use(corsAnyOrigin(strings.Join(exposeHeaders, ",")))
 		}
 	}
