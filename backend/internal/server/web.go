@@ -92,22 +92,26 @@ func (s *Server) webRoutes(e *echo.Echo) {
 }
 
 // serveWebFile answers one embedded file, revalidated by its ETag on every load (no-cache)
-// so a rebuilt binary is picked up at once, gzip-compressed when the client accepts it.
+// so a rebuilt binary is picked up at once, gzip-compressed when the client accepts it. The
+// gzip answer has an ETag of its own, as a tile's does (RFC 9110 §8.8.3): with one strong tag
+// for both, a cache holding the gzip bytes could revalidate them for a client without gzip.
 func serveWebFile(c echo.Context, f *webFile) error {
 	h := c.Response().Header()
-	h.Set("ETag", f.etag)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Add("Vary", "Accept-Encoding")
-	if tiles.MatchesETag(c.Request().Header.Get("If-None-Match"), f.etag) {
+	body, etag, gz := f.body, f.etag, false
+	if acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
+		if b := f.gzipped(); b != nil {
+			body, etag, gz = b, strings.TrimSuffix(f.etag, `"`)+`-gzip"`, true
+		}
+	}
+	h.Set("ETag", etag)
+	if tiles.MatchesETag(c.Request().Header.Get("If-None-Match"), etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	body := f.body
-	if acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
-		if gz := f.gzipped(); gz != nil {
-			h.Set("Content-Encoding", "gzip")
-			body = gz
-		}
+	if gz {
+		h.Set("Content-Encoding", "gzip")
 	}
 	if c.Request().Method == http.MethodHead {
 		h.Set("Content-Type", f.ctype)

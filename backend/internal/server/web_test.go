@@ -102,9 +102,18 @@ func TestWebRoutes(t *testing.T) {
 		if res := do("GET", "/app.js", "Accept-Encoding", "gzip;q=0"); res.Header.Get("Content-Encoding") != "" {
 			t.Errorf("app.js gzipped for a client refusing gzip (q=0)")
 		}
-		etag := res.Header.Get("ETag")
-		if etag == "" {
-			t.Fatal("app.js has no ETag")
+		// The gzip and identity answers have tags of their own (they shared one, so a cache
+		// holding the gzip bytes could revalidate them for a client without gzip).
+		gzTag := res.Header.Get("ETag")
+		etag := do("GET", "/app.js").Header.Get("ETag")
+		if etag == "" || gzTag == "" || etag == gzTag {
+			t.Fatalf("app.js ETags identity %q, gzip %q: want two different tags", etag, gzTag)
+		}
+		if res := do("GET", "/app.js", "If-None-Match", gzTag); res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != "" {
+			t.Errorf("identity request with the gzip tag: %d %q, want 200 identity", res.StatusCode, res.Header.Get("Content-Encoding"))
+		}
+		if res := do("GET", "/app.js", "If-None-Match", gzTag, "Accept-Encoding", "gzip"); res.StatusCode != http.StatusNotModified || res.Header.Get("ETag") != gzTag {
+			t.Errorf("gzip revalidation: %d %q, want 304 %s", res.StatusCode, res.Header.Get("ETag"), gzTag)
 		}
 		// RFC 9110 §13.1.2: *, lists and weak tags match; a tag matches whole (the handler
 		// once used strings.Contains, which ignored * and matched tags glued together).
