@@ -442,12 +442,25 @@ func validHost(h string) bool {
 	return true
 }
 
+// acceptsGzip reports whether an Accept-Encoding value accepts gzip (or x-gzip, its
+// equivalent) with a weight above 0 (RFC 9110 §12.5.3; the weight's name is
+// case-insensitive and q=0.0 or q=0.000 refuse it as q=0 does). An unreadable weight
+// refuses too: the identity answer is good for every client.
 func acceptsGzip(h string) bool {
 	for _, part := range strings.Split(h, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
-			return !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") || strings.Contains(params, "q=0.")
+		name = strings.TrimSpace(name)
+		if !strings.EqualFold(name, "gzip") && !strings.EqualFold(name, "x-gzip") {
+			continue
 		}
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(p, "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				return err == nil && q > 0
+			}
+		}
+		return true
 	}
 	return false
 }

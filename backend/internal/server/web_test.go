@@ -99,8 +99,13 @@ func TestWebRoutes(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("gunzipped app.js differs from the embedded file")
 		}
-		if res := do("GET", "/app.js", "Accept-Encoding", "gzip;q=0"); res.Header.Get("Content-Encoding") != "" {
-			t.Errorf("app.js gzipped for a client refusing gzip (q=0)")
+		// Accept-Encoding weights (RFC 9110 §12.5.3): q=0 in any spelling refuses gzip (q=0.0
+		// and Q=0 were taken as accepting it); x-gzip is gzip.
+		for ae, want := range map[string]string{"gzip;q=0": "", "gzip;q=0.0": "", "gzip; Q=0": "", "gzip;q=0.000, br": "",
+			"gzip;q=0.5": "gzip", "br, gzip;q=1.0": "gzip", "x-gzip": "gzip", "identity": ""} {
+			if res := do("GET", "/app.js", "Accept-Encoding", ae); res.Header.Get("Content-Encoding") != want {
+				t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", ae, res.Header.Get("Content-Encoding"), want)
+			}
 		}
 		// The gzip and identity answers have tags of their own (they shared one, so a cache
 		// holding the gzip bytes could revalidate them for a client without gzip).
