@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -150,8 +151,8 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	default:
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
-				if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
-					bad("TESSERA_CORS_ORIGINS", "%q: origins are *, or http(s)://host[:port]", o)
+				if o != "*" && !validOrigin(o) {
+					bad("TESSERA_CORS_ORIGINS", "%q: origins are *, or http(s)://host[:port] as a browser sends it (lower case, no path, no wildcard)", o)
 				}
 				c.CORSOrigins = append(c.CORSOrigins, o)
 			}
@@ -188,6 +189,17 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	}
 	c.Ingest = ic
 	return c, errors.Join(errs...)
+}
+
+// validOrigin reports whether o is an origin as a browser sends it in Origin:
+// http(s)://host[:port], lower case, nothing more. echo's CORS middleware reads '*' and '?'
+// in a listed origin as wildcards, and listed origins get Access-Control-Allow-Credentials:
+// "https://*" named every https page with credentials. An origin with a path or a capital
+// letter never matched a browser's and its page was refused without a word.
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Port() != "0" &&
+		!strings.ContainsAny(o, "*?") && o == u.Scheme+"://"+u.Host && o == strings.ToLower(o)
 }
 
 // runServe is `tessera serve`.

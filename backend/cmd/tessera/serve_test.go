@@ -42,6 +42,15 @@ func TestServeConfig(t *testing.T) {
 			t.Errorf("%+v", c)
 		}
 	})
+	t.Run("listed origins", func(t *testing.T) {
+		c, err := loadServeConfig(nil, env(map[string]string{"TESSERA_CORS_ORIGINS": "https://app.example.com, http://127.0.0.1:5173,http://[::1]:8080"}), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(c.CORSOrigins, " ") != "https://app.example.com http://127.0.0.1:5173 http://[::1]:8080" {
+			t.Errorf("origins %q", c.CORSOrigins)
+		}
+	})
 	t.Run("secrets are redacted", func(t *testing.T) {
 		c, err := loadServeConfig(nil, env(map[string]string{"TESSERA_ADMIN_TOKEN": "s3cret-s3cret-s3cret",
 			"DATABASE_URL": "postgres://u:pw123@h/db"}), io.Discard)
@@ -78,6 +87,15 @@ func TestServeConfig(t *testing.T) {
 		{"bad cache size", map[string]string{"TESSERA_TILE_CACHE_BYTES": "lots"}, nil, "TESSERA_TILE_CACHE_BYTES"},
 		{"bad export max", map[string]string{"RASTER_EXPORT_MAX_PIXELS": "-1"}, nil, "RASTER_EXPORT_MAX_PIXELS"},
 		{"bad origin", map[string]string{"TESSERA_CORS_ORIGINS": "example.com"}, nil, "TESSERA_CORS_ORIGINS"},
+		// echo reads * and ? in a listed origin as wildcards, and listed origins get
+		// credentials: https://* named every https page with them.
+		{"wildcard origin", map[string]string{"TESSERA_CORS_ORIGINS": "https://*"}, nil, "TESSERA_CORS_ORIGINS"},
+		{"wildcard subdomain", map[string]string{"TESSERA_CORS_ORIGINS": "https://app.test,https://*.example.com"}, nil, "TESSERA_CORS_ORIGINS"},
+		{"one-character wildcard", map[string]string{"TESSERA_CORS_ORIGINS": "http://app?.test"}, nil, "TESSERA_CORS_ORIGINS"},
+		// Never an Origin header's value: matched no page.
+		{"origin with a path", map[string]string{"TESSERA_CORS_ORIGINS": "https://app.test/"}, nil, "TESSERA_CORS_ORIGINS"},
+		{"origin in capitals", map[string]string{"TESSERA_CORS_ORIGINS": "https://App.test"}, nil, "TESSERA_CORS_ORIGINS"},
+		{"origin with a user", map[string]string{"TESSERA_CORS_ORIGINS": "https://u@app.test"}, nil, "TESSERA_CORS_ORIGINS"},
 		{"bad log level", map[string]string{"TESSERA_LOG_LEVEL": "loud"}, nil, "TESSERA_LOG_LEVEL"},
 		{"bad bool", map[string]string{"TESSERA_PRIVATE_READS": "maybe"}, nil, "TESSERA_PRIVATE_READS"},
 	} {
