@@ -45,6 +45,18 @@ func TestTileJSONBehindProxy(t *testing.T) {
 			}
 		})
 	}
+	// From a private peer any client may send the headers (Docker's published ports, a
+	// LAN): a shared cache must key the answer on them, or one client's X-Forwarded-Host
+	// reaches every map that loads the TileJSON after it.
+	t.Run("the answers vary on the forwarding headers", func(t *testing.T) {
+		for _, path := range []string{"/raster/tiles/ramp.json", "/raster/algebra.json?layers=a=ramp&formula=a"} {
+			resp, body := e.do(t, call{path: path, header: map[string]string{"X-Forwarded-Host": "evil.example"}})
+			vary := strings.Join(resp.Header.Values("Vary"), ",")
+			if resp.StatusCode != 200 || !strings.Contains(vary, "X-Forwarded-Host") || !strings.Contains(vary, "X-Forwarded-Proto") {
+				t.Errorf("%s: %d %.100s, Vary %q: want X-Forwarded-Host and X-Forwarded-Proto", path, resp.StatusCode, body, vary)
+			}
+		}
+	})
 	t.Run("a peer on a public address is not believed", func(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, "http://tessera.example/raster/algebra.json?layers=a=ramp&formula=a", nil)
 		req.RemoteAddr = "203.0.113.9:41000"

@@ -513,7 +513,19 @@ func (s *Server) tile(c echo.Context) error {
 	return write(c, s.svc.Tile(c.Request().Context(), req, s.client(c)))
 }
 
+// tileJSONVary marks a TileJSON answer as depending on the forwarding headers its URLs
+// take the host and scheme from: from a private peer any client may send them (Docker's
+// published ports, a LAN, a proxy that passes them on), and a shared cache that keeps an
+// answer without Cache-Control (Varnish's default TTL) would otherwise hand one client's
+// chosen host to every map.
+func tileJSONVary(c echo.Context) {
+	h := c.Response().Header()
+	h.Add(echo.HeaderVary, "X-Forwarded-Host")
+	h.Add(echo.HeaderVary, echo.HeaderXForwardedProto)
+}
+
 func (s *Server) layerTileJSON(c echo.Context) error {
+	tileJSONVary(c)
 	name, ext := splitFile(c.Param("file"))
 	if ext != "json" {
 		return write(c, tiles.ErrorResponse(tiles.NotFound("no such endpoint %s: a layer's TileJSON is tiles/LAYER.json", c.Request().URL.Path)))
@@ -531,6 +543,7 @@ func (s *Server) algebra(c echo.Context) error {
 }
 
 func (s *Server) algebraTileJSON(c echo.Context) error {
+	tileJSONVary(c)
 	return write(c, s.svc.AlgebraTileJSON(c.Request().Context(), c.QueryParams(), s.client(c)))
 }
 
