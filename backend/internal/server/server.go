@@ -141,7 +141,8 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.recoverer, s.observe)
+	// The observer outside the recoverer: a panic is then a 500 it logs and counts.
+	e.Use(s.observe, s.recoverer)
 	if len(s.cfg.CORSOrigins) > 0 {
 		origins := s.cfg.CORSOrigins
 		anyOrigin := slices.Contains(origins, "*")
