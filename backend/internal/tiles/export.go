@@ -183,7 +183,7 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 		return s.fail(ctx, "export", err)
 	}
 	rng := tile.Covering(b, z)
-	size := tile.DefaultSize
+	size := s.cfg.TileSize // the size the server's layers are cut at (RASTER_TILESIZE)
 	cols, rows := rng.MaxX-rng.MinX+1, rng.MaxY-rng.MinY+1
 	if rng.Count() == 0 {
 		return s.fail(ctx, "export", paramErr("bbox", "covers no tile"))
@@ -215,7 +215,9 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 				continue
 			}
 			if w != size || h != size {
-				return s.fail(ctx, "export", fmt.Errorf("tiles: export: tile of %dx%d pixels, want %d", w, h, size))
+				// A layer cut at another size than RASTER_TILESIZE says (ingested with another
+				// setting): the export cannot lay its tiles out on one grid.
+				return s.fail(ctx, "export", paramErr("layers", "a layer's tiles are %d×%d pixels where this server's RASTER_TILESIZE is %d: export layers cut at the server's tile size", w, h, size))
 			}
 			// A tile counts as one with data (README.txt) when its result has a valid pixel:
 			// over a pyramid, every address is answered, cut from the zoom-0 tile if need be,

@@ -1,0 +1,84 @@
+package tiles_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
+	"github.com/tessera-gis/tessera/backend/internal/tiles"
+	"github.com/tessera-gis/tessera/backend/internal/tiles/tilestest"
+	"github.com/tessera-gis/tessera/shared/raster"
+)
+
+// TestExportTileSize: a server whose tiles are 512 pixels (RASTER_TILESIZE=512) exports them
+// at that size. The export laid tiles out at 256 pixels whatever the setting and answered
+// 500 "tile of 512x512 pixels, want 256".
+func TestExportTileSize(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	const size = 512
+	l := catalog.NewLayer("big", "big.tif")
+	if err := e.st.CreateLayer(ctx, &l); err != nil {
+		t.Fatal(err)
+	}
+	b := raster.New(raster.Float32, size, size)
+	for i := range b.Len() {
+		b.Set(i, float64(i%size))
+	}
+	v, err := e.st.BeginParse(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: tilestest.Home, Bands: []*raster.Band{b}}}); err != nil {
+		t.Fatal(err)
+	}
+	h := tilestest.Home.Bounds()
+	meta := catalog.Metadata{OriginX: h.MinX, OriginY: h.MaxY, ScaleX: h.Width() / size, ScaleY: -h.Height() / size,
+		Width: size, Height: size, BandCount: 1, SRID: 3857, MaxZoom: tilestest.Home.Z, Extent: [4]float64{h.MinX, h.MinY, h.MaxX, h.MaxY}}
+	bm := []catalog.BandMeta{{Type: raster.Float32, Count: size * size, Min: 0, Max: size - 1, Mean: (size - 1) / 2.0}}
+	if err := e.st.PublishWithMetadata(ctx, l.ID, v, meta, bm); err != nil {
+		t.Fatal(err)
+	}
+	svc := tiles.New(e.st, tiles.Config{LayerTTL: -1, TileSize: size})
+	q, err := url.ParseQuery("layers=a=big&formula=a&zoom=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := tiles.ParseExport(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := svc.Export(ctx, req)
+	if r.Status != 200 {
+		t.Fatalf("export of 512-pixel tiles: %d %s", r.Status, r.Body)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(r.Body), int64(len(r.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name != "README.txt" {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		readme, _ := io.ReadAll(rc)
+		rc.Close()
+		if !strings.Contains(string(readme), "512 x 512 pixels, 1 of 1 tiles with data") {
+			t.Errorf("README: %s", readme)
+		}
+	}
+	// A server cut at 256 pixels cannot lay the 512-pixel tiles out: a 400 that says why.
+	r = tiles.New(e.st, tiles.Config{LayerTTL: -1}).Export(ctx, req)
+	if r.Status != 400 || !strings.Contains(string(r.Body), "RASTER_TILESIZE is 256") {
+		t.Errorf("export of 512-pixel tiles by a 256 server: %d %s", r.Status, r.Body)
+	}
+}
