@@ -215,6 +215,7 @@ func (s *Server) routes() *echo.Echo {
 
 // errorBody writes {"error": msg} with status.
 func errorJSON(c echo.Context, status int, msg string) error {
+	c.Response().Header().Set("Cache-Control", "no-store") // as tiles.ErrorResponse
 	return c.JSON(status, tiles.ErrorBody{Error: msg})
 }
 

@@ -300,7 +300,11 @@ func ErrorResponse(err error) *Response {
 			body.Snippet = fe.Snippet(src.src)
 		}
 	}
-	return jsonResponse(status, body)
+	r := jsonResponse(status, body)
+	// An error is no answer to keep: a shared cache would otherwise hold a 404 by default
+	// (RFC 9111 §4.2.2) past the layer's creation, or a 503 past the overload.
+	r.Header.Set("Cache-Control", "no-store")
+	return r
 }
 
 // clientMessage is the text a client sees for a 4xx error: the error's message without the
