@@ -4,16 +4,26 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/dbtest"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
 	"github.com/tessera-gis/tessera/backend/internal/tiles/tilestest"
 	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/tile"
 )
 
 // TestExportTileSize: a server whose tiles are 512 pixels (RASTER_TILESIZE=512) exports them
@@ -81,4 +91,58 @@ func TestExportTileSize(t *testing.T) {
 	if r.Status != 400 || !strings.Contains(string(r.Body), "RASTER_TILESIZE is 256") {
 		t.Errorf("export of 512-pixel tiles by a 256 server: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestEmptyTileSize: a tile with no data is answered at the server's tile size: a 512-pixel
+// server answered 256-pixel empty PNG and GeoTIFF tiles beside its 512-pixel ones.
+func TestEmptyTileSize(t *testing.T) {
+	dbtest.GDALTool(t, "gdalinfo")
+	e := setup(t)
+	for _, size := range []int{256, 512} {
+		svc := tiles.New(e.st, tiles.Config{LayerTTL: -1, TileSize: size})
+		far := tile.ZXY{Z: 4, X: 0, Y: 0} // no data there nor at any coarser zoom
+		for _, ext := range []string{"png", "jpg", "tif"} {
+			req, err := tiles.ParseTile("ramp", "4", strconv.Itoa(far.X), strconv.Itoa(far.Y), ext, url.Values{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := svc.Tile(context.Background(), req, tiles.Client{})
+			if r.Status != 200 {
+				t.Fatalf("%d-pixel server, empty .%s: %d %s", size, ext, r.Status, r.Body)
+			}
+			var w, h int
+			if ext == "tif" {
+				w, h = gdalSize(t, r.Body)
+			} else {
+				cfg, _, err := image.DecodeConfig(bytes.NewReader(r.Body))
+				if err != nil {
+					t.Fatalf(".%s: %v", ext, err)
+				}
+				w, h = cfg.Width, cfg.Height
+			}
+			if w != size || h != size {
+				t.Errorf("%d-pixel server, empty .%s: %d×%d", size, ext, w, h)
+			}
+		}
+	}
+}
+
+// gdalSize is the width and height gdalinfo reads from a GeoTIFF.
+func gdalSize(t *testing.T, tif []byte) (int, int) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tile.tif")
+	if err := os.WriteFile(path, tif, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("gdalinfo", "-json", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gi struct {
+		Size []int `json:"size"`
+	}
+	if err := json.Unmarshal(out, &gi); err != nil || len(gi.Size) != 2 {
+		t.Fatalf("gdalinfo: %v %s", err, out)
+	}
+	return gi.Size[0], gi.Size[1]
 }

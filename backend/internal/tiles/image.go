@@ -465,7 +465,8 @@ func deref(p *float64) float64 {
 	return *p
 }
 
-var emptyImages struct {
+// emptyImages are the answers for a tile with no data (Service.empty), made once per service.
+type emptyImages struct {
 	once      sync.Once
 	png, jpeg []byte
 	tiff      *geotiff.Template // an all-NaN Float64 tile, written at each tile's bounds
@@ -473,28 +474,31 @@ var emptyImages struct {
 }
 
 // empty is the answer for a tile with no data here nor at any coarser zoom: a transparent
-// 256×256 image (black for JPEG, all-nodata for TIFF), and 204 for .msgpack.
+// image of the server's tile size, RASTER_TILESIZE (black for JPEG, all-nodata for TIFF), and
+// 204 for .msgpack.
 func (s *Service) empty(j *job) (*Response, error) {
-	emptyImages.once.Do(func() {
-		img := image.NewNRGBA(image.Rect(0, 0, tile.DefaultSize, tile.DefaultSize))
+	e := &s.blank
+	e.once.Do(func() {
+		size := s.cfg.TileSize
+		img := image.NewNRGBA(image.Rect(0, 0, size, size))
 		var p, q bytes.Buffer
-		if emptyImages.err = pngenc.Encode(&p, img); emptyImages.err != nil {
+		if e.err = pngenc.Encode(&p, img); e.err != nil {
 			return
 		}
-		if emptyImages.err = render.EncodeJPEG(&q, img, 90); emptyImages.err != nil {
+		if e.err = render.EncodeJPEG(&q, img, 90); e.err != nil {
 			return
 		}
-		emptyImages.png, emptyImages.jpeg = p.Bytes(), q.Bytes()
+		e.png, e.jpeg = p.Bytes(), q.Bytes()
 		nan := math.NaN()
-		b := raster.New(raster.Float64, tile.DefaultSize, tile.DefaultSize)
+		b := raster.New(raster.Float64, size, size)
 		for i := 0; i < b.Len(); i++ {
 			b.Set(i, nan)
 		}
-		emptyImages.tiff, emptyImages.err = geotiff.NewTemplate(&geotiff.Image{Bands: []*raster.Band{b},
+		e.tiff, e.err = geotiff.NewTemplate(&geotiff.Image{Bands: []*raster.Band{b},
 			Bounds: tile.ZXY{}.Bounds(), NoData: &nan, Deflate: true})
 	})
-	if emptyImages.err != nil {
-		return nil, emptyImages.err
+	if e.err != nil {
+		return nil, e.err
 	}
 	h := http.Header{}
 	switch j.format {
@@ -502,13 +506,13 @@ func (s *Service) empty(j *job) (*Response, error) {
 		return &Response{Status: http.StatusNoContent, Header: h}, nil
 	case PNG:
 		h.Set("Content-Type", PNG.ContentType())
-		return &Response{Status: http.StatusOK, Header: h, Body: emptyImages.png}, nil
+		return &Response{Status: http.StatusOK, Header: h, Body: e.png}, nil
 	case JPEG:
 		h.Set("Content-Type", JPEG.ContentType())
-		return &Response{Status: http.StatusOK, Header: h, Body: emptyImages.jpeg}, nil
+		return &Response{Status: http.StatusOK, Header: h, Body: e.jpeg}, nil
 	}
 	var buf bytes.Buffer
-	if err := emptyImages.tiff.Write(&buf, j.t.Bounds()); err != nil {
+	if err := e.tiff.Write(&buf, j.t.Bounds()); err != nil {
 		return nil, err
 	}
 	h.Set("Content-Type", TIFF.ContentType())

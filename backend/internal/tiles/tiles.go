@@ -161,6 +161,8 @@ type Service struct {
 	// layers and styles keep resolved layer references and legends' colormaps for LayerTTL.
 	layers *ttlMap[string, catalog.Layer]
 	styles *ttlMap[string, resolvedStyle]
+	// blank holds the answers for tiles with no data, made once at the service's tile size.
+	blank emptyImages
 }
 
 // New returns a service reading from store.
