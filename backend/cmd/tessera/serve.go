@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -43,6 +44,9 @@ Settings (flags win over the environment):
   TESSERA_ADMIN_TOKEN                  bearer token for writes (API keys in the database work too)
   TESSERA_PRIVATE_READS=1              reads need a token too
   TESSERA_CORS_ORIGINS                 comma-separated allowed origins, * for any, - for none (*)
+  TESSERA_TRUSTED_PROXIES              comma-separated IP addresses and CIDR prefixes of the reverse
+                                       proxies whose X-Forwarded-Proto and X-Forwarded-Host are
+                                       believed (TileJSON's URLs), - for none (127.0.0.0/8,::1)
   TESSERA_TILE_CACHE_BYTES             decoded-tile cache size (268435456; 0 turns it off)
   TESSERA_RESPONSE_CACHE_BYTES         encoded-answer cache size (134217728; 0 turns it off)
   TESSERA_CACHE_CONTROL                Cache-Control of tile answers (public, max-age=60)
@@ -71,6 +75,9 @@ type serveConfig struct {
 	MaxUpload     int64
 	ExportMax     int64
 	LogLevel      slog.Level
+	// TrustedProxies are the peers believed in X-Forwarded-Proto and X-Forwarded-Host
+	// (TESSERA_TRUSTED_PROXIES; nil: the server's default, loopback; empty: none).
+	TrustedProxies []netip.Prefix
 	// RedisURL, when set, sends the parses of uploads to the asynq queue Queue (as `tessera
 	// ingest` does with REDIS_URL); empty, they run in this process. (Serve ignored
 	// REDIS_URL, which the README says moves parses to workers.)
@@ -91,8 +98,12 @@ func (c serveConfig) String() string {
 	if c.RedisURL != "" {
 		parses = fmt.Sprintf("redis %s queue %q", redact.Secret(c.RedisURL), c.Queue)
 	}
-	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v parses=%s gc=%q",
-		c.Addr, c.Prefix, redact.Secret(c.DatabaseURL), token, c.PrivateReads, c.CORSOrigins, c.TileCache, c.ResponseCache,
+	proxies := c.TrustedProxies
+	if proxies == nil {
+		proxies = server.DefaultTrustedProxies()
+	}
+	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v trusted_proxies=%v tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v parses=%s gc=%q",
+		c.Addr, c.Prefix, redact.Secret(c.DatabaseURL), token, c.PrivateReads, c.CORSOrigins, proxies, c.TileCache, c.ResponseCache,
 		c.CacheControl, c.MaxUpload, c.ExportMax, c.LogLevel, c.BenchRoutes, parses, c.GC)
 }
 
@@ -157,6 +168,13 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 				c.CORSOrigins = append(c.CORSOrigins, o)
 			}
 		}
+	}
+	if v := strings.TrimSpace(getenv("TESSERA_TRUSTED_PROXIES")); v != "" {
+		p, err := server.ParseTrustedProxies(v)
+		if err != nil {
+			bad("TESSERA_TRUSTED_PROXIES", "%v", err)
+		}
+		c.TrustedProxies = p
 	}
 	intEnv := func(name string, def int64, dst *int64) {
 		*dst = def
@@ -276,7 +294,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	srv := server.New(st, svc, parse, metrics, server.Config{
 		Prefix: cfg.Prefix, AdminToken: cfg.AdminToken, PrivateReads: cfg.PrivateReads, CORSOrigins: cfg.CORSOrigins,
 		UploadDir: server.UploadDir(cfg.Ingest.WorkDir), MaxUpload: cfg.MaxUpload, BenchRoutes: cfg.BenchRoutes, Logger: log,
-		MaxZoom: &cfg.Ingest.MaxZoom,
+		MaxZoom: &cfg.Ingest.MaxZoom, TrustedProxies: cfg.TrustedProxies,
 	})
 	defer srv.Close()
 

@@ -51,6 +51,20 @@ func TestServeConfig(t *testing.T) {
 			t.Errorf("origins %q", c.CORSOrigins)
 		}
 	})
+	t.Run("trusted proxies", func(t *testing.T) {
+		c, err := loadServeConfig(nil, env(nil), io.Discard)
+		if err != nil || c.TrustedProxies != nil || !strings.Contains(c.String(), "trusted_proxies=[127.0.0.0/8 ::1/128]") {
+			t.Errorf("unset: %v %v, want nil (loopback): %s", c.TrustedProxies, err, c.String())
+		}
+		c, err = loadServeConfig(nil, env(map[string]string{"TESSERA_TRUSTED_PROXIES": " 172.18.0.0/16, fd00::1 "}), io.Discard)
+		if err != nil || fmt.Sprint(c.TrustedProxies) != "[172.18.0.0/16 fd00::1/128]" {
+			t.Errorf("listed: %v %v", c.TrustedProxies, err)
+		}
+		c, err = loadServeConfig(nil, env(map[string]string{"TESSERA_TRUSTED_PROXIES": "-"}), io.Discard)
+		if err != nil || c.TrustedProxies == nil || len(c.TrustedProxies) != 0 || !strings.Contains(c.String(), "trusted_proxies=[]") {
+			t.Errorf("-: %#v %v, want an empty list: %s", c.TrustedProxies, err, c.String())
+		}
+	})
 	t.Run("secrets are redacted", func(t *testing.T) {
 		c, err := loadServeConfig(nil, env(map[string]string{"TESSERA_ADMIN_TOKEN": "s3cret-s3cret-s3cret",
 			"DATABASE_URL": "postgres://u:pw123@h/db"}), io.Discard)
@@ -98,11 +112,34 @@ func TestServeConfig(t *testing.T) {
 		{"origin with a user", map[string]string{"TESSERA_CORS_ORIGINS": "https://u@app.test"}, nil, "TESSERA_CORS_ORIGINS"},
 		{"bad log level", map[string]string{"TESSERA_LOG_LEVEL": "loud"}, nil, "TESSERA_LOG_LEVEL"},
 		{"bad bool", map[string]string{"TESSERA_PRIVATE_READS": "maybe"}, nil, "TESSERA_PRIVATE_READS"},
+		{"bad proxy address", map[string]string{"TESSERA_TRUSTED_PROXIES": "10.0.0.1,10.0.0.300"}, nil, "TESSERA_TRUSTED_PROXIES"},
+		{"proxy as a host name", map[string]string{"TESSERA_TRUSTED_PROXIES": "nginx"}, nil, "TESSERA_TRUSTED_PROXIES"},
+		{"bad proxy prefix", map[string]string{"TESSERA_TRUSTED_PROXIES": "fd00::/129"}, nil, "TESSERA_TRUSTED_PROXIES"},
+		{"proxies of commas", map[string]string{"TESSERA_TRUSTED_PROXIES": ","}, nil, "TESSERA_TRUSTED_PROXIES"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadServeConfig(tc.args, env(tc.env), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestServeRefusesBadSettings: tessera serve exits 2 before opening the database, with a
+// message naming the setting, on a bad TESSERA_TRUSTED_PROXIES.
+func TestServeRefusesBadSettings(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"TESSERA_TRUSTED_PROXIES", "192.168.0.0/33", `tessera serve: TESSERA_TRUSTED_PROXIES: "192.168.0.0/33" is not an IP address or a CIDR prefix`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A database that is not there: past the settings, serve would exit 1.
+			t.Setenv("DATABASE_URL", "postgres://tessera:tessera@127.0.0.1:1/tessera?sslmode=disable&connect_timeout=2")
+			t.Setenv("RASTER_WORKDIR", t.TempDir())
+			t.Setenv(tc.name, tc.value)
+			var stderr bytes.Buffer
+			if code := runServe([]string{"--addr", "127.0.0.1:0"}, nil, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %s; want 2 and %s", code, stderr.String(), tc.want)
 			}
 		})
 	}

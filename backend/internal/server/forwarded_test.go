@@ -45,9 +45,9 @@ func TestTileJSONBehindProxy(t *testing.T) {
 			}
 		})
 	}
-	// From a private peer any client may send the headers (Docker's published ports, a
-	// LAN): a shared cache must key the answer on them, or one client's X-Forwarded-Host
-	// reaches every map that loads the TileJSON after it.
+	// A trusted proxy may pass a client's headers on: a shared cache must key the answer
+	// on them, or one client's X-Forwarded-Host reaches every map that loads the TileJSON
+	// after it.
 	t.Run("the answers vary on the forwarding headers", func(t *testing.T) {
 		for _, path := range []string{"/raster/tiles/ramp.json", "/raster/algebra.json?layers=a=ramp&formula=a"} {
 			resp, body := e.do(t, call{path: path, header: map[string]string{"X-Forwarded-Host": "evil.example"}})

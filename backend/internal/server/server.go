@@ -15,8 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,7 +75,12 @@ type Config struct {
 	// (TESSERA_MAX_INGEST_ZOOM; nil means its default, 19 — 0 is a limit, zoom 0 only).
 	// Past it the upload is a 400, not a layer whose parse then fails.
 	MaxZoom *int
-	Logger  *slog.Logger
+	// TrustedProxies are the direct peers whose X-Forwarded-Proto and X-Forwarded-Host are
+	// believed, for the scheme and host of TileJSON's absolute URLs
+	// (TESSERA_TRUSTED_PROXIES, ParseTrustedProxies). nil means DefaultTrustedProxies, the
+	// loopback addresses; an empty, non-nil list trusts no peer.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 }
 
 // defaultMaxZoom is the parse's default deepest zoom (ingest.DefaultConfig().MaxZoom).
@@ -90,6 +95,7 @@ type Server struct {
 	metrics *Metrics
 	echo    *echo.Echo
 	log     *slog.Logger
+	proxies *proxies
 
 	// parses tracks background parses, so Wait can let them finish or see them cancelled.
 	parses      sync.WaitGroup
@@ -122,7 +128,7 @@ func New(store Store, svc *tiles.Service, parse ParseFunc, metrics *Metrics, cfg
 		metrics = NewMetrics()
 	}
 	s := &Server{cfg: cfg, store: store, svc: svc, parse: parse, metrics: metrics, log: cfg.Logger,
-		floor: map[string]*tiles.Response{}}
+		proxies: newProxies(cfg.TrustedProxies), floor: map[string]*tiles.Response{}}
 	s.parseCtx, s.cancelParse = context.WithCancel(context.Background())
 	s.echo = s.routes()
 	return s
@@ -141,6 +147,11 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
+	// c.Scheme() believes X-Forwarded-Proto, and c.RealIP() X-Forwarded-For, under the rule
+	// publicHost applies to X-Forwarded-Host (echo's own defaults trust every private peer,
+	// and any client's X-Forwarded-For).
+	e.SchemeExtractor = s.proxies.schemeExtractor()
+	e.IPExtractor = s.proxies.ipExtractor()
 	// The observer outside the recoverer: a panic is then a 500 it logs and counts.
 	e.Use(s.observe, s.recoverer)
 	if len(s.cfg.CORSOrigins) > 0 {
@@ -377,10 +388,16 @@ const sessionCookie = "tessera_session"
 // client collects what an answer depends on besides the parameters.
 func (s *Server) client(c echo.Context) tiles.Client {
 	r := c.Request()
+	host := r.Host
+	if s.proxies.trusts(r.RemoteAddr) {
+		host = publicHost(r)
+	} else {
+		s.proxies.ignored(r, func(msg string, args ...any) { s.log.WarnContext(r.Context(), msg, args...) })
+	}
 	cl := tiles.Client{
 		IfNoneMatch: r.Header.Get("If-None-Match"),
 		AcceptGzip:  acceptsGzip(r.Header.Get("Accept-Encoding")),
-		BaseURL:     c.Scheme() + "://" + publicHost(r) + s.cfg.Prefix,
+		BaseURL:     c.Scheme() + "://" + host + s.cfg.Prefix,
 	}
 	if ck, err := r.Cookie(sessionCookie); err == nil && validSession(ck.Value) {
 		cl.Session = ck.Value
@@ -388,15 +405,14 @@ func (s *Server) client(c echo.Context) tiles.Client {
 	return cl
 }
 
-// publicHost is the host a client asked for, for the absolute URLs TileJSON lists: the
-// request's Host, or the X-Forwarded-Host a reverse proxy sets when it passes its own
-// address as Host (nginx's default). The header is believed under the rule echo's Scheme
-// applies to X-Forwarded-Proto: only from a loopback, private or link-local peer (or a unix
-// socket), and its last value, the one the nearest proxy set; a value that is not a
-// host[:port] is ignored.
+// publicHost is the host a client asked for, for the absolute URLs TileJSON lists, when
+// the request comes from a trusted proxy (proxies.trusts, the rule c.Scheme() applies to
+// X-Forwarded-Proto): the X-Forwarded-Host a reverse proxy sets when it passes its own
+// address as Host (nginx's default), its last value, the one the nearest proxy set; else,
+// or when that value is not a host[:port], the request's Host.
 func publicHost(r *http.Request) string {
 	xfh := r.Header.Values("X-Forwarded-Host")
-	if len(xfh) == 0 || !trustedPeer(r.RemoteAddr) {
+	if len(xfh) == 0 {
 		return r.Host
 	}
 	last := xfh[len(xfh)-1]
@@ -408,24 +424,6 @@ func publicHost(r *http.Request) string {
 		return r.Host
 	}
 	return last
-}
-
-// trustedPeer reports whether the request's direct peer may set forwarding headers: a
-// loopback, private or link-local address, or a unix socket (net/http reports those as "",
-// "@…" or a path).
-func trustedPeer(remoteAddr string) bool {
-	if remoteAddr == "" || remoteAddr[0] == '@' || remoteAddr[0] == '/' {
-		return true
-	}
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	if i := strings.IndexByte(host, '%'); i >= 0 {
-		host = host[:i]
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast())
 }
 
 // validHost reports whether h is a host name or IP literal with an optional port: letters,
@@ -516,10 +514,10 @@ func (s *Server) tile(c echo.Context) error {
 }
 
 // tileJSONVary marks a TileJSON answer as depending on the forwarding headers its URLs
-// take the host and scheme from: from a private peer any client may send them (Docker's
-// published ports, a LAN, a proxy that passes them on), and a shared cache that keeps an
-// answer without Cache-Control (Varnish's default TTL) would otherwise hand one client's
-// chosen host to every map.
+// take the host and scheme from: a trusted proxy may pass a client's on, or several proxies
+// with their own names may front the server, and a shared cache that keeps an answer
+// without Cache-Control (Varnish's default TTL) would otherwise hand one client's host to
+// every map.
 func tileJSONVary(c echo.Context) {
 	h := c.Response().Header()
 	h.Add(echo.HeaderVary, "X-Forwarded-Host")
