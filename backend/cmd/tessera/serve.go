@@ -55,7 +55,10 @@ Settings (flags win over the environment):
   RASTER_EXPORT_MAX_PIXELS             largest export, width×height (100000000)
   REDIS_URL, TESSERA_QUEUE             set: the parses of uploads go to that Redis queue (tessera)
                                        for ` + "`tessera worker`" + ` processes; unset: they run in this process
-  RASTER_WORKDIR and the other ingest settings, for parses started by uploads
+  RASTER_WORKDIR and the other ingest settings: serve runs the parses of uploads, URL layers and
+                                       reparses (with REDIS_URL too: workers only cut tiles), and
+                                       RASTER_TILESIZE is its TileJSON's tileSize and exports' tiles;
+                                       a bad one stops serve as a bad serve setting does
   GOGC, GOMEMLIMIT                     Go's garbage collector; unset, serve uses GC percent 400 and
                                        a soft memory limit of the two caches' sizes plus 2 GiB
                                        (at most 9/10 of a container's memory)`
@@ -203,7 +206,11 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	c.RedisURL, c.Queue = redisSettings(getenv)
 	ic, err := ingest.ConfigFromEnv(getenv)
 	if err != nil {
-		errs = append(errs, err)
+		// Serve needs them: it runs the parses that uploads, URL layers and reparses start
+		// (with REDIS_URL too, the source is opened and warped here; workers cut the tiles),
+		// and RASTER_TILESIZE is its TileJSON's tileSize and the tile size of its exports.
+		// Starting without them would turn the first upload into a failed parse.
+		errs = append(errs, fmt.Errorf("ingest settings (serve parses uploads and registered URLs with them; see tessera ingest --help): %w", err))
 	}
 	c.Ingest = ic
 	return c, errors.Join(errs...)

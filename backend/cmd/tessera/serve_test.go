@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -65,6 +66,12 @@ func TestServeConfig(t *testing.T) {
 			t.Errorf("-: %#v %v, want an empty list: %s", c.TrustedProxies, err, c.String())
 		}
 	})
+	t.Run("ingest errors stay ingest.ErrConfig", func(t *testing.T) {
+		_, err := loadServeConfig(nil, env(map[string]string{"RASTER_TILESIZE": "big"}), io.Discard)
+		if !errors.Is(err, ingest.ErrConfig) || !strings.Contains(err.Error(), `RASTER_TILESIZE="big"`) {
+			t.Errorf("%v", err)
+		}
+	})
 	t.Run("secrets are redacted", func(t *testing.T) {
 		c, err := loadServeConfig(nil, env(map[string]string{"TESSERA_ADMIN_TOKEN": "s3cret-s3cret-s3cret",
 			"DATABASE_URL": "postgres://u:pw123@h/db"}), io.Discard)
@@ -116,6 +123,9 @@ func TestServeConfig(t *testing.T) {
 		{"proxy as a host name", map[string]string{"TESSERA_TRUSTED_PROXIES": "nginx"}, nil, "TESSERA_TRUSTED_PROXIES"},
 		{"bad proxy prefix", map[string]string{"TESSERA_TRUSTED_PROXIES": "fd00::/129"}, nil, "TESSERA_TRUSTED_PROXIES"},
 		{"proxies of commas", map[string]string{"TESSERA_TRUSTED_PROXIES": ","}, nil, "TESSERA_TRUSTED_PROXIES"},
+		// Serve refuses a bad ingest setting, and says it is one and why serve reads it.
+		{"bad ingest setting", map[string]string{"RASTER_TILESIZE": "big"}, nil, "ingest settings (serve parses uploads"},
+		{"bad ingest setting names it", map[string]string{"TESSERA_WARP_THREADS": "-1"}, nil, "TESSERA_WARP_THREADS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadServeConfig(tc.args, env(tc.env), io.Discard)
@@ -127,10 +137,11 @@ func TestServeConfig(t *testing.T) {
 }
 
 // TestServeRefusesBadSettings: tessera serve exits 2 before opening the database, with a
-// message naming the setting, on a bad TESSERA_TRUSTED_PROXIES.
+// message naming the setting, on a bad TESSERA_TRUSTED_PROXIES or a bad ingest setting.
 func TestServeRefusesBadSettings(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{"TESSERA_TRUSTED_PROXIES", "192.168.0.0/33", `tessera serve: TESSERA_TRUSTED_PROXIES: "192.168.0.0/33" is not an IP address or a CIDR prefix`},
+		{"RASTER_TILESIZE", "0", `tessera serve: ingest settings (serve parses uploads and registered URLs with them; see tessera ingest --help): ingest: invalid setting RASTER_TILESIZE="0"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A database that is not there: past the settings, serve would exit 1.
