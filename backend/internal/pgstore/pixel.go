@@ -18,8 +18,9 @@ import (
 // SliceFunctionSQL creates tessera_rast_slice(raster, from, count): count bytes of a raster's
 // serialized form from byte from (1-based, after the length word), read with PostgreSQL's
 // own bytea substring, which de-toasts only the chunks holding them. Functions in the
-// internal language can only be created by a superuser: scripts/services.sh runs this in the
-// application database and in template1; without it pixel reads fall back to ST_Value.
+// internal language can only be created by a superuser: scripts/services.sh runs this in
+// every database with PostGIS raster and in template1; without it pixels are read with
+// ST_Value and whole tiles with ST_AsBinary.
 const SliceFunctionSQL = `CREATE OR REPLACE FUNCTION tessera_rast_slice(raster, int, int) RETURNS bytea
 	AS 'bytea_substr' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE`
 

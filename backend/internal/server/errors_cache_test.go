@@ -12,9 +12,11 @@ func TestErrorsNotCached(t *testing.T) {
 		"/raster/algebra/4/8/5.png?layers=a=ramp&formula=a*(", // bad formula
 		"/raster/no/such/endpoint",                            // echo's router
 	} {
-		resp, body := e.do(t, call{path: path})
-		if resp.StatusCode < 400 || resp.StatusCode >= 500 || resp.Header.Get("Cache-Control") != "no-store" {
-			t.Errorf("%s: %d %s, Cache-Control %q", path, resp.StatusCode, body, resp.Header.Get("Cache-Control"))
+		for _, method := range []string{"GET", "HEAD"} {
+			resp, body := e.do(t, call{method: method, path: path})
+			if resp.StatusCode < 400 || resp.StatusCode >= 500 || resp.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("%s %s: %d %s, Cache-Control %q", method, path, resp.StatusCode, body, resp.Header.Get("Cache-Control"))
+			}
 		}
 	}
 }

@@ -250,6 +250,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		s.log.ErrorContext(c.Request().Context(), "server: request failed", "path", c.Request().URL.Path, "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
+		c.Response().Header().Set("Cache-Control", "no-store") // as errorJSON
 		_ = c.NoContent(status)
 		return
 	}

@@ -74,13 +74,18 @@ func ParseExport(q url.Values) (ExportRequest, error) {
 	return r, nil
 }
 
+// MaxRequestZoom is the deepest zoom= that export and stats take: the deepest a parse may
+// produce (TESSERA_MAX_INGEST_ZOOM at most 24). It was 22, so a layer parsed deeper could not
+// be exported or counted at its own zoom.
+const MaxRequestZoom = 24
+
 func parseZoom(s string) (*int, error) {
 	if s == "" {
 		return nil, nil
 	}
 	z, err := strconv.Atoi(s)
-	if err != nil || z < 0 || z > 22 {
-		return nil, paramErr("zoom", "%q: use an integer from 0 to 22", clip(s))
+	if err != nil || z < 0 || z > MaxRequestZoom {
+		return nil, paramErr("zoom", "%q: use an integer from 0 to %d", clip(s), MaxRequestZoom)
 	}
 	return &z, nil
 }
@@ -309,7 +314,7 @@ func describeColormap(cm *colormap.Colormap) string {
 	}
 	var b strings.Builder
 	if cm.Kind() == colormap.Discrete {
-		b.WriteString("Discrete colormap: expression: colour (RGBA hex)\n\n")
+		b.WriteString("Discrete colormap: expression: colour (#RRGGBB, or #RRGGBBAA when not opaque)\n\n")
 		for _, e := range cm.Entries() {
 			fmt.Fprintf(&b, "%s: %s\n", e.Key, colormap.Hex(e.Color))
 		}

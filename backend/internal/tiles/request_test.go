@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -41,5 +42,23 @@ func TestParseLayersUnusableNames(t *testing.T) {
 				t.Fatalf("ParseLayers(%q): %v; want ErrInvalid saying the name cannot name a variable", tc.layers, err)
 			}
 		})
+	}
+}
+
+// TestRequestZoom: export and stats take zoom= up to MaxRequestZoom (24), the deepest a parse
+// may produce; they stopped at 22, so a layer parsed at 23 or 24 could not be exported or
+// counted at its own zoom.
+func TestRequestZoom(t *testing.T) {
+	for _, c := range []struct {
+		zoom string
+		ok   bool
+	}{{"0", true}, {"22", true}, {"23", true}, {"24", true}, {"25", false}, {"-1", false}, {"x", false}} {
+		q := url.Values{"layers": {"a=1"}, "formula": {"a"}, "zoom": {c.zoom}}
+		if _, err := ParseExport(q); (err == nil) != c.ok {
+			t.Errorf("export zoom=%s: %v", c.zoom, err)
+		}
+		if _, err := ParseStats(q); (err == nil) != c.ok {
+			t.Errorf("stats zoom=%s: %v", c.zoom, err)
+		}
 	}
 }
