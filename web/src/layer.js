@@ -82,7 +82,10 @@ export const AlgebraLayer = L.GridLayer.extend({
       const res = await fetch(pngURL(coords, v), withAuth());
       if (!res.ok) throw await tileError(res);
       const img = await createImageBitmap(await res.blob(), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
-      ctx.clearRect(0, 0, 256, 256);
+      // The canvas takes the PNG's size, as paint takes the bands' (a server cutting tiles at
+      // RASTER_TILESIZE=512 answers 512-pixel PNGs; Leaflet shows the canvas at tileSize).
+      if (c.width !== img.width || c.height !== img.height) { c.width = img.width; c.height = img.height; }
+      ctx.clearRect(0, 0, c.width, c.height);
       ctx.drawImage(img, 0, 0);
       Object.assign(c.dataset, { state: 'rendered', mode: 'server', gen: v.gen });
       return;

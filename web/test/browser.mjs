@@ -238,6 +238,36 @@ await check('the server-tile toggle shows the server\'s PNG tiles', async () => 
   await settled();
 });
 
+await check('server PNG tiles of 512 pixels (RASTER_TILESIZE=512) fill their tile', async () => {
+  // A 512×512 PNG, red but for a blue bottom-right quarter, stands in for the server's tiles:
+  // the canvas was 256 pixels and showed only the image's top-left quarter.
+  const png = Buffer.from(await page.evaluate(async () => {
+    const c = new OffscreenCanvas(512, 512), x = c.getContext('2d');
+    x.fillStyle = '#ff0000'; x.fillRect(0, 0, 512, 512);
+    x.fillStyle = '#0000ff'; x.fillRect(256, 256, 256, 256);
+    return [...new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer())];
+  }));
+  const route = /\/algebra\/\d+\/\d+\/\d+\.png/;
+  await page.route(route, (r) => r.fulfill({ status: 200, contentType: 'image/png', body: png }));
+  try {
+    await page.check('#server-tiles');
+    await settled();
+    const tiles = await page.$$eval('#map canvas.tile', (cs) => cs.map((c) => {
+      const d = c.getContext('2d').getImageData(c.width - 1, c.height - 1, 1, 1).data;
+      return { w: c.width, h: c.height, rgba: [...d], css: c.style.width };
+    }));
+    assert.ok(tiles.length > 0);
+    for (const t of tiles) {
+      assert.deepEqual([t.w, t.h, t.rgba], [512, 512, [0, 0, 255, 255]], JSON.stringify(t));
+      assert.equal(t.css, '256px', 'Leaflet shows the tile at its tileSize');
+    }
+  } finally {
+    await page.unroute(route);
+    await page.uncheck('#server-tiles');
+    await settled();
+  }
+});
+
 await check('a click gives the pixel value the server answers', async () => {
   const box = await page.locator('#map').boundingBox();
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
