@@ -105,8 +105,8 @@ func (c serveConfig) String() string {
 	if proxies == nil {
 		proxies = server.DefaultTrustedProxies()
 	}
-	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v trusted_proxies=%v tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v parses=%s gc=%q",
-		c.Addr, c.Prefix, redact.Secret(c.DatabaseURL), token, c.PrivateReads, c.CORSOrigins, proxies, c.TileCache, c.ResponseCache,
+	return fmt.Sprintf("addr=%s prefix=%s database=%s admin_token=%s private_reads=%v cors=%v trusted_proxies=%v tile_size=%d tile_cache=%d response_cache=%d cache_control=%q max_upload=%d export_max_pixels=%d log_level=%s bench_routes=%v parses=%s gc=%q",
+		c.Addr, c.Prefix, redact.Secret(c.DatabaseURL), token, c.PrivateReads, c.CORSOrigins, proxies, c.Ingest.TileSize, c.TileCache, c.ResponseCache,
 		c.CacheControl, c.MaxUpload, c.ExportMax, c.LogLevel, c.BenchRoutes, parses, c.GC)
 }
 

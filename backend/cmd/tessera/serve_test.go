@@ -95,6 +95,10 @@ func TestServeConfig(t *testing.T) {
 		if c, _ := loadServeConfig(nil, env(nil), io.Discard); c.RedisURL != "" || !strings.Contains(c.String(), "parses=in-process") {
 			t.Errorf("without REDIS_URL: %s", c.String())
 		}
+		// The start-up line names the tile size, which TileJSON, exports and empty tiles use.
+		if c, err := loadServeConfig(nil, env(map[string]string{"RASTER_TILESIZE": "512"}), io.Discard); err != nil || !strings.Contains(c.String(), "tile_size=512") {
+			t.Errorf("RASTER_TILESIZE=512: %v %s", err, c.String())
+		}
 	})
 	for _, tc := range []struct {
 		name string
