@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync/atomic"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 )
@@ -78,15 +78,22 @@ type proxies struct {
 	prefixes []netip.Prefix
 	// sameHost trusts unix-socket peers: the list trusts loopback.
 	sameHost bool
-	// warned is set once an untrusted peer's forwarding headers have been logged.
-	warned atomic.Bool
+
+	// mu guards warned, the peers whose ignored forwarding headers were logged (the zero
+	// Addr for unix sockets), at most warnPeers of them.
+	mu     sync.Mutex
+	warned map[netip.Addr]bool
 }
+
+// warnPeers bounds the peers the ignored-headers warning names, so that clients on many
+// private addresses (an IPv6 LAN) cannot turn it into a flood.
+const warnPeers = 16
 
 func newProxies(prefixes []netip.Prefix) *proxies {
 	if prefixes == nil {
 		prefixes = DefaultTrustedProxies()
 	}
-	p := &proxies{prefixes: prefixes}
+	p := &proxies{prefixes: prefixes, warned: map[netip.Addr]bool{}}
 	p.sameHost = p.contains(netip.MustParseAddr("127.0.0.1")) || p.contains(netip.IPv6Loopback())
 	return p
 }
@@ -101,19 +108,32 @@ func (p *proxies) contains(a netip.Addr) bool {
 }
 
 // trusts reports whether the direct peer, a request's RemoteAddr, may set forwarding
-// headers. net/http reports a unix-socket peer as "", "@…" or a path; an IPv6 peer with
-// its zone ("[fe80::1%eth0]:80"), and an IPv4 peer of a dual-stack socket unmapped.
+// headers.
 func (p *proxies) trusts(remoteAddr string) bool {
-	if remoteAddr == "" || remoteAddr[0] == '@' || remoteAddr[0] == '/' {
+	a, unix, ok := peer(remoteAddr)
+	switch {
+	case unix:
 		return p.sameHost
+	case !ok:
+		return false
 	}
-	var a netip.Addr
+	return p.contains(a)
+}
+
+// peer reads a request's RemoteAddr: a unix-socket peer, which net/http reports as "",
+// "@…" or a path; else its address without the zone an IPv6 peer may have
+// ("[fe80::1%eth0]:80"), an IPv4 peer of a dual-stack socket unmapped; ok false when it
+// is none of these.
+func peer(remoteAddr string) (a netip.Addr, unix, ok bool) {
+	if remoteAddr == "" || remoteAddr[0] == '@' || remoteAddr[0] == '/' {
+		return netip.Addr{}, true, true
+	}
 	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
 		a = ap.Addr()
 	} else if a, err = netip.ParseAddr(remoteAddr); err != nil {
-		return false
+		return netip.Addr{}, false, false
 	}
-	return p.contains(a.WithZone("").Unmap())
+	return a.WithZone("").Unmap(), false, true
 }
 
 // schemeExtractor is echo's SchemeExtractor under this rule: a trusted peer's forwarding
@@ -157,25 +177,47 @@ func (p *proxies) ipExtractor() echo.IPExtractor {
 	}
 }
 
-// forwardingHeaders are the request headers a trusted proxy may set.
+// forwardingHeaders are the request headers a trusted proxy may set, for TileJSON's host
+// and scheme (echo's Scheme reads the last four), all named in its Vary.
 var forwardingHeaders = []string{"X-Forwarded-Host", echo.HeaderXForwardedProto, echo.HeaderXForwardedProtocol,
 	echo.HeaderXForwardedSsl, echo.HeaderXUrlScheme}
 
-// ignored is called for a request from a peer that may not set forwarding headers: the
-// first time one carries them, it says so in the log, naming the setting (after an
-// upgrade, a proxy on another host or in another container, believed by default until
-// TESSERA_TRUSTED_PROXIES, is no longer, and TileJSON's URLs name its upstream address).
+// ignored is called for a request from a peer that may not set forwarding headers. When
+// it carries them, it says so in the log, naming the peer and the setting, once per peer
+// and for at most warnPeers peers: after an upgrade, a proxy on another host or in another
+// container, believed by default until TESSERA_TRUSTED_PROXIES, is no longer, and
+// TileJSON's URLs name its upstream address. Only a peer that was believed before (a
+// loopback, private or link-local address, or a unix socket: echo's default) is named:
+// nothing changed for a public one, and any client on the internet could otherwise take
+// the warnings (a scanner's X-Forwarded-Host) before the proxy's first request.
 func (p *proxies) ignored(r *http.Request, log func(msg string, args ...any)) {
-	if p.warned.Load() {
-		return
-	}
+	header := ""
 	for _, h := range forwardingHeaders {
 		if len(r.Header.Values(h)) > 0 {
-			if p.warned.CompareAndSwap(false, true) {
-				log("server: forwarding headers from a peer not in TESSERA_TRUSTED_PROXIES ignored (logged once): if it is your reverse proxy, list it there",
-					"peer", r.RemoteAddr, "header", h)
-			}
-			return
+			header = h
+			break
 		}
 	}
+	if header == "" {
+		return
+	}
+	a, unix, ok := peer(r.RemoteAddr)
+	if !ok || !unix && !a.IsLoopback() && !a.IsPrivate() && !a.IsLinkLocalUnicast() {
+		return
+	}
+	p.mu.Lock()
+	first := !p.warned[a] && len(p.warned) < warnPeers
+	if first {
+		p.warned[a] = true
+	}
+	p.mu.Unlock()
+	if !first {
+		return
+	}
+	name := "unix socket"
+	if !unix {
+		name = a.String()
+	}
+	log("server: forwarding headers from a peer not in TESSERA_TRUSTED_PROXIES ignored (logged once per peer): if it is your reverse proxy, list it there",
+		"peer", name, "header", header)
 }

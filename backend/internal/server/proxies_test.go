@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -104,23 +105,41 @@ func TestTrustedProxies(t *testing.T) {
 }
 
 // TestUntrustedProxyLogged: a proxy that was believed before TESSERA_TRUSTED_PROXIES (one in
-// another container) is ignored after the upgrade; the log says so once, naming the setting.
+// another container) is ignored after the upgrade; the log says so once per peer, naming
+// the setting. It said so once per process, for whichever peer came first: a client on the
+// internet sending X-Forwarded-Host (a scanner) took the one warning, and the proxy was
+// never named. Public peers, never believed, are not logged now, and at most 16 peers are.
 func TestUntrustedProxyLogged(t *testing.T) {
 	var buf bytes.Buffer
 	e := setupWith(t, 0, func(c *server.Config) { c.Logger = slog.New(slog.NewTextHandler(&buf, nil)) })
+	warnings := func() int { return strings.Count(buf.String(), "TESSERA_TRUSTED_PROXIES") }
 	tileJSONFrom(t, e, "172.18.0.5:41000", nil)
-	if strings.Contains(buf.String(), "TESSERA_TRUSTED_PROXIES") {
+	if warnings() != 0 {
 		t.Fatalf("logged without forwarding headers: %s", buf.String())
 	}
 	tileJSONFrom(t, e, "127.0.0.1:41000", map[string]string{"X-Forwarded-Host": "maps.example"})
-	if strings.Contains(buf.String(), "TESSERA_TRUSTED_PROXIES") {
+	if warnings() != 0 {
 		t.Fatalf("logged for a trusted peer: %s", buf.String())
 	}
-	for range 3 {
-		tileJSONFrom(t, e, "172.18.0.5:41000", map[string]string{"X-Forwarded-Proto": "https"})
+	tileJSONFrom(t, e, "203.0.113.9:41000", map[string]string{"X-Forwarded-Host": "evil.example"})
+	if warnings() != 0 {
+		t.Fatalf("logged for a public peer, which was never believed: %s", buf.String())
 	}
-	if n := strings.Count(buf.String(), "TESSERA_TRUSTED_PROXIES"); n != 1 || !strings.Contains(buf.String(), "peer=172.18.0.5:41000") {
-		t.Errorf("want one warning naming the peer, got %d: %s", n, buf.String())
+	for port := range 3 {
+		tileJSONFrom(t, e, fmt.Sprintf("172.18.0.5:%d", 41000+port), map[string]string{"X-Forwarded-Proto": "https"})
+	}
+	if n := warnings(); n != 1 || !strings.Contains(buf.String(), "peer=172.18.0.5 ") {
+		t.Fatalf("want one warning naming the proxy, got %d: %s", n, buf.String())
+	}
+	tileJSONFrom(t, e, "[fd00::7]:41000", map[string]string{"X-Url-Scheme": "https"})
+	if n := warnings(); n != 2 || !strings.Contains(buf.String(), "peer=fd00::7 ") {
+		t.Fatalf("want a second warning for a second peer, got %d: %s", n, buf.String())
+	}
+	for i := range 40 {
+		tileJSONFrom(t, e, fmt.Sprintf("[fd00::1:%x]:41000", i), map[string]string{"X-Forwarded-Host": "evil.example"})
+	}
+	if n := warnings(); n != 16 {
+		t.Errorf("%d warnings from 42 peers, want at most 16", n)
 	}
 }
 

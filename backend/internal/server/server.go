@@ -395,10 +395,19 @@ func (s *Server) client(c echo.Context) tiles.Client {
 	} else {
 		s.proxies.ignored(r, func(msg string, args ...any) { s.log.WarnContext(r.Context(), msg, args...) })
 	}
+	// echo's Scheme says ws or wss when a proxy's header does; the tiles are fetched over
+	// HTTP.
+	scheme := c.Scheme()
+	switch scheme {
+	case "ws":
+		scheme = "http"
+	case "wss":
+		scheme = "https"
+	}
 	cl := tiles.Client{
 		IfNoneMatch: r.Header.Get("If-None-Match"),
 		AcceptGzip:  acceptsGzip(r.Header.Get("Accept-Encoding")),
-		BaseURL:     c.Scheme() + "://" + host + s.cfg.Prefix,
+		BaseURL:     scheme + "://" + host + s.cfg.Prefix,
 	}
 	if ck, err := r.Cookie(sessionCookie); err == nil && validSession(ck.Value) {
 		cl.Session = ck.Value
@@ -518,11 +527,15 @@ func (s *Server) tile(c echo.Context) error {
 // take the host and scheme from: a trusted proxy may pass a client's on, or several proxies
 // with their own names may front the server, and a shared cache that keeps an answer
 // without Cache-Control (Varnish's default TTL) would otherwise hand one client's host to
-// every map.
+// every map. The scheme comes from X-Forwarded-Proto or, without it, from the other
+// headers echo's Scheme reads (X-Forwarded-Protocol, X-Forwarded-Ssl, X-Url-Scheme), which
+// a proxy that sets no X-Forwarded-Proto passes on from any client: each of them can
+// change the answer, so each is named.
 func tileJSONVary(c echo.Context) {
 	h := c.Response().Header()
-	h.Add(echo.HeaderVary, "X-Forwarded-Host")
-	h.Add(echo.HeaderVary, echo.HeaderXForwardedProto)
+	for _, name := range forwardingHeaders {
+		h.Add(echo.HeaderVary, name)
+	}
 }
 
 func (s *Server) layerTileJSON(c echo.Context) error {
