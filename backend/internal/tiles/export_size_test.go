@@ -127,8 +127,8 @@ func TestEmptyTileSize(t *testing.T) {
 	}
 }
 
-// gdalSize is the width and height gdalinfo reads from a GeoTIFF.
-func gdalSize(t *testing.T, tif []byte) (int, int) {
+// gdalJSON is what `gdalinfo -json` says of a GeoTIFF, and the file it read.
+func gdalJSON(t *testing.T, tif []byte) ([]byte, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tile.tif")
 	if err := os.WriteFile(path, tif, 0o644); err != nil {
@@ -138,6 +138,13 @@ func gdalSize(t *testing.T, tif []byte) (int, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out, path
+}
+
+// gdalSize is the width and height gdalinfo reads from a GeoTIFF.
+func gdalSize(t *testing.T, tif []byte) (int, int) {
+	t.Helper()
+	out, _ := gdalJSON(t, tif)
 	var gi struct {
 		Size []int `json:"size"`
 	}

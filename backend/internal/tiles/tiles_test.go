@@ -379,14 +379,7 @@ func TestTIFF(t *testing.T) {
 	e := setup(t)
 	r := e.algebra(t, tilestest.Home, "tif", "layers=a=ramp,b=const&formula=a*b", tiles.Client{})
 	ok(t, r, "image/tiff")
-	path := filepath.Join(t.TempDir(), "tile.tif")
-	if err := os.WriteFile(path, r.Body, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("gdalinfo", "-json", path).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, path := gdalJSON(t, r.Body)
 	var gi struct {
 		Size             []int     `json:"size"`
 		GeoTransform     []float64 `json:"geoTransform"`
