@@ -26,15 +26,7 @@ func TestCORSCredentials(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != origin || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Fatalf("save: %d %s %v", resp.StatusCode, body, resp.Header)
 	}
-	var cookie string
-	for _, c := range resp.Cookies() {
-		if c.Name == "tessera_session" {
-			cookie = c.Name + "=" + c.Value
-		}
-	}
-	if cookie == "" {
-		t.Fatal("no session cookie")
-	}
+	cookie := sessionCookie(t, resp)
 	tile, body := e.do(t, call{path: "/raster/tiles/ramp/4/8/5.png?legend=mine&store=session", header: map[string]string{"Origin": origin, "Cookie": cookie}})
 	if tile.StatusCode != 200 || tile.Header.Get("Access-Control-Allow-Origin") != origin || tile.Header.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Errorf("tile: %d %s %v", tile.StatusCode, body, tile.Header)

@@ -341,15 +341,7 @@ func TestLegendWritesAndSession(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("session colormap: %d %s", resp.StatusCode, body)
 	}
-	var cookie string
-	for _, c := range resp.Cookies() {
-		if c.Name == "tessera_session" {
-			cookie = c.Name + "=" + c.Value
-		}
-	}
-	if cookie == "" {
-		t.Fatal("no session cookie")
-	}
+	cookie := sessionCookie(t, resp)
 	path := "/raster/tiles/ramp/4/8/5.png?legend=mine&store=session"
 	if resp, body := e.do(t, call{path: path, header: map[string]string{"Cookie": cookie}}); resp.StatusCode != 200 {
 		t.Errorf("tile with session colormap: %d %s", resp.StatusCode, body)
@@ -1004,4 +996,16 @@ func TestDeleteSharedUpload(t *testing.T) {
 			t.Errorf("after deleting %s (the last layer of the file: %v): the file %v", ref, last, err)
 		}
 	}
+}
+
+// sessionCookie is the session cookie an answer sets, as a Cookie header's "name=value".
+func sessionCookie(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == "tessera_session" {
+			return c.Name + "=" + c.Value
+		}
+	}
+	t.Fatal("no session cookie")
+	return ""
 }
