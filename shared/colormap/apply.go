@@ -2,6 +2,7 @@ package colormap
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -205,6 +206,10 @@ func greySegments(segs []segment) bool {
 // (base + f·0 = base exactly, f being finite).
 func continuousGrey(pix []uint8, vals []float64, mask []bool, lo, hi float64, segs []segment) {
 	span := hi - lo
+	if len(segs) == 1 {
+		continuousGrey1(pix, vals, mask, lo, hi, &segs[0])
+		return
+	}
 	nseg := float64(len(segs))
 	for i, v := range vals {
 		p := pix[4*i : 4*i+4 : 4*i+4]
@@ -224,6 +229,29 @@ func continuousGrey(pix []uint8, vals []float64, mask []bool, lo, hi float64, se
 		g := &segs[k]
 		y := uint8(g.base[0] + (s-float64(k))*g.step[0])
 		p[0], p[1], p[2], p[3] = y, y, y, uint8(g.base[3])
+	}
+}
+
+// continuousGrey1 is continuousGrey for one segment (two stops: the default grayscale): there
+// s = t·1 = t and f = s − 0 = t (t = 1 gives k = 1, clamped to 0, so f = 1 = t too), so each
+// pixel is base + t·step, the same float64 operations without the segment lookup, and its
+// four bytes are one 32-bit store.
+func continuousGrey1(pix []uint8, vals []float64, mask []bool, lo, hi float64, g *segment) {
+	span := hi - lo
+	base, step := g.base[0], g.step[0]
+	alpha := uint32(uint8(g.base[3])) << 24
+	pix = pix[:4*len(vals)]
+	for i, v := range vals {
+		var c uint32 // transparent
+		if (mask == nil || !mask[i]) && v >= lo && v <= hi {
+			t := 0.0
+			if span > 0 {
+				t = (v - lo) / span
+			}
+			y := uint32(uint8(base + t*step))
+			c = y | y<<8 | y<<16 | alpha
+		}
+		binary.LittleEndian.PutUint32(pix[4*i:], c)
 	}
 }
 

@@ -54,11 +54,18 @@ func TestContinuousMatchesInterpolate(t *testing.T) {
 		}
 		vals[0], vals[1] = lo, hi
 		vals[2], vals[3], vals[4] = math.NaN(), lo-1, hi+1 // transparent
+		mask := make([]bool, len(vals)) // every seventh pixel nodata
+		for i := range mask {
+			mask[i] = i%7 == 5
+		}
 		pix := make([]uint8, 4*len(vals))
-		c.continuous(pix, vals, nil, lo, hi)
+		for i := range pix {
+			pix[i] = 0x55 // a transparent pixel must be written, not left as it was
+		}
+		c.continuous(pix, vals, mask, lo, hi)
 		for i, v := range vals {
 			want := color.NRGBA{}
-			if v >= lo && v <= hi {
+			if v >= lo && v <= hi && !mask[i] {
 				want = interpolate(c.stops, (v-lo)/(hi-lo))
 			}
 			if got := (color.NRGBA{pix[4*i], pix[4*i+1], pix[4*i+2], pix[4*i+3]}); got != want {
