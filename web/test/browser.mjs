@@ -111,6 +111,25 @@ await check('without the server\'s list the select stays empty and says why', as
   }
 });
 
+await check('on a phone-sized window the map is as wide as the window, under the panel, with tiles', async () => {
+  const p3 = await browser.newPage();
+  try {
+    await p3.setViewportSize({ width: 375, height: 667 });
+    await p3.goto(base + '/');
+    await p3.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+    const box = (s) => p3.$eval(s, (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+    const map = await box('#map'), panel = await box('#panel');
+    console.log(`  panel ${JSON.stringify(panel)}, map ${JSON.stringify(map)}`);
+    // Side by side the map had 35 of the 375 pixels.
+    assert.ok(map.w >= 374 && map.h >= 300, `the map is ${map.w}×${map.h} pixels in a 375×667 window`);
+    assert.ok(panel.y + panel.h <= map.y + 0.5 && map.y + map.h <= 667.5, `the panel ${JSON.stringify(panel)} and the map ${JSON.stringify(map)} overlap`);
+    assert.equal(await p3.evaluate(() => document.documentElement.scrollWidth), 375, 'the page scrolls sideways');
+    await p3.waitForFunction(() => document.querySelectorAll('#map canvas.tile[data-state=rendered]:not([data-empty="1"])').length > 0, null, { timeout: 30000 });
+  } finally {
+    await p3.close();
+  }
+});
+
 let ndvi;
 await check('client-rendered NDVI tile equals the server PNG (RdYlGn, range -1..1)', async () => {
   ndvi = await compareWithServer();
