@@ -116,8 +116,12 @@ type run struct {
 	// private hides RASTER_WORKDIR in the parse log, which is public through the layer's
 	// status.
 	private privateDirs
-	mu      sync.Mutex
-	err     error // the first error of a status or log write
+	// digest is the SHA-256 of a downloaded source's bytes (http(s), s3): with a local
+	// file's size and modification time it names the kept reprojection, so a file changed
+	// at the same URL is warped again.
+	digest string
+	mu     sync.Mutex
+	err    error // the first error of a status or log write
 }
 
 func (r *run) keep(err error) {
@@ -599,6 +603,9 @@ func (p *Parser) reprojectPath(ctx context.Context, r *run, dir string, o warpOp
 	fmt.Fprintf(key, "%s|%s|%v|%v|%+v|%d|%s", layer.Source, o.srcSRS, fmtPtr(o.override), o.alpha, o.rng, T, o.alg)
 	if st, err := os.Stat(strings.TrimPrefix(layer.Source, "file://")); err == nil {
 		fmt.Fprintf(key, "|%d|%d", st.Size(), st.ModTime().UnixNano())
+	}
+	if r.digest != "" {
+		fmt.Fprintf(key, "|%s", r.digest)
 	}
 	name := fmt.Sprintf("layer%d-%s.tif", layer.ID, hex.EncodeToString(key.Sum(nil))[:16])
 	path = filepath.Join(dir, "reprojected.tif")

@@ -21,7 +21,10 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/gdal"
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/tile"
 )
 
 func TestHTTPSource(t *testing.T) {
@@ -74,6 +77,74 @@ func TestHTTPSource(t *testing.T) {
 			t.Fatalf("err %v, want ErrTooLarge", err)
 		}
 	})
+}
+
+// TestHTTPSourceChangedReparse pins a bug: a re-parse of a URL layer whose file changed at
+// the same URL (same grid, new values) reused the reprojection kept from the old file, so
+// the layer went on serving the old values. The kept copy was named by the URL alone; a
+// local file's name includes its size and modification time.
+func TestHTTPSourceChangedReparse(t *testing.T) {
+	dir := t.TempDir()
+	write := func(v float64) []byte {
+		b := raster.New(raster.Float32, 64, 64)
+		for i := range b.Len() {
+			b.Set(i, v)
+		}
+		p := filepath.Join(dir, "v.tif")
+		if err := gdal.WriteGeoTIFF(p, gdal.GeoTIFF{GeoTransform: [6]float64{0, 1000, 0, 0, 0, -1000}, CRS: "EPSG:3857", Bands: []*raster.Band{b}}); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	var body atomic.Pointer[[]byte]
+	first := write(1)
+	body.Store(&first)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(*body.Load())
+	}))
+	defer srv.Close()
+	e := newEnv(t, nil, nil)
+	ctx := context.Background()
+	value := func(l catalog.Layer, res ingest.Result) float64 {
+		t.Helper()
+		// The raster's top-left corner is the grid's centre: tile (2^(z-1), 2^(z-1)) holds it.
+		z := res.MaxZoom
+		bands, err := e.store.Tile(ctx, l.ID, res.Version, tile.ZXY{Z: z, X: 1 << (z - 1), Y: 1 << (z - 1)})
+		if err != nil {
+			t.Fatalf("tile of version %d at zoom %d: %v", res.Version, z, err)
+		}
+		return bands[0].At(0)
+	}
+	l, res, err := e.ingest(t, "changing", srv.URL+"/v.tif", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := value(l, res); v != 1 {
+		t.Fatalf("first parse: pixel %v, want 1", v)
+	}
+	second := write(2)
+	body.Store(&second)
+	res2, err := e.parser.Parse(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, _ := e.store.LayerByID(ctx, l.ID)
+	if v := value(l2, res2); v != 2 || hasLine(l2.Parse.Log, "Reusing the reprojected raster") {
+		t.Errorf("re-parse of the changed file: pixel %v, want 2; log %q", v, l2.Parse.Log)
+	}
+	// The same bytes again: the kept reprojection is reused.
+	res3, err := e.parser.Parse(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l3, _ := e.store.LayerByID(ctx, l.ID)
+	if v := value(l3, res3); v != 2 || !hasLine(l3.Parse.Log, "Reusing the reprojected raster") {
+		t.Errorf("re-parse of the same file: pixel %v, want 2 from the kept reprojection; log %q", v, l3.Parse.Log)
+	}
 }
 
 // s3Server is gofakes3 behind a gate that makes the bucket "private" demand AWS signature
@@ -224,5 +295,20 @@ func TestS3Source(t *testing.T) {
 			}
 		})
 	}
-	_ = context.Background
+	// The local copy of an unchanged object has the same bytes, so a re-parse reuses the
+	// reprojection it named (TestHTTPSourceChangedReparse: a changed one does not).
+	t.Run("re-parse reuses the kept reprojection", func(t *testing.T) {
+		pe := newEnv(t, e.store, withKeys("", ""))
+		l, _, err := pe.ingest(t, "s3 re-parse", "s3://public/rasters/test.tif", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pe.parser.Parse(context.Background(), l.ID); err != nil {
+			t.Fatal(err)
+		}
+		l2, _ := pe.store.LayerByID(context.Background(), l.ID)
+		if !hasLine(l2.Parse.Log, "Reusing the reprojected raster") {
+			t.Errorf("re-parse of the same object warped again: %q", l2.Parse.Log)
+		}
+	})
 }

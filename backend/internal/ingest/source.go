@@ -3,6 +3,8 @@ package ingest
 import (
 	"archive/zip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -184,7 +186,8 @@ func (p *Parser) download(ctx context.Context, r *run, src, dir string) (string,
 	if err != nil {
 		return "", err
 	}
-	n, err := io.Copy(f, io.LimitReader(resp.Body, max+1))
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(resp.Body, max+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -195,6 +198,7 @@ func (p *Parser) download(ctx context.Context, r *run, src, dir string) (string,
 		return "", fail(ErrTooLarge, fmt.Sprintf("The file at %s is over the limit of %d bytes (TESSERA_MAX_SOURCE_BYTES).", shown, max),
 			"Raise TESSERA_MAX_SOURCE_BYTES or ingest a smaller raster.")
 	}
+	r.digest = hex.EncodeToString(h.Sum(nil))
 	r.log(ctx, fmt.Sprintf("Downloaded %d bytes.", n))
 	return local, nil
 }
@@ -285,6 +289,9 @@ func (p *Parser) openS3(ctx context.Context, r *run, src, dir string) (*gdal.Dat
 	if err := gdal.CopyToGeoTIFF(d, local); err != nil {
 		return nil, fail(ErrS3, fmt.Sprintf("Reading %s failed (%s).", src, cause(err)), "Try again; check the endpoint and credentials.")
 	}
+	if r.digest, err = fileDigest(local); err != nil {
+		return nil, err
+	}
 	r.log(ctx, "Downloaded "+src+".")
 	return gdal.Open(local)
 }
@@ -300,4 +307,18 @@ func (p *Parser) checkPixels(d *gdal.Dataset, display string) error {
 			"Raise TESSERA_MAX_SOURCE_PIXELS or split the raster.")
 	}
 	return nil
+}
+
+// fileDigest is the hex SHA-256 of the file at path.
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
