@@ -185,28 +185,44 @@ function fmt(v) { return v === undefined || v === null ? '–' : Math.abs(v) >= 
 /** django-raster's datatype codes, as the catalog answers them. */
 const DATATYPES = { co: 'continuous', ca: 'categorical', ma: 'mask', ro: 'rank-ordered' };
 
+/** The selected layer's delete button (deletes need a token: the page shows it only with one). */
+function deleteButton(l) {
+  return el('button', { type: 'button', className: 'delete', textContent: 'delete', title: `delete layer ${l.name}`,
+    onclick: (ev) => { ev.stopPropagation(); deleteLayer(l); } });
+}
+
+/**
+ * Lists the layers. A layer's name is a button, so the list is reached and used from the
+ * keyboard too (Tab, then Enter or Space; an item was only clickable with a mouse, so without
+ * one no layer could be selected, nor deleted); a click anywhere on the item selects it as well.
+ */
 function renderLayerList() {
   const ul = $('#layers');
+  const focused = document.activeElement && document.activeElement.closest('#layers li[data-id] button.pick');
+  const focusID = focused ? focused.closest('li').dataset.id : null;
   ul.replaceChildren();
   outlines.clearLayers();
   if (!state.layers.some((l) => l.id === state.selected)) state.selected = null;
   for (const l of state.layers) {
     const bands = l.bands.map((b) => `b${b.index} ${b.type} ${fmt(b.min)}…${fmt(b.max)} μ ${fmt(b.mean)}`).join('; ');
     const selected = l.id === state.selected;
-    // The selected layer has a delete button when the page has a token (deletes need one).
-    const del = selected && hasToken()
-      ? el('button', { type: 'button', className: 'delete', textContent: 'delete', title: `delete layer ${l.name}`,
-        onclick: (ev) => { ev.stopPropagation(); deleteLayer(l); } })
-      : '';
+    const pick = el('button', { type: 'button', className: 'pick', title: selected ? `unselect ${l.name}` : `select ${l.name}` }, el('b', {}, l.name));
+    pick.setAttribute('aria-pressed', String(selected));
     ul.append(el('li', { className: selected ? 'selected' : '', dataset: { id: l.id },
       onclick: () => { state.selected = selected ? null : l.id; renderLayerList(); } },
-      del, el('b', {}, l.name), ' ', el('span', { className: 'muted' }, `#${l.id} ${DATATYPES[l.datatype] || l.datatype}`), ' ',
+      pick, ' ', el('span', { className: 'muted' }, `#${l.id} ${DATATYPES[l.datatype] || l.datatype}`), ' ',
       el('span', { className: `badge ${l.parse.status}` }, l.parse.status),
+      selected && hasToken() ? deleteButton(l) : '',
       el('div', { className: 'meta' }, bands || 'no bands yet')));
     if (l.bounds) {
       const [w, s, e, n] = l.bounds;
       outlines.addLayer(L.rectangle([[s, w], [n, e]], { color: '#445', weight: 1, fill: false, dashArray: '4 3', interactive: false }));
     }
+  }
+  // The list is made anew: the focus stays on the layer that had it (Enter, then Enter again).
+  if (focusID !== null) {
+    const again = ul.querySelector(`li[data-id="${focusID}"] button.pick`);
+    if (again) again.focus();
   }
   for (const sel of document.querySelectorAll('#bindings select[name=layer]')) fillLayerSelect(sel, sel.value);
 }

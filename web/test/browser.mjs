@@ -96,6 +96,27 @@ await check('without a token a selected layer has no delete button', async () =>
   assert.equal(await page.$$eval('#layers li.selected', (l) => l.length), 0);
 });
 
+await check('the layer list works from the keyboard: Tab reaches each layer, Enter and Space select it and unselect it', async () => {
+  // The layer under the keyboard focus, or the focused element's tag.
+  const focused = () => page.evaluate(() => {
+    const li = document.activeElement.closest('#layers li[data-id]');
+    return li ? li.querySelector('b').textContent : document.activeElement.tagName;
+  });
+  const selected = () => page.$$eval('#layers li.selected b', (b) => b.map((x) => x.textContent));
+  await page.focus('#formula');
+  await page.keyboard.press('Shift+Tab'); // the layers come before the formula
+  assert.equal(await focused(), 'landcover', 'Shift+Tab from the formula does not reach the last layer');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await focused(), 'scene');
+  await page.keyboard.press('Enter');
+  assert.deepEqual(await selected(), ['scene']);
+  assert.equal(await focused(), 'scene', 'the focus left the selected layer');
+  assert.equal(await page.$eval('#layers li.selected button.pick', (b) => b.getAttribute('aria-pressed')), 'true');
+  await page.keyboard.press('Space');
+  assert.deepEqual(await selected(), []);
+  assert.equal(await focused(), 'scene');
+});
+
 await check('without the server\'s list the select stays empty and says why', async () => {
   const p2 = await browser.newPage();
   try {
