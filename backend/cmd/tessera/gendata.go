@@ -38,8 +38,12 @@ func runGendata(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() != 0 || *size < 16 || *size > 40000 {
-		fmt.Fprintln(stderr, "tessera gendata: no arguments expected; --bench-size must be 16..40000")
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "tessera gendata: unexpected argument %q (it takes none; the directory is --out DIR)\n", fs.Arg(0))
+		return 2
+	}
+	if *size < 16 || *size > 40000 {
+		fmt.Fprintf(stderr, "tessera gendata: --bench-size %d: want 16..40000\n", *size)
 		return 2
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {

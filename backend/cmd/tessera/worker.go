@@ -40,8 +40,12 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() != 0 || *conc < 1 || *conc > 1024 {
-		fmt.Fprintln(stderr, "tessera worker: no arguments expected; --concurrency must be 1..1024")
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "tessera worker: unexpected argument %q (it takes none; see tessera worker --help)\n", fs.Arg(0))
+		return 2
+	}
+	if *conc < 1 || *conc > 1024 {
+		fmt.Fprintf(stderr, "tessera worker: --concurrency %d: want 1..1024\n", *conc)
 		return 2
 	}
 	if url == "" {
