@@ -21,10 +21,14 @@ Deletes layers, each named by id, name or file-name fragment (as the tile URLs n
 with their tiles, metadata, statistics and parse log, from the database of DATABASE_URL
 (default ` + pgstore.DefaultDSN + `). The file of an upload (in RASTER_WORKDIR/uploads) goes
 too, as with DELETE /raster/layers/{ref} over HTTP, unless another layer reads it; a raster
-named by a path or URL stays where it is. A parse of the layer running at that moment fails.`
+named by a path or URL stays where it is. A parse of the layer running at that moment fails.
+Nothing is deleted unless every LAYER names one layer.
 
-// runDelete is `tessera delete LAYER...`: it stops at the first layer it cannot delete,
-// having deleted the ones before it, and says so.
+Exit status: 0 deleted, 1 a LAYER not found or ambiguous (nothing deleted) or a database
+error, 2 usage error.`
+
+// runDelete is `tessera delete LAYER...`: it looks every name up first and deletes nothing
+// unless each names one layer; a failed delete stops it, the layers before it deleted.
 func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -50,20 +54,37 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if ic, err := ingest.ConfigFromEnv(os.Getenv); err == nil {
 		uploads = server.UploadDir(ic.WorkDir)
 	}
+	// Every name first: a name that finds no layer (or several) among others deletes none
+	// of them. It deleted the layers named before it, then stopped.
+	var layers []catalog.Layer
+	seen := map[int64]bool{}
+	failed := false
 	for _, ref := range fs.Args() {
 		l, err := st.Layer(ctx, ref)
-		if err == nil {
-			err = st.DeleteLayer(ctx, l.ID)
-		}
 		switch {
 		case errors.Is(err, catalog.ErrNotFound):
 			fmt.Fprintf(stderr, "tessera delete: no layer %q (tessera serve's GET /raster/layers lists them)\n", ref)
-			return 1
+			failed = true
 		case errors.Is(err, catalog.ErrAmbiguous):
 			fmt.Fprintf(stderr, "tessera delete: %v: give its id or whole name\n", err)
-			return 1
+			failed = true
 		case err != nil:
 			fmt.Fprintf(stderr, "tessera delete: %q: %v\n", ref, err)
+			return 1
+		case !seen[l.ID]:
+			seen[l.ID] = true
+			layers = append(layers, l)
+		}
+	}
+	if failed {
+		if len(layers) > 0 {
+			fmt.Fprintln(stderr, "tessera delete: nothing deleted")
+		}
+		return 1
+	}
+	for _, l := range layers {
+		if err := st.DeleteLayer(ctx, l.ID); err != nil {
+			fmt.Fprintf(stderr, "tessera delete: %q: %v\n", l.Name, err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "deleted layer %q (id %d)\n", l.Name, l.ID)

@@ -46,12 +46,16 @@ func TestDeleteCommand(t *testing.T) {
 		{"no layer named", nil, 2, "", "name the layers to delete"},
 		{"by name", []string{"to_delete"}, 0, `deleted layer "to_delete"`, ""},
 		{"again", []string{"to_delete"}, 1, "", `no layer "to_delete"`},
+		// Every name is looked up before any layer goes: a typo among several names deleted
+		// the layers named before it ("kept" here), then stopped.
+		{"a name not found deletes none", []string{"kept", "no_such_layer"}, 1, "", `no layer "no_such_layer"`},
+		{"nothing deleted is said", []string{"kept", "no_such_layer"}, 1, "", "nothing deleted"},
 		{"help", []string{"-h"}, 0, "", "usage: tessera delete"},
 	}
 	for _, tc := range steps {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errText := runCmd(append([]string{"delete"}, tc.args...)...)
-			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errText, tc.errText) {
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errText, tc.errText) || tc.code != 0 && out != "" {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, errText, tc.code, tc.out, tc.errText)
 			}
 		})
