@@ -123,6 +123,11 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	source := pos[0]
+	if strings.TrimSpace(source) == "" {
+		// filepath.Abs would make it the current directory, parsed into a FAILED layer.
+		fmt.Fprintln(stderr, "tessera ingest: the PATH_OR_URL is empty (an unset shell variable?); give a raster file or URL")
+		return 2
+	}
 	if len(source) > 4096 {
 		fmt.Fprintln(stderr, "tessera ingest: the path or URL is longer than 4096 bytes")
 		return 2

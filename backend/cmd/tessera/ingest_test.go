@@ -185,6 +185,10 @@ func TestIngestCommandUsage(t *testing.T) {
 		{"ingest", "a.tif", "--nodata", "none"},
 		{"ingest", "a.tif", "--bogus"},
 		{"ingest", "a.tif", "--legend", "no such legend"},
+		// An empty path (an unset shell variable) parsed the current directory, leaving a
+		// FAILED layer named after it.
+		{"ingest", ""},
+		{"ingest", " "},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			if code, _, errText := runCmd(args...); code != 2 || errText == "" {

@@ -27,10 +27,4 @@ func TestWorkerUsage(t *testing.T) {
 			}
 		})
 	}
-	t.Run("no REDIS_URL", func(t *testing.T) {
-		t.Setenv("REDIS_URL", "")
-		if code, _, errText := runCmd("worker"); code != 2 || !strings.Contains(errText, "REDIS_URL is not set") {
-			t.Errorf("exit %d, stderr %q", code, errText)
-		}
-	})
 }
