@@ -228,6 +228,21 @@ function renderLayerList() {
 }
 
 /**
+ * Adds or removes the selected layer's delete button as the page has a token or not, in place.
+ * The token field's change event runs on the mousedown of the click that leaves the field:
+ * making the list anew there (as it did) replaced the item under the pointer, and a click in
+ * the list right after typing a token was lost.
+ */
+function updateDeleteButton() {
+  const li = document.querySelector('#layers li.selected');
+  const l = li && state.layers.find((x) => String(x.id) === li.dataset.id);
+  if (!l) return;
+  const btn = li.querySelector('button.delete');
+  if (hasToken() && !btn) li.querySelector('.badge').after(deleteButton(l));
+  else if (!hasToken() && btn) btn.remove();
+}
+
+/**
  * Deletes a layer (DELETE layers/{id}) after the user confirms with its name, then lists the
  * layers again; bindings to it are dropped (the first formula is bound again when none is
  * left, over the first layer as at the start). A refusal shows the server's error under the
@@ -495,7 +510,10 @@ function boot() {
 }
 $('#upload [name=token]').addEventListener('change', (ev) => {
   setToken(ev.target.value);
-  renderLayerList(); // the delete button shows with a token
+  updateDeleteButton();
+  // A refusal shown under the list was the former token's.
+  $('#layer-error').hidden = true;
+  $('#layer-error').textContent = '';
   if (!window.tesseraApp.ready && !starting) {
     $('#app-status').className = '';
     delete window.tesseraApp.error;

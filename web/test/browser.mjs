@@ -381,9 +381,14 @@ await check('a layer is deleted from the page after a confirmation naming it', a
   assert.ok((await asked).includes('"terrain"'), 'the confirmation does not name the layer');
   await page.waitForSelector('#layer-error:not([hidden])', { timeout: 5000 });
   assert.ok((await page.$eval('#layer-error', (p) => p.textContent)).includes('token'), 'the refusal is not shown');
-  // Cancelled: nothing is deleted.
+  // The right token is typed, then the list clicked at once: that click counts (the token's
+  // change event, run as the click leaves the field, made the list anew under the pointer and
+  // the click was lost), and the refusal, the former token's, is gone.
   await page.fill('#upload [name=token]', token);
-  await page.dispatchEvent('#upload [name=token]', 'change');
+  await page.click('#layers li[data-id] >> text=terrain'); // terrain is selected: this unselects it
+  assert.deepEqual(await page.$$eval('#layers li.selected b', (b) => b.map((x) => x.textContent)), [], 'the first click after typing the token was lost');
+  assert.deepEqual(await page.$eval('#layer-error', (p) => [p.hidden, p.textContent]), [true, ''], 'the former token\'s refusal still shows');
+  // Cancelled: nothing is deleted.
   await selectTerrain();
   asked = dialog(false);
   await page.click('#layers button.delete');
