@@ -128,6 +128,10 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tessera ingest: the PATH_OR_URL is empty (an unset shell variable?); give a raster file or URL")
 		return 2
 	}
+	if !ingest.SupportedSource(source) {
+		fmt.Fprintf(stderr, "tessera ingest: %q: unsupported source; give a local path, an http(s):// URL or s3://bucket/key\n", source)
+		return 2
+	}
 	if len(source) > 4096 {
 		fmt.Fprintln(stderr, "tessera ingest: the path or URL is longer than 4096 bytes")
 		return 2

@@ -189,6 +189,8 @@ func TestIngestCommandUsage(t *testing.T) {
 		// FAILED layer named after it.
 		{"ingest", ""},
 		{"ingest", " "},
+		// A scheme no parse reads: refused before the layer is made (it was a FAILED layer).
+		{"ingest", "ftp://127.0.0.1/x.tif"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			if code, _, errText := runCmd(args...); code != 2 || errText == "" {

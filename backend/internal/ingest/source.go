@@ -37,10 +37,23 @@ func (p *Parser) openSource(ctx context.Context, r *run, dir string) (*gdal.Data
 		return openLocal(local, redactURL(src), p.cfg.MaxSourceBytes)
 	case strings.HasPrefix(src, "s3://"):
 		return p.openS3(ctx, r, src, dir)
-	case strings.Contains(src, "://") && !strings.HasPrefix(src, "file://"):
+	case !SupportedSource(src):
 		return nil, fail(ErrNoSource, fmt.Sprintf("Unsupported source %q.", redactURL(src)), "Use a local path, an http(s):// URL or s3://bucket/key.")
 	}
 	return openLocal(strings.TrimPrefix(src, "file://"), src, p.cfg.MaxSourceBytes)
+}
+
+// SupportedSource reports whether a parse can read a layer source of this form: a local
+// path (or file://), an http(s):// URL or s3://bucket/key, not another scheme such as
+// ftp://. It does not check that the source exists.
+func SupportedSource(src string) bool {
+	src = strings.TrimSpace(src)
+	for _, p := range []string{"http://", "https://", "s3://", "file://"} {
+		if strings.HasPrefix(src, p) {
+			return true
+		}
+	}
+	return !strings.Contains(src, "://")
 }
 
 // openLocal opens a local raster file or the first raster inside a local zip archive.
