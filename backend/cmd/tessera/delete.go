@@ -33,11 +33,8 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, deleteUsage) }
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, fs.Usage); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintf(stderr, "tessera delete: name the layers to delete\n\n%s\n", deleteUsage)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,11 +31,8 @@ func runGendata(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	out := fs.String("out", "testdata", "output directory")
 	bench := fs.Bool("bench", false, "also write the benchmark raster")
 	size := fs.Int("bench-size", 8000, "width and height of the benchmark raster (16..40000)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, fs.Usage); !ok {
+		return code
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "tessera gendata: unexpected argument %q (it takes none; the directory is --out DIR)\n", fs.Arg(0))

@@ -105,11 +105,8 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	// Flags may come before or after the path.
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
+		if code, ok := parseFlags(fs, args, fs.Usage); !ok {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break

@@ -6,6 +6,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -64,4 +66,26 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
+}
+
+// parseFlags parses args with fs, whose output is the command's stderr. ok is false when the
+// command ends here, with code: 0 after -h or --help, which print usage; 2 after a bad flag,
+// which prints flag's message and a line pointing at --help, not the whole usage: under it
+// the message scrolled away (tessera ingest --srid x printed 40 lines of options after it).
+func parseFlags(fs *flag.FlagSet, args []string, usage func()) (code int, ok bool) {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return 0, false
+	}
+	fmt.Fprintf(out, "tessera %s: %v\n(tessera %s --help lists the options)\n", fs.Name(), err, fs.Name())
+	return 2, false
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,11 +33,8 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	conc := fs.Int("concurrency", jobs.DefaultConcurrency(), "tasks run at once")
 	url, defaultQueue := redisSettings(os.Getenv)
 	queue := fs.String("queue", defaultQueue, "asynq queue (TESSERA_QUEUE, else tessera)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, fs.Usage); !ok {
+		return code
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "tessera worker: unexpected argument %q (it takes none; see tessera worker --help)\n", fs.Arg(0))
