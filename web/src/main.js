@@ -119,7 +119,10 @@ function checkFormula() {
       const a = byteIndex(f, r.pos[0]), b = byteIndex(f, r.pos[1]);
       const ls = f.lastIndexOf('\n', a - 1) + 1, line = snippet.slice(0, nl);
       const ma = Math.min(a - ls, line.length), mb = Math.min(Math.max(b - ls, ma), line.length);
-      pre.replaceChildren(line.slice(0, ma), el('mark', { textContent: line.slice(ma, mb) }), line.slice(mb) + snippet.slice(nl));
+      const mark = el('mark', { textContent: line.slice(ma, mb) });
+      pre.replaceChildren(line.slice(0, ma), mark, line.slice(mb) + snippet.slice(nl));
+      // A snippet wider than the panel scrolls sideways: the span is brought into its view.
+      pre.scrollLeft = Math.max(0, mark.offsetLeft + mark.offsetWidth / 2 - pre.clientWidth / 2);
     } else {
       pre.textContent = snippet;
     }

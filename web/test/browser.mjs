@@ -151,6 +151,41 @@ await check('on a phone-sized window the map is as wide as the window, under the
   }
 });
 
+await check('nothing sticks out of the panel: a long layer name wraps, a long formula\'s error snippet scrolls to its span', async () => {
+  const p4 = await browser.newPage();
+  const long = 'sentinel2_L2A_T33UVP_20240615T100559_B04_10m_reprojected_scene';
+  try {
+    await p4.setViewportSize({ width: 375, height: 667 });
+    // The scene layer, listed under a long name without spaces.
+    await p4.route((u) => u.pathname.endsWith('/raster/layers'), async (r) => {
+      const layers = await (await r.fetch()).json();
+      for (const l of layers) if (l.name === 'scene') l.name = long;
+      await r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(layers) });
+    });
+    await p4.goto(base + '/');
+    await p4.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+    // The elements of the panel whose right edge is past the panel's (the panel scrolled sideways).
+    const outside = () => p4.evaluate(() => {
+      const p = document.querySelector('#panel'), right = p.getBoundingClientRect().left + p.clientWidth;
+      return [...p.querySelectorAll('*')].filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > right + 0.5 && !e.closest('pre'))
+        .map((e) => `${e.tagName.toLowerCase()}.${e.className}: ${e.textContent.slice(0, 40)}`).concat(p.scrollWidth > p.clientWidth ? [`panel scrollWidth ${p.scrollWidth} > ${p.clientWidth}`] : []);
+    });
+    assert.ok(await p4.$$eval('#layers li b', (b, n) => b.some((x) => x.textContent === n), long), 'the long name is not listed');
+    assert.deepEqual(await outside(), [], 'with a long layer name');
+    const f = '(n - r) / (n + r) + sqrt(abs(n * r)) / (n + r + 1) - clamp(n, 0, 1) * max(n, r) + foo';
+    await p4.fill('#formula', f);
+    await p4.waitForSelector('#formula-error:not([hidden])', { timeout: 5000 });
+    assert.deepEqual(await outside(), [], 'with a long formula\'s error');
+    const seen = await p4.$eval('#formula-error .snippet', (pre) => {
+      const m = pre.querySelector('mark').getBoundingClientRect(), r = pre.getBoundingClientRect();
+      return { mark: [m.left, m.right], pre: [r.left, r.right], text: pre.querySelector('mark').textContent };
+    });
+    assert.ok(seen.text.length > 0 && seen.mark[0] >= seen.pre[0] - 1 && seen.mark[1] <= seen.pre[1] + 1, `the span ${seen.mark} is outside the snippet's view ${seen.pre}`);
+  } finally {
+    await p4.close();
+  }
+});
+
 let ndvi;
 await check('client-rendered NDVI tile equals the server PNG (RdYlGn, range -1..1)', async () => {
   ndvi = await compareWithServer();
