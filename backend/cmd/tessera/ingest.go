@@ -294,6 +294,11 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
 		return 1
 	}
+	if perr != nil && ctx.Err() != nil {
+		// Said as the parse log says it, not as the step it broke ("pgstore: write tiles of
+		// layer N: context canceled").
+		perr = errors.New("interrupted before it finished")
+	}
 	out := ingestOutput{ID: l.ID, Name: final.Name, Status: res.Status.String(), Tiles: res.Tiles, Log: final.Parse.Log}
 	if res.Status != catalog.Finished {
 		out.Status = catalog.Failed.String()

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,6 +128,27 @@ func TestIngestCommandFailures(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", code, errText)
 		}
 	})
+}
+
+// TestIngestInterrupted: Ctrl-C during a parse says "interrupted", as the parse log does; it
+// said what the cancellation broke ("Could not download …: context canceled", "pgstore: write
+// tiles of layer N: context canceled").
+func TestIngestInterrupted(t *testing.T) {
+	cliEnv(t)
+	started := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	go func() {
+		<-started // runIngest has caught SIGINT since before it opened the database
+		syscall.Kill(os.Getpid(), syscall.SIGINT)
+	}()
+	code, _, errText := runCmd("ingest", srv.URL+"/slow.tif")
+	if code != 1 || !strings.Contains(errText, `"slow" FAILED: interrupted before it finished`) || strings.Contains(errText, "context canceled") {
+		t.Errorf("exit %d, stderr %q", code, errText)
+	}
 }
 
 // TestIngestProgressInALog checks that on a stderr that is a file, not a terminal, the

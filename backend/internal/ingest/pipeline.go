@@ -245,7 +245,15 @@ func (p *Parser) Parse(ctx context.Context, layerID int64) (Result, error) {
 		res.Status = catalog.Failed
 		line := err.Error()
 		var ie *Error
-		if !errors.As(err, &ie) {
+		switch {
+		case ctx.Err() != nil:
+			// Whatever step the cancellation broke ("write tiles …: context canceled", or a
+			// download that "could not" complete), the log says what happened.
+			line = "Parse interrupted before it finished. Parse it again."
+			if layer.Version > 0 {
+				line = "Parse interrupted before it finished; the layer keeps serving its previous tiles. Parse it again."
+			}
+		case !errors.As(err, &ie):
 			line = "Parse failed: " + line
 		}
 		// The failure is recorded even when ctx was cancelled.

@@ -147,6 +147,37 @@ func TestHTTPSourceChangedReparse(t *testing.T) {
 	}
 }
 
+// TestInterruptedParseLog pins the log line of a parse whose context ends (Ctrl-C on tessera
+// ingest): it said what the cancellation broke, "Could not download …: context canceled.
+// Check the URL and that the server is reachable" or "Parse failed: pgstore: write tiles of
+// layer N: context canceled".
+func TestInterruptedParseLog(t *testing.T) {
+	started := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	e := newEnv(t, nil, nil)
+	l := catalog.NewLayer("interrupted", srv.URL+"/slow.tif")
+	if err := e.store.CreateLayer(context.Background(), &l); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-started
+		cancel()
+	}()
+	res, err := e.parser.Parse(ctx, l.ID)
+	if err == nil || res.Status != catalog.Failed {
+		t.Fatalf("status %v, err %v; want FAILED and an error", res.Status, err)
+	}
+	got, _ := e.store.LayerByID(context.Background(), l.ID)
+	if last := got.Parse.Log[len(got.Parse.Log)-1]; !strings.Contains(last, "Parse interrupted") || strings.Contains(last, "context canceled") {
+		t.Errorf("last log line %q", last)
+	}
+}
+
 // s3Server is gofakes3 behind a gate that makes the bucket "private" demand AWS signature
 // V4 with the given keys (gofakes3 checks no credentials itself), answering 403
 // AccessDenied otherwise as S3 does.
