@@ -151,6 +151,24 @@ func TestIngestInterrupted(t *testing.T) {
 	}
 }
 
+// TestIngestUsageNamesSettings checks that --help names every setting the parse reads from
+// the environment (it left out AWS_SESSION_TOKEN and AWS_DEFAULT_REGION, which README lists).
+func TestIngestUsageNamesSettings(t *testing.T) {
+	read := map[string]bool{}
+	ingest.ConfigFromEnv(func(k string) string {
+		read[k] = true
+		return ""
+	})
+	if len(read) < 10 {
+		t.Fatalf("ConfigFromEnv read only %v", read)
+	}
+	for k := range read {
+		if !strings.Contains(ingestUsage, k) {
+			t.Errorf("tessera ingest --help does not name %s", k)
+		}
+	}
+}
+
 // TestIngestProgressInALog checks that on a stderr that is a file, not a terminal, the
 // progress is one line per phase, not the bar's carriage-return frames.
 func TestIngestProgressInALog(t *testing.T) {
