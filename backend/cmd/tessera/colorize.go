@@ -41,7 +41,8 @@ func runColorize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 Reads {"data": [[1, 2], [null, 4]], "nodata": -9999, "colormap": {"1": "#ff0000", "x > 1": "#00ff00"}}
 ("colormap" may also be a name such as "viridis" or {"continuous": true, "from": …, "to": …};
-optional "range": [min, max]) and prints {"rgba": [[r, g, b, a], …], "stats": {key: count}}.`)
+optional "range": [min, max]) and prints {"rgba": [[r, g, b, a], …], "stats": {key: count}}.
+Bad input (a colour, a colormap key's formula, the JSON) prints {"error": "…"} and exits 2.`)
 			return 0
 		}
 		return colorizeFail(stdout, fmt.Errorf("colorize takes no arguments (got %q); give the input as JSON on stdin", strings.Join(args, " ")))

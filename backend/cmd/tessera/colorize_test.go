@@ -66,7 +66,8 @@ func TestColorizeArgs(t *testing.T) {
 		t.Fatalf("extra argument: exit %d, stdout %s", code, stdout.String())
 	}
 	stdout.Reset()
-	if code := runColorize([]string{"-h"}, strings.NewReader(""), &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage") {
+	// The usage says how a bad input ends, as eval's does (it did not).
+	if code := runColorize([]string{"-h"}, strings.NewReader(""), &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage") || !strings.Contains(stderr.String(), `prints {"error": "…"} and exits 2`) {
 		t.Fatalf("-h: exit %d, stderr %s", code, stderr.String())
 	}
 }
