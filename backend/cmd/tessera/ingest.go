@@ -241,6 +241,11 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera ingest: %v\n", err)
 		return 1
 	default:
+		if l.Source != source {
+			// Two files of one name in different directories: the second re-parses the
+			// first's layer, which then serves the second file.
+			fmt.Fprintf(stderr, "tessera ingest: layer %q (id %d) exists with another source: re-parsing it from %s (--name N makes a new layer instead)\n", l.Name, l.ID, source)
+		}
 		l.Source = source
 		if set["description"] {
 			l.Description = *desc

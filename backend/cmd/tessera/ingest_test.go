@@ -96,6 +96,33 @@ func TestIngestCommand(t *testing.T) {
 	}
 }
 
+// TestIngestSameNameOtherSource: a file of the same name from another directory re-parses
+// the existing layer, which then serves the new file; ingest says so (it said nothing, so a
+// second dem.tif silently replaced the first's tiles). The same source again is quiet.
+func TestIngestSameNameOtherSource(t *testing.T) {
+	cliEnv(t)
+	data, err := os.ReadFile(sharedRaster(t, "django_raster_test.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(t.TempDir(), "dem.tif"), filepath.Join(t.TempDir(), "dem.tif")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const notice = "exists with another source"
+	for _, step := range []struct {
+		src    string
+		notice bool
+	}{{a, false}, {a, false}, {b, true}} {
+		code, o, errText := ingestJSON(t, step.src)
+		if code != 0 || o.Name != "dem" || strings.Contains(errText, notice) != step.notice {
+			t.Errorf("ingest %s: exit %d, %+v, stderr %q; want the notice: %v", step.src, code, o, errText, step.notice)
+		}
+	}
+}
+
 func TestIngestCommandFailures(t *testing.T) {
 	cliEnv(t)
 	dir := t.TempDir()
