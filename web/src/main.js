@@ -188,6 +188,21 @@ function fmt(v) { return v === undefined || v === null ? '–' : Math.abs(v) >= 
 /** django-raster's datatype codes, as the catalog answers them. */
 const DATATYPES = { co: 'continuous', ca: 'categorical', ma: 'mask', ro: 'rank-ordered' };
 
+/**
+ * What the list says of a layer without bands: why its parse failed (the last line of its parse
+ * log, the failure, which says what to do), else that it has no bands yet. A failed layer said "no bands
+ * yet" as if its parse were still to come, and the reason showed only to the page that
+ * followed the upload.
+ */
+function parseNote(l) {
+  const log = (l.parse && l.parse.log) || [];
+  if (l.parse && l.parse.status === 'FAILED') {
+    const why = log.length ? log[log.length - 1].replace(/^\[[^\]]*\]\s*/, '') : 'no log';
+    return el('div', { className: 'meta failed' }, why); // the badge says FAILED
+  }
+  return el('div', { className: 'meta' }, 'no bands yet');
+}
+
 /** The selected layer's delete button (deletes need a token: the page shows it only with one). */
 function deleteButton(l) {
   return el('button', { type: 'button', className: 'delete', textContent: 'delete', title: `delete layer ${l.name}`,
@@ -216,7 +231,7 @@ function renderLayerList() {
       pick, ' ', el('span', { className: 'muted' }, `#${l.id} ${DATATYPES[l.datatype] || l.datatype}`), ' ',
       el('span', { className: `badge ${l.parse.status}` }, l.parse.status),
       selected && hasToken() ? deleteButton(l) : '',
-      el('div', { className: 'meta' }, bands || 'no bands yet')));
+      bands ? el('div', { className: 'meta' }, bands) : parseNote(l)));
     if (l.bounds) {
       const [w, s, e, n] = l.bounds;
       outlines.addLayer(L.rectangle([[s, w], [n, e]], { color: '#445', weight: 1, fill: false, dashArray: '4 3', interactive: false }));

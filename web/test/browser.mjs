@@ -186,6 +186,27 @@ await check('nothing sticks out of the panel: a long layer name wraps, a long fo
   }
 });
 
+await check('a layer whose parse failed says why in the list', async () => {
+  // A failed upload, as GET layers lists it (the last log line is the failure's).
+  const why = 'The file uploads/0a1b2c-notes.tif is not a raster GDAL can read (not recognized as a supported file format). Check that it is a raster format GDAL supports, such as GeoTIFF.';
+  const failed = { id: 9999, name: 'notes', datatype: 'co', source: 'notes.tif', version: 1, max_zoom: 0, bands: [], metadata: {},
+    parse: { status: 'FAILED', code: 6, version: 1, log: ['[2026-01-01 00:00:00] Started parsing raster.', `[2026-01-01 00:00:01] ${why}`], finished_zooms: [], tiles_done: 0, tiles_total: 0 } };
+  const p5 = await browser.newPage();
+  try {
+    await p5.route((u) => u.pathname.endsWith('/raster/layers'), async (r) => {
+      const layers = await (await r.fetch()).json();
+      await r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify([...layers, failed]) });
+    });
+    await p5.goto(base + '/');
+    await p5.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+    const li = await p5.$eval('#layers li[data-id="9999"]', (e) => ({ badge: e.querySelector('.badge').textContent, meta: e.querySelector('.meta').textContent }));
+    // It said "no bands yet", as if the parse were still to come.
+    assert.deepEqual(li, { badge: 'FAILED', meta: why });
+  } finally {
+    await p5.close();
+  }
+});
+
 let ndvi;
 await check('client-rendered NDVI tile equals the server PNG (RdYlGn, range -1..1)', async () => {
   ndvi = await compareWithServer();
