@@ -321,7 +321,7 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		enc.Encode(out)
 	} else {
-		printSummary(stdout, stderr, out, res, perr, time.Since(start))
+		printSummary(stdout, stderr, out, res, perr, final.Version > 0, time.Since(start))
 	}
 	ingest.Tracef("ingest command done")
 	if perr != nil {
@@ -330,12 +330,20 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printSummary(stdout, stderr io.Writer, out ingestOutput, res ingest.Result, perr error, took time.Duration) {
+// printSummary prints the outcome; served tells whether the layer serves the tiles of an
+// earlier parse.
+func printSummary(stdout, stderr io.Writer, out ingestOutput, res ingest.Result, perr error, served bool, took time.Duration) {
 	if perr != nil {
 		fmt.Fprintf(stderr, "tessera ingest: layer %d %q FAILED: %v\n", out.ID, out.Name, perr)
 		for _, line := range out.Log {
 			fmt.Fprintf(stderr, "  %s\n", line)
 		}
+		// The layer stays in the catalog, FAILED, with this log (as django-raster keeps it).
+		what := "it stays in the catalog, FAILED"
+		if served {
+			what = "it keeps serving the tiles of its last finished parse"
+		}
+		fmt.Fprintf(stderr, "tessera ingest: %s; ingest again under the name %q to re-parse it, or `tessera delete %d` removes it\n", what, out.Name, out.ID)
 		return
 	}
 	zs := ""

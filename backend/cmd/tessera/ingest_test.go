@@ -154,6 +154,17 @@ func TestIngestCommandFailures(t *testing.T) {
 		if code != 1 || !strings.Contains(errText, "FAILED") || !strings.Contains(errText, "does not exist") {
 			t.Errorf("exit %d, stderr %q", code, errText)
 		}
+		// What is left and what to do about it (the layer stayed, unsaid).
+		if !strings.Contains(errText, "it stays in the catalog, FAILED") || !strings.Contains(errText, "`tessera delete ") {
+			t.Errorf("stderr %q does not say that the FAILED layer stays and how to remove it", errText)
+		}
+		if code, _, errText := runCmd("ingest", sharedRaster(t, "django_raster_test.tif"), "--name", "served"); code != 0 {
+			t.Fatalf("exit %d, stderr %q", code, errText)
+		}
+		code, _, errText = runCmd("ingest", filepath.Join(dir, "missing.tif"), "--name", "served")
+		if code != 1 || !strings.Contains(errText, "it keeps serving the tiles of its last finished parse") {
+			t.Errorf("failed re-parse: exit %d, stderr %q", code, errText)
+		}
 	})
 }
 
