@@ -156,8 +156,11 @@ function drawColorbar() {
   const vals = Float64Array.from({ length: 256 }, (_, i) => lo + ((hi - lo) * i) / 255);
   const out = globalThis.tessera.render(float64Tile(vals, 256, 1), 'x', colormapValue());
   if (!out.error) canvas.getContext('2d').putImageData(new ImageData(out.rgba, 256, 1), 0, 0);
-  bar.querySelector('.lo').textContent = range ? String(lo) : 'tile min';
-  bar.querySelector('.hi').textContent = range ? String(hi) : 'tile max';
+  // Six significant digits: a Float32 band's minimum, bound as the range of an upload, read
+  // 338.8999938964844 under the bar (the range boxes keep the exact value the tiles use).
+  const label = (v) => String(Number(v.toPrecision(6)));
+  bar.querySelector('.lo').textContent = range ? label(lo) : 'tile min';
+  bar.querySelector('.hi').textContent = range ? label(hi) : 'tile max';
 }
 
 // --- map ----------------------------------------------------------------------------------

@@ -397,6 +397,11 @@ await check('the parsed upload is shown: bound in the formula, the map at its ex
   await page.waitForFunction((id) => window.tesseraApp.view().layers === `x=${id}`, terrain.id, { timeout: 10000 });
   assert.equal(await page.$eval('#formula', (f) => f.value), 'x');
   assert.deepEqual(await page.$$eval('#range-min, #range-max', (i) => i.map((x) => Number(x.value))), [terrain.bands[0].min, terrain.bands[0].max]);
+  // The colour bar's labels are the range in six significant digits (the Float32 minimum read
+  // 338.8999938964844 there).
+  const labels = await page.$$eval('#colorbar .lo, #colorbar .hi', (s) => s.map((x) => x.textContent));
+  assert.deepEqual(labels, [terrain.bands[0].min, terrain.bands[0].max].map((v) => String(Number(v.toPrecision(6)))));
+  assert.ok(labels.every((t) => t.replace(/[-.]/g, '').length <= 6), `colour bar labels ${labels}`);
   const [w, s, e, n] = terrain.bounds;
   const view = await page.evaluate(() => { const b = window.tesseraApp.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; });
   const cx = (w + e) / 2, cy = (s + n) / 2;
