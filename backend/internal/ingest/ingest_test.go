@@ -311,6 +311,38 @@ func TestReparseKeepsOldTilesAndReusesReprojection(t *testing.T) {
 	}
 }
 
+// TestParseDirOwn pins that a parse works in a directory of its own under RASTER_WORKDIR: it
+// was parse-layer{id}-v{version}, which another database's layer of the same id and version
+// shares when both use one RASTER_WORKDIR (the default $TMPDIR/tessera-workdir), and the
+// first parse to end removed the other's download and reprojection.
+func TestParseDirOwn(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	work := e.cfg.WorkDir
+	l := catalog.NewLayer("own dir", shared(t, "django_raster_test.tif"))
+	if err := e.store.CreateLayer(context.Background(), &l); err != nil {
+		t.Fatal(err)
+	}
+	// The directories another parse of this id would be using.
+	var others []string
+	for v := 1; v <= 3; v++ {
+		d := filepath.Join(work, fmt.Sprintf("parse-layer%d-v%d", l.ID, v))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(d, "download-other.tif")
+		os.WriteFile(f, []byte("another parse's file"), 0o644)
+		others = append(others, f)
+	}
+	if _, err := e.parser.Parse(context.Background(), l.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range others {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("the parse removed another parse's file: %v", err)
+		}
+	}
+}
+
 // TestEverySharedRaster ingests every raster of ../shared/testdata and checks its outcome.
 func TestEverySharedRaster(t *testing.T) {
 	dir := filepath.Dir(shared(t, "README.md"))

@@ -269,8 +269,18 @@ func (p *Parser) Parse(ctx context.Context, layerID int64) (Result, error) {
 func (p *Parser) parse(ctx context.Context, r *run) (Result, error) {
 	var res Result
 	layer := r.layer
-	dir := filepath.Join(p.cfg.WorkDir, fmt.Sprintf("parse-layer%d-v%d", layer.ID, r.version))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// A directory of its own: another database's layer of this id and version may be
+	// parsing under the same RASTER_WORKDIR (parse-layer{id}-v{version} was shared, and the
+	// first parse to end removed the other's files). 0755 as before, for workers running as
+	// another user.
+	if err := os.MkdirAll(p.cfg.WorkDir, 0o755); err != nil {
+		return res, fmt.Errorf("ingest: work directory (RASTER_WORKDIR): %w", err)
+	}
+	dir, err := os.MkdirTemp(p.cfg.WorkDir, fmt.Sprintf("parse-layer%d-v%d-", layer.ID, r.version))
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
 		return res, fmt.Errorf("ingest: work directory (RASTER_WORKDIR): %w", err)
 	}
 	defer os.RemoveAll(dir)
