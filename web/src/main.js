@@ -302,6 +302,20 @@ function fillLayerSelect(sel, value) {
   if (value) sel.value = value;
 }
 
+/**
+ * Names a binding row's controls after its variable ("layer of n", "band of n", "remove n"),
+ * for screen readers and voice control: they had no name but their value (and the remove
+ * button was "×"), the table's headings naming no control.
+ */
+function nameBinding(tr) {
+  const v = tr.querySelector('[name=var]').value.trim();
+  const of = v ? ` of ${v}` : ' of this variable';
+  tr.querySelector('[name=var]').setAttribute('aria-label', 'variable name');
+  tr.querySelector('[name=layer]').setAttribute('aria-label', `layer${of}`);
+  tr.querySelector('[name=band]').setAttribute('aria-label', `band${of}`);
+  tr.querySelector('button').setAttribute('aria-label', v ? `remove ${v}` : 'remove this variable');
+}
+
 function addBinding(name = '', layerID = '', band = 0) {
   const sel = el('select', { name: 'layer' });
   fillLayerSelect(sel, String(layerID));
@@ -311,6 +325,8 @@ function addBinding(name = '', layerID = '', band = 0) {
     el('td', {}, el('input', { name: 'band', type: 'number', min: 0, value: band })),
     el('td', {}, el('button', { type: 'button', textContent: '×', title: 'remove', onclick: () => { tr.remove(); apply(true); } })));
   tr.addEventListener('change', () => apply(true));
+  tr.querySelector('[name=var]').addEventListener('input', () => nameBinding(tr));
+  nameBinding(tr);
   $('#bindings tbody').append(tr);
 }
 

@@ -117,6 +117,22 @@ await check('the layer list works from the keyboard: Tab reaches each layer, Ent
   assert.equal(await focused(), 'scene');
 });
 
+await check('each binding control is named after its variable (screen readers, voice control)', async () => {
+  // They were named by nothing but their value, the remove button "×".
+  for (const v of ['r', 'n']) {
+    for (const [role, name] of [['combobox', `layer of ${v}`], ['spinbutton', `band of ${v}`], ['button', `remove ${v}`]]) {
+      assert.equal(await page.getByRole(role, { name, exact: true }).count(), 1, `no ${role} named "${name}"`);
+    }
+  }
+  assert.equal(await page.getByRole('textbox', { name: 'variable name', exact: true }).count(), 2);
+  // Renamed, the row's controls follow.
+  await page.fill('#bindings tbody tr:first-child [name=var]', 'red');
+  assert.equal(await page.getByRole('combobox', { name: 'layer of red', exact: true }).count(), 1);
+  await page.fill('#bindings tbody tr:first-child [name=var]', 'r');
+  await page.dispatchEvent('#bindings tbody tr:first-child', 'change');
+  assert.equal(await page.getByRole('combobox', { name: 'layer of r', exact: true }).count(), 1);
+});
+
 await check('without the server\'s list the select stays empty and says why', async () => {
   const p2 = await browser.newPage();
   try {
