@@ -20,7 +20,8 @@ const deleteUsage = `usage: tessera delete LAYER...
 Deletes layers, each named by id, name or file-name fragment (as the tile URLs name them),
 with their tiles, metadata, statistics and parse log, from the database of DATABASE_URL
 (default ` + pgstore.DefaultDSN + `). The file of an upload (in RASTER_WORKDIR/uploads) goes
-too, as with DELETE /raster/layers/{ref} over HTTP, unless another layer reads it; a raster
+too, as with DELETE /raster/layers/{ref} over HTTP, unless another layer reads it, and so
+does the layer's EPSG:3857 copy kept for re-parses (in RASTER_WORKDIR/reprojected); a raster
 named by a path or URL stays where it is. A parse of the layer running at that moment fails.
 Nothing is deleted unless every LAYER names one layer.
 
@@ -47,9 +48,9 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
-	uploads := ""
+	uploads, work := "", ""
 	if ic, err := ingest.ConfigFromEnv(os.Getenv); err == nil {
-		uploads = server.UploadDir(ic.WorkDir)
+		uploads, work = server.UploadDir(ic.WorkDir), ic.WorkDir
 	}
 	// Every name first: a name that finds no layer (or several) among others deletes none
 	// of them. It deleted the layers named before it, then stopped.
@@ -87,6 +88,11 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "deleted layer %q (id %d)\n", l.Name, l.ID)
 		if _, err := server.RemoveUpload(ctx, st, uploads, l); err != nil {
 			fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file %s stays (%v); remove it by hand\n", l.Name, l.Source, err)
+		}
+		if work != "" {
+			if _, err := ingest.RemoveKept(work, l); err != nil {
+				fmt.Fprintf(stderr, "tessera delete: %q: its reprojected copy %s stays (%v); remove it by hand\n", l.Name, l.ReprojectedPath, err)
+			}
 		}
 	}
 	return 0

@@ -36,6 +36,24 @@ func TestDeleteCommand(t *testing.T) {
 		return n
 	}
 
+	keptCopy := func(id int64) string {
+		t.Helper()
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		var p string
+		if err := conn.QueryRow(context.Background(), `SELECT reprojected_path FROM layers WHERE id = $1`, id).Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("layer %d: no kept reprojection: %v", id, err)
+		}
+		return p
+	}
+	deletedCopy, keptLayerCopy := keptCopy(o.ID), keptCopy(kept.ID)
+
 	steps := []struct {
 		name    string
 		args    []string
@@ -95,6 +113,14 @@ func TestDeleteCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(src); err != nil {
 		t.Errorf("the raster named by a path went with its layer: %v", err)
+	}
+	// The deleted layer's EPSG:3857 copy kept for re-parses goes too (it stayed in
+	// RASTER_WORKDIR/reprojected: 359 MB for an 8000² float32 raster); the other layer's stays.
+	if _, err := os.Stat(deletedCopy); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the deleted layer's kept reprojection is still there: %v", err)
+	}
+	if _, err := os.Stat(keptLayerCopy); err != nil {
+		t.Errorf("the other layer's kept reprojection went: %v", err)
 	}
 	if n := tilesOf(o.ID); n != 0 {
 		t.Errorf("%d tiles of the deleted layer are left", n)

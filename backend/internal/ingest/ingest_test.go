@@ -343,6 +343,41 @@ func TestParseDirOwn(t *testing.T) {
 	}
 }
 
+// TestRemoveKept: only a file in RASTER_WORKDIR/reprojected goes with its deleted layer, not
+// a path elsewhere that a layer row might hold.
+func TestRemoveKept(t *testing.T) {
+	work := t.TempDir()
+	os.MkdirAll(filepath.Join(work, "reprojected", "sub"), 0o755)
+	tests := []struct {
+		name, path string
+		removed    bool
+	}{
+		{"kept copy", filepath.Join(work, "reprojected", "layer1-0123456789abcdef.tif"), true},
+		{"in the work directory", filepath.Join(work, "layer1.tif"), false},
+		{"below the kept directory", filepath.Join(work, "reprojected", "sub", "x.tif"), false},
+		{"elsewhere", filepath.Join(t.TempDir(), "reprojected", "x.tif"), false},
+		{"escaping with ..", filepath.Join(work, "reprojected") + "/../layer2.tif", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			os.MkdirAll(filepath.Dir(tc.path), 0o755)
+			if err := os.WriteFile(tc.path, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			l := catalog.NewLayer("x", "x.tif")
+			l.ReprojectedPath = tc.path
+			removed, err := ingest.RemoveKept(work, l)
+			_, serr := os.Stat(tc.path)
+			if err != nil || removed != tc.removed || errors.Is(serr, os.ErrNotExist) != tc.removed {
+				t.Errorf("removed %v (err %v), file gone %v; want %v", removed, err, errors.Is(serr, os.ErrNotExist), tc.removed)
+			}
+		})
+	}
+	if removed, err := ingest.RemoveKept(work, catalog.NewLayer("none", "x.tif")); removed || err != nil {
+		t.Errorf("no kept path: removed %v, err %v", removed, err)
+	}
+}
+
 // TestEverySharedRaster ingests every raster of ../shared/testdata and checks its outcome.
 func TestEverySharedRaster(t *testing.T) {
 	dir := filepath.Dir(shared(t, "README.md"))

@@ -628,7 +628,7 @@ func (p *Parser) reprojectPath(ctx context.Context, r *run, dir string, o warpOp
 	name := fmt.Sprintf("layer%d-%s.tif", layer.ID, hex.EncodeToString(key.Sum(nil))[:16])
 	path = filepath.Join(dir, "reprojected.tif")
 	if layer.StoreReprojected {
-		kept := filepath.Join(p.cfg.WorkDir, "reprojected")
+		kept := keptDir(p.cfg.WorkDir)
 		if err := os.MkdirAll(kept, 0o755); err != nil {
 			return "", false, fmt.Errorf("ingest: work directory (RASTER_WORKDIR): %w", err)
 		}
@@ -740,11 +740,37 @@ func (p *Parser) keepReprojected(ctx context.Context, r *run, tmp, path string) 
 			err = p.store.UpdateLayer(ctx, &l)
 		}
 		r.keep(err)
-		if old != "" && old != path && strings.HasPrefix(old, filepath.Join(p.cfg.WorkDir, "reprojected")+string(filepath.Separator)) {
+		if old != "" && old != path && inKeptDir(p.cfg.WorkDir, old) {
 			os.Remove(old)
 		}
 	}
 	return nil
+}
+
+// keptDir is where parses keep their reprojections (store_reprojected) under a work
+// directory (RASTER_WORKDIR).
+func keptDir(workDir string) string { return filepath.Join(workDir, "reprojected") }
+
+// inKeptDir reports whether path is a file in keptDir(workDir).
+func inKeptDir(workDir, path string) bool {
+	return path != "" && filepath.Dir(filepath.Clean(path)) == keptDir(filepath.Clean(workDir))
+}
+
+// RemoveKept removes the reprojection kept for deleted layer l (store_reprojected), when it
+// is in workDir's directory of kept reprojections, and reports whether it did. The file's
+// name holds the layer's id, so no other layer of the database records it. Without this a
+// deleted layer's copy (as large as its full-resolution EPSG:3857 raster) stayed there.
+func RemoveKept(workDir string, l catalog.Layer) (bool, error) {
+	if !inKeptDir(workDir, l.ReprojectedPath) {
+		return false, nil
+	}
+	if err := os.Remove(l.ReprojectedPath); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 func fmtPtr(v *float64) string {
