@@ -43,6 +43,19 @@ function rangeValue() {
   return lo !== '' && hi !== '' ? [Number(lo), Number(hi)] : null;
 }
 
+/**
+ * Says so when the range has one end only: it is then no range (each tile's own minimum and
+ * maximum), and a lone end was dropped without a word, the bar's "tile min … tile max" the only
+ * hint.
+ */
+function checkRange() {
+  const lo = $('#range-min').value, hi = $('#range-max').value, p = $('#range-error');
+  const half = (lo === '') !== (hi === '');
+  p.hidden = !half;
+  p.textContent = half ? `range: give the ${lo === '' ? 'minimum' : 'maximum'} too, or neither for each tile's own minimum and maximum` : '';
+  for (const [box, v] of [[$('#range-min'), lo], [$('#range-max'), hi]]) box.classList.toggle('bad', half && v === '');
+}
+
 /** The colormap as the server's `colormap=` takes it ("" is grayscale over the tile's range). */
 function colormapValue() {
   const kind = $('#cmap-kind').value, range = rangeValue();
@@ -178,6 +191,7 @@ function showTileError(msg) {
 /** Applies a parameter change: reload when the bands change, else re-render from the cache. */
 function apply(reload) {
   state.formulaOK = checkFormula();
+  checkRange();
   drawColorbar();
   if (!state.formulaOK && !view().server) return;
   state.gen++;

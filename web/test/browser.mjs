@@ -258,6 +258,21 @@ await check('a new formula re-renders without a request and equals the server', 
   assert.ok(r.colors > 10);
 });
 
+await check('a range with one end only says so (it is no range: each tile\'s own minimum and maximum)', async () => {
+  const shown = () => page.$eval('#range-error', (p) => (p.hidden ? null : p.textContent));
+  await page.fill('#range-max', '');
+  await page.dispatchEvent('#range-max', 'change');
+  // The lone minimum was dropped without a word.
+  assert.match(await shown() || '', /give the maximum too/);
+  assert.equal(await page.$eval('#range-max', (i) => i.classList.contains('bad')), true);
+  assert.equal(await page.$eval('#colorbar .hi', (s) => s.textContent), 'tile max');
+  await page.fill('#range-max', '4000');
+  await page.dispatchEvent('#range-max', 'change');
+  assert.equal(await shown(), null);
+  assert.equal(await page.$eval('#range-max', (i) => i.classList.contains('bad')), false);
+  await settled();
+});
+
 await check('a bad formula shows the error with the server\'s position', async () => {
   const bad = '(n - r) / (n +* r)';
   await page.fill('#formula', bad);
