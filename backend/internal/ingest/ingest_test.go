@@ -378,6 +378,60 @@ func TestRemoveKept(t *testing.T) {
 	}
 }
 
+// cancelAtReproject is a store that cancels the parse's context when the parse says it is
+// reprojecting: the warp then finishes, the rest of the parse sees the cancellation.
+type cancelAtReproject struct {
+	*pgstore.Store
+	cancel context.CancelFunc
+}
+
+func (s cancelAtReproject) SetStatus(ctx context.Context, id int64, st catalog.Status, line string) error {
+	err := s.Store.SetStatus(ctx, id, st, line)
+	if st == catalog.ReprojectingRaster {
+		s.cancel()
+	}
+	return err
+}
+
+// TestInterruptedParseRecordsKeptCopy: a reprojection finished when the parse was interrupted
+// is recorded on the layer, so a re-parse reuses it and a delete removes it. Recording it used
+// the cancelled context and failed, so the file (as large as the full-resolution raster) was
+// in RASTER_WORKDIR/reprojected under no layer's name, for good.
+func TestInterruptedParseRecordsKeptCopy(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+			store := dbtest.New(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cfg := ingest.DefaultConfig()
+			cfg.WorkDir, cfg.Stream = t.TempDir(), stream
+			pool := jobs.NewPool(2, ingest.NewTaskHandler(store))
+			t.Cleanup(pool.Close)
+			p, err := ingest.New(cancelAtReproject{store, cancel}, pool, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := catalog.NewLayer("interrupted", shared(t, "django_raster_test.tif"))
+			if err := store.CreateLayer(context.Background(), &l); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Parse(ctx, l.ID); err == nil {
+				t.Fatal("the interrupted parse succeeded")
+			}
+			got, err := store.LayerByID(context.Background(), l.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, _ := filepath.Glob(filepath.Join(cfg.WorkDir, "reprojected", "*"))
+			for _, f := range files {
+				if f != got.ReprojectedPath {
+					t.Errorf("%s is kept under no layer's name (the layer records %q)", f, got.ReprojectedPath)
+				}
+			}
+		})
+	}
+}
+
 // TestEverySharedRaster ingests every raster of ../shared/testdata and checks its outcome.
 func TestEverySharedRaster(t *testing.T) {
 	dir := filepath.Dir(shared(t, "README.md"))

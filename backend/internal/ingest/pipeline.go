@@ -731,6 +731,10 @@ func (p *Parser) keepReprojected(ctx context.Context, r *run, tmp, path string) 
 	}
 	if layer.StoreReprojected || layer.ReprojectedPath != "" {
 		old := layer.ReprojectedPath
+		// Recorded even when the parse was interrupted during the warp: the file is complete
+		// (a re-parse reuses it, a delete removes it); with the cancelled context the update
+		// failed and the file was kept under no layer's name, for good.
+		ctx := context.WithoutCancel(ctx)
 		l, err := p.store.LayerByID(ctx, layer.ID)
 		if err == nil {
 			l.ReprojectedPath = ""
