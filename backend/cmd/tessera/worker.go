@@ -30,7 +30,7 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, workerUsage)
 		fs.PrintDefaults()
 	}
-	conc := fs.Int("concurrency", jobs.DefaultConcurrency(), "tasks run at once")
+	conc := fs.Int("concurrency", jobs.DefaultConcurrency(), "tasks run at once; the default is GOMAXPROCS, the CPUs this process may use")
 	url, defaultQueue := redisSettings(os.Getenv)
 	queue := fs.String("queue", defaultQueue, "asynq queue (TESSERA_QUEUE, else tessera)")
 	if code, ok := parseFlags(fs, args, fs.Usage); !ok {

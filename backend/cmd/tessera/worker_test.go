@@ -12,18 +12,22 @@ func TestWorkerUsage(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		code int
 		want string
 	}{
-		{"extra argument", []string{"worker", "extra"}, `unexpected argument "extra"`},
-		{"concurrency 0", []string{"worker", "--concurrency", "0"}, "--concurrency 0: want 1..1024"},
-		{"concurrency too high", []string{"worker", "--concurrency", "5000"}, "--concurrency 5000: want 1..1024"},
-		{"not a number", []string{"worker", "--concurrency", "x"}, `invalid value "x"`},
+		{"extra argument", []string{"worker", "extra"}, 2, `unexpected argument "extra"`},
+		{"concurrency 0", []string{"worker", "--concurrency", "0"}, 2, "--concurrency 0: want 1..1024"},
+		{"concurrency too high", []string{"worker", "--concurrency", "5000"}, 2, "--concurrency 5000: want 1..1024"},
+		{"not a number", []string{"worker", "--concurrency", "x"}, 2, `invalid value "x"`},
+		// The default is the CPU count, not the 2 of README's example (--help showed only
+		// the number of the machine it ran on).
+		{"help", []string{"worker", "-h"}, 0, "the default is GOMAXPROCS, the CPUs this process may use"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errText := runCmd(tc.args...)
-			if code != 2 || !strings.Contains(errText, tc.want) {
-				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errText, tc.want)
+			if code != tc.code || !strings.Contains(errText, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errText, tc.code, tc.want)
 			}
 		})
 	}
