@@ -411,7 +411,9 @@ func showPhases(ctx context.Context, st *pgstore.Store, id int64, w io.Writer) (
 }
 
 // pollParse calls show with the layer's parse status every 200 ms, from one goroutine, until
-// the returned stop is called; stop returns once the goroutine has ended.
+// the returned stop is called, and once more then with the status the parse ended with (the
+// bar of a parse quicker than a poll showed "unparsed" as its last frame); stop returns once
+// the goroutine has ended.
 func pollParse(ctx context.Context, st *pgstore.Store, id int64, show func(catalog.ParseStatus)) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -420,12 +422,19 @@ func pollParse(ctx context.Context, st *pgstore.Store, id int64, show func(catal
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {
+			select {
+			case <-done:
+				if l, err := st.LayerByID(context.WithoutCancel(ctx), id); err == nil {
+					show(l.Parse)
+				}
+				return
+			default:
+			}
 			if l, err := st.LayerByID(ctx, id); err == nil {
 				show(l.Parse)
 			}
 			select {
 			case <-done:
-				return
 			case <-tick.C:
 			}
 		}

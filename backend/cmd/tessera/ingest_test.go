@@ -88,6 +88,11 @@ func TestIngestCommand(t *testing.T) {
 	if !strings.Contains(errText, "tiles") {
 		t.Errorf("no progress bar on stderr: %q", errText)
 	}
+	// The bar's last frame is the status the parse ended with (a parse quicker than a poll
+	// left "unparsed" or "reprojecting raster" there, above the FINISHED summary).
+	if !strings.Contains(errText, "finished") {
+		t.Errorf("the bar never shows the parse finished: %q", errText)
+	}
 
 	// --srid gives a CRS to a raster without one.
 	code, o3, _ := ingestJSON(t, sharedRaster(t, "rasterio_float32.tif"), "--srid", "3857")
