@@ -442,19 +442,27 @@ function bindLayer(l) {
 
 // --- pixel --------------------------------------------------------------------------------
 
-map.on('click', async (e) => {
-  const p = L.CRS.EPSG3857.project(e.latlng);
+/** Shows the formula's value at a point of the map (pixel/{x}/{y} in EPSG:3857 metres). */
+async function showPixel(latlng) {
+  const p = L.CRS.EPSG3857.project(latlng);
   const q = new URLSearchParams({ layers: layersParam(), formula: $('#formula').value });
   const out = $('#pixel');
   out.textContent = '…';
   try {
     const r = await getJSON(`pixel/${p.x}/${p.y}?${q}`);
-    out.textContent = `${r.value === null ? 'no data' : r.value} at ${e.latlng.lat.toFixed(5)}, ${e.latlng.lng.toFixed(5)}`;
+    out.textContent = `${r.value === null ? 'no data' : r.value} at ${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)}`;
     out.dataset.value = r.value === null ? '' : String(r.value);
     out.dataset.x = String(p.x); out.dataset.y = String(p.y);
   } catch (err) {
     out.textContent = err.message;
   }
+}
+
+map.on('click', (e) => showPixel(e.latlng));
+// From the keyboard (the arrow keys move the focused map, + and - zoom it), Enter gives the
+// value at the map's centre: the value under a click was for the mouse only.
+map.getContainer().addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' && ev.target === map.getContainer()) showPixel(map.getCenter());
 });
 
 // --- upload and parse status --------------------------------------------------------------

@@ -395,7 +395,7 @@ await check('server PNG tiles of 512 pixels (RASTER_TILESIZE=512) fill their til
   }
 });
 
-await check('a click gives the pixel value the server answers', async () => {
+await check('a click, or Enter on the focused map, gives the pixel value the server answers', async () => {
   const box = await page.locator('#map').boundingBox();
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   await page.waitForFunction(() => document.querySelector('#pixel').dataset.x !== undefined, null, { timeout: 10000 });
@@ -405,6 +405,15 @@ await check('a click gives the pixel value the server answers', async () => {
   console.log(`  ${p.text}`);
   assert.ok(want.value >= 1 && want.value <= 6, `landcover class at the centre: ${want.value}`);
   assert.equal(Number(p.value), want.value);
+  // From the keyboard: Enter on the focused map gives the value at its centre (it gave none).
+  await page.evaluate(() => { const e = document.querySelector('#pixel'); e.textContent = ''; delete e.dataset.x; delete e.dataset.value; });
+  await page.focus('#map');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#pixel').dataset.x !== undefined, null, { timeout: 3000 });
+  const k = await page.$eval('#pixel', (e) => ({ ...e.dataset }));
+  const centre = await page.evaluate(() => window.tesseraApp.map.options.crs.project(window.tesseraApp.map.getCenter()));
+  assert.deepEqual([Number(k.x), Number(k.y)], [centre.x, centre.y]);
+  assert.equal(Number(k.value), (await (await fetch(`${base}/raster/pixel/${k.x}/${k.y}?${new URLSearchParams({ layers, formula: 'x' })}`)).json()).value);
 });
 
 await check('an upload is parsed and the status panel reaches FINISHED', async () => {
