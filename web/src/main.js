@@ -442,19 +442,27 @@ function bindLayer(l) {
 
 // --- pixel --------------------------------------------------------------------------------
 
-/** Shows the formula's value at a point of the map (pixel/{x}/{y} in EPSG:3857 metres). */
+let pixelSeq = 0;
+
+/**
+ * Shows the formula's value at a point of the map (pixel/{x}/{y} in EPSG:3857 metres). Only the
+ * latest point's answer is shown: an earlier, slower answer arriving last showed the value of
+ * the point clicked before under the coordinates of the one clicked last.
+ */
 async function showPixel(latlng) {
-  const p = L.CRS.EPSG3857.project(latlng);
+  const p = L.CRS.EPSG3857.project(latlng), seq = ++pixelSeq;
   const q = new URLSearchParams({ layers: layersParam(), formula: $('#formula').value });
   const out = $('#pixel');
   out.textContent = '…';
+  for (const k of ['value', 'x', 'y']) delete out.dataset[k];
   try {
     const r = await getJSON(`pixel/${p.x}/${p.y}?${q}`);
+    if (seq !== pixelSeq) return;
     out.textContent = `${r.value === null ? 'no data' : r.value} at ${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)}`;
     out.dataset.value = r.value === null ? '' : String(r.value);
     out.dataset.x = String(p.x); out.dataset.y = String(p.y);
   } catch (err) {
-    out.textContent = err.message;
+    if (seq === pixelSeq) out.textContent = err.message;
   }
 }
 

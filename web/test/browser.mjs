@@ -414,6 +414,25 @@ await check('a click, or Enter on the focused map, gives the pixel value the ser
   const centre = await page.evaluate(() => window.tesseraApp.map.options.crs.project(window.tesseraApp.map.getCenter()));
   assert.deepEqual([Number(k.x), Number(k.y)], [centre.x, centre.y]);
   assert.equal(Number(k.value), (await (await fetch(`${base}/raster/pixel/${k.x}/${k.y}?${new URLSearchParams({ layers, formula: 'x' })}`)).json()).value);
+  // Two clicks, the first answer slower: the second point's value stays (the first one's
+  // overwrote it, shown at the second point).
+  let first = true;
+  const slow = async (r) => { if (first) { first = false; await new Promise((ok) => setTimeout(ok, 800)); } await r.continue(); };
+  await page.route((u) => u.pathname.includes('/raster/pixel/'), slow);
+  try {
+    await page.mouse.click(box.x + box.width / 2 - 40, box.y + box.height / 2);
+    await page.mouse.click(box.x + box.width / 2 + 40, box.y + box.height / 2);
+    await page.waitForFunction(() => document.querySelector('#pixel').dataset.x !== undefined, null, { timeout: 5000 });
+    await page.waitForTimeout(1200); // past the first, slow answer
+  } finally {
+    await page.unroute((u) => u.pathname.includes('/raster/pixel/'), slow);
+  }
+  const last = await page.$eval('#pixel', (e) => ({ ...e.dataset }));
+  const east = await page.evaluate(([x, y]) => {
+    const m = window.tesseraApp.map, r = m.getContainer().getBoundingClientRect();
+    return m.options.crs.project(m.containerPointToLatLng([x - r.left, y - r.top]));
+  }, [box.x + box.width / 2 + 40, box.y + box.height / 2]);
+  assert.ok(Math.abs(Number(last.x) - east.x) < 1e-6, `the value shown is at x ${last.x}, the last click at ${east.x}`);
 });
 
 await check('an upload is parsed and the status panel reaches FINISHED', async () => {
