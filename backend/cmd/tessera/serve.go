@@ -300,7 +300,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	})
 	srv := server.New(st, svc, parse, metrics, server.Config{
 		Prefix: cfg.Prefix, AdminToken: cfg.AdminToken, PrivateReads: cfg.PrivateReads, CORSOrigins: cfg.CORSOrigins,
-		UploadDir: server.UploadDir(cfg.Ingest.WorkDir), MaxUpload: cfg.MaxUpload, BenchRoutes: cfg.BenchRoutes, Logger: log,
+		UploadDir: server.UploadDir(cfg.Ingest.WorkDir), WorkDir: cfg.Ingest.WorkDir, MaxUpload: cfg.MaxUpload, BenchRoutes: cfg.BenchRoutes, Logger: log,
 		MaxZoom: &cfg.Ingest.MaxZoom, TrustedProxies: cfg.TrustedProxies,
 	})
 	defer srv.Close()

@@ -63,6 +63,9 @@ type Config struct {
 	CORSOrigins []string
 	// UploadDir is where uploaded rasters are streamed to; MaxUpload bounds one upload.
 	UploadDir string
+	// WorkDir is the parses' RASTER_WORKDIR, whose kept reprojections (store_reprojected)
+	// a layer's delete removes with it ("" : they stay).
+	WorkDir   string
 	MaxUpload int64
 	// BenchRoutes adds bench/floor/…: the HTTP floor of the load benchmark, answering the
 	// same bytes as an algebra tile from memory.

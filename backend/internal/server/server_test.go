@@ -70,7 +70,7 @@ func setupWith(t *testing.T, exportMax int64, configure func(*server.Config)) *e
 	metrics := server.NewMetrics()
 	svc := tiles.New(st, tiles.Config{LayerTTL: -1, ExportMaxPixels: exportMax, OnCache: metrics.CacheHook,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	cfg := server.Config{AdminToken: adminToken, CORSOrigins: []string{"*"}, UploadDir: filepath.Join(workdir, "uploads"),
+	cfg := server.Config{AdminToken: adminToken, CORSOrigins: []string{"*"}, UploadDir: filepath.Join(workdir, "uploads"), WorkDir: workdir,
 		MaxUpload: 1 << 20, BenchRoutes: true, EventsPoll: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if configure != nil {
@@ -644,6 +644,9 @@ func TestUploadParse(t *testing.T) {
 	if _, err := os.Stat(stored.Source); err != nil {
 		t.Fatalf("the uploaded file before the delete: %v", err)
 	}
+	if _, err := os.Stat(stored.ReprojectedPath); stored.ReprojectedPath == "" || err != nil {
+		t.Fatalf("the kept reprojection before the delete: %q %v", stored.ReprojectedPath, err)
+	}
 	if resp, rb := e.do(t, call{method: "DELETE", path: "/raster/layers/django_test"}); resp.StatusCode != 401 {
 		t.Fatalf("delete without a token: %d %s", resp.StatusCode, rb)
 	}
@@ -656,6 +659,11 @@ func TestUploadParse(t *testing.T) {
 	}
 	if _, err := os.Stat(stored.Source); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the uploaded file after the delete: %v, want it gone", err)
+	}
+	// The reprojection the parse kept (store_reprojected) goes too, as with tessera delete:
+	// it stayed, as large as the layer's full-resolution raster in EPSG:3857.
+	if _, err := os.Stat(stored.ReprojectedPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the kept reprojection after the delete: %v, want it gone", err)
 	}
 	for _, path := range []string{"/raster/layers/django_test", "/raster/tiles/django_test/11/552/858.png"} {
 		if resp, rb := e.do(t, call{path: path}); resp.StatusCode != 404 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/gdal"
+	"github.com/tessera-gis/tessera/backend/internal/ingest"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
 	"github.com/tessera-gis/tessera/shared/colormap"
 )
@@ -185,8 +186,9 @@ func (s *Server) updateLegend(c echo.Context) error {
 
 // deleteLayer deletes a layer with its tiles, metadata, band statistics and parse log
 // (DELETE layers/{ref}, by id, name or file-name fragment as the other layer routes), and
-// the raster file an upload stored for it unless another layer reads it (RemoveUpload); a
-// file named by a path or URL is not the server's and stays. A parse of the layer running at that moment fails. Readers see the
+// the raster file an upload stored for it unless another layer reads it (RemoveUpload), and
+// the reprojection its parses kept in WorkDir (ingest.RemoveKept); a file named by a path or
+// URL is not the server's and stays. A parse of the layer running at that moment fails. Readers see the
 // layer gone within the layer cache's second. django-raster deletes layers in its admin.
 func (s *Server) deleteLayer(c echo.Context) error {
 	l, err := s.layerRef(c)
@@ -199,6 +201,11 @@ func (s *Server) deleteLayer(c echo.Context) error {
 	}
 	if _, err := RemoveUpload(ctx, s.store, s.cfg.UploadDir, l); err != nil {
 		s.log.WarnContext(ctx, "server: delete layer: its uploaded file stays", "layer", l.Name, "file", l.Source, "err", err)
+	}
+	if s.cfg.WorkDir != "" { // as tessera delete: the layer's kept reprojection goes with it
+		if _, err := ingest.RemoveKept(s.cfg.WorkDir, l); err != nil {
+			s.log.WarnContext(ctx, "server: delete layer: its reprojected copy stays", "layer", l.Name, "file", l.ReprojectedPath, "err", err)
+		}
 	}
 	return c.NoContent(http.StatusNoContent)
 }
