@@ -446,8 +446,8 @@ let pixelSeq = 0;
 
 /**
  * Shows the formula's value at a point of the map (pixel/{x}/{y} in EPSG:3857 metres). Only the
- * latest point's answer is shown: an earlier, slower answer arriving last showed the value of
- * the point clicked before under the coordinates of the one clicked last.
+ * latest point's answer is shown: an earlier, slower answer arriving last replaced the latest
+ * point's value with the one of the point clicked before.
  */
 async function showPixel(latlng) {
   const p = L.CRS.EPSG3857.project(latlng), seq = ++pixelSeq;
@@ -482,6 +482,7 @@ function followParse(l) {
   const text = $('#status-text'), bar = $('#status-progress'), log = box.querySelector('.log');
   log.replaceChildren();
   const es = new EventSource(streamURL(`${prefix}layers/${l.id}/events`));
+  let first = true;
   es.addEventListener('status', (ev) => {
     const s = JSON.parse(ev.data);
     text.textContent = s.status;
@@ -490,6 +491,8 @@ function followParse(l) {
     bar.value = s.status === 'FINISHED' ? bar.max : s.tiles_done;
     log.replaceChildren(...s.log.slice(-20).map((line) => el('li', { textContent: line })));
     log.scrollTop = log.scrollHeight;
+    if (first) box.scrollIntoView({ block: 'nearest' }); // with its first log lines, once
+    first = false;
   });
   es.addEventListener('end', () => {
     es.close();
@@ -521,6 +524,9 @@ $('#upload').addEventListener('submit', async (ev) => {
   $('#status-progress').value = 0;
   text.textContent = 'uploading…';
   delete text.dataset.status;
+  // The status opens under the upload button, which a user scrolls to the panel's bottom edge
+  // to press: it was out of sight there, the refusal or the parse's progress with it.
+  $('#status').scrollIntoView({ block: 'nearest' });
   try {
     const l = await getJSON('layers', { method: 'POST', headers, body });
     await loadLayers();

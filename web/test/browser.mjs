@@ -223,6 +223,32 @@ await check('a layer whose parse failed says why in the list', async () => {
   }
 });
 
+await check('the upload\'s status is in sight once the upload button is pressed at the panel\'s bottom edge', async () => {
+  const p6 = await browser.newPage();
+  try {
+    await p6.setViewportSize({ width: 375, height: 667 });
+    await p6.route((u) => u.pathname.endsWith('/raster/layers'), (r) => (r.request().method() === 'POST'
+      ? r.fulfill({ status: 401, contentType: 'application/json', body: '{"error": "the bearer token is not valid (test)"}' })
+      : r.continue()));
+    await p6.goto(base + '/');
+    await p6.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+    await p6.fill('#upload [name=token]', 'some-token');
+    await p6.fill('#upload [name=url]', 'https://example.com/scene.tif');
+    // As a user scrolls to it: the button at the panel's bottom edge, pressed where it is.
+    await p6.$eval('#upload button[type=submit]', (b) => b.scrollIntoView({ block: 'end' }));
+    const b = await p6.locator('#upload button[type=submit]').boundingBox();
+    await p6.mouse.click(b.x + b.width / 2, b.y + b.height / 2);
+    await p6.waitForFunction(() => document.querySelector('#status-text').textContent.includes('(test)'), null, { timeout: 5000 });
+    const seen = await p6.evaluate(() => {
+      const p = document.querySelector('#panel').getBoundingClientRect(), t = document.querySelector('#status-text').getBoundingClientRect();
+      return { panel: [p.top, p.bottom], text: [t.top, t.bottom] };
+    });
+    assert.ok(seen.text[0] >= seen.panel[0] && seen.text[1] <= seen.panel[1] + 0.5, `the status ${seen.text} is outside the panel's view ${seen.panel}`);
+  } finally {
+    await p6.close();
+  }
+});
+
 let ndvi;
 await check('client-rendered NDVI tile equals the server PNG (RdYlGn, range -1..1)', async () => {
   ndvi = await compareWithServer();
