@@ -311,8 +311,13 @@ async function deleteLayer(l) {
   }
 }
 
+/**
+ * Fills a binding's layer select; a layer whose parse has not finished says its status ("notes
+ * (FAILED)"): bound, it gives an empty map, which said nothing of why.
+ */
 function fillLayerSelect(sel, value) {
-  sel.replaceChildren(...state.layers.map((l) => el('option', { value: String(l.id), textContent: l.name })));
+  const label = (l) => (l.parse.status === 'FINISHED' ? l.name : `${l.name} (${l.parse.status})`);
+  sel.replaceChildren(...state.layers.map((l) => el('option', { value: String(l.id), textContent: label(l) })));
   if (value) sel.value = value;
 }
 

@@ -202,7 +202,7 @@ await check('nothing sticks out of the panel: a long layer name wraps, a long fo
   }
 });
 
-await check('a layer whose parse failed says why in the list', async () => {
+await check('a layer whose parse failed says why in the list, and says FAILED in the layer selects', async () => {
   // A failed upload, as GET layers lists it (the last log line is the failure's).
   const why = 'The file uploads/0a1b2c-notes.tif is not a raster GDAL can read (not recognized as a supported file format). Check that it is a raster format GDAL supports, such as GeoTIFF.';
   const failed = { id: 9999, name: 'notes', datatype: 'co', source: 'notes.tif', version: 1, max_zoom: 0, bands: [], metadata: {},
@@ -218,6 +218,8 @@ await check('a layer whose parse failed says why in the list', async () => {
     const li = await p5.$eval('#layers li[data-id="9999"]', (e) => ({ badge: e.querySelector('.badge').textContent, meta: e.querySelector('.meta').textContent }));
     // It said "no bands yet", as if the parse were still to come.
     assert.deepEqual(li, { badge: 'FAILED', meta: why });
+    // The bindings' layer selects say so too (it read "notes", and bound it gave an empty map).
+    assert.deepEqual(await p5.$$eval('#bindings select[name=layer] option[value="9999"]', (o) => o.map((x) => x.textContent)), ['notes (FAILED)', 'notes (FAILED)']);
   } finally {
     await p5.close();
   }
