@@ -378,6 +378,25 @@ await check('a legend colours the land cover as the server does', async () => {
   assert.ok(r.colors >= 3 && r.colors <= 6, `${r.colors} colours for a 6-class legend`);
   const swatches = await page.$$eval('#colorbar .swatches li', (li) => li.length);
   assert.equal(swatches, 6);
+  // Zoomed in with the + button: the counts are those of the new zoom's tiles (the former
+  // zoom's, kept until pruned, were added to them).
+  const counted = () => page.evaluate(() => {
+    const shown = [...document.querySelectorAll('#colorbar .swatches li span.muted')].reduce((a, s) => a + Number(s.textContent.replace(/[^0-9]/g, '')), 0);
+    const z = window.tesseraApp.map.getZoom();
+    const tiles = [...document.querySelectorAll('#map canvas.tile')].filter((c) => Number(c.dataset.z) === z);
+    return { shown, want: tiles.reduce((a, c) => a + Object.values(c.counts || {}).reduce((x, y) => x + y, 0), 0) };
+  });
+  const before = await counted();
+  assert.ok(before.shown > 0 && before.shown === before.want, `counts ${JSON.stringify(before)}`);
+  await page.click('.leaflet-control-zoom-in');
+  await page.waitForFunction((z) => window.tesseraApp.map.getZoom() === z + 1, Number(r.tile.split('/')[0]), { timeout: 5000 });
+  await settled();
+  await page.waitForTimeout(600); // past the former zoom's pruning
+  const after = await counted();
+  assert.ok(after.shown > before.shown && after.shown === after.want, `counts after a zoom in ${JSON.stringify(after)} (before ${JSON.stringify(before)})`);
+  await page.click('.leaflet-control-zoom-out');
+  await page.waitForFunction((z) => window.tesseraApp.map.getZoom() === z, Number(r.tile.split('/')[0]), { timeout: 5000 });
+  await settled();
 });
 
 await check('the server-tile toggle shows the server\'s PNG tiles', async () => {
