@@ -220,6 +220,17 @@ function parseNote(l) {
   return el('div', { className: 'meta' }, 'no bands yet');
 }
 
+/**
+ * The selected layer's show button, when its parse finished: binds it in the formula and moves
+ * the map to its extent, as a finished upload is shown. Binding a layer by its select left the
+ * map where it was, most often away from the layer: a blank map, its outline out of sight.
+ */
+function showButton(l) {
+  if (l.parse.status !== 'FINISHED' || !l.bands.length) return '';
+  return el('button', { type: 'button', className: 'show', textContent: 'show', title: `show ${l.name}: bind it in the formula, move the map to it`,
+    onclick: (ev) => { ev.stopPropagation(); showLayer(l.id).catch((err) => showTileError(`${l.name}: ${err.message}`)); } });
+}
+
 /** The selected layer's delete button (deletes need a token: the page shows it only with one). */
 function deleteButton(l) {
   return el('button', { type: 'button', className: 'delete', textContent: 'delete', title: `delete layer ${l.name}`,
@@ -247,7 +258,7 @@ function renderLayerList() {
       onclick: () => { state.selected = selected ? null : l.id; renderLayerList(); } },
       pick, ' ', el('span', { className: 'muted' }, `#${l.id} ${DATATYPES[l.datatype] || l.datatype}`), ' ',
       el('span', { className: `badge ${l.parse.status}` }, l.parse.status),
-      selected && hasToken() ? deleteButton(l) : '',
+      selected ? el('span', { className: 'actions' }, showButton(l), hasToken() ? deleteButton(l) : '') : '',
       bands ? el('div', { className: 'meta' }, bands) : parseNote(l)));
     if (l.bounds) {
       const [w, s, e, n] = l.bounds;
@@ -273,7 +284,7 @@ function updateDeleteButton() {
   const l = li && state.layers.find((x) => String(x.id) === li.dataset.id);
   if (!l) return;
   const btn = li.querySelector('button.delete');
-  if (hasToken() && !btn) li.querySelector('.badge').after(deleteButton(l));
+  if (hasToken() && !btn) li.querySelector('.actions').append(deleteButton(l));
   else if (!hasToken() && btn) btn.remove();
 }
 

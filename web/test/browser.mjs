@@ -442,6 +442,29 @@ await check('server PNG tiles of 512 pixels (RASTER_TILESIZE=512) fill their til
   }
 });
 
+await check('a selected layer\'s show button binds it and moves the map to it (no token needed)', async () => {
+  const land = await page.evaluate(() => window.tesseraApp.state.layers.find((l) => l.name === 'landcover'));
+  // Away from it, on the scene.
+  await page.evaluate(() => {
+    const b = window.tesseraApp.state.layers.find((l) => l.name === 'scene').bounds;
+    window.tesseraApp.map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+  });
+  await page.click('#layers li[data-id] >> text=landcover');
+  // Binding a layer by its select left the map where it was: blank, the layer out of sight.
+  await page.click(`#layers li.selected[data-id="${land.id}"] button.show`);
+  await page.waitForFunction((id) => window.tesseraApp.view().layers === `x=${id}`, land.id, { timeout: 5000 });
+  assert.equal(await page.$eval('#formula', (f) => f.value), 'x');
+  const [w, s, e, n] = land.bounds;
+  await page.waitForFunction(([w, s, e, n]) => {
+    const b = window.tesseraApp.map.getBounds();
+    return b.getWest() <= w && b.getSouth() <= s && b.getEast() >= e && b.getNorth() >= n && b.getEast() - b.getWest() < 4 * (e - w);
+  }, [w, s, e, n], { timeout: 5000 });
+  await settled();
+  const r = await compareWithServer();
+  assert.ok(r.opaque > 1000 && r.diff === 0, `landcover shown: ${JSON.stringify(r)}`);
+  await page.click('#layers li.selected button.pick'); // unselected again
+});
+
 await check('a click, or Enter on the focused map, gives the pixel value the server answers', async () => {
   const box = await page.locator('#map').boundingBox();
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
