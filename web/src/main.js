@@ -310,7 +310,12 @@ async function deleteLayer(l) {
   }
   state.selected = null;
   const stale = [...document.querySelectorAll('#bindings tbody tr')].filter((tr) => tr.querySelector('[name=layer]').value === String(l.id));
+  const at = state.layers.findIndex((x) => x.id === l.id);
   await loadLayers();
+  // The focus was on the delete button, gone with the list made anew (it fell to the page's
+  // body, so the keyboard started over from the top): it goes to the layer now at its place.
+  const picks = document.querySelectorAll('#layers button.pick');
+  if (picks.length && (!document.activeElement || document.activeElement === document.body)) picks[Math.min(Math.max(at, 0), picks.length - 1)].focus();
   if (stale.length) {
     for (const tr of stale) tr.remove();
     if (!document.querySelector('#bindings tbody tr')) {

@@ -594,6 +594,8 @@ await check('a layer is deleted from the page after a confirmation naming it', a
   await page.waitForFunction(() => ![...document.querySelectorAll('#layers li b')].some((b) => b.textContent === 'terrain'), null, { timeout: 10000 });
   assert.deepEqual(await listed(), ['landcover', 'scene']);
   assert.equal((await fetch(`${base}/raster/layers/terrain`)).status, 404);
+  // The focus, on the delete button, goes to the list (it fell to the page's body).
+  assert.equal(await page.evaluate(() => document.activeElement.matches('#layers button.pick')), true, 'the focus left the list');
   assert.equal(await page.$eval('#layer-error', (p) => p.hidden), true);
   const bound = await page.evaluate(() => window.tesseraApp.view().layers);
   assert.ok(bound !== '' && !bound.split(',').some((b) => b.endsWith(`=${terrain.id}`)), `bindings after the delete: ${bound}`);
