@@ -139,6 +139,12 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			source = abs // workers and later re-parses must find it from anywhere
 		}
 	}
+	if *name != "" {
+		if err := catalog.CheckName(*name); err != nil {
+			fmt.Fprintf(stderr, "tessera ingest: --name: %v\n", err)
+			return 2
+		}
+	}
 	dt, err := catalog.ParseDatatype(*dtype)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera ingest: --datatype: %v\n", err)

@@ -276,6 +276,10 @@ func TestIngestCommandUsage(t *testing.T) {
 		{"ingest", " "},
 		// A scheme no parse reads: refused before the layer is made (it was a FAILED layer).
 		{"ingest", "ftp://127.0.0.1/x.tif"},
+		// A name no tile URL can carry (it was a layer reachable by its id only), and one
+		// too long to look up.
+		{"ingest", "a.tif", "--name", "a/b"},
+		{"ingest", "a.tif", "--name", strings.Repeat("n", 257)},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			if code, _, errText := runCmd(args...); code != 2 || errText == "" {

@@ -132,6 +132,22 @@ type PixelRead struct {
 	Types []raster.DataType
 }
 
+// CheckName reports why name cannot be a layer's name, or nil: it must not be blank, must be
+// at most MaxRefLen bytes (longer could not be looked up) and must not hold a "/", which no
+// tile URL (tiles/{layer}/{z}/{x}/{y}.png) or other layer route can carry: such a layer was
+// made, and then could be reached by its id only.
+func CheckName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return errors.New("a layer name cannot be empty")
+	case len(name) > MaxRefLen:
+		return fmt.Errorf("a layer name is at most %d bytes; this one is %d", MaxRefLen, len(name))
+	case strings.Contains(name, "/"):
+		return fmt.Errorf("layer name %q holds a \"/\", which tile URLs cannot carry; use another character", name)
+	}
+	return nil
+}
+
 // DefaultName is the name of a layer made from source when none is given: the file name of a
 // path or URL without its extension(s) (.tif, .tif.zip, .tif.gz; an "extension" of more than
 // five letters is kept), "" when nothing is left. `tessera ingest` and uploads name layers so.

@@ -26,11 +26,10 @@ const (
 )
 
 func validateLayer(l *catalog.Layer) error {
+	if err := catalog.CheckName(l.Name); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
 	switch {
-	case strings.TrimSpace(l.Name) == "":
-		return errors.New("pgstore: layer name is empty")
-	case len(l.Name) > MaxNameLen:
-		return fmt.Errorf("pgstore: layer name is %d bytes long, at most %d are allowed", len(l.Name), MaxNameLen)
 	case len(l.Description) > MaxDescriptionLen:
 		return fmt.Errorf("pgstore: layer %q: description is %d bytes long, at most %d are allowed", l.Name, len(l.Description), MaxDescriptionLen)
 	case len(l.Source) > MaxSourceLen:

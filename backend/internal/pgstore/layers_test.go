@@ -159,8 +159,9 @@ func TestCreateLayerRejects(t *testing.T) {
 		edit func(*catalog.Layer)
 		want string
 	}{
-		{"empty name", func(l *catalog.Layer) { l.Name = " " }, "name is empty"},
+		{"empty name", func(l *catalog.Layer) { l.Name = " " }, "name cannot be empty"},
 		{"long name", func(l *catalog.Layer) { l.Name = strings.Repeat("n", 257) }, "at most 256"},
+		{"a / in the name", func(l *catalog.Layer) { l.Name = "a/b" }, "tile URLs cannot carry"},
 		{"long source", func(l *catalog.Layer) { l.Source = strings.Repeat("s", 5000) }, "source is 5000 bytes"},
 		{"bad datatype", func(l *catalog.Layer) { l.Datatype = "continuous" }, "unknown datatype"},
 		{"max zoom", func(l *catalog.Layer) { l.MaxZoom = ptr(31) }, "max zoom 31"},

@@ -630,6 +630,10 @@ func TestUploadParse(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(rb), "No data source found. Provide a rasterfile or a source url.") {
 		t.Errorf("no source: %d %s", resp.StatusCode, rb)
 	}
+	resp, rb = e.do(t, call{method: "POST", path: "/raster/layers", body: `{"name":"a/b","url":"https://example.com/y.tif"}`, ctype: "application/json", header: auth})
+	if resp.StatusCode != 400 || !strings.Contains(string(rb), `name: layer name \"a/b\" holds a \"/\"`) {
+		t.Errorf("a name with a /: %d %s", resp.StatusCode, rb)
+	}
 	resp, rb = e.do(t, call{method: "POST", path: "/raster/layers", body: `{"name":"ftp","url":"ftp://x/y.tif"}`, ctype: "application/json", header: auth})
 	if resp.StatusCode != 400 || !strings.Contains(string(rb), "url") {
 		t.Errorf("ftp url: %d %s", resp.StatusCode, rb)

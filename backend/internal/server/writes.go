@@ -384,6 +384,9 @@ func (b layerBody) layer(source string, maxZoom int) (catalog.Layer, error) {
 	if name == "" {
 		name = catalog.DefaultName(source)
 	}
+	if err := catalog.CheckName(name); err != nil && b.Name != "" {
+		return catalog.Layer{}, &tiles.ParamError{Param: "name", Msg: err.Error()}
+	}
 	l := catalog.NewLayer(name, source)
 	l.Description = b.Description
 	dt, err := catalog.ParseDatatype(b.Datatype)
