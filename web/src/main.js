@@ -530,6 +530,16 @@ $('#upload').addEventListener('submit', async (ev) => {
   const f = ev.target, text = $('#status-text');
   setToken(f.elements.token.value);
   const headers = { Authorization: `Bearer ${f.elements.token.value}` };
+  if (f.elements.file.files.length && f.elements.url.value.trim()) {
+    // The file went up and the URL was dropped without a word; the server takes one source.
+    $('#status').hidden = false;
+    $('#status .layer').textContent = '';
+    $('#status .log').replaceChildren();
+    text.textContent = 'error: choose a file or give a URL, not both';
+    text.dataset.status = 'refused';
+    $('#status').scrollIntoView({ block: 'nearest' });
+    return;
+  }
   let body;
   if (f.elements.file.files.length) {
     body = new FormData();

@@ -505,6 +505,26 @@ await check('a click, or Enter on the focused map, gives the pixel value the ser
   assert.ok(Math.abs(Number(last.x) - east.x) < 1e-6, `the value shown is at x ${last.x}, the last click at ${east.x}`);
 });
 
+await check('a file and a URL together are refused in the page, nothing sent', async () => {
+  // The file went up and the URL was dropped without a word.
+  const file = process.env.TESSERA_UPLOAD;
+  const posts = [];
+  const seen = (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/layers')) posts.push(r.url()); };
+  page.on('request', seen);
+  try {
+    await page.fill('#upload [name=token]', token);
+    await page.setInputFiles('#upload [name=file]', file);
+    await page.fill('#upload [name=url]', 'https://example.com/scene.tif');
+    await page.click('#upload button[type=submit]');
+    await page.waitForFunction(() => /not both/.test(document.querySelector('#status-text').textContent), null, { timeout: 5000 });
+    assert.equal(posts.length, 0, 'the page sent the upload');
+  } finally {
+    page.off('request', seen);
+    await page.fill('#upload [name=url]', '');
+    await page.setInputFiles('#upload [name=file]', []);
+  }
+});
+
 await check('an upload is parsed and the status panel reaches FINISHED', async () => {
   const file = process.env.TESSERA_UPLOAD;
   assert.ok(file, 'TESSERA_UPLOAD must name a raster');
