@@ -466,6 +466,18 @@ function bindLayer(l) {
 let pixelSeq = 0;
 
 /**
+ * " (Cropland)": the name of the selected legend's entry for value v when the entry's
+ * expression is that number (a class of a categorical layer), else "". The value alone (3)
+ * left the user to look the class up in the legend.
+ */
+function legendName(v) {
+  const lg = selectedLegend();
+  if (v === null || !lg) return '';
+  const e = lg.entries.find((e) => e.expression.trim() !== '' && Number(e.expression) === v);
+  return e && e.name ? ` (${e.name})` : '';
+}
+
+/**
  * Shows the formula's value at a point of the map (pixel/{x}/{y} in EPSG:3857 metres). Only the
  * latest point's answer is shown: an earlier, slower answer arriving last replaced the latest
  * point's value with the one of the point clicked before.
@@ -479,7 +491,7 @@ async function showPixel(latlng) {
   try {
     const r = await getJSON(`pixel/${p.x}/${p.y}?${q}`);
     if (seq !== pixelSeq) return;
-    out.textContent = `${r.value === null ? 'no data' : r.value} at ${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)}`;
+    out.textContent = `${r.value === null ? 'no data' : r.value}${legendName(r.value)} at ${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)}`;
     out.dataset.value = r.value === null ? '' : String(r.value);
     out.dataset.x = String(p.x); out.dataset.y = String(p.y);
   } catch (err) {

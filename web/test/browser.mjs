@@ -475,6 +475,21 @@ await check('a click, or Enter on the focused map, gives the pixel value the ser
   console.log(`  ${p.text}`);
   assert.ok(want.value >= 1 && want.value <= 6, `landcover class at the centre: ${want.value}`);
   assert.equal(Number(p.value), want.value);
+  // With the land cover legend selected, the class has its legend name beside it (the number
+  // alone left the user to look it up).
+  const kind = await page.$eval('#cmap-kind', (e) => e.value);
+  await page.selectOption('#cmap-kind', 'legend');
+  await page.selectOption('#cmap-legend', { label: 'Land cover' });
+  await page.evaluate(() => { const e = document.querySelector('#pixel'); e.textContent = ''; delete e.dataset.x; });
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForFunction(() => document.querySelector('#pixel').dataset.x !== undefined, null, { timeout: 10000 });
+  const named = await page.$eval('#pixel', (e) => e.textContent);
+  const legend = await page.evaluate(() => window.tesseraApp.state.legends.find((l) => l.title === 'Land cover'));
+  const entry = legend.entries.find((e) => Number(e.expression) === want.value);
+  assert.ok(entry && entry.name, `no legend entry for class ${want.value}`);
+  assert.ok(named.startsWith(`${want.value} (${entry.name}) at `), `pixel text ${named}`);
+  await page.selectOption('#cmap-kind', kind);
+  await settled();
   // From the keyboard: Enter on the focused map gives the value at its centre (it gave none).
   await page.evaluate(() => { const e = document.querySelector('#pixel'); e.textContent = ''; delete e.dataset.x; delete e.dataset.value; });
   await page.focus('#map');
