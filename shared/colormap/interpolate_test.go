@@ -54,7 +54,8 @@ func TestContinuousMatchesInterpolate(t *testing.T) {
 		}
 		vals[0], vals[1] = lo, hi
 		vals[2], vals[3], vals[4] = math.NaN(), lo-1, hi+1 // transparent
-		mask := make([]bool, len(vals)) // every seventh pixel nodata
+		// Every seventh pixel nodata.
+		mask := make([]bool, len(vals))
 		for i := range mask {
 			mask[i] = i%7 == 5
 		}
