@@ -1,7 +1,10 @@
 package ingest_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -535,6 +538,8 @@ func TestBadInputs(t *testing.T) {
 		{"no CRS", shared(t, "rasterio_float32.tif"), ingest.ErrNoCRS, "--srid"},
 		{"CRS that cannot reach 3857", localCRS, ingest.ErrMaxZoom, "Failed to compute max zoom. Check the SRID of the raster."},
 		{"zip without raster", write("notes.zip", zipOf(t, map[string]string{"readme.txt": "no raster here", "data.csv": "a,b\n1,2\n"})), ingest.ErrNoRasterInZip, "contains no raster"},
+		{"gzip without raster", write("notes.tif.gz", gzipOf(t, []byte("no raster here\n"))), ingest.ErrNotRaster, "does not hold a raster"},
+		{"gzip over the size limit", write("big.tif.gz", gzipBomb(t)), ingest.ErrTooLarge, "TESSERA_MAX_SOURCE_BYTES"},
 		{"unreachable URL", "http://127.0.0.1:1/raster.tif", ingest.ErrDownload, "reachable"},
 		{"over the pixel limit", shared(t, "rasterio_RGB.byte.tif"), ingest.ErrTooLarge, "TESSERA_MAX_SOURCE_PIXELS"},
 		{"unsupported scheme", "ftp://example.com/a.tif", ingest.ErrNoSource, "Unsupported source"},
@@ -599,5 +604,45 @@ func TestParseLogHidesWorkDir(t *testing.T) {
 	log := strings.Join(l.Parse.Log, "\n")
 	if strings.Contains(log, work) || !strings.Contains(log, "uploads/1a2b-notes.tif") {
 		t.Fatalf("the log names the work directory %s, or not the file relative to it:\n%s", work, log)
+	}
+}
+
+// gzipOf is data compressed with gzip.
+func gzipOf(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// gzipBomb is a small gzip file whose trailer says it unpacks to 3 GiB, above the tests'
+// TESSERA_MAX_SOURCE_BYTES: only the trailer is read before the refusal.
+func gzipBomb(t *testing.T) []byte {
+	b := gzipOf(t, []byte("x"))
+	binary.LittleEndian.PutUint32(b[len(b)-4:], 3<<30)
+	return b
+}
+
+// TestGzipRaster: a raster compressed with gzip (raster.tif.gz) is parsed as the raster
+// itself, through GDAL's /vsigzip/; it was "not a raster GDAL can read".
+func TestGzipRaster(t *testing.T) {
+	src, err := os.ReadFile(shared(t, "django_raster_test.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "django_raster_test.tif.gz")
+	if err := os.WriteFile(p, gzipOf(t, src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, nil, nil)
+	l, res, err := e.ingest(t, "gz", p, nil)
+	if err != nil || res.Status != catalog.Finished || l.Parse.Status != catalog.Finished || res.MaxZoom != 11 || res.Tiles == 0 {
+		t.Fatalf("ingest of a .tif.gz: %v, status %s, max zoom %d, %d tiles", err, res.Status, res.MaxZoom, res.Tiles)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -72,6 +73,9 @@ func openLocal(p, display string, maxBytes int64) (*gdal.Dataset, error) {
 	if isZip(p) {
 		return openZip(p, display, maxBytes)
 	}
+	if isGzip(p) {
+		return openGzip(p, display, maxBytes)
+	}
 	d, err := gdal.Open(p)
 	if err != nil {
 		return nil, fail(ErrNotRaster, fmt.Sprintf("The file %s is not a raster GDAL can read (%s).", display, cause(err)),
@@ -91,6 +95,49 @@ func isZip(p string) bool {
 		return strings.EqualFold(filepath.Ext(p), ".zip")
 	}
 	return string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06" || strings.EqualFold(filepath.Ext(p), ".zip")
+}
+
+// isGzip reports whether the file starts with gzip's magic bytes (a raster.tif.gz).
+func isGzip(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [2]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && magic == [2]byte{0x1f, 0x8b}
+}
+
+// openGzip opens a gzip-compressed raster (raster.tif.gz) through GDAL's /vsigzip/, which
+// inflates it as the parse reads. Its size as the gzip trailer gives it (modulo 4 GiB) must
+// stay under maxBytes, as a zip's entries must; the raster's pixel count is checked after, as
+// any raster's. (It was "not a raster GDAL can read".)
+func openGzip(p, display string, maxBytes int64) (*gdal.Dataset, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fail(ErrSourceMissing, fmt.Sprintf("The file %s cannot be read: %v.", display, err), "Check the path and its permissions.")
+	}
+	var trailer [4]byte
+	st, err := f.Stat()
+	if err == nil {
+		_, err = f.ReadAt(trailer[:], st.Size()-4)
+	}
+	f.Close()
+	if size := int64(binary.LittleEndian.Uint32(trailer[:])); err == nil && maxBytes > 0 && size > maxBytes {
+		return nil, fail(ErrTooLarge, fmt.Sprintf("The gzip file %s unpacks to %d bytes, over the limit of %d bytes (TESSERA_MAX_SOURCE_BYTES).", display, size, maxBytes),
+			"Upload the raster itself, or raise TESSERA_MAX_SOURCE_BYTES.")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil, err
+	}
+	d, err := gdal.Open("/vsigzip/" + abs)
+	if err != nil {
+		return nil, fail(ErrNotRaster, fmt.Sprintf("The gzip file %s does not hold a raster GDAL can read (%s).", display, cause(err)),
+			"Compress a single raster file (such as a GeoTIFF) with gzip, or upload the raster itself.")
+	}
+	return d, nil
 }
 
 // openZip opens the first entry of the archive (in archive order) that GDAL reads as a
