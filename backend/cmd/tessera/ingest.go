@@ -463,6 +463,9 @@ func openStore(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.Stor
 	st, err := pgstore.Open(openCtx, dsn)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera %s: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", cmd, err)
+		if errors.Is(err, pgstore.ErrDSN) {
+			return nil, 2 // a setting to correct, as a bad flag
+		}
 		return nil, 1
 	}
 	return st, 0

@@ -71,7 +71,7 @@ func TestMigrateCommand(t *testing.T) {
 	t.Run("malformed DATABASE_URL", func(t *testing.T) {
 		t.Setenv("DATABASE_URL", "postgres://%zz")
 		code, _, errText := run("status")
-		if code != 1 || !strings.Contains(errText, "database URL") {
+		if code != 2 || !strings.Contains(errText, "database URL") { // a setting to correct: 2, as a bad flag
 			t.Fatalf("exit %d, stderr %q", code, errText)
 		}
 	})

@@ -252,6 +252,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera serve: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", err)
+		if errors.Is(err, pgstore.ErrDSN) {
+			return 2 // a setting to correct, as a bad flag
+		}
 		return 1
 	}
 	defer st.Close()

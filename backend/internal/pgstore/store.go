@@ -39,6 +39,10 @@ const DefaultDSN = "postgres://tessera:tessera@127.0.0.1:5432/tessera?sslmode=di
 // version that is no longer the layer's latest parse (a newer parse has begun since).
 var ErrStaleVersion = errors.New("pgstore: stale parse version")
 
+// ErrDSN: the database URL (DATABASE_URL) cannot be read; the commands answer it as a usage
+// error (exit 2), where a database that does not answer is a failure (1).
+var ErrDSN = errors.New("database URL (DATABASE_URL) is not a postgres:// URL or key=value string")
+
 // Store is Tessera's PostGIS store. It is safe for concurrent use.
 type Store struct {
 	pool   *pgxpool.Pool
@@ -82,7 +86,7 @@ func WarmPool() Option {
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: database URL: %w", err)
+		return nil, fmt.Errorf("pgstore: %w: %w", ErrDSN, err)
 	}
 	for _, o := range opts {
 		o(cfg)
