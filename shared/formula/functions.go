@@ -83,13 +83,8 @@ func lookupFunc(name string) *funcDef {
 // a keyword (E, PI, TRUE, FALSE, INF, NULL) nor a function. It compiles nothing, so a caller
 // can check every name of every request with it.
 func VarName(name string) bool {
-	if name == "" || !isLetter(name[0]) || name[len(name)-1] == '_' {
+	if !isName(name) {
 		return false
-	}
-	for i := 1; i < len(name); i++ {
-		if !isNameByte(name[i]) {
-			return false
-		}
 	}
 	if _, ok := keyword(name); ok || name == "NULL" {
 		return false

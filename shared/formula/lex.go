@@ -31,6 +31,20 @@ func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 func isNameByte(c byte) bool {
 	return isLetter(c) || isDigit(c) || c == '_'
 }
+
+// isName reports whether s is a whole name as the lexer reads one: letters, digits and _,
+// starting with a letter and not ending with _.
+func isName(s string) bool {
+	if s == "" || !isLetter(s[0]) || s[len(s)-1] == '_' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // lex splits src into tokens. Spaces separate tokens (why: django-raster removed every
@@ -61,7 +75,7 @@ func lex(src string) ([]token, error) {
 				i++
 			}
 			name := src[start:i]
-			if name[0] == '_' || name[len(name)-1] == '_' {
+			if !isName(name) { // name bytes from a letter or _: only an _ at an end fails
 				return nil, errAt(start, i, "the name %q starts or ends with \"_\", which names may not", name)
 			}
 			toks = append(toks, token{kind: tName, text: name, start: start, end: i})
