@@ -130,28 +130,14 @@ func (c *Colormap) continuous(pix []uint8, vals []float64, mask []bool, lo, hi f
 		c.continuous(pix, half, mask, lo/2, hi/2)
 		return
 	}
-	// Stops: each segment's start and step per channel, as interpolate computes them (the
-	// same float64 operations, so the same bytes), hoisted out of the pixel loop.
-	var segs []segment
-	if c.lut == nil {
-		segs = make([]segment, len(c.stops)-1)
-		for k := range segs {
-			a, b := c.stops[k], c.stops[k+1]
-			segs[k] = segment{
-				base: [4]float64{float64(a.R), float64(a.G), float64(a.B), float64(a.A)},
-				step: [4]float64{float64(b.R) - float64(a.R), float64(b.G) - float64(a.G), float64(b.B) - float64(a.B), float64(b.A) - float64(a.A)},
-			}
-		}
-	}
-	nseg := float64(len(segs))
-	opaque := len(segs) > 0 // every stop opaque: alpha 255 without arithmetic
-	for _, g := range segs {
-		opaque = opaque && g.base[3] == 255 && g.step[3] == 0
-	}
-	if c.lut == nil && greySegments(segs) {
+	// The segments (withStops): each one's start and step per channel, as interpolate
+	// computes them (the same float64 operations, so the same bytes); none for a lookup table.
+	segs, opaque := c.segs, c.opaque // opaque: alpha 255 without arithmetic
+	if c.grey {
 		continuousGrey(pix, vals, mask, lo, hi, segs)
 		return
 	}
+	nseg := float64(len(segs))
 	for i, v := range vals {
 		p := pix[4*i : 4*i+4 : 4*i+4]
 		// The comparison also refuses NaN; ±Inf fall outside any finite range.

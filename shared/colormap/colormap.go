@@ -76,6 +76,29 @@ type Colormap struct {
 	lut   []color.NRGBA
 	name  string
 	rng   *[2]float64
+	// Derived from stops once (withStops), for every tile coloured: each segment's start and
+	// step per channel, whether every segment is grey (greySegments) and whether every stop
+	// is opaque.
+	segs         []segment
+	grey, opaque bool
+}
+
+// withStops returns the continuous colormap interpolating stops, with what its pixel loops
+// read derived once.
+func withStops(stops []color.NRGBA) *Colormap {
+	c := &Colormap{kind: Continuous, stops: stops, segs: make([]segment, len(stops)-1)}
+	c.opaque = len(c.segs) > 0
+	for k := range c.segs {
+		a, b := stops[k], stops[k+1]
+		g := segment{
+			base: [4]float64{float64(a.R), float64(a.G), float64(a.B), float64(a.A)},
+			step: [4]float64{float64(b.R) - float64(a.R), float64(b.G) - float64(a.G), float64(b.B) - float64(a.B), float64(b.A) - float64(a.A)},
+		}
+		c.segs[k] = g
+		c.opaque = c.opaque && g.base[3] == 255 && g.step[3] == 0
+	}
+	c.grey = greySegments(c.segs)
+	return c
 }
 
 // Kind returns Discrete or Continuous.
@@ -148,16 +171,17 @@ func (c *Colormap) Select(keys []string) *Colormap {
 
 // Grayscale returns the default colormap: black to white over the range.
 func Grayscale() *Colormap {
-	return &Colormap{kind: Continuous, stops: []color.NRGBA{{0, 0, 0, 255}, {255, 255, 255, 255}}}
+	return withStops([]color.NRGBA{{0, 0, 0, 255}, {255, 255, 255, 255}})
 }
 
 // NewContinuous returns the continuous colormap from → [over →] to; rng may be nil (the
 // range then comes from the caller or the data).
 func NewContinuous(from color.NRGBA, over *color.NRGBA, to color.NRGBA, rng *[2]float64) (*Colormap, error) {
-	c := &Colormap{kind: Continuous, stops: []color.NRGBA{from, to}}
+	stops := []color.NRGBA{from, to}
 	if over != nil {
-		c.stops = []color.NRGBA{from, *over, to}
+		stops = []color.NRGBA{from, *over, to}
 	}
+	c := withStops(stops)
 	if rng != nil {
 		if err := checkRange(rng[0], rng[1]); err != nil {
 			return nil, err
