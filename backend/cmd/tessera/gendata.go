@@ -31,7 +31,7 @@ func runGendata(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	out := fs.String("out", "testdata", "output directory")
 	bench := fs.Bool("bench", false, "also write the benchmark raster")
 	size := fs.Int("bench-size", 8000, "width and height of the benchmark raster (16..40000)")
-	if code, ok := parseFlags(fs, args, fs.Usage); !ok {
+	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() != 0 {

@@ -106,7 +106,7 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	// Flags may come before or after the path.
 	var pos []string
 	for {
-		if code, ok := parseFlags(fs, args, fs.Usage); !ok {
+		if code, ok := parseFlags(fs, args); !ok {
 			return code
 		}
 		if fs.NArg() == 0 {

@@ -68,12 +68,13 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 }
 
-// parseFlags parses args with fs, whose output is the command's stderr. ok is false when the
-// command ends here, with code: 0 after -h or --help, which print usage; 2 after a bad flag,
-// which prints flag's message and a line pointing at --help, not the whole usage: under it
-// the message scrolled away (tessera ingest --srid x printed 40 lines of options after it).
-func parseFlags(fs *flag.FlagSet, args []string, usage func()) (code int, ok bool) {
-	out := fs.Output()
+// parseFlags parses args with fs, whose output is the command's stderr and whose Usage prints
+// the command's usage. ok is false when the command ends here, with code: 0 after -h or
+// --help, which print usage; 2 after a bad flag, which prints flag's message and a line
+// pointing at --help, not the whole usage: under it the message scrolled away (tessera
+// ingest --srid x printed 40 lines of options after it).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	out, usage := fs.Output(), fs.Usage
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	err := fs.Parse(args)

@@ -25,7 +25,7 @@ func runMigrate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, migrateUsage) }
-	if code, ok := parseFlags(fs, args, fs.Usage); !ok {
+	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	action := "up"

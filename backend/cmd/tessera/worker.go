@@ -33,7 +33,7 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	conc := fs.Int("concurrency", jobs.DefaultConcurrency(), "tasks run at once; the default is GOMAXPROCS, the CPUs this process may use")
 	url, defaultQueue := redisSettings(os.Getenv)
 	queue := fs.String("queue", defaultQueue, "asynq queue (TESSERA_QUEUE, else tessera)")
-	if code, ok := parseFlags(fs, args, fs.Usage); !ok {
+	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() != 0 {
