@@ -20,12 +20,7 @@ func (s *Store) SetPixelSlices(on bool) {
 }
 
 // PixelSlices probes, if not yet done, and reports whether TilePixelValues reads slices.
-func (s *Store) PixelSlices(ctx context.Context) bool {
-	if s.slices.Load() == slicesUnknown {
-		s.probeSlices(ctx)
-	}
-	return s.slices.Load() == slicesOn
-}
+func (s *Store) PixelSlices(ctx context.Context) bool { return s.rawTiles(ctx) }
 
 // SetBeforeProbeWhole makes f run between the tessera_rast_slice probe's two statements until
 // the returned function is called.

@@ -130,14 +130,20 @@ var errSliceType = errors.New("pgstore: band type of the tile differs from the c
 // failing until the server restarts. A function created after the probe found none is not
 // seen until then.
 func (s *Store) sliceGone(err error) bool {
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != "42883" { // undefined_function
+	if !undefinedFunction(err) {
 		return false
 	}
 	if s.slices.Swap(slicesOff) == slicesOn {
 		slog.Warn("pgstore: tessera_rast_slice has gone; tiles are read with ST_Value and ST_AsBinary until the server restarts", "err", err)
 	}
 	return true
+}
+
+// undefinedFunction reports whether err is PostgreSQL's undefined_function (42883): here,
+// no tessera_rast_slice in the database.
+func undefinedFunction(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42883"
 }
 
 // rawTiles reports whether tiles are read through tessera_rast_slice, probing once (see
@@ -161,9 +167,8 @@ func (s *Store) probeSlices(ctx context.Context) {
 		{Band: 2, Types: []raster.DataType{raster.UInt16, raster.Float32, raster.Byte}},
 	}
 	vals, ok, err := s.readSlices(ctx, pixelSliceProbe, reads, tile.ZXY{}, 2.5/3, 1.5/3)
-	var pe *pgconn.PgError
 	switch {
-	case errors.As(err, &pe) && pe.Code == "42883": // undefined_function
+	case undefinedFunction(err):
 		s.slices.Store(slicesOff)
 		slog.Info("pgstore: pixel reads use ST_Value; a superuser can create tessera_rast_slice for reads of a few bytes (see migrations/README.md)")
 	case err != nil:
