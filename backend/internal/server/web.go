@@ -93,7 +93,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 
 // serveWebFile answers one embedded file, revalidated by its ETag on every load (no-cache)
 // so a rebuilt binary is picked up at once, gzip-compressed when the client accepts it. The
-// gzip answer has an ETag of its own, as a tile's does (RFC 9110 §8.8.3): with one strong tag
+// gzip answer has an ETag of its own, as a tile's does (tiles.GzipETag, RFC 9110 §8.8.3): with one strong tag
 // for both, a cache holding the gzip bytes could revalidate them for a client without gzip.
 func serveWebFile(c echo.Context, f *webFile) error {
 	h := c.Response().Header()
@@ -103,7 +103,7 @@ func serveWebFile(c echo.Context, f *webFile) error {
 	body, etag, gz := f.body, f.etag, false
 	if acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
 		if b := f.gzipped(); b != nil {
-			body, etag, gz = b, strings.TrimSuffix(f.etag, `"`)+`-gzip"`, true
+			body, etag, gz = b, tiles.GzipETag(f.etag), true
 		}
 	}
 	h.Set("ETag", etag)

@@ -258,11 +258,11 @@ func hasDirective(cc, name string) bool {
 	return false
 }
 
-// gzipETag is the entity tag of the gzip-encoded answer whose identity answer has etag. RFC
+// GzipETag is the entity tag of the gzip-encoded answer whose identity answer has etag. RFC
 // 9110 §8.8.3: a strong validator differs between representations, content codings
 // included; with one tag for both, a cache holding the gzip bytes could revalidate them
 // with a client that does not accept gzip and hand them over after the 304.
-func gzipETag(etag string) string {
+func GzipETag(etag string) string {
 	return strings.TrimSuffix(etag, `"`) + `-gzip"`
 }
 
@@ -319,7 +319,7 @@ func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
 	etag := j.etag(style.key)
 	gz := c.AcceptGzip && j.format == MsgPack
 	if gz {
-		etag = gzipETag(etag)
+		etag = GzipETag(etag)
 	}
 	if MatchesETag(c.IfNoneMatch, etag) {
 		return s.notModified(etag, j.format, style)
