@@ -68,11 +68,11 @@ export DATABASE_URL="$BENCH_URL"
 export RASTER_WORKDIR="$DIR/work-$$"
 unset REDIS_URL || true
 
-# measure NAME CMD…: runs CMD under /usr/bin/time; sets SECS (wall), CPU (user+sys) and
-# RSS_KB (peak). CPU time is the steadier figure on a shared machine.
 # cpu_ticks prints the machine's CPU time in all (every state) and idle (idle + iowait), in
 # ticks summed over the cores (/proc/stat).
 cpu_ticks() { awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat; }
+# measure NAME CMD…: runs CMD under /usr/bin/time; sets SECS (wall), CPU (user+sys), RSS_KB
+# (peak) and BUSY (below). CPU time is the steadier figure on a shared machine.
 measure() {
   local name=$1; shift
   local t0 i0 t1 i1
