@@ -6,12 +6,12 @@
 #   scripts/ab-serve.sh BASE SCENARIO [ROUNDS] [SECONDS]
 #   scripts/ab-serve.sh HEAD~1 "cold pixel" 3
 #
-# SCENARIO is a tessera-load scenario name or part of one ("cold PNG", "cold 3-layer algebra",
-# "cold 3-layer .msgpack", "cold pixel"). Alternating the builds spreads the machine's drift
-# over both; compare the rounds, not one figure.
+# SCENARIO is a tessera-load scenario name or part of one (SCENARIOS below). Alternating the
+# builds spreads the machine's drift over both; compare the rounds, not one figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { echo "usage: $0 BASE SCENARIO [ROUNDS] [SECONDS]" >&2; exit 2; }
+SCENARIOS='"cold PNG", "cold 3-layer algebra", "cold 2-layer algebra", "cold 3-layer .msgpack", "cold pixel"'
+[ $# -ge 2 ] || { echo "usage: $0 BASE SCENARIO [ROUNDS] [SECONDS]; SCENARIO one of $SCENARIOS" >&2; exit 2; }
 BASE=$1 SCENARIO=$2 ROUNDS=${3:-3} SECS=${4:-4}
 . scripts/serve-lib.sh
 tmp=$(mktemp -d)
@@ -41,7 +41,7 @@ for r in $(seq "$ROUNDS"); do
     u="http://127.0.0.1:${port[$k]}/raster/"
     printf '%s ' "$([ $k = 0 ] && echo A || echo B)"
     line=$(bin/tessera-load run -cold "$u" -warm "$u" -dsn "$BENCH_DSN" -only "$SCENARIO" -duration "${SECS}s" | grep -E '^(cold|warm) ' || true)
-    [ -n "$line" ] || { echo; echo "ab-serve: no scenario matches \"$SCENARIO\" (try \"cold PNG\", \"cold 3-layer algebra\", \"cold 3-layer .msgpack\", \"cold pixel\")" >&2; exit 2; }
+    [ -n "$line" ] || { echo; echo "ab-serve: no scenario matches \"$SCENARIO\" (try $SCENARIOS)" >&2; exit 2; }
     echo "$line"
   done
 done
