@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -15,17 +13,6 @@ import (
 // ignored: the URLs pointed at the proxy's upstream, unreachable from the browser.
 func TestTileJSONBehindProxy(t *testing.T) {
 	e := setup(t, 0)
-	tilesOf := func(t *testing.T, resp *http.Response, body []byte) string {
-		t.Helper()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%d %s", resp.StatusCode, body)
-		}
-		var tj struct{ Tiles []string }
-		if err := json.Unmarshal(body, &tj); err != nil || len(tj.Tiles) != 1 {
-			t.Fatalf("TileJSON %s: %v", body, err)
-		}
-		return tj.Tiles[0]
-	}
 	own := strings.TrimPrefix(e.ts.URL, "http://")
 	cases := []struct {
 		name   string
@@ -49,7 +36,7 @@ func TestTileJSONBehindProxy(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := e.do(t, call{path: "/raster/tiles/ramp.json?colormap=viridis", header: tc.header})
-			if got := tilesOf(t, resp, body); !strings.HasPrefix(got, tc.want) || !strings.HasSuffix(got, "{z}/{x}/{y}.png?colormap=viridis") {
+			if got := firstTile(t, resp.StatusCode, body); !strings.HasPrefix(got, tc.want) || !strings.HasSuffix(got, "{z}/{x}/{y}.png?colormap=viridis") {
 				t.Errorf("tiles %s, want %s…{z}/{x}/{y}.png?colormap=viridis", got, tc.want)
 			}
 		})
@@ -76,12 +63,7 @@ func TestTileJSONBehindProxy(t *testing.T) {
 		}
 	})
 	t.Run("a peer on a public address is not believed", func(t *testing.T) {
-		req := httptest.NewRequest(http.MethodGet, "http://tessera.example/raster/algebra.json?layers=a=ramp&formula=a", nil)
-		req.RemoteAddr = "203.0.113.9:41000"
-		req.Header.Set("X-Forwarded-Host", "evil.example")
-		rec := httptest.NewRecorder()
-		e.srv.Handler().ServeHTTP(rec, req)
-		if got := tilesOf(t, rec.Result(), rec.Body.Bytes()); !strings.HasPrefix(got, "http://tessera.example/raster/algebra/") {
+		if got := tileJSONFrom(t, e, "203.0.113.9:41000", map[string]string{"X-Forwarded-Host": "evil.example"}); !strings.HasPrefix(got, "http://tessera.example/raster/algebra/") {
 			t.Errorf("tiles %s, want the request's own host", got)
 		}
 	})

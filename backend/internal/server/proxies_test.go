@@ -25,9 +25,18 @@ func tileJSONFrom(t *testing.T, e *env, peer string, header map[string]string) s
 	}
 	rec := httptest.NewRecorder()
 	e.srv.Handler().ServeHTTP(rec, req)
+	return firstTile(t, rec.Code, rec.Body.Bytes())
+}
+
+// firstTile reads a TileJSON answer (status code, body) and returns its one tile URL.
+func firstTile(t *testing.T, code int, body []byte) string {
+	t.Helper()
 	var tj struct{ Tiles []string }
-	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &tj) != nil || len(tj.Tiles) != 1 {
-		t.Fatalf("%d %s", rec.Code, rec.Body)
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if err := json.Unmarshal(body, &tj); err != nil || len(tj.Tiles) != 1 {
+		t.Fatalf("TileJSON %s: %v", body, err)
 	}
 	return tj.Tiles[0]
 }
