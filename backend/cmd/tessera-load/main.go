@@ -347,6 +347,10 @@ func algebraQuery() string {
 	return "?layers=a=bench_a,b=bench_b,c=bench_c&formula=" + url.QueryEscape("(a+b)/2-c/4")
 }
 
+// algebraPNGQuery is the 3-layer algebra PNG scenario's query, with the continuous colormap;
+// the work floor encodes its answers.
+func algebraPNGQuery() string { return algebraQuery() + "&colormap=" + url.QueryEscape(benchColormap) }
+
 // algebra2Query is the 2-layer algebra PNG scenario's query, with the continuous colormap:
 // the kind of request django-raster's algebra rate (55/s) was measured with.
 func algebra2Query() string {
@@ -379,8 +383,7 @@ func (p *plan) tileRequests(u func(w, i int) string, gzip bool) []request {
 // Its priming therefore asks for the algebra tile of the two layers at every tile the points
 // fall in, which reads the whole tiles into that cache.
 func (p *plan) scenarios(cl *client, base string) []scenario {
-	msgQ := algebraQuery()
-	algebraQ := msgQ + "&colormap=" + url.QueryEscape(benchColormap)
+	msgQ, algebraQ := algebraQuery(), algebraPNGQuery()
 	algebra2Q := algebra2Query()
 	get := func(u func(w, i int) string, gzip bool) func(w, i int) (int64, error) {
 		return func(w, i int) (int64, error) { return cl.get(u(w, i), gzip) }
@@ -517,7 +520,7 @@ func run(args []string) error {
 	// Work floor: one tile SELECT plus one 256×256 RGBA PNG encode, in this process, with the
 	// same PNG encoder as the server's tiles (pngenc, pooled). The image encoded with tile t is
 	// the 3-layer algebra answer of t, fetched once from the warm server and decoded.
-	algebraQ := algebraQuery() + "&colormap=" + url.QueryEscape(benchColormap)
+	algebraQ := algebraPNGQuery()
 	answers := make([]*image.NRGBA, len(p.tiles))
 	for k, t := range p.tiles {
 		img, err := cl.getPNG(*warm + "algebra/" + t.String() + ".png" + algebraQ)
