@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -70,10 +71,10 @@ func openLocal(p, display string, maxBytes int64) (*gdal.Dataset, error) {
 	case st.Size() == 0:
 		return nil, fail(ErrEmptySource, fmt.Sprintf("The file %s is empty (0 bytes).", display), "Upload or download the raster again.")
 	}
-	if isZip(p) {
+	switch magic, readable := fileStart(p); {
+	case readable && (isZip(magic) || strings.EqualFold(filepath.Ext(p), ".zip")):
 		return openZip(p, display, maxBytes)
-	}
-	if isGzip(p) {
+	case isGzip(magic):
 		return openGzip(p, display, maxBytes)
 	}
 	d, err := gdal.Open(p)
@@ -84,30 +85,27 @@ func openLocal(p, display string, maxBytes int64) (*gdal.Dataset, error) {
 	return d, nil
 }
 
-func isZip(p string) bool {
+// fileStart returns the first 4 bytes of the file at p (fewer when it is shorter), read once
+// for isZip and isGzip; readable is false when it cannot be opened.
+func fileStart(p string) (magic []byte, readable bool) {
 	f, err := os.Open(p)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	defer f.Close()
-	var magic [4]byte
-	if _, err := io.ReadFull(f, magic[:]); err != nil {
-		return strings.EqualFold(filepath.Ext(p), ".zip")
-	}
-	return string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06" || strings.EqualFold(filepath.Ext(p), ".zip")
+	var b [4]byte
+	n, _ := io.ReadFull(f, b[:])
+	return b[:n], true
 }
 
-// isGzip reports whether the file starts with gzip's magic bytes (a raster.tif.gz).
-func isGzip(p string) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var magic [2]byte
-	_, err = io.ReadFull(f, magic[:])
-	return err == nil && magic == [2]byte{0x1f, 0x8b}
+// isZip reports whether a file starting with magic is a zip archive (local file header, or
+// the end record of an empty archive).
+func isZip(magic []byte) bool {
+	return string(magic) == "PK\x03\x04" || string(magic) == "PK\x05\x06"
 }
+
+// isGzip reports whether a file starting with magic is gzip-compressed (a raster.tif.gz).
+func isGzip(magic []byte) bool { return bytes.HasPrefix(magic, []byte{0x1f, 0x8b}) }
 
 // openGzip opens a gzip-compressed raster (raster.tif.gz) through GDAL's /vsigzip/, which
 // inflates it as the parse reads. Its size as the gzip trailer gives it (modulo 4 GiB) must
