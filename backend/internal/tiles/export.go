@@ -199,6 +199,12 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 		return s.fail(ctx, "export", fmt.Errorf("%w The export would be %d×%d pixels at zoom %d, more than RASTER_EXPORT_MAX_PIXELS (%d): use a lower zoom= or a smaller bbox=.",
 			ErrTooLarge, cols*size, rows*size, z, s.cfg.ExportMaxPixels))
 	}
+	// The colormap (COLORMAP.txt) is resolved before the tiles are read: an unknown legend=
+	// is a 404 without reading and evaluating up to RASTER_EXPORT_MAX_PIXELS pixels first.
+	cm, err := s.colormap(ctx, &job{style: r.Style}, Client{})
+	if err != nil {
+		return s.fail(ctx, "export", err)
+	}
 	W, H := cols*size, rows*size
 	out := raster.New(raster.Float64, W, H)
 	nan := math.NaN()
@@ -279,10 +285,6 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	fmt.Fprintf(&readme, "Zoom:     %d (pixel size %.4f m)\nExtent:   %.3f %.3f %.3f %.3f (EPSG:3857)\nSize:     %d x %d pixels, %d of %d tiles with data\n",
 		z, extent.Width()/float64(W), millimetres(extent.MinX), millimetres(extent.MinY), millimetres(extent.MaxX), millimetres(extent.MaxY), W, H, tilesWithData, rng.Count())
 	if err := addFile(zw, "README.txt", readme.String(), created); err != nil {
-		return s.fail(ctx, "export", err)
-	}
-	cm, err := s.colormap(ctx, &job{style: r.Style}, Client{})
-	if err != nil {
 		return s.fail(ctx, "export", err)
 	}
 	if err := addFile(zw, "COLORMAP.txt", describeColormap(cm.cm), created); err != nil {

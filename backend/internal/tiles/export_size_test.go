@@ -153,3 +153,31 @@ func gdalSize(t *testing.T, tif []byte) (int, int) {
 	}
 	return gi.Size[0], gi.Size[1]
 }
+
+// TestExportUnknownLegendReadsNoTile: an export whose legend= names no legend is a 404
+// before any tile is read. The colormap was resolved after the whole export was read,
+// evaluated and written, so a mistyped legend cost up to RASTER_EXPORT_MAX_PIXELS pixels of
+// work before its 404.
+func TestExportUnknownLegendReadsNoTile(t *testing.T) {
+	e := setup(t)
+	tileLookups := 0
+	svc := tiles.New(e.st, tiles.Config{LayerTTL: -1, OnCache: func(cache string, _ bool) {
+		if cache == "tile" {
+			tileLookups++
+		}
+	}})
+	q, err := url.ParseQuery("layers=a=ramp&formula=a&zoom=4&legend=no-such-legend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := tiles.ParseExport(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := svc.Export(context.Background(), req); r.Status != 404 {
+		t.Fatalf("export with an unknown legend: %d %s, want 404", r.Status, r.Body)
+	}
+	if tileLookups != 0 {
+		t.Errorf("%d tile lookups before the unknown legend's 404, want none", tileLookups)
+	}
+}
