@@ -342,10 +342,7 @@ func fileName(src string) string {
 	return src
 }
 
-// checkMetadata refuses metadata PublishWithMetadata cannot store: the parser's reading of
-// the raster and the statistics of each band. bands[i] is band i (0-based, as Layer.Bands
-// returns it with Index = i); its Index field is not used. Statistics of a band with Count 0
-// are not kept.
+// checkMetadata refuses metadata PublishWithMetadata cannot store.
 func checkMetadata(layerID int64, m catalog.Metadata, bands []catalog.BandMeta) error {
 	if m.Width < 0 || m.Height < 0 || m.BandCount < 0 || m.MaxZoom < 0 || m.MaxZoom > 30 {
 		return fmt.Errorf("pgstore: metadata of layer %d: size %d×%d, %d bands, max zoom %d out of range", layerID, m.Width, m.Height, m.BandCount, m.MaxZoom)

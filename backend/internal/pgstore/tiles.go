@@ -311,9 +311,12 @@ func (s *Store) Publish(ctx context.Context, layerID, version int64) error {
 	return s.publish(ctx, layerID, version, nil)
 }
 
-// PublishWithMetadata is Publish that also stores the parse's metadata (checkMetadata says
-// what it holds), replacing the earlier one, in the same transaction: the only way metadata is
-// written. Why: the catalog's metadata (extent, max zoom, each band's type, nodata and
+// PublishWithMetadata is Publish that also stores the parse's metadata, replacing the
+// earlier one, in the same transaction: the only way metadata is written. m is the parser's
+// reading of the raster; bands[i] holds the type, nodata and statistics of band i (0-based,
+// as Layer.Bands returns it with Index = i; its Index field is not used), and the statistics
+// of a band with Count 0 are not kept. Metadata out of range (a max zoom above 30, a
+// histogram of more than 10000 bins, …) is refused and nothing is published. Why: the catalog's metadata (extent, max zoom, each band's type, nodata and
 // statistics) must describe the served version; stored apart (SetMetadata, before), a parse
 // that failed or was overtaken after its metadata and before its publish left its metadata
 // over the old tiles, and a re-parse showed its metadata before its tiles served.
