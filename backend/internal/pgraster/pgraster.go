@@ -11,6 +11,9 @@
 // 0x20 all nodata, low 4 bits the pixel type), the nodata value in the pixel type, then
 // width×height pixels row by row from the upper left. Sub-byte pixel types (1BB, 2BUI,
 // 4BUI) take one byte per pixel in WKB.
+//
+// DecodeSerialized also reads the form PostgreSQL stores a raster in (PostGIS
+// raster/rt_core/rt_serialize.c), which the server hands out without converting it to WKB.
 package pgraster
 
 import (
@@ -24,9 +27,10 @@ import (
 	"github.com/tessera-gis/tessera/shared/tile"
 )
 
-// Sentinel errors; every error Encode and Decode return wraps one of them.
+// Sentinel errors; every error Encode, Decode and DecodeSerialized return wraps one of them.
 var (
-	// ErrInvalid: the WKB is malformed, or the raster cannot be written as WKB.
+	// ErrInvalid: the WKB (or serialized raster) is malformed, or the raster cannot be
+	// written as WKB.
 	ErrInvalid = errors.New("pgraster: invalid raster")
 	// ErrUnsupported: well-formed WKB that Tessera does not read (out-db bands, unknown
 	// pixel types).
