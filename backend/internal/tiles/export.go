@@ -265,7 +265,7 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(out, flate.BestSpeed)
 	})
-	fw, err := zw.CreateHeader(&zip.FileHeader{Name: r.Filename + ".tif", Method: zip.Deflate, Modified: created})
+	fw, err := createEntry(zw, r.Filename+".tif", created)
 	if err == nil {
 		err = geotiff.Write(fw, &geotiff.Image{Bands: []*raster.Band{out}, Bounds: extent, NoData: &nan, Deflate: true})
 	}
@@ -299,8 +299,14 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	return &Response{Status: http.StatusOK, Header: h, Body: buf.Bytes()}
 }
 
+// createEntry adds a deflated entry named name, dated modified, to the export's zip.
+func createEntry(zw *zip.Writer, name string, modified time.Time) (io.Writer, error) {
+	return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modified})
+}
+
+// addFile adds a text entry to the export's zip (createEntry).
 func addFile(zw *zip.Writer, name, text string, modified time.Time) error {
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modified})
+	w, err := createEntry(zw, name, modified)
 	if err != nil {
 		return err
 	}
