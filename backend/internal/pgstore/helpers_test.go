@@ -37,6 +37,25 @@ func newLayer(t *testing.T, s *pgstore.Store, name, src string) catalog.Layer {
 	return l
 }
 
+// publishedTile creates layer name (source name.tif) whose served version stores bands as
+// tile z and nothing else.
+func publishedTile(t *testing.T, s *pgstore.Store, name string, z tile.ZXY, bands []*raster.Band) catalog.LayerVersion {
+	t.Helper()
+	ctx := context.Background()
+	l := newLayer(t, s, name, name+".tif")
+	v, err := s.BeginParse(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: z, Bands: bands}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(ctx, l.ID, v); err != nil {
+		t.Fatal(err)
+	}
+	return catalog.LayerVersion{ID: l.ID, Version: v}
+}
+
 // sameBands fails unless got and want hold the same types, sizes, nodata and bytes.
 func sameBands(t *testing.T, got, want []*raster.Band) {
 	t.Helper()

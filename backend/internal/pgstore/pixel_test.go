@@ -25,15 +25,7 @@ func TestTilePixelValues(t *testing.T) {
 	z := tile.ZXY{Z: 3, X: 2, Y: 5}
 	var lvs []catalog.LayerVersion
 	for i, name := range []string{"px1", "px2"} {
-		l := newLayer(t, s, name, name+".tif")
-		v, _ := s.BeginParse(ctx, l.ID)
-		if err := s.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: z, Bands: tileBands(z, 32, float64(i))}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Publish(ctx, l.ID, v); err != nil {
-			t.Fatal(err)
-		}
-		lvs = append(lvs, catalog.LayerVersion{ID: l.ID, Version: v})
+		lvs = append(lvs, publishedTile(t, s, name, z, tileBands(z, 32, float64(i))))
 	}
 	types := []raster.DataType{raster.Float32, raster.UInt16, raster.Byte} // the third band does not exist
 	for _, slices := range []bool{true, false} {
@@ -100,23 +92,14 @@ func TestPixelSlicesEveryLayout(t *testing.T) {
 			b.HasNoData, b.NoData = j%2 == 0, 3
 			bands[j] = b
 		}
-		name := fmt.Sprintf("layout%d", size)
-		l := newLayer(t, s, name, name+".tif")
-		v, _ := s.BeginParse(ctx, l.ID)
-		if err := s.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: z, Bands: bands}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Publish(ctx, l.ID, v); err != nil {
-			t.Fatal(err)
-		}
-		lv := catalog.LayerVersion{ID: l.ID, Version: v}
+		lv := publishedTile(t, s, fmt.Sprintf("layout%d", size), z, bands)
 		var layout []string
 		for _, ty := range types {
 			layout = append(layout, ty.String())
 		}
 		for _, raw := range []bool{true, false} {
 			s.SetPixelSlices(raw)
-			one, err := s.Tile(ctx, l.ID, v, z)
+			one, err := s.Tile(ctx, lv.ID, lv.Version, z)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +107,7 @@ func TestPixelSlicesEveryLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			at, near, err := s.NearestTile(ctx, l.ID, v, tile.ZXY{Z: z.Z + 2, X: z.X*4 + 1, Y: z.Y*4 + 3})
+			at, near, err := s.NearestTile(ctx, lv.ID, lv.Version, tile.ZXY{Z: z.Z + 2, X: z.X*4 + 1, Y: z.Y*4 + 3})
 			if err != nil || at != z {
 				t.Fatalf("NearestTile: %v at %v", err, at)
 			}
@@ -200,16 +183,8 @@ func TestSliceFunctionDropped(t *testing.T) {
 	s := dbtest.New(t)
 	ctx := context.Background()
 	z := tile.ZXY{Z: 3, X: 2, Y: 5}
-	l := newLayer(t, s, "dropped", "dropped.tif")
-	v, _ := s.BeginParse(ctx, l.ID)
 	want := tileBands(z, 32, 0)
-	if err := s.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: z, Bands: want}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Publish(ctx, l.ID, v); err != nil {
-		t.Fatal(err)
-	}
-	lv := catalog.LayerVersion{ID: l.ID, Version: v}
+	lv := publishedTile(t, s, "dropped", z, want)
 	reads := []catalog.PixelRead{{Layer: lv, Band: 0, Types: []raster.DataType{want[0].Type}}}
 	read := func() {
 		t.Helper()
@@ -217,7 +192,7 @@ func TestSliceFunctionDropped(t *testing.T) {
 		if err != nil || !ok[0] || vals[0] != want[0].At(16*32+16) {
 			t.Errorf("TilePixelValues: %v %v %v, want %v", vals, ok, err, want[0].At(16*32+16))
 		}
-		if got, err := s.Tile(ctx, l.ID, v, z); err != nil {
+		if got, err := s.Tile(ctx, lv.ID, lv.Version, z); err != nil {
 			t.Errorf("Tile: %v", err)
 		} else {
 			sameBands(t, got, want)
@@ -227,7 +202,7 @@ func TestSliceFunctionDropped(t *testing.T) {
 		} else {
 			sameBands(t, got[lv], want)
 		}
-		if _, got, err := s.NearestTile(ctx, l.ID, v, tile.ZXY{Z: 5, X: 8, Y: 20}); err != nil {
+		if _, got, err := s.NearestTile(ctx, lv.ID, lv.Version, tile.ZXY{Z: 5, X: 8, Y: 20}); err != nil {
 			t.Errorf("NearestTile: %v", err)
 		} else {
 			sameBands(t, got, want)
@@ -250,11 +225,11 @@ func TestSliceFunctionDropped(t *testing.T) {
 			case "pixel":
 				_, _, err = s.TilePixelValues(ctx, reads, z, 0.5, 0.5)
 			case "tile":
-				_, err = s.Tile(ctx, l.ID, v, z)
+				_, err = s.Tile(ctx, lv.ID, lv.Version, z)
 			case "tiles":
 				_, err = s.Tiles(ctx, []catalog.LayerVersion{lv}, z)
 			case "nearest":
-				_, _, err = s.NearestTile(ctx, l.ID, v, z)
+				_, _, err = s.NearestTile(ctx, lv.ID, lv.Version, z)
 			}
 			if err != nil {
 				t.Errorf("with tessera_rast_slice dropped: %v", err)
@@ -336,19 +311,11 @@ psql_admin() {
 func TestPixelAllNoDataBand(t *testing.T) {
 	s, ctx := sliceStore(t)
 	z := tile.ZXY{Z: 3, X: 2, Y: 5}
-	l := newLayer(t, s, "allnodata", "allnodata.tif")
-	v, _ := s.BeginParse(ctx, l.ID)
 	bands := append(tileBands(z, 32, 0), band(raster.Int16, 32, true, -3, func(i int) float64 { return float64(i%50) - 20 }))
-	if err := s.WriteTiles(ctx, l.ID, v, []pgstore.Tile{{ZXY: z, Bands: bands}}); err != nil {
+	lv := publishedTile(t, s, "allnodata", z, bands)
+	if _, err := s.Pool().Exec(ctx, `UPDATE tiles SET rast = ST_SetBandIsNoData(ST_SetBandIsNoData(rast, 1), 3) WHERE layer_id = $1`, lv.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Publish(ctx, l.ID, v); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Pool().Exec(ctx, `UPDATE tiles SET rast = ST_SetBandIsNoData(ST_SetBandIsNoData(rast, 1), 3) WHERE layer_id = $1`, l.ID); err != nil {
-		t.Fatal(err)
-	}
-	lv := catalog.LayerVersion{ID: l.ID, Version: v}
 	types := []raster.DataType{raster.Float32, raster.UInt16, raster.Int16}
 	const col, row = 9, 20
 	px := row*32 + col
@@ -371,7 +338,7 @@ func TestPixelAllNoDataBand(t *testing.T) {
 		if err != nil || !ok[0] || vals[0] != want[1] {
 			t.Errorf("slices %v, band 2 with a catalog type that is not the tile's: %v %v %v, want %v", slices, vals, ok, err, want[1])
 		}
-		got, err := s.Tile(ctx, l.ID, v, z)
+		got, err := s.Tile(ctx, lv.ID, lv.Version, z)
 		if err != nil {
 			t.Fatalf("slices %v: %v", slices, err)
 		}
