@@ -120,7 +120,8 @@ psql_admin -d template1 -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTEN
 # tessera_rast_slice (pgstore.SliceFunctionSQL, kept the same here): a pixel query reads the
 # few bytes of a pixel instead of de-toasting whole tiles. Only a superuser can create it, so
 # it is made here, in every database with PostGIS raster (template1 hands it to the tests'
-# and the benchmark's new databases); without it the server reads pixels with ST_Value.
+# and the benchmark's new databases); without it the server reads pixels with ST_Value and
+# tiles with ST_AsBinary (migrations/README.md).
 # Database names are read NUL-separated and passed as a quoted conninfo (a name may hold
 # spaces, or an '=' that psql -d would take for a conninfo); a database that cannot be
 # reached (dropped meanwhile by a test, closed to connections) is skipped with a note, and
@@ -137,7 +138,7 @@ create_slice_function() {
     fi
     if [ "$has" = t ] && ! psql_admin -d "$conn" -c "CREATE OR REPLACE FUNCTION tessera_rast_slice(raster, int, int) RETURNS bytea
 	AS 'bytea_substr' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE"; then
-      echo "services: note: tessera_rast_slice not created in database '$db'; its server reads pixels with ST_Value"
+      echo "services: note: tessera_rast_slice not created in database '$db'; its server reads pixels with ST_Value, tiles with ST_AsBinary (see migrations/README.md)"
     fi
   done < <(psql_admin -0 -c "SELECT datname FROM pg_database WHERE datallowconn")
 }
