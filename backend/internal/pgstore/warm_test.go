@@ -14,8 +14,9 @@ import (
 
 // TestWarmPool checks that WarmPool opens the pool's connections at start and that each has
 // PostGIS raster support (the postgis_raster library) loaded before any query of ours, while
-// a plain Open's connection has not (unless the server preloads it for every backend). It looks at the backend's memory map, so it needs the
-// database on this machine and /proc readable, as under make test.
+// a plain Open's connection has not (unless the server preloads it for every backend). It
+// looks at the backend's memory map, so it needs the database on this machine and /proc
+// readable, as under make test.
 func TestWarmPool(t *testing.T) {
 	_, dsn := dbtest.NewWithDSN(t)
 	ctx := context.Background()
