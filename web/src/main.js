@@ -288,6 +288,13 @@ function updateDeleteButton() {
   else if (!hasToken() && btn) btn.remove();
 }
 
+/** Hides the refusal shown under the layer list. */
+function hideLayerError() {
+  const box = $('#layer-error');
+  box.hidden = true;
+  box.textContent = '';
+}
+
 /**
  * Deletes a layer (DELETE layers/{id}) after the user confirms with its name, then lists the
  * layers again; bindings to it are dropped (the first formula is bound again when none is
@@ -297,8 +304,7 @@ function updateDeleteButton() {
  */
 async function deleteLayer(l) {
   const box = $('#layer-error');
-  box.hidden = true;
-  box.textContent = '';
+  hideLayerError();
   if (!window.confirm(`Delete the layer "${l.name}" (#${l.id}) with its tiles? This cannot be undone.`)) return;
   try {
     await getJSON(`layers/${l.id}`, { method: 'DELETE' });
@@ -537,6 +543,23 @@ function followParse(l) {
   });
 }
 
+/**
+ * Opens the upload's status for a new attempt: the layer's name, no log, message with its
+ * data-status (none while the upload goes on). It opens under the upload button, which a user
+ * scrolls to the panel's bottom edge to press, so it is brought into sight: it was out of sight
+ * there, the refusal or the parse's progress with it.
+ */
+function openStatus(name, message, status) {
+  const box = $('#status'), text = $('#status-text');
+  box.hidden = false;
+  box.querySelector('.layer').textContent = name;
+  box.querySelector('.log').replaceChildren();
+  text.textContent = message;
+  if (status) text.dataset.status = status;
+  else delete text.dataset.status;
+  box.scrollIntoView({ block: 'nearest' });
+}
+
 $('#upload').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const f = ev.target, text = $('#status-text');
@@ -544,12 +567,7 @@ $('#upload').addEventListener('submit', async (ev) => {
   const headers = { Authorization: `Bearer ${f.elements.token.value}` };
   if (f.elements.file.files.length && f.elements.url.value.trim()) {
     // The file went up and the URL was dropped without a word; the server takes one source.
-    $('#status').hidden = false;
-    $('#status .layer').textContent = '';
-    $('#status .log').replaceChildren();
-    text.textContent = 'error: choose a file or give a URL, not both';
-    text.dataset.status = 'refused';
-    $('#status').scrollIntoView({ block: 'nearest' });
+    openStatus('', 'error: choose a file or give a URL, not both', 'refused');
     return;
   }
   let body;
@@ -561,15 +579,8 @@ $('#upload').addEventListener('submit', async (ev) => {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify({ name: f.elements.name.value, url: f.elements.url.value, datatype: f.elements.datatype.value });
   }
-  $('#status').hidden = false;
-  $('#status .layer').textContent = f.elements.name.value || (f.elements.file.files[0] || {}).name || '';
-  $('#status .log').replaceChildren();
   $('#status-progress').value = 0;
-  text.textContent = 'uploading…';
-  delete text.dataset.status;
-  // The status opens under the upload button, which a user scrolls to the panel's bottom edge
-  // to press: it was out of sight there, the refusal or the parse's progress with it.
-  $('#status').scrollIntoView({ block: 'nearest' });
+  openStatus(f.elements.name.value || (f.elements.file.files[0] || {}).name || '', 'uploading…');
   try {
     const l = await getJSON('layers', { method: 'POST', headers, body });
     await loadLayers();
@@ -627,9 +638,7 @@ function boot() {
 $('#upload [name=token]').addEventListener('change', (ev) => {
   setToken(ev.target.value);
   updateDeleteButton();
-  // A refusal shown under the list was the former token's.
-  $('#layer-error').hidden = true;
-  $('#layer-error').textContent = '';
+  hideLayerError(); // a refusal shown under the list was the former token's
   if (!window.tesseraApp.ready && !starting) {
     $('#app-status').className = '';
     delete window.tesseraApp.error;
