@@ -634,6 +634,14 @@ func TestUploadParse(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(rb), `name: layer name \"a/b\" holds a \"/\"`) {
 		t.Errorf("a name with a /: %d %s", resp.StatusCode, rb)
 	}
+	// Without a name field the name comes from the URL's file name: when that leaves nothing
+	// or too much, a 400 on name that asks for one (it was a 500 from the store).
+	for _, u := range []string{"https://example.com/.tif", "https://example.com/" + strings.Repeat("a", 300) + ".tif"} {
+		resp, rb = e.do(t, call{method: "POST", path: "/raster/layers", body: `{"url":"` + u + `"}`, ctype: "application/json", header: auth})
+		if resp.StatusCode != 400 || !strings.Contains(string(rb), "name: a layer name") || !strings.Contains(string(rb), "send a name") {
+			t.Errorf("a URL whose file name is no layer name (%.40s…): %d %s", u, resp.StatusCode, rb)
+		}
+	}
 	resp, rb = e.do(t, call{method: "POST", path: "/raster/layers", body: `{"name":"ftp","url":"ftp://x/y.tif"}`, ctype: "application/json", header: auth})
 	if resp.StatusCode != 400 || !strings.Contains(string(rb), "url") {
 		t.Errorf("ftp url: %d %s", resp.StatusCode, rb)

@@ -445,8 +445,12 @@ func (s *Server) createLayer(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	err = s.store.CreateLayer(c.Request().Context(), &l)
-	if errors.Is(err, catalog.ErrConflict) && fallback != "" {
+	if nerr := catalog.CheckName(l.Name); nerr != nil {
+		// A name field was checked with the other fields; this name was taken from the
+		// source's file name, which may leave nothing (".tif") or too much. It was a 500 from
+		// the store.
+		err = &tiles.ParamError{Param: "name", Msg: nerr.Error() + " (it was taken from the source's file name): send a name"}
+	} else if err = s.store.CreateLayer(c.Request().Context(), &l); errors.Is(err, catalog.ErrConflict) && fallback != "" {
 		l.Name = fallback
 		err = s.store.CreateLayer(c.Request().Context(), &l)
 	}
