@@ -23,12 +23,9 @@ func (s *Store) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile
 	for i, l := range layers {
 		ids[i], versions[i] = l.ID, l.Version
 	}
-	raw := s.rawTiles(ctx)
-	out, err := s.tiles(ctx, raw, ids, versions, t)
-	if raw && s.sliceGone(err) {
-		return s.tiles(ctx, false, ids, versions, t)
-	}
-	return out, err
+	return withRaw(ctx, s, func(raw bool) (map[catalog.LayerVersion][]*raster.Band, error) {
+		return s.tiles(ctx, raw, ids, versions, t)
+	})
 }
 
 func (s *Store) tiles(ctx context.Context, raw bool, ids, versions []int64, t tile.ZXY) (map[catalog.LayerVersion][]*raster.Band, error) {

@@ -139,6 +139,17 @@ func (s *Store) sliceGone(err error) bool {
 	return true
 }
 
+// withRaw runs read with raw as rawTiles says and, when that read finds tessera_rast_slice
+// gone (sliceGone), once more without it: the fallback of every whole-tile read.
+func withRaw[T any](ctx context.Context, s *Store, read func(raw bool) (T, error)) (T, error) {
+	raw := s.rawTiles(ctx)
+	v, err := read(raw)
+	if raw && s.sliceGone(err) {
+		return read(false)
+	}
+	return v, err
+}
+
 // undefinedFunction reports whether err is PostgreSQL's undefined_function (42883): here,
 // no tessera_rast_slice in the database.
 func undefinedFunction(err error) bool {

@@ -399,12 +399,7 @@ func (s *Store) Tile(ctx context.Context, layerID, version int64, t tile.ZXY) ([
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("pgstore: tile %v: %w", t, err)
 	}
-	raw := s.rawTiles(ctx)
-	bands, err := s.tile(ctx, raw, layerID, version, t)
-	if raw && s.sliceGone(err) {
-		return s.tile(ctx, false, layerID, version, t)
-	}
-	return bands, err
+	return withRaw(ctx, s, func(raw bool) ([]*raster.Band, error) { return s.tile(ctx, raw, layerID, version, t) })
 }
 
 func (s *Store) tile(ctx context.Context, raw bool, layerID, version int64, t tile.ZXY) ([]*raster.Band, error) {
@@ -479,11 +474,11 @@ func (s *Store) NearestTile(ctx context.Context, layerID, version int64, t tile.
 		a := t.Ancestor(z)
 		zs, xs, ys = append(zs, int16(a.Z)), append(xs, int32(a.X)), append(ys, int32(a.Y))
 	}
-	raw := s.rawTiles(ctx)
-	at, bands, err := s.nearestTile(ctx, raw, layerID, version, t, zs, xs, ys)
-	if raw && s.sliceGone(err) {
-		return s.nearestTile(ctx, false, layerID, version, t, zs, xs, ys)
-	}
+	var at tile.ZXY
+	bands, err := withRaw(ctx, s, func(raw bool) (bands []*raster.Band, err error) {
+		at, bands, err = s.nearestTile(ctx, raw, layerID, version, t, zs, xs, ys)
+		return bands, err
+	})
 	return at, bands, err
 }
 
