@@ -48,10 +48,11 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
-	uploads, work := "", ""
-	if ic, err := ingest.ConfigFromEnv(os.Getenv); err == nil {
-		uploads, work = server.UploadDir(ic.WorkDir), ic.WorkDir
-	}
+	// Only RASTER_WORKDIR matters here, which ConfigFromEnv sets whatever its error: another
+	// ingest setting that is bad (RASTER_TILESIZE=x) left the files where they were, unsaid.
+	ic, _ := ingest.ConfigFromEnv(os.Getenv)
+	work := ic.WorkDir
+	uploads := server.UploadDir(work)
 	// Every name first: a name that finds no layer (or several) among others deletes none
 	// of them. It deleted the layers named before it, then stopped.
 	var layers []catalog.Layer
@@ -89,10 +90,8 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if _, err := server.RemoveUpload(ctx, st, uploads, l); err != nil {
 			fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file %s stays (%v); remove it by hand\n", l.Name, l.Source, err)
 		}
-		if work != "" {
-			if _, err := ingest.RemoveKept(work, l); err != nil {
-				fmt.Fprintf(stderr, "tessera delete: %q: its reprojected copy %s stays (%v); remove it by hand\n", l.Name, l.ReprojectedPath, err)
-			}
+		if _, err := ingest.RemoveKept(work, l); err != nil {
+			fmt.Fprintf(stderr, "tessera delete: %q: its reprojected copy %s stays (%v); remove it by hand\n", l.Name, l.ReprojectedPath, err)
 		}
 	}
 	return 0

@@ -105,6 +105,8 @@ func TestDeleteCommand(t *testing.T) {
 	if _, err := os.Stat(up); err != nil {
 		t.Fatalf("the upload's file went with one of its two layers: %v", err)
 	}
+	// A bad ingest setting that delete does not use keeps no file (the files stayed, unsaid).
+	t.Setenv("RASTER_TILESIZE", "x")
 	if code, out, errText := runCmd("delete", "uploaded"); code != 0 || !strings.Contains(out, `deleted layer "uploaded"`) {
 		t.Fatalf("delete of the upload's layer: exit %d, stdout %q, stderr %q", code, out, errText)
 	}
