@@ -79,7 +79,9 @@ func DefaultConfig() Config {
 var ErrConfig = errors.New("ingest: invalid setting")
 
 // ConfigFromEnv reads the configuration from getenv (os.Getenv in main), starting from
-// DefaultConfig. An invalid value gives an error naming the variable and what it accepts.
+// DefaultConfig. An invalid value gives an error naming the variable and what it accepts; the
+// Config returned with it still holds every setting that was read (RASTER_WORKDIR always,
+// which `tessera delete` relies on).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
 	var errs []error
