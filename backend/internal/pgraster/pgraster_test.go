@@ -457,11 +457,7 @@ func TestDecodeAllNoData(t *testing.T) {
 		t.Fatalf("flags byte %#x has no nodata flag: the layout moved", wkb[flags])
 	}
 	wkb[flags] |= 0x20
-	// The serialized form: the nodata value aligned to 2 bytes, the band padded to 8.
-	ser := append(append(append([]byte(nil), wkb[1:flags+1]...), 0), wkb[flags+1:]...)
-	for (len(ser)+4)%8 != 0 {
-		ser = append(ser, 0)
-	}
+	ser := serialized(wkb)
 	for name, decode := range map[string]func([]byte) (*pgraster.Raster, error){"Decode": pgraster.Decode, "DecodeSerialized": pgraster.DecodeSerialized} {
 		in := wkb
 		if name == "DecodeSerialized" {
