@@ -901,26 +901,6 @@ func TestLegendDigitTitle(t *testing.T) {
 // from failing.
 func TestUploadDefaultName(t *testing.T) {
 	e := setup(t, 0)
-	upload := func(t *testing.T, filename, name string) tiles.LayerJSON {
-		t.Helper()
-		var b bytes.Buffer
-		mw := multipart.NewWriter(&b)
-		if name != "" {
-			mw.WriteField("name", name)
-		}
-		fw, _ := mw.CreateFormFile("file", filename)
-		fw.Write([]byte("not a raster")) // the parse fails later; the name is what is tested
-		mw.Close()
-		resp, rb := e.do(t, call{method: "POST", path: "/raster/layers", body: b.String(), ctype: mw.FormDataContentType(), header: auth})
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("upload %q: %d %s; want 201", filename, resp.StatusCode, rb)
-		}
-		var l tiles.LayerJSON
-		if err := json.Unmarshal(rb, &l); err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
 	tests := []struct {
 		name, filename, field string
 		want                  string // the name, or a suffix after the stored file's prefix when it starts with "-"
@@ -935,7 +915,7 @@ func TestUploadDefaultName(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := upload(t, tc.filename, tc.field)
+			l := uploadJunk(t, e, tc.filename, tc.field)
 			if suffix, ok := strings.CutPrefix(tc.want, "-"); ok {
 				prefix, rest, found := strings.Cut(l.Name, "-")
 				if !found || len(prefix) != 12 || rest != suffix {
@@ -989,16 +969,7 @@ func TestUploadURLField(t *testing.T) {
 func TestDeleteSharedUpload(t *testing.T) {
 	e := setup(t, 0)
 	ctx := context.Background()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	mw.WriteField("name", "shared_upload")
-	fw, _ := mw.CreateFormFile("file", "shared.tif")
-	fw.Write([]byte("not a raster")) // the parse fails; the file is what is tested
-	mw.Close()
-	resp, rb := e.do(t, call{method: "POST", path: "/raster/layers", body: b.String(), ctype: mw.FormDataContentType(), header: auth})
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("upload: %d %s", resp.StatusCode, rb)
-	}
+	uploadJunk(t, e, "shared.tif", "shared_upload")
 	first, err := e.st.LayerByName(ctx, "shared_upload")
 	if err != nil {
 		t.Fatal(err)
@@ -1028,4 +999,28 @@ func sessionCookie(t *testing.T, resp *http.Response) string {
 	}
 	t.Fatal("no session cookie")
 	return ""
+}
+
+// uploadJunk uploads a file named filename that is no raster, with a name field unless name
+// is "", and returns the layer of the 201. Its parse fails later: the tests that use it look
+// at the layer's name or its stored file.
+func uploadJunk(t *testing.T, e *env, filename, name string) tiles.LayerJSON {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	if name != "" {
+		mw.WriteField("name", name)
+	}
+	fw, _ := mw.CreateFormFile("file", filename)
+	fw.Write([]byte("not a raster"))
+	mw.Close()
+	resp, rb := e.do(t, call{method: "POST", path: "/raster/layers", body: b.String(), ctype: mw.FormDataContentType(), header: auth})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload %q: %d %s; want 201", filename, resp.StatusCode, rb)
+	}
+	var l tiles.LayerJSON
+	if err := json.Unmarshal(rb, &l); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
