@@ -56,14 +56,7 @@ func TestExportTileSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := tiles.New(e.st, tiles.Config{LayerTTL: -1, TileSize: size})
-	q, err := url.ParseQuery("layers=a=big&formula=a&zoom=4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := tiles.ParseExport(q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := exportRequest(t, "layers=a=big&formula=a&zoom=4")
 	r := svc.Export(ctx, req)
 	if r.Status != 200 {
 		t.Fatalf("export of 512-pixel tiles: %d %s", r.Status, r.Body)
@@ -166,15 +159,7 @@ func TestExportUnknownLegendReadsNoTile(t *testing.T) {
 			tileLookups++
 		}
 	}})
-	q, err := url.ParseQuery("layers=a=ramp&formula=a&zoom=4&legend=no-such-legend")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := tiles.ParseExport(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := svc.Export(context.Background(), req); r.Status != 404 {
+	if r := svc.Export(context.Background(), exportRequest(t, "layers=a=ramp&formula=a&zoom=4&legend=no-such-legend")); r.Status != 404 {
 		t.Fatalf("export with an unknown legend: %d %s, want 404", r.Status, r.Body)
 	}
 	if tileLookups != 0 {

@@ -18,14 +18,7 @@ import (
 // (and read) again.
 func TestStatsHistogramKeepsValues(t *testing.T) {
 	e := setup(t)
-	q, err := url.ParseQuery("layers=a=ramp,c=const&formula=a*2%2Bc&zoom=6&mode=histogram&bins=7&area=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := tiles.ParseStats(q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := statsRequest(t, "layers=a=ramp,c=const&formula=a*2%2Bc&zoom=6&mode=histogram&bins=7&area=1")
 	run := func(keep int64) (body string, lookups int64) {
 		var n atomic.Int64
 		svc := tiles.New(e.st, tiles.Config{LayerTTL: -1, TileCacheBytes: -1, StatsKeepBytes: keep,
@@ -87,15 +80,7 @@ func TestStatsHugeValues(t *testing.T) {
 		{"range overflows", "layers=a=ramp&formula=(a-16384)*1e304&zoom=4&mode=histogram&bins=4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q, err := url.ParseQuery(tc.query)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req, err := tiles.ParseStats(q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := e.svc.Stats(context.Background(), req)
+			r := e.svc.Stats(context.Background(), statsRequest(t, tc.query))
 			if r.Status != 200 {
 				t.Fatalf("status %d: %s", r.Status, r.Body)
 			}
@@ -145,15 +130,7 @@ func TestStatsNoValues(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			q, err := url.ParseQuery("layers=x=classes&formula=x&zoom=6&geometry=" + away + "&" + tc.query)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req, err := tiles.ParseStats(q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := svc.Stats(context.Background(), req)
+			r := svc.Stats(context.Background(), statsRequest(t, "layers=x=classes&formula=x&zoom=6&geometry="+away+"&"+tc.query))
 			if r.Status != 200 {
 				t.Fatalf("status %d, body %s", r.Status, r.Body)
 			}

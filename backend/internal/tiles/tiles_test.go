@@ -82,6 +82,34 @@ func (e *env) algebra(t *testing.T, z tile.ZXY, ext, query string, c tiles.Clien
 	return e.svc.Algebra(context.Background(), req, c)
 }
 
+// statsRequest parses the query of a stats request.
+func statsRequest(t *testing.T, query string) tiles.StatsRequest {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := tiles.ParseStats(q)
+	if err != nil {
+		t.Fatalf("ParseStats: %v", err)
+	}
+	return req
+}
+
+// exportRequest parses the query of an export request.
+func exportRequest(t *testing.T, query string) tiles.ExportRequest {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := tiles.ParseExport(q)
+	if err != nil {
+		t.Fatalf("ParseExport: %v", err)
+	}
+	return req
+}
+
 func ok(t *testing.T, r *tiles.Response, ctype string) {
 	t.Helper()
 	if r.Status != http.StatusOK {
