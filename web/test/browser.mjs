@@ -63,9 +63,30 @@ async function compareWithServer() {
   });
 }
 
+/** Waits until the app on p has started, or failed to (window.tesseraApp.error). */
+async function started(p) {
+  await p.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+}
+
+/**
+ * Runs body on a page of its own, closed after: setup (a window size, routes) runs on it
+ * before it loads the map, body once the app has started.
+ */
+async function onOwnPage(setup, body) {
+  const p = await browser.newPage();
+  try {
+    await setup(p);
+    await p.goto(base + '/');
+    await started(p);
+    await body(p);
+  } finally {
+    await p.close();
+  }
+}
+
 await check('the page loads, the WebAssembly core starts and the layers are listed', async () => {
   await page.goto(base + '/');
-  await page.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+  await started(page);
   assert.equal(await page.evaluate(() => window.tesseraApp.error), undefined);
   const names = await page.$$eval('#layers li b', (bs) => bs.map((b) => b.textContent));
   assert.deepEqual(names.sort(), ['landcover', 'scene']);
@@ -134,26 +155,20 @@ await check('each binding control is named after its variable (screen readers, v
 });
 
 await check('without the server\'s list the select stays empty and says why', async () => {
-  const p2 = await browser.newPage();
-  try {
+  await onOwnPage(async (p2) => {
     await p2.route((u) => u.pathname.endsWith('/colormaps'), (r) => r.fulfill({ status: 503, contentType: 'application/json', body: '{"error": "colormap list unavailable (test)"}' }));
-    await p2.goto(base + '/');
-    await p2.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+  }, async (p2) => {
     assert.equal(await p2.$$eval('#cmap-name option', (o) => o.length), 0);
     assert.equal(await p2.$eval('#cmap-error', (p) => p.hidden), false, 'the error is not shown');
     const msg = await p2.$eval('#cmap-error', (p) => p.textContent);
     assert.ok(msg.includes('colormap list unavailable (test)'), `error text: ${msg}`);
-  } finally {
-    await p2.close();
-  }
+  });
 });
 
 await check('on a phone-sized window the map is as wide as the window, under the panel, with tiles', async () => {
-  const p3 = await browser.newPage();
-  try {
+  await onOwnPage(async (p3) => {
     await p3.setViewportSize({ width: 375, height: 667 });
-    await p3.goto(base + '/');
-    await p3.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+  }, async (p3) => {
     const box = (s) => p3.$eval(s, (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
     const map = await box('#map'), panel = await box('#panel');
     console.log(`  panel ${JSON.stringify(panel)}, map ${JSON.stringify(map)}`);
@@ -162,15 +177,12 @@ await check('on a phone-sized window the map is as wide as the window, under the
     assert.ok(panel.y + panel.h <= map.y + 0.5 && map.y + map.h <= 667.5, `the panel ${JSON.stringify(panel)} and the map ${JSON.stringify(map)} overlap`);
     assert.equal(await p3.evaluate(() => document.documentElement.scrollWidth), 375, 'the page scrolls sideways');
     await p3.waitForFunction(() => document.querySelectorAll('#map canvas.tile[data-state=rendered]:not([data-empty="1"])').length > 0, null, { timeout: 30000 });
-  } finally {
-    await p3.close();
-  }
+  });
 });
 
 await check('nothing sticks out of the panel: a long layer name wraps, a long formula\'s error snippet scrolls to its span', async () => {
-  const p4 = await browser.newPage();
   const long = 'sentinel2_L2A_T33UVP_20240615T100559_B04_10m_reprojected_scene';
-  try {
+  await onOwnPage(async (p4) => {
     await p4.setViewportSize({ width: 375, height: 667 });
     // The scene layer, listed under a long name without spaces.
     await p4.route((u) => u.pathname.endsWith('/raster/layers'), async (r) => {
@@ -178,8 +190,7 @@ await check('nothing sticks out of the panel: a long layer name wraps, a long fo
       for (const l of layers) if (l.name === 'scene') l.name = long;
       await r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(layers) });
     });
-    await p4.goto(base + '/');
-    await p4.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+  }, async (p4) => {
     // The elements of the panel whose right edge is past the panel's (the panel scrolled sideways).
     const outside = () => p4.evaluate(() => {
       const p = document.querySelector('#panel'), right = p.getBoundingClientRect().left + p.clientWidth;
@@ -197,9 +208,7 @@ await check('nothing sticks out of the panel: a long layer name wraps, a long fo
       return { mark: [m.left, m.right], pre: [r.left, r.right], text: pre.querySelector('mark').textContent };
     });
     assert.ok(seen.text.length > 0 && seen.mark[0] >= seen.pre[0] - 1 && seen.mark[1] <= seen.pre[1] + 1, `the span ${seen.mark} is outside the snippet's view ${seen.pre}`);
-  } finally {
-    await p4.close();
-  }
+  });
 });
 
 await check('a layer whose parse failed says why in the list, and says FAILED in the layer selects', async () => {
@@ -207,33 +216,27 @@ await check('a layer whose parse failed says why in the list, and says FAILED in
   const why = 'The file uploads/0a1b2c-notes.tif is not a raster GDAL can read (not recognized as a supported file format). Check that it is a raster format GDAL supports, such as GeoTIFF.';
   const failed = { id: 9999, name: 'notes', datatype: 'co', source: 'notes.tif', version: 1, max_zoom: 0, bands: [], metadata: {},
     parse: { status: 'FAILED', code: 6, version: 1, log: ['[2026-01-01 00:00:00] Started parsing raster.', `[2026-01-01 00:00:01] ${why}`], finished_zooms: [], tiles_done: 0, tiles_total: 0 } };
-  const p5 = await browser.newPage();
-  try {
+  await onOwnPage(async (p5) => {
     await p5.route((u) => u.pathname.endsWith('/raster/layers'), async (r) => {
       const layers = await (await r.fetch()).json();
       await r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify([...layers, failed]) });
     });
-    await p5.goto(base + '/');
-    await p5.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+  }, async (p5) => {
     const li = await p5.$eval('#layers li[data-id="9999"]', (e) => ({ badge: e.querySelector('.badge').textContent, meta: e.querySelector('.meta').textContent }));
     // It said "no bands yet", as if the parse were still to come.
     assert.deepEqual(li, { badge: 'FAILED', meta: why });
     // The bindings' layer selects say so too (it read "notes", and bound it gave an empty map).
     assert.deepEqual(await p5.$$eval('#bindings select[name=layer] option[value="9999"]', (o) => o.map((x) => x.textContent)), ['notes (FAILED)', 'notes (FAILED)']);
-  } finally {
-    await p5.close();
-  }
+  });
 });
 
 await check('the upload\'s status is in sight once the upload button is pressed at the panel\'s bottom edge', async () => {
-  const p6 = await browser.newPage();
-  try {
+  await onOwnPage(async (p6) => {
     await p6.setViewportSize({ width: 375, height: 667 });
     await p6.route((u) => u.pathname.endsWith('/raster/layers'), (r) => (r.request().method() === 'POST'
       ? r.fulfill({ status: 401, contentType: 'application/json', body: '{"error": "the bearer token is not valid (test)"}' })
       : r.continue()));
-    await p6.goto(base + '/');
-    await p6.waitForFunction(() => window.tesseraApp && (window.tesseraApp.ready || window.tesseraApp.error), null, { timeout: 30000 });
+  }, async (p6) => {
     await p6.fill('#upload [name=token]', 'some-token');
     await p6.fill('#upload [name=url]', 'https://example.com/scene.tif');
     // As a user scrolls to it: the button at the panel's bottom edge, pressed where it is.
@@ -246,9 +249,7 @@ await check('the upload\'s status is in sight once the upload button is pressed 
       return { panel: [p.top, p.bottom], text: [t.top, t.bottom] };
     });
     assert.ok(seen.text[0] >= seen.panel[0] && seen.text[1] <= seen.panel[1] + 0.5, `the status ${seen.text} is outside the panel's view ${seen.panel}`);
-  } finally {
-    await p6.close();
-  }
+  });
 });
 
 let ndvi;
