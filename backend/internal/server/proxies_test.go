@@ -134,6 +134,18 @@ func TestUntrustedProxyLogged(t *testing.T) {
 	if warnings() != 0 {
 		t.Fatalf("logged for a public peer, which was never believed: %s", buf.String())
 	}
+	// A tile's answer does not read the forwarding headers (only TileJSON's URLs do): they
+	// were read, and an untrusted peer's logged, on every tile request and colormap save.
+	for _, path := range []string{"/raster/tiles/ramp/4/8/5.png", "/raster/algebra/4/8/5.png?layers=a=ramp&formula=a"} {
+		req := httptest.NewRequest(http.MethodGet, "http://tessera.example"+path, nil)
+		req.RemoteAddr = "172.18.0.5:41000"
+		req.Header.Set("X-Forwarded-Host", "maps.example")
+		rec := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != 200 || warnings() != 0 {
+			t.Fatalf("tile %s: %d, log %s; want 200 and no warning", path, rec.Code, buf.String())
+		}
+	}
 	for port := range 3 {
 		tileJSONFrom(t, e, fmt.Sprintf("172.18.0.5:%d", 41000+port), map[string]string{"X-Forwarded-Proto": "https"})
 	}

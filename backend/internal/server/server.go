@@ -389,8 +389,32 @@ func (s *Server) healthz(c echo.Context) error {
 // sessionCookie is the cookie that names a client's session (for store=session colormaps).
 const sessionCookie = "tessera_session"
 
-// client collects what an answer depends on besides the parameters.
+// client collects what an answer depends on besides the parameters, BaseURL aside
+// (tileJSONClient).
 func (s *Server) client(c echo.Context) tiles.Client {
+	r := c.Request()
+	cl := tiles.Client{
+		IfNoneMatch: r.Header.Get("If-None-Match"),
+		AcceptGzip:  acceptsGzip(r.Header.Get("Accept-Encoding")),
+	}
+	if ck, err := r.Cookie(sessionCookie); err == nil && validSession(ck.Value) {
+		cl.Session = ck.Value
+	}
+	return cl
+}
+
+// tileJSONClient is client with BaseURL, which only TileJSON reads: the forwarding headers
+// are read for it (and an untrusted peer's logged) there, not on every tile request.
+func (s *Server) tileJSONClient(c echo.Context) tiles.Client {
+	cl := s.client(c)
+	cl.BaseURL = s.baseURL(c)
+	return cl
+}
+
+// baseURL is the server's public URL up to and including the prefix, for TileJSON's
+// absolute tile URLs: the scheme and host of a trusted proxy's forwarding headers, else the
+// request's own.
+func (s *Server) baseURL(c echo.Context) string {
 	r := c.Request()
 	host := r.Host
 	if s.proxies.trusts(r.RemoteAddr) {
@@ -407,15 +431,7 @@ func (s *Server) client(c echo.Context) tiles.Client {
 	case "wss":
 		scheme = "https"
 	}
-	cl := tiles.Client{
-		IfNoneMatch: r.Header.Get("If-None-Match"),
-		AcceptGzip:  acceptsGzip(r.Header.Get("Accept-Encoding")),
-		BaseURL:     scheme + "://" + host + s.cfg.Prefix,
-	}
-	if ck, err := r.Cookie(sessionCookie); err == nil && validSession(ck.Value) {
-		cl.Session = ck.Value
-	}
-	return cl
+	return scheme + "://" + host + s.cfg.Prefix
 }
 
 // publicHost is the host a client asked for, for the absolute URLs TileJSON lists, when
@@ -547,7 +563,7 @@ func (s *Server) layerTileJSON(c echo.Context) error {
 	if ext != "json" {
 		return write(c, tiles.ErrorResponse(tiles.NotFound("no such endpoint %s: a layer's TileJSON is tiles/LAYER.json", c.Request().URL.Path)))
 	}
-	return write(c, s.svc.LayerTileJSON(c.Request().Context(), name, c.QueryParams(), s.client(c)))
+	return write(c, s.svc.LayerTileJSON(c.Request().Context(), name, c.QueryParams(), s.tileJSONClient(c)))
 }
 
 func (s *Server) algebra(c echo.Context) error {
@@ -561,7 +577,7 @@ func (s *Server) algebra(c echo.Context) error {
 
 func (s *Server) algebraTileJSON(c echo.Context) error {
 	tileJSONVary(c)
-	return write(c, s.svc.AlgebraTileJSON(c.Request().Context(), c.QueryParams(), s.client(c)))
+	return write(c, s.svc.AlgebraTileJSON(c.Request().Context(), c.QueryParams(), s.tileJSONClient(c)))
 }
 
 func (s *Server) pixel(c echo.Context) error {
