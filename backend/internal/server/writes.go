@@ -382,9 +382,8 @@ func (b layerBody) layer(source string, maxZoom int) (catalog.Layer, error) {
 	}
 	name := strings.TrimSpace(b.Name)
 	if name == "" {
-		name = catalog.DefaultName(source)
-	}
-	if err := catalog.CheckName(name); err != nil && b.Name != "" {
+		name = catalog.DefaultName(source) // checked by createLayer, once an upload's is known
+	} else if err := catalog.CheckName(name); err != nil {
 		return catalog.Layer{}, &tiles.ParamError{Param: "name", Msg: err.Error()}
 	}
 	l := catalog.NewLayer(name, source)
