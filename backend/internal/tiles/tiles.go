@@ -85,9 +85,9 @@ type Config struct {
 	StatsKeepBytes int64
 	// JPEGQuality is the quality of JPEG tiles (default 90).
 	JPEGQuality int
-	// TileSize is the tiles' width and height in pixels that TileJSON announces: the
-	// server's RASTER_TILESIZE, which its uploads are cut with (default tile.DefaultSize,
-	// 256).
+	// TileSize is the tiles' width and height in pixels: the server's RASTER_TILESIZE, which
+	// its uploads are cut with (default tile.DefaultSize, 256). TileJSON announces it, exports
+	// lay their tiles out at it and the answers for tiles with no data have it.
 	TileSize int
 	// Logger receives internal errors (default slog.Default()).
 	Logger *slog.Logger
