@@ -132,6 +132,10 @@ type PixelRead struct {
 	Types []raster.DataType
 }
 
+// MaxParseZoom is the deepest zoom a parse may produce (the bound of TESSERA_MAX_INGEST_ZOOM),
+// and so the deepest zoom= that export and stats take.
+const MaxParseZoom = 24
+
 // CheckName reports why name cannot be a layer's name, or nil: it must not be blank, must be
 // at most MaxRefLen bytes (longer could not be looked up) and must not hold a "/", which no
 // tile URL (tiles/{layer}/{z}/{x}/{y}.png) or other layer route can carry: such a layer was

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 )
 
 // Config is the ingest pipeline's configuration. ConfigFromEnv reads it from the
@@ -133,7 +135,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	integer("TESSERA_BLOCK_TILES", &c.BlockTiles, 1, 64)
 	int64v("TESSERA_MAX_SOURCE_BYTES", &c.MaxSourceBytes, 1)
 	int64v("TESSERA_MAX_SOURCE_PIXELS", &c.MaxPixels, 1)
-	integer("TESSERA_MAX_INGEST_ZOOM", &c.MaxZoom, 0, 24)
+	integer("TESSERA_MAX_INGEST_ZOOM", &c.MaxZoom, 0, catalog.MaxParseZoom)
 	if v := strings.TrimSpace(getenv("TESSERA_HTTP_TIMEOUT")); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -173,8 +175,8 @@ func (c Config) Validate() error {
 	if c.BlockTiles < 1 || c.BlockTiles > 64 {
 		errs = append(errs, fmt.Errorf("%w block of %d tiles: want 1..64", ErrConfig, c.BlockTiles))
 	}
-	if c.MaxZoom < 0 || c.MaxZoom > 24 {
-		errs = append(errs, fmt.Errorf("%w TESSERA_MAX_INGEST_ZOOM=%d: want 0..24", ErrConfig, c.MaxZoom))
+	if c.MaxZoom < 0 || c.MaxZoom > catalog.MaxParseZoom {
+		errs = append(errs, fmt.Errorf("%w TESSERA_MAX_INGEST_ZOOM=%d: want 0..%d", ErrConfig, c.MaxZoom, catalog.MaxParseZoom))
 	}
 	if c.S3Endpoint != "" && !strings.HasPrefix(c.S3Endpoint, "http://") && !strings.HasPrefix(c.S3Endpoint, "https://") {
 		errs = append(errs, fmt.Errorf("%w RASTER_S3_ENDPOINT_URL=%q: want an http:// or https:// URL", ErrConfig, c.S3Endpoint))

@@ -624,6 +624,7 @@ func gzipOf(t *testing.T, data []byte) []byte {
 // gzipBomb is a small gzip file whose trailer says it unpacks to 3 GiB, above the tests'
 // TESSERA_MAX_SOURCE_BYTES: only the trailer is read before the refusal.
 func gzipBomb(t *testing.T) []byte {
+	t.Helper()
 	b := gzipOf(t, []byte("x"))
 	binary.LittleEndian.PutUint32(b[len(b)-4:], 3<<30)
 	return b

@@ -16,6 +16,7 @@ import (
 
 	"github.com/klauspost/compress/flate"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/geotiff"
 	"github.com/tessera-gis/tessera/shared/colormap"
 	"github.com/tessera-gis/tessera/shared/raster"
@@ -74,18 +75,15 @@ func ParseExport(q url.Values) (ExportRequest, error) {
 	return r, nil
 }
 
-// MaxRequestZoom is the deepest zoom= that export and stats take: the deepest a parse may
-// produce (TESSERA_MAX_INGEST_ZOOM at most 24). It was 22, so a layer parsed deeper could not
-// be exported or counted at its own zoom.
-const MaxRequestZoom = 24
-
 func parseZoom(s string) (*int, error) {
 	if s == "" {
 		return nil, nil
 	}
 	z, err := strconv.Atoi(s)
-	if err != nil || z < 0 || z > MaxRequestZoom {
-		return nil, paramErr("zoom", "%q: use an integer from 0 to %d", clip(s), MaxRequestZoom)
+	// Up to the deepest zoom a parse may produce (it stopped at 22, so a layer parsed deeper
+	// could not be exported or counted at its own zoom).
+	if err != nil || z < 0 || z > catalog.MaxParseZoom {
+		return nil, paramErr("zoom", "%q: use an integer from 0 to %d", clip(s), catalog.MaxParseZoom)
 	}
 	return &z, nil
 }

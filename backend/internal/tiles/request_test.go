@@ -45,7 +45,7 @@ func TestParseLayersUnusableNames(t *testing.T) {
 	}
 }
 
-// TestRequestZoom: export and stats take zoom= up to MaxRequestZoom (24), the deepest a parse
+// TestRequestZoom: export and stats take zoom= up to catalog.MaxParseZoom (24), the deepest a parse
 // may produce; they stopped at 22, so a layer parsed at 23 or 24 could not be exported or
 // counted at its own zoom.
 func TestRequestZoom(t *testing.T) {
