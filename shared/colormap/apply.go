@@ -104,14 +104,39 @@ func (c *Colormap) Colorize(pix []uint8, x formula.Array, rng *[2]float64) (Coun
 }
 
 // dataRange returns the minimum and maximum of the valid, finite values.
+//
+// Plain comparisons, not the min and max builtins: those order −0 before +0 and carry
+// NaN, which costs a chain of dependent instructions a pixel (4.3 of the 7.1 ns a pixel
+// of a continuous colormap without a range). NaN and ±Inf are skipped here (v−v is NaN
+// for them), and which zero is the minimum changes no pixel: t = (v−lo)/span is ±0 for
+// v = lo either way, and base ± 0 is base.
 func dataRange(vals []float64, mask []bool) (lo, hi float64, ok bool) {
 	lo, hi = math.Inf(1), math.Inf(-1)
-	for i, v := range vals {
-		if (mask != nil && mask[i]) || math.IsNaN(v) || math.IsInf(v, 0) {
+	if mask != nil {
+		mask = mask[:len(vals)]
+		for i, v := range vals {
+			if mask[i] || v-v != 0 {
+				continue
+			}
+			if v < lo {
+				lo = v
+			}
+			if v > hi {
+				hi = v
+			}
+		}
+		return lo, hi, lo <= hi
+	}
+	for _, v := range vals {
+		if v-v != 0 {
 			continue
 		}
-		lo = min(lo, v)
-		hi = max(hi, v)
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
 	}
 	return lo, hi, lo <= hi
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tessera-gis/tessera/shared/formula"
 )
 
 // interpolate returns the colour at t in 0..1 along equally spaced stops, each channel
@@ -71,6 +73,84 @@ func TestContinuousMatchesInterpolate(t *testing.T) {
 			}
 			if got := (color.NRGBA{pix[4*i], pix[4*i+1], pix[4*i+2], pix[4*i+3]}); got != want {
 				t.Fatalf("%s: value %v: %v, want %v", js, v, got, want)
+			}
+		}
+	}
+}
+
+// TestDataRange checks dataRange's comparisons against the builtins' definition of the
+// range (min and max over the valid, finite values), and that a colormap without a range
+// colours a tile as interpolate does over that range, zeros of both signs included.
+func TestDataRange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	negZero := math.Copysign(0, -1)
+	cases := [][]float64{
+		{},
+		{math.NaN(), math.Inf(1), math.Inf(-1)},
+		{5},
+		{0, negZero, 3},
+		{negZero, 0, -2, math.Inf(-1)},
+		{math.MaxFloat64, -math.MaxFloat64, math.NaN()},
+		{7, 7, 7},
+	}
+	for range 20 {
+		vals := make([]float64, 1+rng.IntN(600))
+		for i := range vals {
+			switch rng.IntN(10) {
+			case 0:
+				vals[i] = math.NaN()
+			case 1:
+				vals[i] = math.Inf(1 - 2*rng.IntN(2))
+			case 2:
+				vals[i] = []float64{0, negZero}[rng.IntN(2)]
+			default:
+				vals[i] = rng.NormFloat64() * 100
+			}
+		}
+		cases = append(cases, vals)
+	}
+	c, err := Parse([]byte(`{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ci, vals := range cases {
+		for _, masked := range []bool{false, true} {
+			var mask []bool
+			if masked {
+				mask = make([]bool, len(vals))
+				for i := range mask {
+					mask[i] = i%3 == 1
+				}
+			}
+			wlo, whi := math.Inf(1), math.Inf(-1)
+			for i, v := range vals {
+				if (mask != nil && mask[i]) || math.IsNaN(v) || math.IsInf(v, 0) {
+					continue
+				}
+				wlo, whi = min(wlo, v), max(whi, v)
+			}
+			lo, hi, ok := dataRange(vals, mask)
+			if ok != (wlo <= whi) || (ok && (lo != wlo || hi != whi)) {
+				t.Fatalf("case %d (mask %v): dataRange %v %v %v, want %v %v", ci, masked, lo, hi, ok, wlo, whi)
+			}
+			pix := make([]uint8, 4*len(vals))
+			if _, err := c.Colorize(pix, formula.Array{Values: vals, Mask: mask}, nil); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				want := color.NRGBA{}
+				if wlo <= whi && v >= wlo && v <= whi && (mask == nil || !mask[i]) {
+					tt := 0.0
+					if math.IsInf(whi-wlo, 0) { // continuous halves a range that overflows
+						tt = (v/2 - wlo/2) / (whi/2 - wlo/2)
+					} else if whi > wlo {
+						tt = (v - wlo) / (whi - wlo)
+					}
+					want = interpolate(c.stops, tt)
+				}
+				if got := (color.NRGBA{pix[4*i], pix[4*i+1], pix[4*i+2], pix[4*i+3]}); got != want {
+					t.Fatalf("case %d (mask %v): value %v: %v, want %v", ci, masked, v, got, want)
+				}
 			}
 		}
 	}
