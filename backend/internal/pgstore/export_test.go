@@ -1,6 +1,9 @@
 package pgstore
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // SetBetweenLayerQueries makes f run between queryLayers' two statements until the returned
 // function is called.
@@ -27,4 +30,25 @@ func (s *Store) PixelSlices(ctx context.Context) bool { return s.rawTiles(ctx) }
 func SetBeforeProbeWhole(f func()) (restore func()) {
 	testHookBeforeProbeWhole = f
 	return func() { testHookBeforeProbeWhole = nil }
+}
+
+// SetSliceMissing marks tessera_rast_slice as found missing at `at` (slices off), as a probe
+// that did not find it does.
+func (s *Store) SetSliceMissing(at time.Time) {
+	s.slices.Store(slicesOff)
+	s.sliceMissing.Store(at.UnixNano())
+}
+
+// SliceMissingSince is when tessera_rast_slice was last found missing (zero: not missing).
+func (s *Store) SliceMissingSince() time.Time {
+	if at := s.sliceMissing.Load(); at != 0 {
+		return time.Unix(0, at)
+	}
+	return time.Time{}
+}
+
+// SetClock makes the store read the time from now until the returned function is called.
+func SetClock(now func() time.Time) (restore func()) {
+	timeNow = now
+	return func() { timeNow = time.Now }
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -127,17 +128,26 @@ var errSliceType = errors.New("pgstore: band type of the tile differs from the c
 // sliceGone reports whether err says tessera_rast_slice does not exist (any more: dropped, or
 // a database restored without it, after the probe found it), and if so turns the slices off,
 // so that the read that failed, and those after it, use ST_Value and ST_AsBinary instead of
-// failing until the server restarts. A function created after the probe found none is not
-// seen until then.
+// failing until the server restarts; a read SliceReprobe later looks for the function again.
 func (s *Store) sliceGone(err error) bool {
 	if !undefinedFunction(err) {
 		return false
 	}
 	if s.slices.Swap(slicesOff) == slicesOn {
-		slog.Warn("pgstore: tessera_rast_slice has gone; tiles are read with ST_Value and ST_AsBinary until the server restarts", "err", err)
+		s.sliceMissing.Store(timeNow().UnixNano())
+		s.sliceAnnounced.Store(true)
+		slog.Warn("pgstore: tessera_rast_slice has gone; tiles are read with ST_Value and ST_AsBinary until it is back", "err", err)
 	}
 	return true
 }
+
+// SliceReprobe is how long after tessera_rast_slice was found missing a read looks for it
+// again, so that a function a superuser creates as migrations/README.md says (or restores)
+// is used without a restart. A function that reads the probe wrongly is not looked at again.
+const SliceReprobe = time.Minute
+
+// timeNow is time.Now, replaced by tests.
+var timeNow = time.Now
 
 // withRaw runs read with raw as rawTiles says and, when that read finds tessera_rast_slice
 // gone (sliceGone), once more without it: the fallback of every whole-tile read.
@@ -160,8 +170,18 @@ func undefinedFunction(err error) bool {
 // rawTiles reports whether tiles are read through tessera_rast_slice, probing once (see
 // probeSlices): the slices of TilePixelValues, the stored bytes of whole tiles (rastBytes).
 func (s *Store) rawTiles(ctx context.Context) bool {
-	if s.slices.Load() == slicesUnknown {
+	switch s.slices.Load() {
+	case slicesOn:
+		return true
+	case slicesUnknown:
 		s.probeSlices(ctx)
+	default:
+		// Missing SliceReprobe ago: one read (the one that takes the time away) probes again,
+		// as at the start (a probe that fails leaves the question open for the next read).
+		if at := s.sliceMissing.Load(); at != 0 && timeNow().UnixNano()-at >= int64(SliceReprobe) && s.sliceMissing.CompareAndSwap(at, 0) {
+			s.slices.CompareAndSwap(slicesOff, slicesUnknown)
+			s.probeSlices(ctx)
+		}
 	}
 	return s.slices.Load() == slicesOn
 }
@@ -181,7 +201,10 @@ func (s *Store) probeSlices(ctx context.Context) {
 	switch {
 	case undefinedFunction(err):
 		s.slices.Store(slicesOff)
-		slog.Info("pgstore: pixel reads use ST_Value; a superuser can create tessera_rast_slice for reads of a few bytes (see migrations/README.md)")
+		s.sliceMissing.Store(timeNow().UnixNano())
+		if !s.sliceAnnounced.Swap(true) { // once, not at each re-probe
+			slog.Info("pgstore: pixel reads use ST_Value; a superuser can create tessera_rast_slice for reads of a few bytes (see migrations/README.md)")
+		}
 	case err != nil:
 		slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
 	case !(ok[0] && ok[1] && !ok[2] && vals[0] == 513 && vals[1] == 1.5):
@@ -199,6 +222,9 @@ func (s *Store) probeSlices(ctx context.Context) {
 			slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
 		case whole:
 			s.slices.Store(slicesOn)
+			if s.sliceAnnounced.Swap(false) {
+				slog.Info("pgstore: tessera_rast_slice found; pixels and tiles are read in their stored form")
+			}
 		default:
 			s.slices.Store(slicesOff)
 			slog.Warn("pgstore: tessera_rast_slice hands out a raster pgraster does not read as built; tiles are read with ST_Value and ST_AsBinary")

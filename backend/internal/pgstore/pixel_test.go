@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/dbtest"
@@ -367,4 +368,54 @@ func sliceStore(t *testing.T) (*pgstore.Store, context.Context) {
 		t.Fatal("the database has no working tessera_rast_slice: run scripts/services.sh (as root), which creates it")
 	}
 	return s, ctx
+}
+
+// TestSliceFunctionReprobed: a server that found no tessera_rast_slice (a superuser had not
+// created it yet, or it was dropped) looks for it again SliceReprobe later, so the function
+// created as migrations/README.md says is used without a restart; before, only a restart did.
+func TestSliceFunctionReprobed(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	defer pgstore.SetClock(func() time.Time { return now })()
+
+	// The function is in the database, but the store found it missing a while ago.
+	s := dbtest.New(t)
+	s.SetSliceMissing(now)
+	now = now.Add(pgstore.SliceReprobe - time.Second)
+	if s.PixelSlices(ctx) {
+		t.Fatal("probed again before SliceReprobe had passed")
+	}
+	now = now.Add(time.Second)
+	if !s.PixelSlices(ctx) {
+		t.Fatal("SliceReprobe after the function was found missing, a read did not find it")
+	}
+	if !s.SliceMissingSince().IsZero() {
+		t.Errorf("found, but still marked missing since %v", s.SliceMissingSince())
+	}
+
+	// Dropped: off at the read that fails, still off (and reads answering) at the next
+	// re-probe, which marks it missing again from then.
+	z := tile.ZXY{Z: 3, X: 2, Y: 5}
+	want := tileBands(z, 32, 0)
+	lv := publishedTile(t, s, "reprobed", z, want)
+	if _, err := s.Pool().Exec(ctx, `DROP FUNCTION tessera_rast_slice(raster, int, int)`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Tile(ctx, lv.ID, lv.Version, z); err != nil {
+		t.Fatalf("Tile with the function dropped: %v", err)
+	} else {
+		sameBands(t, got, want)
+	}
+	if s.PixelSlices(ctx) || !s.SliceMissingSince().Equal(now) {
+		t.Fatalf("after the drop: slices %v, missing since %v, want off since %v", s.PixelSlices(ctx), s.SliceMissingSince(), now)
+	}
+	now = now.Add(pgstore.SliceReprobe)
+	if got, err := s.Tile(ctx, lv.ID, lv.Version, z); err != nil {
+		t.Fatalf("Tile at the re-probe: %v", err)
+	} else {
+		sameBands(t, got, want)
+	}
+	if s.PixelSlices(ctx) || !s.SliceMissingSince().Equal(now) {
+		t.Errorf("after the re-probe: slices %v, missing since %v, want off since %v", s.PixelSlices(ctx), s.SliceMissingSince(), now)
+	}
 }

@@ -48,6 +48,10 @@ type Store struct {
 	pool   *pgxpool.Pool
 	tw     tileWriter   // WriteTiles' connections (tiles.go)
 	slices atomic.Int32 // whether pixel reads use tessera_rast_slice (pixel.go)
+	// sliceMissing is when tessera_rast_slice was last found missing (Unix nanoseconds; 0:
+	// it was not, or a probe is under way): a read SliceReprobe later probes again (pixel.go).
+	sliceMissing   atomic.Int64
+	sliceAnnounced atomic.Bool // the log said it is missing (and will say when it is found)
 }
 
 // Option adjusts how Open sets up the connection pool.
