@@ -112,23 +112,8 @@ func (c *Colormap) Colorize(pix []uint8, x formula.Array, rng *[2]float64) (Coun
 // v = lo either way, and base ± 0 is base.
 func dataRange(vals []float64, mask []bool) (lo, hi float64, ok bool) {
 	lo, hi = math.Inf(1), math.Inf(-1)
-	if mask != nil {
-		mask = mask[:len(vals)]
-		for i, v := range vals {
-			if mask[i] || v-v != 0 {
-				continue
-			}
-			if v < lo {
-				lo = v
-			}
-			if v > hi {
-				hi = v
-			}
-		}
-		return lo, hi, lo <= hi
-	}
-	for _, v := range vals {
-		if v-v != 0 {
+	for i, v := range vals {
+		if (mask != nil && mask[i]) || v-v != 0 {
 			continue
 		}
 		if v < lo {
