@@ -1,13 +1,23 @@
 // Package pngenc writes 8-bit PNG images (grey, grey with alpha, RGB or RGBA) fast: the tile
 // server's PNG encoder.
 //
-// image/png spends most of a 256×256 tile's encode choosing among five filters for every row
-// (computing all five) and in compress/flate. This encoder tries the two filters that matter
-// for map tiles, Sub and Up, eight bytes at a time, and compresses with a reused
-// github.com/klauspost/compress/flate writer, which at level 1 is several times faster than
-// compress/flate's BestSpeed and on rendered tiles also smaller. The output is an ordinary PNG
-// (one IDAT chunk) that any decoder reads, with the same pixels, in the smallest colour type
-// that holds them exactly (Encoder.Encode): image/png writes an NRGBA image as RGB or RGBA only.
+// The output is an ordinary PNG (one IDAT chunk) that any decoder reads, with the same pixels,
+// in the smallest colour type that holds them exactly (Encoder.Encode): image/png writes an
+// NRGBA image as RGB or RGBA only.
+//
+// Encode (level 1, what the server uses) filters every row but the first with Up, straight
+// from the RGBA rows eight bytes at a time, packing the differences to the colour type as it
+// goes, and compresses with this package's own deflate encoder (deflate.go), which finds
+// matches at three candidates a position (the last match's distance, a one-entry hash table
+// of four-byte keys, and the pixel to the right in the row above) and writes each block with
+// codes built for it (huffman.go). Why not image/png: it spends most of a tile's encode
+// choosing among five filters for every row, and in compress/flate. Why not
+// github.com/klauspost/compress/flate at level 1, which this package used until session 7
+// with a Sub-or-Up choice per row: on the benchmark's tiles the new path is 1.0–1.7× as fast
+// as that one and its output 0.35–1.06× the size (docs/benchmarks.md, "PNG encoder (session
+// 7)"); the row filter choice alone was a quarter of the time, and the row above and the
+// diagonal, which klauspost's hash table of recent positions misses on smooth gradients,
+// make up for dropping it. NewEncoder's other levels still use klauspost's flate.
 package pngenc
 
 import (
@@ -39,23 +49,33 @@ const (
 // Encoder encodes PNG images, reusing its compressor and buffers between calls; an Encoder
 // is not safe for concurrent use (Encode, the package function, pools them).
 type Encoder struct {
-	zw    *flate.Writer
+	level int
+	zw    *flate.Writer // levels other than 1, rows wider than blockBytes, and the baseline
 	idat  bytes.Buffer
-	row   []byte // filter byte + the row Sub-filtered
+	row   []byte // filter byte + the row filtered (the klauspost path)
 	rowUp []byte // filter byte + the row Up-filtered
 	raw   []byte // an RGB row packed from RGBA
 	prev  []byte // the packed row above it (zeros before the first row)
+	flt   []byte // a block's filtered rows, after the last row of the block before
 	hdr   [33]byte
+	chunk [12]byte // a chunk's length and type, and its CRC: in the Encoder, not allocated per call
+	d     deflater
+	last  int // the length of the last block's data the hash table holds positions in
 }
 
 // NewEncoder returns an encoder compressing at the given deflate level, 1 (flate.BestSpeed,
-// what the tile server uses) to 9.
+// what the tile server uses) to 9. Level 1 uses this package's own deflate encoder (see the
+// package comment); the others github.com/klauspost/compress/flate.
 func NewEncoder(level int) (*Encoder, error) {
-	zw, err := flate.NewWriter(io.Discard, level)
-	if err != nil {
-		return nil, err
+	e := &Encoder{level: level}
+	if level != flate.BestSpeed {
+		zw, err := flate.NewWriter(io.Discard, level)
+		if err != nil {
+			return nil, err
+		}
+		e.zw = zw
 	}
-	return &Encoder{zw: zw}, nil
+	return e, nil
 }
 
 var pool = sync.Pool{New: func() any {
@@ -77,6 +97,13 @@ func Encode(w io.Writer, img *image.NRGBA) error {
 // of three (or two instead of four) is a third of the filtering and deflating, and a smaller
 // tile.
 func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
+	return e.encode(w, img, e.level != flate.BestSpeed)
+}
+
+// encode is Encode, compressing with klauspost's flate when klauspost is set (or when a
+// filtered row is longer than a block): the encoder's levels other than 1, and the
+// benchmarks' baseline at level 1.
+func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	if width <= 0 || height <= 0 || int64(width)*int64(height) > MaxPixels {
 		return ErrTooLarge
@@ -94,37 +121,20 @@ func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 	default:
 		bpp, colorType = 4, 6
 	}
-	packed := bpp != 4
 	n := width * bpp
 	e.raw, e.prev = grow(e.raw, n), grow(e.prev, n)
 	e.row, e.rowUp = grow(e.row, n+1), grow(e.rowUp, n+1)
 	clear(e.prev)
 
-	e.idat.Reset()
-	e.idat.Write([]byte{0x78, 0x01}) // zlib: deflate, 32 KiB window, fastest-compression hint
-	e.zw.Reset(&e.idat)
-	sum := uint32(1)
-	prev := e.prev // the row above, zeros for the first
-	for y := 0; y < height; y++ {
-		cur := img.Pix[y*img.Stride : y*img.Stride+width*4] // RGBA rows are read from the image, not copied
-		if packed {
-			pack(e.raw, cur, colorType)
-			cur = e.raw
-		}
-		line := e.filter(cur, prev, bpp, y == 0)
-		if _, err := e.zw.Write(line); err != nil {
+	var zdata []byte
+	if klauspost || n+1 > blockBytes {
+		if err := e.deflateKlauspost(img, bpp, colorType); err != nil {
 			return err
 		}
-		sum = adlerUpdate(sum, line)
-		prev = cur
-		if packed {
-			e.raw, e.prev = e.prev, e.raw
-		}
+		zdata = e.idat.Bytes()
+	} else {
+		zdata = e.deflate(img, bpp, colorType)
 	}
-	if err := e.zw.Close(); err != nil {
-		return err
-	}
-	e.idat.Write(binary.BigEndian.AppendUint32(nil, sum))
 
 	// Signature, IHDR, IDAT, IEND.
 	h := e.hdr[:]
@@ -138,21 +148,186 @@ func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 	if _, err := w.Write(h); err != nil {
 		return err
 	}
-	if err := writeChunk(w, "IDAT", e.idat.Bytes()); err != nil {
+	if err := e.writeChunk(w, "IDAT", zdata); err != nil {
 		return err
 	}
-	return writeChunk(w, "IEND", nil)
+	return e.writeChunk(w, "IEND", nil)
 }
 
-// filter returns the row cur (below prev) filtered, with its filter-type byte in front: Sub or
+// deflate returns the zlib stream of img's rows filtered, compressed by the deflater a block
+// of rows at a time.
+func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte) []byte {
+	width, height := img.Rect.Dx(), img.Rect.Dy()
+	n := width * bpp
+	r := n + 1 // a filtered row
+	rows := max(1, blockBytes/r)
+	e.flt = grow(e.flt, r+min(rows, height)*r+8) // upRow writes up to 8 bytes past a row
+	d := &e.d
+	d.advance(e.last + window + 1)
+	d.pos, d.bits, d.nbits = 0, 0, 0
+	d.reserve(2)
+	d.out[0], d.out[1] = 0x78, 0x01 // zlib: deflate, 32 KiB window, fastest-compression hint
+	d.pos = 2
+
+	sum := uint32(1)
+	hist := 0 // the bytes of e.flt before the block: the block before's last row
+	for y0 := 0; y0 < height; y0 += rows {
+		m := min(rows, height-y0)
+		data := e.flt[:hist+m*r]
+		for y := y0; y < y0+m; y++ {
+			o := hist + (y-y0)*r
+			cur := img.Pix[y*img.Stride : y*img.Stride+width*4]
+			if y == 0 {
+				e.subRow(e.flt[o:o+r], cur, bpp, colorType)
+				continue
+			}
+			upRow(e.flt[o:o+r+8], cur, img.Pix[(y-1)*img.Stride:], colorType)
+		}
+		sum = adlerUpdate(sum, data[hist:])
+		diag := r - bpp
+		if diag > window {
+			diag = 0
+		}
+		d.tokenize(data, hist, bpp, diag)
+		d.block(data[hist:], y0+m == height)
+		copy(e.flt, data[len(data)-r:])
+		d.advance(len(data) - r)
+		hist = r
+	}
+	e.last = r
+	d.align()
+	d.reserve(4)
+	binary.BigEndian.PutUint32(d.out[d.pos:], sum)
+	d.pos += 4
+	return d.out[:d.pos]
+}
+
+// deflateKlauspost compresses img's rows filtered into e.idat with klauspost's flate.
+func (e *Encoder) deflateKlauspost(img *image.NRGBA, bpp int, colorType byte) error {
+	if e.zw == nil {
+		zw, err := flate.NewWriter(io.Discard, e.level)
+		if err != nil {
+			return err
+		}
+		e.zw = zw
+	}
+	width, height := img.Rect.Dx(), img.Rect.Dy()
+	e.idat.Reset()
+	e.idat.WriteByte(0x78)
+	e.idat.WriteByte(0x01) // zlib: deflate, 32 KiB window, fastest-compression hint
+	e.zw.Reset(&e.idat)
+	packed := bpp != 4
+	sum := uint32(1)
+	prev := e.prev // the row above, zeros for the first
+	for y := 0; y < height; y++ {
+		cur := img.Pix[y*img.Stride : y*img.Stride+width*4] // RGBA rows are read from the image, not copied
+		if packed {
+			pack(e.raw, cur, colorType)
+			cur = e.raw
+		}
+		line := e.row
+		e.filter(line, cur, prev, bpp, y == 0)
+		if _, err := e.zw.Write(line); err != nil {
+			return err
+		}
+		sum = adlerUpdate(sum, line)
+		prev = cur
+		if packed {
+			e.raw, e.prev = e.prev, e.raw
+		}
+	}
+	if err := e.zw.Close(); err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint32(e.chunk[8:], sum)
+	e.idat.Write(e.chunk[8:])
+	return nil
+}
+
+// upRow writes into dst the RGBA row cur (below the RGBA row prev) Up-filtered in colour
+// type ct, with its filter-type byte in front: it subtracts the rows eight bytes at a time
+// and packs the differences, the filter commuting with packing as both work a sample at a
+// time. len(dst) is the filtered row's length plus 8: it writes whole words.
+//
+// Why Up for every row but the first: choosing between Sub and Up row by row (counting both
+// candidates' non-zero bytes) took half the encoder's time, and with this package's deflate,
+// whose matches find the row above and the diagonal, Up alone leaves the benchmark's tiles
+// within 5% of the old encoder's sizes, most of them smaller (docs/benchmarks.md).
+func upRow(dst, cur, prev []byte, ct byte) {
+	dst[0] = filterUp
+	o := dst[1:]
+	n := len(cur)
+	prev = prev[:n]
+	i, j := 0, 0
+	switch ct {
+	case 6:
+		for ; i+8 <= n; i += 8 {
+			binary.LittleEndian.PutUint64(o[i:], sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(prev[i:])))
+		}
+		for ; i < n; i++ {
+			o[i] = cur[i] - prev[i]
+		}
+	case 2:
+		for ; i+8 <= n; i += 8 {
+			x := sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(prev[i:]))
+			binary.LittleEndian.PutUint64(o[j:], x&0xffffff|(x>>8)&0xffffff000000)
+			j += 6
+		}
+		for ; i < n; i += 4 {
+			o[j], o[j+1], o[j+2] = cur[i]-prev[i], cur[i+1]-prev[i+1], cur[i+2]-prev[i+2]
+			j += 3
+		}
+	case 4:
+		for ; i+8 <= n; i += 8 {
+			x := sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(prev[i:]))
+			binary.LittleEndian.PutUint32(o[j:], uint32(x&0xff|(x>>16)&0xffff00|(x>>32)&0xff000000))
+			j += 4
+		}
+		for ; i < n; i += 4 {
+			o[j], o[j+1] = cur[i]-prev[i], cur[i+3]-prev[i+3]
+			j += 2
+		}
+	default:
+		for ; i+16 <= n; i += 16 {
+			x := sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(prev[i:]))
+			y := sub8(binary.LittleEndian.Uint64(cur[i+8:]), binary.LittleEndian.Uint64(prev[i+8:]))
+			binary.LittleEndian.PutUint32(o[j:], uint32(x&0xff|(x>>24)&0xff00|(y&0xff)<<16|(y>>8)&0xff000000))
+			j += 4
+		}
+		for ; i < n; i += 4 {
+			o[j] = cur[i] - prev[i]
+			j++
+		}
+	}
+}
+
+// subRow writes into dst the RGBA row cur Sub-filtered in colour type ct (bpp bytes a
+// pixel), with its filter-type byte in front: the first row's filter (Up would be None there).
+func (e *Encoder) subRow(dst, cur []byte, bpp int, ct byte) {
+	if ct != 6 {
+		pack(e.raw, cur, ct)
+		cur = e.raw
+	}
+	dst[0] = filterSub
+	o := dst[1:]
+	for i, c := range cur {
+		if i < bpp {
+			o[i] = c
+		} else {
+			o[i] = c - cur[i-bpp]
+		}
+	}
+}
+
+// filter writes the row cur (below prev) filtered into dst, with its filter-type byte in front: Sub or
 // Up, whichever leaves fewer non-zero bytes (a cheap stand-in for the PNG specification's
 // sum-of-absolute-values heuristic, over two candidates; on map tiles both pick alike, and
 // zeros are what deflate compresses best). Every byte counts: sampling every fourth word made
 // the golden tiles up to 29% larger. The first row uses Sub (Up would equal None there). It
 // filters and counts eight bytes at a time as 64-bit words.
-func (e *Encoder) filter(cur, prev []byte, bpp int, first bool) []byte {
+func (e *Encoder) filter(dst, cur, prev []byte, bpp int, first bool) {
 	n := len(cur)
-	sub, up := e.row[:n+1], e.rowUp[:n+1]
+	sub, up := dst[:n+1], e.rowUp[:n+1]
 	sub[0], up[0] = filterSub, filterUp
 	var cSub, cUp int
 	i := 0
@@ -177,9 +352,8 @@ func (e *Encoder) filter(cur, prev []byte, bpp int, first bool) []byte {
 		cUp += nonzero(uint64(up[i+1]))
 	}
 	if !first && cUp < cSub {
-		return up
+		copy(sub, up)
 	}
-	return sub
 }
 
 const (
@@ -247,22 +421,19 @@ func scan(img *image.NRGBA) (opaque, grey bool) {
 	return opaque, grey
 }
 
-func writeChunk(w io.Writer, typ string, data []byte) error {
-	var head [8]byte
-	binary.BigEndian.PutUint32(head[:4], uint32(len(data)))
+// writeChunk writes a PNG chunk: length, type, data and CRC (PNG specification §5.3).
+func (e *Encoder) writeChunk(w io.Writer, typ string, data []byte) error {
+	head, tail := e.chunk[:8], e.chunk[8:]
+	binary.BigEndian.PutUint32(head, uint32(len(data)))
 	copy(head[4:], typ)
-	crc := crc32.NewIEEE()
-	crc.Write(head[4:])
-	crc.Write(data)
-	var tail [4]byte
-	binary.BigEndian.PutUint32(tail[:], crc.Sum32())
-	if _, err := w.Write(head[:]); err != nil {
+	binary.BigEndian.PutUint32(tail, crc32.Update(crc32.ChecksumIEEE(head[4:]), crc32.IEEETable, data))
+	if _, err := w.Write(head); err != nil {
 		return err
 	}
 	if _, err := w.Write(data); err != nil {
 		return err
 	}
-	_, err := w.Write(tail[:])
+	_, err := w.Write(tail)
 	return err
 }
 

@@ -2,11 +2,17 @@ package pngenc
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"image"
 	"image/png"
+	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/flate"
@@ -21,24 +27,30 @@ func goldenTiles(t testing.TB) map[string]*image.NRGBA {
 	}
 	out := map[string]*image.NRGBA{}
 	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		n := image.NewNRGBA(img.Bounds())
-		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
-			for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
-				n.Set(x, y, img.At(x, y))
-			}
-		}
-		out[filepath.Base(p)] = n
+		out[filepath.Base(p)] = decodeFile(t, p)
 	}
 	return out
+}
+
+// decodeFile reads the PNG file p as an NRGBA image.
+func decodeFile(t testing.TB, p string) *image.NRGBA {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	n := image.NewNRGBA(img.Bounds())
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			n.Set(x, y, img.At(x, y))
+		}
+	}
+	return n
 }
 
 func noise(w, h int, opaque bool, seed uint64) *image.NRGBA {
@@ -211,49 +223,270 @@ func TestEncodeRejects(t *testing.T) {
 	}
 }
 
+// fuzzImage builds a w×h image from seed for FuzzEncode. The low two bits of mode pick the
+// colour type it will be written in (forcing R = G = B, or A = 255, or both), the next two
+// the content: seed's bytes repeated (noise, without matches, when seed is long), one
+// colour everywhere (runs longer than deflate's 258), or every row equal to the first.
+func fuzzImage(w, h int, mode uint8, seed []byte) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	if len(seed) == 0 {
+		seed = []byte{0}
+	}
+	for i := range img.Pix {
+		switch mode >> 2 & 3 {
+		case 1: // constant
+			img.Pix[i] = seed[i%4%len(seed)]
+		case 2: // rows equal
+			img.Pix[i] = seed[i%img.Stride%len(seed)]
+		default:
+			img.Pix[i] = seed[i%len(seed)] + uint8(i/len(seed)) // seed, shifted at each repeat
+		}
+	}
+	for i := 0; i < len(img.Pix); i += 4 {
+		if mode&1 != 0 { // grey
+			img.Pix[i+1], img.Pix[i+2] = img.Pix[i], img.Pix[i]
+		}
+		if mode&2 != 0 { // opaque
+			img.Pix[i+3] = 255
+		}
+	}
+	return img
+}
+
+// FuzzEncode checks that every image, of any size, colour type and content, decodes to its
+// own pixels, and that its zlib stream is whole (checkStream).
 func FuzzEncode(f *testing.F) {
-	f.Add(uint8(3), uint8(2), []byte{1, 2, 3, 255, 4, 5, 6, 255, 7, 8, 9, 255, 0, 0, 0, 255, 1, 1, 1, 1, 9, 9, 9, 9})
-	f.Add(uint8(1), uint8(1), []byte{0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, w, h uint8, pix []byte) {
-		if w == 0 || h == 0 || len(pix) < int(w)*int(h)*4 {
+	for mode := range uint8(16) {
+		for _, wh := range [][2]uint16{{1, 1}, {1, 300}, {300, 1}, {3, 2}, {17, 9}, {255, 5}, {64, 64}} {
+			f.Add(wh[0], wh[1], mode, []byte{1, 2, 3, 255, 4, 5, 6, 255, 7, 8, 9, 255, 0, 0, 0, 255, 1, 1, 1, 1, 9, 9, 9, 9})
+		}
+	}
+	f.Add(uint16(97), uint16(33), uint8(0), bytes.Repeat([]byte{0x5a, 0xa5, 7}, 400))
+	f.Fuzz(func(t *testing.T, w, h uint16, mode uint8, seed []byte) {
+		if w == 0 || h == 0 || int(w)*int(h) > 1<<16 {
 			return
 		}
-		img := &image.NRGBA{Pix: pix[:int(w)*int(h)*4], Stride: int(w) * 4, Rect: image.Rect(0, 0, int(w), int(h))}
+		img := fuzzImage(int(w), int(h), mode, seed)
 		var buf bytes.Buffer
 		if err := Encode(&buf, img); err != nil {
 			t.Fatal(err)
 		}
 		samePixels(t, buf.Bytes(), img)
+		checkStream(t, buf.Bytes(), img)
 	})
 }
 
-func BenchmarkEncode(b *testing.B) {
-	imgs := goldenTiles(b)
-	img := imgs["continuous_over.png"]
-	if img == nil {
-		b.Fatal("continuous_over.png missing")
+// checkStream fails unless data's IDAT is a zlib stream that compress/zlib reads whole, its
+// Adler-32 checked, to one filtered row a row of img's pixels in data's colour type: the
+// filter-type byte (0–4) and the bytes that, unfiltered as the PNG specification §9.2 says,
+// are the row.
+func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
+	t.Helper()
+	var idat []byte
+	ct := data[25]
+	for rest := data[8:]; len(rest) >= 12; {
+		n := int(binary.BigEndian.Uint32(rest))
+		if string(rest[4:8]) == "IDAT" {
+			idat = append(idat, rest[8:8+n]...)
+		}
+		rest = rest[12+n:]
 	}
-	b.Run("pngenc", func(b *testing.B) {
-		b.ReportAllocs()
-		var buf bytes.Buffer
-		for b.Loop() {
-			buf.Reset()
-			if err := Encode(&buf, img); err != nil {
-				b.Fatal(err)
+	zr, err := zlib.NewReader(bytes.NewReader(idat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr) // ErrChecksum if the Adler-32 is wrong
+	if err != nil {
+		t.Fatalf("zlib: %v", err)
+	}
+	bpp := map[byte]int{0: 1, 4: 2, 2: 3, 6: 4}[ct]
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	n := w * bpp
+	if len(got) != h*(n+1) {
+		t.Fatalf("%d filtered bytes, want %d rows of %d", len(got), h, n+1)
+	}
+	prev := make([]byte, n)
+	for y := range h {
+		row := make([]byte, n) // img's row y in colour type ct
+		for x := range w {
+			c := img.NRGBAAt(img.Rect.Min.X+x, img.Rect.Min.Y+y)
+			copy(row[x*bpp:], map[byte][]byte{0: {c.R}, 4: {c.R, c.A}, 2: {c.R, c.G, c.B}, 6: {c.R, c.G, c.B, c.A}}[ct])
+		}
+		line := got[y*(n+1) : (y+1)*(n+1)]
+		ft, f := line[0], line[1:]
+		for i := range n {
+			var a, b, c byte // left, above, above left
+			if i >= bpp {
+				a, c = row[i-bpp], prev[i-bpp]
+			}
+			b = prev[i]
+			var pred byte
+			switch ft {
+			case 0:
+			case 1:
+				pred = a
+			case 2:
+				pred = b
+			case 3:
+				pred = byte((int(a) + int(b)) / 2)
+			case 4:
+				p := int(a) + int(b) - int(c)
+				pa, pb, pc := abs(p-int(a)), abs(p-int(b)), abs(p-int(c))
+				switch {
+				case pa <= pb && pa <= pc:
+					pred = a
+				case pb <= pc:
+					pred = b
+				default:
+					pred = c
+				}
+			default:
+				t.Fatalf("row %d: filter type %d", y, ft)
+			}
+			if f[i]+pred != row[i] {
+				t.Fatalf("row %d byte %d: filtered %d with filter %d gives %d, want %d", y, i, f[i], ft, f[i]+pred, row[i])
 			}
 		}
-		b.ReportMetric(float64(buf.Len()), "bytes")
-	})
-	b.Run("image-png-bestspeed", func(b *testing.B) {
-		b.ReportAllocs()
-		enc := png.Encoder{CompressionLevel: png.BestSpeed}
-		var buf bytes.Buffer
-		for b.Loop() {
-			buf.Reset()
-			if err := enc.Encode(&buf, img); err != nil {
-				b.Fatal(err)
+		prev = row
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// TestEncodeCorpus checks every benchmark tile: its pixels, its zlib stream, and its size
+// against the klauspost encoder this package used before (at most 1.10× on the three tiles
+// the tile server's cold benchmarks serve, at most 1.25× on any).
+func TestEncodeCorpus(t *testing.T) {
+	e, err := NewEncoder(flate.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, img := range corpus(t) {
+		t.Run(name, func(t *testing.T) {
+			var ours, old bytes.Buffer
+			if err := e.Encode(&ours, img); err != nil {
+				t.Fatal(err)
 			}
-		}
-		b.ReportMetric(float64(buf.Len()), "bytes")
-	})
+			samePixels(t, ours.Bytes(), img)
+			checkStream(t, ours.Bytes(), img)
+			if err := e.encode(&old, img, true); err != nil {
+				t.Fatal(err)
+			}
+			samePixels(t, old.Bytes(), img)
+			limit := 1.25
+			if strings.HasPrefix(name, "bench_") {
+				limit = 1.10
+			}
+			ratio := float64(ours.Len()) / float64(old.Len())
+			t.Logf("%d bytes, klauspost %d: %.3f", ours.Len(), old.Len(), ratio)
+			if ratio > limit {
+				t.Errorf("%d bytes, %.3f× klauspost's %d (at most %.2f×)", ours.Len(), ratio, old.Len(), limit)
+			}
+		})
+	}
+}
+
+// TestEncodeLarge encodes images beyond a tile: rows longer than deflate's window (no match
+// with the row above), several blocks, a row longer than a block (klauspost's path), and one
+// encoder for all of them in turn, so that each starts with the hash table of the one before.
+func TestEncodeLarge(t *testing.T) {
+	constant := image.NewNRGBA(image.Rect(0, 0, 2048, 600))
+	for i := range constant.Pix {
+		constant.Pix[i] = uint8(i%4*50 + 1)
+	}
+	tests := []struct {
+		name string
+		img  *image.NRGBA
+	}{
+		{"9000×2 RGBA noise", noise(9000, 2, false, 20)},
+		{"9000×3 grey rows wider than the window", grey(9000*4, 3, true, 21)},
+		{"2048×2048 RGBA noise", noise(2048, 2048, false, 22)},
+		{"2048×600 constant, several blocks", constant},
+		{"1000×700 grey, several blocks", grey(1000, 700, true, 23)},
+		{"a row longer than a block", noise(blockBytes/4+1, 2, false, 24)},
+		{"a tile after them", noise(256, 256, true, 25)},
+	}
+	e, err := NewEncoder(flate.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := e.Encode(&buf, tt.img); err != nil {
+				t.Fatal(err)
+			}
+			samePixels(t, buf.Bytes(), tt.img)
+			checkStream(t, buf.Bytes(), tt.img)
+		})
+	}
+}
+
+// TestEncodeAllocs checks a reused encoder allocates nothing once its buffers have grown.
+func TestEncodeAllocs(t *testing.T) {
+	e, err := NewEncoder(flate.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := corpus(t)["bench_alg3"]
+	if err := e.Encode(io.Discard, img); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(10, func() { e.Encode(io.Discard, img) }); n != 0 {
+		t.Errorf("%v allocations an Encode, want 0", n)
+	}
+}
+
+// corpus is the benchmark's tiles: testdata's (the cold PNG scenario's grey tile, the 2- and
+// 3-layer algebra tiles with a continuous colormap, terrain, real terrain and land cover) and
+// the golden tiles, by name.
+func corpus(t testing.TB) map[string]*image.NRGBA {
+	t.Helper()
+	out := goldenTiles(t)
+	paths, err := filepath.Glob("testdata/*.png")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no testdata tiles: %v", err)
+	}
+	for _, p := range paths {
+		out[strings.TrimSuffix(filepath.Base(p), ".png")] = decodeFile(t, p)
+	}
+	return out
+}
+
+// BenchmarkEncode encodes every corpus tile with Encode (new) and with the klauspost path it
+// replaced at level 1 (old), reporting the PNG's size too.
+func BenchmarkEncode(b *testing.B) {
+	imgs := corpus(b)
+	names := slices.Sorted(maps.Keys(imgs))
+	for _, name := range names {
+		img := imgs[name]
+		b.Run(name+"/new", func(b *testing.B) {
+			b.ReportAllocs()
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := Encode(&buf, img); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "bytes")
+		})
+		b.Run(name+"/old", func(b *testing.B) {
+			b.ReportAllocs()
+			e := &Encoder{level: flate.BestSpeed}
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := e.encode(&buf, img, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "bytes")
+		})
+	}
 }

@@ -1,0 +1,450 @@
+package pngenc
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// The deflate encoder for filtered image rows (RFC 1951). Matches are found with a hash
+// table of four-byte keys with one candidate per key and no chains (the most recent position),
+// probed at every pixel's first byte, and at a growing stride through long stretches without
+// a match (as snappy does); a match is extended eight bytes at a time. The tokens of a block
+// (up to blockBytes of filtered rows) go into a buffer and are counted as they are made; the
+// block is then written with one dynamic Huffman code (or the fixed one, or stored, whichever
+// is smallest), each token's bits taken from tables built for the block.
+
+const (
+	blockBytes = 1 << 20 // filtered bytes a block holds at most (a 512×512 RGBA tile)
+	window     = 32768   // the largest distance deflate allows
+	minMatch   = 4       // matches are found by comparing four bytes
+	maxMatch   = 258
+	hashBits   = 14
+	goodMatch  = 32 // a match long enough not to look for a longer one
+
+	// A token is a literal byte (below 256) or a match: tokMatch | (length-3)<<18 |
+	// distance symbol<<13 | the distance's extra bits.
+	tokMatch   = 1 << 31
+	endOfBlock = 256 // the literal/length symbol
+)
+
+// lengthCodes maps a match length minus 3 to its literal/length symbol's offset from 257
+// and its extra bits (RFC 1951 §3.2.5).
+var lengthCodes = func() (t [256]struct{ code, extra uint8 }) {
+	base := [29]int{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
+	extra := [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+	for c := range base {
+		end := maxMatch + 1
+		if c+1 < len(base) {
+			end = base[c+1]
+		}
+		for l := base[c]; l < end; l++ {
+			t[l-3].code, t[l-3].extra = uint8(c), extra[c]
+		}
+	}
+	return t
+}()
+
+// lengthBase is the smallest length of each length symbol's range, minus 3.
+var lengthBase = [29]uint16{0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 255}
+
+// distCode returns the distance symbol for a distance minus one, x (0 to 32767), and its
+// extra bits' count and value (RFC 1951 §3.2.5), without a branch: symbol 2e+2 and 2e+3
+// have e extra bits, the bits below x's two leading ones (symbols 0–3 none).
+func distCode(x uint32) (code, extra, value uint32) {
+	extra = uint32(bits.Len32(x|2)) - 2
+	return 2*extra + x>>extra, extra, x & (1<<extra - 1)
+}
+
+// deflater holds a block's tokens and the encoder's output, reused between images.
+type deflater struct {
+	toks  []uint32
+	hash  [1 << hashBits]uint32 // a four-byte key's last position, plus base
+	base  uint32                // what the hash table's positions add to an index in data
+	out   []byte                // the zlib stream so far; len(out) is its capacity, pos its length
+	pos   int
+	bits  uint64 // bits not yet in out, nbits of them
+	nbits uint
+	huff  huffman
+	lit   [256]uint64 // a literal's code, and its length in the top byte
+	lens  [256]uint64 // the same for a match length minus 3: its symbol's code and extra bits
+	dist  [30]uint64  // the same for a distance symbol's code
+
+	litLens  [288]uint8 // 286 and 287 are for the fixed code's canonical numbering
+	distLens [30]uint8
+	clLens   [19]uint8
+	litCodes [288]uint16
+	dstCodes [30]uint16
+	clCodes  [19]uint16
+	litFreq  [286]uint32
+	distFreq [30]uint32
+	clFreq   [19]uint32
+	cl       [286 + 30]uint8 // the code lengths a dynamic block's header sends
+	clItems  [286 + 30]uint16
+}
+
+// advance moves the hash table's positions n bytes back: the bytes before the next block's
+// data[0], or, with window+1 more, the last block's data when a new image starts, so that
+// no position of the image before is in reach. Before the positions could overflow (a
+// position is below base+2·blockBytes) it empties the table instead.
+func (d *deflater) advance(n int) {
+	if uint64(d.base)+uint64(n)+3*blockBytes > 1<<32-1 {
+		d.hash = [1 << hashBits]uint32{}
+		d.base = 0
+		return
+	}
+	d.base += uint32(n)
+}
+
+// tokenize finds the tokens of data[start:], data[:start] being the rows before them (that
+// matches may refer to), and counts the symbols they will be written with in d.litFreq and
+// d.distFreq. At each position it compares the next eight bytes with those at three
+// candidates at once, without a branch per candidate: the last match's distance (one
+// distance often holds for several matches in a row), the hash table's position for the
+// four-byte key, and diag bytes back (the pixel to the right in the row above; 0 for none).
+// Only a candidate matching all eight is extended further. Without a match it moves on by
+// step bytes (a pixel), and faster through long stretches without one (as snappy does).
+func (d *deflater) tokenize(data []byte, start, step, diag int) {
+	var litFreq [286]uint32
+	var lenFreq [256]uint32 // match lengths minus 3
+	var distFreq [30]uint32
+	if cap(d.toks) < len(data)-start {
+		d.toks = make([]uint32, len(data)-start)
+	}
+	toks := d.toks[:cap(d.toks)]
+	k := 0
+	base := int(d.base)
+	i, lit := start, start // lit: the first byte not yet in a token
+	last := len(data) - 8  // the last position an eight-byte load may start at
+	rep := step
+	if diag == 0 {
+		diag = len(data) + 1 // never valid
+	}
+	for i <= last {
+		x := binary.LittleEndian.Uint64(data[i:])
+		h := (uint32(x) * 0x9e3779b1) >> (32 - hashBits)
+		hc := int(d.hash[h]) - base
+		d.hash[h] = uint32(i + base)
+		pr, pd := i-rep, i-diag
+		okr, okh, okd := pr >= 0, hc >= 0 && i-hc <= window, pd >= 0
+		pr, hc, pd = max(pr, 0), max(hc, 0), max(pd, 0)
+		lr := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pr:])^x) >> 3
+		lh := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[hc:])^x) >> 3
+		ld := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pd:])^x) >> 3
+		if !okr {
+			lr = 0
+		}
+		if !okh {
+			lh = 0
+		}
+		if !okd {
+			ld = 0
+		}
+		l, c := lr, pr
+		if lh > l {
+			l, c = lh, hc
+		}
+		if ld > l {
+			l, c = ld, pd
+		}
+		if l < minMatch {
+			i += step + (i-lit)>>6
+			continue
+		}
+		if l == 8 {
+			l += matchLen(data[i+8:min(len(data), i+maxMatch)], data[c+8:])
+		}
+		rep = i - c
+		for ; lit < i; lit++ {
+			b := data[lit]
+			toks[k] = uint32(b)
+			litFreq[b]++
+			k++
+		}
+		dc, _, dv := distCode(uint32(rep - 1))
+		toks[k] = tokMatch | uint32(l-3)<<18 | dc<<13 | dv
+		k++
+		lenFreq[l-3]++
+		distFreq[dc&31]++
+		i += l
+		lit = i
+		if i-2 <= last { // a key inside the match, for the next one
+			d.hash[(binary.LittleEndian.Uint32(data[i-2:])*0x9e3779b1)>>(32-hashBits)] = uint32(i - 2 + base)
+		}
+	}
+	for ; lit < len(data); lit++ {
+		b := data[lit]
+		toks[k] = uint32(b)
+		litFreq[b]++
+		k++
+	}
+	litFreq[endOfBlock] = 1
+	for l, f := range lenFreq {
+		litFreq[257+int(lengthCodes[l].code)] += f
+	}
+	d.litFreq, d.distFreq = litFreq, distFreq
+	d.toks = toks[:k]
+}
+
+// matchLen returns how many leading bytes of a equal those of b (len(b) >= len(a)).
+func matchLen(a, b []byte) int {
+	n := 0
+	for len(a) >= 8 {
+		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
+			return n + bits.TrailingZeros64(x)/8
+		}
+		a, b, n = a[8:], b[8:], n+8
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return n + i
+		}
+	}
+	return n + len(a)
+}
+
+// reserve makes room in out for n more bytes, and the eight that every write stores.
+func (d *deflater) reserve(n int) {
+	if d.pos+n+8 > len(d.out) {
+		out := make([]byte, 2*len(d.out)+n+8)
+		copy(out, d.out[:d.pos])
+		d.out = out
+	}
+}
+
+// writeBits appends the n (at most 48) low bits of v.
+func (d *deflater) writeBits(v uint64, n uint) {
+	d.bits |= v << d.nbits
+	d.nbits += n
+	binary.LittleEndian.PutUint64(d.out[d.pos:], d.bits)
+	k := d.nbits >> 3
+	d.pos += int(k)
+	d.bits >>= k * 8
+	d.nbits &= 7
+}
+
+// align writes the bits pending, padded with zeros to a byte.
+func (d *deflater) align() {
+	if d.nbits > 0 {
+		d.writeBits(0, 8-d.nbits)
+	}
+}
+
+// block writes the tokens of data (the block's bytes; d.toks and the frequencies hold its
+// tokens) as one deflate block, or several stored ones, whichever is smallest; final marks
+// the last block of the stream.
+func (d *deflater) block(data []byte, final bool) {
+	var extraBits uint64 // the bits the matches' lengths and distances carry beyond their codes
+	for c := range 29 {
+		extraBits += uint64(d.litFreq[257+c]) * uint64(lengthExtra(c))
+	}
+	for c := range 30 {
+		extraBits += uint64(d.distFreq[c]) * uint64(distExtra(c))
+	}
+
+	// Dynamic codes, and the header that sends them.
+	d.huff.lengths(d.litLens[:286], d.litFreq[:], 15)
+	d.litLens[286], d.litLens[287] = 0, 0
+	d.huff.lengths(d.distLens[:], d.distFreq[:], 15)
+	nlit, ndist := 286, 30
+	for nlit > 257 && d.litLens[nlit-1] == 0 {
+		nlit--
+	}
+	for ndist > 1 && d.distLens[ndist-1] == 0 {
+		ndist--
+	}
+	items := d.codeLengthItems(nlit, ndist)
+	d.huff.lengths(d.clLens[:], d.clFreq[:], 7)
+	ncl := 19
+	for ncl > 4 && d.clLens[clOrder[ncl-1]] == 0 {
+		ncl--
+	}
+	dynBits := uint64(3 + 5 + 5 + 4 + 3*ncl)
+	for _, it := range items {
+		dynBits += uint64(d.clLens[it&31]) + uint64(clExtra[it&31])
+	}
+	fixBits := uint64(3)
+	for s, f := range d.litFreq {
+		dynBits += uint64(f) * uint64(d.litLens[s])
+		fixBits += uint64(f) * uint64(fixedLitLen(s))
+	}
+	for s, f := range d.distFreq {
+		dynBits += uint64(f) * uint64(d.distLens[s])
+		fixBits += uint64(f) * 5
+	}
+	dynBits += extraBits
+	fixBits += extraBits
+	storedBlocks := uint64(max(1, (len(data)+65534)/65535))
+	storedBits := uint64(len(data))*8 + storedBlocks*(4*8+3+7)
+
+	switch {
+	case storedBits <= dynBits && storedBits <= fixBits:
+		d.reserve(len(data) + int(storedBlocks)*6)
+		for first := true; first || len(data) > 0; first = false {
+			n := min(len(data), 65535)
+			last := final && n == len(data)
+			d.writeBits(b2u(last), 3) // BTYPE 00
+			d.align()
+			binary.LittleEndian.PutUint16(d.out[d.pos:], uint16(n))
+			binary.LittleEndian.PutUint16(d.out[d.pos+2:], ^uint16(n))
+			copy(d.out[d.pos+4:], data[:n])
+			d.pos += 4 + n
+			data = data[n:]
+		}
+		return
+	case fixBits <= dynBits:
+		d.reserve(int(fixBits/8) + 8)
+		d.writeBits(b2u(final)|1<<1, 3)
+		for s := range d.litLens {
+			d.litLens[s] = fixedLitLen(s)
+		}
+		for s := range d.distLens {
+			d.distLens[s] = 5
+		}
+	default:
+		d.reserve(int(dynBits/8) + 8)
+		d.writeBits(b2u(final)|2<<1, 3)
+		d.writeBits(uint64(nlit-257)|uint64(ndist-1)<<5|uint64(ncl-4)<<10, 14)
+		for _, s := range clOrder[:ncl] {
+			d.writeBits(uint64(d.clLens[s]), 3)
+		}
+		canonical(d.clCodes[:], d.clLens[:])
+		for _, it := range items {
+			s := it & 31
+			d.writeBits(uint64(d.clCodes[s])|uint64(it>>5)<<d.clLens[s], uint(d.clLens[s]+clExtra[s]))
+		}
+	}
+	canonical(d.litCodes[:], d.litLens[:])
+	canonical(d.dstCodes[:], d.distLens[:])
+
+	// Each symbol's code in a table entry with its length in the top byte, then the tokens.
+	for s := range d.lit {
+		d.lit[s] = uint64(d.litCodes[s]) | uint64(d.litLens[s])<<56
+	}
+	for l := range d.lens {
+		lc := lengthCodes[l]
+		s := 257 + int(lc.code)
+		d.lens[l] = uint64(d.litCodes[s]) | uint64(uint16(l)-lengthBase[lc.code])<<d.litLens[s] |
+			uint64(d.litLens[s]+lc.extra)<<56
+	}
+	for s := range d.dist {
+		d.dist[s] = uint64(d.dstCodes[s]) | uint64(d.distLens[s])<<56
+	}
+	const low = 1<<56 - 1
+	out, pos, acc, nb := d.out, d.pos, d.bits, d.nbits
+	for _, t := range d.toks {
+		var v uint64
+		var n uint
+		if t < tokMatch {
+			v = d.lit[t&255]
+			n = uint(v >> 56)
+			v &= low
+		} else {
+			e := d.lens[(t>>18)&255]
+			n = uint(e >> 56)
+			v = e & low
+			dc := (t >> 13) & 31
+			e = d.dist[dc]
+			v |= (e&low | uint64(t&0x1fff)<<(e>>56)) << n
+			n += uint(e>>56) + uint(distExtra(int(dc)))
+		}
+		acc |= v << nb
+		nb += n
+		binary.LittleEndian.PutUint64(out[pos:], acc)
+		k := nb >> 3
+		pos += int(k)
+		acc >>= k * 8
+		nb &= 7
+	}
+	d.pos, d.bits, d.nbits = pos, acc, nb
+	d.writeBits(uint64(d.litCodes[endOfBlock]), uint(d.litLens[endOfBlock]))
+}
+
+// lengthExtra is the extra bits of length symbol 257+c.
+func lengthExtra(c int) int {
+	if c < 8 || c == 28 {
+		return 0
+	}
+	return (c - 4) / 4
+}
+
+// distExtra is the extra bits of distance symbol c.
+func distExtra(c int) int {
+	if c < 4 {
+		return 0
+	}
+	return (c - 2) / 2
+}
+
+// clOrder is the order in which a dynamic block's header sends the code-length code's
+// lengths (RFC 1951 §3.2.7).
+var clOrder = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+
+// clExtra is the extra bits of each code-length symbol: 16 repeats the previous length 3–6
+// times, 17 writes 3–10 zeros, 18 11–138.
+var clExtra = [19]uint8{16: 2, 17: 3, 18: 7}
+
+// codeLengthItems run-length encodes the first nlit literal/length and ndist distance code
+// lengths as code-length symbols (the low five bits of each item; its extra bits' value
+// above them), counting the symbols in d.clFreq.
+func (d *deflater) codeLengthItems(nlit, ndist int) []uint16 {
+	cl := d.cl[:0]
+	cl = append(cl, d.litLens[:nlit]...)
+	cl = append(cl, d.distLens[:ndist]...)
+	d.clFreq = [19]uint32{}
+	items := d.clItems[:0]
+	emit := func(sym, extra int) {
+		items = append(items, uint16(sym|extra<<5))
+		d.clFreq[sym]++
+	}
+	for i := 0; i < len(cl); {
+		l := cl[i]
+		run := 1
+		for i+run < len(cl) && cl[i+run] == l {
+			run++
+		}
+		i += run
+		if l == 0 {
+			for run >= 11 {
+				r := min(run, 138)
+				emit(18, r-11)
+				run -= r
+			}
+			if run >= 3 {
+				emit(17, run-3)
+				run = 0
+			}
+		} else {
+			emit(int(l), 0)
+			run--
+			for run >= 3 {
+				r := min(run, 6)
+				emit(16, r-3)
+				run -= r
+			}
+		}
+		for ; run > 0; run-- {
+			emit(int(l), 0)
+		}
+	}
+	return items
+}
+
+// fixedLitLen is the length of literal/length symbol s's fixed code (RFC 1951 §3.2.6).
+func fixedLitLen(s int) uint8 {
+	switch {
+	case s < 144:
+		return 8
+	case s < 256:
+		return 9
+	case s < 280:
+		return 7
+	}
+	return 8
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
