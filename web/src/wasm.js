@@ -1,9 +1,16 @@
-// Loads Tessera's WebAssembly core (tessera.wasm, run by Go's wasm_exec.js), which sets the
-// global `tessera`: decodeTile, render, compile, tileBounds.
+// Loads Tessera's WebAssembly core (tessera.wasm, run by Go's wasm_exec.js), which sets
+// `tessera` on its global object: decodeTile, render, compile, tileBounds.
 
-/** Starts the Go program and resolves to the global `tessera` once it is set. */
-export async function loadTessera(url = 'tessera.wasm') {
-  const go = new globalThis.Go();
+/**
+ * Starts the Go program and resolves to its `tessera` once it is set. The page runs it with
+ * the Go class wasm_exec.js put on globalThis; the client kit passes its own bundled copy and
+ * the object that copy takes for the global one (kit.js), so neither clashes with the other.
+ * @param {string|URL} url the module's URL
+ * @param {Function} [Go] the Go class of wasm_exec.js
+ * @param {object} [scope] what the Go program sees as its global object
+ */
+export async function loadTessera(url = 'tessera.wasm', Go = globalThis.Go, scope = globalThis) {
+  const go = new Go();
   const res = fetch(url);
   let inst;
   try {
@@ -13,7 +20,7 @@ export async function loadTessera(url = 'tessera.wasm') {
     inst = (await WebAssembly.instantiate(buf, go.importObject)).instance;
   }
   go.run(inst); // never resolves: main blocks to keep the functions alive
-  for (let i = 0; i < 200 && !globalThis.tessera; i++) await new Promise((r) => setTimeout(r, 10));
-  if (!globalThis.tessera) throw new Error('the WebAssembly module did not start');
-  return globalThis.tessera;
+  for (let i = 0; i < 200 && !Object.hasOwn(scope, 'tessera'); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!Object.hasOwn(scope, 'tessera')) throw new Error('the WebAssembly module did not start');
+  return scope.tessera;
 }
