@@ -1,8 +1,11 @@
-// Builds the page into dist/: bundles src/main.js (and its CSS) with esbuild, copies
-// index.html, and — when given — the WebAssembly module and Go's wasm_exec.js.
+// Builds the page into dist/: bundles src/main.js (and its CSS) with esbuild into app.js,
+// and the client kit src/kit.js into tessera.js (with Go's wasm_exec.js inside it), copies
+// index.html and wasm_exec.js (for the page), and — when given — the WebAssembly module.
 //   node build.mjs [--wasm ../bin/tessera.wasm] [--wasm-exec $(go env GOROOT)/lib/wasm/wasm_exec.js]
+// Without --wasm-exec, wasm_exec.js is taken from `go env GOROOT`.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,13 +17,32 @@ const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? pro
 mkdirSync(dist, { recursive: true });
 for (const f of readdirSync(dist)) if (f !== '.gitkeep') rmSync(join(dist, f), { recursive: true });
 
+const wasmExec = arg('--wasm-exec') ||
+  join(execFileSync('go', ['env', 'GOROOT'], { encoding: 'utf8' }).trim(), 'lib', 'wasm', 'wasm_exec.js');
+
+// 'go:wasm_exec' is Go's wasm_exec.js as a module: goRuntime(scope) runs the script with scope
+// standing for globalThis (a parameter of that name shadows it) and returns the Go class it
+// defined there. The kit thus carries Go's runtime (no second script, no eval, any origin)
+// and leaves the page's globalThis.Go alone.
+const wasmExecPlugin = {
+  name: 'wasm-exec',
+  setup(b) {
+    b.onResolve({ filter: /^go:wasm_exec$/ }, () => ({ path: wasmExec, namespace: 'wasm-exec' }));
+    b.onLoad({ filter: /.*/, namespace: 'wasm-exec' }, (a) => ({
+      contents: `export function goRuntime(globalThis) {\n${readFileSync(a.path, 'utf8')}\nreturn globalThis.Go;\n}\n`,
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
-  entryPoints: { app: join(here, 'src/main.js') },
+  entryPoints: { app: join(here, 'src/main.js'), tessera: join(here, 'src/kit.js') },
+  plugins: [wasmExecPlugin],
   bundle: true, format: 'esm', target: 'es2020', minify: true, sourcemap: false,
   outdir: dist, loader: { '.png': 'file', '.svg': 'file' }, assetNames: 'assets/[name]-[hash]',
   logLevel: 'warning',
 });
 copyFileSync(join(here, 'index.html'), join(dist, 'index.html'));
 if (arg('--wasm')) copyFileSync(arg('--wasm'), join(dist, 'tessera.wasm'));
-if (arg('--wasm-exec')) copyFileSync(arg('--wasm-exec'), join(dist, 'wasm_exec.js'));
+copyFileSync(wasmExec, join(dist, 'wasm_exec.js'));
 console.log('web: built', readdirSync(dist).filter((f) => f !== '.gitkeep').join(' '));

@@ -18,8 +18,8 @@ var dist embed.FS
 // Index is the name of the page inside Dist.
 const Index = "index.html"
 
-// Dist returns the built app: index.html, app.js, app.css, tessera.wasm, wasm_exec.js
-// and the assets esbuild emitted. It holds no usable file when the app was not built.
+// Dist returns the built app: index.html, app.js, app.css, tessera.wasm, wasm_exec.js,
+// the client kit tessera.js and the assets esbuild emitted. It holds no usable file when the app was not built.
 func Dist() fs.FS {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil { // unreachable: "dist" is a valid, embedded directory

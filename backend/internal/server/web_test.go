@@ -79,7 +79,7 @@ func TestWebRoutes(t *testing.T) {
 		}
 	})
 	t.Run("content types", func(t *testing.T) {
-		for name, want := range map[string]string{"tessera.wasm": "application/wasm", "app.js": "text/javascript", "app.css": "text/css", "wasm_exec.js": "text/javascript"} {
+		for name, want := range map[string]string{"tessera.wasm": "application/wasm", "app.js": "text/javascript", "app.css": "text/css", "wasm_exec.js": "text/javascript", "tessera.js": "text/javascript"} {
 			if res := do("HEAD", "/"+name); !strings.HasPrefix(res.Header.Get("Content-Type"), want) {
 				t.Errorf("%s: Content-Type %q, want %s", name, res.Header.Get("Content-Type"), want)
 			}

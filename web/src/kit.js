@@ -1,0 +1,240 @@
+// Tessera's client kit, served as /tessera.js: client-side algebra in any web map. A page on
+// any origin imports it from the Tessera server and connects to the server's raster routes;
+// the kit loads the WebAssembly core (tessera.wasm) from its own origin and renders algebra
+// tiles in the browser from raw bands fetched once per tile, so a new formula or colormap
+// re-renders without a request. Adapters for Leaflet, OpenLayers and MapLibre (docs/clients.md):
+//
+//   import { connect } from 'https://tiles.example.com/tessera.js';
+//   const t = await connect('https://tiles.example.com/raster/');
+//   const layer = t.leafletLayer(L, { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: 'RdYlGn' });
+
+import { goRuntime } from 'go:wasm_exec';
+import { BandSource, MAX_FORMULA, TesseraError, drawRender, renderOptions } from './bands.js';
+import { algebraGridLayer } from './gridlayer.js';
+import { loadTessera } from './wasm.js';
+
+export { TesseraError, MAX_FORMULA };
+
+/** The longest layers binding accepted, in characters (the query of a tile must stay short). */
+export const MAX_LAYERS = 4096;
+
+/** The deepest zoom the server answers (tiles.MaxRequestZoom). */
+export const MAX_ZOOM = 30;
+
+let core; // the one WebAssembly instance every connect() shares, by the promise of its API
+
+/**
+ * Starts the core once. Go's runtime (wasm_exec.js, bundled at build time) runs against a
+ * scope of its own, which reads the page's globals but keeps what is set on it (Go, the core's
+ * `tessera`): a page that loaded its own wasm_exec.js, or Tessera's page, keeps its
+ * globalThis.Go, and the kit adds no global.
+ */
+function loadCore(wasmURL) {
+  core ||= (async () => {
+    const scope = globalScope();
+    return loadTessera(wasmURL, goRuntime(scope), scope);
+  })().catch((e) => { core = undefined; throw e; });
+  return core;
+}
+
+/**
+ * An object standing for globalThis: a read finds what was set on it, else the global's
+ * property, read from the global itself (the browser's getters, such as crypto, refuse any
+ * other receiver, so a prototype chain will not do); a write stays on it.
+ */
+function globalScope() {
+  const own = Object.create(null);
+  return new Proxy(own, {
+    get: (t, k) => (k in t ? t[k] : Reflect.get(globalThis, k)),
+    has: (t, k) => k in t || k in globalThis,
+    set: (t, k, v) => { t[k] = v; return true; },
+  });
+}
+
+/**
+ * Connects to a Tessera server's raster routes, loading the WebAssembly core from the kit's
+ * own origin (once per page, whatever the number of connections).
+ * @param {string|URL} base the raster routes, e.g. 'https://tiles.example.com/raster/'
+ * @param {object} [options]
+ * @param {string} [options.token] a bearer token, for a server with TESSERA_PRIVATE_READS
+ * @param {string|URL} [options.wasm] the core's URL (default: tessera.wasm beside the kit)
+ * @param {number} [options.cacheTiles] raw tiles kept for re-rendering (256; at most 4096)
+ * @param {number} [options.cacheBytes] their bytes at most (256 MiB)
+ * @returns {Promise<Tessera>}
+ */
+export async function connect(base, options = {}) {
+  const api = await loadCore(options.wasm || new URL('tessera.wasm', import.meta.url));
+  return new Tessera(base, api, options);
+}
+
+/** A colormap parameter as the core and the server take it: a name or JSON (objects are stringified). */
+const colormapString = (c) => (c && typeof c === 'object' ? JSON.stringify(c) : c || '');
+
+/** Says whether v is an integer in [lo, hi]. */
+const intIn = (v, lo, hi) => Number.isInteger(v) && v >= lo && v <= hi;
+
+/**
+ * A connection to one server: raw tiles fetched once and rendered with the core. It is an
+ * EventTarget: every failure (an HTTP error, a formula error with its position) is also sent
+ * as an `error` event (a CustomEvent whose detail is the TesseraError).
+ */
+export class Tessera extends EventTarget {
+  constructor(base, api, options = {}) {
+    super();
+    const u = new URL(String(base), globalThis.location ? globalThis.location.href : undefined);
+    if (!u.pathname.endsWith('/')) u.pathname += '/';
+    /** The raster routes' URL, ending in '/'. */
+    this.base = u.href;
+    this.api = api;
+    this.token = options.token || '';
+    const max = Math.min(Math.max(1, Math.floor(options.cacheTiles ?? 256)), 4096);
+    const maxBytes = Math.min(Math.max(1, options.cacheBytes ?? 256 << 20), 1 << 30);
+    /** Counters: bandFetches (requests for raw tiles), renders. */
+    this.stats = { bandFetches: 0, renders: 0 };
+    this.source = new BandSource({
+      url: (z, x, y, layers) => `${this.base}algebra/${z}/${x}/${y}.msgpack?${new URLSearchParams({ layers })}`,
+      init: () => (this.token ? { headers: { Authorization: `Bearer ${this.token}` } } : {}),
+      max, maxBytes,
+      onFetch: () => { this.stats.bandFetches++; },
+    });
+  }
+
+  /**
+   * Renders raw tile bytes, as the page's tessera.render: {width, height, rgba, counts} or
+   * {error, pos, snippet}.
+   */
+  render(bytes, formula, colormap, opts) {
+    this.stats.renders++;
+    return this.api.render(bytes, formula, colormap, opts);
+  }
+
+  /** Sends err as an `error` event and returns it (to throw). */
+  fail(err) {
+    this.dispatchEvent(new CustomEvent('error', { detail: err }));
+    return err;
+  }
+
+  /** Throws a TesseraError when params are not a valid algebra request. */
+  check(params) {
+    const p = params || {};
+    if (typeof p.layers !== 'string' || p.layers === '') throw new TesseraError('layers: a binding such as "r:2=scene,n:3=scene" is needed');
+    if (p.layers.length > MAX_LAYERS) throw new TesseraError(`layers: ${p.layers.length} characters, at most ${MAX_LAYERS} are allowed`);
+    if (p.formula !== undefined && typeof p.formula !== 'string') throw new TesseraError('formula: a string is needed');
+    const n = new TextEncoder().encode(p.formula || '').length;
+    if (n > MAX_FORMULA) throw new TesseraError(`formula is ${n} bytes long, at most ${MAX_FORMULA} are allowed`, { pos: [MAX_FORMULA, n] });
+    if (p.colormap !== undefined && p.colormap !== null && !['string', 'object'].includes(typeof p.colormap)) throw new TesseraError('colormap: a name, JSON or an object is needed');
+  }
+
+  /**
+   * Renders tile z/x/y in the browser into a new canvas (an OffscreenCanvas where there is no
+   * document). The bands are fetched once per tile and layers; a tile without data (204) is a
+   * transparent canvas of params.tileSize (256) pixels.
+   * @param {{layers: string, formula?: string, colormap?: string|object, range?: number[],
+   *   entries?: string[], scale?: number[], alpha?: boolean, enhance?: object, tileSize?: number}} params
+   * @param {{signal?: AbortSignal}} [init]
+   * @returns {Promise<HTMLCanvasElement|OffscreenCanvas>} rejects with a TesseraError
+   */
+  async tile(z, x, y, params, { signal } = {}) {
+    try {
+      if (!intIn(z, 0, MAX_ZOOM) || !intIn(x, 0, 2 ** z - 1) || !intIn(y, 0, 2 ** z - 1)) throw new TesseraError(`tile ${z}/${x}/${y}: no such tile`);
+      this.check(params);
+      const bytes = await this.source.get(params.layers, z, x, y, signal);
+      const size = params.tileSize || 256;
+      const c = typeof document !== 'undefined' ? Object.assign(document.createElement('canvas'), { width: size, height: size }) : new OffscreenCanvas(size, size);
+      if (bytes === null) return drawRender(c, null);
+      const out = this.render(bytes, params.formula || '', colormapString(params.colormap), renderOptions(params));
+      if (out.error) throw new TesseraError(out.error, out);
+      drawRender(c, out);
+      c.counts = out.counts;
+      return c;
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw e;
+      throw this.fail(e instanceof TesseraError ? e : new TesseraError(String(e && e.message ? e.message : e)));
+    }
+  }
+
+  /**
+   * A Leaflet GridLayer of tiles rendered in the browser, for the map's own Leaflet L. It has
+   * setFormula, setColormap and setParams (a re-render from the cached bands, no request;
+   * new layers reload), and fires `error` with {message, error} on a failure.
+   * @param {object} L Leaflet
+   * @param {object} options the algebra parameters (see tile) and GridLayer options
+   */
+  leafletLayer(L, options = {}) {
+    const client = this;
+    const Grid = algebraGridLayer(L);
+    const { layers, formula, colormap, range, scale, entries, alpha, enhance, ...gridOptions } = options;
+    const params = { layers, formula, colormap, range, scale, entries, alpha, enhance };
+    this.check(params);
+    let gen = 0;
+    const layer = new Grid(() => ({ ...params, formula: params.formula || '', colormap: colormapString(params.colormap), gen }), {
+      source: this.source,
+      render: (...a) => client.render(...a),
+      onError(message, e) {
+        if (message === null) return;
+        const err = e instanceof TesseraError ? e : new TesseraError(message, e || {});
+        client.fail(err);
+        layer.fire('error', { message, error: err });
+      },
+      onCounts() {},
+    }, gridOptions);
+    /** Sets some of the parameters; a new binding (layers) reloads the tiles. */
+    layer.setParams = (p) => {
+      const next = { ...params, ...p };
+      this.check(next);
+      const reload = next.layers !== params.layers;
+      Object.assign(params, p);
+      gen++;
+      if (layer._map) layer.refresh(reload);
+      return layer;
+    };
+    layer.setFormula = (f) => layer.setParams({ formula: f });
+    layer.setColormap = (c) => layer.setParams({ colormap: c });
+    layer.getParams = () => ({ ...params });
+    return layer;
+  }
+
+  /**
+   * A loader for OpenLayers' ImageTile source: new ol.source.ImageTile({loader}). The loader
+   * has set(params), after which a new source with the same loader re-renders from the cached
+   * bands (layer.setSource; OpenLayers 10.10's source.refresh() is ignored the first time on a
+   * source that has not changed before).
+   * @param {object} params the algebra parameters (see tile)
+   */
+  openlayersLoader(params) {
+    this.check(params);
+    const p = { ...params };
+    const loader = (z, x, y, opts = {}) => this.tile(z, x, y, p, { signal: opts.signal });
+    loader.set = (q) => { const next = { ...p, ...q }; this.check(next); Object.assign(p, q); return loader; };
+    loader.params = p;
+    return loader;
+  }
+
+  /**
+   * A MapLibre GL protocol handler: maplibregl.addProtocol('tessera', t.maplibreProtocol(params))
+   * with a raster source whose tiles are 'tessera://{z}/{x}/{y}'. A query on the tile URL
+   * (tessera://{z}/{x}/{y}?formula=…&colormap=…&layers=…) overrides params, so a source's
+   * setTiles with a new query re-renders from the cached bands. It answers PNG bytes.
+   * @param {object} params the algebra parameters (see tile)
+   */
+  maplibreProtocol(params) {
+    this.check(params);
+    return async (req, abortController) => {
+      const m = /^[a-z][a-z0-9+.-]*:\/\/(\d+)\/(\d+)\/(\d+)\/?(?:\?(.*))?$/i.exec(req.url);
+      if (!m) throw this.fail(new TesseraError(`${req.url}: a tile URL is scheme://{z}/{x}/{y}`));
+      const p = { ...params };
+      for (const [k, v] of new URLSearchParams(m[4] || '')) {
+        if (k === 'range' || k === 'scale') p[k] = v.split(',').map(Number);
+        else if (['layers', 'formula', 'colormap'].includes(k)) p[k] = v;
+      }
+      const c = await this.tile(Number(m[1]), Number(m[2]), Number(m[3]), p, { signal: abortController && abortController.signal });
+      return { data: await (await pngBlob(c)).arrayBuffer() };
+    };
+  }
+}
+
+/** A canvas's pixels as a PNG blob. */
+function pngBlob(c) {
+  if (c.convertToBlob) return c.convertToBlob({ type: 'image/png' });
+  return new Promise((resolve, reject) => c.toBlob((b) => (b ? resolve(b) : reject(new TesseraError('the tile could not be encoded'))), 'image/png'));
+}
