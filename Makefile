@@ -58,7 +58,7 @@ wasm-test:
 # tessera serve with a fresh database (web/browser_test.go drives web/test/browser.mjs).
 web-test: services build
 	@web/make.sh chromium
-	TESSERA_REQUIRE_SERVICES=1 TESSERA_WEB_TEST=1 $(GO) test -count=1 -v -run '^TestBrowser(PrivateReads)?$$' ./web
+	TESSERA_REQUIRE_SERVICES=1 TESSERA_WEB_TEST=1 $(GO) test -count=1 -v -run '^TestBrowser(PrivateReads|Kit)?$$' ./web
 
 bench: services
 	@scripts/bench.sh

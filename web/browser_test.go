@@ -142,6 +142,15 @@ func TestBrowserPrivateReads(t *testing.T) {
 	runPage(t, "private.mjs", "TESSERA_PRIVATE_READS=1")
 }
 
+// TestBrowserKit runs the client kit (/tessera.js) in pages of another origin: the examples
+// of docs/clients.md with Leaflet, OpenLayers and MapLibre (web/test/kit.mjs).
+func TestBrowserKit(t *testing.T) {
+	if os.Getenv("TESSERA_WEB_TEST") == "" {
+		t.Skip("the browser test runs under make web-test (TESSERA_WEB_TEST=1)")
+	}
+	runPage(t, "kit.mjs")
+}
+
 // TestBrowserBench measures the page (web/test/bench.mjs): a tile rendered in the browser
 // from cached bands against a server PNG. scripts/bench-web.sh runs it (TESSERA_WEB_BENCH=1).
 func TestBrowserBench(t *testing.T) {

@@ -1,0 +1,508 @@
+// The browser test of the client kit (/tessera.js), run by web/browser_test.go (make web-test)
+// against a real `tessera serve` at TESSERA_URL holding the layer "scene". The pages are the
+// examples of docs/clients.md, taken from it as they are, served from a second origin (a static
+// server on another 127.0.0.1 port started here) with the CDN's Leaflet, OpenLayers and
+// MapLibre replaced by web/node_modules' copies of the same versions, so the kit, its
+// WebAssembly module and the tiles all load cross-origin. Exit status 0 means every check passed.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, checker } from './harness.mjs';
+
+const base = process.env.TESSERA_URL;
+if (!base) throw new Error('TESSERA_URL must be set');
+const tessera = new URL(base).origin;
+const here = dirname(fileURLToPath(import.meta.url));
+const web = join(here, '..');
+
+// --- the examples of docs/clients.md, rewritten for this run -----------------------------------
+
+const docs = readFileSync(join(web, '..', 'docs', 'clients.md'), 'utf8');
+const examples = new Map();
+for (const m of docs.matchAll(/<!-- example: ([\w.-]+) -->\n```html\n([\s\S]*?)```/g)) examples.set(m[1], m[2]);
+const want = ['leaflet-png.html', 'leaflet-kit.html', 'openlayers-png.html', 'openlayers-kit.html', 'maplibre-png.html', 'maplibre-kit.html'];
+assert.deepEqual([...examples.keys()].sort(), [...want].sort(), 'docs/clients.md: the examples are not the ones this test runs');
+
+const pages = mkdtempSync(join(tmpdir(), 'tessera-kit-'));
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml' };
+
+// The second origin: the pages, and /npm/NAME@VERSION/PATH from node_modules when VERSION is
+// the one installed (the examples name versions; a mismatch must fail, not load another).
+const statics = createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  if (u.pathname === '/favicon.ico') {
+    res.writeHead(204).end();
+    return;
+  }
+  let file;
+  const npm = /^\/npm\/([a-z0-9.-]+)@([^/]+)\/(.+)$/.exec(u.pathname);
+  if (npm) {
+    const pkg = join(web, 'node_modules', npm[1]);
+    const version = existsSync(join(pkg, 'package.json')) && JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).version;
+    if (version !== npm[2]) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`${npm[1]}@${npm[2]}: node_modules has ${version}`);
+      return;
+    }
+    file = join(pkg, normalize(npm[3]));
+    if (!file.startsWith(pkg + '/')) file = undefined;
+  } else if (/^\/[\w.-]+\.html$/.test(u.pathname)) {
+    file = join(pages, u.pathname.slice(1));
+  }
+  if (!file || !existsSync(file)) {
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' }).end(readFileSync(file));
+});
+await new Promise((r) => statics.listen(0, '127.0.0.1', r));
+const site = `http://127.0.0.1:${statics.address().port}`;
+assert.notEqual(site, tessera);
+
+for (const [name, html] of examples) {
+  writeFileSync(join(pages, name), html.replaceAll('https://tiles.example.com', tessera).replaceAll('https://cdn.jsdelivr.net/npm/', `${site}/npm/`));
+}
+// A page of this test only: it loads Go's wasm_exec.js first, as a page running another Go
+// program would, then the kit (from evaluate).
+writeFileSync(join(pages, 'own-go.html'), `<!doctype html><meta charset="utf-8"><title>own Go</title>
+<script src="${tessera}/wasm_exec.js"></script><script>window.pageGo = globalThis.Go;</script><body></body>`);
+
+// --- helpers that run in the page -----------------------------------------------------------
+
+/** Defines window.kitTest: the server's PNG pixels of a URL, and a pixel diff. */
+function pageHelpers() {
+  window.kitTest = {
+    async serverPixels(url) {
+      const res = await fetch(url);
+      if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+      return this.decode(await res.blob());
+    },
+    async decode(blob) {
+      const bmp = await createImageBitmap(blob, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+      const oc = new OffscreenCanvas(bmp.width, bmp.height), ctx = oc.getContext('2d');
+      ctx.drawImage(bmp, 0, 0);
+      return ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+    },
+    diff(a, b) {
+      if (a.length !== b.length) return { diff: -1, opaque: 0 };
+      let diff = 0, opaque = 0;
+      for (let i = 0; i < a.length; i += 4) {
+        if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2] || a[i + 3] !== b[i + 3]) diff++;
+        if (a[i + 3] === 255) opaque++;
+      }
+      return { diff, opaque };
+    },
+    /** The server's PNG URL of tile z/x/y for kit params. */
+    pngURL(base, z, x, y, p) {
+      const q = new URLSearchParams({ layers: p.layers, formula: p.formula || '' });
+      if (p.colormap) q.set('colormap', typeof p.colormap === 'object' ? JSON.stringify(p.colormap) : p.colormap);
+      return `${base}/raster/algebra/${z}/${x}/${y}.png?${q}`;
+    },
+  };
+}
+
+// --- the run ----------------------------------------------------------------------------------
+
+const chrome = await launch();
+const browser = chrome.browser;
+const { check, done } = checker();
+
+/**
+ * Opens a page of the second origin, recording its requests, failures and errors; the page's
+ * uncaught errors and failed requests make the checks that look at them fail.
+ */
+async function open(name, setup) {
+  const p = await browser.newPage();
+  const log = { requests: [], msgpack: 0, failed: [], errors: [], wasm: 0 };
+  p.on('request', (r) => {
+    log.requests.push(r.url());
+    if (new URL(r.url()).pathname.endsWith('.msgpack')) log.msgpack++;
+    if (new URL(r.url()).pathname.endsWith('/tessera.wasm')) log.wasm++;
+  });
+  p.on('requestfailed', (r) => { if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) log.failed.push(`${r.url()}: ${r.failure()?.errorText}`); });
+  p.on('response', (r) => { if (r.status() >= 400) log.failed.push(`${r.url()}: ${r.status()}`); });
+  p.on('pageerror', (e) => log.errors.push(e.message));
+  p.on('console', (m) => { if (m.type() === 'error') log.errors.push(`console: ${m.text()}`); });
+  await p.addInitScript(pageHelpers);
+  if (setup) await setup(p);
+  await p.goto(`${site}/${name}`);
+  return { p, log };
+}
+
+/** Asserts that the kit, its module and the tiles came from the Tessera server, cross-origin. */
+function crossOrigin(log) {
+  const from = (re) => log.requests.filter((u) => re.test(new URL(u).pathname));
+  for (const [what, re] of [['tessera.js', /\/tessera\.js$/], ['tessera.wasm', /\/tessera\.wasm$/], ['.msgpack tiles', /\.msgpack$/]]) {
+    const urls = from(re);
+    assert.ok(urls.length > 0, `no request for ${what}`);
+    for (const u of urls) assert.equal(new URL(u).origin, tessera, `${what} from ${u}`);
+  }
+  assert.equal(log.wasm, 1, 'tessera.wasm was loaded more than once');
+}
+
+/** Sets the example's formula box and fires its change event. */
+async function setFormula(p, f) {
+  await p.fill('#formula', f);
+  await p.dispatchEvent('#formula', 'change');
+}
+
+/** The server's 400 for a formula, as the examples show it: "message (at start)". */
+async function serverFormulaError(formula) {
+  const q = new URLSearchParams({ layers: 'r:2=scene,n:3=scene', formula });
+  const res = await fetch(`${tessera}/raster/algebra/13/4347/2842.png?${q}`);
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.ok(body.pos, `the server's error has no position: ${JSON.stringify(body)}`);
+  return `${body.error} (at ${body.pos[0]})`;
+}
+
+const badFormula = '(n-r)/(n+';
+const secondFormula = '(r-n)/(n+r)';
+
+// --- Leaflet ------------------------------------------------------------------------------------
+
+{
+  const { p, log } = await open('leaflet-kit.html');
+  /** Waits until every tile canvas on the map shows the layer's current parameters. */
+  const rendered = () => p.waitForFunction(() => {
+    if (!window.layer) return false;
+    const g = String(window.layer.view().gen);
+    const tiles = [...document.querySelectorAll('#map canvas.tile')];
+    return tiles.length > 0 && tiles.every((c) => c.dataset.state === 'rendered' && c.dataset.gen === g);
+  }, null, { timeout: 30000 });
+  /** Compares the most central tile with data with the server's PNG for the layer's parameters. */
+  const compare = () => p.evaluate(async (base) => {
+    const tiles = [...document.querySelectorAll('#map canvas.tile')].filter((c) => c.dataset.empty !== '1' && c.dataset.z === String(window.map.getZoom()));
+    const mid = document.querySelector('#map').getBoundingClientRect();
+    const dist = (c) => { const r = c.getBoundingClientRect(); return Math.hypot(r.x + r.width / 2 - mid.x - mid.width / 2, r.y + r.height / 2 - mid.y - mid.height / 2); };
+    tiles.sort((a, b) => dist(a) - dist(b));
+    const c = tiles[0], { z, x, y } = c.dataset;
+    const client = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const server = await window.kitTest.serverPixels(window.kitTest.pngURL(base, z, x, y, window.layer.getParams()));
+    return { tile: `${z}/${x}/${y}`, ...window.kitTest.diff(client, server) };
+  }, tessera);
+
+  await check('leaflet-kit: the example loads the kit, tessera.wasm and the tiles cross-origin', async () => {
+    await rendered();
+    crossOrigin(log);
+    assert.notEqual(new URL(p.url()).origin, tessera);
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await check('leaflet-kit: a tile rendered by the kit equals the server\'s PNG, pixel for pixel', async () => {
+    const r = await compare();
+    assert.equal(r.diff, 0, `tile ${r.tile}: ${r.diff} pixels differ`);
+    assert.ok(r.opaque > 1000, `tile ${r.tile}: only ${r.opaque} opaque pixels`);
+  });
+  await check('leaflet-kit: a second formula re-renders without a .msgpack request and equals the server', async () => {
+    const requests = log.msgpack, fetches = await p.evaluate(() => window.t.stats.bandFetches);
+    await setFormula(p, secondFormula);
+    await rendered();
+    assert.equal(await p.evaluate(() => window.layer.getParams().formula), secondFormula);
+    assert.equal(log.msgpack, requests, 'a new formula requested bands again');
+    assert.equal(await p.evaluate(() => window.t.stats.bandFetches), fetches);
+    const r = await compare();
+    assert.equal(r.diff, 0, `tile ${r.tile}: ${r.diff} pixels differ`);
+  });
+  await check('leaflet-kit: a bad formula shows the server\'s message and position', async () => {
+    const want = await serverFormulaError(badFormula);
+    await setFormula(p, badFormula);
+    await p.waitForFunction(() => document.querySelector('#error').textContent !== '', null, { timeout: 10000 });
+    assert.equal(await p.textContent('#error'), want);
+    await setFormula(p, secondFormula);
+    await rendered();
+    assert.equal(await p.textContent('#error'), '');
+  });
+  await p.close();
+}
+
+{
+  const { p, log } = await open('leaflet-png.html');
+  await check('leaflet-png: the example shows the server\'s PNG tiles cross-origin', async () => {
+    await p.waitForFunction(() => {
+      const imgs = [...document.querySelectorAll('#map img.leaflet-tile')];
+      return imgs.length > 0 && imgs.every((i) => i.classList.contains('leaflet-tile-loaded'));
+    }, null, { timeout: 30000 });
+    const png = log.requests.filter((u) => new URL(u).pathname.endsWith('.png'));
+    assert.ok(png.length > 0 && png.every((u) => new URL(u).origin === tessera), `PNG requests: ${png}`);
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await p.close();
+}
+
+// --- OpenLayers -----------------------------------------------------------------------------------
+
+/** Resolves when the OpenLayers map of the page has rendered every tile. */
+const olRendered = (p) => p.evaluate(() => new Promise((resolve) => { window.map.once('rendercomplete', resolve); window.map.render(); }));
+
+{
+  const { p, log } = await open('openlayers-kit.html');
+  // The tile at the view's centre at the source's deepest zoom, and the view moved to that zoom
+  // with the tile's top-left corner at the centre of the map: OpenLayers then draws it 1:1 at whole pixels, and the map's
+  // canvas can be compared with the server's PNG.
+  const compare = () => p.evaluate(async (base) => {
+    const { map, layer, loader } = window;
+    const view = map.getView(), grid = layer.getSource().getTileGrid(), z = grid.getMaxZoom(); // the source's maxZoom: 12
+    const [tz, tx, ty] = grid.getTileCoordForCoordAndZ(view.getCenter(), z);
+    const ext = grid.getTileCoordExtent([tz, tx, ty]);
+    view.setZoom(z);
+    view.setCenter([ext[0], ext[3]]);
+    await new Promise((resolve) => { map.once('rendercomplete', resolve); map.render(); });
+    const [w, h] = map.getSize();
+    const canvas = [...map.getViewport().querySelectorAll('.ol-layer canvas')].find((c) => c.width === w && c.height === h);
+    if (!canvas) throw new Error(`no layer canvas of the map's size ${w}x${h}`);
+    const client = canvas.getContext('2d').getImageData(w / 2, h / 2, 256, 256).data;
+    const server = await window.kitTest.serverPixels(window.kitTest.pngURL(base, tz, tx, ty, loader.params));
+    return { tile: `${tz}/${tx}/${ty}`, ...window.kitTest.diff(client, server) };
+  }, tessera);
+
+  await check('openlayers-kit: the example loads the kit, tessera.wasm and the tiles cross-origin', async () => {
+    await p.waitForFunction(() => window.map && window.layer, null, { timeout: 30000 });
+    await olRendered(p);
+    crossOrigin(log);
+    assert.ok(await p.evaluate(() => window.t.stats.renders) > 0, 'the loader rendered no tile');
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await check('openlayers-kit: the map\'s pixels of a tile equal the server\'s PNG', async () => {
+    const r = await compare();
+    assert.equal(r.diff, 0, `tile ${r.tile}: ${r.diff} pixels differ`);
+    assert.ok(r.opaque > 1000, `tile ${r.tile}: only ${r.opaque} opaque pixels`);
+  });
+  await check('openlayers-kit: a second formula re-renders without a .msgpack request and equals the server', async () => {
+    const requests = log.msgpack, renders = await p.evaluate(() => window.t.stats.renders);
+    await setFormula(p, secondFormula);
+    await olRendered(p);
+    assert.ok(await p.evaluate(() => window.t.stats.renders) > renders, 'the new source rendered nothing');
+    assert.equal(log.msgpack, requests, 'a new formula requested bands again');
+    const r = await compare();
+    assert.equal(r.diff, 0, `tile ${r.tile}: ${r.diff} pixels differ`);
+  });
+  await check('openlayers-kit: a bad formula shows the server\'s message and position', async () => {
+    const want = await serverFormulaError(badFormula);
+    await setFormula(p, badFormula);
+    await p.waitForFunction(() => document.querySelector('#error').textContent !== '', null, { timeout: 10000 });
+    assert.equal(await p.textContent('#error'), want);
+  });
+  await p.close();
+}
+
+{
+  const { p, log } = await open('openlayers-png.html');
+  await check('openlayers-png: the example shows the server\'s PNG tiles from TileJSON, cross-origin', async () => {
+    await p.waitForFunction(() => window.map && window.map.getLayers().item(0).getSource().getState() === 'ready', null, { timeout: 30000 });
+    await olRendered(p);
+    const opaque = await p.evaluate(() => {
+      const [w, h] = window.map.getSize();
+      const c = [...window.map.getViewport().querySelectorAll('.ol-layer canvas')].find((x) => x.width === w && x.height === h);
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] === 255) n++;
+      return n;
+    });
+    assert.ok(opaque > 10000, `${opaque} opaque pixels on the map`);
+    const png = log.requests.filter((u) => new URL(u).pathname.endsWith('.png'));
+    assert.ok(png.length > 0 && png.every((u) => new URL(u).origin === tessera), `PNG requests: ${png}`);
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await p.close();
+}
+
+// --- MapLibre ---------------------------------------------------------------------------------------
+
+/** Waits until the MapLibre map has loaded its style and tiles. */
+const mlIdle = (p) => p.waitForFunction(() => window.map && window.map.loaded() && window.map.areTilesLoaded(), null, { timeout: 30000 });
+
+{
+  const { p, log } = await open('maplibre-kit.html');
+  // Headless Chromium runs with --disable-gpu; MapLibre then needs its software WebGL. Where
+  // that is missing the map cannot start, and the protocol handler is still tested directly.
+  const webgl = await p.evaluate(() => !!document.createElement('canvas').getContext('webgl2'));
+  console.log(`# MapLibre: WebGL2 ${webgl ? 'available (the map itself runs)' : 'missing: the map is not run, the protocol handler is tested directly'}`);
+  /** Calls the page's protocol handler for a tile and compares its PNG bytes with the server's. */
+  const compare = (url, params) => p.evaluate(async ({ base, url, params }) => {
+    const r = await window.protocol({ url, type: 'image' }, new AbortController());
+    if (!(r.data instanceof ArrayBuffer)) throw new Error('the handler did not answer an ArrayBuffer');
+    const client = await window.kitTest.decode(new Blob([r.data], { type: 'image/png' }));
+    const [z, x, y] = url.slice('tessera://'.length).split('?')[0].split('/');
+    const server = await window.kitTest.serverPixels(window.kitTest.pngURL(base, z, x, y, params));
+    return { tile: `${z}/${x}/${y}`, ...window.kitTest.diff(client, server) };
+  }, { base: tessera, url, params });
+  const params = { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: { continuous: true, name: 'RdYlGn', range: [-1, 1] } };
+
+  await check('maplibre-kit: the example loads the kit and tessera.wasm cross-origin and the map its tiles', async () => {
+    await p.waitForFunction(() => window.protocol, null, { timeout: 30000 });
+    if (webgl) {
+      await mlIdle(p);
+      assert.ok(await p.evaluate(() => window.t.stats.renders) > 0, 'the protocol rendered no tile');
+      crossOrigin(log);
+    }
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await check('maplibre-kit: the protocol handler\'s PNG bytes decode to the server\'s pixels', async () => {
+    const r = await compare('tessera://13/4347/2842', params);
+    assert.equal(r.diff, 0, `tile ${r.tile}: ${r.diff} pixels differ`);
+    assert.ok(r.opaque > 1000, `tile ${r.tile}: only ${r.opaque} opaque pixels`);
+    const q = await compare(`tessera://13/4347/2842?${new URLSearchParams({ formula: secondFormula })}`, { ...params, formula: secondFormula });
+    assert.equal(q.diff, 0, `a formula in the URL: tile ${q.tile}: ${q.diff} pixels differ`);
+  });
+  await check('maplibre-kit: a second formula (setTiles) re-renders without a .msgpack request', async () => {
+    const requests = log.msgpack, renders = await p.evaluate(() => window.t.stats.renders);
+    await setFormula(p, secondFormula);
+    if (webgl) {
+      await p.waitForFunction((n) => window.t.stats.renders > n, renders, { timeout: 10000 });
+      await mlIdle(p);
+    }
+    assert.equal(log.msgpack, requests, 'a new formula requested bands again');
+  });
+  await check('maplibre-kit: a bad formula shows the server\'s message and position; an aborted tile rejects', async () => {
+    const want = await serverFormulaError(badFormula);
+    if (webgl) {
+      await setFormula(p, badFormula);
+      await p.waitForFunction(() => document.querySelector('#error').textContent !== '', null, { timeout: 10000 });
+      assert.equal(await p.textContent('#error'), want);
+    }
+    const r = await p.evaluate(async (f) => {
+      const ac = new AbortController();
+      const aborted = window.protocol({ url: 'tessera://12/0/0', type: 'image' }, ac).then(() => 'resolved', (e) => e.name);
+      ac.abort();
+      const bad = await window.protocol({ url: `tessera://13/4347/2842?${new URLSearchParams({ formula: f })}`, type: 'image' }, new AbortController())
+        .then(() => null, (e) => `${e.message} (at ${e.pos[0]})`);
+      return { aborted: await aborted, bad };
+    }, badFormula);
+    assert.equal(r.aborted, 'AbortError');
+    assert.equal(r.bad, want);
+  });
+  await p.close();
+}
+
+if (await (async () => { const p = await browser.newPage(); const w = await p.evaluate(() => !!document.createElement('canvas').getContext('webgl2')); await p.close(); return w; })()) {
+  const { p, log } = await open('maplibre-png.html');
+  await check('maplibre-png: the example shows the server\'s PNG tiles from TileJSON, cross-origin', async () => {
+    await mlIdle(p);
+    const png = log.requests.filter((u) => new URL(u).pathname.endsWith('.png'));
+    assert.ok(png.length > 0 && png.every((u) => new URL(u).origin === tessera), `PNG requests: ${png}`);
+    assert.ok(log.requests.some((u) => new URL(u).pathname.endsWith('/algebra.json')), 'no TileJSON request');
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await p.close();
+} else {
+  console.log('# maplibre-png: skipped, no WebGL2 in this Chromium');
+}
+
+// --- the kit's API --------------------------------------------------------------------------------
+
+{
+  const { p, log } = await open('own-go.html');
+  const kit = `${tessera}/tessera.js`, raster = `${tessera}/raster/`;
+  const params = { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: 'RdYlGn' };
+
+  await check('kit: connect() twice shares one WebAssembly instance and leaves the page\'s Go and globals alone', async () => {
+    const r = await p.evaluate(async ({ kit, raster }) => {
+      const { connect } = await import(kit);
+      const [a, b] = await Promise.all([connect(raster), connect(raster)]);
+      const c = await connect(raster);
+      return {
+        pageGo: typeof window.pageGo === 'function' && globalThis.Go === window.pageGo,
+        noTessera: !('tessera' in globalThis), shared: a.api === b.api && b.api === c.api,
+        separate: a.source !== c.source,
+      };
+    }, { kit, raster });
+    assert.deepEqual(r, { pageGo: true, noTessera: true, shared: true, separate: true });
+    assert.equal(log.wasm, 1, 'tessera.wasm was instantiated more than once');
+    // The page's own wasm_exec.js still runs a Go program: the kit's copy did not replace it.
+    const own = await p.evaluate(async (url) => {
+      const go = new globalThis.Go();
+      const { instance } = await WebAssembly.instantiateStreaming(fetch(url), go.importObject);
+      go.run(instance);
+      for (let i = 0; i < 200 && !globalThis.tessera; i++) await new Promise((r) => setTimeout(r, 10));
+      return typeof globalThis.tessera?.render;
+    }, `${tessera}/tessera.wasm`);
+    assert.equal(own, 'function');
+  });
+
+  await check('kit: tile() renders the server\'s pixels; an aborted tile rejects without an error event', async () => {
+    const r = await p.evaluate(async ({ kit, raster, params, base }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster);
+      const events = [];
+      t.addEventListener('error', (e) => events.push(e.detail.message));
+      const c = await t.tile(13, 4347, 2842, params);
+      const client = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const server = await window.kitTest.serverPixels(window.kitTest.pngURL(base, 13, 4347, 2842, params));
+      const ac = new AbortController();
+      const aborted = t.tile(12, 1, 1, params, { signal: ac.signal }).then(() => 'resolved', (e) => e.name);
+      ac.abort();
+      return { ...window.kitTest.diff(client, server), aborted: await aborted, events, isCanvas: c instanceof HTMLCanvasElement };
+    }, { kit, raster, params, base: tessera });
+    assert.equal(r.diff, 0, `${r.diff} pixels differ`);
+    assert.ok(r.opaque > 1000);
+    assert.equal(r.isCanvas, true);
+    assert.equal(r.aborted, 'AbortError');
+    assert.deepEqual(r.events, []);
+  });
+
+  await check('kit: a 204 is a transparent tile', async () => {
+    await p.route((u) => u.pathname.endsWith('/algebra/13/1/1.msgpack'), (route) => route.fulfill({ status: 204, headers: { 'Access-Control-Allow-Origin': '*' } }));
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster);
+      const c = await t.tile(13, 1, 1, params);
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return { w: c.width, h: c.height, nonzero: d.some((v) => v !== 0), renders: t.stats.renders };
+    }, { kit, raster, params });
+    assert.deepEqual(r, { w: 256, h: 256, nonzero: false, renders: 0 });
+  });
+
+  await check('kit: errors reject with the server\'s message and are sent as error events', async () => {
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster);
+      const events = [];
+      t.addEventListener('error', (e) => events.push(e.detail.message));
+      const fail = (pr) => pr.then(() => null, (e) => ({ message: e.message, status: e.status, pos: e.pos }));
+      const requests = t.stats.bandFetches;
+      return {
+        http: await fail(t.tile(13, 4347, 2842, { ...params, layers: 'r=nope' })),
+        formula: await fail(t.tile(13, 4347, 2842, { ...params, formula: 'r +* 2' })),
+        long: await fail(t.tile(13, 4347, 2842, { ...params, formula: 'r+'.repeat(2049) + 'r' })),
+        badTile: await fail(t.tile(3, 8, 0, params)),
+        noLayers: await fail(t.tile(3, 0, 0, { formula: 'r' })),
+        requests: t.stats.bandFetches - requests,
+        events,
+      };
+    }, { kit, raster, params });
+    assert.deepEqual(r.http, { message: 'layer "nope" not found', status: 404, pos: undefined });
+    const server = await fetch(`${tessera}/raster/algebra/13/4347/2842.png?${new URLSearchParams({ layers: params.layers, formula: 'r +* 2' })}`);
+    const body = await server.json();
+    assert.deepEqual(r.formula, { message: body.error, status: undefined, pos: body.pos });
+    assert.match(r.long.message, /at most 4096/);
+    assert.match(r.badTile.message, /no such tile/);
+    assert.match(r.noLayers.message, /layers/);
+    assert.equal(r.requests, 2, 'the unknown layer\'s and the bad formula\'s tiles only: refused parameters send no request');
+    assert.equal(r.events.length, 5, `error events: ${r.events}`);
+  });
+
+  await check('kit: the cache of raw tiles is bounded (cacheTiles)', async () => {
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster, { cacheTiles: 2 });
+      for (const x of [4347, 4348, 4347, 4349, 4347, 4348]) await t.tile(13, x, 2842, params);
+      return { fetches: t.stats.bandFetches, size: t.source.cache.size };
+    }, { kit, raster, params });
+    // 4347, 4348 fetched; 4347 cached; 4349 drops 4348; 4347 cached; 4348 fetched again.
+    assert.deepEqual(r, { fetches: 4, size: 2 });
+  });
+  await p.close();
+}
+
+await chrome.close();
+statics.close();
+rmSync(pages, { recursive: true, force: true });
+done();
