@@ -155,3 +155,53 @@ func TestDataRange(t *testing.T) {
 		}
 	}
 }
+
+// TestColorizeWritesEveryByte: render.Render hands Colorize a pooled buffer holding an
+// earlier tile's pixels, without clearing it. Every kind of colormap must then give the same
+// bytes as into a zeroed buffer: transparent pixels written, not left as they were.
+func TestColorizeWritesEveryByte(t *testing.T) {
+	vals := make([]float64, 700)
+	for i := range vals {
+		vals[i] = float64(i%23) - 3
+	}
+	vals[5], vals[6], vals[7] = math.NaN(), math.Inf(1), math.Inf(-1)
+	mask := make([]bool, len(vals))
+	for i := range mask {
+		mask[i] = i%11 == 4
+	}
+	allNaN := make([]float64, 50)
+	for i := range allNaN {
+		allNaN[i] = math.NaN()
+	}
+	huge := []float64{-math.MaxFloat64, 0, math.MaxFloat64, math.NaN()}
+	for _, js := range []string{
+		`{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000"}`,
+		`{"continuous": true, "from": "#0000ff80", "to": "#ff000040", "range": [0, 10]}`,
+		`{"continuous": true, "from": "#000000", "to": "#ffffff", "range": [2, 9]}`,
+		`viridis`,
+		`{"1": "#ff0000", "2": "#00ff00", "x > 5": "#0000ff"}`,
+	} {
+		c, err := Parse([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []formula.Array{{Values: vals}, {Values: vals, Mask: mask}, {Values: allNaN}, {Values: huge}} {
+			want := make([]uint8, 4*len(x.Values))
+			if _, err := c.Colorize(want, x, nil); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]uint8, len(want))
+			for i := range got {
+				got[i] = 0x55
+			}
+			if _, err := c.Colorize(got, x, nil); err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s, %d values: byte %d is %#x over a dirty buffer, %#x over a zeroed one", js, len(x.Values), i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -139,8 +139,7 @@ func Render(r Request) (*Output, error) {
 		if cm != nil && r.Entries != nil {
 			cm = cm.Select(r.Entries)
 		}
-		pix := byteBufs.get(4 * w * h)
-		clear(pix)
+		pix := byteBufs.get(4 * w * h) // stale bytes: Colorize writes every one
 		img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
 		counts, err := colorizeInto(img, res, w, h, cm, r.Range)
 		if err != nil {
