@@ -5,21 +5,19 @@ import (
 	"math/bits"
 )
 
-// The deflate encoder for filtered image rows (RFC 1951). Matches are found with a hash
-// table of four-byte keys with one candidate per key and no chains (the most recent position),
-// probed at every pixel's first byte, and at a growing stride through long stretches without
-// a match (as snappy does); a match is extended eight bytes at a time. The tokens of a block
-// (up to blockBytes of filtered rows) go into a buffer and are counted as they are made; the
-// block is then written with one dynamic Huffman code (or the fixed one, or stored, whichever
-// is smallest), each token's bits taken from tables built for the block.
+// The deflate encoder for filtered image rows (RFC 1951), in the spirit of Rich Geldreich's
+// fpng: few candidates for a match, compared directly rather than searched for (tokenize),
+// the tokens of a block (up to blockBytes of filtered rows) collected and counted, then
+// written with codes built for the block (block): a dynamic Huffman code, or the fixed one,
+// or stored blocks, whichever is smallest, each token's bits looked up in tables and
+// appended to a 64-bit bit buffer that is stored eight bytes at a time.
 
 const (
 	blockBytes = 1 << 20 // filtered bytes a block holds at most (a 512×512 RGBA tile)
 	window     = 32768   // the largest distance deflate allows
-	minMatch   = 4       // matches are found by comparing four bytes
+	minMatch   = 4       // deflate allows 3, but a three-byte match rarely saves a bit
 	maxMatch   = 258
-	hashBits   = 14
-	goodMatch  = 32 // a match long enough not to look for a longer one
+	hashBits   = 14 // a 64 KiB table: 16384 four-byte keys
 
 	// A token is a literal byte (below 256) or a match: tokMatch | (length-3)<<18 |
 	// distance symbol<<13 | the distance's extra bits.
@@ -113,32 +111,28 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 	toks := d.toks[:cap(d.toks)]
 	k := 0
 	base := int(d.base)
-	i, lit := start, start // lit: the first byte not yet in a token
-	last := len(data) - 8  // the last position an eight-byte load may start at
+	hash := &d.hash
+	// Every candidate is a position in reach, at most window bytes back and not before data:
+	// one out of reach (a hash entry from an earlier image, the row above the first) is
+	// moved into reach, where its bytes are compared like any other's and most likely
+	// differ. rep is in reach from the start as i is at least 4.
+	i, lit := max(start, 4), start // lit: the first byte not yet in a token
+	last := len(data) - 8          // the last position an eight-byte load may start at
 	rep := step
 	if diag == 0 {
-		diag = len(data) + 1 // never valid
+		diag = len(data) + 1 // never in reach
 	}
 	for i <= last {
 		x := binary.LittleEndian.Uint64(data[i:])
 		h := (uint32(x) * 0x9e3779b1) >> (32 - hashBits)
-		hc := int(d.hash[h]) - base
-		d.hash[h] = uint32(i + base)
-		pr, pd := i-rep, i-diag
-		okr, okh, okd := pr >= 0, hc >= 0 && i-hc <= window, pd >= 0
-		pr, hc, pd = max(pr, 0), max(hc, 0), max(pd, 0)
-		lr := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pr:])^x) >> 3
-		lh := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[hc:])^x) >> 3
-		ld := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pd:])^x) >> 3
-		if !okr {
-			lr = 0
-		}
-		if !okh {
-			lh = 0
-		}
-		if !okd {
-			ld = 0
-		}
+		lo := max(i-window, 0)
+		hc := max(int(hash[h])-base, lo)
+		hash[h] = uint32(i + base)
+		pr, pd := i-rep, max(i-diag, lo)
+		// The number of equal leading bits, 64 for eight equal bytes.
+		lr := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pr:]) ^ x)
+		lh := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[hc:]) ^ x)
+		ld := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pd:]) ^ x)
 		l, c := lr, pr
 		if lh > l {
 			l, c = lh, hc
@@ -146,6 +140,7 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 		if ld > l {
 			l, c = ld, pd
 		}
+		l >>= 3
 		if l < minMatch {
 			i += step + (i-lit)>>6
 			continue

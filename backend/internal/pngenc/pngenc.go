@@ -57,6 +57,7 @@ type Encoder struct {
 	raw   []byte // an RGB row packed from RGBA
 	prev  []byte // the packed row above it (zeros before the first row)
 	flt   []byte // a block's filtered rows, after the last row of the block before
+	grey  []byte // an opaque grey image's pixels, one byte each (scanGrey)
 	hdr   [33]byte
 	chunk [12]byte // a chunk's length and type, and its CRC: in the Encoder, not allocated per call
 	d     deflater
@@ -108,7 +109,15 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	if width <= 0 || height <= 0 || int64(width)*int64(height) > MaxPixels {
 		return ErrTooLarge
 	}
-	opaque, grey := scan(img)
+	var opaque, grey bool
+	fast := !klauspost && (width*4+1 <= blockBytes) // deflate's path: a filtered row fits in a block
+	packGrey := fast && width*height <= maxGreyPack
+	if packGrey {
+		e.grey = grow(e.grey, width*height)
+		opaque, grey = scanGrey(img, e.grey)
+	} else {
+		opaque, grey = scan(img)
+	}
 	var bpp int
 	var colorType byte
 	switch {
@@ -133,7 +142,7 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 		}
 		zdata = e.idat.Bytes()
 	} else {
-		zdata = e.deflate(img, bpp, colorType)
+		zdata = e.deflate(img, bpp, colorType, packGrey)
 	}
 
 	// Signature, IHDR, IDAT, IEND.
@@ -156,7 +165,7 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 
 // deflate returns the zlib stream of img's rows filtered, compressed by the deflater a block
 // of rows at a time.
-func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte) []byte {
+func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packedGrey bool) []byte {
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	n := width * bpp
 	r := n + 1 // a filtered row
@@ -176,6 +185,15 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte) []byte {
 		data := e.flt[:hist+m*r]
 		for y := y0; y < y0+m; y++ {
 			o := hist + (y-y0)*r
+			if colorType == 0 && packedGrey { // scanGrey packed the rows
+				cur := e.grey[y*width : (y+1)*width]
+				if y == 0 {
+					subFilter(e.flt[o:o+r], cur, 1)
+				} else {
+					upFilter(e.flt[o:o+r], cur, e.grey[(y-1)*width:y*width])
+				}
+				continue
+			}
 			cur := img.Pix[y*img.Stride : y*img.Stride+width*4]
 			if y == 0 {
 				e.subRow(e.flt[o:o+r], cur, bpp, colorType)
@@ -308,6 +326,11 @@ func (e *Encoder) subRow(dst, cur []byte, bpp int, ct byte) {
 		pack(e.raw, cur, ct)
 		cur = e.raw
 	}
+	subFilter(dst, cur, bpp)
+}
+
+// subFilter writes into dst the packed row cur Sub-filtered, with its filter-type byte.
+func subFilter(dst, cur []byte, bpp int) {
 	dst[0] = filterSub
 	o := dst[1:]
 	for i, c := range cur {
@@ -316,6 +339,21 @@ func (e *Encoder) subRow(dst, cur []byte, bpp int, ct byte) {
 		} else {
 			o[i] = c - cur[i-bpp]
 		}
+	}
+}
+
+// upFilter writes into dst the packed row cur (below prev) Up-filtered, with its
+// filter-type byte, eight bytes at a time.
+func upFilter(dst, cur, prev []byte) {
+	dst[0] = filterUp
+	o := dst[1:]
+	o, prev = o[:len(cur)], prev[:len(cur)]
+	i := 0
+	for ; i+8 <= len(cur); i += 8 {
+		binary.LittleEndian.PutUint64(o[i:], sub8(binary.LittleEndian.Uint64(cur[i:]), binary.LittleEndian.Uint64(prev[i:])))
+	}
+	for ; i < len(cur); i++ {
+		o[i] = cur[i] - prev[i]
 	}
 }
 
@@ -417,6 +455,53 @@ func scan(img *image.NRGBA) (opaque, grey bool) {
 			notGrey |= (p ^ p>>8) & 0xffff
 		}
 		opaque, grey = opaque && notOpaque == 0, grey && notGrey == 0
+	}
+	return opaque, grey
+}
+
+// maxGreyPack bounds the images scanGrey packs (4 MiB of grey): a larger one is scanned only.
+const maxGreyPack = 1 << 22
+
+// scanGrey is scan, and while every pixel so far is opaque and grey it also writes each
+// pixel's R into g (len(g) = width×height): a grey image, which a single-band layer without
+// a colormap renders, is then packed in the pass that finds it grey instead of read again
+// (twice, for Up) in RGBA.
+func scanGrey(img *image.NRGBA, g []byte) (opaque, grey bool) {
+	const (
+		alpha = 0xff000000_ff000000
+		rgrg  = 0x0000ffff_0000ffff
+	)
+	width := img.Rect.Dx()
+	w := width * 4
+	opaque, grey = true, true
+	y := 0
+	for ; y < img.Rect.Dy() && opaque && grey; y++ {
+		row := img.Pix[y*img.Stride : y*img.Stride+w]
+		out := g[y*width : (y+1)*width]
+		var notOpaque, notGrey uint64
+		i, j := 0, 0
+		for ; i+8 <= len(row); i += 8 {
+			p := binary.LittleEndian.Uint64(row[i : i+8 : i+8])
+			notOpaque |= ^p & alpha
+			notGrey |= (p ^ p>>8) & rgrg
+			out[j], out[j+1] = byte(p), byte(p>>32)
+			j += 2
+		}
+		if i < len(row) {
+			p := uint64(binary.LittleEndian.Uint32(row[i:]))
+			notOpaque |= ^p & 0xff000000
+			notGrey |= (p ^ p>>8) & 0xffff
+			out[j] = byte(p)
+		}
+		opaque, grey = notOpaque == 0, notGrey == 0
+	}
+	if y < img.Rect.Dy() && (opaque || grey) {
+		sub := *img
+		sub.Pix = img.Pix[y*img.Stride:]
+		sub.Rect.Max.Y = img.Rect.Min.Y + img.Rect.Dy() - y
+		sub.Rect.Min.Y = img.Rect.Min.Y
+		o, gr := scan(&sub)
+		opaque, grey = opaque && o, grey && gr
 	}
 	return opaque, grey
 }

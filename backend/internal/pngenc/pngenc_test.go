@@ -116,6 +116,12 @@ func spoil(img *image.NRGBA, c int) *image.NRGBA {
 	return img
 }
 
+// spoilRow changes channel c of the first pixel of row y of img.
+func spoilRow(img *image.NRGBA, y, c int) *image.NRGBA {
+	img.Pix[y*img.Stride+c] ^= 1
+	return img
+}
+
 // wantColorType is the colour type Encode must pick for img, pixel by pixel.
 func wantColorType(img *image.NRGBA) byte {
 	opaque, gray := true, true
@@ -156,6 +162,8 @@ func TestEncodeRoundTrip(t *testing.T) {
 		{"opaque grey but the last pixel is translucent", spoil(grey(64, 64, true, 10), 3), 4},
 		{"grey sub-image with a stride", grey(40, 30, false, 11).SubImage(image.Rect(5, 7, 33, 29)).(*image.NRGBA), 4},
 		{"one grey pixel", grey(1, 1, true, 12), 0},
+		{"opaque grey sub-image with a stride", grey(41, 30, true, 13).SubImage(image.Rect(5, 7, 34, 29)).(*image.NRGBA), 0},
+		{"opaque grey but a middle row is not grey", spoilRow(grey(33, 20, true, 14), 9, 1), 2},
 	}
 	for name, img := range goldenTiles(t) {
 		ct := wantColorType(img)
