@@ -3,8 +3,10 @@
 // examples of docs/clients.md, taken from it as they are, served from a second origin (a static
 // server on another 127.0.0.1 port started here) with the CDN's Leaflet, OpenLayers and
 // MapLibre replaced by web/node_modules' copies of the same versions, so the kit, its
-// WebAssembly module and the tiles all load cross-origin. Exit status 0 means every check passed.
+// WebAssembly module and the tiles all load cross-origin; its bundler example is bundled with
+// esbuild. Exit status 0 means every check passed.
 import assert from 'node:assert/strict';
+import { build } from 'esbuild';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,8 @@ const web = join(here, '..');
 const docs = readFileSync(join(web, '..', 'docs', 'clients.md'), 'utf8');
 const examples = new Map();
 for (const m of docs.matchAll(/<!-- example: ([\w.-]+) -->\n```html\n([\s\S]*?)```/g)) examples.set(m[1], m[2]);
+const bundled = /<!-- example: main\.js -->\n```js\n([\s\S]*?)```/.exec(docs);
+assert.ok(bundled, 'docs/clients.md: no bundler example (main.js)');
 const want = ['leaflet-png.html', 'leaflet-kit.html', 'openlayers-png.html', 'openlayers-kit.html', 'maplibre-png.html', 'maplibre-kit.html'];
 assert.deepEqual([...examples.keys()].sort(), [...want].sort(), 'docs/clients.md: the examples are not the ones this test runs');
 
@@ -48,7 +52,7 @@ const statics = createServer((req, res) => {
     }
     file = join(pkg, normalize(npm[3]));
     if (!file.startsWith(pkg + '/')) file = undefined;
-  } else if (/^\/[\w.-]+\.html$/.test(u.pathname)) {
+  } else if (/^\/[\w.-]+\.(html|js)$/.test(u.pathname)) {
     file = join(pages, u.pathname.slice(1));
   }
   if (!file || !existsSync(file)) {
@@ -64,6 +68,15 @@ assert.notEqual(site, tessera);
 for (const [name, html] of examples) {
   writeFileSync(join(pages, name), html.replaceAll('https://tiles.example.com', tessera).replaceAll('https://cdn.jsdelivr.net/npm/', `${site}/npm/`));
 }
+// The bundler example: bundled as its comment says, with Leaflet from web/node_modules.
+writeFileSync(join(pages, 'main.js'), bundled[1].replaceAll('https://tiles.example.com', tessera));
+await build({
+  entryPoints: [join(pages, 'main.js')], bundle: true, format: 'esm', outfile: join(pages, 'main.bundle.js'),
+  external: [`${tessera}/tessera.js`], nodePaths: [join(web, 'node_modules')], logLevel: 'warning',
+});
+writeFileSync(join(pages, 'bundled.html'), `<!doctype html><meta charset="utf-8"><title>bundled</title>
+<link rel="stylesheet" href="${site}/npm/leaflet@1.9.4/dist/leaflet.css"><style>#map { height: 512px; width: 768px; }</style>
+<div id="map"></div><script type="module" src="main.bundle.js"></script>`);
 // A page of this test only: it loads Go's wasm_exec.js first, as a page running another Go
 // program would, then the kit (from evaluate).
 writeFileSync(join(pages, 'own-go.html'), `<!doctype html><meta charset="utf-8"><title>own Go</title>
@@ -227,6 +240,21 @@ const secondFormula = '(r-n)/(n+r)';
     }, null, { timeout: 30000 });
     const png = log.requests.filter((u) => new URL(u).pathname.endsWith('.png'));
     assert.ok(png.length > 0 && png.every((u) => new URL(u).origin === tessera), `PNG requests: ${png}`);
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await p.close();
+}
+
+{
+  const { p, log } = await open('bundled.html');
+  await check('bundler example: Leaflet from npm bundled by esbuild, the kit imported by URL, renders tiles', async () => {
+    await p.waitForFunction(() => {
+      const tiles = [...document.querySelectorAll('#map canvas.tile')];
+      return tiles.length > 0 && tiles.every((c) => c.dataset.state === 'rendered') && tiles.some((c) => c.dataset.empty === '');
+    }, null, { timeout: 30000 });
+    crossOrigin(log);
+    assert.ok(!readFileSync(join(pages, 'main.bundle.js'), 'utf8').includes('WebAssembly'), 'the kit was bundled, not imported');
     assert.deepEqual(log.errors, []);
     assert.deepEqual(log.failed, []);
   });
