@@ -27,6 +27,33 @@ export async function tileError(res) {
 }
 
 /**
+ * The body of res, read as it arrives and refused past max bytes (a body's Content-Length is
+ * the compressed size: a small gzip answer can inflate without bound).
+ */
+export async function readAtMost(res, max) {
+  const tooLarge = () => new TesseraError(`tile: more than ${max} bytes, larger than a raw tile may be`);
+  if (Number(res.headers.get('Content-Length')) > max) throw tooLarge();
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader(), parts = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > max) {
+      reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(n);
+  let i = 0;
+  for (const p of parts) { out.set(p, i); i += p.byteLength; }
+  return out;
+}
+
+/**
  * Raw tiles kept for re-rendering, least recently used dropped first, at most max tiles and
  * maxBytes bytes (an empty tile, null, counts no bytes).
  */
@@ -59,7 +86,8 @@ export class BandSource {
    * @param {object} o
    * @param {(z: number, x: number, y: number, layers: string) => string} o.url the .msgpack URL
    * @param {() => RequestInit} [o.init] fetch options (an Authorization header)
-   * @param {number} [o.max] tiles kept, [o.maxBytes] their bytes
+   * @param {number} [o.max] tiles kept, [o.maxBytes] their bytes, [o.maxTile] the bytes of one
+   *   (MAX_TILE_BYTES at most)
    * @param {() => void} [o.onFetch] called for every request sent
    */
   constructor(o) {
@@ -67,6 +95,7 @@ export class BandSource {
     this.init = o.init || (() => ({}));
     this.onFetch = o.onFetch || (() => {});
     this.cache = new BandCache(o.max, o.maxBytes);
+    this.maxTile = Math.min(o.maxTile || MAX_TILE_BYTES, MAX_TILE_BYTES);
     this.inflight = new Map();
   }
 
@@ -95,11 +124,7 @@ export class BandSource {
       f.promise = fetch(this.url(z, x, y, layers), { ...this.init(), signal: ctl.signal }).then(async (res) => {
         if (res.status === 204) return null;
         if (!res.ok) throw await tileError(res);
-        const n = Number(res.headers.get('Content-Length'));
-        if (n > MAX_TILE_BYTES) throw new TesseraError(`tile: ${n} bytes, more than a raw tile may be`);
-        const b = new Uint8Array(await res.arrayBuffer());
-        if (b.byteLength > MAX_TILE_BYTES) throw new TesseraError(`tile: ${b.byteLength} bytes, more than a raw tile may be`);
-        return b;
+        return readAtMost(res, this.maxTile);
       }).then((b) => { this.cache.set(k, b); return b; }).finally(() => { if (this.inflight.get(k) === f) this.inflight.delete(k); });
       f.promise.catch(() => {}); // each caller gets the rejection; an abandoned fetch's is not unhandled
       this.inflight.set(k, f);

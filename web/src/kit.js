@@ -60,6 +60,7 @@ function globalScope() {
  * @param {string|URL} [options.wasm] the core's URL (default: tessera.wasm beside the kit)
  * @param {number} [options.cacheTiles] raw tiles kept for re-rendering (256; at most 4096)
  * @param {number} [options.cacheBytes] their bytes at most (256 MiB)
+ * @param {number} [options.maxTileBytes] the largest raw tile accepted (64 MiB, the most)
  * @returns {Promise<Tessera>}
  */
 export async function connect(base, options = {}) {
@@ -94,7 +95,7 @@ export class Tessera extends EventTarget {
     this.source = new BandSource({
       url: (z, x, y, layers) => `${this.base}algebra/${z}/${x}/${y}.msgpack?${new URLSearchParams({ layers })}`,
       init: () => (this.token ? { headers: { Authorization: `Bearer ${this.token}` } } : {}),
-      max, maxBytes,
+      max, maxBytes, maxTile: options.maxTileBytes,
       onFetch: () => { this.stats.bandFetches++; },
     });
   }

@@ -527,6 +527,22 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     // 4347, 4348 fetched; 4347 cached; 4349 drops 4348; 4347 cached; 4348 fetched again.
     assert.deepEqual(r, { fetches: 4, size: 2 });
   });
+
+  await check('kit: a raw tile larger than maxTileBytes is refused as it arrives (its gzip Content-Length is smaller)', async () => {
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster, { maxTileBytes: 100000 });
+      const events = [];
+      t.addEventListener('error', (e) => events.push(e.detail.message));
+      const message = await t.tile(13, 4347, 2842, params).then(() => null, (e) => e.message);
+      const small = await connect(raster, { maxTileBytes: 1 << 20 });
+      const ok = await small.tile(13, 4347, 2842, params).then((c) => c.width, (e) => e.message);
+      return { message, events, ok };
+    }, { kit, raster, params });
+    assert.equal(r.message, 'tile: more than 100000 bytes, larger than a raw tile may be');
+    assert.deepEqual(r.events, [r.message]);
+    assert.equal(r.ok, 256);
+  });
   await p.close();
 }
 
