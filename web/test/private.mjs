@@ -1,7 +1,8 @@
 // The browser test of a server with private reads (TESSERA_PRIVATE_READS=1), run by
 // web/browser_test.go: the page must say it needs a token, start once one is entered, render
 // tiles with it (fetch sends the Authorization header) and follow a parse over Server-Sent
-// Events (EventSource sends it as access_token). Exit status 0 means every check passed.
+// Events (EventSource sends it as access_token); the client kit sends the token it is given.
+// Exit status 0 means every check passed.
 import assert from 'node:assert/strict';
 import { launch, checker } from './harness.mjs';
 
@@ -46,6 +47,19 @@ await check('an upload is followed over the event stream to FINISHED', async () 
   await page.click('#upload button[type=submit]');
   await page.waitForFunction(() => document.querySelector('#status-text').dataset.status === 'FINISHED', null, { timeout: 120000 });
   assert.deepEqual(pageErrors, [], 'uncaught page errors');
+});
+
+await check('the client kit sends its token: without one a tile is the server\'s 401, with it the tile renders', async () => {
+  const r = await page.evaluate(async (token) => {
+    const { connect } = await import('/tessera.js');
+    const params = { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: 'RdYlGn' };
+    const without = await (await connect('/raster/')).tile(13, 4347, 2842, params).then(() => null, (e) => ({ status: e.status, message: e.message }));
+    const c = await (await connect('/raster/', { token })).tile(13, 4347, 2842, params);
+    return { without, width: c.width };
+  }, token);
+  assert.equal(r.without.status, 401, `without a token: ${JSON.stringify(r.without)}`);
+  assert.ok(r.without.message, 'the 401 has no message');
+  assert.equal(r.width, 256);
 });
 
 await chrome.close();
