@@ -7,17 +7,23 @@
 //
 // Encode (level 1, what the server uses) filters every row but the first with Up, straight
 // from the RGBA rows eight bytes at a time, packing the differences to the colour type as it
-// goes, and compresses with this package's own deflate encoder (deflate.go), which finds
-// matches at three candidates a position (the last match's distance, a one-entry hash table
-// of four-byte keys, and the pixel to the right in the row above) and writes each block with
-// codes built for it (huffman.go). Why not image/png: it spends most of a tile's encode
-// choosing among five filters for every row, and in compress/flate. Why not
-// github.com/klauspost/compress/flate at level 1, which this package used until session 7
-// with a Sub-or-Up choice per row: on the benchmark's tiles the new path is 1.0–1.7× as fast
-// as that one and its output 0.35–1.06× the size (docs/benchmarks.md, "PNG encoder (session
-// 7)"); the row filter choice alone was a quarter of the time, and the row above and the
-// diagonal, which klauspost's hash table of recent positions misses on smooth gradients,
-// make up for dropping it. NewEncoder's other levels still use klauspost's flate.
+// goes (an opaque grey image is packed while scan finds it grey), and compresses with this
+// package's own deflate encoder (deflate.go), which compares the next eight bytes with three
+// candidates a position, the last match's distance, a one-entry hash table of four-byte keys
+// and the pixel to the right in the row above, and writes each block with codes built for
+// it (huffman.go).
+//
+// Why not image/png: it spends most of a tile's encode choosing among five filters for every
+// row, and in compress/flate. Why not github.com/klauspost/compress/flate at level 1, which
+// this package used until session 7 after choosing Sub or Up for each row: on the
+// benchmark's twelve tiles the new path is 1.13–1.75× as fast (1.27×, 1.13× and 1.14×
+// on the cold scenarios' 2-layer, 3-layer and grey tiles) and its output is 0.35–1.06× the
+// size (0.92×, 0.97×, 1.01×): docs/benchmarks.md, "PNG encoder (session 7)". The time saved
+// is the filter choice and the packing; per match, this deflate costs about as much as
+// klauspost's, and rendered tiles have a match every 7 to 16 bytes. The row above and the
+// diagonal, which a hash table of recent positions misses on smooth gradients, make up for
+// Up alone.
+// NewEncoder's other levels still use klauspost's flate.
 package pngenc
 
 import (
@@ -267,10 +273,11 @@ func (e *Encoder) deflateKlauspost(img *image.NRGBA, bpp int, colorType byte) er
 // and packs the differences, the filter commuting with packing as both work a sample at a
 // time. len(dst) is the filtered row's length plus 8: it writes whole words.
 //
-// Why Up for every row but the first: choosing between Sub and Up row by row (counting both
-// candidates' non-zero bytes) took half the encoder's time, and with this package's deflate,
-// whose matches find the row above and the diagonal, Up alone leaves the benchmark's tiles
-// within 5% of the old encoder's sizes, most of them smaller (docs/benchmarks.md).
+// Why Up for every row but the first: choosing between Sub and Up row by row (filter, which
+// counts both candidates' non-zero bytes) took a quarter to a half of a tile's encode, and
+// with this package's deflate, whose matches find the row above and the diagonal, Up alone
+// leaves the benchmark's tiles within 6% of the old encoder's sizes, most of them smaller
+// (docs/benchmarks.md).
 func upRow(dst, cur, prev []byte, ct byte) {
 	dst[0] = filterUp
 	o := dst[1:]
