@@ -9,7 +9,7 @@
 // from the RGBA rows eight bytes at a time, packing the differences to the colour type as it
 // goes (an opaque grey image is packed while scan finds it grey), and compresses with this
 // package's own deflate encoder (deflate.go), which compares the next eight bytes with three
-// candidates a position, the last match's distance, a one-entry hash table of four-byte keys
+// candidates a position, the last match's distance, a one-entry hash table of eight-byte keys
 // and the pixel to the right in the row above, and writes each block with codes built for
 // it (huffman.go).
 //
