@@ -20,9 +20,10 @@ const (
 	hashBits   = 14                 // a 64 KiB table: 16384 eight-byte keys
 	prime64    = 0x9e3779b97f4a7c15 // the hash's multiplier (2⁶⁴/φ)
 
-	// A token is a literal byte (below 256) or a match: tokMatch | (length-3)<<18 |
-	// distance symbol<<13 | the distance's extra bits.
-	tokMatch   = 1 << 31
+	// A token is head | distance symbol<<9 | the distance's extra bits<<14, head being a
+	// literal byte (below 256) or 256 + a match's length minus 3; a literal's distance symbol
+	// is noDist, a code of no bits, so that writeTokens writes both alike, without a branch.
+	noDist     = 30
 	endOfBlock = 256 // the literal/length symbol
 )
 
@@ -64,9 +65,8 @@ type deflater struct {
 	bits  uint64 // bits not yet in out, nbits of them
 	nbits uint
 	huff  huffman
-	lit   [256]uint64 // a literal's code, and its length in the top byte
-	lens  [256]uint64 // the same for a match length minus 3: its symbol's code and extra bits
-	dist  [30]uint64  // the same for a distance symbol's code
+	head  [512]uint64 // a token head's bits: a literal's code, or a length's code and extra bits; their count in the top byte
+	dist  [32]uint64  // a distance symbol's code, its length in bits 48–55, and with the extra bits in the top byte
 
 	litLens  [288]uint8 // 286 and 287 are for the fixed code's canonical numbering
 	distLens [30]uint8
@@ -158,12 +158,12 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 		rep = i - c
 		for ; lit < i; lit++ {
 			b := data[lit]
-			toks[k] = uint32(b)
+			toks[k] = uint32(b) | noDist<<9
 			litFreq[b]++
 			k++
 		}
 		dc, _, dv := distCode(uint32(rep - 1))
-		toks[k] = tokMatch | uint32(l-3)<<18 | dc<<13 | dv
+		toks[k] = uint32(256+l-3) | dc<<9 | dv<<14
 		k++
 		lenFreq[l-3]++
 		distFreq[dc&31]++
@@ -175,7 +175,7 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 	}
 	for ; lit < len(data); lit++ {
 		b := data[lit]
-		toks[k] = uint32(b)
+		toks[k] = uint32(b) | noDist<<9
 		litFreq[b]++
 		k++
 	}
@@ -319,36 +319,32 @@ func (d *deflater) block(data []byte, final bool) {
 	canonical(d.dstCodes[:], d.distLens[:])
 
 	// Each symbol's code in a table entry with its length in the top byte, then the tokens.
-	for s := range d.lit {
-		d.lit[s] = uint64(d.litCodes[s]) | uint64(d.litLens[s])<<56
+	for s := range 256 {
+		d.head[s] = uint64(d.litCodes[s]) | uint64(d.litLens[s])<<56
 	}
-	for l := range d.lens {
+	for l := range 256 {
 		lc := lengthCodes[l]
 		s := 257 + int(lc.code)
-		d.lens[l] = uint64(d.litCodes[s]) | uint64(uint16(l)-lengthBase[lc.code])<<d.litLens[s] |
+		d.head[256+l] = uint64(d.litCodes[s]) | uint64(uint16(l)-lengthBase[lc.code])<<d.litLens[s] |
 			uint64(d.litLens[s]+lc.extra)<<56
 	}
-	for s := range d.dist {
-		d.dist[s] = uint64(d.dstCodes[s]) | uint64(d.distLens[s])<<56
+	for s := range 30 {
+		d.dist[s] = uint64(d.dstCodes[s]) | uint64(d.distLens[s])<<48 | uint64(int(d.distLens[s])+distExtra(s))<<56
 	}
-	const low = 1<<56 - 1
+	d.dist[noDist], d.dist[noDist+1] = 0, 0
+	d.writeTokens(d.toks)
+	d.writeBits(uint64(d.litCodes[endOfBlock]), uint(d.litLens[endOfBlock]))
+}
+
+// writeTokens writes toks with the block's codes (d.lit, d.lens, d.dist).
+func (d *deflater) writeTokens(toks []uint32) {
+	const low = 1<<48 - 1
 	out, pos, acc, nb := d.out, d.pos, d.bits, d.nbits
-	for _, t := range d.toks {
-		var v uint64
-		var n uint
-		if t < tokMatch {
-			v = d.lit[t&255]
-			n = uint(v >> 56)
-			v &= low
-		} else {
-			e := d.lens[(t>>18)&255]
-			n = uint(e >> 56)
-			v = e & low
-			dc := (t >> 13) & 31
-			e = d.dist[dc]
-			v |= (e&low | uint64(t&0x1fff)<<(e>>56)) << n
-			n += uint(e>>56) + uint(distExtra(int(dc)))
-		}
+	for _, t := range toks {
+		h, dc := d.head[t&511], d.dist[(t>>9)&31]
+		n := uint(h >> 56)
+		v := h&low | (dc&low|uint64(t>>14)<<(dc>>48&255))<<n
+		n += uint(dc >> 56)
 		acc |= v << nb
 		nb += n
 		binary.LittleEndian.PutUint64(out[pos:], acc)
@@ -358,7 +354,6 @@ func (d *deflater) block(data []byte, final bool) {
 		nb &= 7
 	}
 	d.pos, d.bits, d.nbits = pos, acc, nb
-	d.writeBits(uint64(d.litCodes[endOfBlock]), uint(d.litLens[endOfBlock]))
 }
 
 // lengthExtra is the extra bits of length symbol 257+c.
