@@ -169,8 +169,8 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 		distFreq[dc&31]++
 		i += l
 		lit = i
-		if i-2 <= last { // a key inside the match, for the next one
-			d.hash[(binary.LittleEndian.Uint64(data[i-2:])*prime64)>>(64-hashBits)] = uint32(i - 2 + base)
+		if j := i - step; j <= last { // the key of the match's last pixel, for later matches
+			d.hash[(binary.LittleEndian.Uint64(data[j:])*prime64)>>(64-hashBits)] = uint32(j + base)
 		}
 	}
 	for ; lit < len(data); lit++ {
