@@ -16,9 +16,9 @@
 // Why not image/png: it spends most of a tile's encode choosing among five filters for every
 // row, and in compress/flate. Why not github.com/klauspost/compress/flate at level 1, which
 // this package used until session 7 after choosing Sub or Up for each row: on the
-// benchmark's twelve tiles the new path is 1.17–1.78× as fast (1.48×, 1.31× and 1.41× on the
-// cold scenarios' 2-layer, 3-layer and grey tiles) and its output 0.28–1.09× the size
-// (0.84×, 0.99×, 0.90×): docs/benchmarks.md, "PNG encoder (session 7)". The time saved is
+// benchmark's twelve tiles the new path is 1.12–1.84× as fast (1.54×, 1.36× and 1.50× on the
+// cold scenarios' 2-layer, 3-layer and grey tiles) and its output 0.28–1.05× the size
+// (0.77×, 0.92×, 0.90×): docs/benchmarks.md, "PNG encoder (session 7)". The time saved is
 // the filter choice, the packing, and fewer, longer matches (eight-byte hash keys, the
 // diagonal); per match, this deflate costs about as much as klauspost's. The row above and
 // the diagonal, which a hash table of recent positions misses on smooth gradients, make up
