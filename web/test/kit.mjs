@@ -258,6 +258,24 @@ const secondFormula = '(r-n)/(n+r)';
     assert.deepEqual(log.errors, []);
     assert.deepEqual(log.failed, []);
   });
+  // Its colormap was a bare name, 'RdYlGn', without a range: each tile was coloured over its own
+  // minimum and maximum, and the map showed a seam at every tile's edge.
+  await check('bundler example: every tile equals the Leaflet example\'s (NDVI over [-1, 1]): no seams between tiles', async () => {
+    const r = await p.evaluate(async (base) => {
+      const params = { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: { continuous: true, name: 'RdYlGn', range: [-1, 1] } };
+      const out = [];
+      for (const c of document.querySelectorAll('#map canvas.tile')) {
+        if (c.dataset.empty === '1') continue;
+        const { z, x, y } = c.dataset;
+        const client = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const server = await window.kitTest.serverPixels(window.kitTest.pngURL(base, z, x, y, params));
+        out.push({ tile: `${z}/${x}/${y}`, ...window.kitTest.diff(client, server) });
+      }
+      return out;
+    }, tessera);
+    assert.ok(r.length > 1, `${r.length} tiles with data`);
+    for (const t of r) assert.equal(t.diff, 0, `tile ${t.tile}: ${t.diff} pixels differ from the Leaflet example's`);
+  });
   await p.close();
 }
 
