@@ -27,6 +27,8 @@ const examples = new Map();
 for (const m of docs.matchAll(/<!-- example: ([\w.-]+) -->\n```html\n([\s\S]*?)```/g)) examples.set(m[1], m[2]);
 const bundled = /<!-- example: main\.js -->\n```js\n([\s\S]*?)```/.exec(docs);
 assert.ok(bundled, 'docs/clients.md: no bundler example (main.js)');
+const csp = /<!-- csp -->\n```\nContent-Security-Policy: (.+)\n```/.exec(docs);
+assert.ok(csp, 'docs/clients.md: no Content-Security-Policy (<!-- csp -->)');
 const want = ['leaflet-png.html', 'leaflet-kit.html', 'openlayers-png.html', 'openlayers-kit.html', 'maplibre-png.html', 'maplibre-kit.html'];
 assert.deepEqual([...examples.keys()].sort(), [...want].sort(), 'docs/clients.md: the examples are not the ones this test runs');
 
@@ -35,6 +37,8 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/ja
 
 // The second origin: the pages, and /npm/NAME@VERSION/PATH from node_modules when VERSION is
 // the one installed (the examples name versions; a mismatch must fail, not load another).
+/** The Content-Security-Policy header of a page of the second origin, by its path. */
+const policies = new Map();
 const statics = createServer((req, res) => {
   const u = new URL(req.url, 'http://x');
   if (u.pathname === '/favicon.ico') {
@@ -52,14 +56,16 @@ const statics = createServer((req, res) => {
     }
     file = join(pkg, normalize(npm[3]));
     if (!file.startsWith(pkg + '/')) file = undefined;
-  } else if (/^\/[\w.-]+\.(html|js)$/.test(u.pathname)) {
+  } else if (/^\/[\w.-]+\.(html|js|css)$/.test(u.pathname)) {
     file = join(pages, u.pathname.slice(1));
   }
   if (!file || !existsSync(file)) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     return;
   }
-  res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' }).end(readFileSync(file));
+  const headers = { 'Content-Type': types[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' };
+  if (policies.has(u.pathname)) headers['Content-Security-Policy'] = policies.get(u.pathname);
+  res.writeHead(200, headers).end(readFileSync(file));
 });
 await new Promise((r) => statics.listen(0, '127.0.0.1', r));
 const site = `http://127.0.0.1:${statics.address().port}`;
@@ -77,6 +83,24 @@ await build({
 writeFileSync(join(pages, 'bundled.html'), `<!doctype html><meta charset="utf-8"><title>bundled</title>
 <link rel="stylesheet" href="${site}/npm/leaflet@1.9.4/dist/leaflet.css"><style>#map { height: 512px; width: 768px; }</style>
 <div id="map"></div><script type="module" src="main.bundle.js"></script>`);
+// The examples under docs/clients.md's Content-Security-Policy, sent as a header: their inline
+// <style> and <script> moved to files of the site, as the docs say; and the kit's example
+// under the policy without 'wasm-unsafe-eval', which the docs say connect() needs.
+const policy = csp[1].replaceAll('https://tiles.example.com', tessera);
+for (const [page, example, p] of [
+  ['csp-leaflet-kit', 'leaflet-kit.html', policy],
+  ['csp-leaflet-png', 'leaflet-png.html', policy],
+  ['csp-no-wasm', 'leaflet-kit.html', policy.replace(" 'wasm-unsafe-eval'", '')],
+]) {
+  let html = readFileSync(join(pages, example), 'utf8');
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html), script = /<script( type="module")?>([\s\S]*?)<\/script>/.exec(html);
+  assert.ok(style && script, `${example}: no inline <style> and <script> to move`);
+  writeFileSync(join(pages, `${page}.css`), style[1]);
+  writeFileSync(join(pages, `${page}.js`), script[2]);
+  html = html.replace(style[0], `<link rel="stylesheet" href="${page}.css">`).replace(script[0], `<script${script[1] || ''} src="${page}.js"></script>`);
+  writeFileSync(join(pages, `${page}.html`), html);
+  policies.set(`/${page}.html`, p);
+}
 // A page of this test only: it loads Go's wasm_exec.js first, as a page running another Go
 // program would, then the kit (from evaluate).
 writeFileSync(join(pages, 'own-go.html'), `<!doctype html><meta charset="utf-8"><title>own Go</title>
@@ -275,6 +299,45 @@ const secondFormula = '(r-n)/(n+r)';
     }, tessera);
     assert.ok(r.length > 1, `${r.length} tiles with data`);
     for (const t of r) assert.equal(t.diff, 0, `tile ${t.tile}: ${t.diff} pixels differ from the Leaflet example's`);
+  });
+  await p.close();
+}
+
+// --- Content-Security-Policy ------------------------------------------------------------------------
+
+{
+  const { p, log } = await open('csp-leaflet-kit.html');
+  await check('csp: the Leaflet kit example renders under docs/clients.md\'s Content-Security-Policy, no violation', async () => {
+    await p.waitForFunction(() => {
+      const tiles = [...document.querySelectorAll('#map canvas.tile')];
+      return tiles.length > 0 && tiles.every((c) => c.dataset.state === 'rendered') && tiles.some((c) => c.dataset.empty === '');
+    }, null, { timeout: 30000 });
+    crossOrigin(log);
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await p.close();
+}
+
+{
+  const { p, log } = await open('csp-leaflet-png.html');
+  await check('csp: the Leaflet PNG example shows the server\'s tiles under the policy (img-src)', async () => {
+    await p.waitForFunction(() => {
+      const imgs = [...document.querySelectorAll('#map img.leaflet-tile')];
+      return imgs.length > 0 && imgs.every((i) => i.classList.contains('leaflet-tile-loaded'));
+    }, null, { timeout: 30000 });
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.failed, []);
+  });
+  await p.close();
+}
+
+{
+  const { p, log } = await open('csp-no-wasm.html');
+  await check('csp: without \'wasm-unsafe-eval\' connect() rejects, as the docs say (the policy is applied)', async () => {
+    for (let i = 0; i < 100 && log.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(log.errors.some((e) => /WebAssembly|wasm/i.test(e)), `page errors: ${log.errors}`);
+    assert.equal(await p.locator('#map canvas.tile').count(), 0);
   });
   await p.close();
 }
