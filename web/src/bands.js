@@ -121,7 +121,11 @@ export class BandSource {
       const ctl = new AbortController();
       f = { ctl, waiting: 0, pinned: false };
       this.onFetch();
-      f.promise = fetch(this.url(z, x, y, layers), { ...this.init(), signal: ctl.signal }).then(async (res) => {
+      f.promise = fetch(this.url(z, x, y, layers), { ...this.init(), signal: ctl.signal }).catch((e) => {
+        // The browser says only "Failed to fetch" (server down, CORS, a CSP's connect-src).
+        if (e && e.name === 'AbortError') throw e;
+        throw new TesseraError(`tile ${z}/${x}/${y}: the server did not answer (${e && e.message ? e.message : e})`);
+      }).then(async (res) => {
         if (res.status === 204) return null;
         if (!res.ok) throw await tileError(res);
         return readAtMost(res, this.maxTile);

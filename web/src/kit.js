@@ -64,7 +64,14 @@ function globalScope() {
  * @returns {Promise<Tessera>}
  */
 export async function connect(base, options = {}) {
-  const api = await loadCore(options.wasm || new URL('tessera.wasm', import.meta.url));
+  const wasm = options.wasm || new URL('tessera.wasm', import.meta.url);
+  let api;
+  try {
+    api = await loadCore(wasm);
+  } catch (e) {
+    // The browser's own text ("Failed to fetch", a CSP's refusal) names neither the module nor the cause.
+    throw new TesseraError(`${wasm}: the WebAssembly core did not load (${e && e.message ? e.message : e}); it needs CORS, and a page's CSP needs connect-src and 'wasm-unsafe-eval' (docs/clients.md)`);
+  }
   return new Tessera(base, api, options);
 }
 

@@ -569,6 +569,23 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     assert.deepEqual(r, { w: 256, h: 256, nonzero: false, renders: 0 });
   });
 
+  // The browser's fetch says only "Failed to fetch": the tile rejected with that and nothing else.
+  await check('kit: a server that does not answer: the tile rejects naming the tile, not with the bare "Failed to fetch"', async () => {
+    await p.route((u) => u.pathname.endsWith('/algebra/13/2/2.msgpack'), (route) => route.abort('connectionrefused'));
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster);
+      const events = [];
+      t.addEventListener('error', (e) => events.push(e.detail.message));
+      const e = await t.tile(13, 2, 2, params).then(() => null, (err) => err);
+      return { name: e && e.name, message: e && e.message, events, cached: t.source.has(params.layers, 13, 2, 2) };
+    }, { kit, raster, params });
+    assert.equal(r.name, 'TesseraError');
+    assert.match(r.message, /^tile 13\/2\/2: the server did not answer \(.+\)$/);
+    assert.deepEqual(r.events, [r.message]);
+    assert.equal(r.cached, false, 'a failed tile must be fetched again');
+  });
+
   await check('kit: errors reject with the server\'s message and are sent as error events', async () => {
     const r = await p.evaluate(async ({ kit, raster, params }) => {
       const { connect } = await import(kit);
@@ -623,6 +640,23 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     assert.equal(r.message, 'tile: more than 100000 bytes, larger than a raw tile may be');
     assert.deepEqual(r.events, [r.message]);
     assert.equal(r.ok, 256);
+  });
+  await p.close();
+}
+
+{
+  // A fresh page: the kit's core is not loaded yet.
+  const { p } = await open('own-go.html');
+  await check('kit: connect() with a core that does not load rejects naming its URL; a later connect() loads it', async () => {
+    const r = await p.evaluate(async ({ kit, raster }) => {
+      const { connect } = await import(kit);
+      const e = await connect(raster, { wasm: 'http://127.0.0.1:9/tessera.wasm' }).then(() => null, (err) => err);
+      const t = await connect(raster);
+      return { name: e && e.name, message: e && e.message, ok: typeof t.tile };
+    }, { kit: `${tessera}/tessera.js`, raster: `${tessera}/raster/` });
+    assert.equal(r.name, 'TesseraError');
+    assert.match(r.message, /^http:\/\/127\.0\.0\.1:9\/tessera\.wasm: the WebAssembly core did not load \(.+\); it needs CORS/);
+    assert.equal(r.ok, 'function');
   });
   await p.close();
 }
