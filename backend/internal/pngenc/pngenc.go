@@ -57,9 +57,9 @@ type Encoder struct {
 	level int
 	zw    *flate.Writer // levels other than 1, rows wider than blockBytes, and the baseline
 	idat  bytes.Buffer
-	row   []byte // filter byte + the row filtered (the klauspost path)
+	row   []byte // filter byte + the row filtered (the klauspost path, as rowUp and prev)
 	rowUp []byte // filter byte + the row Up-filtered
-	raw   []byte // an RGB row packed from RGBA
+	raw   []byte // a row packed from RGBA (the klauspost path; the first row in deflate's)
 	prev  []byte // the packed row above it (zeros before the first row)
 	flt   []byte // a block's filtered rows, after the last row of the block before
 	grey  []byte // an opaque grey image's pixels, one byte each (scanGrey)
@@ -136,9 +136,7 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 		bpp, colorType = 4, 6
 	}
 	n := width * bpp
-	e.raw, e.prev = grow(e.raw, n), grow(e.prev, n)
-	e.row, e.rowUp = grow(e.row, n+1), grow(e.rowUp, n+1)
-	clear(e.prev)
+	e.raw = grow(e.raw, n)
 
 	var zdata []byte
 	if klauspost || n+1 > blockBytes {
@@ -235,6 +233,10 @@ func (e *Encoder) deflateKlauspost(img *image.NRGBA, bpp int, colorType byte) er
 		e.zw = zw
 	}
 	width, height := img.Rect.Dx(), img.Rect.Dy()
+	n := width * bpp
+	e.prev = grow(e.prev, n)
+	e.row, e.rowUp = grow(e.row, n+1), grow(e.rowUp, n+1)
+	clear(e.prev)
 	e.idat.Reset()
 	e.idat.WriteByte(0x78)
 	e.idat.WriteByte(0x01) // zlib: deflate, 32 KiB window, fastest-compression hint
