@@ -96,18 +96,17 @@ func (d *deflater) advance(n int) {
 
 // tokenize finds the tokens of data[start:], data[:start] being the rows before them (that
 // matches may refer to), and counts the symbols they will be written with in d.litFreq and
-// d.distFreq. At each position it compares the next eight bytes with those at three
-// candidates at once, without a branch per candidate: the last match's distance (one
-// distance often holds for several matches in a row), diag bytes back (the pixel to the
-// right in the row above; 0 for none), and the hash table's last position for the eight
-// bytes, in that order of preference when they match alike. Only the candidate chosen is
-// extended beyond eight bytes, so the order matters: on a diagonal gradient the hash's
-// candidate would cut the diagonal's long matches short (continuous_over.png 1.8× larger).
-// Eight-byte keys rather than four: fewer and longer matches (a fifth to a third fewer on
-// the algebra and grey tiles), which is both faster and smaller; the shorter matches that
-// four-byte keys found are mostly at the last distance or the diagonal. Without a match it
-// moves on by step bytes (a pixel), and faster through long stretches without one (as
-// snappy does).
+// d.distFreq. At each position it compares the next eight bytes with those at two
+// candidates, without a branch per candidate: diag bytes back (the pixel to the right in the
+// row above; 0 for none) and the hash table's last position for the eight bytes, preferring
+// the diagonal when both match alike. Only the candidate chosen is extended beyond eight
+// bytes, so the order matters: on a diagonal gradient the hash's candidate would cut the
+// diagonal's long matches short (continuous_over.png 1.8× larger). Eight-byte keys rather
+// than four: fewer and longer matches (a fifth to a third fewer on the algebra and grey
+// tiles), which is both faster and smaller. No candidate at the last match's distance:
+// on the cold tiles it matched eight bytes at under 1 % of the matches, and without it the
+// grey tile's tokenize is a fifth faster. Without a match it moves on by step bytes (a
+// pixel), and faster through long stretches without one (as snappy does).
 func (d *deflater) tokenize(data []byte, start, step, diag int) {
 	var litFreq [286]uint32
 	var lenFreq [256]uint32 // match lengths minus 3
@@ -122,10 +121,9 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 	// Every candidate is a position in reach, at most window bytes back and not before data:
 	// one out of reach (a hash entry from an earlier image, the row above the first) is
 	// moved into reach, where its bytes are compared like any other's and most likely
-	// differ. rep is in reach from the start as i is at least 4.
-	i, lit := max(start, 4), start // lit: the first byte not yet in a token
+	// differ. i starts at 1 at least, so that data[0] is before it.
+	i, lit := max(start, 1), start // lit: the first byte not yet in a token
 	last := len(data) - 8          // the last position an eight-byte load may start at
-	rep := step
 	if diag == 0 {
 		diag = len(data) + 1 // never in reach
 	}
@@ -135,15 +133,11 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 		lo := max(i-window, 0)
 		hc := max(int(hash[h])-base, lo)
 		hash[h] = uint32(i + base)
-		pr, pd := i-rep, max(i-diag, lo)
+		pd := max(i-diag, lo)
 		// The number of equal leading bits, 64 for eight equal bytes.
-		lr := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pr:]) ^ x)
 		lh := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[hc:]) ^ x)
 		ld := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pd:]) ^ x)
-		l, c := lr, pr
-		if ld > l {
-			l, c = ld, pd
-		}
+		l, c := ld, pd
 		if lh > l {
 			l, c = lh, hc
 		}
@@ -155,14 +149,14 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 		if l == 8 {
 			l += matchLen(data[i+8:min(len(data), i+maxMatch)], data[c+8:])
 		}
-		rep = i - c
+		dist := i - c
 		for ; lit < i; lit++ {
 			b := data[lit]
 			toks[k] = uint32(b) | noDist<<9
 			litFreq[b]++
 			k++
 		}
-		dc, _, dv := distCode(uint32(rep - 1))
+		dc, _, dv := distCode(uint32(dist - 1))
 		toks[k] = uint32(256+l-3) | dc<<9 | dv<<14
 		k++
 		lenFreq[l-3]++

@@ -171,14 +171,15 @@ func TestDeflateBlocks(t *testing.T) {
 	}
 }
 
-// TestDeflateSingleDistance pins the single distance symbol case: a constant image's stream
-// has matches at one distance only, and deflate then needs two distance codes (see
-// huffman.lengths); zlib's inflate and compress/flate both read it.
+// TestDeflateSingleDistance pins the single distance symbol case: one pixel repeated, in rows
+// two pixels long, has every match at the diagonal's distance, one pixel (the diagonal wins
+// ties), and deflate then needs two distance codes (see huffman.lengths); zlib's inflate and
+// compress/flate both read it.
 func TestDeflateSingleDistance(t *testing.T) {
 	var d deflater
 	for _, bpp := range []int{1, 2, 3, 4} {
 		data := bytes.Repeat([]byte{1, 2, 3, 4}[:bpp], 2000)
-		z := deflateBytes(&d, data, bpp, 0)
+		z := deflateBytes(&d, data, bpp, 2*bpp)
 		used := 0
 		for _, f := range d.distFreq {
 			if f != 0 {
