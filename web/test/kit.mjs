@@ -615,6 +615,25 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     assert.equal(r.events.length, 5, `error events: ${r.events}`);
   });
 
+  await check('kit: a legend\'s entries as a colormap, as docs/clients.md shows, give the server\'s legend= pixels', async () => {
+    const recipe = /const colormap = (Object\.fromEntries\(legend\.map\(.+\)\));/.exec(docs);
+    assert.ok(recipe, 'docs/clients.md: no legend recipe');
+    const r = await p.evaluate(async ({ kit, raster, base, recipe }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster);
+      const legends = await (await fetch(`${raster}legends`)).json();
+      const { id } = legends.find((l) => l.title === 'Land cover');
+      const legend = await (await fetch(`${raster}legend/${id}`)).json();
+      const colormap = new Function('legend', `return ${recipe};`)(legend);
+      const c = await t.tile(13, 4358, 2843, { layers: 'x=landcover', formula: 'x', colormap });
+      const client = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const server = await window.kitTest.serverPixels(`${base}/raster/algebra/13/4358/2843.png?${new URLSearchParams({ layers: 'x=landcover', formula: 'x', legend: String(id) })}`);
+      return { ...window.kitTest.diff(client, server), keys: Object.keys(c.counts || {}).length };
+    }, { kit, raster, base: tessera, recipe: recipe[1] });
+    assert.equal(r.diff, 0, `${r.diff} pixels differ`);
+    assert.ok(r.opaque > 1000 && r.keys === 6, `${r.opaque} opaque pixels, ${r.keys} classes`);
+  });
+
   await check('kit: the cache of raw tiles is bounded (cacheTiles)', async () => {
     const r = await p.evaluate(async ({ kit, raster, params }) => {
       const { connect } = await import(kit);
