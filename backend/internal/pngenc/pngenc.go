@@ -8,21 +8,20 @@
 // Encode (level 1, what the server uses) filters every row but the first with Up, straight
 // from the RGBA rows eight bytes at a time, packing the differences to the colour type as it
 // goes (an opaque grey image is packed while scan finds it grey), and compresses with this
-// package's own deflate encoder (deflate.go), which compares the next eight bytes with three
-// candidates a position, the last match's distance, a one-entry hash table of eight-byte keys
-// and the pixel to the right in the row above, and writes each block with codes built for
-// it (huffman.go).
+// package's own deflate encoder (deflate.go), which compares the next eight bytes with two
+// candidates a position, the pixel to the right in the row above and a one-entry hash table
+// of eight-byte keys, and writes each block with codes built for it (huffman.go).
 //
 // Why not image/png: it spends most of a tile's encode choosing among five filters for every
 // row, and in compress/flate. Why not github.com/klauspost/compress/flate at level 1, which
 // this package used until session 7 after choosing Sub or Up for each row: on the
-// benchmark's twelve tiles the new path is 1.12–1.84× as fast (1.54×, 1.36× and 1.50× on the
-// cold scenarios' 2-layer, 3-layer and grey tiles) and its output 0.28–1.05× the size
-// (0.77×, 0.92×, 0.90×): docs/benchmarks.md, "PNG encoder (session 7)". The time saved is
-// the filter choice, the packing, and fewer, longer matches (eight-byte hash keys, the
-// diagonal); per match, this deflate costs about as much as klauspost's. The row above and
-// the diagonal, which a hash table of recent positions misses on smooth gradients, make up
-// for Up alone. NewEncoder's other levels still use klauspost's flate.
+// benchmark's twelve tiles the new path is 1.28–1.85× as fast (medians of nine runs; 1.73×,
+// 1.78× and 1.72× on the cold scenarios' 2-layer, 3-layer and grey tiles) and its output
+// 0.28–1.06× the size (0.77×, 0.92×, 0.90×): docs/benchmarks.md, "PNG encoder (session 7)".
+// The time saved is the filter choice, the packing, and fewer, longer matches (eight-byte
+// hash keys, the diagonal); per match, this deflate costs about as much as klauspost's. The
+// row above and the diagonal, which a hash table of recent positions misses on smooth
+// gradients, make up for Up alone. NewEncoder's other levels still use klauspost's flate.
 package pngenc
 
 import (
