@@ -23,25 +23,27 @@ const (
 )
 
 func validateLegend(l *colormap.Legend) error {
+	// Each error wraps colormap.ErrInvalidLegend, as Validate's do: bad input, which the
+	// server answers with a 400 (an entry without a name was a 500).
 	t := strings.TrimSpace(l.Title)
 	switch {
 	case t == "":
-		return errors.New("pgstore: legend title is empty")
+		return fmt.Errorf("%w: its title is empty", colormap.ErrInvalidLegend)
 	case len(l.Title) > MaxLegendTitle:
-		return fmt.Errorf("pgstore: legend title is %d bytes long, at most %d are allowed", len(l.Title), MaxLegendTitle)
+		return fmt.Errorf("%w: its title is %d bytes long, at most %d are allowed", colormap.ErrInvalidLegend, len(l.Title), MaxLegendTitle)
 	case len(l.Description) > maxEntryText:
-		return fmt.Errorf("pgstore: legend %q: description is %d bytes long, at most %d are allowed", l.Title, len(l.Description), maxEntryText)
+		return fmt.Errorf("%w %q: description is %d bytes long, at most %d are allowed", colormap.ErrInvalidLegend, l.Title, len(l.Description), maxEntryText)
 	}
 	for i, e := range l.Entries {
 		switch {
 		case strings.TrimSpace(e.Name) == "":
-			return fmt.Errorf("pgstore: legend %q: entry %d has no name", l.Title, i+1)
+			return fmt.Errorf("%w %q: entry %d has no name (django-raster's legend semantics: every entry names what it shows)", colormap.ErrInvalidLegend, l.Title, i+1)
 		case len(e.Name) > maxEntryName:
-			return fmt.Errorf("pgstore: legend %q: entry %d: name is %d bytes long, at most %d are allowed", l.Title, i+1, len(e.Name), maxEntryName)
+			return fmt.Errorf("%w %q: entry %d: name is %d bytes long, at most %d are allowed", colormap.ErrInvalidLegend, l.Title, i+1, len(e.Name), maxEntryName)
 		case len(e.Description) > maxEntryText || len(e.Expression) > maxEntryText:
-			return fmt.Errorf("pgstore: legend %q: entry %d (%s): description or expression longer than %d bytes", l.Title, i+1, e.Name, maxEntryText)
+			return fmt.Errorf("%w %q: entry %d (%s): description or expression longer than %d bytes", colormap.ErrInvalidLegend, l.Title, i+1, e.Name, maxEntryText)
 		case len(e.Color) > maxEntryColor || len(e.Code) > maxEntryCode:
-			return fmt.Errorf("pgstore: legend %q: entry %d (%s): color or code longer than %d bytes", l.Title, i+1, e.Name, maxEntryCode)
+			return fmt.Errorf("%w %q: entry %d (%s): color or code longer than %d bytes", colormap.ErrInvalidLegend, l.Title, i+1, e.Name, maxEntryCode)
 		}
 	}
 	// Colours and expressions must be usable: a legend that cannot make a colormap is refused

@@ -164,39 +164,6 @@ func TestSessionColormaps(t *testing.T) {
 	}
 }
 
-func TestAPIKeys(t *testing.T) {
-	s := dbtest.New(t)
-	ctx := context.Background()
-	tok, err := s.CreateAPIKey(ctx, "ci")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok2, err := s.CreateAPIKey(ctx, "ci")
-	if err != nil || tok2 == tok || !strings.HasPrefix(tok, pgstore.TokenPrefix) || len(tok) < 40 {
-		t.Fatalf("tokens %q, %q, %v", tok, tok2, err)
-	}
-	for _, tc := range []struct {
-		token string
-		want  bool
-	}{
-		{tok, true},
-		{tok2, true},
-		{tok + "x", false},
-		{tok[:len(tok)-1], false},
-		{"", false},
-		{strings.Repeat("x", 10000), false},
-	} {
-		ok, err := s.CheckAPIKey(ctx, tc.token)
-		if err != nil || ok != tc.want {
-			t.Errorf("CheckAPIKey(%.20q…) = %v, %v; want %v", tc.token, ok, err, tc.want)
-		}
-	}
-	var n int
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE token_hash = $1 OR name = $1`, tok).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("the token itself is stored (%d rows, %v)", n, err)
-	}
-}
-
 // TestLegendByRef: a reference is an id, else a title; a title of digits is found when no
 // legend has that id, and an id wins over a title that spells it.
 func TestLegendByRef(t *testing.T) {

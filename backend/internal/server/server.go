@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
 	"github.com/tessera-gis/tessera/shared/colormap"
 )
@@ -43,7 +44,9 @@ type Store interface {
 	UpdateLegend(ctx context.Context, l *colormap.Legend) error
 	DeleteLegend(ctx context.Context, id int64) error
 	SetSessionColormap(ctx context.Context, session, key string, cm json.RawMessage) error
-	CheckAPIKey(ctx context.Context, token string) (bool, error)
+	// APIKeyScope is the scope ("read" or "write") of the API key whose token this is, ""
+	// for none.
+	APIKeyScope(ctx context.Context, token string) (string, error)
 }
 
 // ParseFunc parses a layer's raster into tiles (ingest.Parser.Parse, wired in main); the
@@ -319,41 +322,53 @@ func token(c echo.Context) string {
 	return ""
 }
 
-func (s *Server) authorized(c echo.Context) (bool, error) {
+// scope returns what the request's bearer token allows: "write" for TESSERA_ADMIN_TOKEN and
+// write keys, "read" for read keys, "" without a valid token.
+func (s *Server) scope(c echo.Context) (string, error) {
 	t := token(c)
 	if t == "" {
-		return false, nil
+		return "", nil
 	}
 	if s.cfg.AdminToken != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.AdminToken)) == 1 {
-		return true, nil
+		return pgstore.ScopeWrite, nil
 	}
 	if len(t) > 256 {
-		return false, nil
+		return "", nil
 	}
-	return s.store.CheckAPIKey(c.Request().Context(), t)
+	return s.store.APIKeyScope(c.Request().Context(), t)
 }
 
+// requireAuth lets a request through with a token for writes: TESSERA_ADMIN_TOKEN or a write
+// key. A read key gets a 403 saying so.
 func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.auth(next, true)
+}
+
+// auth lets a request through with a valid token, a write token when write is set.
+func (s *Server) auth(next echo.HandlerFunc, write bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ok, err := s.authorized(c)
+		scope, err := s.scope(c)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera"`)
-			if token(c) != "" {
-				// A token was sent but is wrong: say so, rather than ask for one.
-				return errorJSON(c, http.StatusUnauthorized, "the bearer token is not valid: send TESSERA_ADMIN_TOKEN or an API key as Authorization: Bearer TOKEN")
-			}
-			return errorJSON(c, http.StatusUnauthorized, "this request needs a bearer token: Authorization: Bearer TOKEN (TESSERA_ADMIN_TOKEN or an API key)")
+		switch {
+		case scope == pgstore.ScopeWrite, scope == pgstore.ScopeRead && !write:
+			return next(c)
+		case scope == pgstore.ScopeRead:
+			return errorJSON(c, http.StatusForbidden, "this API key only reads: writes need TESSERA_ADMIN_TOKEN or a write key (tessera key create NAME)")
 		}
-		return next(c)
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera"`)
+		if token(c) != "" {
+			// A token was sent but is wrong: say so, rather than ask for one.
+			return errorJSON(c, http.StatusUnauthorized, "the bearer token is not valid: send TESSERA_ADMIN_TOKEN or an API key as Authorization: Bearer TOKEN")
+		}
+		return errorJSON(c, http.StatusUnauthorized, "this request needs a bearer token: Authorization: Bearer TOKEN (TESSERA_ADMIN_TOKEN or an API key)")
 	}
 }
 
 func (s *Server) readAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	if s.cfg.PrivateReads {
-		return s.requireAuth(next)
+		return s.auth(next, false)
 	}
 	return next
 }
@@ -366,7 +381,7 @@ func (s *Server) streamAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	if !s.cfg.PrivateReads {
 		return next
 	}
-	auth := s.requireAuth(next)
+	auth := s.auth(next, false)
 	return func(c echo.Context) error {
 		r := c.Request()
 		if t := c.QueryParam("access_token"); t != "" && r.Header.Get("Authorization") == "" {

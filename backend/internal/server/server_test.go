@@ -307,6 +307,9 @@ func TestLegendWritesAndSession(t *testing.T) {
 		{"PUT", "/raster/legend/" + id, `{"title":"x","entries":[{"name":"a","expression":"(x","color":"#000","code":"1"}]}`, `expression \"(x\"`},
 		{"POST", "/raster/legend", `{"title":"x","entries":[{"name":"a","expression":"1","color":"nocolour","code":"1"}]}`, "Invalid color"},
 		{"POST", "/raster/legend", `{"title":""}`, "title"},
+		// An entry without a name (django-raster's legend semantics need one) was a 500.
+		{"POST", "/raster/legend", `{"title":"x","entries":[{"expression":"1","color":"#ff0000"}]}`, `colormap: invalid legend \"x\": entry 1 has no name`},
+		{"PUT", "/raster/legend/" + id, `{"title":"x","entries":[{"name":" ","expression":"1","color":"#ff0000"}]}`, `entry 1 has no name`},
 		// A clash names the field the client sent (it said "name:").
 		{"POST", "/raster/legend", `{"title":"TEMPERATURE","entries":[]}`, `{"error":"title: a legend named \"TEMPERATURE\" exists already"}`},
 		{"POST", "/raster/legend", `{"title":"x","bogus":1}`, "unknown field"},
@@ -732,11 +735,32 @@ func TestPrivateReads(t *testing.T) {
 	e := setupWith(t, 0, func(c *server.Config) { c.PrivateReads = true })
 	id := e.fx.Ramp.ID
 	events := fmt.Sprintf("/raster/layers/%d/events", id)
+	ctx := context.Background()
+	readKey, err := e.st.CreateAPIKey(ctx, "public map", pgstore.ScopeRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeKey, err := e.st.CreateAPIKey(ctx, "ci", pgstore.ScopeWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	legend := `{"title":"by key","entries":[{"name":"one","expression":"1","color":"#ff0000"}]}`
 	tests := []struct {
 		name string
 		c    call
 		want int
 	}{
+		// API keys: a read key reads (and follows a parse), and is refused writes with a 403
+		// that says why; a write key does both.
+		{"a read with a read key", call{path: "/raster/layers", header: bearer(readKey)}, http.StatusOK},
+		{"a tile with a read key", call{path: fmt.Sprintf("/raster/tiles/%d/3/4/3.png", id), header: bearer(readKey)}, http.StatusOK},
+		{"the event stream with a read key", call{path: events + "?access_token=" + readKey}, http.StatusOK},
+		{"a write with a read key", call{method: "POST", path: "/raster/legend", body: legend, ctype: "application/json", header: bearer(readKey)}, http.StatusForbidden},
+		{"a delete with a read key", call{method: "DELETE", path: fmt.Sprintf("/raster/layers/%d", id), header: bearer(readKey)}, http.StatusForbidden},
+		{"a read with a write key", call{path: "/raster/layers", header: bearer(writeKey)}, http.StatusOK},
+		{"a write with a write key", call{method: "POST", path: "/raster/legend", body: legend, ctype: "application/json", header: bearer(writeKey)}, http.StatusCreated},
+		{"a read with a revoked-looking key", call{path: "/raster/layers", header: bearer(readKey + "x")}, http.StatusUnauthorized},
 		{"a read without a token", call{path: "/raster/layers"}, http.StatusUnauthorized},
 		{"a read with the header", call{path: "/raster/layers", header: auth}, http.StatusOK},
 		{"a read with the token in the URL", call{path: "/raster/layers?access_token=" + adminToken}, http.StatusUnauthorized},
