@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"migrate":  {"apply the database migrations (up, status, down)", runMigrate},
 		"ingest":   {"ingest a raster (file, URL, s3://, .zip) into a tile pyramid", runIngest},
 		"delete":   {"delete layers with their tiles", runDelete},
+		"key":      {"make, list and revoke API keys (read-only or read-write tokens)", runKey},
 		"worker":   {"run ingest tasks from Redis (asynq) for parses started elsewhere", runWorker},
 		"gendata":  {"generate Tessera's sample rasters (and the benchmark raster)", runGendata},
 		"serve":    {"serve tiles over HTTP (tiles, algebra, pixel, legend, export, TileJSON, catalog)", runServe},
