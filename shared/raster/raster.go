@@ -220,8 +220,13 @@ func (b *Band) Decode(vals []float64, mask []bool) ([]float64, []bool) {
 	// Convert a chunk at a time and look for nodata in the chunk while it is in the L1
 	// cache: a band without nodata (the common case) is then read once, not twice.
 	hit := false
+	fused := b.Type == Float32 && b.HasNoData && !math.IsNaN(b.NoData) && !math.IsInf(b.NoData, 0)
 	for lo := 0; lo < n; lo += decodeChunk {
 		hi := min(lo+decodeChunk, n)
+		if fused && !hit {
+			hit = convertFloat32NoData(vals[lo:hi], b.Data[4*lo:4*hi], b.NoData)
+			continue
+		}
 		b.convert(vals[lo:hi], lo)
 		if !hit {
 			hit = anyNoData(vals[lo:hi], b.HasNoData, b.NoData)
@@ -378,6 +383,29 @@ func (b *Band) convert(out []float64, off int) {
 			out[i] = f64(d[i*8:])
 		}
 	}
+}
+
+// convertFloat32NoData is convert and anyNoData of a Float32 band with a finite nodata value
+// nd in one pass, unrolled as convert: out[i] is the i-th little-endian float32 of d, and the
+// result whether some value is nodata by anyNoData's test (NaN included).
+// BenchmarkDecodeFloat32: 1.10–1.14 → 0.99–1.00 ns a pixel (a plain loop was slower than
+// the two passes, 1.42–1.51).
+func convertFloat32NoData(out []float64, d []byte, nd float64) bool {
+	tol := noDataTol(nd)
+	far := true // every value so far more than tol from nd (NaN is not)
+	for len(out) >= 4 && len(d) >= 16 {
+		o, q := out[:4:4], d[:16:16]
+		v0, v1, v2, v3 := f32(q[0:]), f32(q[4:]), f32(q[8:]), f32(q[12:])
+		o[0], o[1], o[2], o[3] = v0, v1, v2, v3
+		far = far && math.Abs(v0-nd) > tol && math.Abs(v1-nd) > tol && math.Abs(v2-nd) > tol && math.Abs(v3-nd) > tol
+		out, d = out[4:], d[16:]
+	}
+	for i := range out {
+		v := f32(d[i*4:])
+		out[i] = v
+		far = far && math.Abs(v-nd) > tol
+	}
+	return !far
 }
 
 func u16(q []byte) float64 { return float64(binary.LittleEndian.Uint16(q)) }
