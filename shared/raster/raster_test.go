@@ -213,6 +213,20 @@ func TestDecodeMatchesAt(t *testing.T) {
 	if _, mask := b.Decode(nil, nil); mask == nil || !mask[4] || mask[3] {
 		t.Fatalf("a NaN in the unrolled tail: mask = %v, want only [4] set", mask)
 	}
+	// A Float32 band with a nodata value (convertFloat32NoData): a NaN is nodata too, in the
+	// unrolled body and in the tail, in the first chunk and a later one.
+	for _, at := range []int{1, 4, decodeChunk + 2, 2*decodeChunk + 2} {
+		b := New(Float32, 2*decodeChunk+3, 1)
+		b.HasNoData, b.NoData = true, -9999
+		for i := range b.Len() {
+			b.Set(i, float64(i%50))
+		}
+		b.Set(at, math.NaN())
+		vals, mask := b.Decode(nil, nil)
+		if mask == nil || !mask[at] || mask[at-1] || !math.IsNaN(vals[at]) || vals[at-1] != float64((at-1)%50) {
+			t.Fatalf("Float32, a NaN at %d: mask nil %v, vals %v", at, mask == nil, vals[at-1:at+1])
+		}
+	}
 }
 
 // TestDecodeIntegerNoData checks the raw-pixel nodata test of 8- and 16-bit bands against
