@@ -105,6 +105,22 @@ func Compile(src string) (*Program, error) {
 // Source returns the formula as given to Compile.
 func (p *Program) Source() string { return p.src }
 
+// Pixelwise reports whether each pixel of the result depends only on the same pixel of the
+// variables: no reduction over the arrays (min, max, mean, median, std, sum of an array)
+// and not one number. Then evaluating any split of the pixels into blocks, block by block,
+// gives the whole evaluation's values and nodata pixel for pixel.
+func (p *Program) Pixelwise() bool {
+	if p.main.uniform {
+		return false
+	}
+	for _, s := range p.stages {
+		if s.red != redNone {
+			return false
+		}
+	}
+	return true
+}
+
 // Vars returns the sorted, distinct names of the variables the formula uses.
 func (p *Program) Vars() []string { return slices.Clone(p.vars) }
 

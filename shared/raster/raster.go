@@ -238,6 +238,47 @@ func (b *Band) Decode(vals []float64, mask []bool) ([]float64, []bool) {
 	return vals, maskInto(grow(mask, n), vals, b.HasNoData, b.NoData)
 }
 
+// BlockDecoder decodes a band a block of pixels at a time, giving what Decode gives for those
+// pixels: for a renderer that carries each block through formula and colours while it is in
+// the cache, instead of the whole band through each step.
+type BlockDecoder struct {
+	b                  *Band
+	intKnown, intFound bool // intNoData of the whole band, computed once
+	fused              bool // convertFloat32NoData applies
+}
+
+// BlockDecoder returns the band's block decoder.
+func (b *Band) BlockDecoder() BlockDecoder {
+	d := BlockDecoder{b: b}
+	d.intFound, d.intKnown = b.intNoData()
+	d.fused = b.Type == Float32 && b.HasNoData && !math.IsNaN(b.NoData) && !math.IsInf(b.NoData, 0)
+	return d
+}
+
+// Decode converts pixels [off, off+len(vals)) into vals and returns their nodata mask in
+// mask[:len(vals)] (grown when too small), or nil when none of them is nodata.
+func (d BlockDecoder) Decode(vals []float64, mask []bool, off int) ([]float64, []bool) {
+	b := d.b
+	var hit bool
+	switch {
+	case d.intKnown:
+		b.convert(vals, off)
+		if !d.intFound {
+			return vals, nil
+		}
+		hit = anyNoData(vals, b.HasNoData, b.NoData)
+	case d.fused:
+		hit = convertFloat32NoData(vals, b.Data[4*off:4*(off+len(vals))], b.NoData)
+	default:
+		b.convert(vals, off)
+		hit = anyNoData(vals, b.HasNoData, b.NoData)
+	}
+	if !hit {
+		return vals, nil
+	}
+	return vals, maskInto(grow(mask, len(vals)), vals, b.HasNoData, b.NoData)
+}
+
 // intNoData reports, for a band of 8- or 16-bit integers (known), whether some pixel is
 // nodata, by comparing the raw pixels, eight bytes at a time, with the integers IsNoData
 // accepts: no integer pixel is NaN, and for these types at most floor(nodata) and

@@ -352,3 +352,40 @@ func TestDecodeIntegerNoDataIgnoresSlack(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockDecoder: a band decoded block by block, at any block size, gives Decode's values
+// and nodata pixel for pixel, a nil mask for a block without nodata.
+func TestBlockDecoder(t *testing.T) {
+	for _, typ := range []DataType{Byte, Int8, UInt16, Int16, UInt32, Int32, Float32, Float64} {
+		for _, nd := range []float64{7, math.NaN(), -1} {
+			b := New(typ, 37, 29)
+			b.HasNoData, b.NoData = !(nd == -1), nd
+			for i := range b.Len() {
+				b.Set(i, float64(i%90+10))
+			}
+			b.Set(500, 7) // nodata in one block
+			if typ == Float32 || typ == Float64 {
+				b.Set(900, math.NaN())
+			}
+			want, wantMask := b.Decode(nil, nil)
+			dec := b.BlockDecoder()
+			for _, bs := range []int{1, 5, 64, 4096} {
+				vals, mask := make([]float64, bs), make([]bool, bs)
+				for off := 0; off < b.Len(); off += bs {
+					m := min(bs, b.Len()-off)
+					got, gotMask := dec.Decode(vals[:m], mask, off)
+					for i := range m {
+						w := want[off+i]
+						if got[i] != w && !(math.IsNaN(got[i]) && math.IsNaN(w)) {
+							t.Fatalf("%v nodata %v, block %d at %d: value %d = %v, want %v", typ, nd, bs, off, off+i, got[i], w)
+						}
+						wn := wantMask != nil && wantMask[off+i]
+						if gn := gotMask != nil && gotMask[i]; gn != wn {
+							t.Fatalf("%v nodata %v, block %d at %d: pixel %d nodata %v, want %v", typ, nd, bs, off, off+i, gn, wn)
+						}
+					}
+				}
+			}
+		}
+	}
+}

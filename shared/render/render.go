@@ -123,32 +123,14 @@ func Render(r Request) (*Output, error) {
 	}
 	out := &Output{}
 	switch {
+	case r.Formula != nil && blockwise(r):
+		if err := renderBlocks(r, out); err != nil {
+			return nil, err
+		}
 	case r.Formula != nil:
-		vbuf, mbuf := floatBufs.get(0), boolBufs.get(0)
-		res := formula.Result{Values: vbuf, Mask: mbuf}
-		w, h, err := evaluateInto(&res, r)
-		if err != nil {
-			floatBufs.put(vbuf)
-			boolBufs.put(mbuf)
+		if err := renderWhole(r, out); err != nil {
 			return nil, err
 		}
-		if res.Mask == nil { // no nodata pixel: the mask buffer went unused
-			boolBufs.put(mbuf)
-		}
-		cm := r.Colormap
-		if cm != nil && r.Entries != nil {
-			cm = cm.Select(r.Entries)
-		}
-		pix := byteBufs.get(4 * w * h) // stale bytes: Colorize writes every one
-		img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
-		counts, err := colorizeInto(img, res, w, h, cm, r.Range)
-		if err != nil {
-			floatBufs.put(res.Values)
-			boolBufs.put(res.Mask)
-			byteBufs.put(pix)
-			return nil, err
-		}
-		out.Image, out.Counts, out.Values, out.pooled = img, counts, res, true
 	case r.RGB != nil:
 		w, h, err := size(r)
 		if err != nil {
@@ -166,6 +148,147 @@ func Render(r Request) (*Output, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// renderWhole is the formula branch of Render: every band decoded, then the formula over the
+// whole tile, then its colours.
+func renderWhole(r Request, out *Output) error {
+	vbuf, mbuf := floatBufs.get(0), boolBufs.get(0)
+	res := formula.Result{Values: vbuf, Mask: mbuf}
+	w, h, err := evaluateInto(&res, r)
+	if err != nil {
+		floatBufs.put(vbuf)
+		boolBufs.put(mbuf)
+		return err
+	}
+	if res.Mask == nil { // no nodata pixel: the mask buffer went unused
+		boolBufs.put(mbuf)
+	}
+	cm := r.Colormap
+	if cm != nil && r.Entries != nil {
+		cm = cm.Select(r.Entries)
+	}
+	pix := byteBufs.get(4 * w * h) // stale bytes: Colorize writes every one
+	img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	counts, err := colorizeInto(img, res, w, h, cm, r.Range)
+	if err != nil {
+		floatBufs.put(res.Values)
+		boolBufs.put(res.Mask)
+		byteBufs.put(pix)
+		return err
+	}
+	out.Image, out.Counts, out.Values, out.pooled = img, counts, res, true
+	return nil
+}
+
+// renderBlock is how many pixels renderBlocks carries through decoding, formula and colours
+// at a time: 16 rows of a 256-pixel tile, whose float64s (32 KB a variable) stay in the
+// cache from one step to the next.
+const renderBlock = 4096
+
+// blockwise reports whether r can be rendered a block of pixels at a time with the same
+// result (renderBlocks): a formula without reductions (Program.Pixelwise) and a continuous
+// colormap (grayscale by default) whose range is known before the values are (its own, or
+// the request's): without one it is the result's own minimum and maximum. Discrete
+// colormaps count their keys over the whole tile, and go the whole-tile way.
+func blockwise(r Request) bool {
+	if !r.Formula.Pixelwise() || r.Entries != nil {
+		return false
+	}
+	cm := r.Colormap
+	if cm == nil {
+		return r.Range != nil
+	}
+	if cm.Kind() != colormap.Continuous {
+		return false
+	}
+	_, _, own := cm.Range()
+	return own || r.Range != nil
+}
+
+// renderBlocks is the formula branch of Render for blockwise requests: each block of
+// renderBlock pixels is decoded, evaluated and coloured before the next, where the whole-tile
+// way decodes every band, then evaluates the whole tile, then colours it, each step reading
+// megabytes the step before wrote out of the cache. The values and nodata of each pixel, and
+// so its colour, are the same (TestBlocksMatchWhole). out.Values holds the whole result.
+func renderBlocks(r Request, out *Output) error {
+	w, h, err := size(r)
+	if err != nil {
+		return err
+	}
+	n := w * h
+	names := r.Formula.Vars()
+	type input struct {
+		name string
+		dec  raster.BlockDecoder
+		band *raster.Band
+		vals []float64
+		mask []bool
+	}
+	ins := make([]input, len(names))
+	vars := make(map[string]formula.Array, len(names))
+	for i, v := range names {
+		b, ok := r.Bands[v]
+		if !ok {
+			return invalid("the formula uses %q but no layer is named so; name a layer %s=ID in layers", v, v)
+		}
+		ins[i] = input{name: v, dec: b.BlockDecoder(), band: b, vals: floatBufs.get(renderBlock), mask: boolBufs.get(renderBlock)}
+	}
+	defer func() {
+		for _, in := range ins {
+			floatBufs.put(in.vals)
+			boolBufs.put(in.mask)
+		}
+	}()
+	vbuf, mbuf := floatBufs.get(n), boolBufs.get(n)
+	pix := byteBufs.get(4 * n) // stale bytes: Colorize writes every one
+	fail := func(err error) error {
+		floatBufs.put(vbuf)
+		boolBufs.put(mbuf)
+		byteBufs.put(pix)
+		return err
+	}
+	res := formula.Result{Values: vbuf[:0], Mask: nil}
+	anyNoData := false
+	for off := 0; off < n; off += renderBlock {
+		end := min(off+renderBlock, n)
+		m := end - off
+		for _, in := range ins {
+			vals, mask := in.dec.Decode(in.vals[:m], in.mask, off)
+			vars[in.name] = formula.Array{Values: vals, Mask: mask, HasNoData: in.band.HasNoData, NoData: in.band.NoData}
+		}
+		// The block's result goes straight into its place in the whole result.
+		block := formula.Result{Values: vbuf[off:end], Mask: mbuf[off:end]}
+		if err := r.Formula.EvalInto(&block, vars); err != nil {
+			return fail(err)
+		}
+		if len(block.Values) != m || &block.Values[0] != &vbuf[off] {
+			return fail(fmt.Errorf("render: the formula gave %d values for a block of %d", len(block.Values), m))
+		}
+		if block.Mask == nil {
+			clear(mbuf[off:end]) // the whole mask needs this block's too, should a later one have nodata
+		} else {
+			anyNoData = true
+		}
+		res.HasNoData, res.NoData = block.HasNoData, block.NoData
+		a := formula.Array{Values: block.Values, Mask: block.Mask, HasNoData: block.HasNoData, NoData: block.NoData}
+		cm := r.Colormap
+		if cm == nil {
+			cm = colormap.Grayscale()
+		}
+		if _, err := cm.Colorize(pix[4*off:4*end], a, r.Range); err != nil {
+			return fail(err)
+		}
+	}
+	res.Values = vbuf[:n]
+	if anyNoData {
+		res.Mask = mbuf[:n]
+	} else {
+		boolBufs.put(mbuf)
+	}
+	out.Image = &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	out.Values, out.pooled = res, true
+	return nil
 }
 
 // size checks that the bands share one size and returns it (or the request's, which they
