@@ -11,13 +11,18 @@
  */
 export async function loadTessera(url = 'tessera.wasm', Go = globalThis.Go, scope = globalThis) {
   const go = new Go();
-  const res = fetch(url);
+  // One request, whatever happens: a network error (a server that does not answer, CORS, a
+  // CSP's connect-src) rejects here and an HTTP error below; both were fetched a second time
+  // by the fallback to bytes, which only a response of another type than application/wasm
+  // needs (instantiateStreaming refuses it), and that reads the same response.
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`the server answered ${res.status}`);
+  const type = (res.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
   let inst;
-  try {
+  if (type === 'application/wasm' && WebAssembly.instantiateStreaming) {
     inst = (await WebAssembly.instantiateStreaming(res, go.importObject)).instance;
-  } catch (e) { // a server without application/wasm: fall back to bytes
-    const buf = await (await fetch(url)).arrayBuffer();
-    inst = (await WebAssembly.instantiate(buf, go.importObject)).instance;
+  } else {
+    inst = (await WebAssembly.instantiate(await res.arrayBuffer(), go.importObject)).instance;
   }
   go.run(inst); // never resolves: main blocks to keep the functions alive
   for (let i = 0; i < 200 && !Object.hasOwn(scope, 'tessera'); i++) await new Promise((r) => setTimeout(r, 10));

@@ -664,18 +664,28 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
 }
 
 {
-  // A fresh page: the kit's core is not loaded yet.
-  const { p } = await open('own-go.html');
-  await check('kit: connect() with a core that does not load rejects naming its URL; a later connect() loads it', async () => {
-    const r = await p.evaluate(async ({ kit, raster }) => {
+  // A fresh page: the kit's core is not loaded yet. Its fallback to bytes fetched the module a
+  // second time on any failure: a server that does not answer, a 404, a wrong type.
+  const { p, log } = await open('own-go.html');
+  const refused = 'http://127.0.0.1:9/tessera.wasm', missing = `${tessera}/missing/tessera.wasm`, octet = `${tessera}/octet/tessera.wasm`;
+  const cors = { 'Access-Control-Allow-Origin': '*' };
+  await p.route(missing, (route) => route.fulfill({ status: 404, headers: { ...cors, 'Content-Type': 'application/json' }, body: '{"error":"not found"}' }));
+  await p.route(octet, (route) => route.fulfill({ status: 200, headers: { ...cors, 'Content-Type': 'application/octet-stream' }, body: readFileSync(join(web, 'dist', 'tessera.wasm')) }));
+  await check('kit: connect() with a core that does not load rejects naming its URL after one request; one of another type than application/wasm loads from one', async () => {
+    const r = await p.evaluate(async ({ kit, raster, refused, missing, octet }) => {
       const { connect } = await import(kit);
-      const e = await connect(raster, { wasm: 'http://127.0.0.1:9/tessera.wasm' }).then(() => null, (err) => err);
-      const t = await connect(raster);
-      return { name: e && e.name, message: e && e.message, ok: typeof t.tile };
-    }, { kit: `${tessera}/tessera.js`, raster: `${tessera}/raster/` });
-    assert.equal(r.name, 'TesseraError');
-    assert.match(r.message, /^http:\/\/127\.0\.0\.1:9\/tessera\.wasm: the WebAssembly core did not load \(.+\); it needs CORS/);
+      const fail = (wasm) => connect(raster, { wasm }).then(() => null, (err) => ({ name: err.name, message: err.message }));
+      const a = await fail(refused), b = await fail(missing);
+      const t = await connect(raster, { wasm: octet });
+      return { a, b, ok: typeof t.tile, renders: (await t.tile(13, 4347, 2842, { layers: 'r:2=scene', formula: 'r' })).width };
+    }, { kit: `${tessera}/tessera.js`, raster: `${tessera}/raster/`, refused, missing, octet });
+    const count = (u) => log.requests.filter((x) => x === u).length;
+    assert.deepEqual([count(refused), count(missing), count(octet)], [1, 1, 1], 'requests for tessera.wasm: refused, 404, application/octet-stream');
+    assert.equal(r.a.name, 'TesseraError');
+    assert.match(r.a.message, /^http:\/\/127\.0\.0\.1:9\/tessera\.wasm: the WebAssembly core did not load \(.+\); it needs CORS/);
+    assert.match(r.b.message, /missing\/tessera\.wasm: the WebAssembly core did not load \(the server answered 404\)/);
     assert.equal(r.ok, 'function');
+    assert.equal(r.renders, 256);
   });
   await p.close();
 }
