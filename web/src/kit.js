@@ -52,6 +52,17 @@ function globalScope() {
 }
 
 /**
+ * The default bytes of raw tiles kept: 1/16 of the device's memory where the browser tells it
+ * (navigator.deviceMemory, in GiB: 0.25 to 8 in Chromium, absent in Firefox and Safari),
+ * between 32 and 256 MiB; else 256 MiB. A phone of 2 GiB keeps 128 MiB.
+ */
+function defaultCacheBytes() {
+  const gib = globalThis.navigator && globalThis.navigator.deviceMemory;
+  if (typeof gib !== 'number' || !(gib > 0)) return 256 << 20;
+  return Math.min(256 << 20, Math.max(32 << 20, Math.floor((gib * 2 ** 30) / 16)));
+}
+
+/**
  * Connects to a Tessera server's raster routes, loading the WebAssembly core from the kit's
  * own origin (once per page, whatever the number of connections).
  * @param {string|URL} base the raster routes, e.g. 'https://tiles.example.com/raster/'
@@ -59,7 +70,8 @@ function globalScope() {
  * @param {string} [options.token] a bearer token, for a server with TESSERA_PRIVATE_READS
  * @param {string|URL} [options.wasm] the core's URL (default: tessera.wasm beside the kit)
  * @param {number} [options.cacheTiles] raw tiles kept for re-rendering (256; at most 4096)
- * @param {number} [options.cacheBytes] their bytes at most (256 MiB)
+ * @param {number} [options.cacheBytes] their bytes at most (1/16 of navigator.deviceMemory
+ *   between 32 and 256 MiB; 256 MiB where the browser does not tell it)
  * @param {number} [options.maxTileBytes] the largest raw tile accepted (64 MiB, the most)
  * @returns {Promise<Tessera>}
  */
@@ -96,7 +108,7 @@ export class Tessera extends EventTarget {
     this.api = api;
     this.token = options.token || '';
     const max = Math.min(Math.max(1, Math.floor(options.cacheTiles ?? 256)), 4096);
-    const maxBytes = Math.min(Math.max(1, options.cacheBytes ?? 256 << 20), 1 << 30);
+    const maxBytes = Math.min(Math.max(1, options.cacheBytes ?? defaultCacheBytes()), 1 << 30);
     /** Counters: bandFetches (requests for raw tiles), renders. */
     this.stats = { bandFetches: 0, renders: 0 };
     this.source = new BandSource({

@@ -690,6 +690,29 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
   await p.close();
 }
 
+{
+  // The band cache's default: 256 MiB was a lot on a phone.
+  const { p } = await open('own-go.html', (page) => page.addInitScript(() => {
+    window.deviceMemory = 1;
+    Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => window.deviceMemory, configurable: true });
+  }));
+  await check('kit: the band cache\'s default bytes are 1/16 of navigator.deviceMemory, between 32 and 256 MiB; cacheBytes overrides them', async () => {
+    const r = await p.evaluate(async ({ kit, raster }) => {
+      const { connect } = await import(kit);
+      const out = {};
+      for (const gib of [0.25, 1, 2, 8, undefined]) {
+        window.deviceMemory = gib;
+        out[String(gib)] = (await connect(raster)).source.cache.maxBytes / 2 ** 20;
+      }
+      window.deviceMemory = 1;
+      out.given = (await connect(raster, { cacheBytes: 200 << 20 })).source.cache.maxBytes / 2 ** 20;
+      return out;
+    }, { kit: `${tessera}/tessera.js`, raster: `${tessera}/raster/` });
+    assert.deepEqual(r, { 0.25: 32, 1: 64, 2: 128, 8: 256, undefined: 256, given: 200 });
+  });
+  await p.close();
+}
+
 await chrome.close();
 statics.close();
 rmSync(pages, { recursive: true, force: true });
