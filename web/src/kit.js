@@ -7,6 +7,10 @@
 //   import { connect } from 'https://tiles.example.com/tessera.js';
 //   const t = await connect('https://tiles.example.com/raster/');
 //   const layer = t.leafletLayer(L, { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: 'RdYlGn' });
+//
+// Errors come once: a formula is compiled once when params are set (a bad one rejects every
+// tile without fetching or rendering it), and an error event is sent once per distinct message
+// per setting of params, however many tiles fail with it.
 
 import { goRuntime } from 'go:wasm_exec';
 import { BandSource, MAX_FORMULA, TesseraError, drawRender, renderOptions } from './bands.js';
@@ -94,9 +98,112 @@ const colormapString = (c) => (c && typeof c === 'object' ? JSON.stringify(c) : 
 const intIn = (v, lo, hi) => Number.isInteger(v) && v >= lo && v <= hi;
 
 /**
+ * The variable names a layers binding gives the formula ('r:2=scene,n:3=scene' gives r and n),
+ * read as the server reads them (tiles.ParseLayers); undefined when it does not parse: the
+ * formula is then checked without names and the server's answer says what is wrong.
+ */
+function bindingNames(layers) {
+  const names = [];
+  for (const part of layers.split(',')) {
+    const i = part.indexOf('=');
+    if (i < 0 || part.slice(i + 1).trim() === '') return undefined;
+    const name = part.slice(0, i).trim().split(':')[0];
+    if (!/^[A-Za-z0-9_]+$/.test(name)) return undefined;
+    names.push(name);
+  }
+  return names;
+}
+
+/** A key equal for params that render alike (a unique one when they cannot be serialised). */
+function paramsKey(p) {
+  try {
+    return JSON.stringify([p.layers, p.formula || '', colormapString(p.colormap), p.range, p.scale, p.entries, p.alpha, p.enhance, p.tileSize]);
+  } catch {
+    return Symbol('params');
+  }
+}
+
+/**
+ * One setting of params: its formula's compile error, found once, and the errors sent as
+ * events for it, each once however many tiles fail with it.
+ */
+class Report {
+  constructor() {
+    this.checked = false;
+    /** The formula's TesseraError, or null. */
+    this.formula = null;
+    this.sent = new Set();
+  }
+}
+
+/**
+ * The compile error of params' formula against its binding's names, found once per report: a
+ * TesseraError with pos and snippet, the one every tile's render would give, or null. The
+ * formula is trimmed, as the core's render trims it, so the positions are the same.
+ */
+function formulaError(client, params, report) {
+  if (!report.checked) {
+    report.checked = true;
+    const f = (params.formula || '').trim();
+    const r = f === '' ? {} : client.api.compile(f, bindingNames(params.layers));
+    if (r.error) report.formula = new TesseraError(r.error, r);
+  }
+  return report.formula;
+}
+
+/**
+ * Sends err as an `error` event of client unless report sent its message already (a tile's
+ * address in front of it, 'tile 13/2/2: ', left out); says whether it did.
+ */
+function reportError(client, err, report) {
+  const key = `${err.status ?? ''} ${String(err.message).replace(/^tile \d+\/\d+\/\d+: /, '')}`;
+  if (report.sent.has(key)) return false;
+  report.sent.add(key);
+  client.fail(err);
+  return true;
+}
+
+/** Checks params' formula when they are set: its error, if any, is sent now, once. */
+function setReport(client, params) {
+  const report = new Report();
+  const bad = formulaError(client, params, report);
+  if (bad) reportError(client, bad, report);
+  return report;
+}
+
+/**
+ * tile(z, x, y, params) under report: a formula known bad rejects without a request or a
+ * render, and an error is sent as an event once per report.
+ */
+async function reportedTile(client, z, x, y, params, signal, report) {
+  try {
+    if (!intIn(z, 0, MAX_ZOOM) || !intIn(x, 0, 2 ** z - 1) || !intIn(y, 0, 2 ** z - 1)) throw new TesseraError(`tile ${z}/${x}/${y}: no such tile`);
+    client.check(params);
+    const bad = formulaError(client, params, report);
+    if (bad) throw bad;
+    const bytes = await client.source.get(params.layers, z, x, y, signal);
+    const size = params.tileSize || 256;
+    const c = typeof document !== 'undefined' ? Object.assign(document.createElement('canvas'), { width: size, height: size }) : new OffscreenCanvas(size, size);
+    if (bytes === null) return drawRender(c, null);
+    const out = client.render(bytes, params.formula || '', colormapString(params.colormap), renderOptions(params));
+    if (out.error) throw new TesseraError(out.error, out);
+    drawRender(c, out);
+    c.counts = out.counts;
+    return c;
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw e;
+    const err = e instanceof TesseraError ? e : new TesseraError(String(e && e.message ? e.message : e));
+    reportError(client, err, report);
+    throw err;
+  }
+}
+
+/**
  * A connection to one server: raw tiles fetched once and rendered with the core. It is an
- * EventTarget: every failure (an HTTP error, a formula error with its position) is also sent
- * as an `error` event (a CustomEvent whose detail is the TesseraError).
+ * EventTarget: a failure (an HTTP error, a formula error with its position) is also sent as an
+ * `error` event (a CustomEvent whose detail is the TesseraError), once per distinct message
+ * per setting of params (a layer's setParams, a loader's set, tile() with other params than
+ * the call before), not once per tile.
  */
 export class Tessera extends EventTarget {
   constructor(base, api, options = {}) {
@@ -148,35 +255,24 @@ export class Tessera extends EventTarget {
   /**
    * Renders tile z/x/y in the browser into a new canvas (an OffscreenCanvas where there is no
    * document). The bands are fetched once per tile and layers; a tile without data (204) is a
-   * transparent canvas of params.tileSize (256) pixels.
+   * transparent canvas of params.tileSize (256) pixels. Calls with params alike in a row send
+   * an error once; a bad formula rejects without a request.
    * @param {{layers: string, formula?: string, colormap?: string|object, range?: number[],
    *   entries?: string[], scale?: number[], alpha?: boolean, enhance?: object, tileSize?: number}} params
    * @param {{signal?: AbortSignal}} [init]
    * @returns {Promise<HTMLCanvasElement|OffscreenCanvas>} rejects with a TesseraError
    */
   async tile(z, x, y, params, { signal } = {}) {
-    try {
-      if (!intIn(z, 0, MAX_ZOOM) || !intIn(x, 0, 2 ** z - 1) || !intIn(y, 0, 2 ** z - 1)) throw new TesseraError(`tile ${z}/${x}/${y}: no such tile`);
-      this.check(params);
-      const bytes = await this.source.get(params.layers, z, x, y, signal);
-      const size = params.tileSize || 256;
-      const c = typeof document !== 'undefined' ? Object.assign(document.createElement('canvas'), { width: size, height: size }) : new OffscreenCanvas(size, size);
-      if (bytes === null) return drawRender(c, null);
-      const out = this.render(bytes, params.formula || '', colormapString(params.colormap), renderOptions(params));
-      if (out.error) throw new TesseraError(out.error, out);
-      drawRender(c, out);
-      c.counts = out.counts;
-      return c;
-    } catch (e) {
-      if (e && e.name === 'AbortError') throw e;
-      throw this.fail(e instanceof TesseraError ? e : new TesseraError(String(e && e.message ? e.message : e)));
-    }
+    const key = paramsKey(params || {});
+    if (!this.tileReport || this.tileReport.key !== key) this.tileReport = { key, report: new Report() };
+    return reportedTile(this, z, x, y, params, signal, this.tileReport.report);
   }
 
   /**
    * A Leaflet GridLayer of tiles rendered in the browser, for the map's own Leaflet L. It has
    * setFormula, setColormap and setParams (a re-render from the cached bands, no request;
-   * new layers reload), and fires `error` with {message, error} on a failure.
+   * new layers reload), and fires `error` with {message, error} once per distinct message
+   * per setting of params.
    * @param {object} L Leaflet
    * @param {object} options the algebra parameters (see tile) and GridLayer options
    */
@@ -186,25 +282,34 @@ export class Tessera extends EventTarget {
     const { layers, formula, colormap, range, scale, entries, alpha, enhance, ...gridOptions } = options;
     const params = { layers, formula, colormap, range, scale, entries, alpha, enhance };
     this.check(params);
-    let gen = 0;
+    let gen = 0, report = new Report();
     const layer = new Grid(() => ({ ...params, formula: params.formula || '', colormap: colormapString(params.colormap), gen }), {
       source: this.source,
-      render: (...a) => client.render(...a),
+      render(...a) {
+        // Tiles of a formula known bad fail as its render would, without the core.
+        const bad = formulaError(client, params, report);
+        return bad ? { error: bad.message, pos: bad.pos, snippet: bad.snippet } : client.render(...a);
+      },
       onError(message, e) {
         if (message === null) return;
         const err = e instanceof TesseraError ? e : new TesseraError(message, e || {});
-        client.fail(err);
-        layer.fire('error', { message, error: err });
+        if (reportError(client, err, report)) layer.fire('error', { message, error: err });
       },
       onCounts() {},
     }, gridOptions);
-    /** Sets some of the parameters; a new binding (layers) reloads the tiles. */
+    /**
+     * Sets some of the parameters; a new binding (layers) reloads the tiles. A bad formula
+     * fires one error now; its tiles keep their pixels.
+     */
     layer.setParams = (p) => {
       const next = { ...params, ...p };
       this.check(next);
       const reload = next.layers !== params.layers;
       Object.assign(params, p);
       gen++;
+      report = new Report();
+      const bad = formulaError(client, params, report);
+      if (bad) layer.hooks.onError(bad.message, bad);
       if (layer._map) layer.refresh(reload);
       return layer;
     };
@@ -224,8 +329,15 @@ export class Tessera extends EventTarget {
   openlayersLoader(params) {
     this.check(params);
     const p = { ...params };
-    const loader = (z, x, y, opts = {}) => this.tile(z, x, y, p, { signal: opts.signal });
-    loader.set = (q) => { const next = { ...p, ...q }; this.check(next); Object.assign(p, q); return loader; };
+    let report = new Report();
+    const loader = (z, x, y, opts = {}) => reportedTile(this, z, x, y, p, opts.signal, report);
+    loader.set = (q) => {
+      const next = { ...p, ...q };
+      this.check(next);
+      Object.assign(p, q);
+      report = setReport(this, p);
+      return loader;
+    };
     loader.params = p;
     return loader;
   }
@@ -234,20 +346,25 @@ export class Tessera extends EventTarget {
    * A MapLibre GL protocol handler: maplibregl.addProtocol('tessera', t.maplibreProtocol(params))
    * with a raster source whose tiles are 'tessera://{z}/{x}/{y}'. A query on the tile URL
    * (tessera://{z}/{x}/{y}?formula=…&colormap=…&layers=…) overrides params, so a source's
-   * setTiles with a new query re-renders from the cached bands. It answers PNG bytes.
+   * setTiles with a new query re-renders from the cached bands. It answers PNG bytes. Each
+   * query's errors are sent once; MapLibre itself fires its map's `error` for every tile that
+   * fails (and logs it when the map has no listener).
    * @param {object} params the algebra parameters (see tile)
    */
   maplibreProtocol(params) {
     this.check(params);
+    let last = { query: undefined, report: null };
     return async (req, abortController) => {
       const m = /^[a-z][a-z0-9+.-]*:\/\/(\d+)\/(\d+)\/(\d+)\/?(?:\?(.*))?$/i.exec(req.url);
       if (!m) throw this.fail(new TesseraError(`${req.url}: a tile URL is scheme://{z}/{x}/{y}`));
+      // A query is a setting of params: its errors are sent once, until another query comes.
+      if (last.query !== (m[4] || '')) last = { query: m[4] || '', report: new Report() };
       const p = { ...params };
       for (const [k, v] of new URLSearchParams(m[4] || '')) {
         if (k === 'range' || k === 'scale') p[k] = v.split(',').map(Number);
         else if (['layers', 'formula', 'colormap'].includes(k)) p[k] = v;
       }
-      const c = await this.tile(Number(m[1]), Number(m[2]), Number(m[3]), p, { signal: abortController && abortController.signal });
+      const c = await reportedTile(this, Number(m[1]), Number(m[2]), Number(m[3]), p, abortController && abortController.signal, last.report);
       return { data: await (await pngBlob(c)).arrayBuffer() };
     };
   }

@@ -252,6 +252,36 @@ const secondFormula = '(r-n)/(n+r)';
     await rendered();
     assert.equal(await p.textContent('#error'), '');
   });
+  // A bad formula gave an error event for every tile on screen (12 here), and one more for every
+  // tile a pan brought in.
+  await check('leaflet-kit: a bad formula sends one error event, not one per tile, panning included; its tiles are not rendered', async () => {
+    const r = await p.evaluate(async (bad) => {
+      const { t, layer, map } = window;
+      const events = { t: 0, layer: 0 }, renders = t.stats.renders;
+      t.addEventListener('error', () => events.t++);
+      layer.on('error', () => events.layer++);
+      const canvases = () => [...document.querySelectorAll('#map canvas.tile')];
+      const settled = () => new Promise((resolve) => {
+        const poll = () => (canvases().every((c) => c.dataset.state !== 'loading') ? resolve() : setTimeout(poll, 20));
+        poll();
+      });
+      const failed = () => new Set(canvases().filter((c) => c.dataset.state === 'error').map((c) => `${c.dataset.z}/${c.dataset.x}/${c.dataset.y}`));
+      const input = document.querySelector('#formula');
+      input.value = bad;
+      input.dispatchEvent(new Event('change'));
+      await settled();
+      const before = failed();
+      map.panBy([300, 200], { animate: false });
+      await new Promise((res) => setTimeout(res, 100));
+      await settled();
+      const panned = [...failed()].filter((k) => !before.has(k)).length;
+      return { events, failed: before.size, panned, renders: t.stats.renders - renders, text: document.querySelector('#error').textContent };
+    }, badFormula);
+    assert.ok(r.failed > 1 && r.panned > 0, `${r.failed} tiles failed, ${r.panned} more after the pan`);
+    assert.deepEqual(r.events, { t: 1, layer: 1 }, `error events for ${r.failed} + ${r.panned} failed tiles`);
+    assert.equal(r.renders, 0, 'tiles of a formula known bad went to the core');
+    assert.equal(r.text, await serverFormulaError(badFormula));
+  });
   await p.close();
 }
 
@@ -472,9 +502,21 @@ const mlIdle = (p) => p.waitForFunction(() => window.map && window.map.loaded() 
   await check('maplibre-kit: a bad formula shows the server\'s message and position; an aborted tile rejects', async () => {
     const want = await serverFormulaError(badFormula);
     if (webgl) {
+      // A bad formula gave an error event for every tile on screen (8), and as many stack
+      // traces in the console (MapLibre's own error, logged when the map has no listener).
+      await p.evaluate(() => {
+        window.kitEvents = 0;
+        window.t.addEventListener('error', () => window.kitEvents++);
+      });
+      const errors = log.errors.length;
       await setFormula(p, badFormula);
       await p.waitForFunction(() => document.querySelector('#error').textContent !== '', null, { timeout: 10000 });
       assert.equal(await p.textContent('#error'), want);
+      await mlIdle(p);
+      await p.evaluate(() => window.map.panBy([300, 200], { animate: false }));
+      await mlIdle(p);
+      assert.equal(await p.evaluate(() => window.kitEvents), 1, 'error events of the bad formula');
+      assert.deepEqual(log.errors.slice(errors), [], 'console errors of the bad formula');
     }
     const r = await p.evaluate(async (f) => {
       const ac = new AbortController();
@@ -595,7 +637,7 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
       const fail = (pr) => pr.then(() => null, (e) => ({ message: e.message, status: e.status, pos: e.pos }));
       const requests = t.stats.bandFetches;
       return {
-        http: await fail(t.tile(13, 4347, 2842, { ...params, layers: 'r=nope' })),
+        http: await fail(t.tile(13, 4347, 2842, { ...params, layers: 'r=nope', formula: 'r' })),
         formula: await fail(t.tile(13, 4347, 2842, { ...params, formula: 'r +* 2' })),
         long: await fail(t.tile(13, 4347, 2842, { ...params, formula: 'r+'.repeat(2049) + 'r' })),
         badTile: await fail(t.tile(3, 8, 0, params)),
@@ -611,8 +653,30 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     assert.match(r.long.message, /at most 4096/);
     assert.match(r.badTile.message, /no such tile/);
     assert.match(r.noLayers.message, /layers/);
-    assert.equal(r.requests, 2, 'the unknown layer\'s and the bad formula\'s tiles only: refused parameters send no request');
+    assert.equal(r.requests, 1, 'the unknown layer\'s tile only: a formula known bad and refused parameters send no request');
     assert.equal(r.events.length, 5, `error events: ${r.events}`);
+  });
+
+  await check('kit: tile() sends an error once per message while its params stay the same, and a bad formula fetches nothing', async () => {
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster);
+      const events = [];
+      t.addEventListener('error', (e) => events.push(e.detail.message));
+      const tiles = (q) => Promise.all([4347, 4348, 4349].map((x) => t.tile(13, x, 2842, q).then(() => 'ok', (e) => e.message)));
+      const requests = t.stats.bandFetches;
+      const bad = await tiles({ ...params, formula: 'r +* 2' });
+      const badRequests = t.stats.bandFetches - requests;
+      const nope = await tiles({ ...params, layers: 'r=nope', formula: 'r' });
+      const good = await tiles(params);
+      const again = await tiles({ ...params, formula: 'r +* 2' });
+      return { bad, badRequests, nope, good, again, events };
+    }, { kit, raster, params });
+    assert.equal(new Set(r.bad).size, 1);
+    assert.equal(r.badRequests, 0, 'tiles of a formula known bad were requested');
+    assert.deepEqual(r.nope, Array(3).fill('layer "nope" not found'));
+    assert.deepEqual(r.good, ['ok', 'ok', 'ok']);
+    assert.deepEqual(r.events, [r.bad[0], r.nope[0], r.again[0]], 'one event per params and message');
   });
 
   await check('kit: a legend\'s entries as a colormap, as docs/clients.md shows, give the server\'s legend= pixels', async () => {
