@@ -321,9 +321,8 @@ export class Tessera extends EventTarget {
 
   /**
    * A loader for OpenLayers' ImageTile source: new ol.source.ImageTile({loader}). The loader
-   * has set(params), after which a new source with the same loader re-renders from the cached
-   * bands (layer.setSource; OpenLayers 10.10's source.refresh() is ignored the first time on a
-   * source that has not changed before).
+   * has set(params), after which tiles it loads have the new params; openlayersSource wraps it
+   * in a source that re-renders in place.
    * @param {object} params the algebra parameters (see tile)
    */
   openlayersLoader(params) {
@@ -340,6 +339,36 @@ export class Tessera extends EventTarget {
     };
     loader.params = p;
     return loader;
+  }
+
+  /**
+   * An OpenLayers ImageTile source of tiles rendered in the browser:
+   * new ol.layer.Tile({source: t.openlayersSource(ol, params, {maxZoom: 12})}). Its setParams,
+   * setFormula and setColormap re-render every tile in place from the cached bands, under a new
+   * source key: the tiles on screen stay until their new renders replace them (a new source,
+   * layer.setSource, showed the map blank for ~300 ms). A formula known bad fires one error
+   * and leaves the tiles on screen. getParams returns the parameters.
+   * @param {object|Function} ol OpenLayers (the ol namespace of ol.js), or the ImageTile class
+   *   (import ImageTile from 'ol/source/ImageTile.js')
+   * @param {object} params the algebra parameters (see tile)
+   * @param {object} [options] more options of the ImageTile source (maxZoom, attributions, …)
+   */
+  openlayersSource(ol, params, options = {}) {
+    const ImageTile = typeof ol === 'function' ? ol : ol && ol.source && ol.source.ImageTile;
+    if (typeof ImageTile !== 'function') throw new TesseraError('openlayersSource: OpenLayers (ol, with ol.source.ImageTile) or its ImageTile class is needed');
+    const loader = this.openlayersLoader(params);
+    const source = new ImageTile({ ...options, loader });
+    const key = source.getKey();
+    let gen = 0;
+    source.setParams = (q) => {
+      loader.set(q);
+      if (!formulaError(this, loader.params, new Report())) source.setKey(`${key}:tessera:${++gen}`);
+      return source;
+    };
+    source.setFormula = (f) => source.setParams({ formula: f });
+    source.setColormap = (c) => source.setParams({ colormap: c });
+    source.getParams = () => ({ ...loader.params });
+    return source;
   }
 
   /**

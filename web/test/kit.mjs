@@ -383,7 +383,7 @@ const olRendered = (p) => p.evaluate(() => new Promise((resolve) => { window.map
   // with the tile's top-left corner at the centre of the map: OpenLayers then draws it 1:1 at whole pixels, and the map's
   // canvas can be compared with the server's PNG.
   const compare = () => p.evaluate(async (base) => {
-    const { map, layer, loader } = window;
+    const { map, layer, source } = window;
     const view = map.getView(), grid = layer.getSource().getTileGrid(), z = grid.getMaxZoom(); // the source's maxZoom: 12
     const [tz, tx, ty] = grid.getTileCoordForCoordAndZ(view.getCenter(), z);
     const ext = grid.getTileCoordExtent([tz, tx, ty]);
@@ -394,7 +394,7 @@ const olRendered = (p) => p.evaluate(() => new Promise((resolve) => { window.map
     const canvas = [...map.getViewport().querySelectorAll('.ol-layer canvas')].find((c) => c.width === w && c.height === h);
     if (!canvas) throw new Error(`no layer canvas of the map's size ${w}x${h}`);
     const client = canvas.getContext('2d').getImageData(w / 2, h / 2, 256, 256).data;
-    const server = await window.kitTest.serverPixels(window.kitTest.pngURL(base, tz, tx, ty, loader.params));
+    const server = await window.kitTest.serverPixels(window.kitTest.pngURL(base, tz, tx, ty, source.getParams()));
     return { tile: `${tz}/${tx}/${ty}`, ...window.kitTest.diff(client, server) };
   }, tessera);
 
@@ -420,11 +420,70 @@ const olRendered = (p) => p.evaluate(() => new Promise((resolve) => { window.map
     const r = await compare();
     assert.equal(r.diff, 0, `tile ${r.tile}: ${r.diff} pixels differ`);
   });
+  // The example's formula change made a new source (layer.setSource), and the map showed nothing
+  // for ~300 ms until its tiles were rendered; the kit's source re-keys itself and OpenLayers
+  // keeps the old tiles on screen until the new ones replace them.
+  await check('openlayers-kit: a formula change re-renders in place: the same source, no frame of a blank map', async () => {
+    await olRendered(p);
+    const r = await p.evaluate(async (formula) => {
+      const { map, layer } = window;
+      const source = layer.getSource(), renders = window.t.stats.renders;
+      const [w, h] = map.getSize();
+      /** Says whether the map's layer canvas shows any opaque pixel (a grid of them, sampled). */
+      const shows = () => {
+        const c = [...map.getViewport().querySelectorAll('.ol-layer canvas')].find((x) => x.width === w && x.height === h);
+        if (!c || c.style.display === 'none' || c.style.opacity === '0') return false;
+        const d = c.getContext('2d').getImageData(0, 0, w, h).data;
+        for (let i = 3; i < d.length; i += 4 * 97) if (d[i] === 255) return true;
+        return false;
+      };
+      const blank = [];
+      let frames = 0;
+      const input = document.querySelector('#formula');
+      input.value = formula;
+      input.dispatchEvent(new Event('change'));
+      const done = new Promise((resolve) => map.once('rendercomplete', resolve));
+      const t0 = performance.now();
+      while (performance.now() - t0 < 800) {
+        await new Promise((r) => requestAnimationFrame(r));
+        frames++;
+        if (!shows()) blank.push(Math.round(performance.now() - t0));
+      }
+      await done;
+      return { same: layer.getSource() === source, blank, frames, rendered: window.t.stats.renders > renders };
+    }, '(n-r)/(n+r)');
+    assert.ok(r.rendered, 'the formula change rendered nothing');
+    assert.ok(r.frames > 5, `${r.frames} frames sampled`);
+    assert.deepEqual(r.blank, [], `the map was blank in ${r.blank.length} of ${r.frames} frames (ms after the change)`);
+    assert.equal(r.same, true, 'a new source was made');
+  });
   await check('openlayers-kit: a bad formula shows the server\'s message and position', async () => {
     const want = await serverFormulaError(badFormula);
     await setFormula(p, badFormula);
     await p.waitForFunction(() => document.querySelector('#error').textContent !== '', null, { timeout: 10000 });
     assert.equal(await p.textContent('#error'), want);
+  });
+  // A bad formula gave an error event for every tile on screen (6 here), and more for a pan.
+  await check('openlayers-kit: a bad formula sends one error event, not one per tile, panning included', async () => {
+    await setFormula(p, secondFormula);
+    await olRendered(p);
+    const r = await p.evaluate(async (bad) => {
+      const { t, map } = window;
+      let events = 0, loads = 0;
+      t.addEventListener('error', () => events++);
+      window.layer.getSource().on('tileloaderror', () => loads++);
+      const input = document.querySelector('#formula');
+      input.value = bad;
+      input.dispatchEvent(new Event('change'));
+      const view = map.getView();
+      const c = view.getCenter(), d = 400 * view.getResolution();
+      view.setCenter([c[0] + d, c[1] - d]);
+      await new Promise((resolve) => { map.once('rendercomplete', resolve); map.render(); });
+      return { events, loads, text: document.querySelector('#error').textContent };
+    }, badFormula);
+    assert.ok(r.loads > 0, 'no tile of the bad formula was loaded after the pan');
+    assert.equal(r.events, 1, `error events for ${r.loads} failed tiles`);
+    assert.equal(r.text, await serverFormulaError(badFormula));
   });
   await p.close();
 }
