@@ -1,6 +1,7 @@
 // Builds the page into dist/: bundles src/main.js (and its CSS) with esbuild into app.js,
-// and the client kit src/kit.js into tessera.js (with Go's wasm_exec.js inside it), copies
-// index.html and wasm_exec.js (for the page), and — when given — the WebAssembly module.
+// and the client kit src/kit.js into tessera.js (with Go's wasm_exec.js inside it) and its
+// source map tessera.js.map, copies the kit's declarations src/tessera.d.ts, index.html and
+// wasm_exec.js (for the page), and — when given — the WebAssembly module.
 //   node build.mjs [--wasm ../bin/tessera.wasm] [--wasm-exec $(go env GOROOT)/lib/wasm/wasm_exec.js]
 // Without --wasm-exec, wasm_exec.js is taken from `go env GOROOT`.
 import { build } from 'esbuild';
@@ -27,21 +28,27 @@ const wasmExec = arg('--wasm-exec') ||
 const wasmExecPlugin = {
   name: 'wasm-exec',
   setup(b) {
-    b.onResolve({ filter: /^go:wasm_exec$/ }, () => ({ path: wasmExec, namespace: 'wasm-exec' }));
-    b.onLoad({ filter: /.*/, namespace: 'wasm-exec' }, (a) => ({
-      contents: `export function goRuntime(globalThis) {\n${readFileSync(a.path, 'utf8')}\nreturn globalThis.Go;\n}\n`,
+    // The path is the source map's name for it (the build machine's GOROOT left out).
+    b.onResolve({ filter: /^go:wasm_exec$/ }, () => ({ path: 'wasm_exec.js', namespace: 'wasm-exec' }));
+    b.onLoad({ filter: /.*/, namespace: 'wasm-exec' }, () => ({
+      contents: `export function goRuntime(globalThis) {\n${readFileSync(wasmExec, 'utf8')}\nreturn globalThis.Go;\n}\n`,
       loader: 'js',
     }));
   },
 };
 
-await build({
-  entryPoints: { app: join(here, 'src/main.js'), tessera: join(here, 'src/kit.js') },
+const options = {
   plugins: [wasmExecPlugin],
-  bundle: true, format: 'esm', target: 'es2020', minify: true, sourcemap: false,
+  bundle: true, format: 'esm', target: 'es2020', minify: true,
   outdir: dist, loader: { '.png': 'file', '.svg': 'file' }, assetNames: 'assets/[name]-[hash]',
   logLevel: 'warning',
-});
+};
+// The page's app.js without a source map; the kit, which map builders debug in their own
+// pages, with one (tessera.js.map, named by tessera.js's last line), and its TypeScript
+// declarations (tessera.d.ts, written by hand from kit.js's JSDoc).
+await build({ ...options, entryPoints: { app: join(here, 'src/main.js') }, sourcemap: false });
+await build({ ...options, entryPoints: { tessera: join(here, 'src/kit.js') }, sourcemap: 'linked' });
+copyFileSync(join(here, 'src/tessera.d.ts'), join(dist, 'tessera.d.ts'));
 copyFileSync(join(here, 'index.html'), join(dist, 'index.html'));
 if (arg('--wasm')) copyFileSync(arg('--wasm'), join(dist, 'tessera.wasm'));
 copyFileSync(wasmExec, join(dist, 'wasm_exec.js'));

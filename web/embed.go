@@ -19,7 +19,8 @@ var dist embed.FS
 const Index = "index.html"
 
 // Dist returns the built app: index.html, app.js, app.css, tessera.wasm, wasm_exec.js,
-// the client kit tessera.js and the assets esbuild emitted. It holds no usable file when the app was not built.
+// the client kit tessera.js with its source map tessera.js.map and declarations
+// tessera.d.ts, and the assets esbuild emitted. It holds no usable file when the app was not built.
 func Dist() fs.FS {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil { // unreachable: "dist" is a valid, embedded directory

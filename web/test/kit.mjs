@@ -836,6 +836,41 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
   await p.close();
 }
 
+// --- TypeScript declarations and the source map ------------------------------------------------------
+
+{
+  const { p } = await open('own-go.html');
+  await check('kit: /tessera.d.ts is served as TypeScript and declares every export of tessera.js and every method of Tessera', async () => {
+    const res = await fetch(`${tessera}/tessera.d.ts`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('Content-Type'), /^application\/typescript/);
+    const dts = await res.text();
+    const api = await p.evaluate(async (kit) => {
+      const m = await import(kit);
+      return { exports: Object.keys(m), methods: Object.getOwnPropertyNames(m.Tessera.prototype).filter((k) => k !== 'constructor') };
+    }, `${tessera}/tessera.js`);
+    assert.ok(api.exports.includes('connect') && api.methods.includes('tile'), `exports ${api.exports}, methods ${api.methods}`);
+    const missing = api.exports.filter((name) => !new RegExp(`^export declare (const|function|class) ${name}\\b`, 'm').test(dts));
+    assert.deepEqual(missing, [], 'exports without a declaration');
+    const body = /^export declare class Tessera extends EventTarget \{\n([\s\S]*?)^\}/m.exec(dts);
+    assert.ok(body, 'no declaration of the class Tessera');
+    assert.deepEqual(api.methods.filter((name) => !new RegExp(`^  ${name}[<(]`, 'm').test(body[1])), [], 'methods of Tessera without a declaration');
+  });
+  await check('kit: tessera.js names its source map, tessera.js.map, which is served with the kit\'s sources', async () => {
+    const js = await (await fetch(`${tessera}/tessera.js`)).text();
+    const m = /\n\/\/# sourceMappingURL=(\S+)\s*$/.exec(js);
+    assert.ok(m, 'tessera.js has no sourceMappingURL');
+    const res = await fetch(new URL(m[1], `${tessera}/tessera.js`));
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('Content-Type'), /^application\/json/);
+    const map = await res.json();
+    assert.equal(map.version, 3);
+    assert.ok(map.sources.some((s) => s.endsWith('src/kit.js')) && map.sourcesContent.length === map.sources.length, `sources ${map.sources}`);
+    assert.ok(!/sourceMappingURL/.test(await (await fetch(`${tessera}/app.js`)).text()), 'the page\'s app.js has a source map too');
+  });
+  await p.close();
+}
+
 await chrome.close();
 statics.close();
 rmSync(pages, { recursive: true, force: true });

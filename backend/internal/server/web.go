@@ -75,10 +75,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 			body = bytes.Replace(body, []byte(webPrefixMeta),
 				[]byte(strings.Replace(webPrefixMeta, "/raster/", s.cfg.Prefix, 1)), 1)
 		}
-		ctype := mime.TypeByExtension(path.Ext(name))
-		if ctype == "" {
-			ctype = http.DetectContentType(body)
-		}
+		ctype := webContentType(name, body)
 		sum := sha256.Sum256(body)
 		f := &webFile{body: body, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 		h := func(c echo.Context) error { return serveWebFile(c, f) }
@@ -89,6 +86,23 @@ func (s *Server) webRoutes(e *echo.Echo) {
 			e.HEAD("/", h)
 		}
 	}
+}
+
+// webContentType is the Content-Type of an embedded file. The kit's TypeScript declarations
+// and source map are named here: the system's mime.types takes .ts for something else (a Qt
+// Linguist file, text/vnd.trolltech.linguist, on Debian; elsewhere an MPEG transport stream,
+// video/mp2t), and .map has no type in Go's table (sniffing gave text/plain).
+func webContentType(name string, body []byte) string {
+	switch {
+	case strings.HasSuffix(name, ".d.ts"):
+		return "application/typescript; charset=utf-8"
+	case strings.HasSuffix(name, ".js.map"):
+		return "application/json; charset=utf-8"
+	}
+	if ctype := mime.TypeByExtension(path.Ext(name)); ctype != "" {
+		return ctype
+	}
+	return http.DetectContentType(body)
 }
 
 // serveWebFile answers one embedded file, revalidated by its ETag on every load (no-cache)

@@ -79,7 +79,10 @@ func TestWebRoutes(t *testing.T) {
 		}
 	})
 	t.Run("content types", func(t *testing.T) {
-		for name, want := range map[string]string{"tessera.wasm": "application/wasm", "app.js": "text/javascript", "app.css": "text/css", "wasm_exec.js": "text/javascript", "tessera.js": "text/javascript"} {
+		// The kit's declarations and source map: .ts was text/vnd.trolltech.linguist from
+		// Debian's mime.types, and .map sniffed as text/plain.
+		for name, want := range map[string]string{"tessera.wasm": "application/wasm", "app.js": "text/javascript", "app.css": "text/css", "wasm_exec.js": "text/javascript", "tessera.js": "text/javascript",
+			"tessera.d.ts": "application/typescript", "tessera.js.map": "application/json"} {
 			if res := do("HEAD", "/"+name); !strings.HasPrefix(res.Header.Get("Content-Type"), want) {
 				t.Errorf("%s: Content-Type %q, want %s", name, res.Header.Get("Content-Type"), want)
 			}
