@@ -97,18 +97,47 @@ func TestDistCode(t *testing.T) {
 	}
 }
 
+// testDeflater is a deflater with what an Encoder keeps beside it: the length of the data its
+// hash table last held positions in (Encoder.last), which the next stream advances past.
+type testDeflater struct {
+	deflater
+	last int
+}
+
 // deflateBytes compresses data with the deflater as one block (rows of length r, pixels of
 // bpp bytes) and returns the raw deflate stream.
-func deflateBytes(d *deflater, data []byte, bpp, r int) []byte {
-	d.advance(len(data) + window + 1)
+func deflateBytes(d *testDeflater, data []byte, bpp, r int) []byte {
+	return deflateRows(d, data, bpp, r, len(data))
+}
+
+// deflateRows compresses data (not empty) as Encoder.deflate compresses an image's filtered
+// rows, and returns the raw deflate stream: blocks of blockLen bytes (the last may be
+// shorter), each tokenized after the r bytes before it (the row above, which matches may
+// refer to) with the diagonal at r-bpp, the hash table advanced past the stream before
+// (d.last) and past each block's bytes but those r.
+func deflateRows(d *testDeflater, data []byte, bpp, r, blockLen int) []byte {
+	d.advance(d.last + window + 1)
 	d.pos, d.bits, d.nbits = 0, 0, 0
 	d.reserve(0)
 	diag := r - bpp
 	if diag > window || r == 0 {
 		diag = 0
 	}
-	d.tokenize(data, 0, bpp, diag)
-	d.block(data, true)
+	buf := make([]byte, 0, r+blockLen)
+	hist := 0
+	for off := 0; ; off += blockLen {
+		all := append(buf[:hist], data[off:min(len(data), off+blockLen)]...)
+		d.tokenize(all, hist, bpp, diag)
+		final := off+blockLen >= len(data)
+		d.block(all[hist:], final)
+		if final {
+			d.last = len(all)
+			break
+		}
+		hist = min(r, len(all))
+		copy(buf[:hist], all[len(all)-hist:])
+		d.advance(len(all) - hist)
+	}
 	d.align()
 	return bytes.Clone(d.out[:d.pos])
 }
@@ -148,7 +177,7 @@ func TestDeflateBlocks(t *testing.T) {
 		{"smooth", smooth, 2},
 		{"runs longer than 258", bytes.Repeat([]byte{1, 2, 3, 4}, 3000), 2},
 	}
-	var d deflater
+	var d testDeflater
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := tt.data
@@ -176,7 +205,7 @@ func TestDeflateBlocks(t *testing.T) {
 // ties), and deflate then needs two distance codes (see huffman.lengths); zlib's inflate and
 // compress/flate both read it.
 func TestDeflateSingleDistance(t *testing.T) {
-	var d deflater
+	var d testDeflater
 	for _, bpp := range []int{1, 2, 3, 4} {
 		data := bytes.Repeat([]byte{1, 2, 3, 4}[:bpp], 2000)
 		z := deflateBytes(&d, data, bpp, 2*bpp)
@@ -194,4 +223,50 @@ func TestDeflateSingleDistance(t *testing.T) {
 			t.Fatalf("bpp %d: %v, %d bytes back of %d", bpp, err, len(back), len(data))
 		}
 	}
+}
+
+// FuzzDeflate checks that compress/flate reads back whatever bytes the deflater compresses,
+// in rows of any length and blocks of any size (matches reaching into the block before), and
+// that one deflater's state carries nothing wrong into the next stream: it compresses data,
+// then a prefix of it (the hash table then holds positions further on than the new stream
+// reaches), then data again. Seeded with what a match finder gets wrong: constant runs
+// longer than 258, patterns repeating at distances 1 to 8, periodic rows, noise, a byte or
+// two, and an input longer than the window.
+func FuzzDeflate(f *testing.F) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	noise := make([]byte, 3000)
+	for i := range noise {
+		noise[i] = uint8(rng.UintN(256))
+	}
+	long := make([]byte, 40000) // a constant run longer than the window, then noise
+	for i := 38000; i < len(long); i++ {
+		long[i] = uint8(rng.UintN(256))
+	}
+	f.Add([]byte{7}, uint8(0), uint16(0), uint16(1), uint16(0))
+	f.Add([]byte{1, 2}, uint8(1), uint16(3), uint16(1), uint16(1))
+	f.Add(bytes.Repeat([]byte{9}, 2000), uint8(0), uint16(99), uint16(700), uint16(300))
+	for dist := 1; dist <= 8; dist++ {
+		f.Add(bytes.Repeat(noise[:dist], 1000), uint8(dist-1), uint16(10*dist), uint16(1500), uint16(999))
+	}
+	f.Add(bytes.Repeat(noise[:257], 12), uint8(3), uint16(252), uint16(514), uint16(1000)) // rows of 257 equal
+	f.Add(noise, uint8(2), uint16(40), uint16(1024), uint16(77))
+	f.Add(long, uint8(3), uint16(2000), uint16(65535), uint16(100))
+	f.Fuzz(func(t *testing.T, data []byte, bpp uint8, row uint16, blockLen uint16, cut uint16) {
+		if len(data) == 0 {
+			return
+		}
+		b := int(bpp)%4 + 1
+		r := b + 1 + int(row) // a filtered row: longer than a pixel
+		var d testDeflater
+		for _, p := range [][]byte{data, data[:1+int(cut)%len(data)], data} {
+			z := deflateRows(&d, p, b, r, 1+int(blockLen))
+			back, err := io.ReadAll(flate.NewReader(bytes.NewReader(z)))
+			if err != nil {
+				t.Fatalf("%d bytes, pixels of %d, rows of %d, blocks of %d: compress/flate: %v", len(p), b, r, 1+int(blockLen), err)
+			}
+			if !bytes.Equal(back, p) {
+				t.Fatalf("%d bytes, pixels of %d, rows of %d, blocks of %d: %d bytes back, not the same", len(p), b, r, 1+int(blockLen), len(back))
+			}
+		}
+	})
 }
