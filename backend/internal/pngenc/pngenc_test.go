@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"errors"
 	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"maps"
@@ -417,6 +419,9 @@ func TestEncodeLarge(t *testing.T) {
 		{"2048×600 constant, several blocks", constant},
 		{"1000×700 grey, several blocks", grey(1000, 700, true, 23)},
 		{"a row longer than a block", noise(blockBytes/4+1, 2, false, 24)},
+		// Opaque grey that scanGrey does not pack: Up from the RGBA rows (upRow's grey case).
+		{"2049×2048 grey, above maxGreyPack", grey(2049, 2048, true, 26)},
+		{"grey rows too wide to pack", grey(blockBytes/4+1, 2, true, 27)},
 		{"a tile after them", noise(256, 256, true, 25)},
 	}
 	e, err := NewEncoder(flate.BestSpeed)
@@ -432,6 +437,87 @@ func TestEncodeLarge(t *testing.T) {
 			samePixels(t, buf.Bytes(), tt.img)
 			checkStream(t, buf.Bytes(), tt.img)
 		})
+	}
+}
+
+// TestEncodeHashReset checks the deflater's hash table emptied before its positions overflow
+// 32 bits (deflater.advance), which an encoder reaches after some 14000 tiles: at an image's
+// start and between two of its blocks, then the image again after it.
+func TestEncodeHashReset(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 512, 600)) // two blocks, with matches in both
+	for y := range 600 {
+		for x := range 512 {
+			img.SetNRGBA(x, y, color.NRGBA{uint8(x / 3), uint8(y / 5), uint8(x + y), uint8(255 - x/7)})
+		}
+	}
+	limit := uint32(1<<32 - 1 - 3*blockBytes)
+	tests := []struct {
+		name string
+		base uint32 // the hash table's base before the image
+	}{
+		{"at the image's start", limit - window},
+		{"between its blocks", limit - 2*window},
+		{"far from it", 1 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := NewEncoder(flate.BestSpeed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Encode(io.Discard, img); err != nil { // the table full of img's positions
+				t.Fatal(err)
+			}
+			e.d.base = tt.base
+			for range 2 {
+				var buf bytes.Buffer
+				if err := e.Encode(&buf, img); err != nil {
+					t.Fatal(err)
+				}
+				samePixels(t, buf.Bytes(), img)
+				checkStream(t, buf.Bytes(), img)
+			}
+			if reset := e.d.base < tt.base; reset != (tt.base != 1<<20) {
+				t.Errorf("base %d after %d: reset %v", e.d.base, tt.base, reset)
+			}
+		})
+	}
+}
+
+// failingWriter fails its write number n (from 0) only, so that an error ignored is not
+// caught by the next write.
+type failingWriter struct{ n, writes int }
+
+var errWrite = errors.New("write failed")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	if w.writes-1 == w.n {
+		return 0, errWrite
+	}
+	return len(p), nil
+}
+
+// TestEncodeWriteError checks a write that fails at any point (signature and IHDR, each
+// part of IDAT and IEND) is Encode's error, and the encoder then encodes the next image.
+func TestEncodeWriteError(t *testing.T) {
+	img := corpus(t)["bench_alg3"]
+	e, err := NewEncoder(flate.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range 7 {
+		if err := e.Encode(&failingWriter{n: n}, img); !errors.Is(err, errWrite) {
+			t.Errorf("write %d fails: err %v, want %v", n, err, errWrite)
+		}
+		var buf bytes.Buffer
+		if err := e.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		samePixels(t, buf.Bytes(), img)
+	}
+	if err := e.Encode(&failingWriter{n: 7}, img); err != nil {
+		t.Errorf("seven writes: %v", err)
 	}
 }
 
