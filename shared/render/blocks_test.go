@@ -49,6 +49,9 @@ func TestBlocksMatchWhole(t *testing.T) {
 		`{"continuous": true, "from": "#0000ff80", "to": "#ff000010", "range": [-20, 60]}`,
 		`{"continuous": true, "from": "#000000", "to": "#ffffff", "range": [-1.7976931348623157e308, 1.7976931348623157e308]}`,
 		`viridis`,
+		// Coloured once the whole result is there: no range, and discrete ones (counts).
+		`{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0000"}`,
+		`{"1": "#ff0000", "50": "#00ff00", "x > 100": "#0000ff", "x == NULL": "#ffffff"}`,
 	}
 	for _, size := range [][2]int{{256, 256}, {300, 17}, {1, 1}, {64, 65}} {
 		for ti, typ := range types {
@@ -64,8 +67,11 @@ func TestBlocksMatchWhole(t *testing.T) {
 					if cms != "" {
 						r.Colormap = mustColormap(t, cms)
 						r.Range = nil
-						if _, _, own := r.Colormap.Range(); !own {
+						if _, _, own := r.Colormap.Range(); !own && ci < 4 {
 							r.Range = &[2]float64{0, 1}
+						}
+						if ci == 6 && size[0] == 64 {
+							r.Entries = []string{"50", "x == NULL"}
 						}
 					}
 					if !blockwise(r) {
@@ -80,6 +86,9 @@ func TestBlocksMatchWhole(t *testing.T) {
 						t.Fatalf("%s: whole: %v", name, err)
 					}
 					sameResult(t, name, got.Values, want.Values)
+					if g, w := fmt.Sprint(got.Counts), fmt.Sprint(want.Counts); g != w {
+						t.Fatalf("%s: counts %s, want %s", name, g, w)
+					}
 					for i := range want.Image.Pix {
 						if got.Image.Pix[i] != want.Image.Pix[i] {
 							t.Fatalf("%s: byte %d (pixel %d): %d a block at a time, %d the whole tile", name, i, i/4, got.Image.Pix[i], want.Image.Pix[i])
@@ -110,29 +119,29 @@ func sameResult(t *testing.T, name string, got, want formula.Result) {
 	}
 }
 
-// TestBlockwise: which requests go a block at a time.
+// TestBlockwise: which requests are evaluated a block at a time, and which are coloured so.
 func TestBlockwise(t *testing.T) {
 	cont := mustColormap(t, `{"continuous": true, "from": "#000000", "to": "#ffffff"}`)
 	ranged := mustColormap(t, `{"continuous": true, "from": "#000000", "to": "#ffffff", "range": [0, 1]}`)
 	disc := mustColormap(t, `{"1": "#ff0000"}`)
 	rg := &[2]float64{0, 1}
 	for _, tc := range []struct {
-		name string
-		r    Request
-		want bool
+		name           string
+		r              Request
+		blocks, colour bool
 	}{
-		{"grey over the layer's range", Request{Formula: mustCompile(t, "x"), Range: rg}, true},
-		{"grey over the tile's own range", Request{Formula: mustCompile(t, "x")}, false},
-		{"a colormap with its range", Request{Formula: mustCompile(t, "a-b"), Colormap: ranged}, true},
-		{"a colormap without one, the request's", Request{Formula: mustCompile(t, "a-b"), Colormap: cont, Range: rg}, true},
-		{"a colormap without any range", Request{Formula: mustCompile(t, "a-b"), Colormap: cont}, false},
-		{"a reduction", Request{Formula: mustCompile(t, "a - mean(a)"), Colormap: ranged}, false},
-		{"one number", Request{Formula: mustCompile(t, "1 + 2"), Colormap: ranged}, false},
-		{"discrete", Request{Formula: mustCompile(t, "a"), Colormap: disc}, false},
-		{"entries", Request{Formula: mustCompile(t, "a"), Colormap: ranged, Entries: []string{"x"}}, false},
+		{"grey over the layer's range", Request{Formula: mustCompile(t, "x"), Range: rg}, true, true},
+		{"grey over the tile's own range", Request{Formula: mustCompile(t, "x")}, true, false},
+		{"a colormap with its range", Request{Formula: mustCompile(t, "a-b"), Colormap: ranged}, true, true},
+		{"a colormap without one, the request's", Request{Formula: mustCompile(t, "a-b"), Colormap: cont, Range: rg}, true, true},
+		{"a colormap without any range", Request{Formula: mustCompile(t, "a-b"), Colormap: cont}, true, false},
+		{"discrete", Request{Formula: mustCompile(t, "a"), Colormap: disc}, true, false},
+		{"entries", Request{Formula: mustCompile(t, "a"), Colormap: ranged, Entries: []string{"x"}}, true, false},
+		{"a reduction", Request{Formula: mustCompile(t, "a - mean(a)"), Colormap: ranged}, false, true},
+		{"one number", Request{Formula: mustCompile(t, "1 + 2"), Colormap: ranged}, false, true},
 	} {
-		if got := blockwise(tc.r); got != tc.want {
-			t.Errorf("%s: blockwise %v, want %v", tc.name, got, tc.want)
+		if b, c := blockwise(tc.r), colourBlocks(tc.r); b != tc.blocks || c != tc.colour {
+			t.Errorf("%s: blockwise %v, colourBlocks %v; want %v, %v", tc.name, b, c, tc.blocks, tc.colour)
 		}
 	}
 }

@@ -186,20 +186,20 @@ func renderWhole(r Request, out *Output) error {
 // cache from one step to the next.
 const renderBlock = 4096
 
-// blockwise reports whether r can be rendered a block of pixels at a time with the same
-// result (renderBlocks): a formula without reductions (Program.Pixelwise) and a continuous
+// blockwise reports whether r's formula can be evaluated a block of pixels at a time with the
+// same result (renderBlocks): one without reductions (Program.Pixelwise).
+func blockwise(r Request) bool { return r.Formula.Pixelwise() }
+
+// colourBlocks reports whether r's colours can be made a block at a time too: a continuous
 // colormap (grayscale by default) whose range is known before the values are (its own, or
-// the request's): without one it is the result's own minimum and maximum. Discrete
-// colormaps count their keys over the whole tile, and go the whole-tile way.
-func blockwise(r Request) bool {
-	if !r.Formula.Pixelwise() || r.Entries != nil {
-		return false
-	}
+// the request's); without one it is the result's own minimum and maximum. Discrete
+// colormaps count their keys over the whole tile.
+func colourBlocks(r Request) bool {
 	cm := r.Colormap
 	if cm == nil {
 		return r.Range != nil
 	}
-	if cm.Kind() != colormap.Continuous {
+	if cm.Kind() != colormap.Continuous || r.Entries != nil {
 		return false
 	}
 	_, _, own := cm.Range()
@@ -207,10 +207,12 @@ func blockwise(r Request) bool {
 }
 
 // renderBlocks is the formula branch of Render for blockwise requests: each block of
-// renderBlock pixels is decoded, evaluated and coloured before the next, where the whole-tile
-// way decodes every band, then evaluates the whole tile, then colours it, each step reading
-// megabytes the step before wrote out of the cache. The values and nodata of each pixel, and
-// so its colour, are the same (TestBlocksMatchWhole). out.Values holds the whole result.
+// renderBlock pixels is decoded and evaluated, and coloured when colourBlocks allows, before
+// the next, where the whole-tile way decodes every band, then evaluates the whole tile, then
+// colours it, each step reading megabytes the step before wrote out of the cache. Other
+// colormaps colour the whole result once it is complete. The values and nodata of each
+// pixel, and so its colour, are the same (TestBlocksMatchWhole). out.Values holds the whole
+// result.
 func renderBlocks(r Request, out *Output) error {
 	w, h, err := size(r)
 	if err != nil {
@@ -250,6 +252,11 @@ func renderBlocks(r Request, out *Output) error {
 	}
 	res := formula.Result{Values: vbuf[:0], Mask: nil}
 	anyNoData := false
+	colourEach := colourBlocks(r)
+	cm := r.Colormap
+	if cm == nil {
+		cm = colormap.Grayscale()
+	}
 	for off := 0; off < n; off += renderBlock {
 		end := min(off+renderBlock, n)
 		m := end - off
@@ -271,11 +278,10 @@ func renderBlocks(r Request, out *Output) error {
 			anyNoData = true
 		}
 		res.HasNoData, res.NoData = block.HasNoData, block.NoData
-		a := formula.Array{Values: block.Values, Mask: block.Mask, HasNoData: block.HasNoData, NoData: block.NoData}
-		cm := r.Colormap
-		if cm == nil {
-			cm = colormap.Grayscale()
+		if !colourEach {
+			continue
 		}
+		a := formula.Array{Values: block.Values, Mask: block.Mask, HasNoData: block.HasNoData, NoData: block.NoData}
 		if _, err := cm.Colorize(pix[4*off:4*end], a, r.Range); err != nil {
 			return fail(err)
 		}
@@ -283,11 +289,22 @@ func renderBlocks(r Request, out *Output) error {
 	res.Values = vbuf[:n]
 	if anyNoData {
 		res.Mask = mbuf[:n]
-	} else {
+	}
+	img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	if !colourEach {
+		if r.Colormap != nil && r.Entries != nil {
+			cm = r.Colormap.Select(r.Entries)
+		}
+		counts, err := colorizeInto(img, res, w, h, cm, r.Range)
+		if err != nil {
+			return fail(err)
+		}
+		out.Counts = counts
+	}
+	if !anyNoData {
 		boolBufs.put(mbuf)
 	}
-	out.Image = &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
-	out.Values, out.pooled = res, true
+	out.Image, out.Values, out.pooled = img, res, true
 	return nil
 }
 
