@@ -272,6 +272,15 @@ func FuzzEncode(f *testing.F) {
 		}
 	}
 	f.Add(uint16(97), uint16(33), uint8(0), bytes.Repeat([]byte{0x5a, 0xa5, 7}, 400))
+	rng := rand.New(rand.NewPCG(10, 11))
+	noise := make([]byte, 4096)
+	for i := range noise {
+		noise[i] = uint8(rng.UintN(256))
+	}
+	for dist := 1; dist <= 8; dist++ { // equal rows of bytes repeating at distance dist
+		f.Add(uint16(61), uint16(40), uint8(8|dist&3), noise[:dist])
+	}
+	f.Add(uint16(200), uint16(150), uint8(0), noise) // noise: stored blocks
 	f.Fuzz(func(t *testing.T, w, h uint16, mode uint8, seed []byte) {
 		if w == 0 || h == 0 || int(w)*int(h) > 1<<16 {
 			return
