@@ -148,6 +148,14 @@ func fold(n *node) *node {
 		n.args[i] = fold(a)
 		allConst = allConst && n.args[i].kind == nConst
 	}
+	if n.kind == nOp && n.op == opDiv && !allConst && n.args[1].kind == nConst && powerOfTwo(n.args[1].val) {
+		// x / 2^k is x · 2^-k, bit for bit: 2^-k is exact, so both are x·2^-k correctly
+		// rounded (NaN, infinities and signed zeros alike), and a multiplication is a
+		// fraction of a division's time ((a+b)/2 and c/4 of the tile benchmarks).
+		d := n.args[1]
+		n.op, n.name = opMul, "*"
+		n.args[1] = &node{kind: nConst, val: 1 / d.val, start: d.start, end: d.end, uniform: true}
+	}
 	if !allConst || len(n.args) == 0 {
 		return n
 	}
@@ -167,6 +175,16 @@ func fold(n *node) *node {
 		}
 	}
 	return &node{kind: nConst, val: v, start: n.start, end: n.end, uniform: true}
+}
+
+// powerOfTwo reports whether v is ±2^k for some integer k whose 1/v is a float64 too
+// (exactly, then: not 2^-1074 … 2^-1024, whose inverse overflows).
+func powerOfTwo(v float64) bool {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) || math.IsInf(1/v, 0) {
+		return false
+	}
+	frac, _ := math.Frexp(math.Abs(v))
+	return frac == 0.5
 }
 
 func collectVars(root *node, p *Program) {

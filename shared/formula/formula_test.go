@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -637,4 +638,74 @@ func TestModes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDivisionByPowerOfTwo: fold turns x / 2^k into x · 2^-k; every value, subnormals,
+// infinities, NaN and signed zeros included, must come out as Go's x / 2^k bit for bit, for
+// every power of two from the smallest subnormal to the largest (those whose inverse
+// overflows stay divisions), and for divisors that are not powers of two.
+func TestDivisionByPowerOfTwo(t *testing.T) {
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 3, 0.1, -7.25, 1e308, -1e308, math.MaxFloat64,
+		math.SmallestNonzeroFloat64, 5e-324 * 3, 2.2250738585072014e-308, 1.5e-310, math.Inf(1), math.Inf(-1), math.NaN(), 123456789.123}
+	for i := range 200 {
+		xs = append(xs, math.Float64frombits(uint64(i)*0x9E3779B97F4A7C15))
+	}
+	vals := Array{Values: xs}
+	var divisors []float64
+	for k := -1074; k <= 1023; k++ {
+		divisors = append(divisors, math.Ldexp(1, k), -math.Ldexp(1, k))
+	}
+	divisors = append(divisors, 3, 0.1, -6, 1e-310)
+	for _, d := range divisors {
+		src := fmt.Sprintf("x / %s", strconvFloat(d))
+		p, err := Compile(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		res, err := p.Eval(map[string]Array{"x": vals})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range xs {
+			want := x / d
+			if res.Mask != nil && res.Mask[i] { // not finite: nodata
+				if !math.IsNaN(want) && !math.IsInf(want, 0) {
+					t.Fatalf("%s: x = %v gives nodata, want %v", src, x, want)
+				}
+				continue
+			}
+			if got := res.Values[i]; math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("%s: x = %v (%#x) gives %v (%#x), want %v (%#x)", src, x, math.Float64bits(x), got, math.Float64bits(got), want, math.Float64bits(want))
+			}
+		}
+	}
+}
+
+// TestDivisionByPowerOfTwoFolded: the rewrite happens (a multiplication left in the tree),
+// and only for powers of two with an exact inverse.
+func TestDivisionByPowerOfTwoFolded(t *testing.T) {
+	for src, want := range map[string]opcode{
+		"x / 4": opMul, "(a + b) / 2": opMul, "x / (-0.125)": opMul, "x / 3": opDiv, "x / 0": opDiv,
+		"x / 4.9406564584124654e-324": opDiv, "x / 8.98846567431158e307": opMul, "4 / x": opDiv,
+	} {
+		root, err := parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := check(root); err != nil {
+			t.Fatal(err)
+		}
+		if got := fold(root).op; got != want {
+			t.Errorf("%s: folded to op %v, want %v", src, got, want)
+		}
+	}
+}
+
+// strconvFloat writes d so that the lexer reads it back exactly.
+func strconvFloat(d float64) string {
+	s := strconv.FormatFloat(math.Abs(d), 'g', -1, 64)
+	if d < 0 {
+		return "(-" + s + ")"
+	}
+	return s
 }
