@@ -85,16 +85,7 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 	if err != nil {
 		return nil, mapErr(err, "list api keys")
 	}
-	defer rows.Close()
-	var out []APIKey
-	for rows.Next() {
-		var k APIKey
-		if err := rows.Scan(&k.Name, &k.Scope, &k.Fingerprint, &k.Created); err != nil {
-			return nil, mapErr(err, "list api keys")
-		}
-		out = append(out, k)
-	}
-	return out, mapErr(rows.Err(), "list api keys")
+	return collectAPIKeys(rows, "list api keys")
 }
 
 // RevokeAPIKeys deletes the keys named ref, or the one whose fingerprint is ref (all of
@@ -109,22 +100,24 @@ func (s *Store) RevokeAPIKeys(ctx context.Context, ref string) ([]APIKey, error)
 	if err != nil {
 		return nil, mapErr(err, "revoke api keys")
 	}
-	defer rows.Close()
-	var out []APIKey
-	for rows.Next() {
+	out, err := collectAPIKeys(rows, "revoke api keys")
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("pgstore: no api key has the name or fingerprint %q: %w", clipName(ref), catalog.ErrNotFound)
+	}
+	return out, err
+}
+
+// collectAPIKeys reads rows of (name, scope, fingerprint, created) and closes them.
+func collectAPIKeys(rows pgx.Rows, what string) ([]APIKey, error) {
+	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIKey, error) {
 		var k APIKey
-		if err := rows.Scan(&k.Name, &k.Scope, &k.Fingerprint, &k.Created); err != nil {
-			return nil, mapErr(err, "revoke api keys")
-		}
-		out = append(out, k)
+		err := row.Scan(&k.Name, &k.Scope, &k.Fingerprint, &k.Created)
+		return k, err
+	})
+	if err != nil {
+		return nil, mapErr(err, what)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(err, "revoke api keys")
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("pgstore: no api key has the name or fingerprint %q: %w", clipName(ref), catalog.ErrNotFound)
-	}
-	return out, nil
+	return keys, nil
 }
 
 func hashToken(token string) string {
