@@ -89,11 +89,15 @@ func (o *Output) Release() {
 	o.Image, o.Values = nil, formula.Result{}
 }
 
-// Tile-sized buffers reused across renderings (see Output.Release).
+// Tile-sized buffers reused across renderings (see Output.Release), and renderBlocks' block
+// buffers, in pools of their own: a pool handing a block buffer to a tile-sized request drops
+// it and allocates.
 var (
-	floatBufs bufPool[float64]
-	boolBufs  bufPool[bool]
-	byteBufs  bufPool[byte]
+	floatBufs   bufPool[float64]
+	boolBufs    bufPool[bool]
+	byteBufs    bufPool[byte]
+	blockFloats bufPool[float64]
+	blockBools  bufPool[bool]
 )
 
 // bufPool holds slices of T for reuse; it stores pointers to slices (sync.Pool's advice:
@@ -234,12 +238,12 @@ func renderBlocks(r Request, out *Output) error {
 		if !ok {
 			return invalid("the formula uses %q but no layer is named so; name a layer %s=ID in layers", v, v)
 		}
-		ins[i] = input{name: v, dec: b.BlockDecoder(), band: b, vals: floatBufs.get(renderBlock), mask: boolBufs.get(renderBlock)}
+		ins[i] = input{name: v, dec: b.BlockDecoder(), band: b, vals: blockFloats.get(renderBlock), mask: blockBools.get(renderBlock)}
 	}
 	defer func() {
 		for _, in := range ins {
-			floatBufs.put(in.vals)
-			boolBufs.put(in.mask)
+			blockFloats.put(in.vals)
+			blockBools.put(in.mask)
 		}
 	}()
 	vbuf, mbuf := floatBufs.get(n), boolBufs.get(n)
