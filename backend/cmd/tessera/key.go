@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
@@ -56,7 +57,17 @@ func runKey(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera key: unknown action %q: create, list or revoke (tessera key --help)\n", sub)
 		return 2
 	}
-	if code, ok := parseFlags(fs, args); !ok {
+	// Flags after the name too (tessera key create NAME --read): flag stops at the first
+	// argument that is not one, which made that a usage error.
+	var flags, rest []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	if code, ok := parseFlags(fs, append(flags, rest...)); !ok {
 		return code
 	}
 	if fs.NArg() != want {

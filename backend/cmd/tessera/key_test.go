@@ -33,6 +33,14 @@ func TestKeyCommand(t *testing.T) {
 	if s := scopeOf(reader); s != pgstore.ScopeRead {
 		t.Errorf("the --read key's scope is %q", s)
 	}
+	// The flag after the name works too.
+	code, out, errText = runCmd("key", "create", "late flag", "--read")
+	if late := strings.TrimSpace(out); code != 0 || scopeOf(late) != pgstore.ScopeRead {
+		t.Fatalf("create NAME --read: exit %d, stdout %q, stderr %q", code, out, errText)
+	}
+	if code, _, _ := runCmd("key", "revoke", "late flag"); code != 0 {
+		t.Fatal("revoke of the late flag's key")
+	}
 	code, out, _ = runCmd("key", "create", "ci")
 	writer := strings.TrimSpace(out)
 	if code != 0 || scopeOf(writer) != pgstore.ScopeWrite {
