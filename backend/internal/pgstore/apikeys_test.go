@@ -104,3 +104,46 @@ func TestAPIKeyScopeMigration(t *testing.T) {
 		t.Fatalf("an old key's scope: %q %v, want write", scope, err)
 	}
 }
+
+// TestAPIKeyScopeMigrationDown pins a bug: `tessera migrate down` past 00003 dropped the scope
+// and kept the read keys, which then wrote (every key did before scopes), and the Up that
+// serve runs at start gave them the default, write: a public page's read key could delete
+// layers. The Down now deletes the read keys; write keys stay and keep writing.
+func TestAPIKeyScopeMigrationDown(t *testing.T) {
+	s := dbtest.New(t)
+	ctx := context.Background()
+	reader, err := s.CreateAPIKey(ctx, "public map", pgstore.ScopeRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := s.CreateAPIKey(ctx, "ci", pgstore.ScopeWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.MigrateDown(ctx); err != nil || v != 3 {
+		t.Fatalf("MigrateDown = %d, %v; want 3", v, err)
+	}
+	var names []string
+	rows, err := s.Pool().Query(ctx, `SELECT name FROM api_keys ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if rows.Err() != nil || len(names) != 1 || names[0] != "ci" {
+		t.Errorf("keys after the down: %q (%v), want only the write key", names, rows.Err())
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ token, want string }{{reader, ""}, {writer, pgstore.ScopeWrite}} {
+		if scope, err := s.APIKeyScope(ctx, tc.token); err != nil || scope != tc.want {
+			t.Errorf("after down and up, scope %q, %v; want %q", scope, err, tc.want)
+		}
+	}
+}
