@@ -176,11 +176,15 @@ func (s *Store) rawTiles(ctx context.Context) bool {
 	case slicesUnknown:
 		s.probeSlices(ctx)
 	default:
-		// Missing SliceReprobe ago: one read (the one that takes the time away) probes again,
-		// as at the start (a probe that fails leaves the question open for the next read).
+		// Missing SliceReprobe ago: one read (the one that takes the time away) probes again.
+		// The slices stay off while it does, so the reads meanwhile do not probe too (unknown
+		// would send each to probe, as at the start). A probe that fails looks again
+		// SliceReprobe later, not at the next read: a database failing it would have each
+		// read probe and log.
 		if at := s.sliceMissing.Load(); at != 0 && timeNow().UnixNano()-at >= int64(SliceReprobe) && s.sliceMissing.CompareAndSwap(at, 0) {
-			s.slices.CompareAndSwap(slicesOff, slicesUnknown)
-			s.probeSlices(ctx)
+			if !s.probeSlices(ctx) {
+				s.sliceMissing.CompareAndSwap(0, timeNow().UnixNano())
+			}
 		}
 	}
 	return s.slices.Load() == slicesOn
@@ -190,8 +194,8 @@ func (s *Store) rawTiles(ctx context.Context) bool {
 // reads the probe raster's values where pixelSliceSQL says they are, and hands out the whole
 // probe raster in the form pgraster.DecodeSerialized reads, with the same values (the layout
 // and byte order both assume). An error other than a missing function leaves the question
-// open.
-func (s *Store) probeSlices(ctx context.Context) {
+// open: probeSlices then returns false, and true when it decided.
+func (s *Store) probeSlices(ctx context.Context) bool {
 	reads := []catalog.PixelRead{
 		{Band: 0, Types: []raster.DataType{raster.UInt16, raster.Float32}},
 		{Band: 1, Types: []raster.DataType{raster.UInt16, raster.Float32}},
@@ -207,6 +211,7 @@ func (s *Store) probeSlices(ctx context.Context) {
 		}
 	case err != nil:
 		slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
+		return false
 	case !(ok[0] && ok[1] && !ok[2] && vals[0] == 513 && vals[1] == 1.5):
 		s.slices.Store(slicesOff)
 		slog.Warn("pgstore: tessera_rast_slice does not read the probe raster as expected; pixel reads use ST_Value", "values", vals, "found", ok)
@@ -220,6 +225,7 @@ func (s *Store) probeSlices(ctx context.Context) {
 		switch {
 		case err != nil:
 			slog.Warn("pgstore: probing tessera_rast_slice", "err", err)
+			return false
 		case whole:
 			s.slices.Store(slicesOn)
 			if s.sliceAnnounced.Swap(false) {
@@ -230,6 +236,7 @@ func (s *Store) probeSlices(ctx context.Context) {
 			slog.Warn("pgstore: tessera_rast_slice hands out a raster pgraster does not read as built; tiles are read with ST_Value and ST_AsBinary")
 		}
 	}
+	return true
 }
 
 // testHookBeforeProbeWhole, when set (by tests), runs between the probe's two statements.

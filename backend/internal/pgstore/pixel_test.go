@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -417,5 +418,70 @@ func TestSliceFunctionReprobed(t *testing.T) {
 	}
 	if s.PixelSlices(ctx) || !s.SliceMissingSince().Equal(now) {
 		t.Errorf("after the re-probe: slices %v, missing since %v, want off since %v", s.PixelSlices(ctx), s.SliceMissingSince(), now)
+	}
+}
+
+// TestSliceReprobeOnce pins a bug: the read that took the re-probe's time turned the slices
+// from off to unknown while it probed, so every read arriving meanwhile probed too (each
+// read at the minute's turn, on a busy server). Now one read probes and the others read
+// without the function until it has decided.
+func TestSliceReprobeOnce(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	defer pgstore.SetClock(func() time.Time { return now })()
+	s := dbtest.New(t)
+	s.SetSliceMissing(now.Add(-pgstore.SliceReprobe))
+
+	var probes atomic.Int32
+	release := make(chan struct{})
+	defer pgstore.SetBeforeProbeWhole(func() {
+		if probes.Add(1) == 1 {
+			<-release
+		}
+	})()
+	found := make(chan bool)
+	go func() { found <- s.PixelSlices(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); probes.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("no re-probe started")
+		}
+	}
+	for range 8 {
+		s.PixelSlices(ctx) // reads during the re-probe
+	}
+	close(release)
+	if !<-found {
+		t.Error("the re-probe did not find the function")
+	}
+	if n := probes.Load(); n != 1 {
+		t.Errorf("%d probes at one re-probe, want 1", n)
+	}
+}
+
+// TestSliceReprobeError: a re-probe that fails (here its request is cancelled) leaves the
+// function missing, looked for again SliceReprobe later; not at the next read (on a database
+// that keeps failing the probe, each read would probe and log), nor never.
+func TestSliceReprobeError(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	defer pgstore.SetClock(func() time.Time { return now })()
+	s := dbtest.New(t)
+	s.SetSliceMissing(now.Add(-pgstore.SliceReprobe))
+	ctx, cancel := context.WithCancel(context.Background())
+	restore := pgstore.SetBeforeProbeWhole(cancel)
+	on := s.PixelSlices(ctx)
+	restore()
+	if on {
+		t.Fatal("the re-probe passed with its context cancelled")
+	}
+	if !s.SliceMissingSince().Equal(now) {
+		t.Fatalf("after a re-probe that failed, missing since %v, want %v", s.SliceMissingSince(), now)
+	}
+	if s.PixelSlices(context.Background()) {
+		t.Fatal("probed again at the next read")
+	}
+	now = now.Add(pgstore.SliceReprobe)
+	if !s.PixelSlices(context.Background()) {
+		t.Error("not found SliceReprobe after the re-probe that failed")
 	}
 }
