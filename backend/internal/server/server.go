@@ -355,13 +355,18 @@ func (s *Server) auth(next echo.HandlerFunc, write bool) echo.HandlerFunc {
 		case scope == pgstore.ScopeWrite, scope == pgstore.ScopeRead && !write:
 			return next(c)
 		case scope == pgstore.ScopeRead:
+			// RFC 6750 §3: a token that does not enable the request gets the challenge too,
+			// with the error code of a token whose scope is too small.
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera", error="insufficient_scope"`)
 			return errorJSON(c, http.StatusForbidden, "this API key only reads: writes need TESSERA_ADMIN_TOKEN or a write key (tessera key create NAME)")
 		}
-		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera"`)
 		if token(c) != "" {
-			// A token was sent but is wrong: say so, rather than ask for one.
+			// A token was sent but is wrong: say so, rather than ask for one (RFC 6750 §3.1's
+			// invalid_token; a request without one gets no error code).
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera", error="invalid_token"`)
 			return errorJSON(c, http.StatusUnauthorized, "the bearer token is not valid: send TESSERA_ADMIN_TOKEN or an API key as Authorization: Bearer TOKEN")
 		}
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera"`)
 		return errorJSON(c, http.StatusUnauthorized, "this request needs a bearer token: Authorization: Bearer TOKEN (TESSERA_ADMIN_TOKEN or an API key)")
 	}
 }

@@ -1048,3 +1048,76 @@ func uploadJunk(t *testing.T, e *env, filename, name string) tiles.LayerJSON {
 	}
 	return l
 }
+
+// TestReadKeyScope: a read key is refused every write route (403, JSON, no-store, and RFC
+// 6750's challenge with insufficient_scope, which the 403 lacked), whether reads are private
+// or not, and is let through every read of a server with private reads; the session colormap,
+// a client's own (public without private reads), is a read's. A token no key has is
+// invalid_token, no token gets the bare challenge.
+func TestReadKeyScope(t *testing.T) {
+	for _, private := range []bool{false, true} {
+		t.Run(fmt.Sprintf("private reads %v", private), func(t *testing.T) {
+			e := setupWith(t, 0, func(c *server.Config) { c.PrivateReads = private })
+			ctx := context.Background()
+			readKey, err := e.st.CreateAPIKey(ctx, "public map", pgstore.ScopeRead)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := map[string]string{"Authorization": "Bearer " + readKey}
+			id, lg := e.fx.Ramp.ID, e.fx.Legend.ID
+			legend := `{"title":"by a read key","entries":[{"name":"one","expression":"1","color":"#ff0000"}]}`
+			for _, c := range []call{
+				{method: "POST", path: "/raster/layers", body: `{"name":"r","url":"http://127.0.0.1:1/x.tif"}`, ctype: "application/json"},
+				{method: "POST", path: fmt.Sprintf("/raster/layers/%d/parse", id)},
+				{method: "DELETE", path: fmt.Sprintf("/raster/layers/%d", id)},
+				{method: "POST", path: "/raster/legend", body: legend, ctype: "application/json"},
+				{method: "PUT", path: fmt.Sprintf("/raster/legend/%d", lg), body: legend, ctype: "application/json"},
+				{method: "DELETE", path: fmt.Sprintf("/raster/legend/%d", lg)},
+			} {
+				c.header = h
+				resp, body := e.do(t, c)
+				if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `"error":"this API key only reads`) ||
+					resp.Header.Get("Cache-Control") != "no-store" ||
+					resp.Header.Get("WWW-Authenticate") != `Bearer realm="tessera", error="insufficient_scope"` {
+					t.Errorf("%s %s with a read key: %d %v %s", c.method, c.path, resp.StatusCode, resp.Header, body)
+				}
+			}
+			if !private {
+				return
+			}
+			for _, path := range []string{
+				fmt.Sprintf("/raster/tiles/%d/3/4/3.png", id),
+				fmt.Sprintf("/raster/tiles/%d.json", id),
+				fmt.Sprintf("/raster/algebra/3/4/3.png?layers=x=%d&formula=x", id),
+				fmt.Sprintf("/raster/algebra.json?layers=x=%d&formula=x", id),
+				fmt.Sprintf("/raster/layers/%d", id),
+				fmt.Sprintf("/raster/layers/%d/status", id),
+				fmt.Sprintf("/raster/legend/%d", lg),
+				"/raster/legends",
+				"/raster/colormaps",
+				"/raster/layers",
+			} {
+				if resp, body := e.do(t, call{path: path, header: h}); resp.StatusCode != http.StatusOK {
+					t.Errorf("GET %s with a read key: %d %s", path, resp.StatusCode, body)
+				}
+			}
+			sess := call{method: "POST", path: "/raster/session/colormap", ctype: "application/json", header: h,
+				body: `{"key":"mine","colormap":{"continuous":true,"range":[0,1],"from":[0,0,0],"to":[255,255,255]}}`}
+			if resp, body := e.do(t, sess); resp.StatusCode != http.StatusOK {
+				t.Errorf("session colormap with a read key: %d %s", resp.StatusCode, body)
+			}
+			for _, tc := range []struct {
+				header map[string]string
+				want   string
+			}{
+				{map[string]string{"Authorization": "Bearer " + readKey + "x"}, `Bearer realm="tessera", error="invalid_token"`},
+				{nil, `Bearer realm="tessera"`},
+			} {
+				resp, body := e.do(t, call{path: "/raster/layers", header: tc.header})
+				if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != tc.want || resp.Header.Get("Cache-Control") != "no-store" {
+					t.Errorf("%v: %d %v %s, want 401 with %s", tc.header, resp.StatusCode, resp.Header, body, tc.want)
+				}
+			}
+		})
+	}
+}
