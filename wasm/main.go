@@ -11,18 +11,23 @@
 //	                                          → {width, height, rgba: Uint8ClampedArray,
 //	                                             counts: {key: n} | null}
 //	tessera.compile(formula, names?)          → {vars: [...]}
+//	tessera.checkColormap(colormap)           → {} or {error}
 //
 // bytes is a Uint8Array holding a .msgpack raw tile; colormap is JSON or a named colormap
 // ("" for grayscale); options may hold entries (array), range ([min, max]), scale
 // ([min, max]), alpha (bool) and enhance ({color, contrast, brightness, sharpness}).
 // Every function answers {error: "…"} on bad input; formula errors add pos: [start, end]
-// and snippet, exactly as the server's 400 body.
+// and snippet, exactly as the server's 400 body. checkColormap gives the error render would
+// give for the colormap, without a tile, so a client checks it once when its parameters are
+// set.
 package main
 
 import (
 	"errors"
+	"strings"
 	"syscall/js"
 
+	"github.com/tessera-gis/tessera/shared/colormap"
 	"github.com/tessera-gis/tessera/shared/rawtile"
 	"github.com/tessera-gis/tessera/shared/render"
 	"github.com/tessera-gis/tessera/shared/tile"
@@ -97,6 +102,22 @@ func str(args []js.Value, i int) string {
 		return args[i].String()
 	}
 	return ""
+}
+
+// checkColormap parses a colormap as tileview.Render does: trimmed, "" is grayscale, text
+// starting with "{" is JSON (single quotes too), anything else a colormap's name (a JSON
+// string "viridis" is not one: render refuses it too). TestCheckColormap holds it to Render.
+func checkColormap(src string) error {
+	src = strings.TrimSpace(src)
+	var err error
+	switch {
+	case src == "":
+	case strings.HasPrefix(src, "{"):
+		_, err = colormap.Parse([]byte(src))
+	default:
+		_, err = colormap.Named(src)
+	}
+	return err
 }
 
 func main() {
@@ -184,6 +205,12 @@ func main() {
 			out[i] = v
 		}
 		return js.ValueOf(map[string]any{"vars": out})
+	}))
+	api.Set("checkColormap", js.FuncOf(func(this js.Value, args []js.Value) any {
+		if err := checkColormap(str(args, 0)); err != nil {
+			return errorValue(err)
+		}
+		return js.ValueOf(map[string]any{})
 	}))
 	js.Global().Set("tessera", api)
 	select {}

@@ -1,5 +1,5 @@
 // Loads Tessera's WebAssembly core (tessera.wasm, run by Go's wasm_exec.js), which sets
-// `tessera` on its global object: decodeTile, render, compile, tileBounds.
+// `tessera` on its global object: decodeTile, render, compile, checkColormap, tileBounds.
 
 /**
  * Starts the Go program and resolves to its `tessera` once it is set. The page runs it with
