@@ -15,7 +15,9 @@ const classes = new WeakMap();
  *   view() returns the current parameters {layers, formula, colormap, legendColormap, range,
  *     scale, entries, alpha, enhance, server, gen};
  *   hooks: source (a BandSource), render(bytes, formula, colormap, opts) (the core's),
- *     onError(message|null, error), onCounts(), stats {renders}, and for server mode
+ *     onError(message|null, error), onCounts(), stats {renders}, optionally knownBad() (the
+ *     error every render of the current parameters would give, or null: such a tile fails
+ *     with it without a request), and for server mode
  *     pngURL(coords, view) and init() (fetch options).
  */
 export function algebraGridLayer(L) {
@@ -54,6 +56,8 @@ export function algebraGridLayer(L) {
         Object.assign(c.dataset, { state: 'rendered', mode: 'server', gen: v.gen });
         return;
       }
+      const bad = this.hooks.knownBad && this.hooks.knownBad();
+      if (bad) throw bad;
       const bytes = await this.source.get(v.layers, coords.z, coords.x, coords.y);
       this.paint(c, bytes, v);
     },

@@ -8,9 +8,9 @@
 //   const t = await connect('https://tiles.example.com/raster/');
 //   const layer = t.leafletLayer(L, { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: 'RdYlGn' });
 //
-// Errors come once: a formula is compiled once when params are set (a bad one rejects every
-// tile without fetching or rendering it), and an error event is sent once per distinct message
-// per setting of params, however many tiles fail with it.
+// Errors come once: a formula is compiled and a colormap checked once when params are set (a
+// bad one rejects every tile without fetching or rendering it), and an error event is sent once
+// per distinct message per setting of params, however many tiles fail with it.
 
 import { goRuntime } from 'go:wasm_exec';
 import { BandSource, MAX_FORMULA, TesseraError, drawRender, renderOptions } from './bands.js';
@@ -124,31 +124,35 @@ function paramsKey(p) {
 }
 
 /**
- * One setting of params: its formula's compile error, found once, and the errors sent as
- * events for it, each once however many tiles fail with it.
+ * One setting of params: the error of its colormap or formula, found once, and the errors
+ * sent as events for it, each once however many tiles fail with it.
  */
 class Report {
   constructor() {
     this.checked = false;
-    /** The formula's TesseraError, or null. */
-    this.formula = null;
+    /** The TesseraError of the colormap or the formula, or null. */
+    this.bad = null;
     this.sent = new Set();
   }
 }
 
 /**
- * The compile error of params' formula against its binding's names, found once per report: a
- * TesseraError with pos and snippet, the one every tile's render would give, or null. The
- * formula is trimmed, as the core's render trims it, so the positions are the same.
+ * The error every tile's render of params would give, found once per report without a tile,
+ * or null: the colormap's (the core's checkColormap; render parses the colormap first), else
+ * the formula's compile error against its binding's names, a TesseraError with pos and
+ * snippet. The formula is trimmed, as the core's render trims it, so the positions are the same.
  */
-function formulaError(client, params, report) {
+function paramsError(client, params, report) {
   if (!report.checked) {
     report.checked = true;
-    const f = (params.formula || '').trim();
-    const r = f === '' ? {} : client.api.compile(f, bindingNames(params.layers));
-    if (r.error) report.formula = new TesseraError(r.error, r);
+    let r = client.api.checkColormap(colormapString(params.colormap));
+    if (!r.error) {
+      const f = (params.formula || '').trim();
+      r = f === '' ? {} : client.api.compile(f, bindingNames(params.layers));
+    }
+    if (r.error) report.bad = new TesseraError(r.error, r);
   }
-  return report.formula;
+  return report.bad;
 }
 
 /**
@@ -163,23 +167,23 @@ function reportError(client, err, report) {
   return true;
 }
 
-/** Checks params' formula when they are set: its error, if any, is sent now, once. */
+/** Checks params' colormap and formula when they are set: an error, if any, is sent now, once. */
 function setReport(client, params) {
   const report = new Report();
-  const bad = formulaError(client, params, report);
+  const bad = paramsError(client, params, report);
   if (bad) reportError(client, bad, report);
   return report;
 }
 
 /**
- * tile(z, x, y, params) under report: a formula known bad rejects without a request or a
- * render, and an error is sent as an event once per report.
+ * tile(z, x, y, params) under report: a colormap or formula known bad rejects without a request
+ * or a render, and an error is sent as an event once per report.
  */
 async function reportedTile(client, z, x, y, params, signal, report) {
   try {
     if (!intIn(z, 0, MAX_ZOOM) || !intIn(x, 0, 2 ** z - 1) || !intIn(y, 0, 2 ** z - 1)) throw new TesseraError(`tile ${z}/${x}/${y}: no such tile`);
     client.check(params);
-    const bad = formulaError(client, params, report);
+    const bad = paramsError(client, params, report);
     if (bad) throw bad;
     const bytes = await client.source.get(params.layers, z, x, y, signal);
     const size = params.tileSize || 256;
@@ -256,7 +260,7 @@ export class Tessera extends EventTarget {
    * Renders tile z/x/y in the browser into a new canvas (an OffscreenCanvas where there is no
    * document). The bands are fetched once per tile and layers; a tile without data (204) is a
    * transparent canvas of params.tileSize (256) pixels. Calls with params alike in a row send
-   * an error once; a bad formula rejects without a request.
+   * an error once; a bad formula or colormap rejects without a request.
    * @param {{layers: string, formula?: string, colormap?: string|object, range?: number[],
    *   entries?: string[], scale?: number[], alpha?: boolean, enhance?: object, tileSize?: number}} params
    * @param {{signal?: AbortSignal}} [init]
@@ -286,10 +290,12 @@ export class Tessera extends EventTarget {
     const layer = new Grid(() => ({ ...params, formula: params.formula || '', colormap: colormapString(params.colormap), gen }), {
       source: this.source,
       render(...a) {
-        // Tiles of a formula known bad fail as its render would, without the core.
-        const bad = formulaError(client, params, report);
+        // Tiles of a colormap or formula known bad fail as their render would, without it.
+        const bad = paramsError(client, params, report);
         return bad ? { error: bad.message, pos: bad.pos, snippet: bad.snippet } : client.render(...a);
       },
+      // Tiles not fetched yet fail so too, before a request.
+      knownBad: () => paramsError(client, params, report),
       onError(message, e) {
         if (message === null) return;
         const err = e instanceof TesseraError ? e : new TesseraError(message, e || {});
@@ -299,7 +305,7 @@ export class Tessera extends EventTarget {
     }, gridOptions);
     /**
      * Sets some of the parameters; a new binding (layers) reloads the tiles. A bad formula
-     * fires one error now; its tiles keep their pixels.
+     * or colormap fires one error now; its tiles keep their pixels.
      */
     layer.setParams = (p) => {
       const next = { ...params, ...p };
@@ -308,7 +314,7 @@ export class Tessera extends EventTarget {
       Object.assign(params, p);
       gen++;
       report = new Report();
-      const bad = formulaError(client, params, report);
+      const bad = paramsError(client, params, report);
       if (bad) layer.hooks.onError(bad.message, bad);
       if (layer._map) layer.refresh(reload);
       return layer;
@@ -346,8 +352,8 @@ export class Tessera extends EventTarget {
    * new ol.layer.Tile({source: t.openlayersSource(ol, params, {maxZoom: 12})}). Its setParams,
    * setFormula and setColormap re-render every tile in place from the cached bands, under a new
    * source key: the tiles on screen stay until their new renders replace them (a new source,
-   * layer.setSource, showed the map blank for ~300 ms). A formula known bad fires one error
-   * and leaves the tiles on screen. getParams returns the parameters.
+   * layer.setSource, showed the map blank for ~300 ms). A formula or colormap known bad fires one
+   * error and leaves the tiles on screen. getParams returns the parameters.
    * @param {object|Function} ol OpenLayers (the ol namespace of ol.js), or the ImageTile class
    *   (import ImageTile from 'ol/source/ImageTile.js')
    * @param {object} params the algebra parameters (see tile)
@@ -362,7 +368,7 @@ export class Tessera extends EventTarget {
     let gen = 0;
     source.setParams = (q) => {
       loader.set(q);
-      if (!formulaError(this, loader.params, new Report())) source.setKey(`${key}:tessera:${++gen}`);
+      if (!paramsError(this, loader.params, new Report())) source.setKey(`${key}:tessera:${++gen}`);
       return source;
     };
     source.setFormula = (f) => source.setParams({ formula: f });

@@ -254,7 +254,8 @@ const secondFormula = '(r-n)/(n+r)';
   });
   // A bad formula gave an error event for every tile on screen (12 here), and one more for every
   // tile a pan brought in.
-  await check('leaflet-kit: a bad formula sends one error event, not one per tile, panning included; its tiles are not rendered', async () => {
+  await check('leaflet-kit: a bad formula sends one error event, not one per tile, panning included; its tiles are not rendered or requested', async () => {
+    const requests = log.msgpack;
     const r = await p.evaluate(async (bad) => {
       const { t, layer, map } = window;
       const events = { t: 0, layer: 0 }, renders = t.stats.renders;
@@ -280,6 +281,7 @@ const secondFormula = '(r-n)/(n+r)';
     assert.ok(r.failed > 1 && r.panned > 0, `${r.failed} tiles failed, ${r.panned} more after the pan`);
     assert.deepEqual(r.events, { t: 1, layer: 1 }, `error events for ${r.failed} + ${r.panned} failed tiles`);
     assert.equal(r.renders, 0, 'tiles of a formula known bad went to the core');
+    assert.equal(log.msgpack, requests, 'tiles a pan brought in under a formula known bad were requested');
     assert.equal(r.text, await serverFormulaError(badFormula));
   });
   await p.close();
@@ -736,6 +738,40 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     assert.deepEqual(r.nope, Array(3).fill('layer "nope" not found'));
     assert.deepEqual(r.good, ['ok', 'ok', 'ok']);
     assert.deepEqual(r.events, [r.bad[0], r.nope[0], r.again[0]], 'one event per params and message');
+  });
+
+  // A bad colormap was found only by the first tile's render: its tiles were requested first.
+  await check('kit: a bad colormap sends one error event with the core\'s message and fetches nothing', async () => {
+    const requests = log.msgpack;
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const t = window.badColormapKit = await connect(raster);
+      const events = [];
+      t.addEventListener('error', (e) => events.push(e.detail.message));
+      const bad = await Promise.all([4347, 4348, 4349].map((x) => t.tile(13, x, 2842, { ...params, colormap: 'nosuchmap' }).then(() => 'ok', (e) => e.message)));
+      const tileEvents = events.length;
+      // A loader's set checks an object colormap, stringified, at once: one event before any tile.
+      const loader = t.openlayersLoader(params);
+      loader.set({ colormap: { 1: '#zz0000' } });
+      const loaded = await loader(13, 4347, 2842).then(() => 'ok', (e) => e.message);
+      return { bad, tileEvents, events, loaded, fetches: t.stats.bandFetches, renders: t.stats.renders };
+    }, { kit, raster, params });
+    assert.equal(log.msgpack, requests, '.msgpack requests for a colormap known bad');
+    assert.deepEqual({ fetches: r.fetches, renders: r.renders }, { fetches: 0, renders: 0 });
+    assert.equal(new Set(r.bad).size, 1, `tiles: ${r.bad}`);
+    assert.match(r.bad[0], /^colormap: unknown colormap name "nosuchmap"/);
+    assert.equal(r.tileEvents, 1, `error events: ${r.events}`);
+    assert.equal(r.events.length, 2, `error events: ${r.events}`);
+    assert.match(r.events[1], /^colormap: key "1": /);
+    assert.equal(r.loaded, r.events[1]);
+    // The messages are the core's render's, which a good tile's bands show.
+    const render = await p.evaluate(async ({ params }) => {
+      const t = window.badColormapKit;
+      await t.tile(13, 4347, 2842, params);
+      const bytes = t.source.cached(params.layers, 13, 4347, 2842);
+      return [t.render(bytes, params.formula, 'nosuchmap').error, t.render(bytes, params.formula, JSON.stringify({ 1: '#zz0000' })).error];
+    }, { params });
+    assert.deepEqual(render, [r.bad[0], r.events[1]]);
   });
 
   await check('kit: a legend\'s entries as a colormap, as docs/clients.md shows, give the server\'s legend= pixels', async () => {
