@@ -25,7 +25,8 @@ API keys: bearer tokens for tessera serve, kept in the database of DATABASE_URL 
   create   makes a key and prints its token, once (it cannot be shown again). A key writes
            (uploads, re-parses, deletes, legends) and reads; --read makes one that only reads,
            for a server with TESSERA_PRIVATE_READS=1 whose map page is public: a page's token
-           can be read by whoever opens it. Send it as Authorization: Bearer TOKEN.
+           can be read by whoever opens it. Send it as Authorization: Bearer TOKEN. A name
+           has no control characters and is not 12 hex digits (a fingerprint's shape).
   list     the keys: name, scope, fingerprint (the start of the token's hash) and when made.
   revoke   deletes every key of that name, or the one key of that fingerprint.
 
@@ -76,9 +77,11 @@ func runKey(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ref := fs.Arg(0)
-	if sub == "create" && (ref == "" || len(ref) > pgstore.MaxKeyName) {
-		fmt.Fprintf(stderr, "tessera key create: a name of 1 to %d bytes\n", pgstore.MaxKeyName)
-		return 2
+	if sub == "create" {
+		if err := pgstore.CheckKeyName(ref); err != nil {
+			fmt.Fprintf(stderr, "tessera key create: %v\n", err)
+			return 2
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -70,7 +70,12 @@ func TestKeyCommand(t *testing.T) {
 		{[]string{"key", "frob"}, 2, `unknown action "frob"`},
 		{[]string{"key", "create"}, 2, "takes one name"},
 		{[]string{"key", "create", "a", "b"}, 2, "takes one name"},
-		{[]string{"key", "create", strings.Repeat("n", pgstore.MaxKeyName+1)}, 2, "a name of 1 to 256 bytes"},
+		{[]string{"key", "create", strings.Repeat("n", pgstore.MaxKeyName+1)}, 2, "1 to 256 bytes"},
+		// A tab or a newline forged rows of list; a fingerprint's shape was revoked with the
+		// key of that fingerprint.
+		{[]string{"key", "create", "evil\twrite\tdeadbeef0000\t2020-01-01\nroot"}, 2, "without control characters"},
+		{[]string{"key", "create", "0123456789ab"}, 2, "a fingerprint's shape"},
+		{[]string{"key", "create", "0123456789AB"}, 2, "a fingerprint's shape"},
 		{[]string{"key", "create", "--bogus", "x"}, 2, "-bogus"},
 		{[]string{"key", "list", "x"}, 2, "takes nothing"},
 		{[]string{"key", "revoke", "public map"}, 1, `no key has the name or fingerprint "public map"`},

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -46,8 +48,8 @@ type APIKey struct {
 // CreateAPIKey makes a new key named name with scope (ScopeRead or ScopeWrite) and returns
 // its token. Only the token's SHA-256 hash is stored, so the token is shown this once.
 func (s *Store) CreateAPIKey(ctx context.Context, name, scope string) (string, error) {
-	if name == "" || len(name) > MaxKeyName {
-		return "", fmt.Errorf("pgstore: api key name %q: 1 to %d bytes", clipName(name), MaxKeyName)
+	if err := CheckKeyName(name); err != nil {
+		return "", err
 	}
 	if scope != ScopeRead && scope != ScopeWrite {
 		return "", fmt.Errorf("pgstore: api key scope %q: %q or %q", clipName(scope), ScopeRead, ScopeWrite)
@@ -61,6 +63,31 @@ func (s *Store) CreateAPIKey(ctx context.Context, name, scope string) (string, e
 		return "", mapErr(err, "create api key")
 	}
 	return token, nil
+}
+
+// CheckKeyName reports why name cannot name a key, nil when it can: a name is 1 to MaxKeyName
+// bytes of UTF-8 without control characters (a tab or a newline in one forged rows of `tessera
+// key list`), and not 12 hex digits, the shape of a fingerprint (`tessera key revoke` of
+// such a name also revoked the key whose fingerprint it is, and the other way round).
+func CheckKeyName(name string) error {
+	switch {
+	case name == "" || len(name) > MaxKeyName:
+		return fmt.Errorf("pgstore: api key name %q: 1 to %d bytes", clipName(name), MaxKeyName)
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return fmt.Errorf("pgstore: api key name %q: UTF-8 without control characters (tabs, newlines, escapes)", clipName(name))
+	case isFingerprint(name):
+		return fmt.Errorf("pgstore: api key name %q: %d hex digits is a fingerprint's shape, which revoke would also take for another key's", name, fingerprintLen)
+	}
+	return nil
+}
+
+// isFingerprint reports whether ref has the shape of APIKey.Fingerprint (in either case).
+func isFingerprint(ref string) bool {
+	if len(ref) != fingerprintLen {
+		return false
+	}
+	_, err := hex.DecodeString(ref)
+	return err == nil
 }
 
 // APIKeyScope returns the scope of the key whose token this is, or "" when no key has it.

@@ -47,7 +47,9 @@ func TestAPIKeys(t *testing.T) {
 	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE token_hash = $1 OR name = $1`, tok).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the token itself is stored (%d rows, %v)", n, err)
 	}
-	for _, bad := range [][2]string{{"", pgstore.ScopeRead}, {strings.Repeat("n", pgstore.MaxKeyName+1), pgstore.ScopeRead}, {"x", "admin"}, {"x", ""}} {
+	for _, bad := range [][2]string{{"", pgstore.ScopeRead}, {strings.Repeat("n", pgstore.MaxKeyName+1), pgstore.ScopeRead}, {"x", "admin"}, {"x", ""},
+		{"a\tb", pgstore.ScopeRead}, {"a\nb", pgstore.ScopeRead}, {"\x1b[2Jx", pgstore.ScopeRead}, {"\xff", pgstore.ScopeRead},
+		{"deadbeef0123", pgstore.ScopeRead}, {"DEADBEEF0123", pgstore.ScopeRead}} {
 		if _, err := s.CreateAPIKey(ctx, bad[0], bad[1]); err == nil {
 			t.Errorf("CreateAPIKey(%.20q, %q) accepted", bad[0], bad[1])
 		}
