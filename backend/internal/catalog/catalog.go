@@ -23,6 +23,9 @@ var (
 	ErrAmbiguous = errors.New("ambiguous")
 	// ErrConflict: a unique name is already taken.
 	ErrConflict = errors.New("conflict")
+	// ErrUnstorable: text the database cannot hold (a NUL character), in a name, a legend, a
+	// session key or colormap: the request's fault, not the store's.
+	ErrUnstorable = errors.New("text with a NUL character, which the database cannot store")
 )
 
 // MaxRefLen is the longest layer reference (an id, a name or a fragment of the source's file

@@ -273,6 +273,11 @@ func mapErr(err error, what string) error {
 			return fmt.Errorf("pgstore: %s: already exists (%s): %w", what, pe.Detail, catalog.ErrConflict)
 		case "23503":
 			return fmt.Errorf("pgstore: %s: refers to a missing row (%s): %w", what, pe.Detail, catalog.ErrNotFound)
+		case "22021", "22P05":
+			// A NUL in text (invalid_byte_sequence) or \u0000 in JSON (untranslatable_character):
+			// any client can send either (%00 in a URL, \u0000 in a body); a 500 and an error
+			// logged for each.
+			return fmt.Errorf("pgstore: %s: %w", what, catalog.ErrUnstorable)
 		case "23514", "22001", "22003":
 			return fmt.Errorf("pgstore: %s: value rejected: %s", what, pe.Message)
 		}

@@ -1121,3 +1121,31 @@ func TestReadKeyScope(t *testing.T) {
 		})
 	}
 }
+
+// TestNULCharacter pins a bug: a NUL character (%00 in a URL, \u0000 in JSON) in a layer
+// reference, a legend title or entry, a session key or colormap reached PostgreSQL, which
+// cannot store one in text, and was a 500 (and an error in the log) for each request, reads
+// by anyone included. Now a 400 naming it.
+func TestNULCharacter(t *testing.T) {
+	e := setup(t, 0)
+	for _, c := range []call{
+		{path: "/raster/tiles/a%00b/3/4/3.png"},
+		{path: "/raster/tiles/ramp/3/4/3.png?legend=k%00"},
+		{path: "/raster/layers/a%00b"},
+		{path: "/raster/algebra/3/4/3.png?layers=x=a%00b&formula=x"},
+		{method: "POST", path: "/raster/session/colormap", body: `{"key":"k\u0000","colormap":{"1":"#000"}}`},
+		{method: "POST", path: "/raster/legend", body: `{"title":"a\u0000b","entries":[]}`},
+		{method: "POST", path: "/raster/legend", body: `{"title":"x0","description":"d\u0000","entries":[]}`},
+		{method: "POST", path: "/raster/legend", body: `{"title":"x1","entries":[{"name":"a\u0000","expression":"1","color":"#ff0000"}]}`},
+		{method: "POST", path: "/raster/legend", body: `{"title":"x2","entries":[{"name":"a","expression":"1","color":"#ff0000","code":"\u0000"}]}`},
+		{method: "POST", path: "/raster/layers", body: `{"name":"n\u0000","url":"http://127.0.0.1:1/x.tif"}`},
+	} {
+		if c.method != "" {
+			c.ctype, c.header = "application/json", auth
+		}
+		resp, body := e.do(t, c)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "NUL") {
+			t.Errorf("%s %s %s: %d %s, want a 400 naming the NUL", c.method, c.path, c.body, resp.StatusCode, body)
+		}
+	}
+}

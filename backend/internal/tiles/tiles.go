@@ -244,6 +244,7 @@ var statusTable = []struct {
 	{ErrTooLarge, http.StatusBadRequest},
 	{catalog.ErrAmbiguous, http.StatusBadRequest},
 	{catalog.ErrNotFound, http.StatusNotFound},
+	{catalog.ErrUnstorable, http.StatusBadRequest},
 	{formula.ErrMissingVar, http.StatusBadRequest},
 	{colormap.ErrInvalid, http.StatusBadRequest},
 	{colormap.ErrInvalidColor, http.StatusBadRequest},
