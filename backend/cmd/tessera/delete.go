@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/ingest"
@@ -41,58 +40,53 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera delete: name the layers to delete\n\n%s\n", deleteUsage)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	st, code := openMigrated(ctx, "delete", stderr)
-	if st == nil {
-		return code
-	}
-	defer st.Close()
-	// Only RASTER_WORKDIR matters here, which ConfigFromEnv sets whatever its error: another
-	// ingest setting that is bad (RASTER_TILESIZE=x) left the files where they were, unsaid.
-	ic, _ := ingest.ConfigFromEnv(os.Getenv)
-	work := ic.WorkDir
-	uploads := server.UploadDir(work)
-	// Every name first: a name that finds no layer (or several) among others deletes none
-	// of them. It deleted the layers named before it, then stopped.
-	var layers []catalog.Layer
-	seen := map[int64]bool{}
-	failed := false
-	for _, ref := range fs.Args() {
-		l, err := st.Layer(ctx, ref)
-		switch {
-		case errors.Is(err, catalog.ErrNotFound):
-			fmt.Fprintf(stderr, "tessera delete: no layer %q (tessera serve's GET /raster/layers lists them)\n", ref)
-			failed = true
-		case errors.Is(err, catalog.ErrAmbiguous):
-			fmt.Fprintf(stderr, "tessera delete: %v: give its id or whole name\n", err)
-			failed = true
-		case err != nil:
-			fmt.Fprintf(stderr, "tessera delete: %q: %v\n", ref, err)
-			return 1
-		case !seen[l.ID]:
-			seen[l.ID] = true
-			layers = append(layers, l)
+	return withStore("delete", true, stderr, func(ctx context.Context, st *pgstore.Store) int {
+		// Only RASTER_WORKDIR matters here, which ConfigFromEnv sets whatever its error: another
+		// ingest setting that is bad (RASTER_TILESIZE=x) left the files where they were, unsaid.
+		ic, _ := ingest.ConfigFromEnv(os.Getenv)
+		work := ic.WorkDir
+		uploads := server.UploadDir(work)
+		// Every name first: a name that finds no layer (or several) among others deletes none
+		// of them. It deleted the layers named before it, then stopped.
+		var layers []catalog.Layer
+		seen := map[int64]bool{}
+		failed := false
+		for _, ref := range fs.Args() {
+			l, err := st.Layer(ctx, ref)
+			switch {
+			case errors.Is(err, catalog.ErrNotFound):
+				fmt.Fprintf(stderr, "tessera delete: no layer %q (tessera serve's GET /raster/layers lists them)\n", ref)
+				failed = true
+			case errors.Is(err, catalog.ErrAmbiguous):
+				fmt.Fprintf(stderr, "tessera delete: %v: give its id or whole name\n", err)
+				failed = true
+			case err != nil:
+				fmt.Fprintf(stderr, "tessera delete: %q: %v\n", ref, err)
+				return 1
+			case !seen[l.ID]:
+				seen[l.ID] = true
+				layers = append(layers, l)
+			}
 		}
-	}
-	if failed {
-		if len(layers) > 0 {
-			fmt.Fprintln(stderr, "tessera delete: nothing deleted")
-		}
-		return 1
-	}
-	for _, l := range layers {
-		if err := st.DeleteLayer(ctx, l.ID); err != nil {
-			fmt.Fprintf(stderr, "tessera delete: %q: %v\n", l.Name, err)
+		if failed {
+			if len(layers) > 0 {
+				fmt.Fprintln(stderr, "tessera delete: nothing deleted")
+			}
 			return 1
 		}
-		fmt.Fprintf(stdout, "deleted layer %q (id %d)\n", l.Name, l.ID)
-		if _, err := server.RemoveUpload(ctx, st, uploads, l); err != nil {
-			fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file %s stays (%v); remove it by hand\n", l.Name, l.Source, err)
+		for _, l := range layers {
+			if err := st.DeleteLayer(ctx, l.ID); err != nil {
+				fmt.Fprintf(stderr, "tessera delete: %q: %v\n", l.Name, err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "deleted layer %q (id %d)\n", l.Name, l.ID)
+			if _, err := server.RemoveUpload(ctx, st, uploads, l); err != nil {
+				fmt.Fprintf(stderr, "tessera delete: %q: its uploaded file %s stays (%v); remove it by hand\n", l.Name, l.Source, err)
+			}
+			if _, err := ingest.RemoveKept(work, l); err != nil {
+				fmt.Fprintf(stderr, "tessera delete: %q: its reprojected copy %s stays (%v); remove it by hand\n", l.Name, l.ReprojectedPath, err)
+			}
 		}
-		if _, err := ingest.RemoveKept(work, l); err != nil {
-			fmt.Fprintf(stderr, "tessera delete: %q: its reprojected copy %s stays (%v); remove it by hand\n", l.Name, l.ReprojectedPath, err)
-		}
-	}
-	return 0
+		return 0
+	})
 }

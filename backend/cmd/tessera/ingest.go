@@ -485,6 +485,24 @@ func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.S
 	return st, 0
 }
 
+// withStore runs run with a context that Ctrl-C cancels and the store of DATABASE_URL,
+// migrated first when migrate is set, and closes the store after; when the store does not
+// open it prints why (openStore) and returns the exit code.
+func withStore(cmd string, migrate bool, stderr io.Writer, run func(ctx context.Context, st *pgstore.Store) int) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	open := openStore
+	if migrate {
+		open = openMigrated
+	}
+	st, code := open(ctx, cmd, stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	return run(ctx, st)
+}
+
 func resolveLegend(ctx context.Context, st *pgstore.Store, ref string) (int64, error) {
 	l, err := st.LegendByRef(ctx, ref)
 	return l.ID, err

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 	"text/tabwriter"
 
@@ -83,51 +81,46 @@ func runKey(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	st, code := openMigrated(ctx, "key", stderr)
-	if st == nil {
-		return code
-	}
-	defer st.Close()
-	switch sub {
-	case "create":
-		scope := pgstore.ScopeWrite
-		if read {
-			scope = pgstore.ScopeRead
+	return withStore("key", true, stderr, func(ctx context.Context, st *pgstore.Store) int {
+		switch sub {
+		case "create":
+			scope := pgstore.ScopeWrite
+			if read {
+				scope = pgstore.ScopeRead
+			}
+			tok, err := st.CreateAPIKey(ctx, ref, scope)
+			if err != nil {
+				fmt.Fprintf(stderr, "tessera key create: %v\n", err)
+				return 1
+			}
+			fmt.Fprintln(stdout, tok)
+			fmt.Fprintf(stderr, "tessera key: made %s key %q; its token (above) is shown this once\n", scope, ref)
+		case "list":
+			keys, err := st.APIKeys(ctx)
+			if err != nil {
+				fmt.Fprintf(stderr, "tessera key list: %v\n", err)
+				return 1
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSCOPE\tFINGERPRINT\tCREATED")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.Name, k.Scope, k.Fingerprint, k.Created.UTC().Format("2006-01-02 15:04:05Z"))
+			}
+			tw.Flush()
+		case "revoke":
+			gone, err := st.RevokeAPIKeys(ctx, ref)
+			if errors.Is(err, catalog.ErrNotFound) {
+				fmt.Fprintf(stderr, "tessera key revoke: no key has the name or fingerprint %q (tessera key list)\n", ref)
+				return 1
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "tessera key revoke: %v\n", err)
+				return 1
+			}
+			for _, k := range gone {
+				fmt.Fprintf(stdout, "revoked %s key %q (%s)\n", k.Scope, k.Name, k.Fingerprint)
+			}
 		}
-		tok, err := st.CreateAPIKey(ctx, ref, scope)
-		if err != nil {
-			fmt.Fprintf(stderr, "tessera key create: %v\n", err)
-			return 1
-		}
-		fmt.Fprintln(stdout, tok)
-		fmt.Fprintf(stderr, "tessera key: made %s key %q; its token (above) is shown this once\n", scope, ref)
-	case "list":
-		keys, err := st.APIKeys(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "tessera key list: %v\n", err)
-			return 1
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSCOPE\tFINGERPRINT\tCREATED")
-		for _, k := range keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.Name, k.Scope, k.Fingerprint, k.Created.UTC().Format("2006-01-02 15:04:05Z"))
-		}
-		tw.Flush()
-	case "revoke":
-		gone, err := st.RevokeAPIKeys(ctx, ref)
-		if errors.Is(err, catalog.ErrNotFound) {
-			fmt.Fprintf(stderr, "tessera key revoke: no key has the name or fingerprint %q (tessera key list)\n", ref)
-			return 1
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "tessera key revoke: %v\n", err)
-			return 1
-		}
-		for _, k := range gone {
-			fmt.Fprintf(stdout, "revoked %s key %q (%s)\n", k.Scope, k.Name, k.Fingerprint)
-		}
-	}
-	return 0
+		return 0
+	})
 }

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 )
@@ -46,45 +44,39 @@ func runMigrate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	st, code := openStore(ctx, "migrate", stderr)
-	if st == nil {
-		return code
-	}
-	defer st.Close()
-
-	switch action {
-	case "up":
-		if err := st.Migrate(ctx); err != nil {
-			fmt.Fprintf(stderr, "tessera migrate: %v\n", err)
-			return 1
-		}
-		fallthrough
-	case "status":
-		ms, err := st.MigrationStatus(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "tessera migrate: %v\n", err)
-			return 1
-		}
-		for _, m := range ms {
-			state := "pending"
-			if m.Applied {
-				state = "applied"
+	return withStore("migrate", false, stderr, func(ctx context.Context, st *pgstore.Store) int {
+		switch action {
+		case "up":
+			if err := st.Migrate(ctx); err != nil {
+				fmt.Fprintf(stderr, "tessera migrate: %v\n", err)
+				return 1
 			}
-			fmt.Fprintf(stdout, "%05d  %-8s %s\n", m.Version, state, m.Source)
+			fallthrough
+		case "status":
+			ms, err := st.MigrationStatus(ctx)
+			if err != nil {
+				fmt.Fprintf(stderr, "tessera migrate: %v\n", err)
+				return 1
+			}
+			for _, m := range ms {
+				state := "pending"
+				if m.Applied {
+					state = "applied"
+				}
+				fmt.Fprintf(stdout, "%05d  %-8s %s\n", m.Version, state, m.Source)
+			}
+		case "down":
+			v, err := st.MigrateDown(ctx)
+			if err != nil {
+				fmt.Fprintf(stderr, "tessera migrate: %v\n", err)
+				return 1
+			}
+			if v == 0 {
+				fmt.Fprintln(stdout, "no migration applied; nothing to roll back")
+			} else {
+				fmt.Fprintf(stdout, "rolled back migration %05d\n", v)
+			}
 		}
-	case "down":
-		v, err := st.MigrateDown(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "tessera migrate: %v\n", err)
-			return 1
-		}
-		if v == 0 {
-			fmt.Fprintln(stdout, "no migration applied; nothing to roll back")
-		} else {
-			fmt.Fprintf(stdout, "rolled back migration %05d\n", v)
-		}
-	}
-	return 0
+		return 0
+	})
 }
