@@ -54,8 +54,8 @@ func (cs Counts) Map() map[string]int {
 // which must hold at least 4·len(x.Values) bytes: every byte of pix[:4·len(x.Values)], so a
 // reused buffer needs no clearing (an error may leave it as it was). rng is the range the
 // caller knows (the layer's statistics) for continuous colormaps; the colormap's own range
-// wins over it, and without either the range is the data's own minimum and maximum. The counts are returned
-// for discrete colormaps only (nil otherwise).
+// wins over it, and without either the range is the data's own minimum and maximum. The
+// counts are returned for discrete colormaps only (nil otherwise).
 //
 // Discrete: pix starts transparent; each key in order colours the pixels it selects, so
 // later keys win. A number key selects the valid pixels equal to it: exactly, or, for a key

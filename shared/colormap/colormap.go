@@ -169,10 +169,13 @@ func (c *Colormap) Select(keys []string) *Colormap {
 	return &d
 }
 
+// grayscale is Grayscale's colormap, made once: a colormap is never changed after it is made
+// (WithRange and Select return copies), and a tile without a colormap used to derive its
+// segments again.
+var grayscale = withStops([]color.NRGBA{{0, 0, 0, 255}, {255, 255, 255, 255}})
+
 // Grayscale returns the default colormap: black to white over the range.
-func Grayscale() *Colormap {
-	return withStops([]color.NRGBA{{0, 0, 0, 255}, {255, 255, 255, 255}})
-}
+func Grayscale() *Colormap { return grayscale }
 
 // NewContinuous returns the continuous colormap from → [over →] to; rng may be nil (the
 // range then comes from the caller or the data).
