@@ -210,26 +210,16 @@ func (b *Band) Decode(vals []float64, mask []bool) ([]float64, []bool) {
 		vals = make([]float64, n)
 	}
 	vals = vals[:n]
-	if found, known := b.intNoData(); known {
-		b.convert(vals, 0)
-		if !found {
-			return vals, nil
-		}
-		return vals, maskInto(grow(mask, n), vals, b.HasNoData, b.NoData)
-	}
 	// Convert a chunk at a time and look for nodata in the chunk while it is in the L1
 	// cache: a band without nodata (the common case) is then read once, not twice.
+	d := b.BlockDecoder()
 	hit := false
-	fused := b.Type == Float32 && b.HasNoData && !math.IsNaN(b.NoData) && !math.IsInf(b.NoData, 0)
 	for lo := 0; lo < n; lo += decodeChunk {
 		hi := min(lo+decodeChunk, n)
-		if fused && !hit {
-			hit = convertFloat32NoData(vals[lo:hi], b.Data[4*lo:4*hi], b.NoData)
-			continue
-		}
-		b.convert(vals[lo:hi], lo)
-		if !hit {
-			hit = anyNoData(vals[lo:hi], b.HasNoData, b.NoData)
+		if hit {
+			b.convert(vals[lo:hi], lo)
+		} else {
+			hit = d.convert(vals[lo:hi], lo)
 		}
 	}
 	if !hit {
@@ -255,28 +245,34 @@ func (b *Band) BlockDecoder() BlockDecoder {
 	return d
 }
 
-// Decode converts pixels [off, off+len(vals)) into vals and returns their nodata mask in
-// mask[:len(vals)] (grown when too small), or nil when none of them is nodata.
-func (d BlockDecoder) Decode(vals []float64, mask []bool, off int) ([]float64, []bool) {
+// convert converts pixels [off, off+len(vals)) into vals and reports whether some of them may
+// be nodata: whether some is, except for 8- and 16-bit integers, where it is whether the band
+// has one (intNoData, known for the whole band without a look at the values).
+func (d BlockDecoder) convert(vals []float64, off int) bool {
 	b := d.b
-	var hit bool
 	switch {
 	case d.intKnown:
 		b.convert(vals, off)
-		if !d.intFound {
-			return vals, nil
-		}
-		hit = anyNoData(vals, b.HasNoData, b.NoData)
+		return d.intFound
 	case d.fused:
-		hit = convertFloat32NoData(vals, b.Data[4*off:4*(off+len(vals))], b.NoData)
+		return convertFloat32NoData(vals, b.Data[4*off:4*(off+len(vals))], b.NoData)
 	default:
 		b.convert(vals, off)
-		hit = anyNoData(vals, b.HasNoData, b.NoData)
+		return anyNoData(vals, b.HasNoData, b.NoData)
+	}
+}
+
+// Decode converts pixels [off, off+len(vals)) into vals and returns their nodata mask in
+// mask[:len(vals)] (grown when too small), or nil when none of them is nodata.
+func (d BlockDecoder) Decode(vals []float64, mask []bool, off int) ([]float64, []bool) {
+	hit := d.convert(vals, off)
+	if hit && d.intKnown { // the band has nodata; this block?
+		hit = anyNoData(vals, d.b.HasNoData, d.b.NoData)
 	}
 	if !hit {
 		return vals, nil
 	}
-	return vals, maskInto(grow(mask, len(vals)), vals, b.HasNoData, b.NoData)
+	return vals, maskInto(grow(mask, len(vals)), vals, d.b.HasNoData, d.b.NoData)
 }
 
 // intNoData reports, for a band of 8- or 16-bit integers (known), whether some pixel is
