@@ -185,6 +185,11 @@ func renderWhole(r Request, out *Output) error {
 	return nil
 }
 
+// noBand is the error for a formula variable the request has no band for.
+func noBand(v string) error {
+	return invalid("the formula uses %q but no layer is named so; name a layer %s=ID in layers", v, v)
+}
+
 // renderBlock is how many pixels renderBlocks carries through decoding, formula and colours
 // at a time: 16 rows of a 256-pixel tile, whose float64s (32 KB a variable) stay in the
 // cache from one step to the next.
@@ -236,7 +241,7 @@ func renderBlocks(r Request, out *Output) error {
 	for i, v := range names {
 		b, ok := r.Bands[v]
 		if !ok {
-			return invalid("the formula uses %q but no layer is named so; name a layer %s=ID in layers", v, v)
+			return noBand(v)
 		}
 		ins[i] = input{name: v, dec: b.BlockDecoder(), band: b, vals: blockFloats.get(renderBlock), mask: blockBools.get(renderBlock)}
 	}
@@ -380,7 +385,7 @@ func evaluateInto(res *formula.Result, r Request) (int, int, error) {
 	for _, v := range names {
 		b, ok := r.Bands[v]
 		if !ok {
-			return 0, 0, invalid("the formula uses %q but no layer is named so; name a layer %s=ID in layers", v, v)
+			return 0, 0, noBand(v)
 		}
 		vb, mb := floatBufs.get(b.Len()), boolBufs.get(b.Len())
 		decoded, masks = append(decoded, vb), append(masks, mb)
