@@ -104,16 +104,9 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	local := fs.Bool("local", false, "run the tasks in this process even when REDIS_URL is set")
 
 	// Flags may come before or after the path.
-	var pos []string
-	for {
-		if code, ok := parseFlags(fs, args); !ok {
-			return code
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, code, ok := parseInterspersed(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintf(stderr, "tessera ingest: one PATH_OR_URL expected, got %d\n\n", len(pos))

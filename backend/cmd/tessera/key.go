@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
@@ -56,25 +55,20 @@ func runKey(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera key: unknown action %q: create, list or revoke (tessera key --help)\n", sub)
 		return 2
 	}
-	// Flags after the name too (tessera key create NAME --read): flag stops at the first
-	// argument that is not one, which made that a usage error.
-	var flags, rest []string
-	for _, a := range args {
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
-			flags = append(flags, a)
-		} else {
-			rest = append(rest, a)
-		}
-	}
-	if code, ok := parseFlags(fs, append(flags, rest...)); !ok {
+	// Flags after the name too (tessera key create NAME --read).
+	pos, code, ok := parseInterspersed(fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != want {
+	if len(pos) != want {
 		what := map[string]string{"create": "one name", "list": "nothing", "revoke": "one name or fingerprint"}[sub]
-		fmt.Fprintf(stderr, "tessera key %s: takes %s, got %d argument(s) (tessera key --help)\n", sub, what, fs.NArg())
+		fmt.Fprintf(stderr, "tessera key %s: takes %s, got %d argument(s) (tessera key --help)\n", sub, what, len(pos))
 		return 2
 	}
-	ref := fs.Arg(0)
+	ref := ""
+	if want == 1 {
+		ref = pos[0]
+	}
 	if sub == "create" {
 		if err := pgstore.CheckKeyName(ref); err != nil {
 			fmt.Fprintf(stderr, "tessera key create: %v\n", err)

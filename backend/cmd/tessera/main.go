@@ -91,3 +91,19 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	fmt.Fprintf(out, "tessera %s: %v\n(tessera %s --help lists the options)\n", fs.Name(), err, fs.Name())
 	return 2, false
 }
+
+// parseInterspersed is parseFlags for a command whose flags may also follow its arguments
+// (tessera ingest PATH --json, tessera key create NAME --read): flag stops at the first
+// argument that is not a flag, so it parses again after each one. pos are the arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	for {
+		if code, ok := parseFlags(fs, args); !ok {
+			return nil, code, false
+		}
+		if fs.NArg() == 0 {
+			return pos, 0, true
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"flag"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,6 +34,41 @@ func TestBadFlag(t *testing.T) {
 			code, _, errText := runCmd(tc.args[0], "-h")
 			if code != 0 || !strings.HasPrefix(errText, "usage: tessera "+tc.args[0]) {
 				t.Errorf("exit %d, stderr %q; want 0 and the usage", code, errText)
+			}
+		})
+	}
+}
+
+// TestParseInterspersed: flags before, between and after the arguments (tessera ingest and
+// tessera key take them there), a flag's value is not an argument, the one after -- is one, and a
+// bad flag ends the command with 2, -h with 0.
+func TestParseInterspersed(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		pos      []string
+		code     int
+		ok, read bool
+		queue    string
+	}{
+		{"flags first", []string{"--read", "--queue", "q", "a"}, []string{"a"}, 0, true, true, "q"},
+		{"flags after", []string{"a", "--read", "b", "--queue", "q"}, []string{"a", "b"}, 0, true, true, "q"},
+		{"value is no argument", []string{"--queue", "a"}, nil, 0, true, false, "a"},
+		{"an argument after --", []string{"a", "--", "--read"}, []string{"a", "--read"}, 0, true, false, ""},
+		{"lone dash is an argument", []string{"-", "--read"}, []string{"-"}, 0, true, true, ""},
+		{"bad flag", []string{"a", "--bogus"}, nil, 2, false, false, ""},
+		{"help", []string{"a", "-h"}, nil, 0, false, false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("x", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			read := fs.Bool("read", false, "")
+			queue := fs.String("queue", "", "")
+			pos, code, ok := parseInterspersed(fs, tc.args)
+			if !slices.Equal(pos, tc.pos) || code != tc.code || ok != tc.ok || ok && (*read != tc.read || *queue != tc.queue) {
+				t.Errorf("pos %q, code %d, ok %v, read %v, queue %q; want %q, %d, %v, %v, %q",
+					pos, code, ok, *read, *queue, tc.pos, tc.code, tc.ok, tc.read, tc.queue)
 			}
 		})
 	}
