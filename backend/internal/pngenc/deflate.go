@@ -27,25 +27,28 @@ const (
 	endOfBlock = 256 // the literal/length symbol
 )
 
+// lengthBase is the smallest length of each length symbol's range, minus 3, and
+// lengthExtra its extra bits (RFC 1951 §3.2.5): symbol 257+c covers lengthBase[c]+3 up to the
+// next symbol's base, and 285 (c = 28) the length 258 alone.
+var (
+	lengthBase  = [29]uint16{0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 255}
+	lengthExtra = [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+)
+
 // lengthCodes maps a match length minus 3 to its literal/length symbol's offset from 257
-// and its extra bits (RFC 1951 §3.2.5).
+// and its extra bits, from lengthBase and lengthExtra.
 var lengthCodes = func() (t [256]struct{ code, extra uint8 }) {
-	base := [29]int{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
-	extra := [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
-	for c := range base {
-		end := maxMatch + 1
-		if c+1 < len(base) {
-			end = base[c+1]
+	for c, b := range lengthBase {
+		end := uint16(maxMatch - 3 + 1)
+		if c+1 < len(lengthBase) {
+			end = lengthBase[c+1]
 		}
-		for l := base[c]; l < end; l++ {
-			t[l-3].code, t[l-3].extra = uint8(c), extra[c]
+		for l := b; l < end; l++ {
+			t[l].code, t[l].extra = uint8(c), lengthExtra[c]
 		}
 	}
 	return t
 }()
-
-// lengthBase is the smallest length of each length symbol's range, minus 3.
-var lengthBase = [29]uint16{0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 255}
 
 // distCode returns the distance symbol for a distance minus one, x (0 to 32767), and its
 // extra bits' count and value (RFC 1951 §3.2.5), without a branch: symbol 2e+2 and 2e+3
@@ -231,7 +234,7 @@ func (d *deflater) align() {
 func (d *deflater) block(data []byte, final bool) {
 	var extraBits uint64 // the bits the matches' lengths and distances carry beyond their codes
 	for c := range 29 {
-		extraBits += uint64(d.litFreq[257+c]) * uint64(lengthExtra(c))
+		extraBits += uint64(d.litFreq[257+c]) * uint64(lengthExtra[c])
 	}
 	for c := range 30 {
 		extraBits += uint64(d.distFreq[c]) * uint64(distExtra(c))
@@ -348,14 +351,6 @@ func (d *deflater) writeTokens(toks []uint32) {
 		nb &= 7
 	}
 	d.pos, d.bits, d.nbits = pos, acc, nb
-}
-
-// lengthExtra is the extra bits of length symbol 257+c.
-func lengthExtra(c int) int {
-	if c < 8 || c == 28 {
-		return 0
-	}
-	return (c - 4) / 4
 }
 
 // distExtra is the extra bits of distance symbol c.
