@@ -333,7 +333,8 @@ func (d *deflater) block(data []byte, final bool) {
 	d.writeBits(uint64(d.litCodes[endOfBlock]), uint(d.litLens[endOfBlock]))
 }
 
-// writeTokens writes toks with the block's codes (d.lit, d.lens, d.dist).
+// writeTokens writes toks with the block's code tables (d.head, d.dist), as writeBits would,
+// with the bit buffer kept in locals.
 func (d *deflater) writeTokens(toks []uint32) {
 	const low = 1<<48 - 1
 	out, pos, acc, nb := d.out, d.pos, d.bits, d.nbits
