@@ -451,9 +451,16 @@ func openStore(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.Stor
 	if dsn == "" {
 		dsn = pgstore.DefaultDSN
 	}
+	return openDSN(ctx, cmd, dsn, stderr)
+}
+
+// openDSN opens the store of dsn with opts, giving it 30 seconds; on failure it prints why
+// and returns a nil store and the exit code: 2 for a DATABASE_URL that cannot be read, 1 for
+// a database that does not answer.
+func openDSN(ctx context.Context, cmd, dsn string, stderr io.Writer, opts ...pgstore.Option) (*pgstore.Store, int) {
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := pgstore.Open(openCtx, dsn)
+	st, err := pgstore.Open(openCtx, dsn, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera %s: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", cmd, err)
 		if errors.Is(err, pgstore.ErrDSN) {

@@ -247,15 +247,9 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("tessera serve: starting", "config", cfg.String())
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	st, err := pgstore.Open(openCtx, cfg.DatabaseURL, pgstore.WarmPool())
-	cancel()
-	if err != nil {
-		fmt.Fprintf(stderr, "tessera serve: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", err)
-		if errors.Is(err, pgstore.ErrDSN) {
-			return 2 // a setting to correct, as a bad flag
-		}
-		return 1
+	st, code := openDSN(ctx, "serve", cfg.DatabaseURL, stderr, pgstore.WarmPool())
+	if st == nil {
+		return code
 	}
 	defer st.Close()
 	if err := st.Migrate(ctx); err != nil {
