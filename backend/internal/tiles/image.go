@@ -233,16 +233,22 @@ func (j *job) etag(styleKey string) string {
 // every use: with the ETag, an unchanged colormap costs a 304.
 const sessionCacheControl = "private, no-cache"
 
-// sessionCache sets the Cache-Control and Vary of an answer that depends on the client's
-// session cookie (a session-coloured tile, or the 404 saying the session has no such
-// colormap): sessionCacheControl, or "private, no-store" when TESSERA_CACHE_CONTROL forbids
-// storing tiles at all, so the session's answers are never kept where other tiles are not.
-func (s *Service) sessionCache(h http.Header) {
-	cc := sessionCacheControl
-	if hasDirective(s.cfg.CacheControl, "no-store") {
-		cc = "private, no-store"
+// sessionCacheControlFor is the Cache-Control of a session's answers under the tiles'
+// Cache-Control cc (TESSERA_CACHE_CONTROL): sessionCacheControl, or "private, no-store" when
+// cc forbids storing tiles at all, so the session's answers are never kept where other tiles
+// are not. New works it out once.
+func sessionCacheControlFor(cc string) string {
+	if hasDirective(cc, "no-store") {
+		return "private, no-store"
 	}
-	h.Set("Cache-Control", cc)
+	return sessionCacheControl
+}
+
+// sessionCache sets the Cache-Control (sessionCacheControlFor) and Vary of an answer that
+// depends on the client's session cookie (a session-coloured tile, or the 404 saying the
+// session has no such colormap).
+func (s *Service) sessionCache(h http.Header) {
+	h.Set("Cache-Control", s.sessionCC)
 	h.Add("Vary", "Cookie")
 }
 

@@ -163,6 +163,9 @@ type Service struct {
 	styles *ttlMap[string, resolvedStyle]
 	// blank holds the answers for tiles with no data, made once at the service's tile size.
 	blank emptyImages
+	// sessionCC is the Cache-Control of answers coloured by a session colormap
+	// (sessionCacheControlFor cfg.CacheControl).
+	sessionCC string
 }
 
 // New returns a service reading from store.
@@ -175,8 +178,9 @@ func New(store Store, cfg Config) *Service {
 		responses: newLRU[string](cfg.ResponseCacheBytes, func(r *Response) int64 {
 			return int64(len(r.Body)) + 512
 		}),
-		programs: newLRU[string](1<<20, func(p *formula.Program) int64 { return 4096 }),
-		heavy:    make(chan struct{}, 2),
+		programs:  newLRU[string](1<<20, func(p *formula.Program) int64 { return 4096 }),
+		heavy:     make(chan struct{}, 2),
+		sessionCC: sessionCacheControlFor(cfg.CacheControl),
 	}
 	s.layers = newTTLMap[string, catalog.Layer](cfg.LayerTTL, "layer", s.hit)
 	s.styles = newTTLMap[string, resolvedStyle](cfg.LayerTTL, "legend", s.hit)
