@@ -5,12 +5,12 @@
 // in the smallest colour type that holds them exactly (Encoder.Encode): image/png writes an
 // NRGBA image as RGB or RGBA only.
 //
-// Encode (level 1, what the server uses) filters every row but the first with Up, straight
-// from the RGBA rows eight bytes at a time, packing the differences to the colour type as it
-// goes (an opaque grey image is packed while scan finds it grey), and compresses with this
-// package's own deflate encoder (deflate.go), which compares the next eight bytes with two
-// candidates a position, the pixel to the right in the row above and a one-entry hash table
-// of eight-byte keys, and writes each block with codes built for it (huffman.go).
+// Encode filters every row but the first with Up, straight from the RGBA rows eight bytes at
+// a time, packing the differences to the colour type as it goes (an opaque grey image is
+// packed while scan finds it grey), and compresses with this package's own deflate encoder
+// (deflate.go), which compares the next eight bytes with two candidates a position, the pixel
+// to the right in the row above and a one-entry hash table of eight-byte keys, and writes
+// each block with codes built for it (huffman.go).
 //
 // Why not image/png: it spends most of a tile's encode choosing among five filters for every
 // row, and in compress/flate. Why not github.com/klauspost/compress/flate at level 1, which
@@ -21,7 +21,8 @@
 // The time saved is the filter choice, the packing, and fewer, longer matches (eight-byte
 // hash keys, the diagonal); per match, this deflate costs about as much as klauspost's. The
 // row above and the diagonal, which a hash table of recent positions misses on smooth
-// gradients, make up for Up alone. NewEncoder's other levels still use klauspost's flate.
+// gradients, make up for Up alone. klauspost's flate (level 1) still compresses rows longer
+// than a block (blockBytes), and is the benchmarks' baseline.
 package pngenc
 
 import (
@@ -53,8 +54,7 @@ const (
 // Encoder encodes PNG images, reusing its compressor and buffers between calls; an Encoder
 // is not safe for concurrent use (Encode, the package function, pools them).
 type Encoder struct {
-	level int
-	zw    *flate.Writer // levels other than 1, rows wider than blockBytes, and the baseline
+	zw    *flate.Writer // rows wider than blockBytes, and the baseline; made when first needed
 	idat  bytes.Buffer
 	row   []byte // filter byte + the row Sub-filtered (the klauspost path, as rowUp and prev)
 	rowUp []byte // filter byte + the row Up-filtered
@@ -68,27 +68,14 @@ type Encoder struct {
 	last  int // the length of the last block's data the hash table holds positions in
 }
 
-// NewEncoder returns an encoder compressing at the given deflate level, 1 (flate.BestSpeed,
-// what the tile server uses) to 9. Level 1 uses this package's own deflate encoder (see the
-// package comment); the others github.com/klauspost/compress/flate.
-func NewEncoder(level int) (*Encoder, error) {
-	e := &Encoder{level: level}
-	if level != flate.BestSpeed {
-		zw, err := flate.NewWriter(io.Discard, level)
-		if err != nil {
-			return nil, err
-		}
-		e.zw = zw
-	}
-	return e, nil
-}
+// NewEncoder returns an encoder, which compresses with this package's own deflate encoder
+// (see the package comment). It takes no level: of the levels it used to take (klauspost's
+// flate for all but 1), no caller used any but 1, the tile server's.
+func NewEncoder() *Encoder { return &Encoder{} }
 
-var pool = sync.Pool{New: func() any {
-	e, _ := NewEncoder(flate.BestSpeed)
-	return e
-}}
+var pool = sync.Pool{New: func() any { return NewEncoder() }}
 
-// Encode writes img as PNG with a pooled BestSpeed encoder.
+// Encode writes img as PNG with a pooled encoder.
 func Encode(w io.Writer, img *image.NRGBA) error {
 	e := pool.Get().(*Encoder)
 	defer pool.Put(e)
@@ -102,12 +89,11 @@ func Encode(w io.Writer, img *image.NRGBA) error {
 // of three (or two instead of four) is a third of the filtering and deflating, and a smaller
 // tile.
 func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
-	return e.encode(w, img, e.level != flate.BestSpeed)
+	return e.encode(w, img, false)
 }
 
-// encode is Encode, compressing with klauspost's flate when klauspost is set (or when a
-// filtered row is longer than a block): the encoder's levels other than 1, and the
-// benchmarks' baseline at level 1.
+// encode is Encode, compressing with klauspost's flate at level 1 when klauspost is set (or
+// when a filtered row is longer than a block): the benchmarks' baseline.
 func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	if width <= 0 || height <= 0 || int64(width)*int64(height) > MaxPixels {
@@ -225,7 +211,7 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packedGrey 
 // deflateKlauspost compresses img's rows filtered into e.idat with klauspost's flate.
 func (e *Encoder) deflateKlauspost(img *image.NRGBA, bpp int, colorType byte) error {
 	if e.zw == nil {
-		zw, err := flate.NewWriter(io.Discard, e.level)
+		zw, err := flate.NewWriter(io.Discard, flate.BestSpeed)
 		if err != nil {
 			return err
 		}

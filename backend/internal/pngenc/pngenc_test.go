@@ -16,8 +16,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/klauspost/compress/flate"
 )
 
 // goldenTiles are rendered tiles from shared/render's golden files: real colormap output.
@@ -175,10 +173,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 			colorType byte
 		}{"golden " + name, img, ct})
 	}
-	e, err := NewEncoder(flate.BestSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := NewEncoder()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			orig := bytes.Clone(tt.img.Pix)
@@ -381,10 +376,7 @@ func abs(x int) int {
 // against the klauspost encoder this package used before (at most 1.10× on the three tiles
 // the tile server's cold benchmarks serve, at most 1.25× on any).
 func TestEncodeCorpus(t *testing.T) {
-	e, err := NewEncoder(flate.BestSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := NewEncoder()
 	for name, img := range corpus(t) {
 		t.Run(name, func(t *testing.T) {
 			var ours, old bytes.Buffer
@@ -433,10 +425,7 @@ func TestEncodeLarge(t *testing.T) {
 		{"grey rows too wide to pack", grey(blockBytes/4+1, 2, true, 27)},
 		{"a tile after them", noise(256, 256, true, 25)},
 	}
-	e, err := NewEncoder(flate.BestSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := NewEncoder()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -470,10 +459,7 @@ func TestEncodeHashReset(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := NewEncoder(flate.BestSpeed)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := NewEncoder()
 			if err := e.Encode(io.Discard, img); err != nil { // the table full of img's positions
 				t.Fatal(err)
 			}
@@ -511,10 +497,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 // part of IDAT and IEND) is Encode's error, and the encoder then encodes the next image.
 func TestEncodeWriteError(t *testing.T) {
 	img := corpus(t)["bench_alg3"]
-	e, err := NewEncoder(flate.BestSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := NewEncoder()
 	for n := range 7 {
 		if err := e.Encode(&failingWriter{n: n}, img); !errors.Is(err, errWrite) {
 			t.Errorf("write %d fails: err %v, want %v", n, err, errWrite)
@@ -532,10 +515,7 @@ func TestEncodeWriteError(t *testing.T) {
 
 // TestEncodeAllocs checks a reused encoder allocates nothing once its buffers have grown.
 func TestEncodeAllocs(t *testing.T) {
-	e, err := NewEncoder(flate.BestSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := NewEncoder()
 	img := corpus(t)["bench_alg3"]
 	if err := e.Encode(io.Discard, img); err != nil {
 		t.Fatal(err)
@@ -581,7 +561,7 @@ func BenchmarkEncode(b *testing.B) {
 		})
 		b.Run(name+"/old", func(b *testing.B) {
 			b.ReportAllocs()
-			e := &Encoder{level: flate.BestSpeed}
+			e := NewEncoder()
 			var buf bytes.Buffer
 			for b.Loop() {
 				buf.Reset()
