@@ -332,19 +332,7 @@ export class Tessera extends EventTarget {
    * @param {object} params the algebra parameters (see tile)
    */
   openlayersLoader(params) {
-    this.check(params);
-    const p = { ...params };
-    let report = new Report();
-    const loader = (z, x, y, opts = {}) => reportedTile(this, z, x, y, p, opts.signal, report);
-    loader.set = (q) => {
-      const next = { ...p, ...q };
-      this.check(next);
-      Object.assign(p, q);
-      report = setReport(this, p);
-      return loader;
-    };
-    loader.params = p;
-    return loader;
+    return newLoader(this, params).loader;
   }
 
   /**
@@ -362,13 +350,13 @@ export class Tessera extends EventTarget {
   openlayersSource(ol, params, options = {}) {
     const ImageTile = typeof ol === 'function' ? ol : ol && ol.source && ol.source.ImageTile;
     if (typeof ImageTile !== 'function') throw new TesseraError('openlayersSource: OpenLayers (ol, with ol.source.ImageTile) or its ImageTile class is needed');
-    const loader = this.openlayersLoader(params);
+    const { loader, bad } = newLoader(this, params);
     const source = new ImageTile({ ...options, loader });
     const key = source.getKey();
     let gen = 0;
     source.setParams = (q) => {
       loader.set(q);
-      if (!paramsError(this, loader.params, new Report())) source.setKey(`${key}:tessera:${++gen}`);
+      if (!bad()) source.setKey(`${key}:tessera:${++gen}`);
       return source;
     };
     source.setFormula = (f) => source.setParams({ formula: f });
@@ -403,6 +391,26 @@ export class Tessera extends EventTarget {
       return { data: await (await pngBlob(c)).arrayBuffer() };
     };
   }
+}
+
+/**
+ * An OpenLayers loader of client's tiles for params (Tessera.openlayersLoader), and bad(): the
+ * error its current params' colormap or formula gives, or null, as its last set found it (a
+ * source's setParams asks it without compiling the formula a second time).
+ */
+function newLoader(client, params) {
+  client.check(params);
+  const p = { ...params };
+  let report = new Report();
+  const loader = (z, x, y, opts = {}) => reportedTile(client, z, x, y, p, opts.signal, report);
+  loader.set = (q) => {
+    client.check({ ...p, ...q });
+    Object.assign(p, q);
+    report = setReport(client, p);
+    return loader;
+  };
+  loader.params = p;
+  return { loader, bad: () => paramsError(client, p, report) };
 }
 
 /** A canvas's pixels as a PNG blob. */

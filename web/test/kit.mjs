@@ -774,6 +774,28 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     assert.deepEqual(render, [r.bad[0], r.events[1]]);
   });
 
+  // A source's setParams compiled the formula twice: once in its loader's set, once more to
+  // decide whether to re-key the source.
+  await check('kit: an OpenLayers source\'s setParams checks the formula once', async () => {
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster);
+      const api = t.api;
+      let compiles = 0;
+      t.api = Object.create(api);
+      t.api.compile = (...a) => { compiles++; return api.compile(...a); };
+      // The ImageTile class's part that the kit uses: a key.
+      class ImageTile { constructor(o) { this.o = o; this.key = 'k'; } getKey() { return this.key; } setKey(k) { this.key = k; } }
+      const source = t.openlayersSource(ImageTile, params);
+      const before = compiles;
+      source.setParams({ formula: 'n - r' });
+      const good = { compiles: compiles - before, key: source.getKey() };
+      source.setParams({ formula: 'n +* r' });
+      return { good, bad: { compiles: compiles - before - good.compiles, key: source.getKey() } };
+    }, { kit, raster, params });
+    assert.deepEqual(r, { good: { compiles: 1, key: 'k:tessera:1' }, bad: { compiles: 1, key: 'k:tessera:1' } });
+  });
+
   await check('kit: a legend\'s entries as a colormap, as docs/clients.md shows, give the server\'s legend= pixels', async () => {
     const recipe = /const colormap = (Object\.fromEntries\(legend\.map\(.+\)\));/.exec(docs);
     assert.ok(recipe, 'docs/clients.md: no legend recipe');
