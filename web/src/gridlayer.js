@@ -17,7 +17,7 @@ const classes = new WeakMap();
  *   hooks: source (a BandSource), render(bytes, formula, colormap, opts) (the core's),
  *     onError(message|null, error), onCounts(), stats {renders}, optionally knownBad() (the
  *     error every render of the current parameters would give, or null: such a tile fails
- *     with it without a request), and for server mode
+ *     with it without a request or a render), and for server mode
  *     pngURL(coords, view) and init() (fetch options).
  */
 export function algebraGridLayer(L) {
@@ -68,6 +68,14 @@ export function algebraGridLayer(L) {
       if (bytes === null) {
         drawRender(c, null);
         Object.assign(c.dataset, { state: 'rendered', empty: '1', gen: v.gen });
+        return;
+      }
+      // Parameters known bad fail as their render would, without it (a re-render from the
+      // cache comes here without draw's check).
+      const bad = this.hooks.knownBad && this.hooks.knownBad();
+      if (bad) {
+        c.dataset.state = 'error';
+        this.hooks.onError(bad.message, bad);
         return;
       }
       const out = this.hooks.render(bytes, v.formula, v.legendColormap || v.colormap, renderOptions(v));

@@ -289,12 +289,9 @@ export class Tessera extends EventTarget {
     let gen = 0, report = new Report();
     const layer = new Grid(() => ({ ...params, formula: params.formula || '', colormap: colormapString(params.colormap), gen }), {
       source: this.source,
-      render(...a) {
-        // Tiles of a colormap or formula known bad fail as their render would, without it.
-        const bad = paramsError(client, params, report);
-        return bad ? { error: bad.message, pos: bad.pos, snippet: bad.snippet } : client.render(...a);
-      },
-      // Tiles not fetched yet fail so too, before a request.
+      render: (...a) => client.render(...a),
+      // Tiles of a colormap or formula known bad fail as their render would, without it and
+      // without a request.
       knownBad: () => paramsError(client, params, report),
       onError(message, e) {
         if (message === null) return;
