@@ -166,6 +166,11 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packedGrey 
 	d.out[0], d.out[1] = 0x78, 0x01 // zlib: deflate, 32 KiB window, fastest-compression hint
 	d.pos = 2
 
+	packed := colorType == 0 && packedGrey // scanGrey packed the rows into e.grey
+	diag := r - bpp                        // the pixel to the right in the row above; 0, none, beyond the window
+	if diag > window {
+		diag = 0
+	}
 	sum := uint32(1)
 	hist := 0 // the bytes of e.flt before the block: the block before's last row
 	for y0 := 0; y0 < height; y0 += rows {
@@ -173,7 +178,7 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packedGrey 
 		data := e.flt[:hist+m*r]
 		for y := y0; y < y0+m; y++ {
 			o := hist + (y-y0)*r
-			if colorType == 0 && packedGrey { // scanGrey packed the rows
+			if packed {
 				cur := e.grey[y*width : (y+1)*width]
 				if y == 0 {
 					subFilter(e.flt[o:o+r], cur, 1)
@@ -190,10 +195,6 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packedGrey 
 			upRow(e.flt[o:o+r+8], cur, img.Pix[(y-1)*img.Stride:], colorType)
 		}
 		sum = adlerUpdate(sum, data[hist:])
-		diag := r - bpp
-		if diag > window {
-			diag = 0
-		}
 		d.tokenize(data, hist, bpp, diag)
 		d.block(data[hist:], y0+m == height)
 		copy(e.flt, data[len(data)-r:])
