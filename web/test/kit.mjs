@@ -667,9 +667,11 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
       const t = await connect(raster);
       const c = await t.tile(13, 1, 1, params);
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      return { w: c.width, h: c.height, nonzero: d.some((v) => v !== 0), renders: t.stats.renders };
+      // Of params.tileSize pixels, as docs/clients.md says (a server of RASTER_TILESIZE=512).
+      const big = await t.tile(13, 1, 1, { ...params, tileSize: 512 });
+      return { w: c.width, h: c.height, nonzero: d.some((v) => v !== 0), renders: t.stats.renders, big: [big.width, big.height] };
     }, { kit, raster, params });
-    assert.deepEqual(r, { w: 256, h: 256, nonzero: false, renders: 0 });
+    assert.deepEqual(r, { w: 256, h: 256, nonzero: false, renders: 0, big: [512, 512] });
   });
 
   // The browser's fetch says only "Failed to fetch": the tile rejected with that and nothing else.
