@@ -75,7 +75,7 @@ function defaultCacheBytes() {
  * @param {string|URL} [options.wasm] the core's URL (default: tessera.wasm beside the kit)
  * @param {number} [options.cacheTiles] raw tiles kept for re-rendering (256; at most 4096)
  * @param {number} [options.cacheBytes] their bytes at most (1/16 of navigator.deviceMemory
- *   between 32 and 256 MiB; 256 MiB where the browser does not tell it)
+ *   between 32 and 256 MiB; 256 MiB where the browser does not tell it; 1 GiB at most)
  * @param {number} [options.maxTileBytes] the largest raw tile accepted (64 MiB, the most)
  * @returns {Promise<Tessera>}
  */

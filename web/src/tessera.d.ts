@@ -50,7 +50,7 @@ export interface ConnectOptions {
   wasm?: string | URL;
   /** Raw tiles kept for re-rendering (256; at most 4096). */
   cacheTiles?: number;
-  /** Their bytes at most (1/16 of navigator.deviceMemory between 32 and 256 MiB; 256 MiB without it). */
+  /** Their bytes at most (1/16 of navigator.deviceMemory between 32 and 256 MiB; 256 MiB without it; 1 GiB at most). */
   cacheBytes?: number;
   /** The largest raw tile accepted (64 MiB, the most). */
   maxTileBytes?: number;

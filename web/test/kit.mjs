@@ -889,9 +889,10 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
       }
       window.deviceMemory = 1;
       out.given = (await connect(raster, { cacheBytes: 200 << 20 })).source.cache.maxBytes / 2 ** 20;
+      out.capped = (await connect(raster, { cacheBytes: 2 ** 31 })).source.cache.maxBytes / 2 ** 20; // 1 GiB at most, as documented
       return out;
     }, { kit: `${tessera}/tessera.js`, raster: `${tessera}/raster/` });
-    assert.deepEqual(r, { 0.25: 32, 1: 64, 2: 128, 8: 256, undefined: 256, given: 200 });
+    assert.deepEqual(r, { 0.25: 32, 1: 64, 2: 128, 8: 256, undefined: 256, given: 200, capped: 1024 });
   });
   await p.close();
 }
