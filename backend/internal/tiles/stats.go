@@ -507,8 +507,11 @@ func (a *accumulator) legend(vals, areas []float64) error {
 // rounding, beyond 2^52). scale is 1, or ½ where hi − lo overflows (values more than
 // math.MaxFloat64 apart): the bins are then computed over the halves, halving being exact at
 // those magnitudes ((v − lo)/(hi − lo) was +Inf/+Inf = NaN at hi and 0 elsewhere, every value
-// in bin 0).
+// in bin 0). With no value it is 0..1, numpy.histogram's range for no data.
 func (a *accumulator) histRange() (lo, hi, scale float64) {
+	if a.count == 0 {
+		return 0, 1, 1
+	}
 	lo, hi = a.lo, a.hi
 	if lo == hi && lo-0.5 < hi+0.5 {
 		lo, hi = lo-0.5, hi+0.5
@@ -525,9 +528,6 @@ func (a *accumulator) startHistogram() {
 	a.hist = &Histogram{Edges: make([]float64, n+1), Counts: make([]int64, n)}
 	a.histAreas = make([]float64, n)
 	lo, hi, scale := a.histRange()
-	if a.count == 0 { // no value: empty bins over 0..1, numpy.histogram's range for no data
-		lo, hi, scale = 0, 1, 1
-	}
 	for i := range a.hist.Edges {
 		if scale != 1 { // i/n first: (hi/2 − lo/2)·i may overflow
 			a.hist.Edges[i] = 2 * (lo/2 + (hi/2-lo/2)*(float64(i)/float64(n)))
