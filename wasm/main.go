@@ -24,10 +24,8 @@ package main
 
 import (
 	"errors"
-	"strings"
 	"syscall/js"
 
-	"github.com/tessera-gis/tessera/shared/colormap"
 	"github.com/tessera-gis/tessera/shared/rawtile"
 	"github.com/tessera-gis/tessera/shared/render"
 	"github.com/tessera-gis/tessera/shared/tile"
@@ -104,19 +102,10 @@ func str(args []js.Value, i int) string {
 	return ""
 }
 
-// checkColormap parses a colormap as tileview.Render does: trimmed, "" is grayscale, text
-// starting with "{" is JSON (single quotes too), anything else a colormap's name (a JSON
-// string "viridis" is not one: render refuses it too). TestCheckColormap holds it to Render.
+// checkColormap parses a colormap as tileview.Render does (tileview.Colormap), which also
+// keeps it parsed for the first render. TestCheckColormap holds it to Render.
 func checkColormap(src string) error {
-	src = strings.TrimSpace(src)
-	var err error
-	switch {
-	case src == "":
-	case strings.HasPrefix(src, "{"):
-		_, err = colormap.Parse([]byte(src))
-	default:
-		_, err = colormap.Named(src)
-	}
+	_, err := tileview.Colormap(src)
 	return err
 }
 

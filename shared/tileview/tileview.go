@@ -117,6 +117,17 @@ func Check(src string, names []string) ([]string, error) {
 	return p.Vars(), nil
 }
 
+// Colormap parses a colormap as Render reads Options.Colormap, through the same cache:
+// trimmed, "" is nil (grayscale), text starting with "{" is JSON (single quotes too),
+// anything else a colormap's name. The core's checkColormap answers with it.
+func Colormap(src string) (*colormap.Colormap, error) {
+	src = strings.TrimSpace(src)
+	if src == "" {
+		return nil, nil
+	}
+	return parsed.colormap(src)
+}
+
 // Render decodes a raw tile and renders it. The image's Tile shares data's bytes (see
 // rawtile.Decode).
 func Render(data []byte, o Options) (*Image, error) {
@@ -125,13 +136,11 @@ func Render(data []byte, o Options) (*Image, error) {
 		return nil, err
 	}
 	req := render.Request{Bands: t.Bands, Entries: o.Entries, Range: o.Range, Enhance: o.Enhance}
-	if src := strings.TrimSpace(o.Colormap); src != "" {
-		cm, err := parsed.colormap(src)
-		if err != nil {
-			return nil, err
-		}
-		req.Colormap = cm
+	cm, err := Colormap(o.Colormap)
+	if err != nil {
+		return nil, err
 	}
+	req.Colormap = cm
 	if f := strings.TrimSpace(o.Formula); f != "" {
 		names := make([]string, 0, len(t.Bands))
 		for n := range t.Bands {
