@@ -231,7 +231,7 @@ func (s *Server) routes() *echo.Echo {
 	return e
 }
 
-// errorBody writes {"error": msg} with status.
+// errorJSON writes {"error": msg} with status, and Cache-Control: no-store.
 func errorJSON(c echo.Context, status int, msg string) error {
 	c.Response().Header().Set("Cache-Control", "no-store") // as tiles.ErrorResponse
 	return c.JSON(status, tiles.ErrorBody{Error: msg})
