@@ -28,9 +28,10 @@ import (
 const ingestUsage = `usage: tessera ingest PATH_OR_URL [options]
 
 Ingests a raster (a local file, an http(s):// URL, s3://bucket/key, a .zip holding a raster
-or a raster compressed with gzip, such as dem.tif.gz) into a tile pyramid in the database of DATABASE_URL (default ` + pgstore.DefaultDSN + `),
-migrating it first. Ingesting under an existing name re-parses that layer; its old tiles
-keep serving until the new ones are complete.
+or a raster compressed with gzip, such as dem.tif.gz) into a tile pyramid in the database
+of DATABASE_URL (default ` + pgstore.DefaultDSN + `), migrating it first.
+Ingesting under an existing name re-parses that layer; its old tiles keep serving until the
+new ones are complete.
 
 With REDIS_URL set the parse's tasks go to Redis for ` + "`tessera worker`" + ` processes (start at
 least one); without it they run in this process. Settings from the environment:

@@ -26,7 +26,7 @@ func commands() map[string]command {
 		"eval":     {"evaluate a formula on JSON input (for formula authors)", runEval},
 		"colorize": {"colour a grid of values with a colormap (for legend authors)", runColorize},
 		"migrate":  {"apply the database migrations (up, status, down)", runMigrate},
-		"ingest":   {"ingest a raster (file, URL, s3://, .zip) into a tile pyramid", runIngest},
+		"ingest":   {"ingest a raster (file, URL, s3://, .zip, .gz) into a tile pyramid", runIngest},
 		"delete":   {"delete layers with their tiles", runDelete},
 		"key":      {"make, list and revoke API keys (read-only or read-write tokens)", runKey},
 		"worker":   {"run ingest tasks from Redis (asynq) for parses started elsewhere", runWorker},
