@@ -135,6 +135,13 @@ type PixelRead struct {
 	Types []raster.DataType
 }
 
+// The scopes of API keys: a read key reads (what TESSERA_PRIVATE_READS guards), a write key
+// also writes (uploads, re-parses, deletes, legends). Stores keep them; the server checks them.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
+
 // MaxParseZoom is the deepest zoom a parse may produce (the bound of TESSERA_MAX_INGEST_ZOOM),
 // and so the deepest zoom= that export and stats take.
 const MaxParseZoom = 24

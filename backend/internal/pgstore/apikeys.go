@@ -23,8 +23,8 @@ import (
 // delete, legends); ScopeRead keys only read, which matters with TESSERA_PRIVATE_READS: a
 // public map's page can hold one without handing out writes. `tessera key` manages them.
 const (
-	ScopeRead  = "read"
-	ScopeWrite = "write"
+	ScopeRead  = catalog.ScopeRead
+	ScopeWrite = catalog.ScopeWrite
 	// TokenPrefix starts every key, so a leaked one is recognisable.
 	TokenPrefix = "tsr_"
 	// MaxKeyName is the longest key name, in bytes.

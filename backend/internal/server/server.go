@@ -29,7 +29,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
-	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
 	"github.com/tessera-gis/tessera/shared/colormap"
 )
@@ -333,7 +332,7 @@ func (s *Server) scope(c echo.Context) (string, error) {
 	// The SHA-256 digests are compared, not the tokens: ConstantTimeCompare returns at once
 	// for slices of different lengths, so a client timing it could learn the admin token's.
 	if s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(digest(t), digest(s.cfg.AdminToken)) == 1 {
-		return pgstore.ScopeWrite, nil
+		return catalog.ScopeWrite, nil
 	}
 	if len(t) > 256 {
 		return "", nil
@@ -360,9 +359,9 @@ func (s *Server) auth(next echo.HandlerFunc, write bool) echo.HandlerFunc {
 			return err
 		}
 		switch {
-		case scope == pgstore.ScopeWrite, scope == pgstore.ScopeRead && !write:
+		case scope == catalog.ScopeWrite, scope == catalog.ScopeRead && !write:
 			return next(c)
-		case scope == pgstore.ScopeRead:
+		case scope == catalog.ScopeRead:
 			// RFC 6750 §3: a token that does not enable the request gets the challenge too,
 			// with the error code of a token whose scope is too small.
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="tessera", error="insufficient_scope"`)
