@@ -99,6 +99,13 @@ func (c *Colormap) Colorize(pix []uint8, x formula.Array, rng *[2]float64) (Coun
 			clear(pix)
 			return nil, nil
 		}
+		c.continuous(pix, x.Values, x.Mask, lo, hi)
+		return nil, nil
+	}
+	// A range that stays from tile to tile: after a few tiles, a cell table (cells.go).
+	if t := c.cells(lo, hi, n); t != nil {
+		t.apply(c, pix, x.Values, x.Mask)
+		return nil, nil
 	}
 	c.continuous(pix, x.Values, x.Mask, lo, hi)
 	return nil, nil

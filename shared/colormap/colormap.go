@@ -81,6 +81,9 @@ type Colormap struct {
 	// is opaque.
 	segs         []segment
 	grey, opaque bool
+	// cellKey names the colouring function (the stops' bytes, or the named table's name)
+	// for the cell tables of cells.go; "" for discrete colormaps.
+	cellKey string
 }
 
 // withStops returns the continuous colormap interpolating stops, with what its pixel loops
@@ -98,6 +101,12 @@ func withStops(stops []color.NRGBA) *Colormap {
 		c.opaque = c.opaque && g.base[3] == 255 && g.step[3] == 0
 	}
 	c.grey = greySegments(c.segs)
+	key := make([]byte, 0, 2+4*len(stops))
+	key = append(key, 's', ':')
+	for _, st := range stops {
+		key = append(key, st.R, st.G, st.B, st.A)
+	}
+	c.cellKey = string(key)
 	return c
 }
 

@@ -43,5 +43,5 @@ func Named(name string) (*Colormap, error) {
 		}
 		canon += "_r"
 	}
-	return &Colormap{kind: Continuous, lut: lut, name: canon}, nil
+	return &Colormap{kind: Continuous, lut: lut, name: canon, cellKey: "n:" + canon}, nil
 }
