@@ -6,6 +6,7 @@ import (
 	"flag"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -294,6 +295,35 @@ func BenchmarkEnhance(b *testing.B) {
 		if err := e.Apply(img); err != nil {
 			b.Fatal(err)
 		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(256*256), "ns/pixel")
+}
+
+// BenchmarkRenderAlgebra2 is the cold 2-layer algebra scenario of tessera-load: two smooth
+// Float32 tiles, (a+b)/2 and the bench's continuous colormap over [600, 1500].
+func BenchmarkRenderAlgebra2(b *testing.B) {
+	band := func(k float64) *raster.Band {
+		t := raster.New(raster.Float32, 256, 256)
+		t.HasNoData, t.NoData = true, -9999
+		for i := range 256 * 256 {
+			gx, gy := float64(i%256), float64(i/256)
+			t.Set(i, 1000+400*math.Sin(gx/97+k)*math.Cos(gy/131-k)+50*math.Sin((gx+gy)/17))
+		}
+		return t
+	}
+	req := Request{
+		Bands:    map[string]*raster.Band{"a": band(0), "b": band(1)},
+		Formula:  mustCompile(b, "(a+b)/2"),
+		Colormap: mustColormap(b, `{"continuous":true,"from":"#0000ff","over":"#ffffff","to":"#ff0000","range":[600,1500]}`),
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, err := Render(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out.Release() // as the server does
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(256*256), "ns/pixel")
 }
