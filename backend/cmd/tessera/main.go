@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // command is one subcommand: run gets the arguments after the subcommand's name and the
@@ -94,16 +95,40 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 
 // parseInterspersed is parseFlags for a command whose flags may also follow its arguments
 // (tessera ingest PATH --json, tessera key create NAME --read): flag stops at the first
-// argument that is not a flag, so it parses again after each one. pos are the arguments.
+// argument that is not a flag, so it parses again after each one; after --, every argument
+// is one (tessera ingest -- -odd.tif --json names two paths, an error). pos are the arguments.
 func parseInterspersed(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
 	for {
 		if code, ok := parseFlags(fs, args); !ok {
 			return nil, code, false
 		}
+		rest := fs.Args()
 		if fs.NArg() == 0 {
 			return pos, 0, true
 		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" && !flagValue(fs, args[:used-1]) {
+			return append(pos, rest...), 0, true // all after -- are arguments
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
+}
+
+// flagValue reports whether the argument after before is the value of before's last one, a
+// flag that takes a value (--queue -- names the queue "--", which ends no flags).
+func flagValue(fs *flag.FlagSet, before []string) bool {
+	if len(before) == 0 {
+		return false
+	}
+	a := before[len(before)-1]
+	name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+	if name == a || name == "" || strings.Contains(name, "=") {
+		return false
+	}
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, isBool := f.Value.(interface{ IsBoolFlag() bool })
+	return !isBool || !b.IsBoolFlag()
 }

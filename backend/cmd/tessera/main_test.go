@@ -40,7 +40,7 @@ func TestBadFlag(t *testing.T) {
 }
 
 // TestParseInterspersed: flags before, between and after the arguments (tessera ingest and
-// tessera key take them there), a flag's value is not an argument, the one after -- is one, and a
+// tessera key take them there), a flag's value is not an argument, all after -- are, and a
 // bad flag ends the command with 2, -h with 0.
 func TestParseInterspersed(t *testing.T) {
 	tests := []struct {
@@ -55,6 +55,10 @@ func TestParseInterspersed(t *testing.T) {
 		{"flags after", []string{"a", "--read", "b", "--queue", "q"}, []string{"a", "b"}, 0, true, true, "q"},
 		{"value is no argument", []string{"--queue", "a"}, nil, 0, true, false, "a"},
 		{"an argument after --", []string{"a", "--", "--read"}, []string{"a", "--read"}, 0, true, false, ""},
+		{"all after -- are arguments", []string{"--", "a", "--read", "b"}, []string{"a", "--read", "b"}, 0, true, false, ""},
+		{"all after a later --", []string{"a", "--read", "--", "b", "--queue", "q"}, []string{"a", "b", "--queue", "q"}, 0, true, true, ""},
+		{"-- as a flag's value", []string{"--queue", "--", "a", "--read"}, []string{"a"}, 0, true, true, "--"},
+		{"-- after a bool flag", []string{"--read", "--", "--queue"}, []string{"--queue"}, 0, true, true, ""},
 		{"lone dash is an argument", []string{"-", "--read"}, []string{"-"}, 0, true, true, ""},
 		{"bad flag", []string{"a", "--bogus"}, nil, 2, false, false, ""},
 		{"help", []string{"a", "-h"}, nil, 0, false, false, ""},
