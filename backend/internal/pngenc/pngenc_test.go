@@ -194,6 +194,47 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 }
 
+// TestScan checks scan and scanGrey against wantColorType for every width from 1 to 9 (whole
+// steps of four pixels and the one to three left over) with one pixel, at each place in the
+// last row, off grey in R, G or B or translucent.
+func TestScan(t *testing.T) {
+	for w := 1; w <= 9; w++ {
+		for x := -1; x < w; x++ { // -1: no pixel changed
+			for c := range 4 {
+				if x < 0 && c > 0 {
+					continue
+				}
+				img := grey(w, 3, true, uint64(w))
+				if x >= 0 {
+					img.Pix[2*img.Stride+4*x+c] ^= 0x10
+				}
+				want := wantColorType(img)
+				opaque, gr := scan(img)
+				g := make([]byte, w*3)
+				opaqueG, grG := scanGrey(img, g)
+				if ct := colorTypeOf(opaque, gr); ct != want {
+					t.Errorf("width %d, pixel %d channel %d: scan gives colour type %d, want %d", w, x, c, ct, want)
+				}
+				if ct := colorTypeOf(opaqueG, grG); ct != want {
+					t.Errorf("width %d, pixel %d channel %d: scanGrey gives colour type %d, want %d", w, x, c, ct, want)
+				}
+			}
+		}
+	}
+}
+
+func colorTypeOf(opaque, grey bool) byte {
+	switch {
+	case grey && opaque:
+		return 0
+	case grey:
+		return 4
+	case opaque:
+		return 2
+	}
+	return 6
+}
+
 // TestEncodeSize checks the two-filter choice and the faster deflate keep rendered tiles as
 // small as image/png's five-filter search at BestSpeed, in total, and none much larger.
 func TestEncodeSize(t *testing.T) {
