@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/tessera-gis/tessera/shared/formula"
@@ -175,5 +176,48 @@ func TestColorizeBuildsCells(t *testing.T) {
 	cellCache.mu.Unlock()
 	if n > maxCellTables {
 		t.Errorf("%d cell entries, want at most %d", n, maxCellTables)
+	}
+}
+
+// TestColorizeCellsConcurrently colours from several goroutines at once while the table of
+// their colormap and range is counted towards, built and published (go test -race).
+func TestColorizeCellsConcurrently(t *testing.T) {
+	c, err := Parse([]byte(`{"continuous": true, "from": "#336699", "over": "#ffcc00", "to": "#000000", "range": [3, 33]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]float64, 4096)
+	for i := range vals {
+		vals[i] = 2 + 32*float64(i)/4096
+	}
+	want := make([]uint8, 4*len(vals))
+	c.continuous(want, vals, nil, 3, 33)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Go(func() {
+			pix := make([]uint8, 4*len(vals))
+			for range 3 * cellsAfter / len(vals) / 8 {
+				if _, err := c.Colorize(pix, formula.Array{Values: vals}, nil); err != nil {
+					errs <- err.Error()
+					return
+				}
+				if !bytes.Equal(pix, want) {
+					errs <- "pixels differ from continuous's"
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	cellCache.mu.Lock()
+	e := cellCache.entries[cellKey{c.cellKey, 3, 33}]
+	cellCache.mu.Unlock()
+	if e == nil || e.table == nil {
+		t.Fatalf("no table after %d pixels: %+v", 3*cellsAfter, e)
 	}
 }
