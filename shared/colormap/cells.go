@@ -245,8 +245,8 @@ func (c *Colormap) at(v, lo, hi float64) (int, uint32) {
 // just outside the range may land, are mixed, so those values get continuous's own tests.
 func (t *cellTable) apply(c *Colormap, pix []uint8, vals []float64, mask []bool) {
 	lo, hi, scale, cells, mixed := t.lo, t.hi, t.scale, t.cells, t.mixed
-	pix = pix[:4*len(vals)]
-	for i, v := range vals {
+	out := pix[:4*len(vals)]
+	for _, v := range vals {
 		var col uint32 // transparent
 		if j := uint(int((v - lo) * scale)); j < uint(len(cells)) {
 			if e := cells[j]; e != mixed {
@@ -255,7 +255,8 @@ func (t *cellTable) apply(c *Colormap, pix []uint8, vals []float64, mask []bool)
 				_, col = c.at(v, lo, hi)
 			}
 		}
-		binary.LittleEndian.PutUint32(pix[4*i:], col)
+		binary.LittleEndian.PutUint32(out, col)
+		out = out[4:]
 	}
 	for i, m := range mask {
 		if m {
