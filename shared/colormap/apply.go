@@ -244,7 +244,7 @@ func continuousGrey1(pix []uint8, vals []float64, mask []bool, lo, hi float64, g
 	span := hi - lo
 	base, step := g.base[0], g.step[0]
 	alpha := uint32(uint8(g.base[3])) << 24
-	pix = pix[:4*len(vals)]
+	out := pix[:4*len(vals)] // advanced a pixel at a time: no index arithmetic and check
 	for i, v := range vals {
 		var c uint32 // transparent
 		if (mask == nil || !mask[i]) && v >= lo && v <= hi {
@@ -255,7 +255,8 @@ func continuousGrey1(pix []uint8, vals []float64, mask []bool, lo, hi float64, g
 			y := uint32(uint8(base + t*step))
 			c = y | y<<8 | y<<16 | alpha
 		}
-		binary.LittleEndian.PutUint32(pix[4*i:], c)
+		binary.LittleEndian.PutUint32(out, c)
+		out = out[4:]
 	}
 }
 
