@@ -131,15 +131,15 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 		diag = len(data) + 1 // never in reach
 	}
 	for i <= last {
-		x := binary.LittleEndian.Uint64(data[i:])
+		x := binary.LittleEndian.Uint64(data[i : i+8 : i+8])
 		h := (x * prime64) >> (64 - hashBits)
 		lo := max(i-window, 0)
 		hc := max(int(hash[h])-base, lo)
 		hash[h] = uint32(i + base)
 		pd := max(i-diag, lo)
 		// The number of equal leading bits, 64 for eight equal bytes.
-		lh := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[hc:]) ^ x)
-		ld := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pd:]) ^ x)
+		lh := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[hc:hc+8:hc+8]) ^ x)
+		ld := bits.TrailingZeros64(binary.LittleEndian.Uint64(data[pd:pd+8:pd+8]) ^ x)
 		l, c := ld, pd
 		if lh > l {
 			l, c = lh, hc
@@ -150,7 +150,7 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 			continue
 		}
 		if l == 8 {
-			l += matchLen(data[i+8:min(len(data), i+maxMatch)], data[c+8:])
+			l += matchLen(data, i+8, i-c, min(len(data), i+maxMatch))
 		}
 		dist := i - c
 		for ; lit < i; lit++ {
@@ -167,7 +167,7 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 		i += l
 		lit = i
 		if j := i - step; j <= last { // the key of the match's last pixel, for later matches
-			d.hash[(binary.LittleEndian.Uint64(data[j:])*prime64)>>(64-hashBits)] = uint32(j + base)
+			hash[(binary.LittleEndian.Uint64(data[j:j+8:j+8])*prime64)>>(64-hashBits)] = uint32(j + base)
 		}
 	}
 	for ; lit < len(data); lit++ {
@@ -184,21 +184,18 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 	d.toks = toks[:k]
 }
 
-// matchLen returns how many leading bytes of a equal those of b (len(b) >= len(a)).
-func matchLen(a, b []byte) int {
-	n := 0
-	for len(a) >= 8 {
-		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
-			return n + bits.TrailingZeros64(x)/8
-		}
-		a, b, n = a[8:], b[8:], n+8
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return n + i
+// matchLen returns how many bytes of data from p on, up to end, equal those dist bytes
+// before them, eight at a time through sub-slices of constant length.
+func matchLen(data []byte, p, dist, end int) int {
+	n := p
+	for ; n+8 <= end; n += 8 {
+		if x := binary.LittleEndian.Uint64(data[n:n+8:n+8]) ^ binary.LittleEndian.Uint64(data[n-dist:n-dist+8:n-dist+8]); x != 0 {
+			return n - p + bits.TrailingZeros64(x)/8
 		}
 	}
-	return n + len(a)
+	for ; n < end && data[n] == data[n-dist]; n++ {
+	}
+	return n - p
 }
 
 // reserve makes room in out for n more bytes, and the eight that every write stores.
