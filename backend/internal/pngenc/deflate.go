@@ -331,24 +331,26 @@ func (d *deflater) block(data []byte, final bool) {
 }
 
 // writeTokens writes toks with the block's code tables (d.head, d.dist), as writeBits would,
-// with the bit buffer kept in locals.
+// with the bit buffer kept in locals. Every shift count is masked to six bits, which it is
+// already (a token has at most 48 bits, the buffer at most 7 before it), so that the
+// compiler drops the code Go's shifts by 64 or more would need; the flush shifts by the
+// whole bytes stored, nb&56.
 func (d *deflater) writeTokens(toks []uint32) {
 	const low = 1<<48 - 1
-	out, pos, acc, nb := d.out, d.pos, d.bits, d.nbits
+	head, dist := &d.head, &d.dist
+	out, pos, acc, nb := d.out, d.pos, d.bits, uint64(d.nbits)
 	for _, t := range toks {
-		h, dc := d.head[t&511], d.dist[(t>>9)&31]
-		n := uint(h >> 56)
-		v := h&low | (dc&low|uint64(t>>14)<<(dc>>48&255))<<n
-		n += uint(dc >> 56)
-		acc |= v << nb
-		nb += n
-		binary.LittleEndian.PutUint64(out[pos:], acc)
-		k := nb >> 3
-		pos += int(k)
-		acc >>= k * 8
+		h, dc := head[t&511], dist[(t>>9)&31]
+		n := h >> 56
+		v := h&low | (dc&low|uint64(t>>14)<<(dc>>48&63))<<(n&63)
+		acc |= v << (nb & 63)
+		nb += n + dc>>56
+		binary.LittleEndian.PutUint64(out[pos:pos+8:pos+8], acc)
+		pos += int(nb >> 3)
+		acc >>= nb & 56
 		nb &= 7
 	}
-	d.pos, d.bits, d.nbits = pos, acc, nb
+	d.pos, d.bits, d.nbits = pos, acc, uint(nb)
 }
 
 // distExtra is the extra bits of distance symbol c.
