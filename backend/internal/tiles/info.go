@@ -356,7 +356,7 @@ type TileJSON struct {
 	TileSize int `json:"tileSize"`
 }
 
-// TileJSONFormat is the tile format a TileJSON document points at (default png).
+// tileJSONFormat is the tile format a TileJSON or WMTS document points at (default png).
 func tileJSONFormat(q url.Values) (Format, error) {
 	if f := q.Get("format"); f != "" {
 		return ParseFormat(f)
@@ -364,25 +364,122 @@ func tileJSONFormat(q url.Values) (Format, error) {
 	return PNG, nil
 }
 
-func (s *Service) tileJSONFor(name, desc string, tmpl string, ls []catalog.Layer) TileJSON {
-	tj := TileJSON{TileJSON: "3.0.0", Name: name, Description: desc, Scheme: "xyz", Tiles: []string{tmpl}, TileSize: s.cfg.TileSize,
-		Bounds: [4]float64{-180, -85.0511287798066, 180, 85.0511287798066}}
-	first := true
-	for _, l := range ls {
-		tj.MaxZoom = max(tj.MaxZoom, maxZoom(l))
+// tileSource is what a tile document (TileJSON, WMTS capabilities) describes: a layer's
+// tiles or an algebra query's, with the format and query its tile URLs keep.
+type tileSource struct {
+	name, desc string
+	layers     []catalog.Layer
+	format     Format
+	// path is where the tiles live under the base URL, before /{z}/{x}/{y}: "tiles/REF" or
+	// "algebra".
+	path string
+	// query is the request's query without format, kept in every tile URL so a map client
+	// gets the same styling (colormap, legend, entries…).
+	query url.Values
+}
+
+// layerSource resolves tiles/{layer}.json's and tiles/{layer}/WMTSCapabilities.xml's
+// request: format, style and the layer (id, name or file name fragment).
+func (s *Service) layerSource(ctx context.Context, ref string, q url.Values) (tileSource, error) {
+	f, err := tileJSONFormat(q)
+	if err != nil {
+		return tileSource{}, err
+	}
+	if _, err := ParseStyle(q); err != nil {
+		return tileSource{}, err
+	}
+	l, err := s.layer(ctx, ref)
+	if err != nil {
+		return tileSource{}, err
+	}
+	return tileSource{name: l.Name, desc: l.Description, layers: []catalog.Layer{l}, format: f,
+		path: "tiles/" + url.PathEscape(ref), query: cloneWithout(q, "format")}, nil
+}
+
+// algebraSource resolves algebra.json's and algebra/WMTSCapabilities.xml's request: format,
+// layers, formula (compiled, so a bad one is a 400 here rather than on every tile), style
+// and the layers it names.
+func (s *Service) algebraSource(ctx context.Context, q url.Values) (tileSource, error) {
+	f, err := tileJSONFormat(q)
+	if err != nil {
+		return tileSource{}, err
+	}
+	query, err := ParseQuery(q)
+	if err != nil {
+		return tileSource{}, err
+	}
+	if _, err := ParseStyle(q); err != nil {
+		return tileSource{}, err
+	}
+	if query.Formula != "" {
+		if _, err := formula.Compile(query.Formula); err != nil {
+			return tileSource{}, &formulaSource{src: query.Formula, err: err}
+		}
+	}
+	vars, err := s.bind(ctx, query.Layers)
+	if err != nil {
+		return tileSource{}, err
+	}
+	ls := make([]catalog.Layer, len(vars))
+	for i, v := range vars {
+		ls[i] = v.layer
+	}
+	return tileSource{name: "algebra", desc: query.Formula, layers: ls, format: f, path: "algebra",
+		query: cloneWithout(q, "format")}, nil
+}
+
+// tileURL is the source's tile URL under base with z, x and y as given: the placeholders
+// of a TileJSON or WMTS template.
+func (src tileSource) tileURL(base, z, x, y string) string {
+	return base + src.path + "/" + z + "/" + x + "/" + y + "." + string(src.format) + encodeQuery(src.query)
+}
+
+// maxZoom is the deepest max zoom of the source's layers, the zoom pixel and algebra
+// answers read.
+func (src tileSource) maxZoom() int {
+	z := 0
+	for _, l := range src.layers {
+		z = max(z, maxZoom(l))
+	}
+	return z
+}
+
+// extent is the union of the source's layers' extents in EPSG:3857 metres (west, south,
+// east, north); ok is false when no layer has one (not parsed yet).
+func (src tileSource) extent() (e [4]float64, ok bool) {
+	for _, l := range src.layers {
 		if l.Meta == nil || !(l.Meta.Extent[2] > l.Meta.Extent[0]) {
 			continue
 		}
-		e := l.Meta.Extent
-		w, sth := tile.MercatorToLonLat(e[0], e[1])
-		east, n := tile.MercatorToLonLat(e[2], e[3])
-		if first {
-			tj.Bounds = [4]float64{w, sth, east, n}
-			first = false
-		} else {
-			tj.Bounds = [4]float64{min(tj.Bounds[0], w), min(tj.Bounds[1], sth), max(tj.Bounds[2], east), max(tj.Bounds[3], n)}
+		le := l.Meta.Extent
+		if !ok {
+			e, ok = le, true
+			continue
 		}
+		e = [4]float64{min(e[0], le[0]), min(e[1], le[1]), max(e[2], le[2]), max(e[3], le[3])}
 	}
+	return e, ok
+}
+
+// worldBounds is the web-mercator world in WGS84 degrees (west, south, east, north).
+var worldBounds = [4]float64{-180, -85.0511287798066, 180, 85.0511287798066}
+
+// bounds is extent in WGS84 degrees (west, south, east, north), the world when no layer has
+// an extent.
+func (src tileSource) bounds() [4]float64 {
+	e, ok := src.extent()
+	if !ok {
+		return worldBounds
+	}
+	w, sth := tile.MercatorToLonLat(e[0], e[1])
+	east, n := tile.MercatorToLonLat(e[2], e[3])
+	return [4]float64{w, sth, east, n}
+}
+
+func (s *Service) tileJSONFor(src tileSource, base string) TileJSON {
+	tj := TileJSON{TileJSON: "3.0.0", Name: src.name, Description: src.desc, Scheme: "xyz",
+		Tiles: []string{src.tileURL(base, "{z}", "{x}", "{y}")}, TileSize: s.cfg.TileSize,
+		MaxZoom: src.maxZoom(), Bounds: src.bounds()}
 	tj.Center = [3]float64{(tj.Bounds[0] + tj.Bounds[2]) / 2, (tj.Bounds[1] + tj.Bounds[3]) / 2, float64(max(0, tj.MaxZoom-3))}
 	return tj
 }
@@ -390,51 +487,20 @@ func (s *Service) tileJSONFor(name, desc string, tmpl string, ls []catalog.Layer
 // LayerTileJSON answers tiles/{layer}.json. The tile URLs keep the query (colormap, legend…)
 // so a map client gets the same styling; format= picks the tile format (default png).
 func (s *Service) LayerTileJSON(ctx context.Context, ref string, q url.Values, c Client) *Response {
-	f, err := tileJSONFormat(q)
-	if err != nil {
-		return ErrorResponse(err)
-	}
-	if _, err := ParseStyle(q); err != nil {
-		return ErrorResponse(err)
-	}
-	l, err := s.layer(ctx, ref)
+	src, err := s.layerSource(ctx, ref, q)
 	if err != nil {
 		return s.fail(ctx, "tilejson", err)
 	}
-	q = cloneWithout(q, "format")
-	tmpl := c.BaseURL + "tiles/" + url.PathEscape(ref) + "/{z}/{x}/{y}." + string(f) + encodeQuery(q)
-	return jsonResponse(http.StatusOK, s.tileJSONFor(l.Name, l.Description, tmpl, []catalog.Layer{l}))
+	return jsonResponse(http.StatusOK, s.tileJSONFor(src, c.BaseURL))
 }
 
 // AlgebraTileJSON answers algebra.json?layers=…&formula=…: TileJSON for an algebra query.
 func (s *Service) AlgebraTileJSON(ctx context.Context, q url.Values, c Client) *Response {
-	f, err := tileJSONFormat(q)
-	if err != nil {
-		return ErrorResponse(err)
-	}
-	query, err := ParseQuery(q)
-	if err != nil {
-		return ErrorResponse(err)
-	}
-	if _, err := ParseStyle(q); err != nil {
-		return ErrorResponse(err)
-	}
-	if query.Formula != "" {
-		if _, err := formula.Compile(query.Formula); err != nil {
-			return ErrorResponse(&formulaSource{src: query.Formula, err: err})
-		}
-	}
-	vars, err := s.bind(ctx, query.Layers)
+	src, err := s.algebraSource(ctx, q)
 	if err != nil {
 		return s.fail(ctx, "tilejson", err)
 	}
-	ls := make([]catalog.Layer, len(vars))
-	for i, v := range vars {
-		ls[i] = v.layer
-	}
-	q = cloneWithout(q, "format")
-	tmpl := c.BaseURL + "algebra/{z}/{x}/{y}." + string(f) + encodeQuery(q)
-	return jsonResponse(http.StatusOK, s.tileJSONFor("algebra", query.Formula, tmpl, ls))
+	return jsonResponse(http.StatusOK, s.tileJSONFor(src, c.BaseURL))
 }
 
 func cloneWithout(q url.Values, drop string) url.Values {
