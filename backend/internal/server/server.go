@@ -199,8 +199,10 @@ func (s *Server) routes() *echo.Echo {
 	}
 	read("/tiles/:layer/:z/:x/:file", s.tile)
 	read("/tiles/:file", s.layerTileJSON)
+	read("/tiles/:layer/:file", s.layerWMTS)
 	read("/algebra/:z/:x/:file", s.algebra)
 	read("/algebra.json", s.algebraTileJSON)
+	read("/algebra/:file", s.algebraWMTS)
 	read("/pixel/:x/:y", s.pixel)
 	read("/pixel/:x/:y/", s.pixel)
 	read("/legend/:id", s.legend)
@@ -430,8 +432,9 @@ func (s *Server) client(c echo.Context) tiles.Client {
 	return cl
 }
 
-// tileJSONClient is client with BaseURL, which only TileJSON reads: the forwarding headers
-// are read for it (and an untrusted peer's logged) there, not on every tile request.
+// tileJSONClient is client with BaseURL, which only the tile documents (TileJSON, WMTS
+// capabilities) read: the forwarding headers are read for them (and an untrusted peer's
+// logged) there, not on every tile request.
 func (s *Server) tileJSONClient(c echo.Context) tiles.Client {
 	cl := s.client(c)
 	cl.BaseURL = s.baseURL(c)
@@ -569,11 +572,11 @@ func (s *Server) tile(c echo.Context) error {
 	return write(c, s.svc.Tile(c.Request().Context(), req, s.client(c)))
 }
 
-// tileJSONVary marks a TileJSON answer as depending on the forwarding headers its URLs
-// take the host and scheme from: a trusted proxy may pass a client's on, or several proxies
-// with their own names may front the server, and a shared cache that keeps an answer
-// without Cache-Control (Varnish's default TTL) would otherwise hand one client's host to
-// every map. The scheme comes from X-Forwarded-Proto or, without it, from the other
+// tileJSONVary marks a TileJSON (or WMTS capabilities) answer as depending on the
+// forwarding headers its URLs take the host and scheme from: a trusted proxy may pass a
+// client's on, or several proxies with their own names may front the server, and a shared
+// cache that keeps an answer without Cache-Control (Varnish's default TTL) would otherwise
+// hand one client's host to every map. The scheme comes from X-Forwarded-Proto or, without it, from the other
 // headers echo's Scheme reads (X-Forwarded-Protocol, X-Forwarded-Ssl, X-Url-Scheme), which
 // a proxy that sets no X-Forwarded-Proto passes on from any client: each of them can
 // change the answer, so each is named.
@@ -605,6 +608,26 @@ func (s *Server) algebra(c echo.Context) error {
 func (s *Server) algebraTileJSON(c echo.Context) error {
 	tileJSONVary(c)
 	return write(c, s.svc.AlgebraTileJSON(c.Request().Context(), c.QueryParams(), s.tileJSONClient(c)))
+}
+
+// layerWMTS answers tiles/{layer}/WMTSCapabilities.xml; any other file there is an unknown
+// route's 404.
+func (s *Server) layerWMTS(c echo.Context) error {
+	if c.Param("file") != tiles.WMTSFile {
+		return echo.ErrNotFound
+	}
+	tileJSONVary(c)
+	return write(c, s.svc.LayerWMTS(c.Request().Context(), c.Param("layer"), c.QueryParams(), s.tileJSONClient(c)))
+}
+
+// algebraWMTS answers algebra/WMTSCapabilities.xml; any other file there is an unknown
+// route's 404.
+func (s *Server) algebraWMTS(c echo.Context) error {
+	if c.Param("file") != tiles.WMTSFile {
+		return echo.ErrNotFound
+	}
+	tileJSONVary(c)
+	return write(c, s.svc.AlgebraWMTS(c.Request().Context(), c.QueryParams(), s.tileJSONClient(c)))
 }
 
 func (s *Server) pixel(c echo.Context) error {
