@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -491,7 +492,17 @@ func (s *Service) LayerTileJSON(ctx context.Context, ref string, q url.Values, c
 	if err != nil {
 		return s.fail(ctx, "tilejson", err)
 	}
-	return jsonResponse(http.StatusOK, s.tileJSONFor(src, c.BaseURL))
+	return tileJSONResponse(s.tileJSONFor(src, c.BaseURL), c)
+}
+
+// tileJSONResponse answers TileJSON as the capabilities documents are answered
+// (documentResponse): an ETag of its bytes, 304 to a client that has them, no-cache.
+func tileJSONResponse(tj TileJSON, c Client) *Response {
+	body, err := json.Marshal(tj)
+	if err != nil {
+		return jsonResponse(http.StatusOK, tj) // its 500
+	}
+	return documentResponse("application/json", body, c)
 }
 
 // AlgebraTileJSON answers algebra.json?layers=…&formula=…: TileJSON for an algebra query.
@@ -500,7 +511,7 @@ func (s *Service) AlgebraTileJSON(ctx context.Context, q url.Values, c Client) *
 	if err != nil {
 		return s.fail(ctx, "tilejson", err)
 	}
-	return jsonResponse(http.StatusOK, s.tileJSONFor(src, c.BaseURL))
+	return tileJSONResponse(s.tileJSONFor(src, c.BaseURL), c)
 }
 
 func cloneWithout(q url.Values, drop string) url.Values {
