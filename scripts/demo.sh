@@ -79,6 +79,7 @@ Tessera is serving on http://$ADDR (Ctrl-C stops it).
 
   layers (JSON):     $BASE/layers
   TileJSON:          $BASE/tiles/terrain.json
+  WMTS (QGIS: Layer → Add WMS/WMTS Layer): $BASE/tiles/terrain/WMTSCapabilities.xml?colormap=terrain
   PNG tile:          $BASE/tiles/terrain/$t_terrain.png
   with a colormap:   $BASE/tiles/terrain/$t_terrain.png?colormap=terrain
   NDVI algebra:      $BASE/algebra/$t_scene.png?layers=r:2=scene,n:3=scene&formula=(n-r)/(n%2Br)&colormap=RdYlGn
