@@ -54,8 +54,8 @@ var lengthCodes = func() (t [256]struct{ code, extra uint8 }) {
 // extra bits' count and value (RFC 1951 §3.2.5), without a branch: symbol 2e+2 and 2e+3
 // have e extra bits, the bits below x's two leading ones (symbols 0–3 none).
 func distCode(x uint32) (code, extra, value uint32) {
-	extra = uint32(bits.Len32(x|2)) - 2
-	return 2*extra + x>>extra, extra, x & (1<<extra - 1)
+	extra = uint32(bits.Len32(x|2)) - 2 // at most 13: the masks below spare Go's check for 32 or more
+	return 2*extra + x>>(extra&31), extra, x & (1<<(extra&31) - 1)
 }
 
 // deflater holds a block's tokens and the encoder's output, reused between images.

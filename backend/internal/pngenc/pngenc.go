@@ -488,22 +488,25 @@ func scanGrey(img *image.NRGBA, g []byte) (opaque, grey bool) {
 	for ; y < img.Rect.Dy() && opaque && grey; y++ {
 		row := img.Pix[y*img.Stride : y*img.Stride+w]
 		out := g[y*width : (y+1)*width]
-		var notOpaque, notGrey uint64
+		all := uint64(alpha)
+		var notGrey uint64
 		i, j := 0, 0
-		for ; i+8 <= len(row); i += 8 {
-			p := binary.LittleEndian.Uint64(row[i : i+8 : i+8])
-			notOpaque |= ^p & alpha
-			notGrey |= (p ^ p>>8) & rgrg
-			out[j], out[j+1] = byte(p), byte(p>>32)
-			j += 2
+		for ; i+16 <= len(row); i += 16 { // as scan, four pixels a step, their R bytes stored as one word
+			s := row[i : i+16 : i+16]
+			p, q := binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:16])
+			all &= p & q
+			notGrey |= (p ^ p>>8) | (q ^ q>>8)
+			binary.LittleEndian.PutUint32(out[j:j+4:j+4], uint32(p&0xff|(p>>24)&0xff00|(q&0xff)<<16|(q>>8)&0xff000000))
+			j += 4
 		}
-		if i < len(row) {
-			p := uint64(binary.LittleEndian.Uint32(row[i:]))
-			notOpaque |= ^p & 0xff000000
-			notGrey |= (p ^ p>>8) & 0xffff
+		for ; i < len(row); i += 4 {
+			p := uint64(binary.LittleEndian.Uint32(row[i : i+4 : i+4]))
+			all &= p | 0xff000000_00000000
+			notGrey |= p ^ p>>8
 			out[j] = byte(p)
+			j++
 		}
-		opaque, grey = notOpaque == 0, notGrey == 0
+		opaque, grey = all&alpha == alpha, notGrey&rgrg == 0
 	}
 	if y < img.Rect.Dy() && (opaque || grey) {
 		sub := *img

@@ -196,7 +196,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 
 // TestScan checks scan and scanGrey against wantColorType for every width from 1 to 9 (whole
 // steps of four pixels and the one to three left over) with one pixel, at each place in the
-// last row, off grey in R, G or B or translucent.
+// last row, off grey in R, G or B or translucent, and the grey bytes scanGrey packs.
 func TestScan(t *testing.T) {
 	for w := 1; w <= 9; w++ {
 		for x := -1; x < w; x++ { // -1: no pixel changed
@@ -217,6 +217,13 @@ func TestScan(t *testing.T) {
 				}
 				if ct := colorTypeOf(opaqueG, grG); ct != want {
 					t.Errorf("width %d, pixel %d channel %d: scanGrey gives colour type %d, want %d", w, x, c, ct, want)
+				}
+				if want == 0 { // scanGrey packed every pixel's R
+					for i := range g {
+						if g[i] != img.Pix[4*i] {
+							t.Fatalf("width %d: scanGrey packed %v, want the R bytes of %v", w, g, img.Pix)
+						}
+					}
 				}
 			}
 		}
