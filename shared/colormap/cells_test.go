@@ -2,10 +2,13 @@ package colormap
 
 import (
 	"bytes"
+	"fmt"
+	"image/color"
 	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tessera-gis/tessera/shared/formula"
 )
@@ -219,5 +222,244 @@ func TestColorizeCellsConcurrently(t *testing.T) {
 	cellCache.mu.Unlock()
 	if e == nil || e.table == nil {
 		t.Fatalf("no table after %d pixels: %+v", 3*cellsAfter, e)
+	}
+}
+
+// FuzzCellTable is the adversary of the cell tables: any colormap (two or three stops with
+// alpha, grey ones, a named table), any range continuous accepts (any float64 bits: ±0,
+// subnormal, huge, a few ulps wide), few cells or cellCount; apply must give continuous's
+// bytes for the values given, the range's ends and what lies just outside them, the values
+// on both sides of the cell boundaries near them (all boundaries with few cells), and every
+// value of a range of at most 4096 float64 values. lastBelow must be what its comment says,
+// and a build must not take pathologically long.
+//
+// Inputs: mode%5 picks the colormap (0, 1: two or three stops c0, c1, c2 as 0xRRGGBBAA; 2,
+// 3: the same made grey with c0's alpha; 4: named table c0 % len(List()), reversed if c1
+// is odd); mode&0x80 makes hi the float64 hiBits%2^24 values after lo; cells is 1 + (n>>1)%64
+// for an odd n, cellCount for an even one.
+func FuzzCellTable(f *testing.F) {
+	// Seed values: a third and half of the range (where the middle stop is), a value of
+	// about 2 and a NaN.
+	at := func(lo, hi, t float64) uint64 { return math.Float64bits(lo + (hi-lo)*t) }
+	for _, s := range []struct {
+		mode       uint8
+		c0, c1, c2 uint32
+		lo, hi     uint64
+		n          uint32
+	}{
+		{1, 0x0000ffff, 0xffffffff, 0xff0000ff, math.Float64bits(600), math.Float64bits(1500), 0},
+		{1, 0x0000ffff, 0xffffffff, 0xff0000ff, math.Float64bits(600), math.Float64bits(1500), 7},
+		{1, 0x12345678, 0xfedcba98, 0x00ff0080, math.Float64bits(-3), math.Float64bits(7), 0},
+		{0, 0x000000ff, 0xffffffff, 0, math.Float64bits(0.5), math.Float64bits(0.75), 0},
+		{0, 0xff0000ff, 0xfe0000ff, 0, math.Float64bits(-1e-300), math.Float64bits(1e-300), 0},
+		{2, 0x10101080, 0xe0e0e080, 0, math.Float64bits(-1), math.Float64bits(1e-300), 0},
+		{3, 0x10101080, 0xe0e0e080, 0x40404080, math.Float64bits(-5e307), math.Float64bits(5e307), 0},
+		{3, 0x00000000, 0xffffffff, 0x00000000, math.Float64bits(-5e307), math.Float64bits(5e307), 5}, // 3 cells: scale near the smallest normal
+		{3, 0x000000ff, 0xffffffff, 0x000000ff, math.Float64bits(-1), math.Float64bits(1), 13},        // 7 cells, the middle one across the peak: one colour at both ends, not inside
+		{4, 0, 0, 0, math.Float64bits(0), math.Float64bits(1), 0},                                     // viridis
+		{4, 1, 1, 0, math.Float64bits(-1), math.Float64bits(math.Copysign(0, -1)), 0},                 // magma_r up to −0
+		{4, 12, 0, 0, math.Float64bits(1e15), math.Float64bits(1e15 + 3), 0},                          // greys: 25 values
+		{0x80, 0x000000ff, 0xffffffff, 0, math.Float64bits(1), 1, 0},                                  // [1, nextafter(1)]
+		{0x81, 0x0000ffff, 0xffffffff, 0xff0000ff, math.Float64bits(-1e-320), 5000, 0},                // subnormals across ±0
+		{0x81, 0x0000ffff, 0xffffffff, 0xff0000ff, math.Float64bits(math.Copysign(0, -1)), 3000, 9},
+		{0x84, 3, 0, 0, 1, 4000, 0},
+		{0x82, 0x00000000, 0xffffffff, 0, math.Float64bits(math.MaxFloat64) - 4000, 4000, 0},
+		{0, 0x000000ff, 0xffffffff, 0, math.Float64bits(math.Copysign(0, -1)), 0, 0}, // [−0, +0]: no table
+		{1, 0x0000ffff, 0xffffffff, 0xff0000ff, math.Float64bits(-math.MaxFloat64), math.Float64bits(math.MaxFloat64), 0},
+		{1, 0x0000ffff, 0xffffffff, 0xff0000ff, math.Float64bits(-math.MaxFloat64 / 2), math.Float64bits(math.MaxFloat64 / 2), 0},
+		{0, 0x000000ff, 0xffffffff, 0, math.Float64bits(-1e16), math.Float64bits(1), 0},
+		{1, 0xff000000, 0x00ff00ff, 0x0000ff00, math.Float64bits(0x1p-1022), math.Float64bits(0x1p-1021), 0},
+	} {
+		lo, hi := math.Float64frombits(s.lo), math.Float64frombits(s.hi)
+		f.Add(s.mode, s.c0, s.c1, s.c2, s.lo, s.hi, s.n, at(lo, hi, 1./3), at(lo, hi, 0.5), uint64(1)<<62, uint64(0xfff0_0000_0000_0001))
+	}
+	f.Fuzz(func(t *testing.T, mode uint8, c0, c1, c2 uint32, loBits, hiBits uint64, n uint32, v0, v1, v2, v3 uint64) {
+		lo, hi := math.Float64frombits(loBits), math.Float64frombits(hiBits)
+		if mode&0x80 != 0 {
+			o := ordered(lo) + int64(hiBits%(1<<24))
+			if o > ordered(math.MaxFloat64) {
+				t.Skip()
+			}
+			hi = unordered(o)
+		}
+		if checkRange(lo, hi) != nil {
+			t.Skip()
+		}
+		rgba := func(u uint32) color.NRGBA {
+			return color.NRGBA{uint8(u >> 24), uint8(u >> 16), uint8(u >> 8), uint8(u)}
+		}
+		grey := func(u uint32) color.NRGBA {
+			return color.NRGBA{uint8(u >> 24), uint8(u >> 24), uint8(u >> 24), uint8(c0)}
+		}
+		var c *Colormap
+		switch mode % 5 {
+		case 0:
+			c, _ = NewContinuous(rgba(c0), nil, rgba(c1), nil)
+		case 1:
+			over := rgba(c1)
+			c, _ = NewContinuous(rgba(c0), &over, rgba(c2), nil)
+		case 2:
+			c, _ = NewContinuous(grey(c0), nil, grey(c1), nil)
+		case 3:
+			over := grey(c1)
+			c, _ = NewContinuous(grey(c0), &over, grey(c2), nil)
+		default:
+			name := List()[c0%uint32(len(List()))]
+			if c1%2 == 1 {
+				name += "_r"
+			}
+			var err error
+			if c, err = Named(name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cells := cellCount
+		if n%2 == 1 {
+			cells = 1 + int(n>>1%64)
+		}
+		what := fmt.Sprintf("colormap %q %v over [%v, %v] (%#x, %#x), %d cells", c.cellKey, c.lut != nil, lo, hi, math.Float64bits(lo), math.Float64bits(hi), cells)
+
+		start := time.Now()
+		tab := c.buildCells(lo, hi, cells)
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s: built in %v", what, d)
+		}
+		span := hi - lo
+		if tab == nil {
+			// Only a span or scale that is not a normal finite number leaves a range uncut.
+			if scale := float64(cells) / span; span > 0 && !math.IsInf(span, 0) && scale >= 0x1p-1022 && !math.IsInf(scale, 0) {
+				t.Fatalf("%s: no table", what)
+			}
+			return
+		}
+		if len(tab.cells) != cells+1 {
+			t.Fatalf("%s: %d cells", what, len(tab.cells))
+		}
+		for _, j := range []int{0, cells - 1, cells} {
+			if tab.cells[j] != tab.mixed {
+				t.Fatalf("%s: cell %d holds %#x, not mixed", what, j, tab.cells[j])
+			}
+		}
+
+		up := func(v float64) float64 { return math.Nextafter(v, math.Inf(1)) }
+		down := func(v float64) float64 { return math.Nextafter(v, math.Inf(-1)) }
+		vals := []float64{lo, up(lo), up(up(lo)), down(lo), down(down(lo)), hi, up(hi), up(up(hi)), down(hi), down(down(hi)),
+			math.NaN(), math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1), math.MaxFloat64, -math.MaxFloat64,
+			math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, lo - span/2, hi + span/2}
+		olo, ohi := ordered(lo), ordered(hi)
+		count := uint64(ohi-olo) + 1 // float64 values in [lo, hi] (both zeros as one)
+		boundaries := map[int]bool{}
+		for _, u := range []uint64{v0, v1, v2, v3} {
+			vals = append(vals, math.Float64frombits(u), lo+float64(u>>11)*0x1p-53*span, unordered(olo+int64(u%count)))
+			boundaries[1+int(u%uint64(cells))] = true
+		}
+		if cells <= 64 {
+			for j := 1; j < cells; j++ {
+				boundaries[j] = true
+			}
+		}
+		for _, v := range vals {
+			if v >= lo && v <= hi {
+				j := tab.cell(v)
+				boundaries[j-1], boundaries[j], boundaries[j+1] = true, true, true
+			}
+		}
+		for j := range boundaries {
+			if j < 1 || j >= cells {
+				continue
+			}
+			b := tab.lastBelow(j)
+			if !(b >= lo && b <= hi) || tab.cell(b) >= j || (b < hi && tab.cell(up(b)) < j) {
+				t.Fatalf("%s: lastBelow(%d) = %v (%#x) is not the last value below cell %d", what, j, b, math.Float64bits(b), j)
+			}
+			vals = append(vals, b, down(b), up(b), up(up(b)))
+		}
+		if count <= 1<<12 {
+			for o := olo; o <= ohi; o++ {
+				vals = append(vals, unordered(o))
+				if o == 0 {
+					vals = append(vals, math.Copysign(0, -1))
+				}
+			}
+		}
+
+		mask := make([]bool, len(vals))
+		for i := range mask {
+			mask[i] = i%3 == 1
+		}
+		for _, m := range [][]bool{nil, mask} {
+			want := make([]uint8, 4*len(vals))
+			got := bytes.Repeat([]uint8{7}, 4*len(vals)) // every byte must be written
+			c.continuous(want, vals, m, lo, hi)
+			tab.apply(c, got, vals, m)
+			for i, v := range vals {
+				if !bytes.Equal(got[4*i:4*i+4], want[4*i:4*i+4]) {
+					j := int((v - lo) * tab.scale)
+					entry := "none"
+					if j >= 0 && j < len(tab.cells) {
+						entry = fmt.Sprintf("%#x (mixed %#x)", tab.cells[j], tab.mixed)
+					}
+					t.Fatalf("%s: value %v (%#x, cell %d, entry %s) coloured %v, arithmetic %v",
+						what, v, math.Float64bits(v), j, entry, got[4*i:4*i+4], want[4*i:4*i+4])
+				}
+			}
+		}
+	})
+}
+
+// TestCellKeyNamesTheColouring: the cell cache is keyed by cellKey and the range, so two
+// colormaps with one key must colour every value alike (a WithRange copy, the same stops
+// parsed twice, a name in another case), and colormaps that colour differently (a stop's
+// alpha, a reversed table) must have different keys.
+func TestCellKeyNamesTheColouring(t *testing.T) {
+	var cms []*Colormap
+	add := func(c *Colormap, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cms = append(cms, c)
+	}
+	for _, js := range append(cellColormaps,
+		`{"continuous": true, "from": "#0000ff", "over": "#ffffff", "to": "#ff0001"}`,
+		`{"continuous": true, "from": "#12345679", "over": "#fedcba98", "to": "#00ff0080"}`,
+		`{"continuous": true, "from": "#000000", "over": "#808080", "to": "#ffffff"}`,
+		`{"continuous": true, "from": "#000000", "to": "#ffffff", "range": [0, 5]}`,
+		`{"continuous": true, "name": "Viridis", "range": [-1, 1]}`,
+		`VIRIDIS`, `viridis_r`) {
+		c, err := Parse([]byte(js))
+		add(c, err)
+		add(c.WithRange(-7, 9))
+	}
+	add(Grayscale(), nil)
+	for _, name := range List() {
+		add(Named(name))
+		add(Named(name + "_r"))
+	}
+	vals := make([]float64, 4096)
+	for i := range vals {
+		vals[i] = -1 + 4*float64(i)/float64(len(vals)-1)
+	}
+	pix := make([][]uint8, len(cms))
+	for i, c := range cms {
+		if c.cellKey == "" {
+			t.Fatalf("colormap %d has no cell key", i)
+		}
+		pix[i] = make([]uint8, 4*len(vals))
+		c.continuous(pix[i], vals, nil, -1, 3)
+	}
+	same := 0
+	for i := range cms {
+		for j := range i {
+			if cms[i].cellKey == cms[j].cellKey {
+				same++
+				if !bytes.Equal(pix[i], pix[j]) {
+					t.Errorf("colormaps %d and %d share the cell key %q but colour differently", j, i, cms[i].cellKey)
+				}
+			}
+		}
+	}
+	if same < len(cellColormaps)+4 { // the WithRange copies, grey with a range, two viridis
+		t.Errorf("%d pairs of colormaps share a key; want the copies and the renamed", same)
 	}
 }
