@@ -194,34 +194,40 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 }
 
-// TestScan checks scan and scanGrey against wantColorType for every width from 1 to 9 (whole
-// steps of four pixels and the one to three left over) with one pixel, at each place in the
-// last row, off grey in R, G or B or translucent, and the grey bytes scanGrey packs.
+// TestScan checks scan and scanGrey against wantColorType for every width from 1 to 17 (whole
+// steps of four and eight pixels and the pixels left over) with one pixel, at each place in
+// the last row, off grey in R, G or B or translucent, the first row grey or not (after which
+// scan checks opacity alone), and the grey bytes scanGrey packs.
 func TestScan(t *testing.T) {
-	for w := 1; w <= 9; w++ {
-		for x := -1; x < w; x++ { // -1: no pixel changed
-			for c := range 4 {
-				if x < 0 && c > 0 {
-					continue
-				}
-				img := grey(w, 3, true, uint64(w))
-				if x >= 0 {
-					img.Pix[2*img.Stride+4*x+c] ^= 0x10
-				}
-				want := wantColorType(img)
-				opaque, gr := scan(img)
-				g := make([]byte, w*3)
-				opaqueG, grG := scanGrey(img, g)
-				if ct := colorTypeOf(opaque, gr); ct != want {
-					t.Errorf("width %d, pixel %d channel %d: scan gives colour type %d, want %d", w, x, c, ct, want)
-				}
-				if ct := colorTypeOf(opaqueG, grG); ct != want {
-					t.Errorf("width %d, pixel %d channel %d: scanGrey gives colour type %d, want %d", w, x, c, ct, want)
-				}
-				if want == 0 { // scanGrey packed every pixel's R
-					for i := range g {
-						if g[i] != img.Pix[4*i] {
-							t.Fatalf("width %d: scanGrey packed %v, want the R bytes of %v", w, g, img.Pix)
+	for w := 1; w <= 17; w++ {
+		for _, colour := range []bool{false, true} {
+			for x := -1; x < w; x++ { // -1: no pixel changed
+				for c := range 4 {
+					if x < 0 && c > 0 {
+						continue
+					}
+					img := grey(w, 3, true, uint64(w))
+					if colour {
+						img.Pix[1] ^= 0x20 // the first pixel's G
+					}
+					if x >= 0 {
+						img.Pix[2*img.Stride+4*x+c] ^= 0x10
+					}
+					want := wantColorType(img)
+					opaque, gr := scan(img)
+					g := make([]byte, w*3)
+					opaqueG, grG := scanGrey(img, g)
+					if ct := colorTypeOf(opaque, gr); ct != want {
+						t.Errorf("width %d, first row grey %v, pixel %d channel %d: scan gives colour type %d, want %d", w, !colour, x, c, ct, want)
+					}
+					if ct := colorTypeOf(opaqueG, grG); ct != want {
+						t.Errorf("width %d, first row grey %v, pixel %d channel %d: scanGrey gives colour type %d, want %d", w, !colour, x, c, ct, want)
+					}
+					if want == 0 { // scanGrey packed every pixel's R
+						for i := range g {
+							if g[i] != img.Pix[4*i] {
+								t.Fatalf("width %d: scanGrey packed %v, want the R bytes of %v", w, g, img.Pix)
+							}
 						}
 					}
 				}
