@@ -9,7 +9,7 @@ import (
 
 func TestAdler32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 1000, 2047, 2048, 2049, 4096, 5552, 5553, 20000, 200000} {
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 31, 32, 33, 1000, 2047, 2048, 2049, 4096, 5552, 5553, 20000, 200000} {
 		for _, fill := range []string{"random", "0xff", "zero"} {
 			p := make([]byte, n)
 			switch fill {
