@@ -274,10 +274,23 @@ func upRow(dst, cur, prev []byte, ct byte) {
 	n := len(cur)
 	prev = prev[:n]
 	i, j := 0, 0
-	// Sixteen bytes (four pixels) a step, through sub-slices of constant length, which the
-	// compiler reads and writes without recomputing slice bounds (1.8× as fast).
+	// Sixteen bytes (four pixels) a step, or 32 for RGB, through sub-slices of constant
+	// length, which the compiler reads and writes without recomputing slice bounds (1.8× as
+	// fast); a loop step costs about as much as the arithmetic here.
 	switch ct {
 	case 2:
+		for ; i+32 <= n; i += 32 {
+			c, p, d := cur[i:i+32:i+32], prev[i:i+32:i+32], o[j:j+26:j+26]
+			x0 := sub8(binary.LittleEndian.Uint64(c[:8]), binary.LittleEndian.Uint64(p[:8]))
+			x1 := sub8(binary.LittleEndian.Uint64(c[8:16]), binary.LittleEndian.Uint64(p[8:16]))
+			x2 := sub8(binary.LittleEndian.Uint64(c[16:24]), binary.LittleEndian.Uint64(p[16:24]))
+			x3 := sub8(binary.LittleEndian.Uint64(c[24:32]), binary.LittleEndian.Uint64(p[24:32]))
+			binary.LittleEndian.PutUint64(d[:8], x0&0xffffff|(x0>>8)&0xffffff000000)
+			binary.LittleEndian.PutUint64(d[6:14], x1&0xffffff|(x1>>8)&0xffffff000000)
+			binary.LittleEndian.PutUint64(d[12:20], x2&0xffffff|(x2>>8)&0xffffff000000)
+			binary.LittleEndian.PutUint64(d[18:26], x3&0xffffff|(x3>>8)&0xffffff000000)
+			j += 24
+		}
 		for ; i+16 <= n; i += 16 {
 			c, p, d := cur[i:i+16:i+16], prev[i:i+16:i+16], o[j:j+16:j+16]
 			x := sub8(binary.LittleEndian.Uint64(c[:8]), binary.LittleEndian.Uint64(p[:8]))
@@ -343,17 +356,22 @@ func subFilter(dst, cur []byte, bpp int) {
 }
 
 // upFilter writes into dst the packed row cur (below prev) Up-filtered, with its
-// filter-type byte, sixteen bytes at a time through array pointers, which leave the loop
-// without bounds checks.
+// filter-type byte, 32 bytes a step through sub-slices of constant length, which the
+// compiler reads and writes without recomputing slice bounds.
 func upFilter(dst, cur, prev []byte) {
 	dst[0] = filterUp
 	n := len(cur)
 	o, prev := dst[1:n+1], prev[:n]
 	i := 0
-	for ; i+16 <= n; i += 16 {
-		c, p, d := cur[i:i+16:i+16], prev[i:i+16:i+16], o[i:i+16:i+16]
+	for ; i+32 <= n; i += 32 {
+		c, p, d := cur[i:i+32:i+32], prev[i:i+32:i+32], o[i:i+32:i+32]
 		binary.LittleEndian.PutUint64(d[:8], sub8(binary.LittleEndian.Uint64(c[:8]), binary.LittleEndian.Uint64(p[:8])))
 		binary.LittleEndian.PutUint64(d[8:16], sub8(binary.LittleEndian.Uint64(c[8:16]), binary.LittleEndian.Uint64(p[8:16])))
+		binary.LittleEndian.PutUint64(d[16:24], sub8(binary.LittleEndian.Uint64(c[16:24]), binary.LittleEndian.Uint64(p[16:24])))
+		binary.LittleEndian.PutUint64(d[24:32], sub8(binary.LittleEndian.Uint64(c[24:32]), binary.LittleEndian.Uint64(p[24:32])))
+	}
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(o[i:i+8:i+8], sub8(binary.LittleEndian.Uint64(cur[i:i+8:i+8]), binary.LittleEndian.Uint64(prev[i:i+8:i+8])))
 	}
 	for ; i < n; i++ {
 		o[i] = cur[i] - prev[i]
