@@ -32,8 +32,11 @@ const (
 	// table is built (eight 256×256 tiles): building costs about as much as colouring five
 	// or six by arithmetic, here and in wasm, so one-off renders never pay for it.
 	cellsAfter = 8 * cellCount
-	// maxCellTables bounds the tables kept (256 KiB each); the cache is emptied when full.
+	// maxCellTables bounds the tables kept (256 KiB each) and maxCellCounts the colormaps
+	// and ranges still counting towards one; past either, the least recently used of its
+	// kind goes, so a burst of one-off ranges (a range slider dragged) never evicts a table.
 	maxCellTables = 16
+	maxCellCounts = 256
 )
 
 // cellTable is the cell table of one colormap over [lo, hi]: each cell holds its colour
@@ -52,14 +55,18 @@ type cellKey struct {
 }
 
 type cellEntry struct {
-	pixels   int // coloured by arithmetic so far
-	building bool
+	pixels   int    // coloured by arithmetic so far
+	used     uint64 // cellCache.tick at its last use
+	building bool   // its table is built or being built: it counts among the tables
+	done     bool   // built (table may be nil: a range no table can cut, not tried again)
 	table    *cellTable
 }
 
 var cellCache = struct {
 	mu      sync.Mutex
 	entries map[cellKey]*cellEntry
+	tick    uint64
+	tables  int // entries building
 }{entries: map[cellKey]*cellEntry{}}
 
 // cells returns the cell table of c over [lo, hi] when one is built, counting n pixels
@@ -70,33 +77,62 @@ func (c *Colormap) cells(lo, hi float64, n int) *cellTable {
 		return nil
 	}
 	k := cellKey{c.cellKey, lo, hi}
-	cellCache.mu.Lock()
-	e := cellCache.entries[k]
+	cc := &cellCache
+	cc.mu.Lock()
+	cc.tick++
+	e := cc.entries[k]
 	if e == nil {
-		if len(cellCache.entries) >= maxCellTables {
-			clear(cellCache.entries)
+		if len(cc.entries)-cc.tables >= maxCellCounts {
+			evictCells(false)
 		}
 		e = &cellEntry{}
-		cellCache.entries[k] = e
+		cc.entries[k] = e
 	}
-	if e.table != nil || e.building {
+	e.used = cc.tick
+	if e.building {
 		t := e.table
-		cellCache.mu.Unlock()
+		cc.mu.Unlock()
 		return t
 	}
 	e.pixels += n
 	if e.pixels < cellsAfter {
-		cellCache.mu.Unlock()
+		cc.mu.Unlock()
 		return nil
 	}
+	if cc.tables >= maxCellTables {
+		evictCells(true)
+	}
 	e.building = true
-	cellCache.mu.Unlock()
+	cc.tables++
+	cc.mu.Unlock()
 
 	t := c.buildCells(lo, hi, cellCount)
-	cellCache.mu.Lock()
-	e.table = t // building stays set: a range no table can cut is not tried again
-	cellCache.mu.Unlock()
+	cc.mu.Lock()
+	e.table, e.done = t, true
+	cc.mu.Unlock()
 	return t
+}
+
+// evictCells removes the least recently used entry holding a built table (tables) or still
+// counting (!tables); tables being built stay. cellCache.mu is held.
+func evictCells(tables bool) {
+	cc := &cellCache
+	var victim cellKey
+	var oldest *cellEntry
+	for k, e := range cc.entries {
+		if e.building != tables || (tables && !e.done) {
+			continue
+		}
+		if oldest == nil || e.used < oldest.used {
+			victim, oldest = k, e
+		}
+	}
+	if oldest != nil {
+		delete(cc.entries, victim)
+		if tables {
+			cc.tables--
+		}
+	}
 }
 
 // buildCells cuts [lo, hi] into n cells; nil when the range is too narrow or too wide for

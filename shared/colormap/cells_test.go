@@ -165,20 +165,81 @@ func TestColorizeBuildsCells(t *testing.T) {
 		t.Error("no cell entry for the caller's range")
 	}
 
-	for i := range 3 * maxCellTables {
-		w, err := c.WithRange(float64(i), float64(i+1))
+}
+
+// TestCellCacheEviction: the cache holds at most maxCellTables tables and maxCellCounts
+// counting entries; the least recently used goes, and a burst of one-off ranges (a range
+// slider dragged) evicts no table.
+func TestCellCacheEviction(t *testing.T) {
+	c, err := Parse([]byte(`{"continuous": true, "from": "#102030", "to": "#f0e0d0"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]float64, cellsAfter) // one call reaches the threshold
+	for i := range vals {
+		vals[i] = float64(i) / float64(len(vals))
+	}
+	pix := make([]uint8, 4*len(vals))
+	colour := func(lo, hi float64, n int) {
+		t.Helper()
+		w, err := c.WithRange(lo, hi)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.Colorize(first[:400], formula.Array{Values: vals[:100]}, nil); err != nil {
+		if _, err := w.Colorize(pix[:4*n], formula.Array{Values: vals[:n]}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cellCache.mu.Lock()
-	n := len(cellCache.entries)
-	cellCache.mu.Unlock()
-	if n > maxCellTables {
-		t.Errorf("%d cell entries, want at most %d", n, maxCellTables)
+	table := func(lo, hi float64) *cellTable {
+		cellCache.mu.Lock()
+		defer cellCache.mu.Unlock()
+		if e := cellCache.entries[cellKey{c.cellKey, lo, hi}]; e != nil {
+			return e.table
+		}
+		return nil
+	}
+	counts := func() (tables, counting int) {
+		cellCache.mu.Lock()
+		defer cellCache.mu.Unlock()
+		for _, e := range cellCache.entries {
+			if e.building {
+				tables++
+			} else {
+				counting++
+			}
+		}
+		if tables != cellCache.tables {
+			t.Errorf("%d entries building, the cache counts %d", tables, cellCache.tables)
+		}
+		return tables, counting
+	}
+
+	colour(0, 1, len(vals)) // the popular one
+	popular := table(0, 1)
+	if popular == nil {
+		t.Fatal("no table after cellsAfter pixels")
+	}
+	for i := range 3 * maxCellCounts { // one-off ranges
+		colour(0, 1+float64(i+1)/1024, 100)
+	}
+	if tables, counting := counts(); tables > maxCellTables || counting > maxCellCounts {
+		t.Errorf("%d tables, %d counting entries; want at most %d and %d", tables, counting, maxCellTables, maxCellCounts)
+	}
+	if table(0, 1) != popular {
+		t.Error("one-off ranges evicted a table")
+	}
+	for i := range 2 * maxCellTables { // more tables than kept, the popular one used between
+		colour(-1-float64(i), 1, len(vals))
+		colour(0, 1, 100)
+	}
+	if tables, _ := counts(); tables > maxCellTables {
+		t.Errorf("%d tables, want at most %d", tables, maxCellTables)
+	}
+	if table(0, 1) != popular {
+		t.Error("the most recently used table was evicted")
+	}
+	if table(-1, 1) != nil || table(-float64(2*maxCellTables), 1) == nil {
+		t.Error("not the least recently used tables evicted")
 	}
 }
 
