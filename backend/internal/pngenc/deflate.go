@@ -149,8 +149,14 @@ func (d *deflater) tokenize(data []byte, start, step, diag int) {
 			i += step + (i-lit)>>6
 			continue
 		}
-		if l == 8 {
-			l += matchLen(data, i+8, i-c, min(len(data), i+maxMatch))
+		if l == 8 { // the next eight bytes here, without a call: most matches end in them
+			if i+16 > len(data) {
+				l += matchLen(data, i+8, i-c, len(data))
+			} else if y := binary.LittleEndian.Uint64(data[i+8:i+16:i+16]) ^ binary.LittleEndian.Uint64(data[c+8:c+16:c+16]); y != 0 {
+				l += bits.TrailingZeros64(y) >> 3
+			} else {
+				l = 16 + matchLen(data, i+16, i-c, min(len(data), i+maxMatch))
+			}
 		}
 		dist := i - c
 		for ; lit < i; lit++ {
