@@ -56,6 +56,16 @@ export function algebraQuery(q) {
   return p.toString();
 }
 
+/**
+ * The URL of a route beside the algebra tiles for the same query: "algebra.json" (TileJSON),
+ * "algebra/WMTSCapabilities.xml", "export"; extra holds further parameters (export's bbox…).
+ */
+export function algebraRouteURL(path, q, extra = {}) {
+  const p = new URLSearchParams(algebraQuery(q));
+  for (const [k, v] of Object.entries(extra)) p.set(k, String(v));
+  return `${prefix}${path}?${p}`;
+}
+
 /** The URL of an algebra tile: ext "msgpack" for the raw bands, "png" for the server's image. */
 export function algebraURL(z, x, y, ext, q) {
   return `${prefix}algebra/${z}/${x}/${y}.${ext}?${algebraQuery(q)}`;

@@ -10,11 +10,17 @@ import { BandSource } from './bands.js';
 import { algebraGridLayer } from './gridlayer.js';
 
 /**
- * The server's PNG of a tile for the parameters v of the AlgebraLayer's view (its legend when
- * one is chosen, else its colormap).
+ * The algebra query of the server's PNGs for the parameters v of the AlgebraLayer's view (its
+ * legend when one is chosen, else its colormap): the page's "Use this map" URLs (TileJSON,
+ * WMTS, export) take the same, so they show what server mode shows.
  */
+export function pngQuery(v) {
+  return { layers: v.layers, formula: v.formula, legend: v.legend, colormap: v.colormap };
+}
+
+/** The server's PNG of a tile for the parameters v of the AlgebraLayer's view. */
 export function pngURL(coords, v) {
-  return algebraURL(coords.z, coords.x, coords.y, 'png', { layers: v.layers, formula: v.formula, legend: v.legend, colormap: v.colormap });
+  return algebraURL(coords.z, coords.x, coords.y, 'png', pngQuery(v));
 }
 
 const Grid = algebraGridLayer(L);

@@ -6,9 +6,9 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import '../style.css';
-import { prefix, getJSON, setToken, hasToken, streamURL } from './api.js';
+import { prefix, getJSON, setToken, hasToken, streamURL, withAuth, algebraRouteURL } from './api.js';
 import { loadTessera } from './wasm.js';
-import { AlgebraLayer, pngURL } from './layer.js';
+import { AlgebraLayer, pngURL, pngQuery } from './layer.js';
 import { float64Tile } from './rawtile.js';
 
 const $ = (s) => document.querySelector(s);
@@ -20,7 +20,7 @@ const el = (tag, props = {}, ...kids) => {
   return e;
 };
 
-const state = { layers: [], legends: [], gen: 0, formulaOK: true, selected: null };
+const state = { layers: [], legends: [], gen: 0, formulaOK: true, selected: null, privateReads: false };
 const stats = { bandFetches: 0, renders: 0 };
 
 // --- parameters ---------------------------------------------------------------------------
@@ -193,6 +193,7 @@ function apply(reload) {
   state.formulaOK = checkFormula();
   checkRange();
   drawColorbar();
+  updateUse();
   if (!state.formulaOK && !view().server) return;
   state.gen++;
   layer.refresh(reload);
@@ -512,6 +513,179 @@ map.getContainer().addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter' && ev.target === map.getContainer()) showPixel(map.getCenter());
 });
 
+// --- use this map -------------------------------------------------------------------------
+
+/** The EPSG:3857 world's northern and southern edge (its tiles end there). */
+const MAX_LAT = 85.0511287798066;
+/**
+ * The server's default RASTER_EXPORT_MAX_PIXELS: the page cannot read the server's own, so an
+ * export past a lower one is the server's 400, whose message the section shows.
+ */
+const EXPORT_MAX_PIXELS = 10000 * 10000;
+/** The tile size the export's size is counted in (the page's grid; RASTER_TILESIZE's default). */
+const EXPORT_TILE = 256;
+
+/**
+ * The map's view in lon/lat (west, south, east, north), taken into the world copy of its
+ * centre and clamped to the EPSG:3857 world, to six decimals rounded outwards; null when
+ * nothing of the world is in view.
+ */
+function viewBBox() {
+  const b = map.getBounds(), shift = Math.round(map.getCenter().lng / 360) * 360;
+  const down = (v) => Math.floor(v * 1e6) / 1e6, up = (v) => Math.ceil(v * 1e6) / 1e6;
+  const w = Math.max(-180, down(b.getWest() - shift)), e = Math.min(180, up(b.getEast() - shift));
+  const s = Math.max(-MAX_LAT, down(b.getSouth())), n = Math.min(MAX_LAT, up(b.getNorth()));
+  return e > w && n > s ? [w, s, e, n] : null;
+}
+
+/** The number of zoom-z tiles covering a lon/lat box, as the server's tile.Covering counts them. */
+function coveringTiles([w, s, e, n], z) {
+  const k = 2 ** z, eps = 1e-9;
+  const fx = (lon) => ((lon + 180) / 360) * k;
+  const fy = (lat) => { const r = (lat * Math.PI) / 180; return ((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * k; };
+  const clamp = (v) => Math.min(Math.max(v, 0), k - 1);
+  const cols = clamp(Math.ceil(fx(e) - eps) - 1) - clamp(Math.floor(fx(w) + eps)) + 1;
+  const rows = clamp(Math.ceil(fy(s) - eps) - 1) - clamp(Math.floor(fy(n) + eps)) + 1;
+  return Math.max(cols, 0) * Math.max(rows, 0);
+}
+
+/**
+ * The export's zoom for a view: the bound layers' deepest max zoom (the server's default, all
+ * their detail) when the view's tiles there stay under the pixel limit, else the map's zoom
+ * (no deeper than the layers'), whose view is about the window's size.
+ */
+function exportZoom(bbox) {
+  const ids = new Set(bindings().map((b) => b.layer));
+  const zooms = state.layers.filter((l) => ids.has(String(l.id))).map((l) => l.max_zoom);
+  const mapZoom = Math.floor(map.getZoom());
+  if (!zooms.length) return mapZoom;
+  const deepest = Math.max(...zooms);
+  if (coveringTiles(bbox, deepest) * EXPORT_TILE * EXPORT_TILE <= EXPORT_MAX_PIXELS) return deepest;
+  return Math.min(mapZoom, deepest);
+}
+
+/** "tessera-n-r-n-r" for (n-r)/(n+r): the export's file name, as the server takes one. */
+function exportName(formula) {
+  const slug = formula.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, 60).replace(/-+$/, '');
+  return `tessera-${slug || 'export'}`;
+}
+
+/**
+ * The current view's URLs for other tools: the XYZ PNG template, TileJSON and WMTS
+ * capabilities (the server-PNG mode's query, pngQuery), and the export of the map's view; or
+ * {off} saying why there are none.
+ */
+function useURLs() {
+  if (!bindings().length) return { off: 'Bind a layer to a variable for these URLs.' };
+  if (!state.formulaOK) return { off: 'The formula has an error: fix it for these URLs.' };
+  const v = view(), q = pngQuery(v), origin = window.location.origin;
+  const out = {
+    xyz: origin + pngURL({ z: '{z}', x: '{x}', y: '{y}' }, v),
+    tilejson: origin + algebraRouteURL('algebra.json', q),
+    wmts: origin + algebraRouteURL('algebra/WMTSCapabilities.xml', q),
+  };
+  const bbox = viewBBox();
+  if (bbox) {
+    const zoom = exportZoom(bbox), filename = exportName(v.formula);
+    out.export = { url: origin + algebraRouteURL('export', q, { bbox: bbox.join(','), zoom, filename }), zoom, filename };
+  }
+  return out;
+}
+
+/** Fills the "Use this map" section for the current parameters and view. */
+function updateUse() {
+  const u = useURLs(), off = $('#use-off'), a = $('#use-download');
+  off.hidden = !u.off;
+  off.textContent = u.off || '';
+  for (const k of ['xyz', 'tilejson', 'wmts']) {
+    const box = $(`#use-${k}`);
+    box.value = u[k] || '';
+    box.disabled = !u[k];
+    document.querySelector(`[data-copy="use-${k}"]`).disabled = !u[k];
+  }
+  $('#use-token').hidden = !state.privateReads;
+  if (u.export) {
+    a.href = u.export.url;
+    a.dataset.filename = `${u.export.filename}.zip`;
+    a.textContent = `Download GeoTIFF (zoom ${u.export.zoom})`;
+    a.removeAttribute('aria-disabled');
+  } else {
+    a.removeAttribute('href');
+    delete a.dataset.filename;
+    a.textContent = 'Download GeoTIFF';
+    a.setAttribute('aria-disabled', 'true');
+  }
+  // A refusal stays while it is the export on offer; a new view or parameters drop it.
+  const err = $('#use-error');
+  if (!err.hidden && err.dataset.url !== a.getAttribute('href')) {
+    err.hidden = true;
+    err.textContent = '';
+    $('#use-download-status').textContent = '';
+  }
+}
+
+/**
+ * Copies a URL box's text (navigator.clipboard; without it, or refused, the text is selected
+ * for the user to copy) and says so on the button for a moment.
+ */
+async function copyURL(btn) {
+  const box = document.getElementById(btn.dataset.copy);
+  let copied = false;
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    copied = await navigator.clipboard.writeText(box.value).then(() => true, () => false);
+  }
+  if (!copied) {
+    box.focus();
+    box.select();
+  }
+  btn.textContent = copied ? 'copied' : 'selected';
+  clearTimeout(btn.timer);
+  btn.timer = setTimeout(() => { btn.textContent = 'copy'; }, 1500);
+}
+
+let exportSeq = 0;
+
+/**
+ * Downloads the export of the view: fetched with the page's token, a refusal (a view too large
+ * for the server's RASTER_EXPORT_MAX_PIXELS, say) shown in the section, the zip saved under its
+ * name through an object URL. A plain link would have left a 400's JSON as the download, and
+ * sent no token.
+ */
+async function downloadExport(ev) {
+  ev.preventDefault();
+  const a = ev.currentTarget, url = a.getAttribute('href'), name = a.dataset.filename;
+  if (!url || a.getAttribute('aria-disabled') === 'true') return;
+  const seq = ++exportSeq, status = $('#use-download-status'), err = $('#use-error');
+  err.hidden = true;
+  err.textContent = '';
+  status.textContent = 'exporting…';
+  try {
+    const res = await fetch(url, withAuth());
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error(body.error || `${res.status} ${res.statusText}`);
+    }
+    const blob = await res.blob();
+    const obj = URL.createObjectURL(blob);
+    const tmp = el('a', { href: obj, download: name, hidden: true });
+    document.body.append(tmp);
+    tmp.click();
+    tmp.remove();
+    setTimeout(() => URL.revokeObjectURL(obj), 60000);
+    if (seq === exportSeq) status.textContent = `saved ${name}`;
+  } catch (e) {
+    if (seq !== exportSeq) return;
+    status.textContent = '';
+    err.textContent = `export: ${e.message}`;
+    err.dataset.url = url;
+    err.hidden = false;
+  }
+}
+
+for (const btn of document.querySelectorAll('#use [data-copy]')) btn.addEventListener('click', () => copyURL(btn));
+$('#use-download').addEventListener('click', downloadExport);
+map.on('moveend', updateUse);
+
 // --- upload and parse status --------------------------------------------------------------
 
 function followParse(l) {
@@ -599,6 +773,9 @@ async function start() {
   // The names once only (start runs again after a token): a later run keeps the choice.
   const names = $('#cmap-name').options.length ? null : loadColormaps();
   await Promise.all([wasmLoaded, loadLayers(), loadLegends(), names]);
+  // A token the page held from the start (this tab's session): are reads private? A page
+  // that started only once given one knows already (boot).
+  if (hasToken() && !state.privateReads) state.privateReads = (await fetch(`${prefix}colormaps`).catch(() => ({}))).status === 401;
   const first = defaultBindings();
   layer = new AlgebraLayer(view, { onError: showTileError, onCounts: drawColorbar, stats }).addTo(map);
   layer.on('load', () => { if (selectedLegend()) drawColorbar(); });
@@ -629,6 +806,7 @@ function boot() {
     const st = $('#app-status');
     st.className = 'error';
     st.dataset.needsToken = e.status === 401 ? '1' : '';
+    if (e.status === 401) state.privateReads = true; // the "Use this map" URLs need it too
     st.textContent = e.status === 401
       ? 'This server\'s reads need a token: enter it in the token field below.'
       : `failed to start: ${e.message}`;

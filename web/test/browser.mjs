@@ -3,6 +3,7 @@
 // and the legend "Land cover". It drives headless Chromium through playwright-core and
 // asserts on what the page renders. Exit status 0 means every check passed.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { launch, checker } from './harness.mjs';
 
 const base = process.env.TESSERA_URL;
@@ -37,8 +38,8 @@ async function settled() {
  * Compares the canvas of the most central tile that has data with the server's PNG for the
  * same parameters, both decoded in the page. Returns the pixel statistics.
  */
-async function compareWithServer() {
-  return page.evaluate(async () => {
+async function compareWithServer(template) {
+  return page.evaluate(async (template) => {
     const tiles = [...document.querySelectorAll('#map canvas.tile')].filter((c) => c.dataset.empty !== '1');
     if (!tiles.length) throw new Error('no tile with data on screen');
     const mid = document.querySelector('#map').getBoundingClientRect();
@@ -46,7 +47,7 @@ async function compareWithServer() {
     tiles.sort((a, b) => dist(a) - dist(b));
     const c = tiles[0], { z, x, y } = c.dataset;
     const client = c.getContext('2d').getImageData(0, 0, 256, 256).data;
-    const url = window.tesseraApp.serverTileURL(z, x, y);
+    const url = template ? template.replace('{z}', z).replace('{x}', x).replace('{y}', y) : window.tesseraApp.serverTileURL(z, x, y);
     const res = await fetch(url);
     if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
     const bmp = await createImageBitmap(await res.blob(), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
@@ -60,7 +61,82 @@ async function compareWithServer() {
       if (client[i + 3] === 255) { opaque++; colors.add((client[i] << 16) | (client[i + 1] << 8) | client[i + 2]); }
     }
     return { tile: `${z}/${x}/${y}`, url, diff, opaque, colors: colors.size, sample: Array.from(client.slice(4 * (128 * 256 + 128), 4 * (128 * 256 + 128) + 4)) };
+  }, template);
+}
+
+/** The "Use this map" section as the page shows it. */
+async function useSection() {
+  return page.evaluate(() => {
+    const $ = (s) => document.querySelector(s), a = $('#use-download'), off = $('#use-off'), err = $('#use-error');
+    return {
+      off: off.hidden ? null : off.textContent,
+      xyz: $('#use-xyz').value, tilejson: $('#use-tilejson').value, wmts: $('#use-wmts').value,
+      disabled: [...document.querySelectorAll('#use input, #use button')].map((e) => e.disabled),
+      download: { href: a.getAttribute('href'), filename: a.dataset.filename, text: a.textContent, disabled: a.getAttribute('aria-disabled') === 'true' },
+      error: err.hidden ? null : err.textContent,
+      tokenNote: !$('#use-token').hidden,
+    };
   });
+}
+
+/** The query of a URL as sorted [key, value] pairs. */
+const queryOf = (u) => [...new URL(u).searchParams].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+
+/**
+ * Checks the section's URLs for the page's current view: absolute on the server, the view's
+ * layers, formula and colormap (or legend) encoded in each; the PNG template filled with the
+ * central tile gives that tile's canvas, pixel for pixel, and the bytes server mode fetches;
+ * the TileJSON's tiles and the WMTS ResourceURL are the same template and query. Returns the
+ * section.
+ */
+async function checkUseURLs() {
+  const u = await useSection(), v = await page.evaluate(() => window.tesseraApp.view());
+  assert.equal(u.off, null, `the section is off: ${u.off}`);
+  assert.ok(u.disabled.every((d) => !d), 'a control of the section is disabled');
+  const paths = { xyz: '/raster/algebra/{z}/{x}/{y}.png', tilejson: '/raster/algebra.json', wmts: '/raster/algebra/WMTSCapabilities.xml' };
+  for (const [k, path] of Object.entries(paths)) {
+    const url = new URL(u[k]);
+    assert.equal(url.origin, origin, `${k}: ${u[k]}`);
+    assert.equal(decodeURI(url.pathname), path, `${k}: ${u[k]}`);
+    assert.equal(url.searchParams.get('layers'), v.layers, `${k}: ${u[k]}`);
+    assert.equal(url.searchParams.get('formula'), v.formula, `${k}: ${u[k]}`);
+    if (v.legend !== undefined) assert.deepEqual([url.searchParams.get('legend'), url.searchParams.get('colormap')], [String(v.legend), null], `${k}: ${u[k]}`);
+    else assert.equal(url.searchParams.get('colormap'), v.colormap || null, `${k}: ${u[k]}`);
+    // Encoded: a + of the formula would read as a space.
+    if (v.formula.includes('+')) assert.ok(u[k].includes('%2B') && !/[?&]formula=[^&]*\+/.test(u[k]), `${k}: the formula's + is not %2B: ${u[k]}`);
+    assert.ok(!u[k].includes(token), `${k} holds the token`);
+  }
+  assert.ok(u.xyz.startsWith(`${origin}/raster/algebra/{z}/{x}/{y}.png?`), `the template's placeholders are encoded: ${u.xyz}`);
+  // The template filled with the central tile: the canvas's pixels, and server mode's bytes.
+  const r = await compareWithServer(u.xyz);
+  assert.ok(r.opaque > 1000, `${r.tile}: too little data (${r.opaque} opaque pixels)`);
+  assert.equal(r.diff, 0, `${r.diff} pixels of ${r.tile} differ from ${r.url}`);
+  const res = await fetch(r.url);
+  assert.equal(res.status, 200, r.url);
+  assert.equal(res.headers.get('content-type'), 'image/png');
+  const png = Buffer.from(await res.arrayBuffer());
+  const [z, x, y] = r.tile.split('/');
+  const own = Buffer.from(await page.evaluate(async ([z, x, y]) => [...new Uint8Array(await (await fetch(window.tesseraApp.serverTileURL(z, x, y))).arrayBuffer())], [z, x, y]));
+  assert.ok(png.equals(own), `${r.url}: not the bytes server mode fetches`);
+  // TileJSON: its tiles are the template.
+  const tj = await fetch(u.tilejson);
+  assert.equal(tj.status, 200, u.tilejson);
+  const tiles = (await tj.json()).tiles;
+  assert.equal(tiles.length, 1);
+  const t = new URL(tiles[0]), want = new URL(u.xyz);
+  assert.equal(`${t.origin}${decodeURI(t.pathname)}`, `${want.origin}${decodeURI(want.pathname)}`, `TileJSON's tiles ${tiles[0]}`);
+  assert.deepEqual(queryOf(tiles[0]), queryOf(u.xyz), `TileJSON's tiles ${tiles[0]}`);
+  // WMTS: the ResourceURL over the same tiles and query.
+  const wm = await fetch(u.wmts);
+  assert.equal(wm.status, 200, u.wmts);
+  assert.match(wm.headers.get('content-type'), /^application\/xml/);
+  const m = /<ResourceURL[^>]*template="([^"]+)"/.exec(await wm.text());
+  assert.ok(m, 'no ResourceURL in the capabilities');
+  const tmpl = m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#34;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'");
+  assert.equal(decodeURI(new URL(tmpl).pathname), '/raster/algebra/{TileMatrix}/{TileCol}/{TileRow}.png', tmpl);
+  assert.deepEqual(queryOf(tmpl), queryOf(u.xyz), `the ResourceURL ${tmpl}`);
+  console.log(`  ${u.xyz}\n  ${r.tile}: ${r.opaque} opaque pixels, ${r.diff} differ; TileJSON and WMTS over the same query`);
+  return u;
 }
 
 /** Waits until the app on p has started, or failed to (window.tesseraApp.error). */
@@ -252,6 +328,42 @@ await check('the upload\'s status is in sight once the upload button is pressed 
   });
 });
 
+await check('"Use this map" gives the default view\'s XYZ, TileJSON and WMTS URLs; copy puts one on the clipboard', async () => {
+  const u = await checkUseURLs();
+  assert.equal(u.tokenNote, false, 'the token note shows on a server with public reads');
+  // The export of the view: its layers, formula and colormap, the file named after the formula,
+  // at the scene's max zoom (the view's tiles there are under the pixel limit).
+  const scene = await page.evaluate(() => window.tesseraApp.state.layers.find((l) => l.name === 'scene'));
+  const e = new URL(u.download.href), v = await page.evaluate(() => window.tesseraApp.view());
+  assert.equal(`${e.origin}${e.pathname}`, `${origin}/raster/export`);
+  assert.deepEqual(['layers', 'formula', 'colormap', 'zoom', 'filename'].map((k) => e.searchParams.get(k)),
+    [v.layers, v.formula, v.colormap, String(scene.max_zoom), 'tessera-n-r-n-r']);
+  assert.equal(u.download.filename, 'tessera-n-r-n-r.zip');
+  assert.equal(u.download.text, `Download GeoTIFF (zoom ${scene.max_zoom})`);
+  const bbox = e.searchParams.get('bbox').split(',').map(Number);
+  const view = await page.evaluate(() => { const b = window.tesseraApp.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; });
+  assert.ok(bbox.every((b, i) => Math.abs(b - view[i]) < 2e-6), `bbox ${bbox}, the map's view ${view}`);
+  // Copy: on the clipboard, and the button says so.
+  await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  await page.click('[data-copy="use-wmts"]');
+  await page.waitForFunction(() => document.querySelector('[data-copy="use-wmts"]').textContent === 'copied', null, { timeout: 3000 });
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), u.wmts);
+  // Without the Clipboard API the text is selected, for the user's Ctrl+C.
+  const sel = await page.evaluate(async () => {
+    const own = Object.getOwnPropertyDescriptor(Navigator.prototype, 'clipboard');
+    Object.defineProperty(Navigator.prototype, 'clipboard', { configurable: true, get: () => undefined });
+    try {
+      const b = document.querySelector('[data-copy="use-tilejson"]'), box = document.querySelector('#use-tilejson');
+      b.click();
+      await new Promise((ok) => setTimeout(ok, 50));
+      return { text: b.textContent, focused: document.activeElement === box, sel: [box.selectionStart, box.selectionEnd], len: box.value.length };
+    } finally {
+      Object.defineProperty(Navigator.prototype, 'clipboard', own);
+    }
+  });
+  assert.deepEqual(sel, { text: 'selected', focused: true, sel: [0, sel.len], len: sel.len });
+});
+
 let ndvi;
 await check('client-rendered NDVI tile equals the server PNG (RdYlGn, range -1..1)', async () => {
   ndvi = await compareWithServer();
@@ -302,6 +414,63 @@ await check('a range with one end only says so (it is no range: each tile\'s own
   await settled();
 });
 
+await check('"Use this map" follows a new formula and colormap; its GeoTIFF download is the export zip, a view too large shows the server\'s error', async () => {
+  const u = await checkUseURLs();
+  const v = await page.evaluate(() => window.tesseraApp.view());
+  assert.equal(v.formula, 'n - r');
+  assert.ok(JSON.parse(new URL(u.xyz).searchParams.get('colormap')).name === 'viridis', `colormap ${v.colormap}`);
+  // The download: the server's zip, saved under the export's file name.
+  const e = new URL(u.download.href);
+  assert.equal(e.searchParams.get('filename'), 'tessera-n-r');
+  assert.equal(e.searchParams.get('colormap'), v.colormap);
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click('#use-download')]);
+  assert.equal(dl.suggestedFilename(), 'tessera-n-r.zip');
+  const zip = readFileSync(await dl.path());
+  assert.equal(zip.subarray(0, 2).toString('latin1'), 'PK', 'the download is no zip');
+  assert.ok(zip.includes(Buffer.from('tessera-n-r.tif')) && zip.includes(Buffer.from('COLORMAP.txt')), 'the zip lacks the GeoTIFF or COLORMAP.txt');
+  await page.waitForFunction(() => document.querySelector('#use-download-status').textContent === 'saved tessera-n-r.zip', null, { timeout: 5000 });
+  console.log(`  ${u.download.text}: ${zip.length} bytes`);
+  // Three zooms out from the scene's max zoom, the view's tiles at that zoom (some 60 M pixels
+  // in the test's 940×800 map) are under the page's 100 M but over this server's
+  // RASTER_EXPORT_MAX_PIXELS, 16 M (browser_test.go): the server's 400 shows in the section,
+  // nothing is downloaded.
+  const deepest = await page.evaluate(() => window.tesseraApp.state.layers.find((l) => l.name === 'scene').max_zoom);
+  const moved = (z) => page.waitForFunction((z) => window.tesseraApp.map.getZoom() === z, z, { timeout: 5000 });
+  await page.evaluate((z) => window.tesseraApp.map.setZoom(z, { animate: false }), deepest - 3);
+  await moved(deepest - 3);
+  const big = await useSection();
+  assert.equal(big.download.text, `Download GeoTIFF (zoom ${deepest})`);
+  assert.notEqual(big.download.href, u.download.href, 'the export did not follow the view');
+  const want = await fetch(big.download.href);
+  assert.equal(want.status, 400, big.download.href);
+  const msg = (await want.json()).error;
+  assert.match(msg, /^Export raster too large\./);
+  let downloads = 0;
+  const count = () => { downloads++; };
+  page.on('download', count);
+  try {
+    await page.click('#use-download');
+    await page.waitForSelector('#use-error:not([hidden])', { timeout: 30000 });
+    assert.equal(await page.$eval('#use-error', (p) => p.textContent), `export: ${msg}`);
+    await page.waitForTimeout(200);
+    assert.equal(downloads, 0, 'a refused export was downloaded');
+  } finally {
+    page.off('download', count);
+  }
+  // Far out, the export is at the map's zoom, and the former refusal is gone.
+  await page.evaluate(() => window.tesseraApp.map.setZoom(3, { animate: false }));
+  await moved(3);
+  const far = await useSection();
+  assert.equal(new URL(far.download.href).searchParams.get('zoom'), '3');
+  assert.equal(far.download.text, 'Download GeoTIFF (zoom 3)');
+  assert.equal(far.error, null, 'the refusal of another view still shows');
+  await page.evaluate(() => {
+    const b = window.tesseraApp.state.layers.find((l) => l.name === 'scene').bounds;
+    window.tesseraApp.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { animate: false });
+  });
+  await settled();
+});
+
 await check('a bad formula shows the error with the server\'s position', async () => {
   const bad = '(n - r) / (n +* r)';
   await page.fill('#formula', bad);
@@ -317,6 +486,14 @@ await check('a bad formula shows the error with the server\'s position', async (
   assert.ok(server.error.includes(shown.msg), `server says ${server.error}, page ${shown.msg}`);
   assert.ok(shown.start > 0 && shown.start < bad.length);
   assert.equal(await page.$eval('#formula-error .snippet mark', (m) => m.textContent), bad.slice(shown.start, shown.end), 'the span is not marked');
+});
+
+await check('with a bad formula "Use this map" is disabled and says why', async () => {
+  const u = await useSection();
+  assert.match(u.off || '', /formula has an error/);
+  assert.deepEqual([u.xyz, u.tilejson, u.wmts], ['', '', '']);
+  assert.ok(u.disabled.length === 6 && u.disabled.every((d) => d), `controls ${u.disabled}`);
+  assert.deepEqual([u.download.href, u.download.disabled], [null, true]);
 });
 
 await check('the error highlight never moves the caret nor changes the text', async () => {

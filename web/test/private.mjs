@@ -39,6 +39,27 @@ await check('with the token the page starts and renders tiles in the browser', a
   assert.equal(await page.$$eval('#cmap-name option', (o) => new Set(o.map((x) => x.value)).size === o.length), true, 'colormap names listed twice');
 });
 
+await check('"Use this map" says its URLs need a token (not in them), and its download sends the page\'s', async () => {
+  const use = () => page.evaluate(() => ({
+    note: !document.querySelector('#use-token').hidden,
+    urls: ['#use-xyz', '#use-tilejson', '#use-wmts'].map((s) => document.querySelector(s).value).concat(document.querySelector('#use-download').href),
+  }));
+  const u = await use();
+  assert.equal(u.note, true, 'no token note');
+  for (const url of u.urls) assert.ok(url.startsWith(base) && !url.includes(token), `URL ${url}`);
+  assert.equal((await fetch(u.urls[1])).status, 401, 'the TileJSON URL answers without a token');
+  // The download: a plain link would have had the server's 401 (no token): it is the zip.
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click('#use-download')]);
+  const { readFileSync } = await import('node:fs');
+  assert.equal(readFileSync(await dl.path()).subarray(0, 2).toString('latin1'), 'PK');
+  // Loaded again with the token of the tab's session, the page starts without a 401, and
+  // still knows that reads need it.
+  await page.reload();
+  await page.waitForFunction(() => window.tesseraApp && window.tesseraApp.ready, null, { timeout: 30000 });
+  assert.equal((await use()).note, true, 'no token note after a reload');
+  await page.fill('#upload [name=token]', token); // the next check's upload reads it: empty after the reload
+});
+
 await check('an upload is followed over the event stream to FINISHED', async () => {
   const file = process.env.TESSERA_UPLOAD;
   assert.ok(file, 'TESSERA_UPLOAD must name a raster');
