@@ -426,24 +426,30 @@ func (b *Band) convert(out []float64, off int) {
 // nd in one pass, unrolled as convert: out[i] is the i-th little-endian float32 of d, and the
 // result whether some value is nodata by anyNoData's test (NaN included).
 // BenchmarkDecodeFloat32: 1.10–1.14 → 0.99–1.00 ns a pixel (a plain loop was slower than
-// the two passes, 1.42–1.51).
+// the two passes, 1.42–1.51); eight values a step and outside for math.Abs: 0.93–0.98 → 0.58–0.59.
 func convertFloat32NoData(out []float64, d []byte, nd float64) bool {
 	tol := noDataTol(nd)
 	far := true // every value so far more than tol from nd (NaN is not)
-	for len(out) >= 4 && len(d) >= 16 {
-		o, q := out[:4:4], d[:16:16]
-		v0, v1, v2, v3 := f32(q[0:]), f32(q[4:]), f32(q[8:]), f32(q[12:])
-		o[0], o[1], o[2], o[3] = v0, v1, v2, v3
-		far = far && math.Abs(v0-nd) > tol && math.Abs(v1-nd) > tol && math.Abs(v2-nd) > tol && math.Abs(v3-nd) > tol
-		out, d = out[4:], d[16:]
+	for len(out) >= 8 && len(d) >= 32 {
+		o, q := out[:8:8], d[:32:32]
+		v0, v1, v2, v3 := f32(q[0:4:4]), f32(q[4:8:8]), f32(q[8:12:12]), f32(q[12:16:16])
+		v4, v5, v6, v7 := f32(q[16:20:20]), f32(q[20:24:24]), f32(q[24:28:28]), f32(q[28:32:32])
+		o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = v0, v1, v2, v3, v4, v5, v6, v7
+		far = far && outside(v0-nd, tol) && outside(v1-nd, tol) && outside(v2-nd, tol) && outside(v3-nd, tol) &&
+			outside(v4-nd, tol) && outside(v5-nd, tol) && outside(v6-nd, tol) && outside(v7-nd, tol)
+		out, d = out[8:], d[32:]
 	}
 	for i := range out {
 		v := f32(d[i*4:])
 		out[i] = v
-		far = far && math.Abs(v-nd) > tol
+		far = far && outside(v-nd, tol)
 	}
 	return !far
 }
+
+// outside is math.Abs(d) > tol (false for NaN) by two comparisons: Abs moves d through an
+// integer register and back, three instructions a value.
+func outside(d, tol float64) bool { return d > tol || -d > tol }
 
 func u16(q []byte) float64 { return float64(binary.LittleEndian.Uint16(q)) }
 func i16(q []byte) float64 { return float64(int16(binary.LittleEndian.Uint16(q))) }
@@ -467,7 +473,7 @@ func anyNoData(vals []float64, hasNoData bool, nd float64) bool {
 		// !(|v-nd| > tol) is IsNoData's test and also true for NaN, in one comparison.
 		tol := noDataTol(nd)
 		for _, v := range vals {
-			if !(math.Abs(v-nd) > tol) {
+			if !outside(v-nd, tol) {
 				return true
 			}
 		}
@@ -487,7 +493,7 @@ func maskInto(mask []bool, vals []float64, hasNoData bool, nd float64) []bool {
 	if hasNoData && !math.IsNaN(nd) && !math.IsInf(nd, 0) {
 		tol := noDataTol(nd)
 		for i, v := range vals {
-			mask[i] = !(math.Abs(v-nd) > tol)
+			mask[i] = !outside(v-nd, tol)
 		}
 		return mask
 	}

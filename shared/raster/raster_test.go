@@ -1,6 +1,7 @@
 package raster
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -385,6 +386,39 @@ func TestBlockDecoder(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestNoDataToleranceEdges: the fused Float32 pass and maskInto call a value nodata exactly
+// where IsNoData does, at the float32 values around nodata ± its tolerance (where a
+// rewritten |v − nd| > tol would first differ), NaN and ±Inf.
+func TestNoDataToleranceEdges(t *testing.T) {
+	for _, nd := range []float64{-9999, 0, 0.1, 1e30, -3.4e38, 65535, float64(float32(0.3))} {
+		tol := noDataTol(nd)
+		var vals []float32
+		for _, edge := range []float64{nd - tol, nd + tol, nd} {
+			v := float32(edge)
+			for range 6 {
+				v = math.Nextafter32(v, float32(math.Inf(-1)))
+			}
+			for range 13 {
+				vals = append(vals, v)
+				v = math.Nextafter32(v, float32(math.Inf(1)))
+			}
+		}
+		vals = append(vals, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)))
+		for _, v := range vals {
+			d := make([]byte, 4)
+			binary.LittleEndian.PutUint32(d, math.Float32bits(v))
+			out := make([]float64, 1)
+			want := IsNoData(float64(v), nd) || math.IsNaN(float64(v))
+			if got := convertFloat32NoData(out, d, nd); got != want || (out[0] != float64(v) && !math.IsNaN(float64(v))) {
+				t.Errorf("nodata %v: value %v: convertFloat32NoData says nodata %v (%v), IsNoData %v", nd, v, got, out[0], want)
+			}
+			if m := maskInto(make([]bool, 1), []float64{float64(v)}, true, nd); m[0] != want {
+				t.Errorf("nodata %v: value %v: maskInto %v, IsNoData %v", nd, v, m[0], want)
 			}
 		}
 	}
