@@ -366,19 +366,21 @@ func (b *Band) convert(out []float64, off int) {
 			out[i] = float64(int8(v))
 		}
 	case UInt16:
-		for len(out) >= 4 && len(d) >= 8 {
-			o, q := out[:4:4], d[:8:8]
-			o[0], o[1], o[2], o[3] = u16(q[0:]), u16(q[2:]), u16(q[4:]), u16(q[6:])
-			out, d = out[4:], d[8:]
+		for len(out) >= 8 && len(d) >= 16 {
+			o, q := out[:8:8], d[:16:16]
+			o[0], o[1], o[2], o[3] = u16(q[0:2:2]), u16(q[2:4:4]), u16(q[4:6:6]), u16(q[6:8:8])
+			o[4], o[5], o[6], o[7] = u16(q[8:10:10]), u16(q[10:12:12]), u16(q[12:14:14]), u16(q[14:16:16])
+			out, d = out[8:], d[16:]
 		}
 		for i := range out {
 			out[i] = u16(d[i*2:])
 		}
 	case Int16:
-		for len(out) >= 4 && len(d) >= 8 {
-			o, q := out[:4:4], d[:8:8]
-			o[0], o[1], o[2], o[3] = i16(q[0:]), i16(q[2:]), i16(q[4:]), i16(q[6:])
-			out, d = out[4:], d[8:]
+		for len(out) >= 8 && len(d) >= 16 {
+			o, q := out[:8:8], d[:16:16]
+			o[0], o[1], o[2], o[3] = i16(q[0:2:2]), i16(q[2:4:4]), i16(q[4:6:6]), i16(q[6:8:8])
+			o[4], o[5], o[6], o[7] = i16(q[8:10:10]), i16(q[10:12:12]), i16(q[12:14:14]), i16(q[14:16:16])
+			out, d = out[8:], d[16:]
 		}
 		for i := range out {
 			out[i] = i16(d[i*2:])
