@@ -71,9 +71,10 @@ var cellCache = struct {
 
 // cells returns the cell table of c over [lo, hi] when one is built, counting n pixels
 // towards building it otherwise (the call that reaches cellsAfter builds it, then returns
-// it). It returns nil for a colormap without a key or a range no table can cut.
+// it). It returns nil for a colormap without a key, a range no table can cut, and in the
+// browser (cellsOn).
 func (c *Colormap) cells(lo, hi float64, n int) *cellTable {
-	if c.cellKey == "" || !(hi > lo) {
+	if !cellsOn || c.cellKey == "" || !(hi > lo) {
 		return nil
 	}
 	k := cellKey{c.cellKey, lo, hi}

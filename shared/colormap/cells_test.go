@@ -106,6 +106,9 @@ func TestCellTableUseful(t *testing.T) {
 // cellsAfter pixels, with the same bytes; a range taken from the data builds none; the
 // cache stays bounded.
 func TestColorizeBuildsCells(t *testing.T) {
+	if !cellsOn {
+		t.Skip("cell tables are off in the browser build (cells_js.go); TestCellsOff checks that")
+	}
 	c, err := Parse([]byte(`{"continuous": true, "from": "#00ff00", "over": "#ffffff", "to": "#ff00ff", "range": [-40, 80]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +174,9 @@ func TestColorizeBuildsCells(t *testing.T) {
 // counting entries; the least recently used goes, and a burst of one-off ranges (a range
 // slider dragged) evicts no table.
 func TestCellCacheEviction(t *testing.T) {
+	if !cellsOn {
+		t.Skip("cell tables are off in the browser build (cells_js.go); TestCellsOff checks that")
+	}
 	c, err := Parse([]byte(`{"continuous": true, "from": "#102030", "to": "#f0e0d0"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +252,9 @@ func TestCellCacheEviction(t *testing.T) {
 // TestColorizeCellsConcurrently colours from several goroutines at once while the table of
 // their colormap and range is counted towards, built and published (go test -race).
 func TestColorizeCellsConcurrently(t *testing.T) {
+	if !cellsOn {
+		t.Skip("cell tables are off in the browser build (cells_js.go); TestCellsOff checks that")
+	}
 	c, err := Parse([]byte(`{"continuous": true, "from": "#336699", "over": "#ffcc00", "to": "#000000", "range": [3, 33]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -522,5 +531,37 @@ func TestCellKeyNamesTheColouring(t *testing.T) {
 	}
 	if same < len(cellColormaps)+4 { // the WithRange copies, grey with a range, two viridis
 		t.Errorf("%d pairs of colormaps share a key; want the copies and the renamed", same)
+	}
+}
+
+// TestCellsOff: where cell tables are off (the browser build), Colorize never builds one and
+// colours by arithmetic.
+func TestCellsOff(t *testing.T) {
+	if cellsOn {
+		t.Skip("cell tables are on in this build; TestColorizeBuildsCells checks them")
+	}
+	c, err := Parse([]byte(`{"continuous": true, "from": "#00ff00", "to": "#ff00ff", "range": [0, 1]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]float64, cellsAfter+1)
+	for i := range vals {
+		vals[i] = float64(i) / float64(len(vals))
+	}
+	pix, want := make([]uint8, 4*len(vals)), make([]uint8, 4*len(vals))
+	for range 2 {
+		if _, err := c.Colorize(pix, formula.Array{Values: vals}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.continuous(want, vals, nil, 0, 1)
+	if !bytes.Equal(pix, want) {
+		t.Error("pixels differ from continuous's")
+	}
+	cellCache.mu.Lock()
+	n := len(cellCache.entries)
+	cellCache.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d cell entries with cell tables off", n)
 	}
 }

@@ -449,9 +449,6 @@ func convertFloat32NoData(out []float64, d []byte, nd float64) bool {
 	return !far
 }
 
-// outside is math.Abs(d) > tol (false for NaN) by two comparisons: Abs moves d through an
-// integer register and back, three instructions a value.
-func outside(d, tol float64) bool { return d > tol || -d > tol }
 
 func u16(q []byte) float64 { return float64(binary.LittleEndian.Uint16(q)) }
 func i16(q []byte) float64 { return float64(int16(binary.LittleEndian.Uint16(q))) }
