@@ -449,7 +449,6 @@ func convertFloat32NoData(out []float64, d []byte, nd float64) bool {
 	return !far
 }
 
-
 func u16(q []byte) float64 { return float64(binary.LittleEndian.Uint16(q)) }
 func i16(q []byte) float64 { return float64(int16(binary.LittleEndian.Uint16(q))) }
 func u32(q []byte) float64 { return float64(binary.LittleEndian.Uint32(q)) }
