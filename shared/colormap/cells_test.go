@@ -61,25 +61,39 @@ func TestCellTableMatchesContinuous(t *testing.T) {
 					lo - (hi-lo)/2, hi + (hi-lo)/2, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64} {
 					vals = append(vals, v)
 				}
-				mask := make([]bool, len(vals))
-				for i := range mask {
-					mask[i] = i%97 == 5
-				}
-				for _, m := range [][]bool{nil, mask} {
-					want := make([]uint8, 4*len(vals))
-					got := bytes.Repeat([]uint8{7}, 4*len(vals)) // every byte must be written
-					c.continuous(want, vals, m, lo, hi)
-					tab.apply(c, got, vals, m)
-					for i := range vals {
-						if !bytes.Equal(got[4*i:4*i+4], want[4*i:4*i+4]) {
-							t.Fatalf("%s over %v, %d cells: value %v (cell %d, entry %#x) coloured %v, arithmetic %v",
-								js, r, n, vals[i], tab.cell(min(max(vals[i], lo), hi)), tab.cells[tab.cell(min(max(vals[i], lo), hi))], got[4*i:4*i+4], want[4*i:4*i+4])
-						}
-					}
+				if err := sameAsContinuous(c, tab, vals, 97, lo, hi); err != nil {
+					t.Fatalf("%s over %v, %d cells: %v", js, r, n, err)
 				}
 			}
 		}
 	}
+}
+
+// sameAsContinuous colours vals through tab and by continuous, without a mask and with every
+// every-th value masked, and returns an error naming the first value whose bytes differ.
+func sameAsContinuous(c *Colormap, tab *cellTable, vals []float64, every int, lo, hi float64) error {
+	mask := make([]bool, len(vals))
+	for i := range mask {
+		mask[i] = i%every == every/2
+	}
+	for _, m := range [][]bool{nil, mask} {
+		want := make([]uint8, 4*len(vals))
+		got := bytes.Repeat([]uint8{7}, 4*len(vals)) // every byte must be written
+		c.continuous(want, vals, m, lo, hi)
+		tab.apply(c, got, vals, m)
+		for i, v := range vals {
+			if !bytes.Equal(got[4*i:4*i+4], want[4*i:4*i+4]) {
+				j := int((v - lo) * tab.scale)
+				entry := "none"
+				if j >= 0 && j < len(tab.cells) {
+					entry = fmt.Sprintf("%#x (mixed %#x)", tab.cells[j], tab.mixed)
+				}
+				return fmt.Errorf("value %v (%#x, cell %d, entry %s, masked %v) coloured %v, arithmetic %v",
+					v, math.Float64bits(v), j, entry, m != nil && m[i], got[4*i:4*i+4], want[4*i:4*i+4])
+			}
+		}
+	}
+	return nil
 }
 
 // TestCellTableUseful: a table of mostly mixed cells would colour by arithmetic with a
@@ -453,26 +467,8 @@ func FuzzCellTable(f *testing.F) {
 			}
 		}
 
-		mask := make([]bool, len(vals))
-		for i := range mask {
-			mask[i] = i%3 == 1
-		}
-		for _, m := range [][]bool{nil, mask} {
-			want := make([]uint8, 4*len(vals))
-			got := bytes.Repeat([]uint8{7}, 4*len(vals)) // every byte must be written
-			c.continuous(want, vals, m, lo, hi)
-			tab.apply(c, got, vals, m)
-			for i, v := range vals {
-				if !bytes.Equal(got[4*i:4*i+4], want[4*i:4*i+4]) {
-					j := int((v - lo) * tab.scale)
-					entry := "none"
-					if j >= 0 && j < len(tab.cells) {
-						entry = fmt.Sprintf("%#x (mixed %#x)", tab.cells[j], tab.mixed)
-					}
-					t.Fatalf("%s: value %v (%#x, cell %d, entry %s) coloured %v, arithmetic %v",
-						what, v, math.Float64bits(v), j, entry, got[4*i:4*i+4], want[4*i:4*i+4])
-				}
-			}
+		if err := sameAsContinuous(c, tab, vals, 3, lo, hi); err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
 	})
 }
