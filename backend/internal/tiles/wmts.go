@@ -216,9 +216,9 @@ func lonLat(lon, lat float64) string {
 	return strconv.FormatFloat(lon, 'f', -1, 64) + " " + strconv.FormatFloat(lat, 'f', -1, 64)
 }
 
-// documentResponse answers a tile document (a WMTS capabilities document) with an ETag of its
-// bytes, so a client revalidating gets 304, and Cache-Control no-cache: the document follows the
-// layer's parse (zoom, extent), which a cached copy must not outlive.
+// documentResponse answers a tile document (TileJSON, a WMTS capabilities document) with an
+// ETag of its bytes, so a client revalidating gets 304, and Cache-Control no-cache: the
+// document follows the layer's parse (zoom, extent), which a cached copy must not outlive.
 func documentResponse(contentType string, body []byte, c Client) *Response {
 	h := http.Header{}
 	etag := `"` + hashOf(body) + `"`
