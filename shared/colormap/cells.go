@@ -282,18 +282,42 @@ func (c *Colormap) at(v, lo, hi float64) (int, uint32) {
 // just outside the range may land, are mixed, so those values get continuous's own tests.
 func (t *cellTable) apply(c *Colormap, pix []uint8, vals []float64, mask []bool) {
 	lo, hi, scale, cells, mixed := t.lo, t.hi, t.scale, t.cells, t.mixed
+	nc := uint(len(cells))
 	out := pix[:4*len(vals)]
-	for _, v := range vals {
-		var col uint32 // transparent
-		if j := uint(int((v - lo) * scale)); j < uint(len(cells)) {
-			if e := cells[j]; e != mixed {
-				col = e
-			} else if v >= lo && v <= hi {
-				_, col = c.at(v, lo, hi)
+	for len(vals) > 0 {
+		// Four pixels a step when all four fall in constant cells (a loop step costs about
+		// as much as a pixel's work here: BenchmarkRenderAlgebra2 3.16–3.23 → 2.83–3.02 ns a
+		// pixel), else each by itself.
+		if len(vals) >= 4 && len(out) >= 16 {
+			w, o := vals[:4:4], out[:16:16]
+			j0, j1 := uint(int((w[0]-lo)*scale)), uint(int((w[1]-lo)*scale))
+			j2, j3 := uint(int((w[2]-lo)*scale)), uint(int((w[3]-lo)*scale))
+			if j0 < nc && j1 < nc && j2 < nc && j3 < nc {
+				e0, e1, e2, e3 := cells[j0], cells[j1], cells[j2], cells[j3]
+				if e0 != mixed && e1 != mixed && e2 != mixed && e3 != mixed {
+					binary.LittleEndian.PutUint32(o[0:4], e0)
+					binary.LittleEndian.PutUint32(o[4:8], e1)
+					binary.LittleEndian.PutUint32(o[8:12], e2)
+					binary.LittleEndian.PutUint32(o[12:16], e3)
+					vals, out = vals[4:], out[16:]
+					continue
+				}
 			}
 		}
-		binary.LittleEndian.PutUint32(out, col)
-		out = out[4:]
+		w := vals[:min(4, len(vals))]
+		for _, v := range w {
+			var col uint32 // transparent
+			if j := uint(int((v - lo) * scale)); j < nc {
+				if e := cells[j]; e != mixed {
+					col = e
+				} else if v >= lo && v <= hi {
+					_, col = c.at(v, lo, hi)
+				}
+			}
+			binary.LittleEndian.PutUint32(out, col)
+			out = out[4:]
+		}
+		vals = vals[len(w):]
 	}
 	for i, m := range mask {
 		if m {
