@@ -654,6 +654,7 @@ func TestErrors(t *testing.T) {
 		{"band past the layer's bands", parseAlgebra("4/8/5", "png", "layers=a:3=ramp&formula=a"), 400, "has 1 band(s)", nil},
 		{"missing layers", parseAlgebra("4/8/5", "png", "formula=a"), 400, "layers: missing", nil},
 		{"bad formula", parseAlgebra("4/8/5", "png", "layers=a=ramp&formula=a%2B%2B)"), 400, "", &[2]int{3, 4}},
+		{"a + sent unescaped (a space)", parseAlgebra("4/8/5", "png", "layers=a=ramp&formula=(a-a)/(a+a)"), 400, `found "a" (in a URL's query a "+" is a space: write it %2B)`, &[2]int{9, 10}},
 		{"undeclared variable", parseAlgebra("4/8/5", "png", "layers=a=ramp&formula=a%2Bzz"), 400, `Found an undeclared variable "zz" in formula.`, &[2]int{2, 4}},
 		{"bad scale", parseAlgebra("4/8/5", "png", "layers=r=rgb,g=rgb,b=rgb&scale=5,1"), 400, "scale", nil},
 		{"legend id not an integer", func() *tiles.Response { return e.svc.Legend(ctx, "abc") }, 404, `legend "abc" not found`, nil},
