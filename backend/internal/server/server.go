@@ -158,6 +158,7 @@ func (s *Server) routes() *echo.Echo {
 	// and any client's X-Forwarded-For).
 	e.SchemeExtractor = s.proxies.schemeExtractor()
 	e.IPExtractor = s.proxies.ipExtractor()
+	e.Pre(decodedPath)
 	// The observer outside the recoverer: a panic is then a 500 it logs and counts.
 	e.Use(s.observe, s.recoverer)
 	if len(s.cfg.CORSOrigins) > 0 {
@@ -230,6 +231,22 @@ func (s *Server) routes() *echo.Echo {
 	}
 	s.webRoutes(e)
 	return e
+}
+
+// decodedPath has echo route on the request's decoded path, so that path parameters (a
+// layer's name in tiles/{layer}/…, layers/{ref}) arrive unescaped. echo routes on URL.RawPath
+// when Go keeps one, which it does when the path escapes a character that need not be
+// (encodeURIComponent's %2B for "+", %26 for "&"), and then hands the parameters over still
+// escaped: tiles/S2%20B4%2BB8.json looked for a layer named "S2%20B4%2BB8" while
+// tiles/S2%20B4+B8.json found "S2 B4+B8". A path with an escaped "/" keeps its raw form:
+// decoded, it would have other segments (and no layer name holds a "/").
+func decodedPath(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if u := c.Request().URL; u.RawPath != "" && !strings.Contains(strings.ToLower(u.RawPath), "%2f") {
+			u.RawPath = ""
+		}
+		return next(c)
+	}
 }
 
 // errorJSON writes {"error": msg} with status, and Cache-Control: no-store.
