@@ -285,7 +285,7 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	if err := addFile(zw, "README.txt", readme.String(), created); err != nil {
 		return s.fail(ctx, "export", err)
 	}
-	if err := addFile(zw, "COLORMAP.txt", describeColormap(cm.cm), created); err != nil {
+	if err := addFile(zw, "COLORMAP.txt", describeColormap(cm.cm, r.Style.ColormapSrc), created); err != nil {
 		return s.fail(ctx, "export", err)
 	}
 	if err := zw.Close(); err != nil {
@@ -313,8 +313,9 @@ func addFile(zw *zip.Writer, name, text string, modified time.Time) error {
 }
 
 // describeColormap writes a colormap as COLORMAP.txt: one "key: #colour" line per discrete
-// entry, or the continuous colormap's description.
-func describeColormap(cm *colormap.Colormap) string {
+// entry, or the continuous colormap's description followed by src, the colormap= parameter
+// it was read from (its colours: a colormap from one colour to another has no name to give).
+func describeColormap(cm *colormap.Colormap, src string) string {
 	if cm == nil {
 		return "No colormap or legend was given; the values are raw formula results.\n"
 	}
@@ -334,6 +335,9 @@ func describeColormap(cm *colormap.Colormap) string {
 		fmt.Fprintf(&b, " over the range %v to %v", lo, hi)
 	}
 	b.WriteString("\n")
+	if src != "" {
+		fmt.Fprintf(&b, "\nAs given (colormap=): %s\n", src)
+	}
 	return b.String()
 }
 

@@ -3,6 +3,7 @@ package tiles
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -19,5 +20,31 @@ func TestMillimetres(t *testing.T) {
 		if got := fmt.Sprintf("%.3f", millimetres(c.v)); got != c.want {
 			t.Errorf("millimetres(%v) prints %s, want %s", c.v, got, c.want)
 		}
+	}
+}
+
+// TestDescribeColormap checks COLORMAP.txt: a continuous colormap from one colour to another
+// said only "Continuous colormap over the range 0 to 1", without its colours; it now ends with
+// the colormap= parameter as given.
+func TestDescribeColormap(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"from and to", `{"continuous":true,"from":"#000000","to":"#ffffff","range":[0,1]}`,
+			"Continuous colormap over the range 0 to 1\n\nAs given (colormap=): {\"continuous\":true,\"from\":\"#000000\",\"to\":\"#ffffff\",\"range\":[0,1]}\n"},
+		{"named", "RdYlGn", "Continuous colormap \"rdylgn\"\n\nAs given (colormap=): RdYlGn\n"},
+		{"discrete", `{"1":"#ff0000"}`, "Discrete colormap: expression: colour (#RRGGBB, or #RRGGBBAA when not opaque)\n\n1: #FF0000\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cm, err := ParseColormap(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := describeColormap(cm, tt.src); got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+	if got := describeColormap(nil, ""); !strings.HasPrefix(got, "No colormap") {
+		t.Errorf("no colormap: %q", got)
 	}
 }
