@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/tessera-gis/tessera/shared/tile"
 )
@@ -114,11 +115,28 @@ func wmtsFormat(q url.Values) error {
 	return nil
 }
 
+// withoutOGCKeys is q without the OGC key-value parameters SERVICE, REQUEST and VERSION (in
+// any case), which a WMTS client may add to the capabilities URL it is given (OWSLib adds
+// service=WMTS&request=GetCapabilities&version=1.0.0): no parameter of Tessera's, they would
+// otherwise be kept in every tile URL of the document (tile.png?request=GetCapabilities&…).
+func withoutOGCKeys(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		switch strings.ToLower(k) {
+		case "service", "request", "version":
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // LayerWMTS answers tiles/{layer}/WMTSCapabilities.xml: an OGC WMTS 1.0.0 capabilities
 // document (RESTful) for a layer's XYZ tiles, which QGIS, ArcGIS and GDAL add as a tile
 // service. The layer, the query and format= are read as LayerTileJSON reads them.
 // django-raster has no WMTS; Tessera adds it for desktop GIS, which read no TileJSON.
 func (s *Service) LayerWMTS(ctx context.Context, ref string, q url.Values, c Client) *Response {
+	q = withoutOGCKeys(q)
 	if err := wmtsFormat(q); err != nil {
 		return ErrorResponse(err)
 	}
@@ -136,6 +154,7 @@ func (s *Service) LayerWMTS(ctx context.Context, ref string, q url.Values, c Cli
 // AlgebraWMTS answers algebra/WMTSCapabilities.xml?layers=…&formula=…: LayerWMTS for an
 // algebra query, read as AlgebraTileJSON reads it.
 func (s *Service) AlgebraWMTS(ctx context.Context, q url.Values, c Client) *Response {
+	q = withoutOGCKeys(q)
 	if err := wmtsFormat(q); err != nil {
 		return ErrorResponse(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
@@ -50,6 +51,48 @@ func TestWMTSTileSize(t *testing.T) {
 						t.Errorf("matrix %d: %+v, want scale %v, %d-pixel tiles, %d a side", z, m, want, tt.size, 1<<z)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestWMTSOGCKeys pins the capabilities of a URL a client added the OGC key-value parameters
+// to (OWSLib adds service=WMTS&request=GetCapabilities&version=1.0.0): they were kept in
+// every tile URL of the document (….png?colormap=viridis&request=GetCapabilities&…); the
+// document is now the one of the URL without them, ETag included.
+func TestWMTSOGCKeys(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	c := tiles.Client{BaseURL: "http://h/raster/"}
+	ogc := func(q url.Values) url.Values {
+		out := url.Values{"SERVICE": {"WMTS"}, "request": {"GetCapabilities"}, "Version": {"1.0.0"}}
+		for k, v := range q {
+			out[k] = v
+		}
+		return out
+	}
+	layer := url.Values{"colormap": {"viridis"}}
+	algebra := url.Values{"layers": {"a=ramp"}, "formula": {"a+1"}}
+	for _, tt := range []struct {
+		name       string
+		plain, kvp *tiles.Response
+	}{
+		{"layer", e.svc.LayerWMTS(ctx, "ramp", layer, c), e.svc.LayerWMTS(ctx, "ramp", ogc(layer), c)},
+		{"algebra", e.svc.AlgebraWMTS(ctx, algebra, c), e.svc.AlgebraWMTS(ctx, ogc(algebra), c)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ok(t, tt.plain, "application/xml")
+			ok(t, tt.kvp, "application/xml")
+			doc, err := tilestest.ParseWMTS(tt.kvp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmpl := doc.Layers[0].ResourceURLs[0].Template
+			if strings.Contains(strings.ToLower(tmpl), "request=") || strings.Contains(strings.ToLower(doc.MetadataURL.Href), "service=") {
+				t.Errorf("template %q, ServiceMetadataURL %q keep the OGC parameters", tmpl, doc.MetadataURL.Href)
+			}
+			if string(tt.kvp.Body) != string(tt.plain.Body) || tt.kvp.Header.Get("ETag") != tt.plain.Header.Get("ETag") {
+				t.Errorf("the document differs from the one without the OGC parameters:\n%s", tt.kvp.Body)
 			}
 		})
 	}
