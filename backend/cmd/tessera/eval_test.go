@@ -114,7 +114,9 @@ func TestEvalCommandErrors(t *testing.T) {
 
 // TestEvalErrorIsTheServers checks that a bad formula gives the same JSON object on `tessera
 // eval`'s stdout as in the server's 400 answer (docs/formula.md says so; eval printed Go's
-// "formula: … at START:END" and no snippet).
+// "formula: … at START:END" and no snippet): the same position and snippet, and the same
+// message, which the server may follow with a hint that holds for URLs only (a formula's "+"
+// sent unescaped reaches it as a space).
 func TestEvalErrorIsTheServers(t *testing.T) {
 	store := dbtest.New(t)
 	tilestest.Seed(t, store)
@@ -130,8 +132,20 @@ func TestEvalErrorIsTheServers(t *testing.T) {
 				t.Fatal(err)
 			}
 			server := svc.Algebra(context.Background(), req, tiles.Client{})
-			if server.Status != 400 || strings.TrimSpace(out) != string(server.Body) {
+			type answer struct {
+				Error   string `json:"error"`
+				Pos     []int  `json:"pos"`
+				Snippet string `json:"snippet"`
+			}
+			var cli, srv answer
+			errCLI, errSrv := json.Unmarshal([]byte(out), &cli), json.Unmarshal(server.Body, &srv)
+			urlHint := strings.HasPrefix(srv.Error, cli.Error+" (in a URL's query")
+			if server.Status != 400 || errCLI != nil || errSrv != nil || cli.Error == "" ||
+				(srv.Error != cli.Error && !urlHint) || fmt.Sprint(cli.Pos) != fmt.Sprint(srv.Pos) || cli.Snippet != srv.Snippet {
 				t.Errorf("eval prints %s\nthe server answers %d %s", strings.TrimSpace(out), server.Status, server.Body)
+			}
+			if urlHint != (src == "a b") {
+				t.Errorf("%q: the server's URL hint %v", src, urlHint)
 			}
 		})
 	}
