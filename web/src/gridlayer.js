@@ -37,8 +37,31 @@ export function algebraGridLayer(L) {
       c.width = c.height = this.getTileSize().x;
       c.className = 'tile';
       Object.assign(c.dataset, { z: coords.z, x: coords.x, y: coords.y, state: 'loading' });
-      this.draw(c, coords).then(() => done(null, c), (e) => { c.dataset.state = 'error'; this.hooks.onError(e.message, e); done(null, c); });
+      this.draw(c, coords).then(() => done(null, c), (e) => { this.failed(c, e); done(null, c); });
       return c;
+    },
+
+    /**
+     * Marks canvas c as a tile whose draw failed with e, cleared (transparent) and
+     * data-state="error", and reports e (onError sends an error once however many tiles fail
+     * with it). A tile re-drawn on new parameters kept the pixels and the state of the former
+     * ones when its fetch failed, and the map showed it as current.
+     */
+    failed(c, e) {
+      c.getContext('2d').clearRect(0, 0, c.width, c.height);
+      delete c.counts;
+      delete c.dataset.empty;
+      delete c.dataset.gen;
+      this.refused(c, e.message, e);
+    },
+
+    /**
+     * Marks canvas c data-state="error" for an error of the current parameters (a formula or
+     * colormap error, known bad or the render's), its pixels kept, and reports it.
+     */
+    refused(c, message, e) {
+      c.dataset.state = 'error';
+      this.hooks.onError(message, e);
     },
 
     async draw(c, coords) {
@@ -74,15 +97,13 @@ export function algebraGridLayer(L) {
       // cache comes here without draw's check).
       const bad = this.hooks.knownBad && this.hooks.knownBad();
       if (bad) {
-        c.dataset.state = 'error';
-        this.hooks.onError(bad.message, bad);
+        this.refused(c, bad.message, bad);
         return;
       }
       const out = this.hooks.render(bytes, v.formula, v.legendColormap || v.colormap, renderOptions(v));
       if (this.hooks.stats) this.hooks.stats.renders++;
       if (out.error) {
-        c.dataset.state = 'error';
-        this.hooks.onError(out.error, out);
+        this.refused(c, out.error, out);
         return;
       }
       drawRender(c, out);
@@ -92,16 +113,24 @@ export function algebraGridLayer(L) {
 
     /**
      * Applies new parameters: the same bands re-render from the cache (no request); a new
-     * binding or a switch between client and server mode reloads the tiles.
+     * binding or a switch between client and server mode reloads the tiles. A tile whose bands
+     * are not cached (dropped from the cache, or still loading) is drawn again: "loading" until
+     * then, as a new tile is, and cleared with data-state="error" when that fails. Parameters
+     * known bad fail every tile as paint does, its pixels kept, without a request.
      */
     refresh(reload) {
       this.hooks.onError(null);
       if (reload || this.view().server) { this.redraw(); return; }
       const v = this.view();
+      const bad = this.hooks.knownBad && this.hooks.knownBad();
       for (const t of Object.values(this._tiles)) {
         const { z, x, y } = t.coords;
         if (this.source.has(v.layers, z, x, y)) this.paint(t.el, this.source.cached(v.layers, z, x, y), v);
-        else this.draw(t.el, t.coords).catch((e) => this.hooks.onError(e.message, e));
+        else if (bad) this.refused(t.el, bad.message, bad);
+        else {
+          t.el.dataset.state = 'loading';
+          this.draw(t.el, t.coords).catch((e) => this.failed(t.el, e));
+        }
       }
       this.hooks.onCounts();
     },

@@ -288,6 +288,114 @@ const secondFormula = '(r-n)/(n+r)';
 }
 
 {
+  // A tile whose bands the cache had dropped (cacheBytes) was fetched again on a new formula;
+  // when that fetch failed, the tile kept the former formula's pixels and data-state, and the
+  // map showed it as current.
+  const { p } = await open('leaflet-kit.html');
+  const kit = `${tessera}/tessera.js`, raster = `${tessera}/raster/`;
+  await check('leaflet-kit: a re-render whose fetch of evicted bands fails clears those tiles (data-state "error") and sends one error event; the cached ones re-render', async () => {
+    await p.waitForFunction(() => window.layer && window.map, null, { timeout: 30000 });
+    // A layer of a connection that keeps the bands of one tile with data (cacheBytes: 1): the
+    // example's layer is replaced by it.
+    const before = await p.evaluate(async ({ kit, raster }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster, { cacheBytes: 1 });
+      const params = { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: { continuous: true, name: 'RdYlGn', range: [-1, 1] } };
+      window.layer.remove();
+      const layer = t.leafletLayer(L, params).addTo(window.map);
+      const events = { t: [], layer: 0 };
+      t.addEventListener('error', (e) => events.t.push(e.detail.message));
+      layer.on('error', () => events.layer++);
+      Object.assign(window, { kt: t, klayer: layer, kevents: events });
+      const canvases = () => Object.values(layer._tiles).map((x) => x.el);
+      for (let i = 0; i < 1500 && !(canvases().length > 0 && canvases().every((c) => c.dataset.state === 'rendered')); i++) await new Promise((r) => setTimeout(r, 20));
+      const key = (c) => `${c.dataset.z}/${c.dataset.x}/${c.dataset.y}`;
+      const blank = (c) => !c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v !== 0);
+      const painted = canvases().filter((c) => !blank(c));
+      // A tile with pixels read last: the cache keeps its bands, and only them.
+      const kept = painted[0];
+      if (kept) await t.source.get(params.layers, +kept.dataset.z, +kept.dataset.x, +kept.dataset.y);
+      return {
+        all: canvases().map(key), states: [...new Set(canvases().map((c) => c.dataset.state))],
+        painted: painted.map(key), cached: canvases().filter((c) => t.source.has(params.layers, +c.dataset.z, +c.dataset.x, +c.dataset.y)).map(key),
+      };
+    }, { kit, raster });
+    assert.deepEqual(before.states, ['rendered'], `${before.all.length} tiles`);
+    assert.equal(before.cached.length, 1, `cached: ${before.cached}`);
+    assert.ok(before.painted.length > 1, `${before.painted.length} tiles with pixels`);
+
+    const msgpack = (u) => u.pathname.endsWith('.msgpack');
+    await p.route(msgpack, (route) => route.fulfill({
+      status: 503, headers: { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/json' }, body: '{"error":"the server is busy"}',
+    }));
+    const r = await p.evaluate(async (formula) => {
+      const layer = window.klayer;
+      const canvases = () => Object.values(layer._tiles).map((x) => x.el);
+      const key = (c) => `${c.dataset.z}/${c.dataset.x}/${c.dataset.y}`;
+      layer.setFormula(formula);
+      const loading = canvases().filter((c) => c.dataset.state === 'loading').map(key);
+      for (let i = 0; i < 1500 && canvases().some((c) => c.dataset.state === 'loading'); i++) await new Promise((res) => setTimeout(res, 20));
+      const gen = String(layer.view().gen);
+      const blank = (c) => !c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v !== 0);
+      return {
+        loading,
+        error: canvases().filter((c) => c.dataset.state === 'error').map(key),
+        errorBlank: canvases().filter((c) => c.dataset.state === 'error').every(blank),
+        rendered: canvases().filter((c) => c.dataset.state === 'rendered' && c.dataset.gen === gen).map(key),
+        events: window.kevents.t, layerEvents: window.kevents.layer,
+      };
+    }, secondFormula);
+    const evicted = before.all.filter((k) => !before.cached.includes(k));
+    assert.deepEqual(r.error.sort(), [...evicted].sort(), 'the tiles whose fetch failed');
+    assert.ok(r.errorBlank, 'a tile whose fetch failed still shows the former formula\'s pixels');
+    assert.deepEqual(r.loading.sort(), [...evicted].sort(), 'the tiles fetched again say "loading" while they are');
+    assert.deepEqual(r.rendered, before.cached, 'the cached tile is re-rendered with the new formula');
+    assert.deepEqual(r.events, ['the server is busy'], 'one error event for every failed tile');
+    assert.equal(r.layerEvents, 1);
+    const [z, x, y] = before.cached[0].split('/');
+    const same = await p.evaluate(async ({ base, z, x, y }) => {
+      const c = Object.values(window.klayer._tiles).map((t) => t.el).find((e) => e.dataset.z === z && e.dataset.x === x && e.dataset.y === y);
+      const client = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return window.kitTest.diff(client, await window.kitTest.serverPixels(window.kitTest.pngURL(base, z, x, y, window.klayer.getParams())));
+    }, { base: tessera, z, x, y });
+    assert.equal(same.diff, 0, `the cached tile ${before.cached[0]}: ${same.diff} pixels differ from the server's for the new formula`);
+
+    // The server answers again: the next formula fetches the failed tiles and renders them.
+    await p.unroute(msgpack);
+    const after = await p.evaluate(async () => {
+      const layer = window.klayer;
+      const canvases = () => Object.values(layer._tiles).map((x) => x.el);
+      layer.setFormula('(n-r)/(n+r)');
+      const gen = String(layer.view().gen);
+      for (let i = 0; i < 1500 && !canvases().every((c) => c.dataset.state === 'rendered' && c.dataset.gen === gen); i++) await new Promise((res) => setTimeout(res, 20));
+      return { states: [...new Set(canvases().map((c) => `${c.dataset.state} ${c.dataset.gen === gen}`))], events: window.kevents.t.length };
+    });
+    assert.deepEqual(after, { states: ['rendered true'], events: 1 });
+
+    // A formula known bad fails the tiles whose bands were dropped as it fails the cached ones:
+    // their pixels kept (docs/clients.md), no request, one event.
+    const bad = await p.evaluate(async (formula) => {
+      const layer = window.klayer, t = window.kt, fetches = t.stats.bandFetches;
+      const canvases = () => Object.values(layer._tiles).map((x) => x.el);
+      const blank = (c) => !c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v !== 0);
+      const painted = canvases().filter((c) => !blank(c));
+      layer.setFormula(formula);
+      await new Promise((res) => setTimeout(res, 200));
+      return {
+        states: [...new Set(canvases().map((c) => c.dataset.state))],
+        painted: painted.length, cleared: painted.filter(blank).length,
+        cached: canvases().filter((c) => t.source.has(layer.getParams().layers, +c.dataset.z, +c.dataset.x, +c.dataset.y)).length,
+        fetches: t.stats.bandFetches - fetches, events: window.kevents.t.length,
+      };
+    }, badFormula);
+    const { cached, painted, ...rest } = bad;
+    assert.ok(cached < before.all.length && painted > 1, `${cached} of ${before.all.length} tiles cached, ${painted} with pixels`);
+    assert.deepEqual(rest, { states: ['error'], cleared: 0, fetches: 0, events: 2 });
+  });
+  await p.close();
+}
+
+{
   const { p, log } = await open('leaflet-png.html');
   await check('leaflet-png: the example shows the server\'s PNG tiles cross-origin', async () => {
     await p.waitForFunction(() => {
