@@ -9,6 +9,9 @@ import { drawRender, renderOptions, tileError } from './bands.js';
 
 const classes = new WeakMap();
 
+/** Tells whether canvas c shows a render of the parameters v (of gen v.gen). */
+const current = (c, v) => c.dataset.state === 'rendered' && c.dataset.gen === String(v.gen);
+
 /**
  * The AlgebraGridLayer class for the Leaflet L (one class per Leaflet). Its constructor takes
  * (view, hooks, options):
@@ -129,7 +132,8 @@ export function algebraGridLayer(L) {
         else if (bad) this.refused(t.el, bad.message, bad);
         else {
           t.el.dataset.state = 'loading';
-          this.draw(t.el, t.coords).catch((e) => this.failed(t.el, e));
+          // Leaflet's load event is not fired for this draw: the counts follow its end here.
+          this.draw(t.el, t.coords).catch((e) => this.failed(t.el, e)).finally(() => this.hooks.onCounts());
         }
       }
       this.hooks.onCounts();
@@ -138,15 +142,34 @@ export function algebraGridLayer(L) {
     /**
      * The pixel count per colormap key over the tiles on screen (discrete colormaps), at the map's
      * zoom only: the former zoom's tiles, kept until Leaflet prunes them after the new ones load,
-     * were counted too (a zoom in showed 1,015,235 pixels for 812,188), and stayed so.
+     * were counted too (a zoom in showed 1,015,235 pixels for 812,188), and stayed so. Only tiles
+     * rendered for the current parameters count: a tile fetched again ("loading", showing the
+     * former parameters' pixels until it is re-rendered) or in error counts none, as uncounted()
+     * says; its former counts were added to the new ones, and stayed after its re-render.
      */
     counts() {
-      const sum = {};
-      for (const t of Object.values(this._tiles)) {
-        if (t.coords.z !== this._tileZoom) continue;
-        for (const [k, n] of Object.entries(t.el.counts || {})) sum[k] = (sum[k] || 0) + n;
+      const sum = {}, v = this.view();
+      for (const el of this.atZoom()) {
+        if (!current(el, v)) continue;
+        for (const [k, n] of Object.entries(el.counts || {})) sum[k] = (sum[k] || 0) + n;
       }
       return sum;
+    },
+
+    /** The tiles on screen at the map's zoom that counts() leaves out: {loading, error}. */
+    uncounted() {
+      const n = { loading: 0, error: 0 }, v = this.view();
+      for (const el of this.atZoom()) {
+        if (current(el, v)) continue;
+        if (el.dataset.state === 'error') n.error++;
+        else n.loading++;
+      }
+      return n;
+    },
+
+    /** The canvases of the tiles at the map's zoom. */
+    atZoom() {
+      return Object.values(this._tiles).filter((t) => t.coords.z === this._tileZoom).map((t) => t.el);
     },
   });
   classes.set(L, cls);

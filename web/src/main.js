@@ -162,6 +162,12 @@ function drawColorbar() {
       sw.append(el('li', {}, el('i', { style: `background:${e.color}` }), `${e.name} (${e.expression})`,
         n !== undefined ? el('span', { className: 'muted' }, ` ${n.toLocaleString()} px`) : ''));
     }
+    // The counts are those of the tiles rendered for the current parameters: the bar says which
+    // are left out (a tile fetched again counts once rendered, when the bar is drawn again).
+    const left = layer ? layer.uncounted() : { loading: 0, error: 0 };
+    const tiles = (n) => `${n} tile${n === 1 ? '' : 's'}`;
+    const out = [left.loading ? `${tiles(left.loading)} loading` : '', left.error ? `${tiles(left.error)} in error` : ''].filter(Boolean);
+    if (out.length) sw.append(el('li', { className: 'muted uncounted' }, `not counted: ${out.join(', ')}`));
     return;
   }
   const range = rangeValue();

@@ -577,6 +577,106 @@ await check('a legend colours the land cover as the server does', async () => {
   await settled();
 });
 
+await check('the legend\'s counts follow a re-render whose bands are fetched again, and one whose fetch fails', async () => {
+  // The land cover legend is shown (the check before). The bands of half the tiles with data
+  // are dropped from the cache and their fetches delayed: a new formula re-renders the others
+  // at once and fetches those again. The bar was drawn when the re-render began, those tiles
+  // counted with the former formula's counts, and not again once they were re-rendered
+  // (Leaflet's load event does not fire for them): it kept counts of no formula.
+  const bar = () => page.evaluate(() => {
+    const shown = {};
+    for (const li of document.querySelectorAll('#colorbar .swatches li')) {
+      const m = /\((\S+)\)\s*([\d,]+) px/.exec(li.textContent);
+      if (m) shown[m[1]] = Number(m[2].replace(/,/g, ''));
+    }
+    const note = document.querySelector('#colorbar .swatches li.uncounted');
+    const app = window.tesseraApp, z = app.map.getZoom(), g = String(app.state.gen);
+    const tiles = [...document.querySelectorAll('#map canvas.tile')].filter((c) => Number(c.dataset.z) === z);
+    const sum = (cs) => {
+      const o = {};
+      for (const c of cs) for (const [k, n] of Object.entries(c.counts || {})) o[k] = (o[k] || 0) + n;
+      return o;
+    };
+    return {
+      shown, note: note ? note.textContent : null,
+      rendered: sum(tiles.filter((c) => c.dataset.state === 'rendered' && c.dataset.gen === g)),
+      all: sum(tiles), states: tiles.map((c) => c.dataset.state),
+    };
+  });
+  /** Types formula f into the box, and waits until the page applied it. */
+  const type = async (f) => {
+    const gen = await page.evaluate(() => window.tesseraApp.state.gen);
+    await page.fill('#formula', f);
+    await page.waitForFunction((g) => window.tesseraApp.state.gen > g, gen, { timeout: 5000 });
+  };
+  const settle = () => page.waitForFunction(() => {
+    const tiles = [...document.querySelectorAll('#map canvas.tile')];
+    return tiles.length > 0 && tiles.every((c) => c.dataset.state !== 'loading');
+  }, null, { timeout: 30000 });
+  assert.equal(await page.$eval('#cmap-kind', (e) => e.value), 'legend');
+  const before = await bar();
+  assert.ok(Object.keys(before.shown).length >= 3 && before.note === null, JSON.stringify(before));
+  assert.deepEqual(before.shown, before.all);
+  /** Drops the bands of every other tile with data at the map's zoom; returns how many. */
+  const evict = () => page.evaluate(() => {
+    const app = window.tesseraApp, layer = app.layer, v = app.view(), z = app.map.getZoom();
+    const tiles = [...document.querySelectorAll('#map canvas.tile')].filter((c) => Number(c.dataset.z) === z && c.dataset.empty !== '1');
+    let n = 0;
+    tiles.forEach((c, i) => {
+      if (i % 2) return;
+      layer.source.cache.delete(layer.source.key(v.layers, +c.dataset.z, +c.dataset.x, +c.dataset.y));
+      n++;
+    });
+    return n;
+  });
+  const evicted = await evict();
+  assert.ok(evicted >= 1, 'no tile with data');
+  const msgpackRoute = (u) => u.pathname.endsWith('.msgpack');
+  await page.route(msgpackRoute, async (r) => { await new Promise((ok) => setTimeout(ok, 1000)); await r.continue(); });
+  try {
+    // 7 - x: the classes 1…6 become 6…1, the same binding (no reload).
+    await type('7 - x');
+    const during = await bar();
+    assert.equal(during.states.filter((s) => s === 'loading').length, evicted, JSON.stringify(during.states));
+    assert.deepEqual(during.shown, during.rendered, 'while tiles are fetched again the bar counts only the tiles rendered for the new formula');
+    assert.equal(during.note, `not counted: ${evicted} tile${evicted === 1 ? '' : 's'} loading`);
+    await settle();
+    const after = await bar();
+    console.log(`  ${evicted} of ${during.states.length} tiles fetched again: ${JSON.stringify(during.shown)} while, ${JSON.stringify(after.shown)} after`);
+    assert.ok(after.states.every((s) => s === 'rendered'), JSON.stringify(after.states));
+    assert.deepEqual(after.shown, after.all, 'once every tile is re-rendered the bar counts them all');
+    assert.equal(after.note, null);
+    assert.notDeepEqual(after.shown, before.shown, 'the counts did not change with the formula');
+    assert.equal(after.shown['1'], before.shown['6'], 'class 6 is 1 under 7 - x');
+  } finally {
+    await page.unroute(msgpackRoute);
+  }
+  // A re-fetch that fails: the bar is drawn again when it does, those tiles left out.
+  const evicted2 = await evict();
+  const fail = (r) => r.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"the server is busy"}' });
+  await page.route(msgpackRoute, fail);
+  try {
+    await type('x');
+    await settle();
+    const failed = await bar();
+    assert.equal(failed.states.filter((s) => s === 'error').length, evicted2, JSON.stringify(failed.states));
+    assert.deepEqual(failed.shown, failed.rendered);
+    assert.deepEqual(failed.shown, failed.all, 'a failed tile has no counts');
+    assert.equal(failed.note, `not counted: ${evicted2} tile${evicted2 === 1 ? '' : 's'} in error`);
+    assert.equal(await page.$eval('#tile-error', (e) => e.textContent), 'the server is busy');
+  } finally {
+    await page.unroute(msgpackRoute, fail);
+  }
+  // The server answers again: the next change fetches them, and the bar counts every tile.
+  await type(' x');
+  await settled();
+  await page.waitForTimeout(50);
+  const back = await bar();
+  assert.deepEqual(back.shown, back.all);
+  assert.deepEqual(back.shown, before.shown, 'x again: the counts of the start');
+  assert.equal(back.note, null);
+});
+
 await check('the server-tile toggle shows the server\'s PNG tiles', async () => {
   const before = msgpack.length;
   await page.check('#server-tiles');
