@@ -186,8 +186,7 @@ async function reportedTile(client, z, x, y, params, signal, report) {
     const bad = paramsError(client, params, report);
     if (bad) throw bad;
     const bytes = await client.source.get(params.layers, z, x, y, signal);
-    const size = params.tileSize || 256;
-    const c = typeof document !== 'undefined' ? Object.assign(document.createElement('canvas'), { width: size, height: size }) : new OffscreenCanvas(size, size);
+    const c = tileCanvas(params);
     if (bytes === null) return drawRender(c, null);
     const out = client.render(bytes, params.formula || '', colormapString(params.colormap), renderOptions(params));
     if (out.error) throw new TesseraError(out.error, out);
@@ -200,6 +199,15 @@ async function reportedTile(client, z, x, y, params, signal, report) {
     reportError(client, err, report);
     throw err;
   }
+}
+
+/**
+ * A new transparent canvas of a tile of params (params.tileSize, 256 pixels): an OffscreenCanvas
+ * where there is no document.
+ */
+function tileCanvas(params) {
+  const size = params.tileSize || 256;
+  return typeof document !== 'undefined' ? Object.assign(document.createElement('canvas'), { width: size, height: size }) : new OffscreenCanvas(size, size);
 }
 
 /**
@@ -348,7 +356,16 @@ export class Tessera extends EventTarget {
     const ImageTile = typeof ol === 'function' ? ol : ol && ol.source && ol.source.ImageTile;
     if (typeof ImageTile !== 'function') throw new TesseraError('openlayersSource: OpenLayers (ol, with ol.source.ImageTile) or its ImageTile class is needed');
     const { loader, bad } = newLoader(this, params);
-    const source = new ImageTile({ ...options, loader });
+    // A tile that fails (the server's or the network's error, its event sent once by the
+    // loader) is a transparent tile, as a Leaflet layer's is: a rejected tile is in error, and
+    // OpenLayers draws the tile of the former key in its place, the former params' pixels shown
+    // as current (and the map never reported rendercomplete). Params known bad reject: the
+    // source is not re-keyed for them, its tiles on screen keep their pixels (docs/clients.md).
+    const failed = (e) => {
+      if ((e && e.name === 'AbortError') || e === bad()) throw e;
+      return tileCanvas(loader.params);
+    };
+    const source = new ImageTile({ ...options, loader: (z, x, y, opts) => loader(z, x, y, opts).catch(failed) });
     const key = source.getKey();
     let gen = 0;
     source.setParams = (q) => {

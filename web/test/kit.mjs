@@ -599,6 +599,83 @@ const olRendered = (p) => p.evaluate(() => new Promise((resolve) => { window.map
 }
 
 {
+  // A tile whose bands the cache had dropped (cacheBytes) was fetched again on a new formula;
+  // when that fetch failed, its tile of the new source key was in error, and OpenLayers drew
+  // the former key's tile in its place (a stale tile stands in for a tile not loaded): the
+  // former formula's pixels, shown as current. (Its map then never reported rendercomplete:
+  // the waits below are bounded.)
+  const { p } = await open('openlayers-kit.html');
+  const kit = `${tessera}/tessera.js`, raster = `${tessera}/raster/`;
+  await check('openlayers-kit: a re-render whose fetch of evicted bands fails clears those tiles and sends one error event', async () => {
+    await p.waitForFunction(() => window.map && window.layer, null, { timeout: 30000 });
+    await olRendered(p);
+    // A source of a connection that keeps the bands of one tile (cacheBytes: 1) replaces the example's.
+    await p.evaluate(async ({ kit, raster }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster, { cacheBytes: 1 });
+      const params = { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: { continuous: true, name: 'RdYlGn', range: [-1, 1] } };
+      const source = t.openlayersSource(ol, params, { maxZoom: 12 });
+      const events = [];
+      t.addEventListener('error', (e) => events.push(e.detail.message));
+      window.layer.setSource(source);
+      Object.assign(window, { kt: t, ksource: source, kevents: events });
+      await new Promise((resolve) => { window.map.once('rendercomplete', resolve); window.map.render(); setTimeout(resolve, 3000); });
+    }, { kit, raster });
+    /** The tiles in view: cached or not, and how many opaque pixels the map shows of each. */
+    const tiles = () => p.evaluate(() => {
+      const { map, ksource: source, kt: t } = window;
+      const grid = source.getTileGrid(), view = map.getView(), [w, h] = map.getSize();
+      const z = grid.getZForResolution(view.getResolution());
+      const canvas = [...map.getViewport().querySelectorAll('.ol-layer canvas')].find((c) => c.width === w && c.height === h);
+      const d = canvas.getContext('2d').getImageData(0, 0, w, h).data;
+      const range = grid.getTileRangeForExtentAndZ(view.calculateExtent(map.getSize()), z);
+      const out = [];
+      for (let x = range.minX; x <= range.maxX; x++) {
+        for (let y = range.minY; y <= range.maxY; y++) {
+          const ext = grid.getTileCoordExtent([z, x, y]);
+          const [x0, y0] = map.getPixelFromCoordinate([ext[0], ext[3]]), [x1, y1] = map.getPixelFromCoordinate([ext[2], ext[1]]);
+          let opaque = 0;
+          for (let py = Math.max(0, Math.ceil(y0) + 1); py < Math.min(h, Math.floor(y1) - 1); py += 3) {
+            for (let px = Math.max(0, Math.ceil(x0) + 1); px < Math.min(w, Math.floor(x1) - 1); px += 3) if (d[4 * (py * w + px) + 3] > 0) opaque++;
+          }
+          out.push({ tile: `${z}/${x}/${y}`, cached: t.source.has(source.getParams().layers, z, x, y), opaque });
+        }
+      }
+      return out;
+    });
+    const before = await tiles();
+    const shown = before.filter((x) => x.opaque > 0);
+    assert.ok(shown.filter((x) => !x.cached).length >= 1, `tiles: ${JSON.stringify(before)}`);
+
+    const msgpack = (u) => u.pathname.endsWith('.msgpack');
+    await p.route(msgpack, (route) => route.fulfill({
+      status: 503, headers: { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/json' }, body: '{"error":"the server is busy"}',
+    }));
+    await p.evaluate(async (formula) => {
+      window.ksource.setFormula(formula);
+      await new Promise((resolve) => { window.map.once('rendercomplete', resolve); window.map.render(); setTimeout(resolve, 3000); });
+    }, secondFormula);
+    const after = await tiles();
+    const stale = after.filter((x) => !x.cached && x.opaque > 0).map((x) => x.tile);
+    assert.deepEqual(stale, [], 'tiles whose fetch failed still show the former formula\'s pixels');
+    const cached = before.filter((x) => x.cached && x.opaque > 0).map((x) => x.tile);
+    assert.deepEqual(after.filter((x) => x.cached && x.opaque > 0).map((x) => x.tile), cached, 'the cached tile is re-rendered');
+    assert.deepEqual(await p.evaluate(() => window.kevents), ['the server is busy'], 'one error event for every failed tile');
+
+    // The server answers again: the next formula fetches the failed tiles and renders them.
+    await p.unroute(msgpack);
+    await p.evaluate(async () => {
+      window.ksource.setFormula('(n-r)/(n+r)');
+      await new Promise((resolve) => { window.map.once('rendercomplete', resolve); window.map.render(); setTimeout(resolve, 3000); });
+    });
+    const again = await tiles();
+    assert.deepEqual(again.filter((x) => x.opaque > 0).map((x) => x.tile).sort(), shown.map((x) => x.tile).sort(), 'the failed tiles are drawn again');
+    assert.equal(await p.evaluate(() => window.kevents.length), 1);
+  });
+  await p.close();
+}
+
+{
   const { p, log } = await open('openlayers-png.html');
   await check('openlayers-png: the example shows the server\'s PNG tiles from TileJSON, cross-origin', async () => {
     await p.waitForFunction(() => window.map && window.map.getLayers().item(0).getSource().getState() === 'ready', null, { timeout: 30000 });
