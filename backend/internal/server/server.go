@@ -631,7 +631,7 @@ func (s *Server) algebraTileJSON(c echo.Context) error {
 // route's 404.
 func (s *Server) layerWMTS(c echo.Context) error {
 	if c.Param("file") != tiles.WMTSFile {
-		return echo.ErrNotFound
+		return wmtsNotFound(c)
 	}
 	tileJSONVary(c)
 	return write(c, s.svc.LayerWMTS(c.Request().Context(), c.Param("layer"), c.QueryParams(), s.tileJSONClient(c)))
@@ -641,10 +641,20 @@ func (s *Server) layerWMTS(c echo.Context) error {
 // route's 404.
 func (s *Server) algebraWMTS(c echo.Context) error {
 	if c.Param("file") != tiles.WMTSFile {
-		return echo.ErrNotFound
+		return wmtsNotFound(c)
 	}
 	tileJSONVary(c)
 	return write(c, s.svc.AlgebraWMTS(c.Request().Context(), c.QueryParams(), s.tileJSONClient(c)))
+}
+
+// wmtsNotFound is the 404 of a file under tiles/{layer}/ or algebra/ other than the WMTS
+// capabilities: an unknown route's, or, for the capabilities' name in another case
+// (wmtscapabilities.xml), one that gives the name as it is.
+func wmtsNotFound(c echo.Context) error {
+	if strings.EqualFold(c.Param("file"), tiles.WMTSFile) {
+		return write(c, tiles.ErrorResponse(tiles.NotFound("no such endpoint %s: the capabilities document is %s (the case matters)", c.Request().URL.Path, tiles.WMTSFile)))
+	}
+	return echo.ErrNotFound
 }
 
 func (s *Server) pixel(c echo.Context) error {

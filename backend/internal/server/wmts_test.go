@@ -263,6 +263,8 @@ func TestWMTSHTTP(t *testing.T) {
 		{"a format no WMTS client draws", "/raster/tiles/ramp/WMTSCapabilities.xml?format=msgpack", "", 400, "png or jpg"},
 		{"another file under a layer", "/raster/tiles/ramp/capabilities.xml", "", 404, "no such endpoint"},
 		{"another file under algebra", "/raster/algebra/WMTSCapabilities.json?layers=a=ramp&formula=a", "", 404, "no such endpoint"},
+		{"the name in another case", "/raster/tiles/ramp/wmtscapabilities.xml", "", 404, "the capabilities document is WMTSCapabilities.xml"},
+		{"the name in another case under algebra", "/raster/algebra/WMTSCAPABILITIES.XML?layers=a=ramp&formula=a", "", 404, "the capabilities document is WMTSCapabilities.xml"},
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {
