@@ -78,9 +78,9 @@ func runKey(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return withStore("key", true, stderr, func(ctx context.Context, st *pgstore.Store) int {
 		switch sub {
 		case "create":
-			scope := pgstore.ScopeWrite
+			scope := catalog.ScopeWrite
 			if read {
-				scope = pgstore.ScopeRead
+				scope = catalog.ScopeRead
 			}
 			tok, err := st.CreateAPIKey(ctx, ref, scope)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 )
 
@@ -30,12 +31,12 @@ func TestKeyCommand(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(reader, pgstore.TokenPrefix) || strings.Contains(reader, "\n") || !strings.Contains(errText, "shown this once") {
 		t.Fatalf("create --read: exit %d, stdout %q, stderr %q", code, out, errText)
 	}
-	if s := scopeOf(reader); s != pgstore.ScopeRead {
+	if s := scopeOf(reader); s != catalog.ScopeRead {
 		t.Errorf("the --read key's scope is %q", s)
 	}
 	// The flag after the name works too.
 	code, out, errText = runCmd("key", "create", "late flag", "--read")
-	if late := strings.TrimSpace(out); code != 0 || scopeOf(late) != pgstore.ScopeRead {
+	if late := strings.TrimSpace(out); code != 0 || scopeOf(late) != catalog.ScopeRead {
 		t.Fatalf("create NAME --read: exit %d, stdout %q, stderr %q", code, out, errText)
 	}
 	if code, _, _ := runCmd("key", "revoke", "late flag"); code != 0 {
@@ -43,7 +44,7 @@ func TestKeyCommand(t *testing.T) {
 	}
 	code, out, _ = runCmd("key", "create", "ci")
 	writer := strings.TrimSpace(out)
-	if code != 0 || scopeOf(writer) != pgstore.ScopeWrite {
+	if code != 0 || scopeOf(writer) != catalog.ScopeWrite {
 		t.Fatalf("create: exit %d, stdout %q, scope %q", code, out, scopeOf(writer))
 	}
 

@@ -19,12 +19,10 @@ import (
 )
 
 // API keys: bearer tokens kept in the database as SHA-256 hashes, besides the server's
-// TESSERA_ADMIN_TOKEN. A key has a scope: ScopeWrite keys read and write (upload, re-parse,
-// delete, legends); ScopeRead keys only read, which matters with TESSERA_PRIVATE_READS: a
-// public map's page can hold one without handing out writes. `tessera key` manages them.
+// TESSERA_ADMIN_TOKEN. A key has a scope: catalog.ScopeWrite keys read and write (upload,
+// re-parse, delete, legends); catalog.ScopeRead keys only read, which matters with
+// TESSERA_PRIVATE_READS: a public map's page can hold one without handing out writes. `tessera key` manages them.
 const (
-	ScopeRead  = catalog.ScopeRead
-	ScopeWrite = catalog.ScopeWrite
 	// TokenPrefix starts every key, so a leaked one is recognisable.
 	TokenPrefix = "tsr_"
 	// MaxKeyName is the longest key name, in bytes.
@@ -45,14 +43,14 @@ type APIKey struct {
 	Created     time.Time
 }
 
-// CreateAPIKey makes a new key named name with scope (ScopeRead or ScopeWrite) and returns
-// its token. Only the token's SHA-256 hash is stored, so the token is shown this once.
+// CreateAPIKey makes a new key named name with scope (catalog.ScopeRead or
+// catalog.ScopeWrite) and returns its token. Only the token's SHA-256 hash is stored, so the token is shown this once.
 func (s *Store) CreateAPIKey(ctx context.Context, name, scope string) (string, error) {
 	if err := CheckKeyName(name); err != nil {
 		return "", err
 	}
-	if scope != ScopeRead && scope != ScopeWrite {
-		return "", fmt.Errorf("pgstore: api key scope %q: %q or %q", clipName(scope), ScopeRead, ScopeWrite)
+	if scope != catalog.ScopeRead && scope != catalog.ScopeWrite {
+		return "", fmt.Errorf("pgstore: api key scope %q: %q or %q", clipName(scope), catalog.ScopeRead, catalog.ScopeWrite)
 	}
 	var raw [tokenEntropy]byte
 	if _, err := rand.Read(raw[:]); err != nil {

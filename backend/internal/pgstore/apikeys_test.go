@@ -14,15 +14,15 @@ import (
 func TestAPIKeys(t *testing.T) {
 	s := dbtest.New(t)
 	ctx := context.Background()
-	tok, err := s.CreateAPIKey(ctx, "ci", pgstore.ScopeWrite)
+	tok, err := s.CreateAPIKey(ctx, "ci", catalog.ScopeWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok2, err := s.CreateAPIKey(ctx, "ci", pgstore.ScopeWrite)
+	tok2, err := s.CreateAPIKey(ctx, "ci", catalog.ScopeWrite)
 	if err != nil || tok2 == tok || !strings.HasPrefix(tok, pgstore.TokenPrefix) || len(tok) < 40 {
 		t.Fatalf("tokens %q, %q, %v", tok, tok2, err)
 	}
-	reader, err := s.CreateAPIKey(ctx, "public map", pgstore.ScopeRead)
+	reader, err := s.CreateAPIKey(ctx, "public map", catalog.ScopeRead)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +30,9 @@ func TestAPIKeys(t *testing.T) {
 		token string
 		want  string
 	}{
-		{tok, pgstore.ScopeWrite},
-		{tok2, pgstore.ScopeWrite},
-		{reader, pgstore.ScopeRead},
+		{tok, catalog.ScopeWrite},
+		{tok2, catalog.ScopeWrite},
+		{reader, catalog.ScopeRead},
 		{tok + "x", ""},
 		{tok[:len(tok)-1], ""},
 		{"", ""},
@@ -47,9 +47,9 @@ func TestAPIKeys(t *testing.T) {
 	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE token_hash = $1 OR name = $1`, tok).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the token itself is stored (%d rows, %v)", n, err)
 	}
-	for _, bad := range [][2]string{{"", pgstore.ScopeRead}, {strings.Repeat("n", pgstore.MaxKeyName+1), pgstore.ScopeRead}, {"x", "admin"}, {"x", ""},
-		{"a\tb", pgstore.ScopeRead}, {"a\nb", pgstore.ScopeRead}, {"\x1b[2Jx", pgstore.ScopeRead}, {"\xff", pgstore.ScopeRead},
-		{"deadbeef0123", pgstore.ScopeRead}, {"DEADBEEF0123", pgstore.ScopeRead}} {
+	for _, bad := range [][2]string{{"", catalog.ScopeRead}, {strings.Repeat("n", pgstore.MaxKeyName+1), catalog.ScopeRead}, {"x", "admin"}, {"x", ""},
+		{"a\tb", catalog.ScopeRead}, {"a\nb", catalog.ScopeRead}, {"\x1b[2Jx", catalog.ScopeRead}, {"\xff", catalog.ScopeRead},
+		{"deadbeef0123", catalog.ScopeRead}, {"DEADBEEF0123", catalog.ScopeRead}} {
 		if _, err := s.CreateAPIKey(ctx, bad[0], bad[1]); err == nil {
 			t.Errorf("CreateAPIKey(%.20q, %q) accepted", bad[0], bad[1])
 		}
@@ -59,7 +59,7 @@ func TestAPIKeys(t *testing.T) {
 	if err != nil || len(keys) != 3 {
 		t.Fatalf("APIKeys: %v %v, want 3 keys", keys, err)
 	}
-	if keys[2].Name != "public map" || keys[2].Scope != pgstore.ScopeRead || len(keys[2].Fingerprint) != 12 || keys[2].Created.IsZero() {
+	if keys[2].Name != "public map" || keys[2].Scope != catalog.ScopeRead || len(keys[2].Fingerprint) != 12 || keys[2].Created.IsZero() {
 		t.Errorf("the read key listed as %+v", keys[2])
 	}
 	if keys[0].Fingerprint == keys[1].Fingerprint {
@@ -88,7 +88,7 @@ func TestAPIKeys(t *testing.T) {
 			t.Errorf("revoke %q: %v, want not found", ref, err)
 		}
 	}
-	if scope, _ := s.APIKeyScope(ctx, reader); scope != pgstore.ScopeRead {
+	if scope, _ := s.APIKeyScope(ctx, reader); scope != catalog.ScopeRead {
 		t.Errorf("the read key went with the others (%q)", scope)
 	}
 }
@@ -102,7 +102,7 @@ func TestAPIKeyScopeMigration(t *testing.T) {
 	if _, err := s.Pool().Exec(ctx, `INSERT INTO api_keys (token_hash, name) VALUES (encode(sha256($1::bytea), 'hex'), 'old')`, tok); err != nil {
 		t.Fatal(err)
 	}
-	if scope, err := s.APIKeyScope(ctx, tok); err != nil || scope != pgstore.ScopeWrite {
+	if scope, err := s.APIKeyScope(ctx, tok); err != nil || scope != catalog.ScopeWrite {
 		t.Fatalf("an old key's scope: %q %v, want write", scope, err)
 	}
 }
@@ -114,11 +114,11 @@ func TestAPIKeyScopeMigration(t *testing.T) {
 func TestAPIKeyScopeMigrationDown(t *testing.T) {
 	s := dbtest.New(t)
 	ctx := context.Background()
-	reader, err := s.CreateAPIKey(ctx, "public map", pgstore.ScopeRead)
+	reader, err := s.CreateAPIKey(ctx, "public map", catalog.ScopeRead)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writer, err := s.CreateAPIKey(ctx, "ci", pgstore.ScopeWrite)
+	writer, err := s.CreateAPIKey(ctx, "ci", catalog.ScopeWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestAPIKeyScopeMigrationDown(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ token, want string }{{reader, ""}, {writer, pgstore.ScopeWrite}} {
+	for _, tc := range []struct{ token, want string }{{reader, ""}, {writer, catalog.ScopeWrite}} {
 		if scope, err := s.APIKeyScope(ctx, tc.token); err != nil || scope != tc.want {
 			t.Errorf("after down and up, scope %q, %v; want %q", scope, err, tc.want)
 		}
