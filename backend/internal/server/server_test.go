@@ -736,11 +736,11 @@ func TestPrivateReads(t *testing.T) {
 	id := e.fx.Ramp.ID
 	events := fmt.Sprintf("/raster/layers/%d/events", id)
 	ctx := context.Background()
-	readKey, err := e.st.CreateAPIKey(ctx, "public map", pgstore.ScopeRead)
+	readKey, err := e.st.CreateAPIKey(ctx, "public map", catalog.ScopeRead)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeKey, err := e.st.CreateAPIKey(ctx, "ci", pgstore.ScopeWrite)
+	writeKey, err := e.st.CreateAPIKey(ctx, "ci", catalog.ScopeWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1059,7 +1059,7 @@ func TestReadKeyScope(t *testing.T) {
 		t.Run(fmt.Sprintf("private reads %v", private), func(t *testing.T) {
 			e := setupWith(t, 0, func(c *server.Config) { c.PrivateReads = private })
 			ctx := context.Background()
-			readKey, err := e.st.CreateAPIKey(ctx, "public map", pgstore.ScopeRead)
+			readKey, err := e.st.CreateAPIKey(ctx, "public map", catalog.ScopeRead)
 			if err != nil {
 				t.Fatal(err)
 			}
