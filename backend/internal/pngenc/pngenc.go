@@ -119,18 +119,7 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	} else {
 		opaque, grey = scan(img)
 	}
-	var bpp int
-	var colorType byte
-	switch {
-	case grey && opaque:
-		bpp, colorType = 1, 0
-	case grey:
-		bpp, colorType = 2, 4
-	case opaque:
-		bpp, colorType = 3, 2
-	default:
-		bpp, colorType = 4, 6
-	}
+	bpp, colorType := pixelFormat(opaque, grey)
 	n := width * bpp
 	e.raw = grow(e.raw, n)
 
@@ -160,6 +149,20 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 		return err
 	}
 	return e.writeChunk(w, "IEND", nil)
+}
+
+// pixelFormat returns the bytes a pixel and the PNG colour type (PNG specification §11.2.2)
+// of an image whose pixels are all opaque, or all grey, as given.
+func pixelFormat(opaque, grey bool) (bpp int, colorType byte) {
+	switch {
+	case grey && opaque:
+		return 1, 0
+	case grey:
+		return 2, 4
+	case opaque:
+		return 3, 2
+	}
+	return 4, 6
 }
 
 // deflate returns the zlib stream of img's rows filtered, compressed by the deflater a block

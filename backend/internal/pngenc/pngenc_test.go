@@ -237,15 +237,8 @@ func TestScan(t *testing.T) {
 }
 
 func colorTypeOf(opaque, grey bool) byte {
-	switch {
-	case grey && opaque:
-		return 0
-	case grey:
-		return 4
-	case opaque:
-		return 2
-	}
-	return 6
+	_, ct := pixelFormat(opaque, grey)
+	return ct
 }
 
 // TestEncodeSize checks the two-filter choice and the faster deflate keep rendered tiles as
