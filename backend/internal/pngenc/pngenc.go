@@ -7,7 +7,7 @@
 //
 // Encode filters every row but the first with Up, straight from the RGBA rows 32 bytes at
 // a time, packing the differences to the colour type as it goes (an opaque grey image is
-// packed while scan finds it grey), and compresses with this package's own deflate encoder
+// packed while scanGrey finds it grey), and compresses with this package's own deflate encoder
 // (deflate.go), which compares the next eight bytes with two candidates a position, the pixel
 // to the right in the row above and a one-entry hash table of eight-byte keys, and writes
 // each block with codes built for it (huffman.go).
@@ -25,8 +25,8 @@
 // than a block (blockBytes), and is the benchmarks' baseline.
 //
 // Session 8 made the same bytes 1.36–1.97× as fast again (1.48×, 1.40× and 1.44× on the
-// three cold-scenario tiles; against klauspost now 1.71–3.31×, and 2.27×, 1.92×, 2.17×),
-// with three habits that its hot loops keep: they read and write through sub-slices of
+// three cold-scenario tiles; against klauspost now 1.71–3.31×, and 2.27×, 1.92×, 2.17×;
+// docs/benchmarks.md, "PNG encoder, round 2 (session 8)"), with three habits that its hot loops keep: they read and write through sub-slices of
 // constant length (s[i:i+32:i+32]), which the compiler indexes without recomputing a slice's
 // bounds and pointer at each load as s[i:] makes it do; they take 32 bytes a step where the
 // work a step is small, a loop step costing about as much as a few words' arithmetic on the
