@@ -24,16 +24,17 @@
 // gradients, make up for Up alone. klauspost's flate (level 1) still compresses rows longer
 // than a block (blockBytes), and is the benchmarks' baseline.
 //
-// Session 8 made the same bytes 1.36–1.97× as fast again (1.48×, 1.40× and 1.44× on the
-// three cold-scenario tiles; against klauspost now 1.71–3.31×, and 2.27×, 1.92×, 2.17×;
-// docs/benchmarks.md, "PNG encoder, round 2 (session 8)"), with three habits that its hot loops keep: they read and write through sub-slices of
-// constant length (s[i:i+32:i+32]), which the compiler indexes without recomputing a slice's
-// bounds and pointer at each load as s[i:] makes it do; they take 32 bytes a step where the
-// work a step is small, a loop step costing about as much as a few words' arithmetic on the
-// servers' CPUs; and their shift counts are masked to the width (x << (n & 63)) where they
-// are below it anyway, which spares the code Go emits for shifts of 64 or more. Conditional
-// moves in place of the branches Go compiles tokenize's choices to were slower: predicted
-// branches let the next position's loads start before the last candidate's bytes arrive.
+// Session 8 made the same bytes 1.36–1.97× as fast again (1.48×, 1.40× and 1.44× on the three
+// cold-scenario tiles; against klauspost now 1.71–3.31×, and 2.27×, 1.92×, 2.17×;
+// docs/benchmarks.md, "PNG encoder, round 2 (session 8)"), with three habits that its hot
+// loops keep: they read and write through sub-slices of constant length (s[i:i+32:i+32]),
+// which the compiler indexes without recomputing a slice's bounds and pointer at each load as
+// s[i:] makes it do; they take 32 bytes a step where the work a step is small, a loop step
+// costing about as much as a few words' arithmetic on the servers' CPUs; and their shift
+// counts are masked to the width (x << (n & 63)) where they are below it anyway, which spares
+// the code Go emits for shifts of 64 or more. Conditional moves in place of the branches Go
+// compiles tokenize's choices to were slower: predicted branches let the next position's loads
+// start before the last candidate's bytes arrive.
 package pngenc
 
 import (
