@@ -147,38 +147,31 @@ func (c *Colormap) buildCells(lo, hi float64, n int) *cellTable {
 	t := &cellTable{lo: lo, hi: hi, scale: scale, cells: make([]uint32, n+1)}
 	// Cell j holds the values from first(j), the smallest value whose cell is j, up to
 	// first(j+1), excluded: one colour for the whole closed interval (same segment, same
-	// colour at both ends) makes it constant. One evaluation a boundary.
-	mixed := make([]bool, n+1)
+	// colour at both ends) makes it constant. One evaluation a boundary. Cells 0, n−1 and n
+	// stay mixed (see apply), and so do those past a first(j) beyond hi.
+	constant := make([]bool, n+1)
 	used := map[uint32]bool{} // the constant cells' colours (inserted on change: few)
+	var last uint32
 	prevK, prevC := c.at(lo, lo, hi)
-	for j := 1; j <= n; j++ {
-		// cells 0, n−1 and n stay mixed: see apply.
-		mixed[j-1] = true
-		if j == n {
-			break
-		}
+	for j := 1; j < n; j++ {
 		f := nextUp(t.lastBelow(j))
 		if f > hi {
-			for ; j <= n; j++ {
-				mixed[j] = true
-			}
 			break
 		}
 		k, col := c.at(f, lo, hi)
-		if j-1 > 0 && k == prevK && col == prevC {
-			t.cells[j-1], mixed[j-1] = col, false
-			if j-2 < 1 || mixed[j-2] || t.cells[j-2] != col {
-				used[col] = true
+		if j >= 2 && k == prevK && col == prevC { // cell j−1 is constant
+			t.cells[j-1], constant[j-1] = col, true
+			if len(used) == 0 || col != last {
+				used[col], last = true, col
 			}
 		}
 		prevK, prevC = k, col
 	}
-	mixed[n] = true
 	for used[t.mixed] { // at most n colours are used: one of n+1 values is free
 		t.mixed++
 	}
-	for j, m := range mixed {
-		if m {
+	for j, isConstant := range constant {
+		if !isConstant {
 			t.cells[j] = t.mixed
 		}
 	}
