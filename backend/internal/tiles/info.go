@@ -465,10 +465,9 @@ func (src tileSource) extent() (e [4]float64, ok bool) {
 // worldBounds is the web-mercator world in WGS84 degrees (west, south, east, north).
 var worldBounds = [4]float64{-180, -85.0511287798066, 180, 85.0511287798066}
 
-// bounds is extent in WGS84 degrees (west, south, east, north), the world when no layer has
-// an extent.
-func (src tileSource) bounds() [4]float64 {
-	e, ok := src.extent()
+// lonLatBounds is an extent (tileSource.extent) in WGS84 degrees (west, south, east,
+// north), the world when there is none (ok false).
+func lonLatBounds(e [4]float64, ok bool) [4]float64 {
 	if !ok {
 		return worldBounds
 	}
@@ -480,7 +479,7 @@ func (src tileSource) bounds() [4]float64 {
 func (s *Service) tileJSONFor(src tileSource, base string) TileJSON {
 	tj := TileJSON{TileJSON: "3.0.0", Name: src.name, Description: src.desc, Scheme: "xyz",
 		Tiles: []string{src.tileURL(base, "{z}", "{x}", "{y}")}, TileSize: s.cfg.TileSize,
-		MaxZoom: src.maxZoom(), Bounds: src.bounds()}
+		MaxZoom: src.maxZoom(), Bounds: lonLatBounds(src.extent())}
 	tj.Center = [3]float64{(tj.Bounds[0] + tj.Bounds[2]) / 2, (tj.Bounds[1] + tj.Bounds[3]) / 2, float64(max(0, tj.MaxZoom-3))}
 	return tj
 }

@@ -175,8 +175,8 @@ func (s *Service) wmtsAnswer(src tileSource, id string, q url.Values, c Client) 
 
 // wmtsFor builds the capabilities document of src, whose layer is named id, under base.
 func (s *Service) wmtsFor(src tileSource, id string, q url.Values, base string) wmtsCapabilities {
-	b := src.bounds()
 	e, ok := src.extent()
+	b := lonLatBounds(e, ok)
 	if !ok {
 		e = [4]float64{-tile.Origin, -tile.Origin, tile.Origin, tile.Origin}
 	}
