@@ -485,6 +485,12 @@ func pack(dst, src []byte, ct byte) {
 	}
 }
 
+// Masks of a word of two RGBA pixels, for scan and scanGrey.
+const (
+	alpha = 0xff000000_ff000000 // the A bytes of two pixels
+	rgrg  = 0x0000ffff_0000ffff // R^G and G^B of two pixels, once shifted
+)
+
 // scan reports whether every pixel of img is opaque, and whether every pixel is grey (R = G =
 // B), looking at each pixel once, and stopping when both are false: it ANDs the words
 // together (the A bytes stay 0xff while every pixel is opaque) and ORs each word's R^G and
@@ -498,10 +504,6 @@ func scan(img *image.NRGBA) (opaque, grey bool) {
 
 // scanRows is scan of img's rows from y on, the rows above being opaque and grey as given.
 func scanRows(img *image.NRGBA, y int, opaque, grey bool) (bool, bool) {
-	const (
-		alpha = 0xff000000_ff000000 // the A bytes of two pixels
-		rgrg  = 0x0000ffff_0000ffff // R^G and G^B of two pixels, once shifted
-	)
 	w := img.Rect.Dx() * 4
 	for ; y < img.Rect.Dy() && (opaque || grey); y++ {
 		row := img.Pix[y*img.Stride : y*img.Stride+w]
@@ -541,10 +543,6 @@ const maxGreyPack = 1 << 22
 // a colormap renders, is then packed in the pass that finds it grey instead of read again
 // (twice, for Up) in RGBA.
 func scanGrey(img *image.NRGBA, g []byte) (opaque, grey bool) {
-	const (
-		alpha = 0xff000000_ff000000
-		rgrg  = 0x0000ffff_0000ffff
-	)
 	width := img.Rect.Dx()
 	w := width * 4
 	opaque, grey = true, true
