@@ -219,8 +219,9 @@ func (s *Store) probeSlices(ctx context.Context) bool {
 		if testHookBeforeProbeWhole != nil {
 			testHookBeforeProbeWhole()
 		}
-		// An error here, like one above, leaves the question open for the next read: a
-		// cancelled request or a lost connection must not turn the slices off for good.
+		// An error here, like one above, leaves the question open (false: the next read
+		// probes, or a re-probe's next one SliceReprobe later): a cancelled request or a lost
+		// connection must not turn the slices off for good.
 		whole, err := s.probeWhole(ctx)
 		switch {
 		case err != nil:
