@@ -36,12 +36,20 @@ export function streamURL(url) {
   return token ? `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}` : url;
 }
 
+/**
+ * The Error of a non-2xx answer: the server's JSON error text (else the status), with status
+ * and the parsed body.
+ */
+export async function responseError(res) {
+  const body = await res.json().catch(() => ({}));
+  return Object.assign(new Error(body.error || `${res.status} ${res.statusText}`), { status: res.status, body });
+}
+
 /** Fetches JSON from a raster route; a non-2xx answer throws with the server's error text. */
 export async function getJSON(path, init) {
   const res = await fetch(prefix + path, withAuth(init));
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(body.error || `${res.status} ${res.statusText}`), { status: res.status, body });
-  return body;
+  if (!res.ok) throw await responseError(res);
+  return res.json().catch(() => ({}));
 }
 
 /**

@@ -6,7 +6,7 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import '../style.css';
-import { prefix, getJSON, setToken, hasToken, streamURL, withAuth, algebraRouteURL } from './api.js';
+import { prefix, getJSON, setToken, hasToken, streamURL, withAuth, algebraRouteURL, responseError } from './api.js';
 import { loadTessera } from './wasm.js';
 import { AlgebraLayer, pngURL, pngQuery } from './layer.js';
 import { float64Tile } from './rawtile.js';
@@ -667,10 +667,7 @@ async function downloadExport(ev) {
   status.textContent = 'exporting…';
   try {
     const res = await fetch(url, withAuth());
-    if (!res.ok) {
-      const body = await res.json().catch(() => ({}));
-      throw new Error(body.error || `${res.status} ${res.statusText}`);
-    }
+    if (!res.ok) throw await responseError(res);
     const blob = await res.blob();
     const obj = URL.createObjectURL(blob);
     const tmp = el('a', { href: obj, download: name, hidden: true });
