@@ -20,6 +20,9 @@ export class TesseraError extends Error {
   }
 }
 
+/** The text of a thrown value: its message, else the value itself as a string. */
+export const errorText = (e) => (e && e.message ? e.message : String(e));
+
 /** The error of a failed tile response: the server's JSON error text, else the status. */
 export async function tileError(res) {
   const body = await res.json().catch(() => ({}));
@@ -124,7 +127,7 @@ export class BandSource {
       f.promise = fetch(this.url(z, x, y, layers), { ...this.init(), signal: ctl.signal }).catch((e) => {
         // The browser says only "Failed to fetch" (server down, CORS, a CSP's connect-src).
         if (e && e.name === 'AbortError') throw e;
-        throw new TesseraError(`tile ${z}/${x}/${y}: the server did not answer (${e && e.message ? e.message : e})`);
+        throw new TesseraError(`tile ${z}/${x}/${y}: the server did not answer (${errorText(e)})`);
       }).then(async (res) => {
         if (res.status === 204) return null;
         if (!res.ok) throw await tileError(res);

@@ -13,7 +13,7 @@
 // per distinct message per setting of params, however many tiles fail with it.
 
 import { goRuntime } from 'go:wasm_exec';
-import { BandSource, MAX_FORMULA, TesseraError, drawRender, renderOptions } from './bands.js';
+import { BandSource, MAX_FORMULA, TesseraError, drawRender, errorText, renderOptions } from './bands.js';
 import { algebraGridLayer } from './gridlayer.js';
 import { loadTessera } from './wasm.js';
 
@@ -86,7 +86,7 @@ export async function connect(base, options = {}) {
     api = await loadCore(wasm);
   } catch (e) {
     // The browser's own text ("Failed to fetch", a CSP's refusal) names neither the module nor the cause.
-    throw new TesseraError(`${wasm}: the WebAssembly core did not load (${e && e.message ? e.message : e}); it needs CORS, and a page's CSP needs connect-src and 'wasm-unsafe-eval' (docs/clients.md)`);
+    throw new TesseraError(`${wasm}: the WebAssembly core did not load (${errorText(e)}); it needs CORS, and a page's CSP needs connect-src and 'wasm-unsafe-eval' (docs/clients.md)`);
   }
   return new Tessera(base, api, options);
 }
@@ -195,7 +195,7 @@ async function reportedTile(client, z, x, y, params, signal, report) {
     return c;
   } catch (e) {
     if (e && e.name === 'AbortError') throw e;
-    const err = e instanceof TesseraError ? e : new TesseraError(String(e && e.message ? e.message : e));
+    const err = e instanceof TesseraError ? e : new TesseraError(errorText(e));
     reportError(client, err, report);
     throw err;
   }
