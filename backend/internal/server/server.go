@@ -593,10 +593,10 @@ func (s *Server) tile(c echo.Context) error {
 // forwarding headers its URLs take the host and scheme from: a trusted proxy may pass a
 // client's on, or several proxies with their own names may front the server, and a shared
 // cache that keeps an answer without Cache-Control (Varnish's default TTL) would otherwise
-// hand one client's host to every map. The scheme comes from X-Forwarded-Proto or, without it, from the other
-// headers echo's Scheme reads (X-Forwarded-Protocol, X-Forwarded-Ssl, X-Url-Scheme), which
-// a proxy that sets no X-Forwarded-Proto passes on from any client: each of them can
-// change the answer, so each is named.
+// hand one client's host to every map. The scheme comes from X-Forwarded-Proto or, without
+// it, from the other headers echo's Scheme reads (X-Forwarded-Protocol, X-Forwarded-Ssl,
+// X-Url-Scheme), which a proxy that sets no X-Forwarded-Proto passes on from any client:
+// each of them can change the answer, so each is named.
 func tileJSONVary(c echo.Context) {
 	h := c.Response().Header()
 	for _, name := range forwardingHeaders {
