@@ -772,7 +772,11 @@ $('#upload').addEventListener('submit', async (ev) => {
 let wasmLoaded = null;
 
 async function start() {
-  wasmLoaded ||= loadTessera(); // once, even when start runs again after a token
+  // Once, even when start runs again after a token; a failure names the module, which the
+  // fetch's own text ("the server answered 404") did not.
+  wasmLoaded ||= loadTessera().catch((e) => {
+    throw new Error(`tessera.wasm: the WebAssembly core did not load (${e.message}); \`make web\` builds it into the server`);
+  });
   // The names once only (start runs again after a token): a later run keeps the choice.
   const names = $('#cmap-name').options.length ? null : loadColormaps();
   await Promise.all([wasmLoaded, loadLayers(), loadLegends(), names]);

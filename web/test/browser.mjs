@@ -241,6 +241,16 @@ await check('without the server\'s list the select stays empty and says why', as
   });
 });
 
+await check('without tessera.wasm the page says which file did not load and how to build it', async () => {
+  await onOwnPage(async (p2) => {
+    await p2.route((u) => u.pathname.endsWith('/tessera.wasm'), (r) => r.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' }));
+  }, async (p2) => {
+    const msg = await p2.$eval('#app-status', (p) => p.textContent);
+    // It said only "failed to start: the server answered 404".
+    assert.equal(msg, 'failed to start: tessera.wasm: the WebAssembly core did not load (the server answered 404); `make web` builds it into the server');
+  });
+});
+
 await check('on a phone-sized window the map is as wide as the window, under the panel, with tiles', async () => {
   await onOwnPage(async (p3) => {
     await p3.setViewportSize({ width: 375, height: 667 });
