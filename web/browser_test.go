@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -163,6 +165,65 @@ func TestBrowserBench(t *testing.T) {
 	runPage(t, "bench.mjs")
 }
 
+// sameDist says when the page the server at base answers is not web/dist's (dist): a
+// TESSERA_BIN built before the last make web embeds an older page, and the scripts then
+// tested that one, not the source, passing or failing for no reason they could show.
+func sameDist(base, dist string) error {
+	for _, name := range []string{"app.js", "tessera.js"} {
+		want, err := os.ReadFile(filepath.Join(dist, name))
+		if err != nil {
+			return fmt.Errorf("web: %v (make web builds it)", err)
+		}
+		res, err := http.Get(base + "/" + name)
+		if err != nil {
+			return fmt.Errorf("web: %s: %v", name, err)
+		}
+		got, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return fmt.Errorf("web: %s: %v", name, err)
+		}
+		if res.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+			return fmt.Errorf("web: the server's /%s is not web/dist/%s: build the tessera binary again after make web (it embeds web/dist)", name, name)
+		}
+	}
+	return nil
+}
+
+// TestSameDist pins sameDist: a server whose page is not web/dist's is refused (a binary
+// built before make web ran the browser scripts against its old page).
+func TestSameDist(t *testing.T) {
+	dir := func(app string) string {
+		d := t.TempDir()
+		for name, body := range map[string]string{"app.js": app, "tessera.js": "kit"} {
+			if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	served := dir("new page")
+	srv := httptest.NewServer(http.FileServer(http.Dir(served)))
+	defer srv.Close()
+	tests := []struct {
+		name string
+		dist string
+		ok   bool
+	}{
+		{"the same page", served, true},
+		{"an older page", dir("old page"), false},
+		{"no dist", filepath.Join(t.TempDir(), "none"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := sameDist(srv.URL, tt.dist)
+			if (err == nil) != tt.ok {
+				t.Fatalf("sameDist = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
 // runPage starts tessera serve (with serveEnv added to its environment) on a fresh database
 // with the sample layers and a legend, and runs web/test/SCRIPT under node against it; the
 // script's exit status decides.
@@ -228,6 +289,10 @@ func runPage(t *testing.T, script string, serveEnv ...string) {
 			t.Fatalf("tessera serve did not answer /healthz: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+
+	if err := sameDist(base, filepath.Join(root, "web", "dist")); err != nil {
+		t.Fatal(err)
 	}
 
 	// A legend for the land cover classes, for the legend colormap.
