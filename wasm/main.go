@@ -12,6 +12,8 @@
 //	                                             counts: {key: n} | null}
 //	tessera.compile(formula, names?)          → {vars: [...]}
 //	tessera.checkColormap(colormap)           → {} or {error}
+//	tessera.coveringCount(w, s, e, n, z)      → the number of zoom-z tiles covering a
+//	                                             lon/lat box, as the server's export counts
 //
 // bytes is a Uint8Array holding a .msgpack raw tile; colormap is JSON or a named colormap
 // ("" for grayscale); options may hold entries (array), range ([min, max]), scale
@@ -194,6 +196,12 @@ func main() {
 			out[i] = v
 		}
 		return js.ValueOf(map[string]any{"vars": out})
+	}))
+	api.Set("coveringCount", js.FuncOf(func(this js.Value, args []js.Value) any {
+		if len(args) != 5 {
+			return js.ValueOf(map[string]any{"error": "coveringCount(west, south, east, north, z) takes five numbers"})
+		}
+		return coveringCount(args[0].Float(), args[1].Float(), args[2].Float(), args[3].Float(), args[4].Int())
 	}))
 	api.Set("checkColormap", js.FuncOf(func(this js.Value, args []js.Value) any {
 		if err := checkColormap(str(args, 0)); err != nil {

@@ -544,17 +544,6 @@ function viewBBox() {
   return e > w && n > s ? [w, s, e, n] : null;
 }
 
-/** The number of zoom-z tiles covering a lon/lat box, as the server's tile.Covering counts them. */
-function coveringTiles([w, s, e, n], z) {
-  const k = 2 ** z, eps = 1e-9;
-  const fx = (lon) => ((lon + 180) / 360) * k;
-  const fy = (lat) => { const r = (lat * Math.PI) / 180; return ((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * k; };
-  const clamp = (v) => Math.min(Math.max(v, 0), k - 1);
-  const cols = clamp(Math.ceil(fx(e) - eps) - 1) - clamp(Math.floor(fx(w) + eps)) + 1;
-  const rows = clamp(Math.ceil(fy(s) - eps) - 1) - clamp(Math.floor(fy(n) + eps)) + 1;
-  return Math.max(cols, 0) * Math.max(rows, 0);
-}
-
 /**
  * The export's zoom for a view: the bound layers' deepest max zoom (the server's default, all
  * their detail) when the view's tiles there stay under the pixel limit, else the map's zoom
@@ -564,9 +553,9 @@ function exportZoom(bbox) {
   const ids = new Set(bindings().map((b) => b.layer));
   const zooms = state.layers.filter((l) => ids.has(String(l.id))).map((l) => l.max_zoom);
   const mapZoom = Math.floor(map.getZoom());
-  if (!zooms.length) return mapZoom;
+  if (!zooms.length || !globalThis.tessera) return mapZoom; // the core counts tiles as the server does
   const deepest = Math.max(...zooms);
-  if (coveringTiles(bbox, deepest) * EXPORT_TILE * EXPORT_TILE <= EXPORT_MAX_PIXELS) return deepest;
+  if (globalThis.tessera.coveringCount(...bbox, deepest) * EXPORT_TILE * EXPORT_TILE <= EXPORT_MAX_PIXELS) return deepest;
   return Math.min(mapZoom, deepest);
 }
 
