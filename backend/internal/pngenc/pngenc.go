@@ -112,8 +112,9 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 		return ErrTooLarge
 	}
 	var opaque, grey bool
-	fast := !klauspost && (width*4+1 <= blockBytes) // deflate's path: a filtered row fits in a block
-	packGrey := fast && width*height <= maxGreyPack
+	// scanGrey packs an opaque grey image for deflate's path, which takes it when its packed
+	// row, one byte a pixel, fits in a block (below): not only when an RGBA row would.
+	packGrey := !klauspost && width+1 <= blockBytes && width*height <= maxGreyPack
 	if packGrey {
 		e.grey = grow(e.grey, width*height)
 		opaque, grey = scanGrey(img, e.grey)

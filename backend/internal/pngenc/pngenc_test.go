@@ -469,7 +469,9 @@ func TestEncodeLarge(t *testing.T) {
 		{"a row longer than a block", noise(blockBytes/4+1, 2, false, 24)},
 		// Opaque grey that scanGrey does not pack: Up from the RGBA rows (upRow's grey case).
 		{"2049×2048 grey, above maxGreyPack", grey(2049, 2048, true, 26)},
-		{"grey rows too wide to pack", grey(blockBytes/4+1, 2, true, 27)},
+		// Packed, deflate's path; then a packed row longer than a block, klauspost's.
+		{"grey rows longer than a block in RGBA", grey(blockBytes/4+1, 2, true, 27)},
+		{"grey rows longer than a block packed", grey(blockBytes, 2, true, 28)},
 		{"a tile after them", noise(256, 256, true, 25)},
 	}
 	e := NewEncoder()
@@ -481,6 +483,37 @@ func TestEncodeLarge(t *testing.T) {
 			}
 			samePixels(t, buf.Bytes(), tt.img)
 			checkStream(t, buf.Bytes(), tt.img)
+		})
+	}
+}
+
+// TestEncodePacksWideGrey pins a bug: scanGrey packed an opaque grey image only when an RGBA
+// row (four bytes a pixel) fitted in a deflate block, though deflate takes a grey image whose
+// packed row (one byte a pixel) fits, so grey images 2^18 to 2^20 pixels wide were read from
+// RGBA again (upRow's grey case) instead of from the bytes the scan had packed.
+func TestEncodePacksWideGrey(t *testing.T) {
+	tests := []struct {
+		name   string
+		img    *image.NRGBA
+		packed bool
+	}{
+		{"a tile", grey(256, 256, true, 30), true},
+		{"an RGBA row longer than a block", grey(blockBytes/4+1, 2, true, 31), true},
+		{"a packed row as long as a block", grey(blockBytes-1, 2, true, 32), true},
+		{"a packed row longer than a block (klauspost)", grey(blockBytes, 2, true, 33), false},
+		{"above maxGreyPack", grey(2049, 2048, true, 34), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEncoder()
+			var buf bytes.Buffer
+			if err := e.Encode(&buf, tt.img); err != nil {
+				t.Fatal(err)
+			}
+			samePixels(t, buf.Bytes(), tt.img)
+			if packed := len(e.grey) == tt.img.Rect.Dx()*tt.img.Rect.Dy(); packed != tt.packed {
+				t.Errorf("scanGrey packed the image: %v, want %v", packed, tt.packed)
+			}
 		})
 	}
 }
