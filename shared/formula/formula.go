@@ -87,6 +87,18 @@ type Result struct {
 // and django-raster's message, Found an undeclared variable "X" in formula.
 var ErrMissingVar = errors.New("formula: missing variable")
 
+// ErrSpaceBetweenOperands is matched (errors.Is) by the compile error of an operand that
+// stands where an operator was expected and is separated from the operand before it by
+// spaces only: "a b", "2 3", "(a) (b)" ("missing operator before …"), "(a b)" (expected ")"
+// …) and "max(a b)" (expected "," or ")" …). The error is at the second operand's first
+// token (a number, a name or "("); the first ends with a number, a name or ")". Callers
+// that take formulas from a URL's query use it to say that "+" decodes to a space there,
+// so formula=a+b sent unescaped arrives as "a b". It is not matched when nothing separates
+// the two ("(a)(b)"), when a tab or a line break does (no "+" decodes to one), or when an
+// operator follows the spaces ("a !b"); "a (b)" is a call of a function "a", and "a -b" is
+// no error at all.
+var ErrSpaceBetweenOperands = errors.New("formula: space between operands")
+
 // ErrLength is matched (errors.Is) by the error Eval returns when two variables have
 // different numbers of values (neither being a one-value scalar), or a mask's length
 // differs from its values'. The message names the variables.
@@ -106,7 +118,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("formula: %s at %d:%d", e.Msg, e.Start, e.End)
 }
 
-// Unwrap returns the sentinel the error matches, if any (ErrMissingVar).
+// Unwrap returns the sentinel the error matches, if any (ErrMissingVar,
+// ErrSpaceBetweenOperands).
 func (e *Error) Unwrap() error { return e.wrapped }
 
 // Snippet returns the line of src that holds the error and a line of carets under its span

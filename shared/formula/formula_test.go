@@ -430,6 +430,63 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
+// TestSpaceBetweenOperands checks which compile errors match ErrSpaceBetweenOperands: an
+// operand where an operator was expected, after spaces that follow an operand, at each of
+// the parser's three sites (after the formula's end, before a ")" and in a call), and not
+// where no "+" decoded to a space could have stood.
+func TestSpaceBetweenOperands(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      bool
+	}{
+		{"two names", "a b", true},
+		{"two numbers", "2 3", true},
+		{"two spaces", "a  b", true},
+		{"a call after a name", "a sum(b)", true},
+		{"parenthesised operands", "(a) (b)", true},
+		{"after an operator", "a * b c", true},
+		{"before a closing parenthesis", "(n-r)/(n r)", true},
+		{"a parenthesis before a closing one", "((a) (b))", true},
+		{"in a call", "max(a b)", true},
+		{"a number in a call", "max(a, 2 3)", true},
+		{"a parenthesis in a call", "max(2 (b))", true},
+		{"no space after a parenthesis", "(a)(b)", false},
+		{"a number running into a name", "2a", false}, // a malformed number
+		{"a tab", "a\tb", false},
+		{"a line break", "a\nb", false},
+		{"a name called", "a(b", false},                 // unknown function "a"
+		{"a name called after a space", "a (b)", false}, // unknown function "a"
+		{"a unary-only operator", "a !b", false},        // unexpected "!" after the end
+		{"a comma in parentheses", "(a ,", false},
+		{"the end in parentheses", "(a ", false},
+		{"the end in a call", "max(a ", false},
+		{"an unmatched parenthesis", "a )", false},
+		{"a missing value", "a + * b", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Compile(tt.src)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Compile(%q) error = %v, want *Error", tt.src, err)
+			}
+			if got := errors.Is(err, ErrSpaceBetweenOperands); got != tt.want {
+				t.Errorf("Compile(%q) = %v: matches ErrSpaceBetweenOperands %v, want %v", tt.src, err, got, tt.want)
+			}
+			if errors.Is(err, ErrMissingVar) {
+				t.Errorf("Compile(%q) = %v matches ErrMissingVar", tt.src, err)
+			}
+		})
+	}
+	// A "+" lost before a sign leaves a formula that compiles (a+-b sent unescaped is a -b):
+	// no error, so nothing to mark.
+	for _, src := range []string{"a -b", "a  -b", "a +b"} {
+		if _, err := Compile(src); err != nil {
+			t.Errorf("Compile(%q) = %v, want no error", src, err)
+		}
+	}
+}
+
 func TestSnippet(t *testing.T) {
 	tests := []struct {
 		name, src  string

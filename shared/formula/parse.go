@@ -83,7 +83,7 @@ func parse(src string) (*node, error) {
 		case tRParen:
 			return nil, errAt(t.start, t.end, "unmatched \")\"")
 		case tNum, tName, tLParen:
-			return nil, errAt(t.start, t.end, "missing operator before %q", t.text)
+			return nil, p.apart(errAt(t.start, t.end, "missing operator before %q", t.text))
 		}
 		return nil, errAt(t.start, t.end, "unexpected %q after the end of the formula", t.text)
 	}
@@ -240,7 +240,7 @@ func (p *parser) parsePrimary() (*node, error) {
 		}
 		r := p.peek()
 		if r.kind != tRParen {
-			return nil, p.expected(r, "\")\" to close the \"(\" at %d", t.start)
+			return nil, p.apart(p.expected(r, "\")\" to close the \"(\" at %d", t.start))
 		}
 		p.next()
 		x.start, x.end = t.start, r.end
@@ -252,12 +252,29 @@ func (p *parser) parsePrimary() (*node, error) {
 }
 
 // expected returns an error at t saying what was expected there.
-func (p *parser) expected(t token, format string, args ...any) error {
+func (p *parser) expected(t token, format string, args ...any) *Error {
 	e := errAt(t.start, t.end, "expected "+format, args...)
 	if t.kind == tEOF {
 		e.Msg += ", found the end of the formula"
 	} else {
 		e.Msg += ", found " + quote(t.text)
+	}
+	return e
+}
+
+// apart marks e, an error at the next token where an operator was expected, with
+// ErrSpaceBetweenOperands when that token starts an operand and only spaces (U+0020, what a
+// "+" in a URL's query decodes to) separate it from the end of the operand before it.
+func (p *parser) apart(e *Error) *Error {
+	if p.pos == 0 {
+		return e
+	}
+	prev, t := p.toks[p.pos-1], p.toks[p.pos]
+	gap := p.src[prev.end:t.start]
+	operandEnd := prev.kind == tNum || prev.kind == tName || prev.kind == tRParen
+	operandStart := t.kind == tNum || t.kind == tName || t.kind == tLParen
+	if operandEnd && operandStart && gap != "" && strings.Trim(gap, " ") == "" {
+		e.wrapped = ErrSpaceBetweenOperands
 	}
 	return e
 }
@@ -293,7 +310,7 @@ func (p *parser) parseCall(name token) (*node, error) {
 				continue
 			}
 			if t.kind != tRParen {
-				return nil, p.expected(t, "\",\" or \")\" in the call of %s", name.text)
+				return nil, p.apart(p.expected(t, "\",\" or \")\" in the call of %s", name.text))
 			}
 			break
 		}

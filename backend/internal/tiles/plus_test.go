@@ -11,8 +11,8 @@ import (
 
 // TestPlusHint pins the error of formula=a+b sent unescaped: the query decodes the "+" to a
 // space, and the formula's own message ("missing operator before \"b\"") named no plus, so
-// curl and desktop GIS users were left guessing. The hint follows only errors at an operand
-// after spaces that follow an operand.
+// curl and desktop GIS users were left guessing. The hint follows only the errors the parser
+// marks with formula.ErrSpaceBetweenOperands: an operand after spaces that follow an operand.
 func TestPlusHint(t *testing.T) {
 	tests := []struct {
 		name, src string
@@ -28,6 +28,13 @@ func TestPlusHint(t *testing.T) {
 		{"unknown variable", "a+zz", false},
 		{"empty", "", false},
 		{"unmatched parenthesis after a space", "a )", false},
+		{"in a call", "max(a b)", true},
+		{"a tab", "a\tb", false},
+		// A lexer's error after a space is no operand where an operator was expected (the
+		// text scan that preceded formula.ErrSpaceBetweenOperands hinted at these).
+		{"a malformed number after a space", "a 2x", false},
+		{"a number out of range after a space", "a 1e999", false},
+		{"a name starting with _ after a space", "1 _a", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

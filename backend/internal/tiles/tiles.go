@@ -303,7 +303,7 @@ func ErrorResponse(err error) *Response {
 		var src *formulaSource
 		if errors.As(err, &src) && errors.As(err, &fe) {
 			body.Error = fe.Msg
-			if plusAsSpace(src.src, fe.Start) {
+			if errors.Is(fe, formula.ErrSpaceBetweenOperands) {
 				body.Error += plusHint
 			}
 			body.Pos = &[2]int{fe.Start, fe.End}
@@ -329,29 +329,10 @@ func clientMessage(err error) string {
 
 // plusHint follows a formula error that a "+" sent unescaped would explain: a URL's query
 // decodes "+" to a space (application/x-www-form-urlencoded), so formula=a+b reaches the
-// server as "a b", whose error ("missing operator before \"b\"") names no plus at all.
+// server as "a b", whose error ("missing operator before \"b\"") names no plus at all. The
+// parser marks those errors (formula.ErrSpaceBetweenOperands: two operands with only
+// spaces between them where an operator was expected).
 const plusHint = ` (in a URL's query a "+" is a space: write it %2B)`
-
-// plusAsSpace tells whether the formula error at byte start in src falls where a "+" decoded
-// to a space would have been: spaces between the end of an operand (a name, a number, a
-// closing parenthesis) and the start of one.
-func plusAsSpace(src string, start int) bool {
-	if start <= 0 || start >= len(src) {
-		return false
-	}
-	before := strings.TrimRight(src[:start], " ")
-	if len(before) == len(src[:start]) || before == "" {
-		return false
-	}
-	end, next := before[len(before)-1], src[start]
-	operandEnd := end == ')' || end == '_' || end == '.' || isAlnum(end)
-	operandStart := next == '(' || next == '_' || next == '.' || isAlnum(next)
-	return operandEnd && operandStart
-}
-
-func isAlnum(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-}
 
 // formulaSource wraps a formula error with the source it is about, for the snippet.
 type formulaSource struct {
