@@ -420,11 +420,16 @@ func abs(x int) int {
 }
 
 // TestEncodeCorpus checks every benchmark tile: its pixels, its zlib stream, and its size
-// against the klauspost encoder this package used before (at most 1.10× on the three tiles
-// the tile server's cold benchmarks serve, at most 1.25× on any).
+// against the klauspost encoder this package used before (at most 1.10× on the bench tiles,
+// the tile server's cold benchmarks' and bench_grey_nodata, at most 1.25× on any); and that
+// the bench tiles hold each of the four colour types Encode writes.
 func TestEncodeCorpus(t *testing.T) {
 	e := NewEncoder()
+	benchTypes := map[byte]string{} // the bench tiles' colour types: every one of them, each served by a bench layer
 	for name, img := range corpus(t) {
+		if strings.HasPrefix(name, "bench_") {
+			benchTypes[wantColorType(img)] = name
+		}
 		t.Run(name, func(t *testing.T) {
 			var ours, old bytes.Buffer
 			if err := e.Encode(&ours, img); err != nil {
@@ -446,6 +451,11 @@ func TestEncodeCorpus(t *testing.T) {
 				t.Errorf("%d bytes, %.3f× klauspost's %d (at most %.2f×)", ours.Len(), ratio, old.Len(), limit)
 			}
 		})
+	}
+	for _, ct := range []byte{0, 2, 4, 6} {
+		if benchTypes[ct] == "" {
+			t.Errorf("no bench tile of colour type %d (bench tiles: %v)", ct, benchTypes)
+		}
 	}
 }
 
@@ -606,8 +616,8 @@ func TestEncodeAllocs(t *testing.T) {
 }
 
 // corpus is the benchmark's tiles: testdata's (the cold PNG scenario's grey tile, the 2- and
-// 3-layer algebra tiles with a continuous colormap, terrain, real terrain and land cover) and
-// the golden tiles, by name.
+// 3-layer algebra tiles with a continuous colormap, terrain, real terrain and land cover),
+// bench_grey_nodata (greyNoData) and the golden tiles, by name.
 func corpus(t testing.TB) map[string]*image.NRGBA {
 	t.Helper()
 	out := goldenTiles(t)
@@ -618,7 +628,32 @@ func corpus(t testing.TB) map[string]*image.NRGBA {
 	for _, p := range paths {
 		out[strings.TrimSuffix(filepath.Base(p), ".png")] = decodeFile(t, p)
 	}
+	out["bench_grey_nodata"] = greyNoData(out["bench_grey"])
 	return out
+}
+
+// greyNoData is the grey tile with nodata, which the grayscale colormap makes transparent
+// (0, 0, 0, 0): what the PNG tile of a bench layer with nodata would be, grey with alpha
+// (colour type 4), which no other corpus tile is. The nodata is the edge of a footprint
+// running across the tile (a reprojected raster's) and round holes of a few sizes.
+func greyNoData(g *image.NRGBA) *image.NRGBA {
+	img := image.NewNRGBA(g.Rect)
+	copy(img.Pix, g.Pix)
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	holes := [][3]int{{60, 40, 9}, {150, 90, 20}, {200, 200, 5}, {90, 180, 14}, {230, 30, 3}}
+	for y := range h {
+		for x := range w {
+			nodata := 3*x+y < 3*w/8 // the footprint's edge
+			for _, c := range holes {
+				dx, dy := x-c[0]*w/256, y-c[1]*h/256
+				nodata = nodata || dx*dx+dy*dy < c[2]*c[2]
+			}
+			if nodata {
+				clear(img.Pix[y*img.Stride+4*x : y*img.Stride+4*x+4])
+			}
+		}
+	}
+	return img
 }
 
 // BenchmarkEncode encodes every corpus tile with Encode (new) and with the klauspost path it
