@@ -486,11 +486,12 @@ func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.S
 	return st, 0
 }
 
-// withStore runs run with a context that Ctrl-C cancels and the store of DATABASE_URL,
-// migrated first when migrate is set, and closes the store after; when the store does not
-// open it prints why (openStore) and returns the exit code.
+// withStore runs run with a context that Ctrl-C or SIGTERM cancels (as ingest, serve and
+// worker take both) and the store of DATABASE_URL, migrated first when migrate is set, and
+// closes the store after; when the store does not open it prints why (openStore) and
+// returns the exit code.
 func withStore(cmd string, migrate bool, stderr io.Writer, run func(ctx context.Context, st *pgstore.Store) int) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	open := openStore
 	if migrate {
