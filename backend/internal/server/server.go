@@ -110,6 +110,9 @@ type Server struct {
 
 	floorMu sync.Mutex
 	floor   map[string]*tiles.Response
+
+	// configDoc is GET {prefix}config's answer (clientConfig), made in New.
+	configDoc configDocument
 }
 
 // New builds the server and its routes. parse may be nil (uploads then answer 503).
@@ -136,6 +139,7 @@ func New(store Store, svc *tiles.Service, parse ParseFunc, metrics *Metrics, cfg
 	s := &Server{cfg: cfg, store: store, svc: svc, parse: parse, metrics: metrics, log: cfg.Logger,
 		proxies: newProxies(cfg.TrustedProxies), floor: map[string]*tiles.Response{}}
 	s.parseCtx, s.cancelParse = context.WithCancel(context.Background())
+	s.configDoc = newConfigDocument(s.clientConfig())
 	s.echo = s.routes()
 	return s
 }
@@ -212,6 +216,9 @@ func (s *Server) routes() *echo.Echo {
 	read("/legend/", s.legendQuery)
 	read("/legends", s.legends)
 	read("/colormaps", s.colormaps)
+	// Public whatever PrivateReads: it says whether reads need a token (config.go).
+	e.GET(p+"/config", s.config)
+	e.HEAD(p+"/config", s.config)
 	read("/export", s.export)
 	read("/export/", s.export)
 	read("/stats", s.stats)
