@@ -171,7 +171,7 @@ func runIngest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	openc := make(chan opened, 1)
 	go func() {
-		st, code := openMigrated(ctx, "ingest", stderr)
+		st, code := openMigrated(ctx, "ingest", databaseURL(), stderr)
 		openc <- opened{st, code}
 	}()
 	gdal.Warm()
@@ -445,14 +445,12 @@ func pollParse(ctx context.Context, st *pgstore.Store, id int64, show func(catal
 	}
 }
 
-// openStore opens the store of DATABASE_URL (default pgstore.DefaultDSN); on failure it
-// prints why and returns a nil store and the exit code.
-func openStore(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.Store, int) {
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		dsn = pgstore.DefaultDSN
+// databaseURL is DATABASE_URL, or pgstore.DefaultDSN when it is not set.
+func databaseURL() string {
+	if dsn := os.Getenv("DATABASE_URL"); dsn != "" {
+		return dsn
 	}
-	return openDSN(ctx, cmd, dsn, stderr)
+	return pgstore.DefaultDSN
 }
 
 // openDSN opens the store of dsn with opts, giving it 30 seconds; on failure it prints why
@@ -472,9 +470,11 @@ func openDSN(ctx context.Context, cmd, dsn string, stderr io.Writer, opts ...pgs
 	return st, 0
 }
 
-// openMigrated is openStore, then the migrations.
-func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.Store, int) {
-	st, code := openStore(ctx, cmd, stderr)
+// openMigrated is openDSN, then the migrations; when they fail it closes the store, prints
+// why and returns exit code 1. serve, ingest, worker and withStore's commands all migrate
+// through it, so a failure reads the same in each: "tessera CMD: pgstore: migrate: …".
+func openMigrated(ctx context.Context, cmd, dsn string, stderr io.Writer, opts ...pgstore.Option) (*pgstore.Store, int) {
+	st, code := openDSN(ctx, cmd, dsn, stderr, opts...)
 	if st == nil {
 		return nil, code
 	}
@@ -488,16 +488,16 @@ func openMigrated(ctx context.Context, cmd string, stderr io.Writer) (*pgstore.S
 
 // withStore runs run with a context that Ctrl-C or SIGTERM cancels (as ingest, serve and
 // worker take both) and the store of DATABASE_URL, migrated first when migrate is set, and
-// closes the store after; when the store does not open it prints why (openStore) and
+// closes the store after; when the store does not open (or migrate) it prints why and
 // returns the exit code.
 func withStore(cmd string, migrate bool, stderr io.Writer, run func(ctx context.Context, st *pgstore.Store) int) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	open := openStore
+	open := openDSN
 	if migrate {
 		open = openMigrated
 	}
-	st, code := open(ctx, cmd, stderr)
+	st, code := open(ctx, cmd, databaseURL(), stderr)
 	if st == nil {
 		return code
 	}

@@ -303,7 +303,7 @@ func TestIngestCommandThroughRedis(t *testing.T) {
 	t.Setenv("REDIS_URL", url)
 	t.Setenv("TESSERA_QUEUE", queue)
 	// The worker has its own connection to the database of DATABASE_URL, as `tessera worker`.
-	wst, code := openMigrated(context.Background(), "worker", os.Stderr)
+	wst, code := openMigrated(context.Background(), "worker", databaseURL(), os.Stderr)
 	if wst == nil {
 		t.Fatalf("open: exit %d", code)
 	}

@@ -247,15 +247,11 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("tessera serve: starting", "config", cfg.String())
-	st, code := openDSN(ctx, "serve", cfg.DatabaseURL, stderr, pgstore.WarmPool())
+	st, code := openMigrated(ctx, "serve", cfg.DatabaseURL, stderr, pgstore.WarmPool())
 	if st == nil {
 		return code
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		fmt.Fprintf(stderr, "tessera serve: migrate: %v\n", err)
-		return 1
-	}
 
 	var runner ingest.Runner
 	if cfg.RedisURL != "" {

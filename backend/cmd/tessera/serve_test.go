@@ -258,7 +258,7 @@ func TestServeThroughRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DATABASE_URL", dsn)
-	wst, code := openMigrated(context.Background(), "worker", os.Stderr)
+	wst, code := openMigrated(context.Background(), "worker", databaseURL(), os.Stderr)
 	if wst == nil {
 		t.Fatalf("open: exit %d", code)
 	}

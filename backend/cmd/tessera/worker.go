@@ -49,7 +49,7 @@ func runWorker(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	st, code := openMigrated(ctx, "worker", stderr)
+	st, code := openMigrated(ctx, "worker", databaseURL(), stderr)
 	stop() // from here asynq handles the signals
 	if st == nil {
 		return code
