@@ -31,6 +31,7 @@ import (
 type job struct {
 	kind    string
 	t       tile.ZXY
+	scale   int // 1, 2 or 4 (@2x, @4x): the answer has scale times the tile size's pixels
 	format  Format
 	vars    []boundVar
 	formula string
@@ -50,7 +51,7 @@ func (s *Service) Tile(ctx context.Context, r TileRequest, c Client) *Response {
 	if err != nil {
 		return s.fail(ctx, "tile", err)
 	}
-	j := &job{kind: "tile", t: r.Tile, format: r.Format, formula: "x", style: r.Style,
+	j := &job{kind: "tile", t: r.Tile, scale: r.Scale, format: r.Format, formula: "x", style: r.Style,
 		vars: []boundVar{{LayerVar: LayerVar{Name: "x", Ref: r.Layer}, layer: l}}, layerLegend: l.LegendID}
 	if len(l.Bands) > 0 && l.Bands[0].Count > 0 && l.Bands[0].Max >= l.Bands[0].Min {
 		j.rng = &[2]float64{l.Bands[0].Min, l.Bands[0].Max}
@@ -66,7 +67,7 @@ func (s *Service) Algebra(ctx context.Context, r AlgebraRequest, c Client) *Resp
 	if err != nil {
 		return s.fail(ctx, "algebra", err)
 	}
-	j := &job{kind: "algebra", t: r.Tile, format: r.Format, vars: vars, formula: r.Query.Formula, rgb: r.Query.RGB, style: r.Style}
+	j := &job{kind: "algebra", t: r.Tile, scale: r.Scale, format: r.Format, vars: vars, formula: r.Query.Formula, rgb: r.Query.RGB, style: r.Style}
 	return s.image(ctx, j, c)
 }
 
@@ -203,6 +204,9 @@ func (s *Service) legend(ctx context.Context, ref string) (colormap.Legend, erro
 func (j *job) etag(styleKey string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%v|%s|%q|", j.kind, j.t, j.format, j.formula)
+	if j.scale > 1 {
+		fmt.Fprintf(&b, "@%dx|", j.scale)
+	}
 	for _, v := range j.vars {
 		fmt.Fprintf(&b, "%s:%d=%d@%d,", v.Name, v.Band, v.layer.ID, v.layer.Version)
 	}
@@ -345,18 +349,34 @@ func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
 	return r
 }
 
-func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, cm *colormap.Colormap, gz bool) (*Response, error) {
-	bands := make(map[string]*raster.Band, len(j.vars))
+// jobBands returns each variable's band at the job's tile, nil where its layer has none
+// there: the tile's own bands, or at a scale above 1 its descendants' put side by side.
+func (s *Service) jobBands(ctx context.Context, j *job) ([]*raster.Band, error) {
+	if j.scale > 1 {
+		return s.scaledBands(ctx, j.vars, j.t, j.scale)
+	}
 	fs, err := s.fetchAll(ctx, j.vars, j.t)
 	if err != nil {
 		return nil, err
 	}
+	out := make([]*raster.Band, len(j.vars))
 	for i, v := range j.vars {
-		b := fs[i].band(v.Band)
-		if b == nil {
+		out[i] = fs[i].band(v.Band)
+	}
+	return out, nil
+}
+
+func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, cm *colormap.Colormap, gz bool) (*Response, error) {
+	bands := make(map[string]*raster.Band, len(j.vars))
+	found, err := s.jobBands(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range j.vars {
+		if found[i] == nil {
 			return s.empty(j)
 		}
-		bands[v.Name] = b
+		bands[v.Name] = found[i]
 	}
 	h := http.Header{}
 	h.Set("Content-Type", j.format.ContentType())
@@ -471,7 +491,7 @@ func deref(p *float64) float64 {
 	return *p
 }
 
-// emptyImages are the answers for a tile with no data (Service.empty), made once per service.
+// emptyImages are the answers for a tile with no data (Service.empty) at one size, made once.
 type emptyImages struct {
 	once      sync.Once
 	png, jpeg []byte
@@ -479,13 +499,17 @@ type emptyImages struct {
 	err       error
 }
 
+// blanks holds the emptyImages of each size asked for (RASTER_TILESIZE times a scale).
+var blanks sync.Map // int → *emptyImages
+
 // empty is the answer for a tile with no data here nor at any coarser zoom: a transparent
-// image of the server's tile size, RASTER_TILESIZE (black for JPEG, all-nodata for TIFF), and
-// 204 for .msgpack.
+// image of the server's tile size, RASTER_TILESIZE, times the job's scale (black for JPEG,
+// all-nodata for TIFF), and 204 for .msgpack.
 func (s *Service) empty(j *job) (*Response, error) {
-	e := &s.blank
+	size := s.cfg.TileSize * max(1, j.scale)
+	v, _ := blanks.LoadOrStore(size, &emptyImages{})
+	e := v.(*emptyImages)
 	e.once.Do(func() {
-		size := s.cfg.TileSize
 		img := image.NewNRGBA(image.Rect(0, 0, size, size))
 		var p, q bytes.Buffer
 		if e.err = pngenc.Encode(&p, img); e.err != nil {

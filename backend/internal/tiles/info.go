@@ -377,6 +377,8 @@ type tileSource struct {
 	// query is the request's query without format, kept in every tile URL so a map client
 	// gets the same styling (colormap, legend, entries…).
 	query url.Values
+	// scale is TileJSON's tile_scale: its tile URLs ask for @2x or @4x tiles (0 or 1: none).
+	scale int
 }
 
 // layerSource resolves tiles/{layer}.json's and tiles/{layer}/WMTSCapabilities.xml's
@@ -432,6 +434,9 @@ func (s *Service) algebraSource(ctx context.Context, q url.Values) (tileSource, 
 // tileURL is the source's tile URL under base with z, x and y as given: the placeholders
 // of a TileJSON or WMTS template.
 func (src tileSource) tileURL(base, z, x, y string) string {
+	if src.scale > 1 {
+		y += "@" + strconv.Itoa(src.scale) + "x"
+	}
 	return base + src.path + "/" + z + "/" + x + "/" + y + "." + string(src.format) + encodeQuery(src.query)
 }
 
@@ -478,7 +483,7 @@ func lonLatBounds(e [4]float64, ok bool) [4]float64 {
 
 func (s *Service) tileJSONFor(src tileSource, base string) TileJSON {
 	tj := TileJSON{TileJSON: "3.0.0", Name: src.name, Description: src.desc, Scheme: "xyz",
-		Tiles: []string{src.tileURL(base, "{z}", "{x}", "{y}")}, TileSize: s.cfg.TileSize,
+		Tiles: []string{src.tileURL(base, "{z}", "{x}", "{y}")}, TileSize: s.cfg.TileSize * max(1, src.scale),
 		MaxZoom: src.maxZoom(), Bounds: lonLatBounds(src.extent())}
 	tj.Center = [3]float64{(tj.Bounds[0] + tj.Bounds[2]) / 2, (tj.Bounds[1] + tj.Bounds[3]) / 2, float64(max(0, tj.MaxZoom-3))}
 	return tj
@@ -488,6 +493,9 @@ func (s *Service) tileJSONFor(src tileSource, base string) TileJSON {
 // so a map client gets the same styling; format= picks the tile format (default png).
 func (s *Service) LayerTileJSON(ctx context.Context, ref string, q url.Values, c Client) *Response {
 	src, err := s.layerSource(ctx, ref, q)
+	if err == nil {
+		src, err = src.withTileScale()
+	}
 	if err != nil {
 		return s.fail(ctx, "tilejson", err)
 	}
@@ -507,6 +515,9 @@ func tileJSONResponse(tj TileJSON, c Client) *Response {
 // AlgebraTileJSON answers algebra.json?layers=…&formula=…: TileJSON for an algebra query.
 func (s *Service) AlgebraTileJSON(ctx context.Context, q url.Values, c Client) *Response {
 	src, err := s.algebraSource(ctx, q)
+	if err == nil {
+		src, err = src.withTileScale()
+	}
 	if err != nil {
 		return s.fail(ctx, "tilejson", err)
 	}

@@ -87,6 +87,20 @@ func ParseZXY(z, x, y string) (tile.ZXY, error) {
 	return t, nil
 }
 
+// parseScaledZXY reads a tile address whose y may end in a scale (@2x): the tile and the
+// scale (1 without one).
+func parseScaledZXY(z, x, y string) (tile.ZXY, int, error) {
+	y, scale, err := splitScale(y)
+	if err != nil {
+		return tile.ZXY{}, 0, err
+	}
+	t, err := ParseZXY(z, x, y)
+	if err == nil {
+		err = checkScale(t, scale)
+	}
+	return t, scale, err
+}
+
 func clip(s string) string {
 	if len(s) > 64 {
 		return s[:64] + "…"
@@ -346,10 +360,12 @@ func parseScale(s string) (*[2]float64, error) {
 	return &sc, nil
 }
 
-// TileRequest is tiles/{layer}/{z}/{x}/{y}.{format}: formula x on the layer's band 0.
+// TileRequest is tiles/{layer}/{z}/{x}/{y}.{format} (or {y}@2x.{format}): formula x on the
+// layer's band 0.
 type TileRequest struct {
 	Layer  string
 	Tile   tile.ZXY
+	Scale  int // 1, 2 or 4: the answer has Scale times RASTER_TILESIZE pixels a side
 	Format Format
 	Style  Style
 }
@@ -361,7 +377,7 @@ func ParseTile(layer, z, x, y, ext string, q url.Values) (TileRequest, error) {
 	if r.Format, err = ParseFormat(ext); err != nil {
 		return r, err
 	}
-	if r.Tile, err = ParseZXY(z, x, y); err != nil {
+	if r.Tile, r.Scale, err = parseScaledZXY(z, x, y); err != nil {
 		return r, err
 	}
 	if layer == "" || len(layer) > MaxParam {
@@ -371,9 +387,10 @@ func ParseTile(layer, z, x, y, ext string, q url.Values) (TileRequest, error) {
 	return r, err
 }
 
-// AlgebraRequest is algebra/{z}/{x}/{y}.{format}.
+// AlgebraRequest is algebra/{z}/{x}/{y}.{format} (or {y}@2x.{format}).
 type AlgebraRequest struct {
 	Tile   tile.ZXY
+	Scale  int // as TileRequest's
 	Format Format
 	Query  Query
 	Style  Style
@@ -386,7 +403,7 @@ func ParseAlgebra(z, x, y, ext string, q url.Values) (AlgebraRequest, error) {
 	if r.Format, err = ParseFormat(ext); err != nil {
 		return r, err
 	}
-	if r.Tile, err = ParseZXY(z, x, y); err != nil {
+	if r.Tile, r.Scale, err = parseScaledZXY(z, x, y); err != nil {
 		return r, err
 	}
 	if r.Query, err = ParseQuery(q); err != nil {

@@ -1,0 +1,161 @@
+package tiles
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/tile"
+)
+
+// Scales a tile URL may ask for with @Nx: tiles/{layer}/{z}/{x}/{y}@2x.png is the area of
+// tile z/x/y in twice the pixels (512×512 at RASTER_TILESIZE 256), for high-density screens
+// and for MapLibre sources of tileSize 512, as TiTiler's and Mapbox's @2x tiles are. Only
+// powers of two: such a tile is its children at zoom z+1 (z+2 for @4x) put side by side, so
+// its pixels are the stored pixels of that zoom, or cut from a coarser tile as over-zoomed
+// tiles are.
+const MaxScale = 4
+
+// splitScale reads the optional @Nx suffix of a tile URL's y ("5@2x"): y without it and the
+// scale, 1 without a suffix.
+func splitScale(y string) (string, int, error) {
+	at := strings.LastIndexByte(y, '@')
+	if at < 0 {
+		return y, 1, nil
+	}
+	s := y[at+1:]
+	n, err := strconv.Atoi(strings.TrimSuffix(s, "x"))
+	if !strings.HasSuffix(s, "x") || err != nil || n < 1 || n > MaxScale || n&(n-1) != 0 {
+		return y, 0, paramErr("scale", "%q is not a tile scale: use @2x or @4x after y (z/x/y@2x.png)", clip("@"+s))
+	}
+	return y[:at], n, nil
+}
+
+// scaleLevels is log2 of scale: how many zooms deeper a tile of this scale reads.
+func scaleLevels(scale int) int {
+	k := 0
+	for ; scale > 1; scale >>= 1 {
+		k++
+	}
+	return k
+}
+
+// checkScale checks that tile t at scale has children to read: z + log2(scale) ≤ tile.MaxZoom.
+func checkScale(t tile.ZXY, scale int) error {
+	if z := t.Z + scaleLevels(scale); z > tile.MaxZoom {
+		return paramErr("scale", "@%dx of zoom %d reads zoom %d, deeper than %d", scale, t.Z, z, tile.MaxZoom)
+	}
+	return nil
+}
+
+// errNoChild says a child of a scaled tile is missing for a layer band without nodata: no
+// value can mark its pixels as empty, so the answer is the empty tile.
+var errNoChild = errors.New("tiles: a child tile is missing for a band without nodata")
+
+// scaledBands returns each variable's band at tile t in scale times its pixels: the bands of
+// t's descendants log2(scale) zooms deeper, read concurrently (each through fetchAll, so one
+// query for all layers at a child) and put side by side. A child a layer does not store (nor
+// any coarser tile to cut it from) is nodata; when it is missing for every child, or the band
+// has no nodata, the variable is missing (nil), and the answer is the empty tile.
+func (s *Service) scaledBands(ctx context.Context, vars []boundVar, t tile.ZXY, scale int) ([]*raster.Band, error) {
+	k := scaleLevels(scale)
+	n := 1 << k
+	children := make([][]*fetched, n*n)
+	errs := make([]error, n*n)
+	var wg sync.WaitGroup
+	for i := range children {
+		c := tile.ZXY{Z: t.Z + k, X: t.X<<k + i%n, Y: t.Y<<k + i/n}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			children[i], errs[i] = s.fetchAll(ctx, vars, c)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := make([]*raster.Band, len(vars))
+	for v := range vars {
+		parts := make([]*raster.Band, n*n)
+		for i, fs := range children {
+			parts[i] = fs[v].band(vars[v].Band)
+		}
+		b, err := stitch(parts, n)
+		if errors.Is(err, errNoChild) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[v] = b
+	}
+	return out, nil
+}
+
+// stitch puts n×n bands of one layer (row-major, nil where missing) side by side: one band of
+// n times their width and height, nodata where one is missing. All missing: nil, no error.
+func stitch(parts []*raster.Band, n int) (*raster.Band, error) {
+	var first *raster.Band
+	missing := false
+	for _, p := range parts {
+		if p == nil {
+			missing = true
+		} else if first == nil {
+			first = p
+		}
+	}
+	if first == nil {
+		return nil, nil
+	}
+	if missing && !first.HasNoData {
+		return nil, errNoChild
+	}
+	w, h, size := first.Width, first.Height, first.Type.Size()
+	out := raster.New(first.Type, w*n, h*n)
+	out.HasNoData, out.NoData = first.HasNoData, first.NoData
+	var ndRow []byte // a child's row of nodata, made when a child is missing
+	rowBytes := w * size
+	for i, p := range parts {
+		if p != nil && (p.Type != first.Type || p.Width != w || p.Height != h) {
+			return nil, errors.New("tiles: the child tiles of a scaled tile differ in type or size")
+		}
+		if p == nil && ndRow == nil {
+			nd := raster.New(first.Type, w, 1)
+			for c := 0; c < w; c++ {
+				nd.Set(c, first.NoData)
+			}
+			ndRow = nd.Data
+		}
+		x0, y0 := i%n*w, i/n*h
+		for r := 0; r < h; r++ {
+			dst := out.Data[((y0+r)*w*n+x0)*size:][:rowBytes]
+			if p == nil {
+				copy(dst, ndRow)
+			} else {
+				copy(dst, p.Data[r*rowBytes:][:rowBytes])
+			}
+		}
+	}
+	return out, nil
+}
+
+// withTileScale reads a TileJSON request's tile_scale (TiTiler's name for it): 2 or 4 make
+// the document's tile URLs ask for @2x or @4x tiles and its tileSize that many times
+// RASTER_TILESIZE, for MapLibre's 512-pixel sources and high-density screens. The parameter
+// itself leaves the tile URLs' query.
+func (src tileSource) withTileScale() (tileSource, error) {
+	v := src.query.Get("tile_scale")
+	if v == "" {
+		return src, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxScale || n&(n-1) != 0 {
+		return src, paramErr("tile_scale", "%q: use 1, 2 or 4", clip(v))
+	}
+	src.scale, src.query = n, cloneWithout(src.query, "tile_scale")
+	return src, nil
+}
