@@ -161,8 +161,6 @@ type Service struct {
 	// layers and styles keep resolved layer references and legends' colormaps for LayerTTL.
 	layers *ttlMap[string, catalog.Layer]
 	styles *ttlMap[string, resolvedStyle]
-	// blank holds the answers for tiles with no data, made once at the service's tile size.
-	blank emptyImages
 	// sessionCC is the Cache-Control of answers coloured by a session colormap
 	// (sessionCacheControlFor cfg.CacheControl).
 	sessionCC string
