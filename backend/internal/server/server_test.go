@@ -604,6 +604,22 @@ func TestUploadParse(t *testing.T) {
 				t.Errorf("source pixel %v: served %s, GDAL reads %s", pts[i], got, want[i])
 			}
 		}
+		// The first point in degrees: null, with a hint that names its path in metres, which
+		// answers GDAL's value.
+		x, _ := strconv.ParseFloat(coords[0], 64)
+		y, _ := strconv.ParseFloat(coords[1], 64)
+		lon, lat := tile.MercatorToLonLat(x, y)
+		_, pb := e.do(t, call{path: fmt.Sprintf("/raster/pixel/%v/%v?layers=x=django_test&formula=x", lon, lat)})
+		var pv tiles.PixelValue
+		if err := json.Unmarshal(pb, &pv); err != nil || pv.Value != nil || !strings.Contains(pv.Hint, `layer "django_test": ask for pixel/`) {
+			t.Fatalf("pixel in degrees: %s", pb)
+		}
+		hinted := strings.Fields(pv.Hint[strings.Index(pv.Hint, "pixel/"):])[0]
+		_, pb = e.do(t, call{path: "/raster/" + hinted + "?layers=x=django_test&formula=x"})
+		pv = tiles.PixelValue{}
+		if err := json.Unmarshal(pb, &pv); err != nil || pv.Value == nil || strconv.FormatFloat(*pv.Value, 'g', -1, 64) != want[0] || pv.Hint != "" {
+			t.Errorf("the hint's %s: %s, want value %s", hinted, pb, want[0])
+		}
 	} else if dbtest.Required() {
 		t.Fatal("gdaltransform missing; scripts/services.sh installs gdal-bin")
 	}

@@ -31,17 +31,21 @@ type PixelValue struct {
 	X     float64  `json:"x"`
 	Y     float64  `json:"y"`
 	Value *float64 `json:"value"`
+	// Hint, when set, says that x and y look like longitude and latitude and names the
+	// point in EPSG:3857 metres (see lonLatHint). django-raster has no such field.
+	Hint string `json:"hint,omitempty"`
 }
 
 // Pixel answers pixel/{x}/{y}: the formula's value at an EPSG:3857 point, at the deepest
 // max zoom of the layers. Unlike django-raster, a nodata pixel and a point without tiles
-// give "value": null (django-raster: the nodata number, and a 500).
+// give "value": null (django-raster: the nodata number, and a 500), and a point that is
+// outside the layers in metres but inside one in degrees gets a "hint".
 func (s *Service) Pixel(ctx context.Context, r PixelRequest, c Client) *Response {
 	vars, prog, z, err := s.formulaQuery(ctx, r.Query)
 	if err != nil {
 		return s.fail(ctx, "pixel", err)
 	}
-	out := PixelValue{X: r.X, Y: r.Y}
+	out := PixelValue{X: r.X, Y: r.Y, Hint: lonLatHint(r.X, r.Y, vars)}
 	t, fx, fy := tile.At(r.X, r.Y, z)
 	perPixel := !reduction.MatchString(r.Query.Formula)
 	if perPixel {
