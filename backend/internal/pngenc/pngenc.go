@@ -1,9 +1,10 @@
-// Package pngenc writes 8-bit PNG images (grey, grey with alpha, RGB or RGBA) fast: the tile
-// server's PNG encoder.
+// Package pngenc writes 8-bit PNG images (grey, grey with alpha, RGB or RGBA; palette when
+// the caller names the colours) fast: the tile server's PNG encoder.
 //
 // The output is an ordinary PNG (one IDAT chunk) that any decoder reads, with the same pixels,
 // in the smallest colour type that holds them exactly (Encoder.Encode): image/png writes an
-// NRGBA image as RGB or RGBA only.
+// NRGBA image as RGB or RGBA only. Encoder.EncodePalette writes an image whose colours the
+// caller knows to be few (a discrete colormap's) as a palette PNG, one byte a pixel.
 //
 // Encode filters every row but the first with Up, straight from the RGBA rows 32 bytes at
 // a time, packing the differences to the colour type as it goes (an opaque grey image is
@@ -73,11 +74,16 @@ type Encoder struct {
 	raw   []byte // a row packed from RGBA (the klauspost path; the first row in deflate's)
 	prev  []byte // the packed row above it (zeros before the first row)
 	flt   []byte // a block's filtered rows, after the last row of the block before
-	grey  []byte // an opaque grey image's pixels, one byte each (scanGrey)
+	pix8  []byte // an image's pixels one byte each: an opaque grey image's (scanGrey), a palette image's indices (index)
 	hdr   [33]byte
 	chunk [12]byte // a chunk's length and type, and its CRC: in the Encoder, not allocated per call
 	d     deflater
 	last  int // the length of the last block's data the hash table holds positions in
+
+	table []palSlot // EncodePalette's colours (palette.go)
+	plte  [768]byte // the palette's R, G, B bytes (PLTE)
+	trns  [256]byte // and its alpha bytes (tRNS)
+	npal  int       // the colours in it
 }
 
 // NewEncoder returns an encoder, which compresses with this package's own deflate encoder
@@ -116,8 +122,8 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	// row, one byte a pixel, fits in a block (below): not only when an RGBA row would.
 	packGrey := !klauspost && width+1 <= blockBytes && width*height <= maxGreyPack
 	if packGrey {
-		e.grey = grow(e.grey, width*height)
-		opaque, grey = scanGrey(img, e.grey)
+		e.pix8 = grow(e.pix8, width*height)
+		opaque, grey = scanGrey(img, e.pix8)
 	} else {
 		opaque, grey = scan(img)
 	}
@@ -132,10 +138,17 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 		}
 		zdata = e.idat.Bytes()
 	} else {
-		zdata = e.deflate(img, bpp, colorType, packGrey)
+		zdata = e.deflate(img, bpp, colorType, packGrey && colorType == 0)
 	}
+	if err := e.writeHeader(w, width, height, colorType); err != nil {
+		return err
+	}
+	return e.writeData(w, zdata)
+}
 
-	// Signature, IHDR, IDAT, IEND.
+// writeHeader writes the PNG signature and the IHDR chunk of an 8-bit image (PNG
+// specification §11.2.2).
+func (e *Encoder) writeHeader(w io.Writer, width, height int, colorType byte) error {
 	h := e.hdr[:]
 	copy(h, "\x89PNG\r\n\x1a\n")
 	binary.BigEndian.PutUint32(h[8:], 13)
@@ -144,9 +157,12 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	binary.BigEndian.PutUint32(h[20:], uint32(height))
 	h[24], h[25], h[26], h[27], h[28] = 8, colorType, 0, 0, 0
 	binary.BigEndian.PutUint32(h[29:], crc32.ChecksumIEEE(h[12:29]))
-	if _, err := w.Write(h); err != nil {
-		return err
-	}
+	_, err := w.Write(h)
+	return err
+}
+
+// writeData writes the IDAT chunk of the zlib stream zdata and the IEND chunk.
+func (e *Encoder) writeData(w io.Writer, zdata []byte) error {
 	if err := e.writeChunk(w, "IDAT", zdata); err != nil {
 		return err
 	}
@@ -168,8 +184,8 @@ func pixelFormat(opaque, grey bool) (bpp int, colorType byte) {
 }
 
 // deflate returns the zlib stream of img's rows filtered, compressed by the deflater a block
-// of rows at a time.
-func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packedGrey bool) []byte {
+// of rows at a time; packed says they are in e.pix8, one byte a pixel (bpp 1), not in img.
+func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packed bool) []byte {
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	n := width * bpp
 	r := n + 1 // a filtered row
@@ -182,8 +198,10 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packedGrey 
 	d.out[0], d.out[1] = 0x78, 0x01 // zlib: deflate, 32 KiB window, fastest-compression hint
 	d.pos = 2
 
-	packed := colorType == 0 && packedGrey // scanGrey packed the rows into e.grey
-	diag := r - bpp                        // the pixel to the right in the row above; 0, none, beyond the window
+	diag := r - bpp // the pixel to the right in the row above; 0, none, beyond the window
+	if colorType == 3 {
+		diag = r // unfiltered palette indices: the pixel above (see EncodePalette)
+	}
 	if diag > window {
 		diag = 0
 	}
@@ -195,11 +213,16 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packedGrey 
 		for y := y0; y < y0+m; y++ {
 			o := hist + (y-y0)*r
 			if packed {
-				cur := e.grey[y*width : (y+1)*width]
+				cur := e.pix8[y*width : (y+1)*width]
+				if colorType == 3 {
+					e.flt[o] = 0 // filter type None
+					copy(e.flt[o+1:o+r], cur)
+					continue
+				}
 				if y == 0 {
 					subFilter(e.flt[o:o+r], cur, 1)
 				} else {
-					upFilter(e.flt[o:o+r], cur, e.grey[(y-1)*width:y*width])
+					upFilter(e.flt[o:o+r], cur, e.pix8[(y-1)*width:y*width])
 				}
 				continue
 			}

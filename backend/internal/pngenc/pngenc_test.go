@@ -90,6 +90,9 @@ func samePixels(t *testing.T, data []byte, img *image.NRGBA) {
 			case *image.Gray: // and a grey one (colour type 0) to Gray
 				c := b.GrayAt(b0.X+x, b0.Y+y)
 				got = [4]uint8{c.Y, c.Y, c.Y, 255}
+			case *image.Paletted: // and a palette one (3) to Paletted, of NRGBA colours with tRNS
+				c := color.NRGBAModel.Convert(b.At(b0.X+x, b0.Y+y)).(color.NRGBA)
+				got = [4]uint8{c.R, c.G, c.B, c.A}
 			default:
 				t.Fatalf("decoded as %T", back)
 			}
@@ -278,7 +281,8 @@ func TestEncodeRejects(t *testing.T) {
 // fuzzImage builds a w×h image from seed for FuzzEncode. The low two bits of mode pick the
 // colour type it will be written in (forcing R = G = B, or A = 255, or both), the next two
 // the content: seed's bytes repeated (noise, without matches, when seed is long), one
-// colour everywhere (runs longer than deflate's 258), or every row equal to the first.
+// colour everywhere (runs longer than deflate's 258), every row equal to the first, or
+// classes (a map of seed's colours, four bytes each, in blocks of a few pixels).
 func fuzzImage(w, h int, mode uint8, seed []byte) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	if len(seed) == 0 {
@@ -290,6 +294,9 @@ func fuzzImage(w, h int, mode uint8, seed []byte) *image.NRGBA {
 			img.Pix[i] = seed[i%4%len(seed)]
 		case 2: // rows equal
 			img.Pix[i] = seed[i%img.Stride%len(seed)]
+		case 3: // classes
+			x, y, n := i/4%w, i/img.Stride, max(1, len(seed)/4)
+			img.Pix[i] = seed[((x/3+y/2*7)%n*4+i%4)%len(seed)]
 		default:
 			img.Pix[i] = seed[i%len(seed)] + uint8(i/len(seed)) // seed, shifted at each repeat
 		}
@@ -306,7 +313,9 @@ func fuzzImage(w, h int, mode uint8, seed []byte) *image.NRGBA {
 }
 
 // FuzzEncode checks that every image, of any size, colour type and content, decodes to its
-// own pixels, and that its zlib stream is whole (checkStream).
+// own pixels, and that its zlib stream is whole (checkStream); so does EncodePalette's PNG of
+// it, given its colours (bit 4 of mode leaves the last to occur out: not a palette PNG then,
+// nor when the image has more than 256 colours).
 func FuzzEncode(f *testing.F) {
 	for mode := range uint8(16) {
 		for _, wh := range [][2]uint16{{1, 1}, {1, 300}, {300, 1}, {3, 2}, {17, 9}, {255, 5}, {64, 64}} {
@@ -322,7 +331,11 @@ func FuzzEncode(f *testing.F) {
 	for dist := 1; dist <= 8; dist++ { // equal rows of bytes repeating at distance dist
 		f.Add(uint16(61), uint16(40), uint8(8|dist&3), noise[:dist])
 	}
-	f.Add(uint16(200), uint16(150), uint8(0), noise) // noise: stored blocks
+	f.Add(uint16(200), uint16(150), uint8(0), noise)       // noise: stored blocks
+	for _, mode := range []uint8{12, 13, 14, 15, 28, 30} { // classes, a colour left out of the palette or not
+		f.Add(uint16(77), uint16(41), mode, noise[:4*(1+int(mode)%5)])
+		f.Add(uint16(300), uint16(220), mode, noise[:4*300]) // more than 256 colours
+	}
 	f.Fuzz(func(t *testing.T, w, h uint16, mode uint8, seed []byte) {
 		if w == 0 || h == 0 || int(w)*int(h) > 1<<16 {
 			return
@@ -334,6 +347,20 @@ func FuzzEncode(f *testing.F) {
 		}
 		samePixels(t, buf.Bytes(), img)
 		checkStream(t, buf.Bytes(), img)
+
+		pal := colours(img) // in the order the pixels first have them
+		if mode&16 != 0 {
+			pal = pal[:len(pal)-1] // the colour a pixel has last: index fails late
+		}
+		buf.Reset()
+		if err := EncodePalette(&buf, img, pal); err != nil {
+			t.Fatal(err)
+		}
+		samePixels(t, buf.Bytes(), img)
+		checkStream(t, buf.Bytes(), img)
+		if want := mode&16 == 0 && len(pal) <= 256; (buf.Bytes()[25] == 3) != want {
+			t.Fatalf("colour type %d with %d colours offered (one left out: %v)", buf.Bytes()[25], len(pal), mode&16 != 0)
+		}
 	})
 }
 
@@ -343,15 +370,22 @@ func FuzzEncode(f *testing.F) {
 // are the row.
 func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
 	t.Helper()
-	var idat []byte
+	var idat, plte, trns []byte
 	ct := data[25]
 	for rest := data[8:]; len(rest) >= 12; {
 		n := int(binary.BigEndian.Uint32(rest))
-		if string(rest[4:8]) == "IDAT" {
+		switch string(rest[4:8]) {
+		case "IDAT":
 			idat = append(idat, rest[8:8+n]...)
+		case "PLTE":
+			plte = rest[8 : 8+n]
+		case "tRNS":
+			trns = rest[8 : 8+n]
 		}
 		rest = rest[12+n:]
 	}
+	index := paletteIndex(t, ct, plte, trns)
+	used := make([]bool, len(index))
 	zr, err := zlib.NewReader(bytes.NewReader(idat))
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +394,7 @@ func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
 	if err != nil {
 		t.Fatalf("zlib: %v", err)
 	}
-	bpp := map[byte]int{0: 1, 4: 2, 2: 3, 6: 4}[ct]
+	bpp := map[byte]int{0: 1, 4: 2, 2: 3, 6: 4, 3: 1}[ct]
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	n := w * bpp
 	if len(got) != h*(n+1) {
@@ -371,6 +405,14 @@ func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
 		row := make([]byte, n) // img's row y in colour type ct
 		for x := range w {
 			c := img.NRGBAAt(img.Rect.Min.X+x, img.Rect.Min.Y+y)
+			if ct == 3 {
+				i, ok := index[c]
+				if !ok {
+					t.Fatalf("pixel (%d,%d): %v is not in the palette", x, y, c)
+				}
+				row[x], used[i] = i, true
+				continue
+			}
 			copy(row[x*bpp:], map[byte][]byte{0: {c.R}, 4: {c.R, c.A}, 2: {c.R, c.G, c.B}, 6: {c.R, c.G, c.B, c.A}}[ct])
 		}
 		line := got[y*(n+1) : (y+1)*(n+1)]
@@ -410,6 +452,42 @@ func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
 		}
 		prev = row
 	}
+	for i, u := range used {
+		if !u {
+			t.Errorf("palette entry %d is used by no pixel", i)
+		}
+	}
+}
+
+// paletteIndex checks the palette of a PNG of colour type ct, its PLTE and tRNS chunks' data
+// (none unless ct is 3), and returns each colour's index: at most 256 colours, each once, a
+// tRNS no longer than the palette, whose last entry is translucent (no opaque tail).
+func paletteIndex(t *testing.T, ct byte, plte, trns []byte) map[color.NRGBA]byte {
+	t.Helper()
+	if ct != 3 {
+		if plte != nil || trns != nil {
+			t.Fatalf("colour type %d with PLTE %d or tRNS %d bytes", ct, len(plte), len(trns))
+		}
+		return nil
+	}
+	if len(plte) == 0 || len(plte)%3 != 0 || len(plte) > 3*256 || len(trns) > len(plte)/3 {
+		t.Fatalf("PLTE of %d bytes, tRNS of %d", len(plte), len(trns))
+	}
+	if len(trns) > 0 && trns[len(trns)-1] == 255 {
+		t.Errorf("tRNS ends with an opaque entry: %v", trns)
+	}
+	index := map[color.NRGBA]byte{}
+	for i := range len(plte) / 3 {
+		c := color.NRGBA{plte[3*i], plte[3*i+1], plte[3*i+2], 255}
+		if i < len(trns) {
+			c.A = trns[i]
+		}
+		if _, dup := index[c]; dup {
+			t.Errorf("palette holds %v twice", c)
+		}
+		index[c] = byte(i)
+	}
+	return index
 }
 
 func abs(x int) int {
@@ -521,7 +599,7 @@ func TestEncodePacksWideGrey(t *testing.T) {
 				t.Fatal(err)
 			}
 			samePixels(t, buf.Bytes(), tt.img)
-			if packed := len(e.grey) == tt.img.Rect.Dx()*tt.img.Rect.Dy(); packed != tt.packed {
+			if packed := len(e.pix8) == tt.img.Rect.Dx()*tt.img.Rect.Dy(); packed != tt.packed {
 				t.Errorf("scanGrey packed the image: %v, want %v", packed, tt.packed)
 			}
 		})
@@ -657,12 +735,27 @@ func greyNoData(g *image.NRGBA) *image.NRGBA {
 }
 
 // BenchmarkEncode encodes every corpus tile with Encode (new) and with the klauspost path it
-// replaced at level 1 (old), reporting the PNG's size too.
+// replaced at level 1 (old), and the categorical ones with EncodePalette given their colours
+// (palette), reporting the PNG's size too.
 func BenchmarkEncode(b *testing.B) {
 	imgs := corpus(b)
 	names := slices.Sorted(maps.Keys(imgs))
 	for _, name := range names {
 		img := imgs[name]
+		if slices.Contains(categorical, name) {
+			b.Run(name+"/palette", func(b *testing.B) {
+				b.ReportAllocs()
+				pal := colours(img)
+				var buf bytes.Buffer
+				for b.Loop() {
+					buf.Reset()
+					if err := EncodePalette(&buf, img, pal); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(buf.Len()), "bytes")
+			})
+		}
 		b.Run(name+"/new", func(b *testing.B) {
 			b.ReportAllocs()
 			var buf bytes.Buffer
