@@ -81,6 +81,16 @@ func (e Enhance) Apply(img *image.NRGBA) error {
 	return nil
 }
 
+// changes reports whether any factor is set to other than 1: whether Apply changes an image.
+func (e Enhance) changes() bool {
+	for _, f := range []*float64{e.Color, e.Contrast, e.Brightness, e.Sharpness} {
+		if _, ok := factor(f); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // factor returns the factor as Pillow sees it (a C float) and whether it changes anything.
 func factor(p *float64) (float32, bool) {
 	if p == nil || *p == 1 {

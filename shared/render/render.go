@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"slices"
 	"sync"
 
@@ -66,9 +67,33 @@ type Output struct {
 	// RGB, as django-raster writes it.
 	Opaque bool
 
+	// discrete is the discrete colormap (its entries selected) that coloured Image, Counts
+	// being its keys' counts, when no enhancement changed the colours since: Palette's source.
+	discrete *colormap.Colormap
+
 	// pooled is set when Image's pixels and Values came from the renderer's buffer pools,
 	// which Release returns them to.
 	pooled bool
+}
+
+// Palette returns colours that every pixel of Image is one of, when the renderer knows them
+// to be few: those of the discrete colormap's (or legend's) keys that selected a pixel, and
+// transparent, which the pixels no key selected are; nil for continuous colormaps, grayscale,
+// RGB mode, and a discrete colormap whose colours an enhancement changed. The server writes a
+// PNG tile with one as a palette PNG (pngenc.EncodePalette), one byte a pixel; the
+// browser's canvas takes Image as it is.
+func (o *Output) Palette() []color.NRGBA {
+	if o == nil || o.discrete == nil {
+		return nil
+	}
+	entries := o.discrete.Entries()
+	pal := make([]color.NRGBA, 0, len(entries)+1)
+	for i, e := range entries {
+		if i < len(o.Counts) && o.Counts[i].N > 0 {
+			pal = append(pal, e.Color)
+		}
+	}
+	return append(pal, color.NRGBA{})
 }
 
 // Release hands the output's image and value buffers back to the renderer for reuse by a
@@ -151,6 +176,9 @@ func Render(r Request) (*Output, error) {
 	if err := r.Enhance.Apply(out.Image); err != nil {
 		return nil, err
 	}
+	if r.Enhance.changes() {
+		out.discrete = nil
+	}
 	return out, nil
 }
 
@@ -182,6 +210,9 @@ func renderWhole(r Request, out *Output) error {
 		return err
 	}
 	out.Image, out.Counts, out.Values, out.pooled = img, counts, res, true
+	if cm != nil && cm.Kind() == colormap.Discrete {
+		out.discrete = cm
+	}
 	return nil
 }
 
@@ -309,6 +340,9 @@ func renderBlocks(r Request, out *Output) error {
 			return fail(err)
 		}
 		out.Counts = counts
+		if cm.Kind() == colormap.Discrete {
+			out.discrete = cm
+		}
 	}
 	if !anyNoData {
 		boolBufs.put(mbuf)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/tessera-gis/tessera/shared/colormap"
@@ -130,7 +132,90 @@ func TestGoldenTiles(t *testing.T) {
 					t.Errorf("counts = %s, want %s", js, tt.counts)
 				}
 			}
+			checkPalette(t, out, tt.colormap != "" && mustColormap(t, tt.colormap).Kind() == colormap.Discrete)
 			golden(t, out.Image, tt.name+".png")
+		})
+	}
+}
+
+// checkPalette fails unless out has a palette when want says so, and every pixel's colour is
+// in it, each colour once.
+func checkPalette(t *testing.T, out *Output, want bool) {
+	t.Helper()
+	pal := out.Palette()
+	if (pal != nil) != want {
+		t.Fatalf("palette %v, want one: %v", pal, want)
+	}
+	if pal == nil {
+		return
+	}
+	in := map[color.NRGBA]bool{}
+	for _, c := range pal {
+		if in[c] {
+			t.Errorf("palette %v holds %v twice", pal, c)
+		}
+		in[c] = true
+	}
+	img := out.Image
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
+			if c := img.NRGBAAt(x, y); !in[c] {
+				t.Fatalf("pixel (%d,%d) is %v, not in the palette %v", x, y, c, pal)
+			}
+		}
+	}
+}
+
+// TestPalette checks which renderings name their colours (Output.Palette): discrete
+// colormaps, over the whole tile or block by block, with entries selected, without an
+// enhancement that changes colours; and that keys no pixel has are left out.
+func TestPalette(t *testing.T) {
+	tile := testTile()
+	classes := `{"1": "#ff0000", "2": "#00ff00", "3": "#0000ff", "200": "#ffffff", "x > 1000": "#123456"}`
+	one := 1.0
+	tests := []struct {
+		name     string
+		formula  string
+		colormap string
+		entries  []string
+		enhance  Enhance
+		rgb      bool
+		want     []color.NRGBA // nil: no palette
+	}{
+		{"classes, keys without pixels left out", "x", classes, nil, Enhance{}, false,
+			[]color.NRGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}, {}}},
+		{"a reduction: the whole tile at once", "x - min(x) + 1", classes, nil, Enhance{}, false,
+			[]color.NRGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}, {}}},
+		{"entries", "x", classes, []string{"3", "200"}, Enhance{}, false, []color.NRGBA{{0, 0, 255, 255}, {}}},
+		{"no key selects a pixel", "x", classes, []string{"200"}, Enhance{}, false, []color.NRGBA{{}}},
+		{"an enhancement factor of 1 changes nothing", "x", classes, nil, Enhance{Contrast: &one}, false,
+			[]color.NRGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}, {}}},
+		{"brightness changes the colours", "x", classes, nil, Enhance{Brightness: Factor(0.5)}, false, nil},
+		{"sharpness mixes them", "x", classes, nil, Enhance{Sharpness: Factor(2)}, false, nil},
+		{"continuous", "x", `{"continuous": true, "from": "#000000", "to": "#ffffff", "range": [0, 3]}`, nil, Enhance{}, false, nil},
+		{"grayscale", "x", "", nil, Enhance{}, false, nil},
+		{"RGB", "", "", nil, Enhance{}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := Request{Bands: map[string]*raster.Band{"x": tile}, Entries: tt.entries, Enhance: tt.enhance}
+			if tt.rgb {
+				req.Bands = map[string]*raster.Band{"r": tile, "g": tile, "b": tile}
+				req.RGB = &RGB{}
+			} else {
+				req.Formula = mustCompile(t, tt.formula)
+			}
+			if tt.colormap != "" {
+				req.Colormap = mustColormap(t, tt.colormap)
+			}
+			out, err := Render(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := out.Palette(); !slices.Equal(got, tt.want) {
+				t.Errorf("palette %v, want %v", got, tt.want)
+			}
+			checkPalette(t, out, tt.want != nil)
 		})
 	}
 }
