@@ -435,8 +435,8 @@ func (s *Service) renderJob(ctx context.Context, j *job, prog *formula.Program, 
 		}
 		if j.format == JPEG {
 			err = render.EncodeJPEG(&buf, out.Image, s.cfg.JPEGQuality)
-		} else {
-			err = pngenc.Encode(&buf, out.Image)
+		} else { // a palette PNG when the colours are a discrete colormap's (out.Palette), else as few bytes a pixel as hold them
+			err = pngenc.EncodePalette(&buf, out.Image, out.Palette())
 		}
 		out.Release() // the encoded bytes are all that is kept
 		if err != nil {

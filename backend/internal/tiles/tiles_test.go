@@ -187,44 +187,62 @@ func TestImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	c3 := 3.0
+	const classColours = `{"1": "#ff0000", "2": "#00ff0080", "3": "#0000ff", "9": "#ffffff"}`
+	discrete, err := colormap.Parse([]byte(classColours))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		name string
-		get  func() *tiles.Response
-		want render.Request
-		agg  string
+		name    string
+		get     func() *tiles.Response
+		want    render.Request
+		agg     string
+		palette bool // a palette PNG (colour type 3): the colours are a discrete colormap's
 	}{
 		{"tile grayscale over the layer's statistics",
 			func() *tiles.Response { return e.tile(t, "ramp", tilestest.Home, "png", "", tiles.Client{}) },
-			render.Request{Bands: map[string]*raster.Band{"x": ramp}, Formula: compile(t, "x"), Range: rampRange}, ""},
+			render.Request{Bands: map[string]*raster.Band{"x": ramp}, Formula: compile(t, "x"), Range: rampRange}, "", false},
 		{"tile by file-name fragment with a named colormap",
 			func() *tiles.Response {
 				return e.tile(t, "ramp_float", tilestest.Home, "png", "colormap=viridis", tiles.Client{})
 			},
-			render.Request{Bands: map[string]*raster.Band{"x": ramp}, Formula: compile(t, "x"), Colormap: viridis, Range: rampRange}, ""},
+			render.Request{Bands: map[string]*raster.Band{"x": ramp}, Formula: compile(t, "x"), Colormap: viridis, Range: rampRange}, "", false},
 		{"tile with the layer's own legend",
 			func() *tiles.Response {
 				return e.tile(t, strconv.FormatInt(fx.Classes.ID, 10), tilestest.Home, "png", "", tiles.Client{})
 			},
 			render.Request{Bands: map[string]*raster.Band{"x": fx.Bands["classes"][0]}, Formula: compile(t, "x"), Colormap: legendCM,
-				Range: &[2]float64{1, 3}}, `{"1":21930,"2":21930,"3":21420}`}, // 86, 86 and 84 columns of 255 rows
+				Range: &[2]float64{1, 3}}, `{"1":21930,"2":21930,"3":21420}`, true}, // 86, 86 and 84 columns of 255 rows
+		{"tile with a discrete colormap",
+			func() *tiles.Response {
+				return e.tile(t, "classes", tilestest.Home, "png", "colormap="+url.QueryEscape(classColours), tiles.Client{})
+			},
+			render.Request{Bands: map[string]*raster.Band{"x": fx.Bands["classes"][0]}, Formula: compile(t, "x"), Colormap: discrete,
+				Range: &[2]float64{1, 3}}, `{"1":21930,"2":21930,"3":21420,"9":0}`, true},
+		{"algebra with a legend by title and entries",
+			func() *tiles.Response {
+				return e.algebra(t, tilestest.Home, "png", "layers=x=classes&formula=x&legend=land%20COVER&entries=1,3", tiles.Client{})
+			},
+			render.Request{Bands: map[string]*raster.Band{"x": fx.Bands["classes"][0]}, Formula: compile(t, "x"), Colormap: legendCM,
+				Entries: []string{"1", "3"}}, `{"1":21930,"3":21420}`, true},
 		{"algebra of three layers with a continuous colormap",
 			func() *tiles.Response {
 				return e.algebra(t, tilestest.Home, "png", "layers=a=ramp,b=const,c=classes&formula=(a%2Bb)*c&colormap="+url.QueryEscape(`{'continuous': true, 'from': '#000080', 'over': 'ffffff', 'to': [128, 0, 0]}`), tiles.Client{})
 			},
 			render.Request{Bands: map[string]*raster.Band{"a": ramp, "b": fx.Bands["const"][0], "c": fx.Bands["classes"][0]},
-				Formula: compile(t, "(a+b)*c"), Colormap: cont}, ""},
+				Formula: compile(t, "(a+b)*c"), Colormap: cont}, "", false},
 		{"algebra with a legend by title, entries and contrast",
 			func() *tiles.Response {
 				return e.algebra(t, tilestest.Home, "png", "layers=x=classes&formula=x&legend=land%20COVER&entries=1,3&enhance_contrast=3", tiles.Client{})
 			},
 			render.Request{Bands: map[string]*raster.Band{"x": fx.Bands["classes"][0]}, Formula: compile(t, "x"), Colormap: legendCM,
-				Entries: []string{"1", "3"}, Enhance: render.Enhance{Contrast: &c3}}, `{"1":21930,"3":21420}`},
+				Entries: []string{"1", "3"}, Enhance: render.Enhance{Contrast: &c3}}, `{"1":21930,"3":21420}`, false}, // contrast changes the colours
 		{"algebra RGB with band accessors, scale and alpha",
 			func() *tiles.Response {
 				return e.algebra(t, tilestest.Home, "png", "layers=r:0=rgb,g:1=rgb,b:2=rgb&scale=0,255&alpha", tiles.Client{})
 			},
 			render.Request{Bands: map[string]*raster.Band{"r": fx.Bands["rgb"][0], "g": fx.Bands["rgb"][1], "b": fx.Bands["rgb"][2]},
-				RGB: &render.RGB{Scale: &[2]float64{0, 255}, Alpha: true}}, ""},
+				RGB: &render.RGB{Scale: &[2]float64{0, 255}, Alpha: true}}, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,6 +250,9 @@ func TestImages(t *testing.T) {
 			ok(t, r, "image/png")
 			out := expected(t, tc.want)
 			samePixels(t, r.Body, out.Image)
+			if ct := r.Body[25]; (ct == 3) != tc.palette { // IHDR's colour type
+				t.Errorf("PNG colour type %d, want a palette PNG (3): %v", ct, tc.palette)
+			}
 			if got := r.Header.Get("aggregation"); got != tc.agg {
 				t.Errorf("aggregation header %q, want %q", got, tc.agg)
 			}
