@@ -132,9 +132,9 @@ func TestBrowser(t *testing.T) {
 	if os.Getenv("TESSERA_WEB_TEST") == "" {
 		t.Skip("the browser test runs under make web-test (TESSERA_WEB_TEST=1)")
 	}
-	// An export limit below the page's (RASTER_EXPORT_MAX_PIXELS' default, which the page
-	// cannot read from the server): a view the page exports at the layers' max zoom is then
-	// refused, and the page shows the server's message (browser.mjs).
+	// An export limit below RASTER_EXPORT_MAX_PIXELS' default: the page reads it (GET config)
+	// and offers a view the limit refuses at the layers' max zoom at the map's zoom; a page that
+	// assumes the default is refused, and shows the server's message (browser.mjs).
 	runPage(t, "browser.mjs", "RASTER_EXPORT_MAX_PIXELS=16000000")
 }
 

@@ -20,7 +20,9 @@ const el = (tag, props = {}, ...kids) => {
   return e;
 };
 
-const state = { layers: [], legends: [], gen: 0, formulaOK: true, selected: null, privateReads: false };
+// config is the server's GET config (loadConfig), null until it has come; privateReads is its
+// private_reads.
+const state = { layers: [], legends: [], gen: 0, formulaOK: true, selected: null, config: null, privateReads: false };
 const stats = { bandFetches: 0, renders: 0 };
 
 // --- parameters ---------------------------------------------------------------------------
@@ -523,13 +525,6 @@ map.getContainer().addEventListener('keydown', (ev) => {
 
 /** The EPSG:3857 world's northern and southern edge (its tiles end there). */
 const MAX_LAT = 85.0511287798066;
-/**
- * The server's default RASTER_EXPORT_MAX_PIXELS: the page cannot read the server's own, so an
- * export past a lower one is the server's 400, whose message the section shows.
- */
-const EXPORT_MAX_PIXELS = 10000 * 10000;
-/** The tile size the export's size is counted in (the page's grid; RASTER_TILESIZE's default). */
-const EXPORT_TILE = 256;
 
 /**
  * The map's view in lon/lat (west, south, east, north), taken into the world copy of its
@@ -546,16 +541,20 @@ function viewBBox() {
 
 /**
  * The export's zoom for a view: the bound layers' deepest max zoom (the server's default, all
- * their detail) when the view's tiles there stay under the pixel limit, else the map's zoom
- * (no deeper than the layers'), whose view is about the window's size.
+ * their detail) when the view's tiles there stay under the server's pixel limit (its config's
+ * export_max_pixels, counted at its tile_size, as its export checks), else the map's zoom (no
+ * deeper than the layers'), whose view is about the window's size. A refusal all the same (a
+ * server restarted with a lower limit since the page loaded) is the server's 400, whose message
+ * the section shows.
  */
 function exportZoom(bbox) {
   const ids = new Set(bindings().map((b) => b.layer));
   const zooms = state.layers.filter((l) => ids.has(String(l.id))).map((l) => l.max_zoom);
   const mapZoom = Math.floor(map.getZoom());
-  if (!zooms.length || !globalThis.tessera) return mapZoom; // the core counts tiles as the server does
+  const c = state.config;
+  if (!zooms.length || !globalThis.tessera || !c) return mapZoom; // the core counts tiles as the server does
   const deepest = Math.max(...zooms);
-  if (globalThis.tessera.coveringCount(...bbox, deepest) * EXPORT_TILE * EXPORT_TILE <= EXPORT_MAX_PIXELS) return deepest;
+  if (globalThis.tessera.coveringCount(...bbox, deepest) * c.tile_size * c.tile_size <= c.export_max_pixels) return deepest;
   return Math.min(mapZoom, deepest);
 }
 
@@ -758,7 +757,19 @@ $('#upload').addEventListener('submit', async (ev) => {
 
 // --- start --------------------------------------------------------------------------------
 
-let wasmLoaded = null;
+let wasmLoaded = null, configLoaded = null;
+
+/**
+ * Reads the server's settings (GET config, public even when reads need a token) into
+ * state.config, once: a failure is tried again at the next start.
+ */
+function loadConfig() {
+  configLoaded ||= getJSON('config').then((c) => {
+    state.config = c;
+    state.privateReads = c.private_reads; // the "Use this map" URLs need the token too
+  }).catch((e) => { configLoaded = null; throw e; });
+  return configLoaded;
+}
 
 async function start() {
   // Once, even when start runs again after a token; a failure names the module, which the
@@ -768,10 +779,7 @@ async function start() {
   });
   // The names once only (start runs again after a token): a later run keeps the choice.
   const names = $('#cmap-name').options.length ? null : loadColormaps();
-  await Promise.all([wasmLoaded, loadLayers(), loadLegends(), names]);
-  // A token the page held from the start (this tab's session): are reads private? A page
-  // that started only once given one knows already (boot).
-  if (hasToken() && !state.privateReads) state.privateReads = (await fetch(`${prefix}colormaps`).catch(() => ({}))).status === 401;
+  await Promise.all([wasmLoaded, loadConfig(), loadLayers(), loadLegends(), names]);
   const first = defaultBindings();
   layer = new AlgebraLayer(view, { onError: showTileError, onCounts: drawColorbar, stats }).addTo(map);
   layer.on('load', () => { if (selectedLegend()) drawColorbar(); });
@@ -783,8 +791,8 @@ async function start() {
   for (const s of ['#cmap-name', '#cmap-from', '#cmap-to', '#cmap-legend', '#range-min', '#range-max']) $(s).addEventListener('change', () => apply(false));
   $('#server-tiles').addEventListener('change', () => apply(true));
   $('#add-binding').addEventListener('click', () => {
-    // The server takes at most 16 variables; the button stops there.
-    if (document.querySelectorAll('#bindings tbody tr').length < 16) addBinding('', state.layers[0] ? state.layers[0].id : '');
+    // The server takes at most max_variables (16) variables; the button stops there.
+    if (document.querySelectorAll('#bindings tbody tr').length < state.config.max_variables) addBinding('', state.layers[0] ? state.layers[0].id : '');
   });
   apply(false);
   $('#app-status').textContent = `${state.layers.length} layers; rendering in the browser`;
@@ -802,7 +810,6 @@ function boot() {
     const st = $('#app-status');
     st.className = 'error';
     st.dataset.needsToken = e.status === 401 ? '1' : '';
-    if (e.status === 401) state.privateReads = true; // the "Use this map" URLs need it too
     st.textContent = e.status === 401
       ? 'This server\'s reads need a token: enter it in the token field below.'
       : `failed to start: ${e.message}`;

@@ -16,11 +16,12 @@ const browser = chrome.browser;
 const { check, done } = checker();
 
 const page = await browser.newPage();
-const foreign = [], msgpack = [], pageErrors = [];
+const foreign = [], msgpack = [], configs = [], pageErrors = [];
 page.on('request', (r) => {
   const u = new URL(r.url());
   if (u.protocol !== 'data:' && u.origin !== origin) foreign.push(r.url());
   if (u.pathname.endsWith('.msgpack')) msgpack.push(r.url());
+  if (u.pathname === '/raster/config') configs.push(r.url());
 });
 page.on('pageerror', (e) => pageErrors.push(e.message));
 page.on('console', (m) => { if (m.type() === 'error') console.log(`  console: ${m.text()}`); });
@@ -65,8 +66,8 @@ async function compareWithServer(template) {
 }
 
 /** The "Use this map" section as the page shows it. */
-async function useSection() {
-  return page.evaluate(() => {
+async function useSection(p = page) {
+  return p.evaluate(() => {
     const $ = (s) => document.querySelector(s), a = $('#use-download'), off = $('#use-off'), err = $('#use-error');
     return {
       off: off.hidden ? null : off.textContent,
@@ -424,7 +425,7 @@ await check('a range with one end only says so (it is no range: each tile\'s own
   await settled();
 });
 
-await check('"Use this map" follows a new formula and colormap; its GeoTIFF download is the export zip, a view too large shows the server\'s error', async () => {
+await check('"Use this map" follows a new formula and colormap; its GeoTIFF download is the export zip, at a zoom under the server\'s own export limit', async () => {
   const u = await checkUseURLs();
   const v = await page.evaluate(() => window.tesseraApp.view());
   assert.equal(v.formula, 'n - r');
@@ -440,45 +441,76 @@ await check('"Use this map" follows a new formula and colormap; its GeoTIFF down
   assert.ok(zip.includes(Buffer.from('tessera-n-r.tif')) && zip.includes(Buffer.from('COLORMAP.txt')), 'the zip lacks the GeoTIFF or COLORMAP.txt');
   await page.waitForFunction(() => document.querySelector('#use-download-status').textContent === 'saved tessera-n-r.zip', null, { timeout: 5000 });
   console.log(`  ${u.download.text}: ${zip.length} bytes`);
+  // The page has the server's settings (GET config): this server's RASTER_EXPORT_MAX_PIXELS,
+  // 16 M (browser_test.go), not the default 100 M.
+  const config = await (await fetch(`${base}/raster/config`)).json();
+  assert.equal(config.export_max_pixels, 16000000);
+  assert.deepEqual(await page.evaluate(() => window.tesseraApp.state.config), config);
   // Three zooms out from the scene's max zoom, the view's tiles at that zoom (some 60 M pixels
-  // in the test's 940×800 map) are under the page's 100 M but over this server's
-  // RASTER_EXPORT_MAX_PIXELS, 16 M (browser_test.go): the server's 400 shows in the section,
-  // nothing is downloaded.
+  // in the test's 940×800 map) are under the default limit but over this server's: the
+  // export is at the map's zoom, which the server takes, not at the max zoom, which it refuses
+  // (the page offered it when it assumed the default limit).
   const deepest = await page.evaluate(() => window.tesseraApp.state.layers.find((l) => l.name === 'scene').max_zoom);
   const moved = (z) => page.waitForFunction((z) => window.tesseraApp.map.getZoom() === z, z, { timeout: 5000 });
   await page.evaluate((z) => window.tesseraApp.map.setZoom(z, { animate: false }), deepest - 3);
   await moved(deepest - 3);
   const big = await useSection();
-  assert.equal(big.download.text, `Download GeoTIFF (zoom ${deepest})`);
+  assert.equal(big.download.text, `Download GeoTIFF (zoom ${deepest - 3})`);
   assert.notEqual(big.download.href, u.download.href, 'the export did not follow the view');
-  const want = await fetch(big.download.href);
-  assert.equal(want.status, 400, big.download.href);
-  const msg = (await want.json()).error;
-  assert.match(msg, /^Export raster too large\./);
-  let downloads = 0;
-  const count = () => { downloads++; };
-  page.on('download', count);
-  try {
-    await page.click('#use-download');
-    await page.waitForSelector('#use-error:not([hidden])', { timeout: 30000 });
-    assert.equal(await page.$eval('#use-error', (p) => p.textContent), `export: ${msg}`);
-    await page.waitForTimeout(200);
-    assert.equal(downloads, 0, 'a refused export was downloaded');
-  } finally {
-    page.off('download', count);
-  }
-  // Far out, the export is at the map's zoom, and the former refusal is gone.
+  const atZoom = (href, z) => { const x = new URL(href); x.searchParams.set('zoom', String(z)); return x.href; };
+  const refused = await fetch(atZoom(big.download.href, deepest));
+  assert.equal(refused.status, 400, 'the view at the max zoom is not over the server\'s limit');
+  assert.match((await refused.json()).error, /^Export raster too large\..*RASTER_EXPORT_MAX_PIXELS \(16000000\)/);
+  const taken = await fetch(big.download.href);
+  assert.equal(taken.status, 200, `${big.download.href}: ${taken.status}`);
+  await taken.arrayBuffer();
+  // Far out, the export is at the map's zoom.
   await page.evaluate(() => window.tesseraApp.map.setZoom(3, { animate: false }));
   await moved(3);
   const far = await useSection();
   assert.equal(new URL(far.download.href).searchParams.get('zoom'), '3');
   assert.equal(far.download.text, 'Download GeoTIFF (zoom 3)');
-  assert.equal(far.error, null, 'the refusal of another view still shows');
+  assert.equal(far.error, null);
   await page.evaluate(() => {
     const b = window.tesseraApp.state.layers.find((l) => l.name === 'scene').bounds;
     window.tesseraApp.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { animate: false });
   });
   await settled();
+});
+
+await check('an export the server refuses (a page loaded before the server was restarted with a lower limit) shows the server\'s error, and a new view drops it', async () => {
+  await onOwnPage(async (p2) => {
+    // The page gets the default limit in place of this server's 16 M.
+    await p2.route((u) => u.pathname === '/raster/config', async (r) => {
+      const res = await r.fetch();
+      await r.fulfill({ response: res, json: { ...(await res.json()), export_max_pixels: 10000 * 10000 } });
+    });
+  }, async (p2) => {
+    assert.equal(await p2.evaluate(() => window.tesseraApp.state.config.export_max_pixels), 10000 * 10000);
+    const scene = await p2.evaluate(() => window.tesseraApp.state.layers.find((l) => l.name === 'scene'));
+    const deepest = scene.max_zoom, moved = (z) => p2.waitForFunction((z) => window.tesseraApp.map.getZoom() === z, z, { timeout: 5000 });
+    await p2.evaluate((z) => window.tesseraApp.map.setZoom(z, { animate: false }), deepest - 3);
+    await moved(deepest - 3);
+    const big = await useSection(p2);
+    assert.equal(big.download.text, `Download GeoTIFF (zoom ${deepest})`);
+    const want = await fetch(big.download.href);
+    assert.equal(want.status, 400, big.download.href);
+    const msg = (await want.json()).error;
+    assert.match(msg, /^Export raster too large\./);
+    let downloads = 0;
+    p2.on('download', () => { downloads++; });
+    await p2.click('#use-download');
+    await p2.waitForSelector('#use-error:not([hidden])', { timeout: 30000 });
+    assert.equal(await p2.$eval('#use-error', (p) => p.textContent), `export: ${msg}`);
+    await p2.waitForTimeout(200);
+    assert.equal(downloads, 0, 'a refused export was downloaded');
+    // Far out, the export is at the map's zoom, and the former refusal is gone.
+    await p2.evaluate(() => window.tesseraApp.map.setZoom(3, { animate: false }));
+    await moved(3);
+    const far = await useSection(p2);
+    assert.equal(far.download.text, 'Download GeoTIFF (zoom 3)');
+    assert.equal(far.error, null, 'the refusal of another view still shows');
+  });
 });
 
 await check('a bad formula shows the error with the server\'s position', async () => {
@@ -953,6 +985,7 @@ await check('back to NDVI for the screenshot; no request left the server, no pag
   if (process.env.TESSERA_SCREENSHOT) await page.screenshot({ path: process.env.TESSERA_SCREENSHOT });
   assert.deepEqual(foreign, [], 'requests to other hosts');
   assert.deepEqual(pageErrors, [], 'uncaught page errors');
+  assert.equal(configs.length, 1, `the page read GET config ${configs.length} times, not once at its start`);
 });
 
 await chrome.close();

@@ -15,8 +15,9 @@ const browser = chrome.browser;
 const { check, done } = checker();
 
 const page = await browser.newPage();
-const pageErrors = [];
+const pageErrors = [], refused = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('response', (r) => { if (r.status() === 401) refused.push(r.url()); });
 
 await check('without a token the page says reads need one', async () => {
   const res = await fetch(`${base}/raster/layers`);
@@ -24,6 +25,10 @@ await check('without a token the page says reads need one', async () => {
   await page.goto(base + '/');
   await page.waitForFunction(() => document.querySelector('#app-status').dataset.needsToken === '1', null, { timeout: 20000 });
   assert.equal(await page.evaluate(() => window.tesseraApp.ready), false);
+  // GET config is public: the page knows that reads are private from the server's word.
+  const config = await (await fetch(`${base}/raster/config`)).json();
+  assert.equal(config.private_reads, true);
+  await page.waitForFunction(() => window.tesseraApp.state.privateReads === true, null, { timeout: 5000 });
 });
 
 await check('with the token the page starts and renders tiles in the browser', async () => {
@@ -53,11 +58,14 @@ await check('"Use this map" says its URLs need a token (not in them), and its do
   const { readFileSync } = await import('node:fs');
   assert.equal(readFileSync(await dl.path()).subarray(0, 2).toString('latin1'), 'PK');
   // Loaded again with the token of the tab's session, the page starts without a 401, and
-  // still knows that reads need it.
+  // still knows that reads need it: from GET config, without a request made to be refused (it
+  // asked colormaps without the token, for the 401).
+  refused.length = 0;
   await page.reload();
   await page.waitForFunction(() => window.tesseraApp && window.tesseraApp.ready, null, { timeout: 30000 });
   assert.equal((await use()).note, true, 'no token note after a reload');
   await page.fill('#upload [name=token]', token); // the next check's upload reads it: empty after the reload
+  assert.deepEqual(refused, [], 'requests refused with 401 after the reload');
 });
 
 await check('an upload is followed over the event stream to FINISHED', async () => {
