@@ -22,7 +22,7 @@ export { TesseraError, MAX_FORMULA };
 /** The longest layers binding accepted, in characters (the query of a tile must stay short). */
 export const MAX_LAYERS = 4096;
 
-/** The deepest zoom the server answers (tiles.MaxRequestZoom). */
+/** The deepest zoom the server answers (tile.MaxZoom; GET config's max_zoom). */
 export const MAX_ZOOM = 30;
 
 let core; // the one WebAssembly instance every connect() shares, by the promise of its API
@@ -167,11 +167,15 @@ function reportError(client, err, report) {
   return true;
 }
 
-/** Checks params' colormap and formula when they are set: an error, if any, is sent now, once. */
-function setReport(client, params) {
+/**
+ * The new Report of params when they are set: their colormap and formula checked now, and an
+ * error, if any, sent now through send(err, report) (by default the client's error event, once
+ * per report; a Leaflet layer's also fires the layer's).
+ */
+function setReport(client, params, send = (err, report) => reportError(client, err, report)) {
   const report = new Report();
   const bad = paramsError(client, params, report);
-  if (bad) reportError(client, bad, report);
+  if (bad) send(bad, report);
   return report;
 }
 
@@ -295,6 +299,8 @@ export class Tessera extends EventTarget {
     const params = { layers, formula, colormap, range, scale, entries, alpha, enhance };
     this.check(params);
     let gen = 0, report = new Report();
+    // An error of the current params: the client's event and the layer's, once per report.
+    const send = (err, r) => { if (reportError(client, err, r)) layer.fire('error', { message: err.message, error: err }); };
     const layer = new Grid(() => ({ ...params, formula: params.formula || '', colormap: colormapString(params.colormap), gen }), {
       source: this.source,
       render: (...a) => client.render(...a),
@@ -302,9 +308,7 @@ export class Tessera extends EventTarget {
       // without a request.
       knownBad: () => paramsError(client, params, report),
       onError(message, e) {
-        if (message === null) return;
-        const err = e instanceof TesseraError ? e : new TesseraError(message, e || {});
-        if (reportError(client, err, report)) layer.fire('error', { message, error: err });
+        if (message !== null) send(e instanceof TesseraError ? e : new TesseraError(message, e || {}), report);
       },
       onCounts() {},
     }, gridOptions);
@@ -318,9 +322,7 @@ export class Tessera extends EventTarget {
       const reload = next.layers !== params.layers;
       Object.assign(params, p);
       gen++;
-      report = new Report();
-      const bad = paramsError(client, params, report);
-      if (bad) layer.hooks.onError(bad.message, bad);
+      report = setReport(client, params, send);
       if (layer._map) layer.refresh(reload);
       return layer;
     };
