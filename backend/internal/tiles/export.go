@@ -191,7 +191,9 @@ func (s *Service) Export(ctx context.Context, r ExportRequest) *Response {
 	if rng.Count() == 0 {
 		return s.fail(ctx, "export", paramErr("bbox", "covers no tile"))
 	}
-	if int64(cols)*int64(size)*int64(rows)*int64(size) > s.cfg.ExportMaxPixels {
+	// In float64: at zoom 24 and deeper a world's pixels (2^64 and more) wrap an int64
+	// negative, which passed the check and panicked allocating the raster (a 500).
+	if float64(cols)*float64(size)*float64(rows)*float64(size) > float64(s.cfg.ExportMaxPixels) {
 		// django-raster's message first (clients may match it), then the size, the limit and
 		// what to change: its bare message left the user guessing.
 		return s.fail(ctx, "export", fmt.Errorf("%w The export would be %d×%d pixels at zoom %d, more than RASTER_EXPORT_MAX_PIXELS (%d): use a lower zoom= or a smaller bbox=.",

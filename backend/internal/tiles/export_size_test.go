@@ -166,3 +166,17 @@ func TestExportUnknownLegendReadsNoTile(t *testing.T) {
 		t.Errorf("%d tile lookups before the unknown legend's 404, want none", tileLookups)
 	}
 }
+
+// TestExportSizeOverflow: the size check of a world export at zoom 24 and deeper
+// (2^24 columns of 256 pixels, as many rows: 2^64 pixels) wrapped an int64 negative, passed,
+// and the export panicked allocating the raster (a 500); every deep zoom is the 400 naming
+// the limit.
+func TestExportSizeOverflow(t *testing.T) {
+	e := setup(t)
+	for _, z := range []int{22, 23, catalog.MaxParseZoom} {
+		r := e.svc.Export(context.Background(), exportRequest(t, "layers=a=ramp&formula=a&bbox=-180,-85,180,85&zoom="+strconv.Itoa(z)))
+		if r.Status != 400 || !strings.Contains(string(r.Body), "Export raster too large.") || !strings.Contains(string(r.Body), "zoom "+strconv.Itoa(z)) {
+			t.Errorf("zoom %d: %d %s", z, r.Status, r.Body)
+		}
+	}
+}
