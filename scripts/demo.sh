@@ -82,6 +82,7 @@ Tessera is serving on http://$ADDR (Ctrl-C stops it).
   WMTS (QGIS: Layer → Add WMS/WMTS Layer): $BASE/tiles/terrain/WMTSCapabilities.xml?colormap=terrain
   PNG tile:          $BASE/tiles/terrain/$t_terrain.png
   with a colormap:   $BASE/tiles/terrain/$t_terrain.png?colormap=terrain
+  512 pixels (@2x):  $BASE/tiles/terrain/${t_terrain}@2x.png?colormap=terrain   (MapLibre: $BASE/tiles/terrain.json?tile_scale=2)
   NDVI algebra:      $BASE/algebra/$t_scene.png?layers=r:2=scene,n:3=scene&formula=(n-r)/(n%2Br)&colormap=RdYlGn
   raw bands (msgpack, for the browser): $BASE/algebra/$t_scene.msgpack?layers=r:2=scene,n:3=scene
   GeoTIFF tile:      $BASE/tiles/terrain/$t_terrain.tif
