@@ -764,16 +764,35 @@ await check('server PNG tiles of 512 pixels (RASTER_TILESIZE=512) fill their til
 
 await check('a selected layer\'s show button binds it and moves the map to it (no token needed)', async () => {
   const land = await page.evaluate(() => window.tesseraApp.state.layers.find((l) => l.name === 'landcover'));
-  // Away from it, on the scene.
+  // Away from it, on the scene, with a formula other than the one the show gives (x).
   await page.evaluate(() => {
     const b = window.tesseraApp.state.layers.find((l) => l.name === 'scene').bounds;
     window.tesseraApp.map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
   });
+  const gen = await page.evaluate(() => window.tesseraApp.state.gen);
+  await page.fill('#formula', '0 + x');
+  await page.waitForFunction((g) => window.tesseraApp.state.gen > g, gen, { timeout: 5000 });
   await page.click('#layers li[data-id] >> text=landcover');
   // Binding a layer by its select left the map where it was: blank, the layer out of sight.
-  await page.click(`#layers li.selected[data-id="${land.id}"] button.show`);
-  await page.waitForFunction((id) => window.tesseraApp.view().layers === `x=${id}`, land.id, { timeout: 5000 });
-  assert.equal(await page.$eval('#formula', (f) => f.value), 'x');
+  // The show's GET layers/{id} answers late, as a busy server's may. The check waited for
+  // the binding alone, which the check before had left as the show makes it (x=landcover), so
+  // the wait passed before the show's answer came and the formula read the former ' x' (one
+  // run in six): it waits for the show's binding and formula, which differ from the page's.
+  const byID = (u) => u.pathname === `/raster/layers/${land.id}`;
+  const late = async (r) => { await new Promise((ok) => setTimeout(ok, 500)); await r.continue(); };
+  await page.route(byID, late);
+  try {
+    const view = () => page.evaluate(() => { const v = window.tesseraApp.view(); return [v.layers, v.formula]; });
+    assert.deepEqual(await view(), [`x=${land.id}`, '0 + x'], 'before the show');
+    await page.click(`#layers li.selected[data-id="${land.id}"] button.show`);
+    await page.waitForFunction((id) => {
+      const v = window.tesseraApp.view();
+      return v.layers === `x=${id}` && v.formula === 'x';
+    }, land.id, { timeout: 5000 }).catch(async (e) => { throw new Error(`the show did not bind x=${land.id} with the formula x: ${JSON.stringify(await view())} (${e.message})`); });
+    assert.equal(await page.$eval('#formula', (f) => f.value), 'x');
+  } finally {
+    await page.unroute(byID, late);
+  }
   const [w, s, e, n] = land.bounds;
   await page.waitForFunction(([w, s, e, n]) => {
     const b = window.tesseraApp.map.getBounds();
