@@ -134,8 +134,10 @@ func TestBrowser(t *testing.T) {
 	}
 	// An export limit below RASTER_EXPORT_MAX_PIXELS' default: the page reads it (GET config)
 	// and offers a view the limit refuses at the layers' max zoom at the map's zoom; a page that
-	// assumes the default is refused, and shows the server's message (browser.mjs).
-	runPage(t, "browser.mjs", "RASTER_EXPORT_MAX_PIXELS=16000000")
+	// assumes the default is refused, and shows the server's message (browser.mjs). An upload
+	// limit of 1 MB (the uploaded terrain_utm.tif is 198 KB): the upload form refuses a larger
+	// file before sending it.
+	runPage(t, "browser.mjs", "RASTER_EXPORT_MAX_PIXELS=16000000", "TESSERA_MAX_UPLOAD=1000000")
 }
 
 // TestBrowserPrivateReads runs the page against a server whose reads need a token

@@ -725,6 +725,36 @@ function openStatus(name, message, status) {
   box.scrollIntoView({ block: 'nearest' });
 }
 
+/** n bytes in megabytes (10^6 bytes, as browsers and file managers count them), to 0.1. */
+function megabytes(n) {
+  return `${Math.round(n / 1e5) / 10} MB`;
+}
+
+/**
+ * Why the server would refuse the upload form's values, by its config, or '': a file larger
+ * than its upload_max_bytes (TESSERA_MAX_UPLOAD; the whole file went up, gigabytes maybe,
+ * before the server's 400 said so), a max zoom outside 0 to its ingest_max_zoom
+ * (TESSERA_MAX_INGEST_ZOOM). Without the config (it did not load) the server decides.
+ */
+function uploadRefusal(f) {
+  const c = state.config, file = f.elements.file.files[0], z = f.elements.max_zoom.value.trim();
+  if (!c) return '';
+  if (file && file.size > c.upload_max_bytes) {
+    return `${file.name} is ${megabytes(file.size)}: this server takes files up to ${megabytes(c.upload_max_bytes)} (${c.upload_max_bytes} bytes, TESSERA_MAX_UPLOAD)`;
+  }
+  if (z !== '' && !(Number.isInteger(Number(z)) && Number(z) >= 0 && Number(z) <= c.ingest_max_zoom)) {
+    return `max zoom: ${z} is not a zoom from 0 to ${c.ingest_max_zoom}, this server's deepest (TESSERA_MAX_INGEST_ZOOM)`;
+  }
+  return '';
+}
+
+/** Bounds the upload form's max zoom by the server's config (its ingest_max_zoom). */
+function boundUploadZoom(c) {
+  const box = $('#upload [name=max_zoom]');
+  box.max = String(c.ingest_max_zoom);
+  box.placeholder = `max zoom, 0 to ${c.ingest_max_zoom} (default: from the resolution)`;
+}
+
 $('#upload').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const f = ev.target, text = $('#status-text');
@@ -735,14 +765,22 @@ $('#upload').addEventListener('submit', async (ev) => {
     openStatus('', 'error: choose a file or give a URL, not both', 'refused');
     return;
   }
+  const refusal = uploadRefusal(f);
+  if (refusal) {
+    openStatus(f.elements.name.value || (f.elements.file.files[0] || {}).name || '', `error: ${refusal}`, 'refused');
+    return;
+  }
+  const maxZoom = f.elements.max_zoom.value.trim();
   let body;
   if (f.elements.file.files.length) {
     body = new FormData();
     body.set("file", f.elements.file.files[0]);
     for (const k of ["name", "datatype"]) if (f.elements[k].value) body.set(k, f.elements[k].value);
+    if (maxZoom !== '') body.set('max_zoom', maxZoom);
   } else {
     headers['Content-Type'] = 'application/json';
-    body = JSON.stringify({ name: f.elements.name.value, url: f.elements.url.value, datatype: f.elements.datatype.value });
+    body = JSON.stringify({ name: f.elements.name.value, url: f.elements.url.value, datatype: f.elements.datatype.value,
+      ...(maxZoom !== '' ? { max_zoom: Number(maxZoom) } : {}) });
   }
   $('#status-progress').value = 0;
   openStatus(f.elements.name.value || (f.elements.file.files[0] || {}).name || '', 'uploading…');
@@ -767,6 +805,7 @@ function loadConfig() {
   configLoaded ||= getJSON('config').then((c) => {
     state.config = c;
     state.privateReads = c.private_reads; // the "Use this map" URLs need the token too
+    boundUploadZoom(c);
   }).catch((e) => { configLoaded = null; throw e; });
   return configLoaded;
 }

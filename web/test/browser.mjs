@@ -859,6 +859,76 @@ await check('a click, or Enter on the focused map, gives the pixel value the ser
   assert.ok(Math.abs(Number(last.x) - east.x) < 1e-6, `the value shown is at x ${last.x}, the last click at ${east.x}`);
 });
 
+await check('the upload form follows the server\'s config: a file over its upload_max_bytes or a max zoom past its ingest_max_zoom is refused in the page, nothing sent; what it takes is sent', async () => {
+  // This server takes files of 1 MB (TESSERA_MAX_UPLOAD, browser_test.go). A larger file went
+  // up in full before the server's 400 said so; the max zoom had no box.
+  const config = await (await fetch(`${base}/raster/config`)).json();
+  assert.equal(config.upload_max_bytes, 1000000);
+  const box = await page.$eval('#upload [name=max_zoom]', (i) => ({ max: i.max, min: i.min, placeholder: i.placeholder }));
+  assert.deepEqual(box, { max: String(config.ingest_max_zoom), min: '0', placeholder: `max zoom, 0 to ${config.ingest_max_zoom} (default: from the resolution)` });
+  // The POSTs the page sends, answered here (a real upload would add a layer the later checks
+  // do not expect).
+  const posts = [];
+  const layersRoute = (u) => u.pathname === '/raster/layers';
+  const answer = (r) => {
+    if (r.request().method() !== 'POST') return r.continue();
+    posts.push({ type: r.request().headers()['content-type'], body: r.request().postDataBuffer() });
+    return r.fulfill({ status: 400, contentType: 'application/json', body: '{"error": "refused by the test"}' });
+  };
+  await page.route(layersRoute, answer);
+  const submit = async (want) => {
+    await page.evaluate(() => { const t = document.querySelector('#status-text'); t.textContent = ''; delete t.dataset.status; });
+    await page.click('#upload button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#status-text').textContent.startsWith('error:'), null, { timeout: 5000 });
+    return page.$eval('#status-text', (t) => [t.textContent, t.dataset.status]);
+  };
+  const file = (name, size) => ({ name, mimeType: 'image/tiff', buffer: Buffer.alloc(size) });
+  try {
+    await page.fill('#upload [name=token]', token);
+    await page.fill('#upload [name=name]', '');
+    await page.setInputFiles('#upload [name=file]', file('big.tif', 1500000));
+    assert.deepEqual(await submit(), ['error: big.tif is 1.5 MB: this server takes files up to 1 MB (1000000 bytes, TESSERA_MAX_UPLOAD)', 'refused']);
+    await page.setInputFiles('#upload [name=file]', file('edge.tif', config.upload_max_bytes + 1));
+    assert.deepEqual(await submit(), ['error: edge.tif is 1 MB: this server takes files up to 1 MB (1000000 bytes, TESSERA_MAX_UPLOAD)', 'refused']);
+    assert.equal(posts.length, 0, 'the page sent a file over the limit');
+    // The server refuses that byte too: the page's limit is the server's.
+    const form = new FormData();
+    form.set('file', new Blob([Buffer.alloc(config.upload_max_bytes + 1)]), 'edge.tif');
+    const res = await fetch(`${base}/raster/layers`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error, /larger than 1000000 bytes \(TESSERA_MAX_UPLOAD\)/);
+    // A file of the limit is sent, with its max zoom.
+    await page.setInputFiles('#upload [name=file]', file('limit.tif', config.upload_max_bytes));
+    await page.fill('#upload [name=max_zoom]', '12');
+    assert.deepEqual(await submit(), ['error: refused by the test', undefined]);
+    assert.equal(posts.length, 1);
+    assert.match(posts[0].type, /^multipart\/form-data/);
+    assert.ok(posts[0].body.includes(Buffer.from('name="max_zoom"\r\n\r\n12\r\n')), 'the form has no max_zoom 12');
+    // A max zoom past the server's: refused in the page, as the server refuses it.
+    await page.setInputFiles('#upload [name=file]', []);
+    await page.fill('#upload [name=url]', 'https://example.com/scene.tif');
+    for (const z of [String(config.ingest_max_zoom + 1), '-1', '2.5']) {
+      await page.fill('#upload [name=max_zoom]', z);
+      assert.deepEqual(await submit(), [`error: max zoom: ${z} is not a zoom from 0 to ${config.ingest_max_zoom}, this server's deepest (TESSERA_MAX_INGEST_ZOOM)`, 'refused'], `max zoom ${z}`);
+    }
+    assert.equal(posts.length, 1, 'the page sent a max zoom past the server\'s');
+    const over = await fetch(`${base}/raster/layers`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: 'https://example.com/scene.tif', max_zoom: config.ingest_max_zoom + 1 }) });
+    assert.equal(over.status, 400);
+    assert.match((await over.json()).error, new RegExp(`max_zoom.*from 0 to ${config.ingest_max_zoom} \\(TESSERA_MAX_INGEST_ZOOM\\)`));
+    // The server's deepest is sent, in the JSON of a URL.
+    await page.fill('#upload [name=max_zoom]', String(config.ingest_max_zoom));
+    assert.deepEqual(await submit(), ['error: refused by the test', undefined]);
+    assert.equal(posts.length, 2);
+    assert.equal(JSON.parse(posts[1].body.toString()).max_zoom, config.ingest_max_zoom);
+  } finally {
+    await page.unroute(layersRoute, answer);
+    await page.fill('#upload [name=url]', '');
+    await page.fill('#upload [name=max_zoom]', '');
+    await page.setInputFiles('#upload [name=file]', []);
+  }
+});
+
 await check('a file and a URL together are refused in the page, nothing sent', async () => {
   // The file went up and the URL was dropped without a word.
   const file = process.env.TESSERA_UPLOAD;
