@@ -10,7 +10,9 @@
 //
 // Errors come once: a formula is compiled and a colormap checked once when params are set (a
 // bad one rejects every tile without fetching or rendering it), and an error event is sent once
-// per distinct message per setting of params, however many tiles fail with it.
+// per distinct message per setting of params, however many tiles fail with it. The limits the
+// kit checks (a formula's length, a binding's variables, the deepest zoom) and the size of an
+// empty tile are the server's, read from its GET config when connecting.
 
 import { goRuntime } from 'go:wasm_exec';
 import { BandSource, MAX_FORMULA, TesseraError, drawRender, errorText, renderOptions } from './bands.js';
@@ -22,10 +24,56 @@ export { TesseraError, MAX_FORMULA };
 /** The longest layers binding accepted, in characters (the query of a tile must stay short). */
 export const MAX_LAYERS = 4096;
 
-/** The deepest zoom the server answers (tile.MaxZoom; GET config's max_zoom). */
+/**
+ * The deepest zoom a Tessera server answers by default (tile.MaxZoom); a connection checks
+ * its own server's, t.config.max_zoom.
+ */
 export const MAX_ZOOM = 30;
 
+/**
+ * What the kit reads of a server's GET config (docs/api.md), as a server with its defaults
+ * answers: a Tessera built without a config, by hand, checks these.
+ */
+const DEFAULT_CONFIG = Object.freeze({ tile_size: 256, max_zoom: MAX_ZOOM, formula_max_bytes: MAX_FORMULA, max_variables: 16 });
+
 let core; // the one WebAssembly instance every connect() shares, by the promise of its API
+const configs = new Map(); // each server's GET config, by its raster routes' URL: one request a page
+
+/**
+ * The raster routes' URL of base, absolute (against the page's) and ending in '/'.
+ * @param {string|URL} base
+ */
+function routesURL(base) {
+  const u = new URL(String(base), globalThis.location ? globalThis.location.href : undefined);
+  if (!u.pathname.endsWith('/')) u.pathname += '/';
+  return u.href;
+}
+
+/**
+ * The server's settings (GET {base}config, public even when its reads need a token), read once
+ * per page and server however many connections it has; a failure is tried again by the next
+ * connect. It holds the limits the server applies (tile size, formula length, variables, the
+ * deepest zoom), which the kit assumed were the defaults.
+ */
+function serverConfig(base) {
+  if (!configs.has(base)) {
+    const url = `${base}config`;
+    configs.set(base, (async () => {
+      let res;
+      try {
+        res = await fetch(url);
+      } catch (e) {
+        throw new TesseraError(`${url}: the server did not answer (${errorText(e)}); the kit reads the server's settings there, which needs CORS (docs/clients.md)`);
+      }
+      if (!res.ok) {
+        const body = await res.json().catch(() => ({}));
+        throw new TesseraError(`${url}: ${body.error || `the server answered ${res.status}`}`, { status: res.status });
+      }
+      return res.json();
+    })().catch((e) => { configs.delete(base); throw e instanceof TesseraError ? e : new TesseraError(`${url}: ${errorText(e)}`); }));
+  }
+  return configs.get(base);
+}
 
 /**
  * Starts the core once. Go's runtime (wasm_exec.js, bundled at build time) runs against a
@@ -68,7 +116,8 @@ function defaultCacheBytes() {
 
 /**
  * Connects to a Tessera server's raster routes, loading the WebAssembly core from the kit's
- * own origin (once per page, whatever the number of connections).
+ * own origin (once per page, whatever the number of connections) and the server's settings
+ * from its GET config (once per page and server): the connection's config.
  * @param {string|URL} base the raster routes, e.g. 'https://tiles.example.com/raster/'
  * @param {object} [options]
  * @param {string} [options.token] a bearer token, for a server with TESSERA_PRIVATE_READS
@@ -81,6 +130,9 @@ function defaultCacheBytes() {
  */
 export async function connect(base, options = {}) {
   const wasm = options.wasm || new URL('tessera.wasm', import.meta.url);
+  const routes = routesURL(base);
+  const config = serverConfig(routes); // at the same time as the core
+  config.catch(() => {}); // a core that does not load is the error told first
   let api;
   try {
     api = await loadCore(wasm);
@@ -88,7 +140,7 @@ export async function connect(base, options = {}) {
     // The browser's own text ("Failed to fetch", a CSP's refusal) names neither the module nor the cause.
     throw new TesseraError(`${wasm}: the WebAssembly core did not load (${errorText(e)}); it needs CORS, and a page's CSP needs connect-src and 'wasm-unsafe-eval' (docs/clients.md)`);
   }
-  return new Tessera(base, api, options);
+  return new Tessera(routes, api, options, await config);
 }
 
 /** A colormap parameter as the core and the server take it: a name or JSON (objects are stringified). */
@@ -185,12 +237,12 @@ function setReport(client, params, send = (err, report) => reportError(client, e
  */
 async function reportedTile(client, z, x, y, params, signal, report) {
   try {
-    if (!intIn(z, 0, MAX_ZOOM) || !intIn(x, 0, 2 ** z - 1) || !intIn(y, 0, 2 ** z - 1)) throw new TesseraError(`tile ${z}/${x}/${y}: no such tile`);
+    if (!intIn(z, 0, client.config.max_zoom) || !intIn(x, 0, 2 ** z - 1) || !intIn(y, 0, 2 ** z - 1)) throw new TesseraError(`tile ${z}/${x}/${y}: no such tile`);
     client.check(params);
     const bad = paramsError(client, params, report);
     if (bad) throw bad;
     const bytes = await client.source.get(params.layers, z, x, y, signal);
-    const c = tileCanvas(params);
+    const c = tileCanvas(client, params);
     if (bytes === null) return drawRender(c, null);
     const out = client.render(bytes, params.formula || '', colormapString(params.colormap), renderOptions(params));
     if (out.error) throw new TesseraError(out.error, out);
@@ -206,11 +258,11 @@ async function reportedTile(client, z, x, y, params, signal, report) {
 }
 
 /**
- * A new transparent canvas of a tile of params (params.tileSize, 256 pixels): an OffscreenCanvas
- * where there is no document.
+ * A new transparent canvas of a tile of params (params.tileSize, else the server's tile_size):
+ * an OffscreenCanvas where there is no document.
  */
-function tileCanvas(params) {
-  const size = params.tileSize || 256;
+function tileCanvas(client, params) {
+  const size = params.tileSize || client.config.tile_size;
   return typeof document !== 'undefined' ? Object.assign(document.createElement('canvas'), { width: size, height: size }) : new OffscreenCanvas(size, size);
 }
 
@@ -222,13 +274,23 @@ function tileCanvas(params) {
  * the call before), not once per tile.
  */
 export class Tessera extends EventTarget {
-  constructor(base, api, options = {}) {
+  /**
+   * @param {string|URL} base the raster routes
+   * @param {object} api the core's API
+   * @param {object} [options] connect's options
+   * @param {object} [config] the server's GET config (connect reads it); the defaults' limits
+   *   without it
+   */
+  constructor(base, api, options = {}, config = {}) {
     super();
-    const u = new URL(String(base), globalThis.location ? globalThis.location.href : undefined);
-    if (!u.pathname.endsWith('/')) u.pathname += '/';
     /** The raster routes' URL, ending in '/'. */
-    this.base = u.href;
+    this.base = routesURL(base);
     this.api = api;
+    /**
+     * The server's settings (GET config): tile_size, max_zoom, formula_max_bytes and
+     * max_variables are the limits the kit checks and the size of an empty tile.
+     */
+    this.config = Object.freeze({ ...DEFAULT_CONFIG, ...config });
     this.token = options.token || '';
     const max = Math.min(Math.max(1, Math.floor(options.cacheTiles ?? 256)), 4096);
     const maxBytes = Math.min(Math.max(1, options.cacheBytes ?? defaultCacheBytes()), 1 << 30);
@@ -263,8 +325,11 @@ export class Tessera extends EventTarget {
     if (typeof p.layers !== 'string' || p.layers === '') throw new TesseraError('layers: a binding such as "r:2=scene,n:3=scene" is needed');
     if (p.layers.length > MAX_LAYERS) throw new TesseraError(`layers: ${p.layers.length} characters, at most ${MAX_LAYERS} are allowed`);
     if (p.formula !== undefined && typeof p.formula !== 'string') throw new TesseraError('formula: a string is needed');
-    const n = new TextEncoder().encode(p.formula || '').length;
-    if (n > MAX_FORMULA) throw new TesseraError(`formula is ${n} bytes long, at most ${MAX_FORMULA} are allowed`, { pos: [MAX_FORMULA, n] });
+    // The server counts the binding's entries as it splits them (tiles.ParseLayers).
+    const vars = p.layers.split(',').length, maxVars = this.config.max_variables;
+    if (vars > maxVars) throw new TesseraError(`layers: ${vars} layers, at most ${maxVars}`);
+    const n = new TextEncoder().encode(p.formula || '').length, max = this.config.formula_max_bytes;
+    if (n > max) throw new TesseraError(`formula is ${n} bytes long, at most ${max} are allowed`, { pos: [max, n] });
     if (p.colormap !== undefined && p.colormap !== null && !['string', 'object'].includes(typeof p.colormap)) throw new TesseraError('colormap: a name, JSON or an object is needed');
   }
 
@@ -365,7 +430,7 @@ export class Tessera extends EventTarget {
     // source is not re-keyed for them, its tiles on screen keep their pixels (docs/clients.md).
     const failed = (e) => {
       if ((e && e.name === 'AbortError') || e === bad()) throw e;
-      return tileCanvas(loader.params);
+      return tileCanvas(this, loader.params);
     };
     const source = new ImageTile({ ...options, loader: (z, x, y, opts) => loader(z, x, y, opts).catch(failed) });
     const key = source.getKey();

@@ -3,11 +3,11 @@
 // and every method of Tessera). A URL import needs a `paths` entry or a `declare module`
 // (docs/clients.md).
 
-/** The longest formula accepted, in UTF-8 bytes (the server's). */
+/** The longest formula a server accepts by default, in UTF-8 bytes (a connection checks its server's, config.formula_max_bytes). */
 export declare const MAX_FORMULA: number;
 /** The longest layers binding accepted, in characters. */
 export declare const MAX_LAYERS: number;
-/** The deepest zoom the server answers. */
+/** The deepest zoom a server answers by default (a connection checks its server's, config.max_zoom). */
 export declare const MAX_ZOOM: number;
 
 /** An error of Tessera: the server's JSON error or a render's, with its formula span if any. */
@@ -39,7 +39,7 @@ export interface Params {
   entries?: string[];
   alpha?: boolean;
   enhance?: { color?: number; contrast?: number; brightness?: number; sharpness?: number };
-  /** The canvas of a tile without data (256). */
+  /** The canvas of a tile without data (default: the server's config.tile_size). */
   tileSize?: number;
 }
 
@@ -54,6 +54,24 @@ export interface ConnectOptions {
   cacheBytes?: number;
   /** The largest raw tile accepted (64 MiB, the most). */
   maxTileBytes?: number;
+}
+
+/** A server's settings, its GET config (docs/api.md): connect() reads them once per page and server. */
+export interface ServerConfig {
+  private_reads: boolean;
+  /** Its tiles' pixels a side (RASTER_TILESIZE): the size of an empty tile. */
+  tile_size: number;
+  /** The deepest zoom of a tile address. */
+  max_zoom: number;
+  export_max_pixels: number;
+  export_max_zoom: number;
+  stats_max_tiles: number;
+  /** The longest formula, in UTF-8 bytes. */
+  formula_max_bytes: number;
+  /** The most variables of a layers binding. */
+  max_variables: number;
+  ingest_max_zoom: number;
+  upload_max_bytes: number;
 }
 
 /** A render's pixels, or a render's error. */
@@ -87,9 +105,11 @@ export type MapLibreProtocol = (
 
 /** A connection to one server; errors also come as `error` events, once per message per params. */
 export declare class Tessera extends EventTarget {
-  constructor(base: string | URL, api: object, options?: ConnectOptions);
+  constructor(base: string | URL, api: object, options?: ConnectOptions, config?: Partial<ServerConfig>);
   /** The raster routes' URL, ending in '/'. */
   readonly base: string;
+  /** The server's settings (GET config), whose limits the kit checks. */
+  readonly config: Readonly<ServerConfig>;
   /** Requests for raw tiles and renders so far. */
   readonly stats: { bandFetches: number; renders: number };
   /** Tile z/x/y rendered in the browser; rejects with a TesseraError (or an AbortError). */
@@ -112,5 +132,5 @@ export declare class Tessera extends EventTarget {
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
 
-/** Connects to a Tessera server's raster routes, loading the WebAssembly core once per page. */
+/** Connects to a Tessera server's raster routes, loading the WebAssembly core once per page and the server's GET config once per page and server. */
 export declare function connect(base: string | URL, options?: ConnectOptions): Promise<Tessera>;

@@ -1032,6 +1032,70 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
 }
 
 {
+  // A server of other settings than the defaults (its GET config answered here): the kit
+  // assumed the defaults (256-pixel tiles, 4096-byte formulas, zoom 30) and counted no variables.
+  const settings = { private_reads: false, tile_size: 512, max_zoom: 20, export_max_pixels: 100000000, export_max_zoom: 24, stats_max_tiles: 4096,
+    formula_max_bytes: 64, max_variables: 2, ingest_max_zoom: 19, upload_max_bytes: 2147483648 };
+  const cors = { 'Access-Control-Allow-Origin': '*' };
+  const { p, log } = await open('own-go.html', (page) => page.route(`${tessera}/raster/config`,
+    (route) => route.fulfill({ status: 200, headers: { ...cors, 'Content-Type': 'application/json' }, body: JSON.stringify(settings) })));
+  await p.route((u) => u.pathname.endsWith('/algebra/13/1/1.msgpack'), (route) => route.fulfill({ status: 204, headers: cors }));
+  const kit = `${tessera}/tessera.js`, raster = `${tessera}/raster/`;
+  const params = { layers: 'r:2=scene,n:3=scene', formula: '(n-r)/(n+r)', colormap: 'RdYlGn' };
+  await check('kit: connect() reads the server\'s GET config once per server, and checks its limits and sizes empty tiles by it', async () => {
+    const r = await p.evaluate(async ({ kit, raster, params }) => {
+      const { connect } = await import(kit);
+      const [a, b] = await Promise.all([connect(raster), connect(raster)]);
+      const c = await connect(raster.slice(0, -1)); // the same routes without their '/'
+      const events = [];
+      a.addEventListener('error', (e) => events.push(e.detail.message));
+      const fail = (pr) => pr.then(() => null, (e) => e.message);
+      const empty = await a.tile(13, 1, 1, params);
+      const fetches = a.stats.bandFetches;
+      return {
+        configs: [a.config, b.config, c.config],
+        empty: [empty.width, empty.height],
+        long: await fail(a.tile(13, 4347, 2842, { ...params, formula: 'r+'.repeat(32) + 'r' })),
+        vars: await fail(a.tile(13, 4347, 2842, { ...params, layers: 'r:2=scene,n:3=scene,g:1=scene', formula: 'r' })),
+        deep: await fail(a.tile(21, 0, 0, params)),
+        setParams: (() => { try { a.openlayersLoader(params).set({ layers: 'a=scene,b=scene,c=scene' }); return null; } catch (e) { return e.message; } })(),
+        fetches: a.stats.bandFetches - fetches, events,
+      };
+    }, { kit, raster, params });
+    const configs = log.requests.filter((u) => new URL(u).pathname === '/raster/config');
+    assert.deepEqual(configs, [`${tessera}/raster/config`], 'GET config: not one request for three connections');
+    for (const c of r.configs) assert.deepEqual(c, settings);
+    assert.deepEqual(r.empty, [512, 512], 'an empty tile is not of the server\'s tile_size');
+    assert.equal(r.long, 'formula is 65 bytes long, at most 64 are allowed');
+    assert.equal(r.vars, 'layers: 3 layers, at most 2');
+    assert.equal(r.deep, 'tile 21/0/0: no such tile');
+    assert.equal(r.setParams, 'layers: 3 layers, at most 2');
+    assert.equal(r.fetches, 0, 'refused params were fetched');
+    assert.deepEqual(r.events, [r.long, r.vars, r.deep]);
+    // The kit's words are the server's (its limit is 16).
+    const q = new URLSearchParams({ layers: Array.from({ length: 17 }, (_, i) => `v${i}=scene`).join(','), formula: 'v0' });
+    const res = await fetch(`${tessera}/raster/algebra/13/4347/2842.png?${q}`);
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error, 'layers: 17 layers, at most 16');
+  });
+  await check('kit: connect() to routes whose GET config fails rejects naming it, and the next connect() asks again', async () => {
+    const missing = `${tessera}/nothing/`;
+    const r = await p.evaluate(async ({ kit, missing }) => {
+      const { connect } = await import(kit);
+      const fail = () => connect(missing).then(() => null, (e) => ({ name: e.name, message: e.message, status: e.status }));
+      return [await fail(), await fail()];
+    }, { kit, missing });
+    console.log(`  ${r[0].message}`);
+    assert.equal(r[0].name, 'TesseraError');
+    assert.equal(r[0].status, 404);
+    assert.match(r[0].message, new RegExp(`^${tessera}/nothing/config: `));
+    assert.deepEqual(r[1], r[0]);
+    assert.equal(log.requests.filter((u) => u === `${missing}config`).length, 2, 'a failed config was kept');
+  });
+  await p.close();
+}
+
+{
   // A fresh page: the kit's core is not loaded yet. Its fallback to bytes fetched the module a
   // second time on any failure: a server that does not answer, a 404, a wrong type.
   const { p, log } = await open('own-go.html');
