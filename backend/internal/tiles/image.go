@@ -303,6 +303,15 @@ func (s *Service) image(ctx context.Context, j *job, c Client) *Response {
 	for _, v := range j.vars {
 		names[v.Name] = true
 	}
+	if j.scale > 1 {
+		layers := make([]catalog.Layer, len(j.vars))
+		for i, v := range j.vars {
+			layers[i] = v.layer
+		}
+		if err := checkScaledBytes("scale", layers, s.cfg.TileSize, j.scale); err != nil {
+			return s.fail(ctx, j.kind, err)
+		}
+	}
 	if j.formula != "" {
 		p, err := s.program(j.formula)
 		if err != nil {

@@ -498,7 +498,7 @@ func (s *Service) tileJSONFor(src tileSource, base string) TileJSON {
 func (s *Service) LayerTileJSON(ctx context.Context, ref string, q url.Values, c Client) *Response {
 	src, err := s.layerSource(ctx, ref, q)
 	if err == nil {
-		src, err = src.withTileScale()
+		src, err = src.withTileScale(s.cfg.TileSize)
 	}
 	if err != nil {
 		return s.fail(ctx, "tilejson", err)
@@ -520,7 +520,7 @@ func tileJSONResponse(tj TileJSON, c Client) *Response {
 func (s *Service) AlgebraTileJSON(ctx context.Context, q url.Values, c Client) *Response {
 	src, err := s.algebraSource(ctx, q)
 	if err == nil {
-		src, err = src.withTileScale()
+		src, err = src.withTileScale(s.cfg.TileSize)
 	}
 	if err != nil {
 		return s.fail(ctx, "tilejson", err)

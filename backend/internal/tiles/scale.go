@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/shared/raster"
+	"github.com/tessera-gis/tessera/shared/rawtile"
 	"github.com/tessera-gis/tessera/shared/tile"
 )
 
@@ -49,6 +51,57 @@ func checkScale(t tile.ZXY, scale int) error {
 		return paramErr("scale", "@%dx of zoom %d reads zoom %d, deeper than %d", scale, t.Z, z, tile.MaxZoom)
 	}
 	return nil
+}
+
+// MaxScaledBytes bounds what a scaled tile (@2x, @4x) holds while it is made, counted per
+// pixel of the answer: every band of each of its layers as stored (a stored tile is read
+// whole, all its bands) and 8 bytes for each variable (its value as the formula reads it, a
+// float64). Past it the request is a 400. At RASTER_TILESIZE 256 it takes @4x of four Float64
+// layers and @2x of sixteen; its value is a .msgpack answer's limit (rawtile.MaxSize), so a
+// scaled .msgpack is always one the browser's decoder reads. Why: a scaled tile reads
+// scale² times an @1x tile's pixels, and @4x over sixteen Float64 layers held some 400 MB
+// for one request (eight at once 1.9 GB, a MapLibre map's worth of tiles); an @1x tile is not
+// bounded so, its cost being the layers' own.
+const MaxScaledBytes = rawtile.MaxSize
+
+// scaledBytes is what a tile of size pixels a side at scale holds per MaxScaledBytes, for the
+// layers of its variables (one entry a variable, the same layer repeated as often as it is
+// named).
+func scaledBytes(layers []catalog.Layer, size, scale int) int64 {
+	var perPixel int64
+	seen := map[int64]bool{}
+	for _, l := range layers {
+		perPixel += 8
+		if seen[l.ID] {
+			continue
+		}
+		seen[l.ID] = true
+		for _, b := range l.Bands {
+			perPixel += int64(b.Type.Size())
+		}
+	}
+	side := int64(size) * int64(scale)
+	return side * side * perPixel
+}
+
+// checkScaledBytes refuses a scale above 1 whose tile would hold more than MaxScaledBytes
+// (scaledBytes): an error for param (the URL's scale, TileJSON's tile_scale) naming what the
+// tile would hold and what to change.
+func checkScaledBytes(param string, layers []catalog.Layer, size, scale int) error {
+	if scale <= 1 {
+		return nil
+	}
+	n := scaledBytes(layers, size, scale)
+	if n <= MaxScaledBytes {
+		return nil
+	}
+	distinct := map[int64]bool{}
+	for _, l := range layers {
+		distinct[l.ID] = true
+	}
+	side := size * scale
+	return paramErr(param, "@%dx would hold %d MiB (%d×%d pixels, each with the stored bands of %d layer(s) and 8 bytes for each of %d variable(s)), more than the %d MiB a scaled tile may hold: use a lower scale or fewer layers",
+		scale, (n+1<<20-1)>>20, side, side, len(distinct), len(layers), MaxScaledBytes>>20)
 }
 
 // errNoChild says a child of a scaled tile is missing for a layer band without nodata: no
@@ -145,9 +198,10 @@ func stitch(parts []*raster.Band, n int) (*raster.Band, error) {
 
 // withTileScale reads a TileJSON request's tile_scale (TiTiler's name for it): 2 or 4 make
 // the document's tile URLs ask for @2x or @4x tiles and its tileSize that many times
-// RASTER_TILESIZE, for MapLibre's 512-pixel sources and high-density screens. The parameter
-// itself leaves the tile URLs' query.
-func (src tileSource) withTileScale() (tileSource, error) {
+// RASTER_TILESIZE (size), for MapLibre's 512-pixel sources and high-density screens. The
+// parameter itself leaves the tile URLs' query. A scale whose tiles would be refused
+// (checkScaledBytes) is refused here, rather than on every tile.
+func (src tileSource) withTileScale(size int) (tileSource, error) {
 	v := src.query.Get("tile_scale")
 	if v == "" {
 		return src, nil
@@ -155,6 +209,9 @@ func (src tileSource) withTileScale() (tileSource, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > MaxScale || n&(n-1) != 0 {
 		return src, paramErr("tile_scale", "%q: use 1, 2 or 4", clip(v))
+	}
+	if err := checkScaledBytes("tile_scale", src.layers, size, n); err != nil {
+		return src, err
 	}
 	src.scale, src.query = n, cloneWithout(src.query, "tile_scale")
 	return src, nil

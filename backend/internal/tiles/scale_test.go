@@ -242,3 +242,54 @@ func TestTileJSONScale(t *testing.T) {
 		}
 	}
 }
+
+// TestScaledTileBound: a scaled tile past MaxScaledBytes is a 400 naming the bound, on both
+// tile routes and in every format, and TileJSON refuses the tile_scale whose tiles would be
+// refused; @1x is not bounded so. Ramp is one Float32 band: at @4x (1024×1024 pixels) seven
+// variables of it hold 60 MiB, eight 68 MiB. Without the bound the eight were rendered.
+func TestScaledTileBound(t *testing.T) {
+	e := setup(t)
+	layers := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("v" + strconv.Itoa(i) + "=ramp")
+		}
+		return "layers=" + b.String() + "&formula=v0"
+	}
+	for _, ext := range []string{"png", "jpg", "tif", "msgpack"} {
+		r := e.scaled(t, "", tilestest.Parent, "4x", ext, layers(8), tiles.Client{})
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body),
+			`"error":"scale: @4x would hold 68 MiB (1024×1024 pixels, each with the stored bands of 1 layer(s) and 8 bytes for each of 8 variable(s)), more than the 64 MiB a scaled tile may hold: use a lower scale or fewer layers"`) {
+			t.Errorf("@4x.%s of 8 variables: %d %s", ext, r.Status, r.Body)
+		}
+		if r.Header.Get("ETag") != "" {
+			t.Errorf("@4x.%s of 8 variables has an ETag", ext)
+		}
+	}
+	for _, tc := range []struct{ scale, query string }{{"4x", layers(7)}, {"2x", layers(16)}, {"1x", layers(16)}} {
+		if r := e.scaled(t, "", tilestest.Parent, tc.scale, "png", tc.query, tiles.Client{}); r.Status != http.StatusOK {
+			t.Errorf("@%s of %s: %d %s", tc.scale, tc.query, r.Status, r.Body)
+		}
+	}
+	if r := e.scaled(t, "ramp", tilestest.Parent, "4x", "png", "", tiles.Client{}); r.Status != http.StatusOK {
+		t.Errorf("tile route @4x: %d %s", r.Status, r.Body)
+	}
+
+	c := tiles.Client{BaseURL: "http://tessera.test/raster/"}
+	for _, tc := range []struct {
+		scale, query string
+		status       int
+	}{{"4", layers(8), http.StatusBadRequest}, {"4", layers(7), http.StatusOK}, {"2", layers(16), http.StatusOK}} {
+		q, err := url.ParseQuery(tc.query + "&tile_scale=" + tc.scale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.svc.AlgebraTileJSON(context.Background(), q, c)
+		if r.Status != tc.status || (tc.status == http.StatusBadRequest && !strings.Contains(string(r.Body), `"error":"tile_scale: @4x would hold 68 MiB`)) {
+			t.Errorf("algebra.json?tile_scale=%s&%s: %d %s", tc.scale, tc.query, r.Status, r.Body)
+		}
+	}
+}
