@@ -36,6 +36,10 @@ type ClientConfig struct {
 	FormulaMaxBytes int `json:"formula_max_bytes"`
 	// MaxVariables is the most variables one layers= binding may name.
 	MaxVariables int `json:"max_variables"`
+	// ScaledTileMaxBytes bounds what an @2x or @4x tile holds while it is made, per pixel of
+	// the answer every stored band of each of its layers and 8 bytes a variable
+	// (tiles.MaxScaledBytes).
+	ScaledTileMaxBytes int64 `json:"scaled_tile_max_bytes"`
 	// IngestMaxZoom is the deepest max_zoom an upload may ask for (TESSERA_MAX_INGEST_ZOOM).
 	IngestMaxZoom int `json:"ingest_max_zoom"`
 	// UploadMaxBytes bounds one uploaded file (TESSERA_MAX_UPLOAD).
@@ -51,16 +55,17 @@ func (s *Server) clientConfig() ClientConfig {
 		tc = s.svc.Config()
 	}
 	return ClientConfig{
-		PrivateReads:    s.cfg.PrivateReads,
-		TileSize:        tc.TileSize,
-		MaxZoom:         tile.MaxZoom,
-		ExportMaxPixels: tc.ExportMaxPixels,
-		ExportMaxZoom:   catalog.MaxParseZoom,
-		StatsMaxTiles:   tc.StatsMaxTiles,
-		FormulaMaxBytes: formula.MaxSource,
-		MaxVariables:    tiles.MaxLayers,
-		IngestMaxZoom:   *s.cfg.MaxZoom,
-		UploadMaxBytes:  s.cfg.MaxUpload,
+		PrivateReads:       s.cfg.PrivateReads,
+		TileSize:           tc.TileSize,
+		MaxZoom:            tile.MaxZoom,
+		ExportMaxPixels:    tc.ExportMaxPixels,
+		ExportMaxZoom:      catalog.MaxParseZoom,
+		StatsMaxTiles:      tc.StatsMaxTiles,
+		FormulaMaxBytes:    formula.MaxSource,
+		MaxVariables:       tiles.MaxLayers,
+		ScaledTileMaxBytes: tiles.MaxScaledBytes,
+		IngestMaxZoom:      *s.cfg.MaxZoom,
+		UploadMaxBytes:     s.cfg.MaxUpload,
 	}
 }
 

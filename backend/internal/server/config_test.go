@@ -16,7 +16,7 @@ import (
 // defaultConfig is GET config's answer for a server and tile service with every default (the
 // test servers' upload limit, 1 MiB, aside).
 var defaultConfig = server.ClientConfig{PrivateReads: false, TileSize: 256, MaxZoom: 30, ExportMaxPixels: 10000 * 10000,
-	ExportMaxZoom: 24, StatsMaxTiles: 4096, FormulaMaxBytes: 4096, MaxVariables: 16, IngestMaxZoom: 19, UploadMaxBytes: 1 << 20}
+	ExportMaxZoom: 24, StatsMaxTiles: 4096, FormulaMaxBytes: 4096, MaxVariables: 16, ScaledTileMaxBytes: 64 << 20, IngestMaxZoom: 19, UploadMaxBytes: 1 << 20}
 
 // TestConfigValues: GET config reports the configuration the server and its tile service
 // were built with, their defaults filled in. It needs no store.
@@ -60,7 +60,8 @@ func TestConfigValues(t *testing.T) {
 // TestConfig: GET config against the real store, on a server with the defaults and on one
 // with another export limit and private reads. It is public (no token even with private reads,
 // whose other reads are refused), has CORS as every route, an ETag of its bytes with no-cache
-// and a 304 for a client that has them, and its export limit is the one the export applies.
+// and a 304 for a client that has them, and its export limit and scaled tiles' bound are the
+// ones the export and the tiles apply.
 func TestConfig(t *testing.T) {
 	get := func(t *testing.T, e *env, method string, header map[string]string) (*http.Response, []byte) {
 		t.Helper()
@@ -120,6 +121,13 @@ func TestConfig(t *testing.T) {
 			m := regexp.MustCompile(`more than RASTER_EXPORT_MAX_PIXELS \((\d+)\)`).FindSubmatch(b)
 			if r.StatusCode != http.StatusBadRequest || m == nil || string(m[1]) != fmt.Sprint(got.ExportMaxPixels) {
 				t.Errorf("export past the limit %d: %d %s", got.ExportMaxPixels, r.StatusCode, b)
+			}
+			// A scaled tile past the reported bound likewise: @4x of eight variables of ramp
+			// (one Float32 band) would hold 68 MiB.
+			r, b = e.do(t, call{path: "/raster/algebra/4/8/5@4x.png?layers=a=ramp,b=ramp,c=ramp,d=ramp,e=ramp,f=ramp,g=ramp,h=ramp&formula=a", header: auth})
+			m = regexp.MustCompile(`would hold 68 MiB .*, more than the (\d+) MiB a scaled tile may hold`).FindSubmatch(b)
+			if r.StatusCode != http.StatusBadRequest || m == nil || string(m[1]) != fmt.Sprint(got.ScaledTileMaxBytes>>20) {
+				t.Errorf("@4x past the bound %d: %d %s", got.ScaledTileMaxBytes, r.StatusCode, b)
 			}
 		})
 	}
