@@ -566,8 +566,10 @@ function exportName(formula) {
 
 /**
  * The current view's URLs for other tools: the XYZ PNG template, TileJSON and WMTS
- * capabilities (the server-PNG mode's query, pngQuery), and the export of the map's view; or
- * {off} saying why there are none.
+ * capabilities (the server-PNG mode's query, pngQuery), the @2x template and the TileJSON of
+ * its tiles (tile_scale=2: the same area in twice the pixels a side, for MapLibre's 512-pixel
+ * sources and high-density screens), and the export of the map's view; or {off} saying why
+ * there are none.
  */
 function useURLs() {
   if (!bindings().length) return { off: 'Bind a layer to a variable for these URLs.' };
@@ -575,7 +577,9 @@ function useURLs() {
   const v = view(), q = pngQuery(v), origin = window.location.origin;
   const out = {
     xyz: origin + pngURL({ z: '{z}', x: '{x}', y: '{y}' }, v),
+    xyz2x: origin + pngURL({ z: '{z}', x: '{x}', y: '{y}@2x' }, v),
     tilejson: origin + algebraRouteURL('algebra.json', q),
+    tilejson2x: origin + algebraRouteURL('algebra.json', q, { tile_scale: 2 }),
     wmts: origin + algebraRouteURL('algebra/WMTSCapabilities.xml', q),
   };
   const bbox = viewBBox();
@@ -591,13 +595,15 @@ function updateUse() {
   const u = useURLs(), off = $('#use-off'), a = $('#use-download');
   off.hidden = !u.off;
   off.textContent = u.off || '';
-  for (const k of ['xyz', 'tilejson', 'wmts']) {
+  for (const k of ['xyz', 'xyz2x', 'tilejson', 'tilejson2x', 'wmts']) {
     const box = $(`#use-${k}`);
     box.value = u[k] || '';
     box.disabled = !u[k];
     document.querySelector(`[data-copy="use-${k}"]`).disabled = !u[k];
   }
   $('#use-token').hidden = !state.privateReads;
+  // The @2x tiles' size: twice the server's tile_size (RASTER_TILESIZE).
+  if (state.config) for (const s of document.querySelectorAll('#use .px2x')) s.textContent = String(2 * state.config.tile_size);
   if (u.export) {
     a.href = u.export.url;
     a.dataset.filename = `${u.export.filename}.zip`;

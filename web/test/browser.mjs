@@ -72,6 +72,8 @@ async function useSection(p = page) {
     return {
       off: off.hidden ? null : off.textContent,
       xyz: $('#use-xyz').value, tilejson: $('#use-tilejson').value, wmts: $('#use-wmts').value,
+      xyz2x: $('#use-xyz2x').value, tilejson2x: $('#use-tilejson2x').value,
+      names: [...document.querySelectorAll('#use .use-url .name')].map((e) => e.textContent),
       disabled: [...document.querySelectorAll('#use input, #use button')].map((e) => e.disabled),
       download: { href: a.getAttribute('href'), filename: a.dataset.filename, text: a.textContent, disabled: a.getAttribute('aria-disabled') === 'true' },
       error: err.hidden ? null : err.textContent,
@@ -94,7 +96,10 @@ async function checkUseURLs() {
   const u = await useSection(), v = await page.evaluate(() => window.tesseraApp.view());
   assert.equal(u.off, null, `the section is off: ${u.off}`);
   assert.ok(u.disabled.every((d) => !d), 'a control of the section is disabled');
-  const paths = { xyz: '/raster/algebra/{z}/{x}/{y}.png', tilejson: '/raster/algebra.json', wmts: '/raster/algebra/WMTSCapabilities.xml' };
+  const paths = {
+    xyz: '/raster/algebra/{z}/{x}/{y}.png', tilejson: '/raster/algebra.json', wmts: '/raster/algebra/WMTSCapabilities.xml',
+    xyz2x: '/raster/algebra/{z}/{x}/{y}@2x.png', tilejson2x: '/raster/algebra.json',
+  };
   for (const [k, path] of Object.entries(paths)) {
     const url = new URL(u[k]);
     assert.equal(url.origin, origin, `${k}: ${u[k]}`);
@@ -108,6 +113,9 @@ async function checkUseURLs() {
     assert.ok(!u[k].includes(token), `${k} holds the token`);
   }
   assert.ok(u.xyz.startsWith(`${origin}/raster/algebra/{z}/{x}/{y}.png?`), `the template's placeholders are encoded: ${u.xyz}`);
+  assert.ok(u.xyz2x.startsWith(`${origin}/raster/algebra/{z}/{x}/{y}@2x.png?`), `the @2x template's placeholders are encoded: ${u.xyz2x}`);
+  assert.deepEqual(queryOf(u.xyz2x), queryOf(u.xyz), 'the @2x template\'s query');
+  assert.deepEqual(queryOf(u.tilejson2x), queryOf(`${u.tilejson}&tile_scale=2`), 'the @2x TileJSON\'s query');
   // The template filled with the central tile: the canvas's pixels, and server mode's bytes.
   const r = await compareWithServer(u.xyz);
   assert.ok(r.opaque > 1000, `${r.tile}: too little data (${r.opaque} opaque pixels)`);
@@ -136,7 +144,51 @@ async function checkUseURLs() {
   const tmpl = m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#34;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'");
   assert.equal(decodeURI(new URL(tmpl).pathname), '/raster/algebra/{TileMatrix}/{TileCol}/{TileRow}.png', tmpl);
   assert.deepEqual(queryOf(tmpl), queryOf(u.xyz), `the ResourceURL ${tmpl}`);
-  console.log(`  ${u.xyz}\n  ${r.tile}: ${r.opaque} opaque pixels, ${r.diff} differ; TileJSON and WMTS over the same query`);
+  // @2x: the central tile from the @2x template is twice the server's tile size a side, and
+  // each quarter of it is pixel for pixel the tile a zoom deeper from the XYZ template.
+  const size = (await page.evaluate(() => window.tesseraApp.state.config)).tile_size;
+  const fill = (tmpl, z, x, y) => tmpl.replace('{z}', z).replace('{x}', x).replace('{y}', y);
+  const x2 = await page.evaluate(async ({ big, kids }) => {
+    const decode = async (url) => {
+      const res = await fetch(url);
+      if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+      const bmp = await createImageBitmap(await res.blob(), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+      const oc = new OffscreenCanvas(bmp.width, bmp.height), ctx = oc.getContext('2d');
+      ctx.drawImage(bmp, 0, 0);
+      return { w: bmp.width, h: bmp.height, type: res.headers.get('content-type'), data: ctx.getImageData(0, 0, bmp.width, bmp.height).data };
+    };
+    const b = await decode(big), out = { w: b.w, h: b.h, type: b.type, kids: [] };
+    for (const k of kids) {
+      const c = await decode(k.url), half = b.w / 2;
+      let diff = 0, opaque = 0;
+      for (let y = 0; y < c.h; y++) {
+        for (let x = 0; x < c.w; x++) {
+          const i = 4 * (y * c.w + x), j = 4 * ((k.dy * half + y) * b.w + k.dx * half + x);
+          if (c.data[i] !== b.data[j] || c.data[i + 1] !== b.data[j + 1] || c.data[i + 2] !== b.data[j + 2] || c.data[i + 3] !== b.data[j + 3]) diff++;
+          if (c.data[i + 3] === 255) opaque++;
+        }
+      }
+      out.kids.push({ w: c.w, h: c.h, diff, opaque });
+    }
+    return out;
+  }, {
+    big: fill(u.xyz2x, z, x, y),
+    kids: [[0, 0], [1, 0], [0, 1], [1, 1]].map(([dx, dy]) => ({ dx, dy, url: fill(u.xyz, Number(z) + 1, 2 * Number(x) + dx, 2 * Number(y) + dy) })),
+  });
+  assert.deepEqual([x2.w, x2.h, x2.type], [2 * size, 2 * size, 'image/png'], `${fill(u.xyz2x, z, x, y)}: not a ${2 * size}-pixel PNG`);
+  for (const k of x2.kids) assert.deepEqual([k.w, k.h, k.diff], [size, size, 0], `a quarter of the @2x tile ${r.tile} is not the XYZ tile a zoom deeper: ${JSON.stringify(x2.kids)}`);
+  assert.ok(x2.kids.reduce((a, k) => a + k.opaque, 0) > 1000, `the @2x tile has too little data: ${JSON.stringify(x2.kids)}`);
+  // The @2x TileJSON: its tiles are the @2x template, of twice the tile size.
+  const tj2 = await fetch(u.tilejson2x);
+  assert.equal(tj2.status, 200, u.tilejson2x);
+  const doc2 = await tj2.json();
+  assert.equal(doc2.tileSize, 2 * size);
+  assert.equal(doc2.tiles.length, 1);
+  const t2 = new URL(doc2.tiles[0]), want2 = new URL(u.xyz2x);
+  assert.equal(`${t2.origin}${decodeURI(t2.pathname)}`, `${want2.origin}${decodeURI(want2.pathname)}`, `the @2x TileJSON's tiles ${doc2.tiles[0]}`);
+  assert.deepEqual(queryOf(doc2.tiles[0]), queryOf(u.xyz2x), `the @2x TileJSON's tiles ${doc2.tiles[0]}`);
+  assert.ok(u.names.some((n) => n.includes(`@2x, ${2 * size} pixels a side`)) && u.names.some((n) => n.includes(`tileSize ${2 * size}`)), `the @2x names: ${u.names}`);
+  console.log(`  ${u.xyz}\n  ${r.tile}: ${r.opaque} opaque pixels, ${r.diff} differ; TileJSON and WMTS over the same query; its @2x tile ${x2.w}×${x2.h}, its quarters the tiles a zoom deeper (${x2.kids.map((k) => k.opaque).join(', ')} opaque pixels)`);
   return u;
 }
 
@@ -533,8 +585,8 @@ await check('a bad formula shows the error with the server\'s position', async (
 await check('with a bad formula "Use this map" is disabled and says why', async () => {
   const u = await useSection();
   assert.match(u.off || '', /formula has an error/);
-  assert.deepEqual([u.xyz, u.tilejson, u.wmts], ['', '', '']);
-  assert.ok(u.disabled.length === 6 && u.disabled.every((d) => d), `controls ${u.disabled}`);
+  assert.deepEqual([u.xyz, u.xyz2x, u.tilejson, u.tilejson2x, u.wmts], ['', '', '', '', '']);
+  assert.ok(u.disabled.length === 10 && u.disabled.every((d) => d), `controls ${u.disabled}`);
   assert.deepEqual([u.download.href, u.download.disabled], [null, true]);
 });
 

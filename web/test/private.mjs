@@ -47,12 +47,13 @@ await check('with the token the page starts and renders tiles in the browser', a
 await check('"Use this map" says its URLs need a token (not in them), and its download sends the page\'s', async () => {
   const use = () => page.evaluate(() => ({
     note: !document.querySelector('#use-token').hidden,
-    urls: ['#use-xyz', '#use-tilejson', '#use-wmts'].map((s) => document.querySelector(s).value).concat(document.querySelector('#use-download').href),
+    urls: ['#use-xyz', '#use-tilejson', '#use-wmts', '#use-xyz2x', '#use-tilejson2x'].map((s) => document.querySelector(s).value).concat(document.querySelector('#use-download').href),
   }));
   const u = await use();
   assert.equal(u.note, true, 'no token note');
   for (const url of u.urls) assert.ok(url.startsWith(base) && !url.includes(token), `URL ${url}`);
   assert.equal((await fetch(u.urls[1])).status, 401, 'the TileJSON URL answers without a token');
+  assert.equal((await fetch(u.urls[4])).status, 401, 'the @2x TileJSON URL answers without a token');
   // The download: a plain link would have had the server's 401 (no token): it is the zip.
   const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click('#use-download')]);
   const { readFileSync } = await import('node:fs');
