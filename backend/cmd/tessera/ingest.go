@@ -455,11 +455,17 @@ func databaseURL() string {
 
 // openDSN opens the store of dsn with opts, giving it 30 seconds; on failure it prints why
 // and returns a nil store and the exit code: 2 for a DATABASE_URL that cannot be read, 1 for
-// a database that does not answer.
+// a database that does not answer or a ctx ended first (a signal: it says it was
+// interrupted).
 func openDSN(ctx context.Context, cmd, dsn string, stderr io.Writer, opts ...pgstore.Option) (*pgstore.Store, int) {
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := pgstore.Open(openCtx, dsn, opts...)
+	if err != nil && ctx.Err() != nil {
+		// A signal, not the database: its advice would mislead.
+		fmt.Fprintf(stderr, "tessera %s: interrupted while opening the database (%v)\n", cmd, err)
+		return nil, 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera %s: %v\n(set DATABASE_URL, or run scripts/services.sh to start the default database)\n", cmd, err)
 		if errors.Is(err, pgstore.ErrDSN) {
@@ -471,8 +477,9 @@ func openDSN(ctx context.Context, cmd, dsn string, stderr io.Writer, opts ...pgs
 }
 
 // openMigrated is openDSN, then the migrations; when they fail it closes the store, prints
-// why and returns exit code 1. serve, ingest, worker and withStore's commands all migrate
-// through it, so a failure reads the same in each: "tessera CMD: pgstore: migrate: …".
+// why (that it was interrupted, when ctx ended first) and returns exit code 1. serve, ingest,
+// worker and withStore's commands all migrate through it, so a failure reads the same in
+// each: "tessera CMD: pgstore: migrate: …".
 func openMigrated(ctx context.Context, cmd, dsn string, stderr io.Writer, opts ...pgstore.Option) (*pgstore.Store, int) {
 	st, code := openDSN(ctx, cmd, dsn, stderr, opts...)
 	if st == nil {
@@ -480,7 +487,13 @@ func openMigrated(ctx context.Context, cmd, dsn string, stderr io.Writer, opts .
 	}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
-		fmt.Fprintf(stderr, "tessera %s: %v\n", cmd, err)
+		if ctx.Err() != nil {
+			// Stopped by a signal: the store's error alone ("pgstore: migrate: lock: conn
+			// closed") did not say so.
+			fmt.Fprintf(stderr, "tessera %s: interrupted before the migrations finished (%v)\n", cmd, err)
+		} else {
+			fmt.Fprintf(stderr, "tessera %s: %v\n", cmd, err)
+		}
 		return nil, 1
 	}
 	return st, 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tessera-gis/tessera/backend/internal/pgstore"
 )
 
 // TestStoreCommandStopsOnSIGTERM: the commands that run through withStore (key, delete and
@@ -73,12 +76,33 @@ func TestStoreCommandStopsOnSIGTERM(t *testing.T) {
 
 	select {
 	case r := <-done:
-		if r.code != 1 || !strings.Contains(r.errText, "tessera key: ") {
-			t.Errorf("after SIGTERM: exit %d, stderr %q; want 1 and why", r.code, r.errText)
+		// It says that it was interrupted: the store's error alone ("pgstore: migrate: lock:
+		// conn closed") did not.
+		if r.code != 1 || !strings.HasPrefix(r.errText, "tessera key: interrupted before the migrations finished (pgstore: migrate: ") {
+			t.Errorf("after SIGTERM: exit %d, stderr %q; want 1 and that it was interrupted", r.code, r.errText)
 		}
 	case <-time.After(10 * time.Second):
 		tx.Rollback(ctx) // let the command finish
 		r := <-done
 		t.Errorf("tessera key list did not stop on SIGTERM: it finished when the lock went, exit %d, stderr %q", r.code, r.errText)
+	}
+}
+
+// TestOpenInterrupted: a store that does not open because a signal ended the context says it
+// was interrupted, not the advice for a database that does not answer ("set DATABASE_URL, or
+// run scripts/services.sh"), which it printed before.
+func TestOpenInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, open := range []func(context.Context, string, string, io.Writer, ...pgstore.Option) (*pgstore.Store, int){openDSN, openMigrated} {
+		var stderr strings.Builder
+		st, code := open(ctx, "key", pgstore.DefaultDSN, &stderr)
+		if st != nil {
+			st.Close()
+		}
+		if st != nil || code != 1 || !strings.HasPrefix(stderr.String(), "tessera key: interrupted while opening the database (") ||
+			strings.Contains(stderr.String(), "DATABASE_URL") {
+			t.Errorf("cancelled: store %v, exit %d, stderr %q", st != nil, code, stderr.String())
+		}
 	}
 }
