@@ -508,15 +508,12 @@ type emptyImages struct {
 	err       error
 }
 
-// blanks holds the emptyImages of each size asked for (RASTER_TILESIZE times a scale).
-var blanks sync.Map // int → *emptyImages
-
 // empty is the answer for a tile with no data here nor at any coarser zoom: a transparent
 // image of the server's tile size, RASTER_TILESIZE, times the job's scale (black for JPEG,
 // all-nodata for TIFF), and 204 for .msgpack.
 func (s *Service) empty(j *job) (*Response, error) {
 	size := s.cfg.TileSize * max(1, j.scale)
-	v, _ := blanks.LoadOrStore(size, &emptyImages{})
+	v, _ := s.blanks.LoadOrStore(size, &emptyImages{})
 	e := v.(*emptyImages)
 	e.once.Do(func() {
 		img := image.NewNRGBA(image.Rect(0, 0, size, size))

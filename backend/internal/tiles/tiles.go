@@ -161,6 +161,9 @@ type Service struct {
 	// layers and styles keep resolved layer references and legends' colormaps for LayerTTL.
 	layers *ttlMap[string, catalog.Layer]
 	styles *ttlMap[string, resolvedStyle]
+	// blanks holds the answers for tiles with no data, made once for each size asked for
+	// (RASTER_TILESIZE times a scale): int → *emptyImages.
+	blanks sync.Map
 	// sessionCC is the Cache-Control of answers coloured by a session colormap
 	// (sessionCacheControlFor cfg.CacheControl).
 	sessionCC string
