@@ -485,10 +485,14 @@ func lonLatBounds(e [4]float64, ok bool) [4]float64 {
 	return [4]float64{w, sth, east, n}
 }
 
+// tileJSONFor is the TileJSON of src under base. With a tile_scale its maxzoom is the
+// layers' less log2(scale): an @2x tile holds the pixels of the zoom below it, so the
+// layers' own pixels end one zoom earlier (MapLibre over-zooms in the browser past it,
+// rather than asking the server for tiles cut from coarser ones).
 func (s *Service) tileJSONFor(src tileSource, base string) TileJSON {
 	tj := TileJSON{TileJSON: "3.0.0", Name: src.name, Description: src.desc, Scheme: "xyz",
 		Tiles: []string{src.tileURL(base, "{z}", "{x}", "{y}")}, TileSize: s.cfg.TileSize * max(1, src.scale),
-		MaxZoom: src.maxZoom(), Bounds: lonLatBounds(src.extent())}
+		MaxZoom: max(0, src.maxZoom()-scaleLevels(src.scale)), Bounds: lonLatBounds(src.extent())}
 	tj.Center = [3]float64{(tj.Bounds[0] + tj.Bounds[2]) / 2, (tj.Bounds[1] + tj.Bounds[3]) / 2, float64(max(0, tj.MaxZoom-3))}
 	return tj
 }

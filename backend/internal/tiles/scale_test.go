@@ -229,15 +229,19 @@ func TestTileJSONScale(t *testing.T) {
 		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &tj) != nil {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		if len(tj.Tiles) != 1 || tj.Tiles[0] != tc.want || tj.TileSize != 512 {
-			t.Errorf("tiles %q, tileSize %d; want %q, 512", tj.Tiles, tj.TileSize, tc.want)
+		// The layer's max zoom is 4 (tilestest.Home): its pixels are in @2x tiles of zoom 3.
+		if len(tj.Tiles) != 1 || tj.Tiles[0] != tc.want || tj.TileSize != 512 || tj.MaxZoom != 3 {
+			t.Errorf("tiles %q, tileSize %d, maxzoom %d; want %q, 512, 3", tj.Tiles, tj.TileSize, tj.MaxZoom, tc.want)
+		}
+		if r := tc.get(url.Values{"tile_scale": {"4"}}); !strings.Contains(string(r.Body), `"maxzoom":2,`) || !strings.Contains(string(r.Body), `"tileSize":1024`) {
+			t.Errorf("tile_scale=4: %s", r.Body)
 		}
 		for _, bad := range []string{"3", "8", "0", "x"} {
 			if r := tc.get(url.Values{"tile_scale": {bad}}); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "tile_scale") {
 				t.Errorf("tile_scale=%s: %d %s", bad, r.Status, r.Body)
 			}
 		}
-		if r := tc.get(url.Values{}); !strings.Contains(string(r.Body), `"tileSize":256`) || strings.Contains(string(r.Body), "@") {
+		if r := tc.get(url.Values{}); !strings.Contains(string(r.Body), `"tileSize":256`) || !strings.Contains(string(r.Body), `"maxzoom":4,`) || strings.Contains(string(r.Body), "@") {
 			t.Errorf("without tile_scale: %s", r.Body)
 		}
 	}
