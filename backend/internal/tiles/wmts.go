@@ -119,11 +119,14 @@ func wmtsFormat(q url.Values) error {
 // any case), which a WMTS client may add to the capabilities URL it is given (OWSLib adds
 // service=WMTS&request=GetCapabilities&version=1.0.0): no parameter of Tessera's, they would
 // otherwise be kept in every tile URL of the document (tile.png?request=GetCapabilities&…).
+//
+// TileJSON's tile_scale goes too: the document's tile matrices are of RASTER_TILESIZE tiles,
+// and a scale kept in the tile URLs' query would be ignored by the tiles anyway.
 func withoutOGCKeys(q url.Values) url.Values {
 	out := url.Values{}
 	for k, v := range q {
 		switch strings.ToLower(k) {
-		case "service", "request", "version":
+		case "service", "request", "version", "tile_scale":
 		default:
 			out[k] = v
 		}

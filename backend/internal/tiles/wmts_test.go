@@ -59,13 +59,14 @@ func TestWMTSTileSize(t *testing.T) {
 // TestWMTSOGCKeys pins the capabilities of a URL a client added the OGC key-value parameters
 // to (OWSLib adds service=WMTS&request=GetCapabilities&version=1.0.0): they were kept in
 // every tile URL of the document (….png?colormap=viridis&request=GetCapabilities&…); the
-// document is now the one of the URL without them, ETag included.
+// document is now the one of the URL without them, ETag included. TileJSON's tile_scale, which
+// a WMTS document's 256-pixel matrices cannot follow, is dropped likewise.
 func TestWMTSOGCKeys(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	c := tiles.Client{BaseURL: "http://h/raster/"}
 	ogc := func(q url.Values) url.Values {
-		out := url.Values{"SERVICE": {"WMTS"}, "request": {"GetCapabilities"}, "Version": {"1.0.0"}}
+		out := url.Values{"SERVICE": {"WMTS"}, "request": {"GetCapabilities"}, "Version": {"1.0.0"}, "tile_scale": {"2"}}
 		for k, v := range q {
 			out[k] = v
 		}
@@ -88,7 +89,7 @@ func TestWMTSOGCKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 			tmpl := doc.Layers[0].ResourceURLs[0].Template
-			if strings.Contains(strings.ToLower(tmpl), "request=") || strings.Contains(strings.ToLower(doc.MetadataURL.Href), "service=") {
+			if strings.Contains(strings.ToLower(tmpl), "request=") || strings.Contains(tmpl, "tile_scale") || strings.Contains(strings.ToLower(doc.MetadataURL.Href), "service=") {
 				t.Errorf("template %q, ServiceMetadataURL %q keep the OGC parameters", tmpl, doc.MetadataURL.Href)
 			}
 			if string(tt.kvp.Body) != string(tt.plain.Body) || tt.kvp.Header.Get("ETag") != tt.plain.Header.Get("ETag") {
