@@ -7,11 +7,11 @@
 // caller knows to be few (a discrete colormap's) as a palette PNG, one byte a pixel.
 //
 // Encode filters every row but the first with Up, straight from the RGBA rows 32 bytes at
-// a time, packing the differences to the colour type as it goes (an opaque grey image is
-// packed while scanGrey finds it grey), and compresses with this package's own deflate encoder
-// (deflate.go), which compares the next eight bytes with two candidates a position, the pixel
-// to the right in the row above and a one-entry hash table of eight-byte keys, and writes
-// each block with codes built for it (huffman.go).
+// a time, packing the differences to the colour type as it goes (a grey image, opaque or with
+// a tRNS key, is packed while scanGrey finds it grey), and compresses with this package's own
+// deflate encoder (deflate.go), which compares the next eight bytes with two candidates a
+// position, the pixel to the right in the row above and a one-entry hash table of eight-byte
+// keys, and writes each block with codes built for it (huffman.go).
 //
 // Why not image/png: it spends most of a tile's encode choosing among five filters for every
 // row, and in compress/flate. Why not github.com/klauspost/compress/flate at level 1, which
@@ -106,6 +106,13 @@ func Encode(w io.Writer, img *image.NRGBA) error {
 // Why grey: a single-band layer without a colormap renders grey, and one byte a pixel instead
 // of three (or two instead of four) is a third of the filtering and deflating, and a smaller
 // tile.
+//
+// A grey image whose pixels are opaque or transparent of one grey colour (k, k, k, 0), no
+// opaque pixel being grey k, is grey with a tRNS key (colour type 0, tRNS k; PNG
+// specification §11.3.2.1), one byte a pixel, rather than grey with alpha: a layer's grey
+// tile with nodata (transparent black) around its footprint, unless a pixel is black too:
+// bench_grey_nodata in 0.7× the time, 16209 → 12457 bytes (docs/benchmarks.md, "Session 9:
+// palette PNG").
 func (e *Encoder) Encode(w io.Writer, img *image.NRGBA) error {
 	return e.encode(w, img, false)
 }
@@ -118,16 +125,22 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 		return ErrTooLarge
 	}
 	var opaque, grey bool
-	// scanGrey packs an opaque grey image for deflate's path, which takes it when its packed
-	// row, one byte a pixel, fits in a block (below): not only when an RGBA row would.
+	// scanGrey packs a grey image for deflate's path, which takes it when its packed row,
+	// one byte a pixel, fits in a block (below): not only when an RGBA row would.
 	packGrey := !klauspost && width+1 <= blockBytes && width*height <= maxGreyPack
+	// A grey image with nodata, its pixels opaque or transparent of one colour (k, k, k, 0),
+	// no opaque pixel grey k: grey with a tRNS key k, packed.
+	keyed := false
+	var key uint32
 	if packGrey {
 		e.pix8 = grow(e.pix8, width*height)
-		opaque, grey = scanGrey(img, e.pix8)
+		var trans int
+		opaque, grey, key, trans = scanGrey(img, e.pix8)
+		keyed = !opaque && trans > 0
 	} else {
 		opaque, grey = scan(img)
 	}
-	bpp, colorType := pixelFormat(opaque, grey)
+	bpp, colorType := pixelFormat(opaque || keyed, grey)
 	n := width * bpp
 	e.raw = grow(e.raw, n)
 
@@ -143,7 +156,30 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	if err := e.writeHeader(w, width, height, colorType); err != nil {
 		return err
 	}
+	if keyed { // tRNS: the grey sample, 16 bits, that is transparent (PNG specification §11.3.2.1)
+		e.trns[0], e.trns[1] = 0, byte(key)
+		if err := e.writeChunk(w, "tRNS", e.trns[:2]); err != nil {
+			return err
+		}
+	}
 	return e.writeData(w, zdata)
+}
+
+// countByte returns how many bytes of g are b, eight at a time.
+func countByte(g []byte, b byte) int {
+	bb := uint64(b) * 0x01010101_01010101
+	n, i := 0, 0
+	for ; i+32 <= len(g); i += 32 {
+		s := g[i : i+32 : i+32]
+		n += 32 - nonzero(binary.LittleEndian.Uint64(s[:8])^bb) - nonzero(binary.LittleEndian.Uint64(s[8:16])^bb) -
+			nonzero(binary.LittleEndian.Uint64(s[16:24])^bb) - nonzero(binary.LittleEndian.Uint64(s[24:32])^bb)
+	}
+	for ; i < len(g); i++ {
+		if g[i] == b {
+			n++
+		}
+	}
+	return n
 }
 
 // writeHeader writes the PNG signature and the IHDR chunk of an 8-bit image (PNG
@@ -562,16 +598,22 @@ func scanRows(img *image.NRGBA, y int, opaque, grey bool) (bool, bool) {
 // maxGreyPack bounds the images scanGrey packs (4 MiB of grey): a larger one is scanned only.
 const maxGreyPack = 1 << 22
 
-// scanGrey is scan, and while every pixel so far is opaque and grey it also writes each
-// pixel's R into g (len(g) = width×height): a grey image, which a single-band layer without
-// a colormap renders, is then packed in the pass that finds it grey instead of read again
-// (twice, for Up) in RGBA.
-func scanGrey(img *image.NRGBA, g []byte) (opaque, grey bool) {
+// scanGrey is scan, and while every pixel so far is grey, and opaque or transparent of one
+// colour (k, k, k, 0) that no opaque pixel has in R, it also writes each pixel's R into g
+// (len(g) = width×height): a grey image, which a single-band layer without a colormap
+// renders, is then packed in the pass that finds it grey instead of read again (twice, for
+// Up) in RGBA. trans counts the transparent pixels, all of the colour key; it is -1 when a
+// pixel is neither opaque nor key's colour (translucent, or transparent of a second colour),
+// an opaque pixel's grey is key's, or the image is not grey. Nodata is such a colour (the
+// grayscale colormap's transparent black): a grey tile with nodata is then written as grey
+// with a tRNS key (Encode) instead of grey with alpha, unless a pixel is black too.
+func scanGrey(img *image.NRGBA, g []byte) (opaque, grey bool, key uint32, trans int) {
 	width := img.Rect.Dx()
 	w := width * 4
 	opaque, grey = true, true
+	keyed := true // every pixel not opaque so far is key's colour
 	y := 0
-	for ; y < img.Rect.Dy() && opaque && grey; y++ {
+	for ; y < img.Rect.Dy() && grey && (opaque || keyed); y++ {
 		row := img.Pix[y*img.Stride : y*img.Stride+w]
 		out := g[y*width : (y+1)*width]
 		all := uint64(alpha)
@@ -594,9 +636,74 @@ func scanGrey(img *image.NRGBA, g []byte) (opaque, grey bool) {
 			out[j] = byte(p)
 			j++
 		}
-		opaque, grey = all&alpha == alpha, notGrey&rgrg == 0
+		// A row with pixels not opaque (nodata, most likely) is read again, from the cache, for
+		// them: checking them in the loop above made opaque rows a fifth slower.
+		before := trans
+		if all&alpha != alpha {
+			opaque = false
+			keyed = keyed && keyRow(row, &key, &trans)
+		}
+		if keyed && trans > 0 { // no opaque pixel may be the key's grey: stop at the first
+			if before == 0 && countByte(g[:y*width], byte(key)) > 0 { // the rows above the first with the key
+				keyed = false
+			}
+			keyed = keyed && countByte(out, byte(key)) == trans-before
+		}
+		grey = notGrey&rgrg == 0
 	}
-	return scanRows(img, y, opaque, grey) // the rest, for what is still true
+	if !grey || !keyed || y < img.Rect.Dy() {
+		trans = -1
+	}
+	opaque, grey = scanRows(img, y, opaque, grey) // the rest, for what is still true
+	return opaque, grey, key, trans
+}
+
+// keyRow reports whether every pixel of the RGBA row is opaque or transparent of the colour
+// *key, counting those in *trans; the first transparent pixel (*trans 0) sets *key. Eight
+// pixels a step: all opaque, or all of the key's colour, at once.
+func keyRow(row []byte, key *uint32, trans *int) bool {
+	k, n := *key, *trans
+	i := 0
+	for ; i+32 <= len(row); i += 32 {
+		s := row[i : i+32 : i+32]
+		p, q := binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:16])
+		u, v := binary.LittleEndian.Uint64(s[16:24]), binary.LittleEndian.Uint64(s[24:32])
+		if p&q&u&v&alpha == alpha {
+			continue
+		}
+		if kk := uint64(k) * (1<<32 + 1); p == kk && q == kk && u == kk && v == kk {
+			n += 8
+			continue
+		}
+		for c := 0; c < 32; c += 4 {
+			if !keyPixel(binary.LittleEndian.Uint32(s[c:c+4:c+4]), &k, &n) {
+				return false
+			}
+		}
+	}
+	for ; i < len(row); i += 4 {
+		if !keyPixel(binary.LittleEndian.Uint32(row[i:i+4:i+4]), &k, &n) {
+			return false
+		}
+	}
+	*key, *trans = k, n
+	return true
+}
+
+// keyPixel counts the pixel p (R, G, B, A little-endian) in trans if it is transparent of the
+// colour key, which the first transparent pixel sets, and reports whether it is opaque or so.
+func keyPixel(p uint32, key *uint32, trans *int) bool {
+	switch {
+	case p >= 0xff000000:
+		return true
+	case p == *key:
+	case *trans == 0 && p < 0x01000000:
+		*key = p
+	default:
+		return false
+	}
+	*trans++
+	return true
 }
 
 // writeChunk writes a PNG chunk: length, type, data and CRC (PNG specification §5.3).

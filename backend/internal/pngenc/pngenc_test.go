@@ -125,7 +125,9 @@ func spoilRow(img *image.NRGBA, y, c int) *image.NRGBA {
 	return img
 }
 
-// wantColorType is the colour type Encode must pick for img, pixel by pixel.
+// wantColorType is the colour type Encode must pick for img, pixel by pixel: grey (0) also
+// when the pixels not opaque are nodata, transparent of one grey colour (k, k, k, 0), and no
+// opaque pixel is grey k (a tRNS key; wantKey).
 func wantColorType(img *image.NRGBA) byte {
 	opaque, gray := true, true
 	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
@@ -135,8 +137,9 @@ func wantColorType(img *image.NRGBA) byte {
 			gray = gray && c.R == c.G && c.G == c.B
 		}
 	}
+	_, keyed := wantKey(img)
 	switch {
-	case gray && opaque:
+	case gray && (opaque || keyed):
 		return 0
 	case gray:
 		return 4
@@ -197,6 +200,31 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 }
 
+// wantKey returns the colour of img's transparent pixels, and true when img is grey and not
+// opaque, every pixel not opaque is transparent of that colour, and no opaque pixel has its
+// grey: when Encode writes img as grey with a tRNS key.
+func wantKey(img *image.NRGBA) (key color.NRGBA, keyed bool) {
+	trans := 0
+	opaqueGrey := map[uint8]bool{}
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
+			c := img.NRGBAAt(x, y)
+			switch {
+			case c.R != c.G || c.G != c.B:
+				return key, false
+			case c.A == 255:
+				opaqueGrey[c.R] = true
+			case c.A != 0 || (trans > 0 && c != key):
+				return key, false
+			default:
+				key = c
+				trans++
+			}
+		}
+	}
+	return key, trans > 0 && !opaqueGrey[key.R]
+}
+
 // TestScan checks scan and scanGrey against wantColorType for every width from 1 to 17 (whole
 // steps of four and eight pixels and the pixels left over) with one pixel, at each place in
 // the last row, off grey in R, G or B or translucent, the first row grey or not (after which
@@ -219,7 +247,7 @@ func TestScan(t *testing.T) {
 					want := wantColorType(img)
 					opaque, gr := scan(img)
 					g := make([]byte, w*3)
-					opaqueG, grG := scanGrey(img, g)
+					opaqueG, grG, _, _ := scanGrey(img, g)
 					if ct := colorTypeOf(opaque, gr); ct != want {
 						t.Errorf("width %d, first row grey %v, pixel %d channel %d: scan gives colour type %d, want %d", w, !colour, x, c, ct, want)
 					}
@@ -282,7 +310,9 @@ func TestEncodeRejects(t *testing.T) {
 // colour type it will be written in (forcing R = G = B, or A = 255, or both), the next two
 // the content: seed's bytes repeated (noise, without matches, when seed is long), one
 // colour everywhere (runs longer than deflate's 258), every row equal to the first, or
-// classes (a map of seed's colours, four bytes each, in blocks of a few pixels).
+// classes (a map of seed's colours, four bytes each, in blocks of a few pixels). Bit 5 makes
+// the pixels opaque or nodata (transparent of one colour, the grey seed[0] when grey): a
+// grey image with a tRNS key unless an opaque pixel has that grey.
 func fuzzImage(w, h int, mode uint8, seed []byte) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	if len(seed) == 0 {
@@ -308,6 +338,16 @@ func fuzzImage(w, h int, mode uint8, seed []byte) *image.NRGBA {
 		if mode&2 != 0 { // opaque
 			img.Pix[i+3] = 255
 		}
+		if mode&32 != 0 { // nodata: opaque, or transparent of one colour (grey when grey is set)
+			if img.Pix[i+3] < 0x40 {
+				img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = seed[0], seed[len(seed)/2], seed[0], 0
+				if mode&1 != 0 {
+					img.Pix[i+1] = seed[0]
+				}
+			} else {
+				img.Pix[i+3] = 255
+			}
+		}
 	}
 	return img
 }
@@ -332,6 +372,10 @@ func FuzzEncode(f *testing.F) {
 		f.Add(uint16(61), uint16(40), uint8(8|dist&3), noise[:dist])
 	}
 	f.Add(uint16(200), uint16(150), uint8(0), noise)       // noise: stored blocks
+	for _, mode := range []uint8{33, 37, 41, 45, 32, 61} { // nodata, grey or not
+		f.Add(uint16(70), uint16(30), mode, noise[:8+int(mode)%7])
+		f.Add(uint16(64), uint16(64), mode, []byte{0, 0, 0, 0, 1, 2, 3, 255, 9, 9, 9, 9, 0})
+	}
 	for _, mode := range []uint8{12, 13, 14, 15, 28, 30} { // classes, a colour left out of the palette or not
 		f.Add(uint16(77), uint16(41), mode, noise[:4*(1+int(mode)%5)])
 		f.Add(uint16(300), uint16(220), mode, noise[:4*300]) // more than 256 colours
@@ -384,6 +428,14 @@ func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
 		}
 		rest = rest[12+n:]
 	}
+	var keyed bool // grey with a tRNS key: two bytes, the 16-bit grey sample
+	var key byte
+	if ct == 0 && trns != nil {
+		if len(trns) != 2 || trns[0] != 0 {
+			t.Fatalf("grey PNG with a tRNS of %v", trns)
+		}
+		keyed, key, trns = true, trns[1], nil
+	}
 	index := paletteIndex(t, ct, plte, trns)
 	used := make([]bool, len(index))
 	zr, err := zlib.NewReader(bytes.NewReader(idat))
@@ -405,6 +457,11 @@ func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
 		row := make([]byte, n) // img's row y in colour type ct
 		for x := range w {
 			c := img.NRGBAAt(img.Rect.Min.X+x, img.Rect.Min.Y+y)
+			if ct == 0 && (c.A != 255 || keyed) { // transparent exactly when R is the key
+				if !keyed || (c.A == 0) != (c.R == key) || (c.A != 0 && c.A != 255) {
+					t.Fatalf("pixel (%d,%d): %v in a grey PNG, its tRNS key %v", x, y, c, keyed)
+				}
+			}
 			if ct == 3 {
 				i, ok := index[c]
 				if !ok {
@@ -500,13 +557,14 @@ func abs(x int) int {
 // TestEncodeCorpus checks every benchmark tile: its pixels, its zlib stream, and its size
 // against the klauspost encoder this package used before (at most 1.10× on the bench tiles,
 // the tile server's cold benchmarks' and bench_grey_nodata, at most 1.25× on any); and that
-// the bench tiles hold each of the four colour types Encode writes.
+// the bench tiles hold each of the five formats Encode writes (the four colour types, and
+// grey with a tRNS key).
 func TestEncodeCorpus(t *testing.T) {
 	e := NewEncoder()
-	benchTypes := map[byte]string{} // the bench tiles' colour types: every one of them, each served by a bench layer
+	benchFormats := map[string]string{} // the bench tiles' formats: every one of them, each served by a bench layer
 	for name, img := range corpus(t) {
 		if strings.HasPrefix(name, "bench_") {
-			benchTypes[wantColorType(img)] = name
+			benchFormats[wantFormat(img)] = name
 		}
 		t.Run(name, func(t *testing.T) {
 			var ours, old bytes.Buffer
@@ -530,11 +588,20 @@ func TestEncodeCorpus(t *testing.T) {
 			}
 		})
 	}
-	for _, ct := range []byte{0, 2, 4, 6} {
-		if benchTypes[ct] == "" {
-			t.Errorf("no bench tile of colour type %d (bench tiles: %v)", ct, benchTypes)
+	for _, f := range []string{"grey", "grey with a tRNS key", "grey with alpha", "RGB", "RGBA"} {
+		if benchFormats[f] == "" {
+			t.Errorf("no bench tile in %s (bench tiles: %v)", f, benchFormats)
 		}
 	}
+}
+
+// wantFormat names the format Encode must write img in.
+func wantFormat(img *image.NRGBA) string {
+	ct := wantColorType(img)
+	if _, keyed := wantKey(img); ct == 0 && keyed {
+		return "grey with a tRNS key"
+	}
+	return map[byte]string{0: "grey", 4: "grey with alpha", 2: "RGB", 6: "RGBA"}[ct]
 }
 
 // TestEncodeLarge encodes images beyond a tile: rows longer than deflate's window (no match
@@ -571,6 +638,132 @@ func TestEncodeLarge(t *testing.T) {
 			}
 			samePixels(t, buf.Bytes(), tt.img)
 			checkStream(t, buf.Bytes(), tt.img)
+		})
+	}
+}
+
+// setPixels returns a copy of img with its pixels at pts (x, y) set to c.
+func setPixels(img *image.NRGBA, c color.NRGBA, pts ...[2]int) *image.NRGBA {
+	out := image.NewNRGBA(img.Rect)
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		copy(out.Pix[out.PixOffset(img.Rect.Min.X, y):], img.Pix[img.PixOffset(img.Rect.Min.X, y):img.PixOffset(img.Rect.Max.X, y)])
+	}
+	for _, p := range pts {
+		out.SetNRGBA(img.Rect.Min.X+p[0], img.Rect.Min.Y+p[1], c)
+	}
+	return out
+}
+
+// TestScanKey checks scanGrey's transparent pixels and key against wantKey, and its packing,
+// for every width from 1 to 17 (whole steps of eight pixels and the pixels left over): an
+// opaque grey image without black, with a transparent pixel at each place in its second row
+// and its last row transparent, then one pixel at each place of the first row or the third
+// changed (black, of the transparent colour: the key's grey opaque; translucent; transparent
+// of another colour; transparent but not grey).
+func TestScanKey(t *testing.T) {
+	nodata := color.NRGBA{}
+	spoilers := []struct {
+		name string
+		c    color.NRGBA
+	}{
+		{"nothing", color.NRGBA{}}, // not used
+		{"black", color.NRGBA{0, 0, 0, 255}},
+		{"translucent", color.NRGBA{5, 5, 5, 128}},
+		{"transparent grey 7", color.NRGBA{7, 7, 7, 0}},
+		{"transparent not grey", color.NRGBA{0, 1, 0, 0}},
+	}
+	for w := 1; w <= 17; w++ {
+		for x := range w {
+			for si, sp := range spoilers {
+				for sp0 := range 2 * w { // the first row, before the nodata, or the third, after
+					sx, sy := sp0%w, sp0/w*2
+					if si == 0 && sp0 > 0 {
+						continue
+					}
+					img := grey(w, 4, true, uint64(w))
+					for i := 0; i < len(img.Pix); i += 4 {
+						img.Pix[i] |= 1 // no black
+						img.Pix[i+1], img.Pix[i+2] = img.Pix[i], img.Pix[i]
+					}
+					img.SetNRGBA(x, 1, nodata)
+					for lx := range w {
+						img.SetNRGBA(lx, 3, nodata)
+					}
+					if si > 0 {
+						img.SetNRGBA(sx, sy, sp.c)
+					}
+					g := make([]byte, 4*w)
+					_, _, key, trans := scanGrey(img, g)
+					wantC, want := wantKey(img)
+					keyed := trans > 0
+					if keyed != want {
+						t.Fatalf("width %d, nodata at %d, %s at (%d,%d): keyed %v (%d transparent, key %#x), want %v", w, x, sp.name, sx, sy, keyed, trans, key, want)
+					}
+					if !want {
+						continue
+					}
+					if c := (color.NRGBA{byte(key), byte(key >> 8), byte(key >> 16), byte(key >> 24)}); c != wantC {
+						t.Fatalf("width %d: key %v, want %v", w, c, wantC)
+					}
+					for i := range g {
+						if g[i] != img.Pix[4*i] {
+							t.Fatalf("width %d: scanGrey packed %v, want the R bytes of %v", w, g, img.Pix)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestEncodeNoData checks Encode writes a grey image whose pixels not opaque are transparent
+// of one colour (nodata) as grey with a tRNS key when no opaque pixel has its grey, and as
+// grey with alpha otherwise.
+func TestEncodeNoData(t *testing.T) {
+	c := corpus(t)
+	allTransparent := image.NewNRGBA(image.Rect(0, 0, 256, 256)) // every pixel (0, 0, 0, 0)
+	nodata3 := grey(30, 20, true, 50)                            // nodata (3, 3, 3, 0), no opaque pixel grey 3
+	for i := 0; i < len(nodata3.Pix); i += 4 {
+		if nodata3.Pix[i] == 3 {
+			nodata3.Pix[i], nodata3.Pix[i+1], nodata3.Pix[i+2] = 4, 4, 4
+		}
+	}
+	nodata3 = setPixels(nodata3, color.NRGBA{3, 3, 3, 0}, [2]int{4, 4}, [2]int{29, 19})
+	const key, alpha = "grey with a tRNS key", "grey with alpha"
+	tests := []struct {
+		name   string
+		img    *image.NRGBA
+		format string
+	}{
+		{"bench_grey_nodata", c["bench_grey_nodata"], key},
+		{"bench_grey_nodata_min: black pixels too", c["bench_grey_nodata_min"], alpha},
+		{"grayscale.png: black pixels too", c["grayscale.png"], alpha},
+		{"nodata of another grey", nodata3, key},
+		{"the other grey opaque too", setPixels(nodata3, color.NRGBA{3, 3, 3, 255}, [2]int{0, 0}), alpha},
+		{"all transparent", allTransparent, key},
+		{"a translucent pixel", setPixels(c["bench_grey_nodata"], color.NRGBA{9, 9, 9, 9}, [2]int{255, 255}), alpha},
+		{"nodata of two colours", setPixels(c["bench_grey_nodata"], color.NRGBA{1, 1, 1, 0}, [2]int{255, 255}), alpha},
+		{"the key's grey opaque in the last pixel", setPixels(c["bench_grey_nodata"], color.NRGBA{0, 0, 0, 255}, [2]int{255, 255}), alpha},
+		{"sub-image with a stride", greyNoData(c["bench_grey"]).SubImage(image.Rect(3, 5, 203, 250)).(*image.NRGBA), key},
+		{"black pixels too, sub-image with a stride", c["bench_grey_nodata_min"].SubImage(image.Rect(3, 5, 203, 250)).(*image.NRGBA), alpha},
+		{"the key's grey opaque in the first pixel, nodata further down", setPixels(c["bench_grey"], color.NRGBA{}, [2]int{5, 200}, [2]int{6, 200}), key},
+	}
+	e := NewEncoder()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if f := wantFormat(tt.img); f != tt.format {
+				t.Fatalf("the test's image is for %s", f)
+			}
+			var buf bytes.Buffer
+			if err := e.Encode(&buf, tt.img); err != nil {
+				t.Fatal(err)
+			}
+			samePixels(t, buf.Bytes(), tt.img)
+			checkStream(t, buf.Bytes(), tt.img)
+			ct, trns := buf.Bytes()[25], bytes.Contains(buf.Bytes(), []byte("tRNS"))
+			if want := map[string]byte{key: 0, alpha: 4}[tt.format]; ct != want || trns != (ct == 0) {
+				t.Errorf("colour type %d, tRNS %v; want %s", ct, trns, tt.format)
+			}
 		})
 	}
 }
@@ -684,18 +877,22 @@ func TestEncodeWriteError(t *testing.T) {
 // TestEncodeAllocs checks a reused encoder allocates nothing once its buffers have grown.
 func TestEncodeAllocs(t *testing.T) {
 	e := NewEncoder()
-	img := corpus(t)["bench_alg3"]
-	if err := e.Encode(io.Discard, img); err != nil {
-		t.Fatal(err)
-	}
-	if n := testing.AllocsPerRun(10, func() { e.Encode(io.Discard, img) }); n != 0 {
-		t.Errorf("%v allocations an Encode, want 0", n)
+	c := corpus(t)
+	for _, name := range []string{"bench_alg3", "bench_grey_nodata", "bench_grey_nodata_min"} {
+		img := c[name]
+		if err := e.Encode(io.Discard, img); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(10, func() { e.Encode(io.Discard, img) }); n != 0 {
+			t.Errorf("%s: %v allocations an Encode, want 0", name, n)
+		}
 	}
 }
 
 // corpus is the benchmark's tiles: testdata's (the cold PNG scenario's grey tile, the 2- and
 // 3-layer algebra tiles with a continuous colormap, terrain, real terrain and land cover),
-// bench_grey_nodata (greyNoData) and the golden tiles, by name.
+// bench_grey_nodata (greyNoData), bench_grey_nodata_min (greyNoDataMin) and the golden tiles,
+// by name.
 func corpus(t testing.TB) map[string]*image.NRGBA {
 	t.Helper()
 	out := goldenTiles(t)
@@ -707,13 +904,30 @@ func corpus(t testing.TB) map[string]*image.NRGBA {
 		out[strings.TrimSuffix(filepath.Base(p), ".png")] = decodeFile(t, p)
 	}
 	out["bench_grey_nodata"] = greyNoData(out["bench_grey"])
+	out["bench_grey_nodata_min"] = greyNoDataMin(out["bench_grey_nodata"])
 	return out
 }
 
+// greyNoDataMin is the grey tile with nodata and some pixels black (the layer's minimum, or
+// below the range, in a square of 12×12 pixels): its nodata, transparent black, is then not
+// the only black, and Encode writes it as grey with alpha (colour type 4), not with a tRNS key.
+func greyNoDataMin(g *image.NRGBA) *image.NRGBA {
+	img := image.NewNRGBA(g.Rect)
+	copy(img.Pix, g.Pix)
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	for y := h / 2; y < h/2+12; y++ {
+		for x := w / 2; x < w/2+12; x++ {
+			copy(img.Pix[y*img.Stride+4*x:], []byte{0, 0, 0, 255})
+		}
+	}
+	return img
+}
+
 // greyNoData is the grey tile with nodata, which the grayscale colormap makes transparent
-// (0, 0, 0, 0): what the PNG tile of a bench layer with nodata would be, grey with alpha
-// (colour type 4), which no other corpus tile is. The nodata is the edge of a footprint
-// running across the tile (a reprojected raster's) and round holes of a few sizes.
+// (0, 0, 0, 0): what the PNG tile of a bench layer with nodata would be, grey with alpha in
+// RGBA, which Encode writes as grey with a tRNS key (no opaque pixel is black). The nodata is
+// the edge of a footprint running across the tile (a reprojected raster's) and round holes of
+// a few sizes.
 func greyNoData(g *image.NRGBA) *image.NRGBA {
 	img := image.NewNRGBA(g.Rect)
 	copy(img.Pix, g.Pix)
