@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"image"
+	"image/color"
 )
 
 // MaxFactor is the largest enhancement factor accepted; past a few the image is saturated
@@ -41,11 +42,18 @@ func (e Enhance) Validate() error {
 //   - sharpness: the image through PIL's SMOOTH filter (3×3 kernel 1 1 1 / 1 5 1 / 1 1 1,
 //     divided by 13), the outermost rows and columns unchanged.
 func (e Enhance) Apply(img *image.NRGBA) error {
+	_, err := e.apply(img)
+	return err
+}
+
+// apply is Apply, returning the contrast step's degenerate grey (the mean luminance; 0
+// without the step), which colourMap needs to change a colour as Apply changed the pixels.
+func (e Enhance) apply(img *image.NRGBA) (mean uint8, err error) {
 	if err := e.Validate(); err != nil {
-		return err
+		return 0, err
 	}
 	if img.Stride != 4*img.Rect.Dx() {
-		return fmt.Errorf("render: enhance needs a compact image (stride %d for width %d)", img.Stride, img.Rect.Dx())
+		return 0, fmt.Errorf("render: enhance needs a compact image (stride %d for width %d)", img.Stride, img.Rect.Dx())
 	}
 	pix := img.Pix
 	if f, ok := factor(e.Color); ok {
@@ -61,7 +69,7 @@ func (e Enhance) Apply(img *image.NRGBA) error {
 		for i := 0; i+3 < len(pix); i += 4 {
 			sum += uint64(luma(pix[i], pix[i+1], pix[i+2]))
 		}
-		mean := uint8(int(float64(sum)/float64(len(pix)/4) + 0.5))
+		mean = uint8(int(float64(sum)/float64(len(pix)/4) + 0.5))
 		for i := 0; i+3 < len(pix); i += 4 {
 			pix[i] = blend(mean, pix[i], f)
 			pix[i+1] = blend(mean, pix[i+1], f)
@@ -78,7 +86,32 @@ func (e Enhance) Apply(img *image.NRGBA) error {
 	if f, ok := factor(e.Sharpness); ok {
 		sharpen(img, f)
 	}
-	return nil
+	return mean, nil
+}
+
+// perPixel reports whether Apply changes each pixel by its own colour alone, given the
+// image's mean luminance (colourMap): sharpness, which mixes a pixel with its neighbours,
+// changes nothing.
+func (e Enhance) perPixel() bool {
+	_, sharp := factor(e.Sharpness)
+	return !sharp
+}
+
+// colourMap returns c as Apply changed the pixels of that colour in an image whose contrast
+// step's degenerate grey was mean (apply's): the same steps, in the same arithmetic, on one
+// colour. Only for an Enhance that is perPixel.
+func (e Enhance) colourMap(c color.NRGBA, mean uint8) color.NRGBA {
+	if f, ok := factor(e.Color); ok {
+		l := luma(c.R, c.G, c.B)
+		c.R, c.G, c.B = blend(l, c.R, f), blend(l, c.G, f), blend(l, c.B, f)
+	}
+	if f, ok := factor(e.Contrast); ok {
+		c.R, c.G, c.B = blend(mean, c.R, f), blend(mean, c.G, f), blend(mean, c.B, f)
+	}
+	if f, ok := factor(e.Brightness); ok {
+		c.R, c.G, c.B = blend(0, c.R, f), blend(0, c.G, f), blend(0, c.B, f)
+	}
+	return c
 }
 
 // changes reports whether any factor is set to other than 1: whether Apply changes an image.
@@ -89,6 +122,17 @@ func (e Enhance) changes() bool {
 		}
 	}
 	return false
+}
+
+// clone returns e with factors of its own, which a change to the caller's does not reach.
+func (e Enhance) clone() Enhance {
+	own := func(p *float64) *float64 {
+		if p == nil {
+			return nil
+		}
+		return Factor(*p)
+	}
+	return Enhance{Color: own(e.Color), Contrast: own(e.Contrast), Brightness: own(e.Brightness), Sharpness: own(e.Sharpness)}
 }
 
 // factor returns the factor as Pillow sees it (a C float) and whether it changes anything.

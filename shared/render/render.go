@@ -68,8 +68,11 @@ type Output struct {
 	Opaque bool
 
 	// discrete is the discrete colormap (its entries selected) that coloured Image, Counts
-	// being its keys' counts, when no enhancement changed the colours since: Palette's source.
+	// being its keys' counts, when no enhancement since mixed pixels (sharpness): Palette's
+	// source, its colours changed as enhance (mean its contrast grey) changed the pixels.
 	discrete *colormap.Colormap
+	enhance  Enhance
+	mean     uint8
 
 	// pooled is set when Image's pixels and Values came from the renderer's buffer pools,
 	// which Release returns them to.
@@ -78,10 +81,16 @@ type Output struct {
 
 // Palette returns colours that every pixel of Image is one of, when the renderer knows them
 // to be few: those of the discrete colormap's (or legend's) keys that selected a pixel, and
-// transparent, which the pixels no key selected are; nil for continuous colormaps, grayscale,
-// RGB mode, and a discrete colormap whose colours an enhancement changed. The server writes a
-// PNG tile with one as a palette PNG (pngenc.EncodePalette), one byte a pixel; the
-// browser's canvas takes Image as it is.
+// transparent, which the pixels no key selected are, each changed as the enhancements
+// changed its pixels (each colour once); nil for continuous colormaps, grayscale, RGB mode,
+// and a discrete colormap enhanced in sharpness, which mixes a pixel with its neighbours. The
+// server writes a PNG tile with one as a palette PNG (pngenc.EncodePalette), one byte a
+// pixel; the browser's canvas takes Image as it is.
+//
+// Why enhanced colours too: enhance_color, enhance_contrast and enhance_brightness change a
+// pixel by its own colour alone (contrast by the image's mean luminance, one number for the
+// image), so the pixels of one key's colour stay one colour, which Enhance.colourMap
+// computes with the same arithmetic.
 func (o *Output) Palette() []color.NRGBA {
 	if o == nil || o.discrete == nil {
 		return nil
@@ -90,10 +99,16 @@ func (o *Output) Palette() []color.NRGBA {
 	pal := make([]color.NRGBA, 0, len(entries)+1)
 	for i, e := range entries {
 		if i < len(o.Counts) && o.Counts[i].N > 0 {
-			pal = append(pal, e.Color)
+			pal = append(pal, o.enhance.colourMap(e.Color, o.mean))
 		}
 	}
-	return append(pal, color.NRGBA{})
+	pal = append(pal, o.enhance.colourMap(color.NRGBA{}, o.mean))
+	seen := make(map[color.NRGBA]bool, len(pal)) // two keys' colours, or an enhancement's, can be one
+	return slices.DeleteFunc(pal, func(c color.NRGBA) bool {
+		dup := seen[c]
+		seen[c] = true
+		return dup
+	})
 }
 
 // Release hands the output's image and value buffers back to the renderer for reuse by a
@@ -173,11 +188,15 @@ func Render(r Request) (*Output, error) {
 	default:
 		return nil, ErrNoMode
 	}
-	if err := r.Enhance.Apply(out.Image); err != nil {
+	mean, err := r.Enhance.apply(out.Image)
+	if err != nil {
 		return nil, err
 	}
-	if r.Enhance.changes() {
+	if !r.Enhance.perPixel() {
 		out.discrete = nil
+	}
+	if out.discrete != nil {
+		out.enhance, out.mean = r.Enhance.clone(), mean
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tessera-gis/tessera/shared/colormap"
@@ -167,12 +169,16 @@ func checkPalette(t *testing.T, out *Output, want bool) {
 }
 
 // TestPalette checks which renderings name their colours (Output.Palette): discrete
-// colormaps, over the whole tile or block by block, with entries selected, without an
-// enhancement that changes colours; and that keys no pixel has are left out.
+// colormaps, over the whole tile or block by block, with entries selected, enhanced but not
+// in sharpness (the colours enhanced); that keys no pixel has are left out, and a colour
+// two keys share, or an enhancement makes one, is named once.
 func TestPalette(t *testing.T) {
 	tile := testTile()
 	classes := `{"1": "#ff0000", "2": "#00ff00", "3": "#0000ff", "200": "#ffffff", "x > 1000": "#123456"}`
 	one := 1.0
+	// The mean luminance of the classes' tile (contrast's grey): 16 rows of red, green and blue
+	// thirds, the rest transparent black.
+	mean := uint8(5) // int(16·(86·76 + 85·150 + 85·29) / 65536 + 0.5)
 	tests := []struct {
 		name     string
 		formula  string
@@ -187,11 +193,17 @@ func TestPalette(t *testing.T) {
 		{"a reduction: the whole tile at once", "x - min(x) + 1", classes, nil, Enhance{}, false,
 			[]color.NRGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}, {}}},
 		{"entries", "x", classes, []string{"3", "200"}, Enhance{}, false, []color.NRGBA{{0, 0, 255, 255}, {}}},
+		{"two keys of one colour: once", "x", `{"1": "#ff0000", "2": "#0000ff", "3": "#ff0000"}`, nil, Enhance{}, false,
+			[]color.NRGBA{{255, 0, 0, 255}, {0, 0, 255, 255}, {}}},
 		{"no key selects a pixel", "x", classes, []string{"200"}, Enhance{}, false, []color.NRGBA{{}}},
 		{"an enhancement factor of 1 changes nothing", "x", classes, nil, Enhance{Contrast: &one}, false,
 			[]color.NRGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}, {}}},
-		{"brightness changes the colours", "x", classes, nil, Enhance{Brightness: Factor(0.5)}, false, nil},
+		{"brightness changes the colours, the palette too", "x", classes, nil, Enhance{Brightness: Factor(0.5)}, false,
+			[]color.NRGBA{{127, 0, 0, 255}, {0, 127, 0, 255}, {0, 0, 127, 255}, {}}},
+		{"contrast 0 makes them one", "x", classes, nil, Enhance{Contrast: Factor(0)}, false,
+			[]color.NRGBA{{mean, mean, mean, 255}, {mean, mean, mean, 0}}},
 		{"sharpness mixes them", "x", classes, nil, Enhance{Sharpness: Factor(2)}, false, nil},
+		{"sharpness with colour", "x", classes, nil, Enhance{Color: Factor(2), Sharpness: Factor(2)}, false, nil},
 		{"continuous", "x", `{"continuous": true, "from": "#000000", "to": "#ffffff", "range": [0, 3]}`, nil, Enhance{}, false, nil},
 		{"grayscale", "x", "", nil, Enhance{}, false, nil},
 		{"RGB", "", "", nil, Enhance{}, true, nil},
@@ -218,6 +230,80 @@ func TestPalette(t *testing.T) {
 			checkPalette(t, out, tt.want != nil)
 		})
 	}
+}
+
+// TestEnhancedPalette checks the palette of a discrete colormap's tile enhanced in colour,
+// contrast and brightness (Output.Palette, the colours changed as the pixels were): the
+// tile written as a palette PNG of it decodes to the pixels of the RGBA answer's PNG, for
+// each factor, alone and together, over the whole tile and block by block.
+func TestEnhancedPalette(t *testing.T) {
+	tile := testTile()
+	classes := `{"1": "#ff0000", "2": "#00ff0080", "3": "#2040c0", "x < 30": "#ffffff", "(x >= 30) & (x < 60)": "#808000", "x >= 60": "#000000"}`
+	var enhancements []Enhance
+	for _, f := range []float64{0, 0.3, 0.5, 1, 1.7, 2, 3, 100} {
+		enhancements = append(enhancements, Enhance{Color: Factor(f)}, Enhance{Contrast: Factor(f)}, Enhance{Brightness: Factor(f)})
+	}
+	enhancements = append(enhancements,
+		Enhance{Color: Factor(0.5), Contrast: Factor(2), Brightness: Factor(1.5)},
+		Enhance{Color: Factor(3), Contrast: Factor(0.2), Brightness: Factor(0.7), Sharpness: Factor(1)})
+	for _, formula := range []string{"x", "x + 0 * min(x)"} { // block by block, the whole tile (a reduction)
+		for _, en := range enhancements {
+			t.Run(fmt.Sprintf("%s %s", formula, enhanceName(en)), func(t *testing.T) {
+				out, err := Render(Request{Bands: map[string]*raster.Band{"x": tile}, Formula: mustCompile(t, formula),
+					Colormap: mustColormap(t, classes), Enhance: en})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPalette(t, out, true)
+				pal := out.Palette()
+				img := out.Image
+				index := map[color.NRGBA]uint8{}
+				cp := make(color.Palette, len(pal))
+				for i, c := range pal {
+					index[c], cp[i] = uint8(i), c
+				}
+				paletted := image.NewPaletted(img.Rect, cp)
+				for i := range paletted.Pix {
+					paletted.Pix[i] = index[color.NRGBA{img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3]}]
+				}
+				comparePixels(t, pngRoundTrip(t, paletted), pngRoundTrip(t, img), "enhanced_palette.png")
+			})
+		}
+	}
+}
+
+// enhanceName names the factors set in e.
+func enhanceName(e Enhance) string {
+	var parts []string
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"color", e.Color}, {"contrast", e.Contrast}, {"brightness", e.Brightness}, {"sharpness", e.Sharpness}} {
+		if f.v != nil {
+			parts = append(parts, fmt.Sprintf("%s=%v", f.name, *f.v))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// pngRoundTrip writes img with image/png and decodes it, as NRGBA.
+func pngRoundTrip(t *testing.T, img image.Image) *image.NRGBA {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	back, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := image.NewNRGBA(back.Bounds())
+	for y := n.Rect.Min.Y; y < n.Rect.Max.Y; y++ {
+		for x := n.Rect.Min.X; x < n.Rect.Max.X; x++ {
+			n.SetNRGBA(x, y, color.NRGBAModel.Convert(back.At(x, y)).(color.NRGBA))
+		}
+	}
+	return n
 }
 
 // countsOf is the test's own count of the discrete_formula keys: pixels where each

@@ -236,7 +236,7 @@ func TestImages(t *testing.T) {
 				return e.algebra(t, tilestest.Home, "png", "layers=x=classes&formula=x&legend=land%20COVER&entries=1,3&enhance_contrast=3", tiles.Client{})
 			},
 			render.Request{Bands: map[string]*raster.Band{"x": fx.Bands["classes"][0]}, Formula: compile(t, "x"), Colormap: legendCM,
-				Entries: []string{"1", "3"}, Enhance: render.Enhance{Contrast: &c3}}, `{"1":21930,"3":21420}`, false}, // contrast changes the colours
+				Entries: []string{"1", "3"}, Enhance: render.Enhance{Contrast: &c3}}, `{"1":21930,"3":21420}`, true}, // the palette contrasted as the pixels
 		{"algebra RGB with band accessors, scale and alpha",
 			func() *tiles.Response {
 				return e.algebra(t, tilestest.Home, "png", "layers=r:0=rgb,g:1=rgb,b:2=rgb&scale=0,255&alpha", tiles.Client{})
