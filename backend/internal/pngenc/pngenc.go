@@ -644,8 +644,8 @@ func scanGrey(img *image.NRGBA, g []byte) (opaque, grey bool, key uint32, trans 
 			keyed = keyed && keyRow(row, &key, &trans)
 		}
 		if keyed && trans > 0 { // no opaque pixel may be the key's grey: stop at the first
-			if before == 0 && countByte(g[:y*width], byte(key)) > 0 { // the rows above the first with the key
-				keyed = false
+			if before == 0 && (countByte(g[:y*width], byte(key)) > 0 || keyHit(img, y+1, key)) {
+				keyed = false // in the rows above the first with the key, or seen in a sample of those below
 			}
 			keyed = keyed && countByte(out, byte(key)) == trans-before
 		}
@@ -656,6 +656,36 @@ func scanGrey(img *image.NRGBA, g []byte) (opaque, grey bool, key uint32, trans 
 	}
 	opaque, grey = scanRows(img, y, opaque, grey) // the rest, for what is still true
 	return opaque, grey, key, trans
+}
+
+// keyHit reports whether an opaque pixel of the grey of the colour key is in one of img's
+// rows y, y+8, y+16 and so on: a sample, an eighth of the rows, that finds a black area of
+// eight rows or more (the layer's minimum) when nodata is transparent black, before scanGrey
+// packs and checks the rows above it for nothing (grayscale.png: 20 µs more than grey with
+// alpha alone without it, 5 with it).
+func keyHit(img *image.NRGBA, y int, key uint32) bool {
+	w := img.Rect.Dx() * 4
+	kk := uint64(0xff000000|key) * (1<<32 + 1) // two opaque pixels of the key's grey
+	const lo, hi = 0x00000001_00000001, 0x80000000_80000000
+	for ; y < img.Rect.Dy(); y += 8 {
+		row := img.Pix[y*img.Stride : y*img.Stride+w]
+		var hit uint64
+		i := 0
+		for ; i+32 <= len(row); i += 32 { // eight pixels a step; a pixel of the key's grey is 0 in p, q, u or v
+			s := row[i : i+32 : i+32]
+			p, q := binary.LittleEndian.Uint64(s[:8])^kk, binary.LittleEndian.Uint64(s[8:16])^kk
+			u, v := binary.LittleEndian.Uint64(s[16:24])^kk, binary.LittleEndian.Uint64(s[24:32])^kk
+			hit |= (p-lo)&^p | (q-lo)&^q | (u-lo)&^u | (v-lo)&^v
+		}
+		for ; i < len(row); i += 4 {
+			x := uint64(binary.LittleEndian.Uint32(row[i:i+4:i+4]) ^ uint32(kk))
+			hit |= (x - 1) &^ x & 0x80000000
+		}
+		if hit&hi != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // keyRow reports whether every pixel of the RGBA row is opaque or transparent of the colour
