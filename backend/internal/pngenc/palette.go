@@ -41,6 +41,8 @@ func EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA) error {
 // 5). One byte a pixel instead of four (three opaque) leaves a quarter of the bytes to
 // compress, and a smaller tile.
 //
+// With two colours or four offered, the indices are 1 or 2 bits (index).
+//
 // The rows are not filtered (filter type None), and deflate's second candidate is the pixel
 // above, not the one to its right: an index is a name, not a quantity, so differences of
 // indices are noise where the colour changes. On the categorical corpus tiles None was both
@@ -55,7 +57,7 @@ func (e *Encoder) EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA
 		return e.encode(w, img, false)
 	}
 	zdata := e.deflate(img, 1, 3, true)
-	if err := e.writeHeader(w, width, height, 3); err != nil {
+	if err := e.writeHeader(w, width, height, e.depth, 3); err != nil {
 		return err
 	}
 	n := e.npal
@@ -74,64 +76,115 @@ func (e *Encoder) EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA
 	return e.writeData(w, zdata)
 }
 
-// index writes into e.pix8 the palette index of each of img's pixels, and the palette into
-// e.plte, e.trns and e.npal, each colour given the next index when a pixel first has it. It
-// reports false when a pixel's colour is not in pal, or a 257th colour occurs.
+// index writes into e.pix8 the palette index of each of img's pixels, e.depth bits each,
+// each row starting a byte, and the palette into e.plte, e.trns and e.npal, each colour given
+// the next index when a pixel first has it. It reports false when a pixel's colour is not in
+// pal, or a 257th colour occurs.
+//
+// The depth is chosen before the pixels are read, from the distinct colours pal offers: 1
+// bit for two, 2 for four (PNG specification §7.2: the first pixel in a byte's high bits),
+// else 8. Why not 4 bits for up to 16: on real_landcover (7 colours) 3193 → 2792 bytes but
+// 77 → 95 µs, the half-byte shifts of class edges from row to row breaking deflate's
+// matches; with four colours or fewer the tiles are 16–66% smaller in about the time
+// (docs/benchmarks.md, "Session 9: palette PNG").
 func (e *Encoder) index(img *image.NRGBA, pal []color.NRGBA) bool {
-	e.fillTable(pal)
+	offered := e.fillTable(pal)
 	e.npal = 0
+	e.depth = 8
+	switch {
+	case offered <= 2:
+		e.depth = 1
+	case offered <= 4:
+		e.depth = 2
+	}
+	d := uint(e.depth)
 	width, height := img.Rect.Dx(), img.Rect.Dy()
-	e.pix8 = grow(e.pix8, width*height)
+	n := (width*e.depth + 7) / 8
+	e.pix8 = grow(e.pix8, n*height)
 	last := binary.LittleEndian.Uint32(img.Pix[:4:4])
 	li, ok := e.lookup(last)
 	if !ok {
 		return false
 	}
 	// A map's classes come in runs: most pixels are the colour of the one before, and most
-	// runs of eight pixels are one colour, which is compared and written a step at a time
-	// (two pixels a word, their eight indices as one word), through sub-slices of constant
-	// length.
-	two, eight := uint64(last)*(1<<32+1), uint64(li)*0x01010101_01010101
+	// runs of eight pixels are one colour, which is compared (two pixels a word) and written
+	// (their eight indices as one word of d bytes) a step at a time, through sub-slices of
+	// constant length.
+	two, eight := uint64(last)*(1<<32+1), runIndices(li, d)
 	for y := range height {
 		row := img.Pix[y*img.Stride : y*img.Stride+4*width]
-		out := e.pix8[y*width : (y+1)*width]
-		x := 0
+		out := e.pix8[y*n : (y+1)*n]
+		x, j := 0, 0
 		for ; x+8 <= width; x += 8 {
 			s := row[4*x : 4*x+32 : 4*x+32]
 			if (binary.LittleEndian.Uint64(s[:8])^two)|(binary.LittleEndian.Uint64(s[8:16])^two)|
 				(binary.LittleEndian.Uint64(s[16:24])^two)|(binary.LittleEndian.Uint64(s[24:32])^two) == 0 {
-				binary.LittleEndian.PutUint64(out[x:x+8:x+8], eight)
+				putIndices(out, j, eight, d)
+				j += int(d)
 				continue
 			}
-			o := out[x : x+8 : x+8]
-			for j := range o {
-				if c := binary.LittleEndian.Uint32(s[4*j : 4*j+4 : 4*j+4]); c != last {
+			var acc uint64
+			for k := 0; k < 32; k += 4 {
+				if c := binary.LittleEndian.Uint32(s[k : k+4 : k+4]); c != last {
 					if li, ok = e.lookup(c); !ok {
 						return false
 					}
 					last = c
 				}
-				o[j] = li
+				acc = acc<<(d&63) | uint64(li)
 			}
-			two, eight = uint64(last)*(1<<32+1), uint64(li)*0x01010101_01010101
+			putIndices(out, j, acc, d)
+			j += int(d)
+			two, eight = uint64(last)*(1<<32+1), runIndices(li, d)
 		}
-		for ; x < width; x++ { // the last one to seven pixels
-			if c := binary.LittleEndian.Uint32(row[4*x : 4*x+4 : 4*x+4]); c != last {
-				if li, ok = e.lookup(c); !ok {
-					return false
+		if x < width { // the last one to seven pixels, as if eight, the others index 0
+			var acc uint64
+			for k := x; k < x+8; k++ {
+				acc <<= d & 63
+				if k >= width {
+					continue
 				}
-				last = c
+				if c := binary.LittleEndian.Uint32(row[4*k : 4*k+4 : 4*k+4]); c != last {
+					if li, ok = e.lookup(c); !ok {
+						return false
+					}
+					last = c
+				}
+				acc |= uint64(li)
 			}
-			out[x] = li
+			for k := range n - j { // the first bytes of the d
+				out[j+k] = byte(acc >> ((d - 1 - uint(k)) * 8 & 63))
+			}
 		}
-		two, eight = uint64(last)*(1<<32+1), uint64(li)*0x01010101_01010101
+		two, eight = uint64(last)*(1<<32+1), runIndices(li, d)
 	}
 	return true
 }
 
-// fillTable empties the colour table and puts pal's colours in it: an open-addressed hash
-// table at most half full, probed linearly.
-func (e *Encoder) fillTable(pal []color.NRGBA) {
+// runIndices returns eight indices i of d bits as putIndices takes them.
+func runIndices(i byte, d uint) uint64 {
+	return uint64(i) * map8[d&15]
+}
+
+// map8 multiplies an index into eight fields of d bits (index d).
+var map8 = [16]uint64{1: 0xff, 2: 0x5555, 8: 0x01010101_01010101}
+
+// putIndices writes the eight indices of d bits in v, the first in the high bits, at out[j:],
+// d bytes.
+func putIndices(out []byte, j int, v uint64, d uint) {
+	switch d {
+	case 8:
+		binary.BigEndian.PutUint64(out[j:j+8:j+8], v)
+	case 2:
+		binary.BigEndian.PutUint16(out[j:j+2:j+2], uint16(v))
+	default:
+		out[j] = byte(v)
+	}
+}
+
+// fillTable empties the colour table and puts pal's colours in it, an open-addressed hash
+// table at most half full, probed linearly, and returns how many distinct colours it holds.
+func (e *Encoder) fillTable(pal []color.NRGBA) (distinct int) {
 	size := 16
 	for size < 2*len(pal) {
 		size *= 2
@@ -144,8 +197,12 @@ func (e *Encoder) fillTable(pal []color.NRGBA) {
 	for _, c := range pal {
 		k := uint32(c.R) | uint32(c.G)<<8 | uint32(c.B)<<16 | uint32(c.A)<<24
 		i := e.slot(k)
+		if !e.table[i].full {
+			distinct++
+		}
 		e.table[i] = palSlot{key: k, idx: -1, full: true}
 	}
+	return distinct
 }
 
 // slot returns the slot of the colour k: its own, or the empty one where it would go.

@@ -130,6 +130,28 @@ func TestEncodePalette(t *testing.T) {
 	}
 }
 
+// TestEncodePaletteDepth checks the bits of an index: 1 for two colours offered, 2 for up
+// to four, else 8, at every width from 1 to 17 (whole steps of eight pixels and the pixels
+// left over) and a tile's.
+func TestEncodePaletteDepth(t *testing.T) {
+	e := NewEncoder()
+	for _, tt := range []struct{ offered, depth int }{{1, 1}, {2, 1}, {3, 2}, {4, 2}, {5, 8}, {16, 8}, {17, 8}} {
+		pal := distinct(tt.offered)
+		for _, w := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 256} {
+			img := classes(w, 9, tt.offered, pal)
+			var buf bytes.Buffer
+			if err := e.EncodePalette(&buf, img, with(pal, pal[0])); err != nil { // a colour twice: offered once
+				t.Fatal(err)
+			}
+			if ct, d := buf.Bytes()[25], int(buf.Bytes()[24]); ct != 3 || d != tt.depth {
+				t.Fatalf("%d colours, width %d: colour type %d of %d bits, want 3 of %d", tt.offered, w, ct, d, tt.depth)
+			}
+			samePixels(t, buf.Bytes(), img)
+			checkStream(t, buf.Bytes(), img)
+		}
+	}
+}
+
 // categorical are the corpus tiles coloured by a discrete colormap or a legend, which the
 // tile server writes with EncodePalette.
 var categorical = []string{"real_landcover", "entries.png", "discrete_formula.png"}
@@ -235,9 +257,20 @@ func TestIndexShuffled(t *testing.T) {
 		if e.npal != len(used) {
 			t.Fatalf("image %d: %d colours in the palette, %d in the image", i, e.npal, len(used))
 		}
-		w := img.Rect.Dx()
+		w, d := img.Rect.Dx(), e.depth
+		wantD := 8 // the fewest bits for the colours offered (all distinct)
+		for _, b := range []int{2, 1} {
+			if len(pal) <= 1<<b {
+				wantD = b
+			}
+		}
+		if d != wantD {
+			t.Fatalf("image %d: %d-bit indices for %d colours offered, want %d", i, d, len(pal), wantD)
+		}
+		rowBytes := (w*d + 7) / 8
 		for p := range w * img.Rect.Dy() {
-			k := e.pix8[p]
+			bit := p % w * d
+			k := e.pix8[p/w*rowBytes+bit/8] >> (8 - d - bit%8) & (1<<d - 1)
 			c := color.NRGBA{e.plte[3*int(k)], e.plte[3*int(k)+1], e.plte[3*int(k)+2], e.trns[k]}
 			if c != img.NRGBAAt(p%w, p/w) {
 				t.Fatalf("image %d pixel %d: index %d, %v; want %v", i, p, k, c, img.NRGBAAt(p%w, p/w))

@@ -84,6 +84,7 @@ type Encoder struct {
 	plte  [768]byte // the palette's R, G, B bytes (PLTE)
 	trns  [256]byte // and its alpha bytes (tRNS)
 	npal  int       // the colours in it
+	depth int       // the bits of an index: 1, 2 or 8
 }
 
 // NewEncoder returns an encoder, which compresses with this package's own deflate encoder
@@ -153,7 +154,7 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	} else {
 		zdata = e.deflate(img, bpp, colorType, packGrey && colorType == 0)
 	}
-	if err := e.writeHeader(w, width, height, colorType); err != nil {
+	if err := e.writeHeader(w, width, height, 8, colorType); err != nil {
 		return err
 	}
 	if keyed { // tRNS: the grey sample, 16 bits, that is transparent (PNG specification §11.3.2.1)
@@ -182,16 +183,16 @@ func countByte(g []byte, b byte) int {
 	return n
 }
 
-// writeHeader writes the PNG signature and the IHDR chunk of an 8-bit image (PNG
-// specification §11.2.2).
-func (e *Encoder) writeHeader(w io.Writer, width, height int, colorType byte) error {
+// writeHeader writes the PNG signature and the IHDR chunk of an image of depth bits a sample
+// (8; a palette image's indices 1 or 2 too; PNG specification §11.2.2).
+func (e *Encoder) writeHeader(w io.Writer, width, height, depth int, colorType byte) error {
 	h := e.hdr[:]
 	copy(h, "\x89PNG\r\n\x1a\n")
 	binary.BigEndian.PutUint32(h[8:], 13)
 	copy(h[12:], "IHDR")
 	binary.BigEndian.PutUint32(h[16:], uint32(width))
 	binary.BigEndian.PutUint32(h[20:], uint32(height))
-	h[24], h[25], h[26], h[27], h[28] = 8, colorType, 0, 0, 0
+	h[24], h[25], h[26], h[27], h[28] = byte(depth), colorType, 0, 0, 0
 	binary.BigEndian.PutUint32(h[29:], crc32.ChecksumIEEE(h[12:29]))
 	_, err := w.Write(h)
 	return err
@@ -224,6 +225,9 @@ func pixelFormat(opaque, grey bool) (bpp int, colorType byte) {
 func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packed bool) []byte {
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	n := width * bpp
+	if colorType == 3 {
+		n = (width*e.depth + 7) / 8 // indices of 1, 2 or 8 bits, a row starting a byte
+	}
 	r := n + 1 // a filtered row
 	rows := max(1, blockBytes/r)
 	e.flt = grow(e.flt, r+min(rows, height)*r+8) // upRow writes up to 8 bytes past a row
@@ -249,7 +253,7 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packed bool
 		for y := y0; y < y0+m; y++ {
 			o := hist + (y-y0)*r
 			if packed {
-				cur := e.pix8[y*width : (y+1)*width]
+				cur := e.pix8[y*n : (y+1)*n]
 				if colorType == 3 {
 					e.flt[o] = 0 // filter type None
 					copy(e.flt[o+1:o+r], cur)
@@ -258,7 +262,7 @@ func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packed bool
 				if y == 0 {
 					subFilter(e.flt[o:o+r], cur, 1)
 				} else {
-					upFilter(e.flt[o:o+r], cur, e.pix8[(y-1)*width:y*width])
+					upFilter(e.flt[o:o+r], cur, e.pix8[(y-1)*n:y*n])
 				}
 				continue
 			}

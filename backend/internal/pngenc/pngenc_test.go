@@ -449,6 +449,16 @@ func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
 	bpp := map[byte]int{0: 1, 4: 2, 2: 3, 6: 4, 3: 1}[ct]
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	n := w * bpp
+	depth := int(data[24]) // the bits of a sample: 8, or of a palette index 1, 2 or 4 too
+	if depth != 8 && (ct != 3 || depth != 1 && depth != 2 && depth != 4) {
+		t.Fatalf("colour type %d of bit depth %d", ct, depth)
+	}
+	if depth < 8 {
+		n = (w*depth + 7) / 8
+		if len(index) > 1<<depth {
+			t.Fatalf("%d colours in a palette of %d-bit indices", len(index), depth)
+		}
+	}
 	if len(got) != h*(n+1) {
 		t.Fatalf("%d filtered bytes, want %d rows of %d", len(got), h, n+1)
 	}
@@ -467,7 +477,9 @@ func checkStream(t *testing.T, data []byte, img *image.NRGBA) {
 				if !ok {
 					t.Fatalf("pixel (%d,%d): %v is not in the palette", x, y, c)
 				}
-				row[x], used[i] = i, true
+				used[i] = true
+				bit := x * depth // the index's first bit in the row, from the first byte's high bit
+				row[bit/8] |= i << (8 - depth - bit%8)
 				continue
 			}
 			copy(row[x*bpp:], map[byte][]byte{0: {c.R}, 4: {c.R, c.A}, 2: {c.R, c.G, c.B}, 6: {c.R, c.G, c.B, c.A}}[ct])
