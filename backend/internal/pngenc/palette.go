@@ -97,6 +97,66 @@ func (e *Encoder) index(img *image.NRGBA, pal []color.NRGBA) bool {
 	case offered <= 4:
 		e.depth = 2
 	}
+	if e.depth == 8 {
+		return e.index8(img)
+	}
+	return e.indexPacked(img)
+}
+
+// index8 is index for indices of 8 bits.
+func (e *Encoder) index8(img *image.NRGBA) bool {
+	width, height := img.Rect.Dx(), img.Rect.Dy()
+	e.pix8 = grow(e.pix8, width*height)
+	last := binary.LittleEndian.Uint32(img.Pix[:4:4])
+	li, ok := e.lookup(last)
+	if !ok {
+		return false
+	}
+	// A map's classes come in runs: most pixels are the colour of the one before, and most
+	// runs of eight pixels are one colour, which is compared and written a step at a time
+	// (two pixels a word, their eight indices as one word), through sub-slices of constant
+	// length.
+	two, eight := uint64(last)*(1<<32+1), uint64(li)*0x01010101_01010101
+	for y := range height {
+		row := img.Pix[y*img.Stride : y*img.Stride+4*width]
+		out := e.pix8[y*width : (y+1)*width]
+		x := 0
+		for ; x+8 <= width; x += 8 {
+			s := row[4*x : 4*x+32 : 4*x+32]
+			if (binary.LittleEndian.Uint64(s[:8])^two)|(binary.LittleEndian.Uint64(s[8:16])^two)|
+				(binary.LittleEndian.Uint64(s[16:24])^two)|(binary.LittleEndian.Uint64(s[24:32])^two) == 0 {
+				binary.LittleEndian.PutUint64(out[x:x+8:x+8], eight)
+				continue
+			}
+			o := out[x : x+8 : x+8]
+			for j := range o {
+				if c := binary.LittleEndian.Uint32(s[4*j : 4*j+4 : 4*j+4]); c != last {
+					if li, ok = e.lookup(c); !ok {
+						return false
+					}
+					last = c
+				}
+				o[j] = li
+			}
+			two, eight = uint64(last)*(1<<32+1), uint64(li)*0x01010101_01010101
+		}
+		for ; x < width; x++ { // the last one to seven pixels
+			if c := binary.LittleEndian.Uint32(row[4*x : 4*x+4 : 4*x+4]); c != last {
+				if li, ok = e.lookup(c); !ok {
+					return false
+				}
+				last = c
+			}
+			out[x] = li
+		}
+		two, eight = uint64(last)*(1<<32+1), uint64(li)*0x01010101_01010101
+	}
+	return true
+}
+
+// indexPacked is index for indices of e.depth bits, 1 or 2, as index8 but for the eight
+// indices of a step made one word of e.depth bytes, the first pixel's in the high bits.
+func (e *Encoder) indexPacked(img *image.NRGBA) bool {
 	d := uint(e.depth)
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	n := (width*e.depth + 7) / 8
@@ -163,23 +223,20 @@ func (e *Encoder) index(img *image.NRGBA, pal []color.NRGBA) bool {
 
 // runIndices returns eight indices i of d bits as putIndices takes them.
 func runIndices(i byte, d uint) uint64 {
-	return uint64(i) * map8[d&15]
+	return uint64(i) * map8[d&3]
 }
 
 // map8 multiplies an index into eight fields of d bits (index d).
-var map8 = [16]uint64{1: 0xff, 2: 0x5555, 8: 0x01010101_01010101}
+var map8 = [4]uint64{1: 0xff, 2: 0x5555}
 
 // putIndices writes the eight indices of d bits in v, the first in the high bits, at out[j:],
 // d bytes.
 func putIndices(out []byte, j int, v uint64, d uint) {
-	switch d {
-	case 8:
-		binary.BigEndian.PutUint64(out[j:j+8:j+8], v)
-	case 2:
+	if d == 2 {
 		binary.BigEndian.PutUint16(out[j:j+2:j+2], uint16(v))
-	default:
-		out[j] = byte(v)
+		return
 	}
+	out[j] = byte(v)
 }
 
 // fillTable empties the colour table and puts pal's colours in it, an open-addressed hash

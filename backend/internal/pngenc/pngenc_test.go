@@ -728,24 +728,27 @@ func TestScanKey(t *testing.T) {
 	}
 }
 
-// TestKeyHit checks keyHit finds an opaque pixel of the key's grey in the rows it samples
-// (y, y+8, …) at each place of a row, for every width from 1 to 17, and none elsewhere.
+// TestKeyHit checks keyHit finds an opaque pixel of the key's grey, or one not grey, in the
+// rows it samples (y, y+8, …) at each place of a row, for every width from 1 to 17, and none
+// elsewhere.
 func TestKeyHit(t *testing.T) {
 	for _, key := range []uint32{0, 0x00070707} {
-		for w := 1; w <= 17; w++ {
-			for x := range w {
-				for _, py := range []int{3, 4, 5, 11, 12, 20, 39} {
-					img := grey(w, 40, true, uint64(w))
-					for i := 0; i < len(img.Pix); i += 4 {
-						img.Pix[i] |= 8 // neither 0 nor 7
-						img.Pix[i+1], img.Pix[i+2] = img.Pix[i], img.Pix[i]
-					}
-					k := uint8(key)
-					img.SetNRGBA(x, py, color.NRGBA{k, k, k, 255})
-					img.SetNRGBA(x, py-1, color.NRGBA{k, k, k, 0}) // transparent: not a hit
-					want := py >= 4 && (py-4)%8 == 0
-					if got := keyHit(img, 4, key); got != want {
-						t.Fatalf("key %#x, width %d, pixel (%d,%d): keyHit %v, want %v", key, w, x, py, got, want)
+		k := uint8(key)
+		for _, c := range []color.NRGBA{{k, k, k, 255}, {9, 10, 9, 255}} {
+			for w := 1; w <= 17; w++ {
+				for x := range w {
+					for _, py := range []int{3, 4, 5, 11, 12, 20, 39} {
+						img := grey(w, 40, true, uint64(w))
+						for i := 0; i < len(img.Pix); i += 4 {
+							img.Pix[i] |= 8 // neither 0 nor 7
+							img.Pix[i+1], img.Pix[i+2] = img.Pix[i], img.Pix[i]
+						}
+						img.SetNRGBA(x, py, c)
+						img.SetNRGBA(x, py-1, color.NRGBA{k, k, k, 0}) // transparent: not a hit
+						want := py >= 4 && (py-4)%8 == 0
+						if got := keyHit(img, 4, key); got != want {
+							t.Fatalf("key %#x, width %d, pixel (%d,%d) %v: keyHit %v, want %v", key, w, x, py, c, got, want)
+						}
 					}
 				}
 			}
