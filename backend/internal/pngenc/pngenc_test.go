@@ -728,6 +728,32 @@ func TestScanKey(t *testing.T) {
 	}
 }
 
+// TestAllKey checks allKey finds a row all of the key's colour, and not one with a pixel of
+// another colour at any place (the key opaque, or another transparent colour), for every
+// width from 1 to 17.
+func TestAllKey(t *testing.T) {
+	for _, key := range []uint32{0, 0x00070707} {
+		k := uint8(key)
+		for w := 1; w <= 17; w++ {
+			img := image.NewNRGBA(image.Rect(0, 0, w, 1))
+			for x := range w {
+				img.SetNRGBA(x, 0, color.NRGBA{k, k, k, 0})
+			}
+			if !allKey(img.Pix, key) {
+				t.Fatalf("key %#x, width %d: a row of the key, allKey false", key, w)
+			}
+			for x := range w {
+				for _, c := range []color.NRGBA{{k, k, k, 255}, {k ^ 1, k ^ 1, k ^ 1, 0}} {
+					row := setPixels(img, c, [2]int{x, 0})
+					if allKey(row.Pix, key) {
+						t.Fatalf("key %#x, width %d: %v at %d, allKey true", key, w, c, x)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestKeyHit checks keyHit finds an opaque pixel of the key's grey, or one not grey, in the
 // rows it samples (y, y+8, …) at each place of a row, for every width from 1 to 17, and none
 // elsewhere.
