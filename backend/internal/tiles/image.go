@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 	"net/http"
 	"strconv"
@@ -518,7 +519,7 @@ func (s *Service) empty(j *job) (*Response, error) {
 	e.once.Do(func() {
 		img := image.NewNRGBA(image.Rect(0, 0, size, size))
 		var p, q bytes.Buffer
-		if e.err = pngenc.Encode(&p, img); e.err != nil {
+		if e.err = pngenc.EncodePalette(&p, img, []color.NRGBA{{}}); e.err != nil { // a 1-bit palette PNG
 			return
 		}
 		if e.err = render.EncodeJPEG(&q, img, 90); e.err != nil {

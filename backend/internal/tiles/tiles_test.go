@@ -394,6 +394,11 @@ func TestMissingTile(t *testing.T) {
 	if img.Bounds().Dx() != 256 || img.Bounds().Dy() != 256 {
 		t.Fatalf("size %v", img.Bounds())
 	}
+	// One colour, transparent: a palette PNG (colour type 3, IHDR's byte 25) of 1-bit
+	// indices (byte 24), some 130 bytes (the RGBA path's was 914, grey with a key 470).
+	if r.Body[24] != 1 || r.Body[25] != 3 || len(r.Body) > 200 {
+		t.Errorf("empty tile: bit depth %d, colour type %d, %d bytes; want a 1-bit palette PNG", r.Body[24], r.Body[25], len(r.Body))
+	}
 	for _, p := range [][2]int{{0, 0}, {128, 128}, {255, 255}} {
 		if _, _, _, a := img.At(p[0], p[1]).RGBA(); a != 0 {
 			t.Errorf("pixel %v not transparent", p)
