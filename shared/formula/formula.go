@@ -91,12 +91,14 @@ var ErrMissingVar = errors.New("formula: missing variable")
 // stands where an operator was expected and is separated from the operand before it by
 // spaces only: "a b", "2 3", "(a) (b)" ("missing operator before …"), "(a b)" (expected ")"
 // …) and "max(a b)" (expected "," or ")" …). The error is at the second operand's first
-// token (a number, a name or "("); the first ends with a number, a name or ")". Callers
+// token (a number, a name or "("); the first ends with a number, a name or ")". It is also
+// matched by the error of "a (b)", a name that is no function followed by spaces and "(":
+// the parser reads a call there, so the error is "unknown function" at the name. Callers
 // that take formulas from a URL's query use it to say that "+" decodes to a space there,
-// so formula=a+b sent unescaped arrives as "a b". It is not matched when nothing separates
-// the two ("(a)(b)"), when a tab or a line break does (no "+" decodes to one), or when an
-// operator follows the spaces ("a !b"); "a (b)" is a call of a function "a", and "a -b" is
-// no error at all.
+// so formula=a+b sent unescaped arrives as "a b", and a+(b) as "a (b)". It is not matched
+// when nothing separates the two ("(a)(b)", "a(b)"), when a tab or a line break does (no
+// "+" decodes to one), or when an operator follows the spaces ("a !b"); a function's call
+// with a space, "max (a, b)", is valid, and "a -b" is no error at all.
 var ErrSpaceBetweenOperands = errors.New("formula: space between operands")
 
 // ErrLength is matched (errors.Is) by the error Eval returns when two variables have

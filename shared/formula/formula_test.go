@@ -454,9 +454,14 @@ func TestSpaceBetweenOperands(t *testing.T) {
 		{"a number running into a name", "2a", false}, // a malformed number
 		{"a tab", "a\tb", false},
 		{"a line break", "a\nb", false},
-		{"a name called", "a(b", false},                 // unknown function "a"
-		{"a name called after a space", "a (b)", false}, // unknown function "a"
-		{"a unary-only operator", "a !b", false},        // unexpected "!" after the end
+		{"a name called", "a(b", false},                                  // unknown function "a"
+		{"a name called after a space", "a (b)", true},                   // unknown function "a": a+(b)
+		{"a name called after two spaces", "x  (2)", true},               // unknown function "x"
+		{"a keyword called after a space", "b * PI (2)", true},           // unknown function "PI": PI+(2)
+		{"a name called after a space in a call", "max(a, b (c))", true}, // unknown function "b"
+		{"a name called after a tab", "a\t(b)", false},
+		{"a name called with nothing between", "a(b)", false},
+		{"a unary-only operator", "a !b", false}, // unexpected "!" after the end
 		{"a comma in parentheses", "(a ,", false},
 		{"the end in parentheses", "(a ", false},
 		{"the end in a call", "max(a ", false},
@@ -477,6 +482,12 @@ func TestSpaceBetweenOperands(t *testing.T) {
 				t.Errorf("Compile(%q) = %v matches ErrMissingVar", tt.src, err)
 			}
 		})
+	}
+	// A function's call with spaces before its "(" is a call, not an error.
+	for _, src := range []string{"max (a, b)", "abs  (a) + min (a, 2)"} {
+		if _, err := Compile(src); err != nil {
+			t.Errorf("Compile(%q) = %v, want a call", src, err)
+		}
 	}
 	// A "+" lost before a sign leaves a formula that compiles (a+-b sent unescaped is a -b):
 	// no error, so nothing to mark.

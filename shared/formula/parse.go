@@ -289,7 +289,13 @@ func (p *parser) parseCall(name token) (*node, error) {
 		for i, f := range functions {
 			names[i] = f.Name
 		}
-		return nil, errAt(name.start, name.end, "unknown function %q (functions: %s)", name.text, strings.Join(names, ", "))
+		e := errAt(name.start, name.end, "unknown function %q (functions: %s)", name.text, strings.Join(names, ", "))
+		// "a (b)" is the call of a function "a" to the parser, but a name that is no
+		// function, then spaces, then "(" is what formula=a+(b) sent unescaped arrives as.
+		if gap := p.src[name.end:p.peek().start]; gap != "" && strings.Trim(gap, " ") == "" {
+			e.wrapped = ErrSpaceBetweenOperands
+		}
+		return nil, e
 	}
 	if err := p.enter(); err != nil {
 		return nil, err

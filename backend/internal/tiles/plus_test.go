@@ -12,7 +12,9 @@ import (
 // TestPlusHint pins the error of formula=a+b sent unescaped: the query decodes the "+" to a
 // space, and the formula's own message ("missing operator before \"b\"") named no plus, so
 // curl and desktop GIS users were left guessing. The hint follows only the errors the parser
-// marks with formula.ErrSpaceBetweenOperands: an operand after spaces that follow an operand.
+// marks with formula.ErrSpaceBetweenOperands: an operand after spaces that follow an operand,
+// and a name that is no function before spaces and "(" (formula=a+(b) reads as a call of
+// "a", "unknown function", which had no hint).
 func TestPlusHint(t *testing.T) {
 	tests := []struct {
 		name, src string
@@ -29,6 +31,10 @@ func TestPlusHint(t *testing.T) {
 		{"empty", "", false},
 		{"unmatched parenthesis after a space", "a )", false},
 		{"in a call", "max(a b)", true},
+		{"a name before a parenthesis", "a (b)", true}, // formula=a+(b): unknown function "a"
+		{"a name before a parenthesis in a call", "max(a, n  (r - b))", true},
+		{"a name called", "a(b)", false},
+		{"a name, a tab and a parenthesis", "a\t(b)", false},
 		{"a tab", "a\tb", false},
 		// A lexer's error after a space is no operand where an operator was expected (the
 		// text scan that preceded formula.ErrSpaceBetweenOperands hinted at these).
