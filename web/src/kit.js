@@ -21,8 +21,14 @@ import { loadTessera } from './wasm.js';
 
 export { TesseraError, MAX_FORMULA };
 
-/** The longest layers binding accepted, in characters (the query of a tile must stay short). */
-export const MAX_LAYERS = 4096;
+/**
+ * The longest layers binding accepted, in UTF-8 bytes: the server's limit on any one query
+ * parameter (tiles.MaxParam, 8192 bytes, as backend/internal/tiles/request.go documents it).
+ * GET config does not report it, so this is that documented value, not the server's own. It
+ * was 4096 characters: bindings the server takes were refused, and multi-byte names counted
+ * short of the server's bytes.
+ */
+export const MAX_LAYERS = 8192;
 
 /**
  * The deepest zoom a Tessera server answers by default (tile.MaxZoom); a connection checks
@@ -323,7 +329,9 @@ export class Tessera extends EventTarget {
   check(params) {
     const p = params || {};
     if (typeof p.layers !== 'string' || p.layers === '') throw new TesseraError('layers: a binding such as "r:2=scene,n:3=scene" is needed');
-    if (p.layers.length > MAX_LAYERS) throw new TesseraError(`layers: ${p.layers.length} characters, at most ${MAX_LAYERS} are allowed`);
+    // In the server's words (tiles.ParseLayers).
+    const layerBytes = new TextEncoder().encode(p.layers).length;
+    if (layerBytes > MAX_LAYERS) throw new TesseraError(`layers: ${layerBytes} bytes, at most ${MAX_LAYERS}`);
     if (p.formula !== undefined && typeof p.formula !== 'string') throw new TesseraError('formula: a string is needed');
     // The server counts the binding's entries as it splits them (tiles.ParseLayers).
     const vars = p.layers.split(',').length, maxVars = this.config.max_variables;

@@ -5,7 +5,7 @@
 
 /** The longest formula a server accepts by default, in UTF-8 bytes (a connection checks its server's, config.formula_max_bytes). */
 export declare const MAX_FORMULA: number;
-/** The longest layers binding accepted, in characters. */
+/** The longest layers binding accepted, in UTF-8 bytes (the server's limit on a query parameter, 8192). */
 export declare const MAX_LAYERS: number;
 /** The deepest zoom a server answers by default (a connection checks its server's, config.max_zoom). */
 export declare const MAX_ZOOM: number;

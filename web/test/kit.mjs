@@ -905,6 +905,35 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     assert.equal(r.events.length, 5, `error events: ${r.events}`);
   });
 
+  await check('kit: layers= is limited as the server limits it, 8192 bytes (tiles.MaxParam): longer is refused in its words with no request, shorter is sent', async () => {
+    // The kit refused past 4096 characters, bindings the server takes; and counted characters,
+    // not the server's bytes. Its names here are not layers: a binding sent is the server's 404.
+    const cases = { sent: 'r=' + 'x'.repeat(5000), over: 'r=' + 'x'.repeat(8191), wide: 'r=' + 'é'.repeat(4096), edge: 'r=' + 'x'.repeat(8190) };
+    const r = await p.evaluate(async ({ kit, raster, params, cases }) => {
+      const { connect } = await import(kit);
+      const t = await connect(raster);
+      const out = {};
+      for (const [k, layers] of Object.entries(cases)) {
+        const before = t.stats.bandFetches;
+        const e = await t.tile(13, 4347, 2842, { ...params, layers, formula: 'r' }).then(() => null, (err) => err);
+        out[k] = { message: e && e.message, status: e && e.status, requests: t.stats.bandFetches - before };
+      }
+      return out;
+    }, { kit, raster, params, cases });
+    for (const [k, layers] of Object.entries(cases)) {
+      const res = await fetch(`${tessera}/raster/algebra/13/4347/2842.png?${new URLSearchParams({ layers, formula: 'r' })}`);
+      const body = await res.json();
+      if (k === 'sent' || k === 'edge') {
+        assert.deepEqual(r[k], { message: body.error, status: res.status, requests: 1 }, `${k}: ${JSON.stringify(r[k])}`);
+        assert.equal(res.status, 404, `${k}: ${body.error}`);
+      } else {
+        assert.equal(res.status, 400, `${k}: ${body.error}`);
+        assert.deepEqual(r[k], { message: body.error, status: undefined, requests: 0 }, `${k}: ${JSON.stringify(r[k])}`);
+        assert.match(body.error, /^layers: 819[34] bytes, at most 8192$/);
+      }
+    }
+  });
+
   await check('kit: tile() sends an error once per message while its params stay the same, and a bad formula fetches nothing', async () => {
     const r = await p.evaluate(async ({ kit, raster, params }) => {
       const { connect } = await import(kit);
