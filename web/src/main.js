@@ -6,7 +6,7 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import '../style.css';
-import { prefix, getJSON, setToken, hasToken, streamURL, withAuth, algebraRouteURL, responseError } from './api.js';
+import { prefix, getJSON, setToken, hasToken, streamURL, withAuth, algebraQuery, algebraRouteURL, responseError } from './api.js';
 import { loadTessera } from './wasm.js';
 import { AlgebraLayer, pngURL, pngQuery } from './layer.js';
 import { float64Tile } from './rawtile.js';
@@ -202,6 +202,7 @@ function apply(reload) {
   checkRange();
   drawColorbar();
   updateUse();
+  refreshPixel();
   if (!state.formulaOK && !view().server) return;
   state.gen++;
   layer.refresh(reload);
@@ -480,6 +481,10 @@ function bindLayer(l) {
 
 let pixelSeq = 0;
 
+// The point whose value the section shows, and the layers and formula it was asked for.
+let shownPixel = null;
+const pixelPrompt = document.querySelector('#pixel').textContent;
+
 /**
  * " (Cropland)": the name of the selected legend's entry for value v when the entry's
  * expression is that number (a class of a categorical layer), else "". The value alone (3)
@@ -499,7 +504,8 @@ function legendName(v) {
  */
 async function showPixel(latlng) {
   const p = L.CRS.EPSG3857.project(latlng), seq = ++pixelSeq;
-  const q = new URLSearchParams({ layers: layersParam(), formula: $('#formula').value });
+  shownPixel = { latlng, layers: layersParam(), formula: $('#formula').value };
+  const q = new URLSearchParams({ layers: shownPixel.layers, formula: shownPixel.formula });
   const out = $('#pixel');
   out.textContent = '…';
   for (const k of ['value', 'x', 'y']) delete out.dataset[k];
@@ -512,6 +518,24 @@ async function showPixel(latlng) {
   } catch (err) {
     if (seq === pixelSeq) out.textContent = err.message;
   }
+}
+
+/**
+ * Asks the shown point's value again when the formula or its bindings changed (apply): the
+ * section kept the former formula's value under the new map (a land cover class under the
+ * NDVI). With a formula in error, or nothing bound, it says what to do again.
+ */
+function refreshPixel() {
+  if (!shownPixel || (shownPixel.layers === layersParam() && shownPixel.formula === $('#formula').value)) return;
+  if (state.formulaOK && bindings().length) {
+    showPixel(shownPixel.latlng);
+    return;
+  }
+  pixelSeq++;
+  shownPixel = null;
+  const out = $('#pixel');
+  out.textContent = pixelPrompt;
+  for (const k of ['value', 'x', 'y']) delete out.dataset[k];
 }
 
 map.on('click', (e) => showPixel(e.latlng));
@@ -579,7 +603,8 @@ function useURLs() {
     xyz: origin + pngURL({ z: '{z}', x: '{x}', y: '{y}' }, v),
     xyz2x: origin + pngURL({ z: '{z}', x: '{x}', y: '{y}@2x' }, v),
     tilejson: origin + algebraRouteURL('algebra.json', q),
-    tilejson2x: origin + algebraRouteURL('algebra.json', q, { tile_scale: 2 }),
+    // tile_scale first, in sight in the section's box (at the end it was past the box's two lines).
+    tilejson2x: `${origin}${prefix}algebra.json?tile_scale=2&${algebraQuery(q)}`,
     wmts: origin + algebraRouteURL('algebra/WMTSCapabilities.xml', q),
   };
   const bbox = viewBBox();
@@ -758,7 +783,7 @@ function uploadRefusal(f) {
 function boundUploadZoom(c) {
   const box = $('#upload [name=max_zoom]');
   box.max = String(c.ingest_max_zoom);
-  box.placeholder = `max zoom, 0 to ${c.ingest_max_zoom} (default: from the resolution)`;
+  box.placeholder = `0 to ${c.ingest_max_zoom}; default: by resolution`;
 }
 
 $('#upload').addEventListener('submit', async (ev) => {
@@ -846,6 +871,11 @@ async function start() {
 
 window.tesseraApp = { map, state, stats, view, serverTileURL, get layer() { return layer; }, ready: false };
 
+// On a phone (below 640 pixels the panel is above the map, 45% of its height) "Use this map"
+// and "Add a layer" start folded: the panel was some 1300 pixels to scroll through in 380,
+// the formula and colormap lost among them. Their headings open them.
+if (window.matchMedia('(max-width: 640px)').matches) for (const d of document.querySelectorAll('details.fold')) d.open = false;
+
 // A server with private reads (TESSERA_PRIVATE_READS) answers 401 until the page has a token:
 // the page says so and starts again once one is entered in the token field.
 let starting = false;
@@ -855,6 +885,7 @@ function boot() {
     const st = $('#app-status');
     st.className = 'error';
     st.dataset.needsToken = e.status === 401 ? '1' : '';
+    if (e.status === 401) $('#add').open = true; // the token field is in it (folded on a phone)
     st.textContent = e.status === 401
       ? 'This server\'s reads need a token: enter it in the token field below.'
       : `failed to start: ${e.message}`;

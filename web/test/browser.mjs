@@ -74,7 +74,7 @@ async function useSection(p = page) {
       xyz: $('#use-xyz').value, tilejson: $('#use-tilejson').value, wmts: $('#use-wmts').value,
       xyz2x: $('#use-xyz2x').value, tilejson2x: $('#use-tilejson2x').value,
       names: [...document.querySelectorAll('#use .use-url .name')].map((e) => e.textContent),
-      disabled: [...document.querySelectorAll('#use input, #use button')].map((e) => e.disabled),
+      disabled: [...document.querySelectorAll('#use textarea, #use button')].map((e) => e.disabled),
       download: { href: a.getAttribute('href'), filename: a.dataset.filename, text: a.textContent, disabled: a.getAttribute('aria-disabled') === 'true' },
       error: err.hidden ? null : err.textContent,
       tokenNote: !$('#use-token').hidden,
@@ -350,6 +350,95 @@ await check('nothing sticks out of the panel: a long layer name wraps, a long fo
   });
 });
 
+await check('the panel reads at 1280×800 and on a 390×844 phone: each URL box shows its path, each upload field has a visible label, placeholders fit, text has 4.5:1 contrast, nothing sticks out', async () => {
+  for (const [w, h] of [[1280, 800], [390, 844]]) {
+    await onOwnPage(async (pg) => {
+      await pg.setViewportSize({ width: w, height: h });
+    }, async (pg) => {
+      // On the phone "Use this map" and "Add a layer" start folded (the panel, 45% of the
+      // window's height, was some 1300 pixels long); from the keyboard, Enter on a heading
+      // opens its section. At 1280×800 they are open.
+      const folds = () => pg.$$eval('details.fold', (d) => d.map((x) => x.open));
+      const phone = w <= 640;
+      assert.deepEqual(await folds(), [!phone, !phone], `the sections' open at ${w}×${h}`);
+      if (phone) {
+        const folded = await pg.$eval('#panel', (p) => p.scrollHeight);
+        await pg.focus('#use > summary');
+        await pg.keyboard.press('Enter');
+        await pg.click('#add > summary');
+        assert.deepEqual(await folds(), [true, true]);
+        const open = await pg.$eval('#panel', (p) => p.scrollHeight);
+        console.log(`  the phone's panel: ${folded} pixels long folded, ${open} open`);
+        assert.ok(folded < 0.7 * open, `the panel is ${folded} pixels long folded, ${open} open`);
+      }
+      await pg.fill('#upload [name=token]', token);
+      await pg.dispatchEvent('#upload [name=token]', 'change');
+      await pg.click('#layers li[data-id] >> text=scene');
+      await pg.waitForSelector('#layers li.selected button.delete', { timeout: 5000 });
+      const seen = await pg.evaluate(() => {
+        const panel = document.querySelector('#panel');
+        // Each URL box holds what sets its URL apart (its path, @2x, tile_scale=2) with no
+        // scrolling: one line showed the same "http://host/raster/alge" in every box.
+        const marks = { xyz: '.png', xyz2x: '@2x.png', tilejson: 'algebra.json', tilejson2x: 'tile_scale=2', wmts: 'WMTSCapabilities.xml' };
+        const hidden = [];
+        for (const [k, mark] of Object.entries(marks)) {
+          const box = document.getElementById(`use-${k}`), full = box.value, at = full.indexOf(mark);
+          if (at < 0) { hidden.push(`${k}: no ${mark} in ${full}`); continue; }
+          box.value = full.slice(0, at + mark.length);
+          if (box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight) hidden.push(`${k}: ${box.value} is ${box.scrollWidth}×${box.scrollHeight} in a ${box.clientWidth}×${box.clientHeight} box`);
+          box.value = full;
+        }
+        // The upload form's fields, named by the text of their labels, on screen.
+        const labels = [...document.querySelectorAll('#upload input, #upload select')].map((c) => {
+          const l = c.labels && c.labels[0];
+          if (!l) return `${c.name}: no label`;
+          const text = [...l.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('').trim();
+          const r = document.createRange();
+          r.selectNodeContents(l.firstChild);
+          return r.getBoundingClientRect().width > 0 ? text : `${c.name}: its label is not shown`;
+        });
+        // A placeholder wider than its box was cut off ("max zoom, 0 to 19 (default: from the resolu").
+        const ctx = document.createElement('canvas').getContext('2d');
+        const cut = [...document.querySelectorAll('#upload [placeholder]')].filter((i) => {
+          const cs = getComputedStyle(i);
+          ctx.font = cs.font;
+          return ctx.measureText(i.placeholder).width > i.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+        }).map((i) => `${i.name}: "${i.placeholder}"`);
+        // WCAG AA: text against its background at 4.5:1 at least (the grey of .muted was 4.4:1
+        // on the panel, 3.9:1 on a selected layer).
+        const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+        const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+          .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+        const bg = (e) => {
+          for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; }
+          return [255, 255, 255];
+        };
+        const low = [];
+        for (const e of panel.querySelectorAll('*')) {
+          if (!e.getClientRects().length || e.closest('select, [disabled], [aria-disabled=true]')) continue;
+          if (![...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim())) continue;
+          const a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e)), ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+          if (ratio < 4.5) low.push(`${e.tagName.toLowerCase()}.${e.className} "${e.textContent.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+        }
+        const right = panel.getBoundingClientRect().left + panel.clientWidth;
+        const outside = [...panel.querySelectorAll('*')].filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > right + 0.5 && !e.closest('pre'))
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className}`).concat(panel.scrollWidth > panel.clientWidth ? [`panel scrollWidth ${panel.scrollWidth} > ${panel.clientWidth}`] : []);
+        return { hidden, labels, cut, low, outside };
+      });
+      const at = `at ${w}×${h}`;
+      assert.deepEqual(seen.hidden, [], `URL boxes ${at}`);
+      assert.deepEqual(seen.labels, ['admin token', 'name', 'datatype', 'max zoom', 'file', 'or URL'], `the upload form's labels ${at}`);
+      assert.deepEqual(seen.cut, [], `placeholders cut off ${at}`);
+      assert.deepEqual(seen.low, [], `text under 4.5:1 contrast ${at}`);
+      assert.deepEqual(seen.outside, [], `sticking out of the panel ${at}`);
+      // The label names its field for assistive technology too.
+      for (const name of ['admin token', 'name', 'datatype', 'max zoom', 'file', 'or URL']) {
+        assert.equal(await pg.locator('#upload').getByLabel(name, { exact: true }).count(), 1, `no field labelled "${name}" ${at}`);
+      }
+    });
+  }
+});
+
 await check('a layer whose parse failed says why in the list, and says FAILED in the layer selects', async () => {
   // A failed upload, as GET layers lists it (the last log line is the failure's).
   const why = 'The file uploads/0a1b2c-notes.tif is not a raster GDAL can read (not recognized as a supported file format). Check that it is a raster format GDAL supports, such as GeoTIFF.';
@@ -376,6 +465,7 @@ await check('the upload\'s status is in sight once the upload button is pressed 
       ? r.fulfill({ status: 401, contentType: 'application/json', body: '{"error": "the bearer token is not valid (test)"}' })
       : r.continue()));
   }, async (p6) => {
+    await p6.click('#add > summary'); // folded on a phone
     await p6.fill('#upload [name=token]', 'some-token');
     await p6.fill('#upload [name=url]', 'https://example.com/scene.tif');
     // As a user scrolls to it: the button at the panel's bottom edge, pressed where it is.
@@ -909,6 +999,19 @@ await check('a click, or Enter on the focused map, gives the pixel value the ser
     return m.options.crs.project(m.containerPointToLatLng([x - r.left, y - r.top]));
   }, [box.x + box.width / 2 + 40, box.y + box.height / 2]);
   assert.ok(Math.abs(Number(last.x) - east.x) < 1e-6, `the value shown is at x ${last.x}, the last click at ${east.x}`);
+  // A new formula: the value shown is the new formula's at the same point, with no click (the
+  // former formula's stayed under the new map); a formula in error shows the prompt again.
+  const pixelNow = () => page.$eval('#pixel', (e) => ({ ...e.dataset, text: e.textContent }));
+  await page.fill('#formula', 'x * 10');
+  await page.waitForFunction((v) => document.querySelector('#pixel').dataset.value === String(v), Number(last.value) * 10, { timeout: 5000 });
+  const ten = await pixelNow();
+  assert.deepEqual([ten.x, ten.y], [last.x, last.y], 'the value is not at the point shown');
+  assert.equal(Number(ten.value), (await (await fetch(`${base}/raster/pixel/${ten.x}/${ten.y}?${new URLSearchParams({ layers, formula: 'x * 10' })}`)).json()).value);
+  await page.fill('#formula', 'x +');
+  await page.waitForFunction(() => document.querySelector('#pixel').dataset.x === undefined, null, { timeout: 5000 });
+  assert.equal((await pixelNow()).text, 'click the map (or press Enter on it for its centre)');
+  await page.fill('#formula', 'x');
+  await page.waitForSelector('#formula-error', { state: 'hidden', timeout: 5000 });
 });
 
 await check('the upload form follows the server\'s config: a file over its upload_max_bytes or a max zoom past its ingest_max_zoom is refused in the page, nothing sent; what it takes is sent', async () => {
@@ -917,7 +1020,7 @@ await check('the upload form follows the server\'s config: a file over its uploa
   const config = await (await fetch(`${base}/raster/config`)).json();
   assert.equal(config.upload_max_bytes, 1000000);
   const box = await page.$eval('#upload [name=max_zoom]', (i) => ({ max: i.max, min: i.min, placeholder: i.placeholder }));
-  assert.deepEqual(box, { max: String(config.ingest_max_zoom), min: '0', placeholder: `max zoom, 0 to ${config.ingest_max_zoom} (default: from the resolution)` });
+  assert.deepEqual(box, { max: String(config.ingest_max_zoom), min: '0', placeholder: `0 to ${config.ingest_max_zoom}; default: by resolution` });
   // The POSTs the page sends, answered here (a real upload would add a layer the later checks
   // do not expect).
   const posts = [];
@@ -1123,6 +1226,17 @@ await check('back to NDVI for the screenshot; no request left the server, no pag
   await page.dispatchEvent('#bindings tbody tr', 'change');
   await settled();
   await page.evaluate(() => { document.querySelector('#panel').scrollTop = 0; });
+  // Leaflet fades new tiles in over 200 ms: the screenshot (docs/web.png) waits for the tiles
+  // to be opaque (taken at once, it showed the NDVI washed out, half faded in).
+  await page.waitForFunction(() => [...document.querySelectorAll('#map canvas.tile')].every((c) => getComputedStyle(c).opacity === '1'), null, { timeout: 5000 });
+  // The pixel value shown is the NDVI's, or the prompt (not the land cover class clicked before).
+  await page.waitForFunction(() => document.querySelector('#pixel').textContent !== '…', null, { timeout: 5000 });
+  const pixel = await page.$eval('#pixel', (e) => ({ ...e.dataset }));
+  if (pixel.x !== undefined) {
+    const v = await page.evaluate(() => window.tesseraApp.view());
+    const want = (await (await fetch(`${base}/raster/pixel/${pixel.x}/${pixel.y}?${new URLSearchParams({ layers: v.layers, formula: v.formula })}`)).json()).value;
+    assert.equal(pixel.value, want === null ? '' : String(want), 'the pixel value shown is not the NDVI\'s');
+  }
   if (process.env.TESSERA_SCREENSHOT) await page.screenshot({ path: process.env.TESSERA_SCREENSHOT });
   assert.deepEqual(foreign, [], 'requests to other hosts');
   assert.deepEqual(pageErrors, [], 'uncaught page errors');

@@ -31,6 +31,19 @@ await check('without a token the page says reads need one', async () => {
   await page.waitForFunction(() => window.tesseraApp.state.privateReads === true, null, { timeout: 5000 });
 });
 
+await check('on a phone, where "Add a layer" starts folded, a page asking for the token opens it: the field is in sight', async () => {
+  const p2 = await browser.newPage();
+  try {
+    await p2.setViewportSize({ width: 390, height: 844 });
+    await p2.goto(base + '/');
+    await p2.waitForFunction(() => document.querySelector('#app-status').dataset.needsToken === '1', null, { timeout: 20000 });
+    assert.deepEqual(await p2.$$eval('details.fold', (d) => d.map((x) => [x.id, x.open])), [['use', false], ['add', true]]);
+    assert.equal(await p2.isVisible('#upload [name=token]'), true, 'the token field is folded away');
+  } finally {
+    await p2.close();
+  }
+});
+
 await check('with the token the page starts and renders tiles in the browser', async () => {
   await page.fill('#upload [name=token]', token);
   await page.dispatchEvent('#upload [name=token]', 'change');
