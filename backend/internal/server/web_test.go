@@ -163,7 +163,7 @@ func TestUploadFormDatatypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel := regexp.MustCompile(`(?s)<select name="datatype"[^>]*>(.*?)</select>`).FindSubmatch(page)
+	sel := regexp.MustCompile(`(?s)<select\b[^>]*\bname="datatype"[^>]*>(.*?)</select>`).FindSubmatch(page)
 	if sel == nil {
 		t.Fatal(`web/index.html has no <select name="datatype">`)
 	}
