@@ -105,7 +105,7 @@ func TestPixelSlicesEveryLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			many, err := s.Tiles(ctx, []catalog.LayerVersion{lv}, []tile.ZXY{z})
+			many, err := s.Tiles(ctx, []catalog.LayerVersion{lv}, z)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestPixelSlicesEveryLayout(t *testing.T) {
 			if err != nil || at != z {
 				t.Fatalf("NearestTile: %v at %v", err, at)
 			}
-			for name, got := range map[string][]*raster.Band{"Tile": one, "Tiles": many[lv][z], "NearestTile": near} {
+			for name, got := range map[string][]*raster.Band{"Tile": one, "Tiles": many[lv], "NearestTile": near} {
 				if len(got) != nb {
 					t.Fatalf("%s, raw %v: %d bands, want %d", name, raw, len(got), nb)
 				}
@@ -199,10 +199,10 @@ func TestSliceFunctionDropped(t *testing.T) {
 		} else {
 			sameBands(t, got, want)
 		}
-		if got, err := s.Tiles(ctx, []catalog.LayerVersion{lv}, []tile.ZXY{z}); err != nil {
+		if got, err := s.Tiles(ctx, []catalog.LayerVersion{lv}, z); err != nil {
 			t.Errorf("Tiles: %v", err)
 		} else {
-			sameBands(t, got[lv][z], want)
+			sameBands(t, got[lv], want)
 		}
 		if _, got, err := s.NearestTile(ctx, lv.ID, lv.Version, tile.ZXY{Z: 5, X: 8, Y: 20}); err != nil {
 			t.Errorf("NearestTile: %v", err)
@@ -229,7 +229,7 @@ func TestSliceFunctionDropped(t *testing.T) {
 			case "tile":
 				_, err = s.Tile(ctx, lv.ID, lv.Version, z)
 			case "tiles":
-				_, err = s.Tiles(ctx, []catalog.LayerVersion{lv}, []tile.ZXY{z})
+				_, err = s.Tiles(ctx, []catalog.LayerVersion{lv}, z)
 			case "nearest":
 				_, _, err = s.NearestTile(ctx, lv.ID, lv.Version, z)
 			}

@@ -174,142 +174,108 @@ func pixelAt(f float64, size int) int {
 	return min(size-1, max(0, int(math.Floor(f*float64(size)))))
 }
 
-// fetchAll fetches tile t of every variable's layer (fetchGrid at one address).
+// fetchAll fetches tile t of every variable's layer, concurrently (each layer once), so a
+// cold algebra tile waits for one round trip to PostGIS rather than one per layer.
 func (s *Service) fetchAll(ctx context.Context, vars []boundVar, t tile.ZXY) ([]*fetched, error) {
-	out, err := s.fetchGrid(ctx, vars, []tile.ZXY{t})
-	if err != nil {
-		return nil, err
-	}
-	return out[0], nil
-}
-
-// fetchGrid fetches every variable's layer at each address (out[a][v]), each layer once:
-// the cache's misses of stored tiles in one query when there are two or more (fetchBatch,
-// so a cold algebra tile, or a scaled tile's children, wait for one round trip to PostGIS
-// rather than one per layer and address), the rest concurrently through fetch.
-func (s *Service) fetchGrid(ctx context.Context, vars []boundVar, addrs []tile.ZXY) ([][]*fetched, error) {
-	out := make([][]*fetched, len(addrs))
-	for a := range out {
-		out[a] = make([]*fetched, len(vars))
-	}
+	out := make([]*fetched, len(vars))
 	first := map[int64]int{} // layer id → index of the first variable reading it
-	var distinct []int
+	var todo []int
 	for i, v := range vars {
 		if j, ok := first[v.layer.ID]; ok && vars[j].layer.Version == v.layer.Version {
 			continue
 		}
 		first[v.layer.ID] = i
-		distinct = append(distinct, i)
+		todo = append(todo, i)
 	}
-	rest := s.fetchBatch(ctx, vars, distinct, addrs, out)
-	if len(rest) == 1 {
-		r := rest[0]
-		f, err := s.fetch(ctx, vars[r.v].layer, addrs[r.a], r.notStored)
+	todo, notStored := s.fetchBatch(ctx, vars, todo, t, out)
+	if len(todo) == 1 {
+		f, err := s.fetch(ctx, vars[todo[0]].layer, t, notStored[todo[0]])
 		if err != nil {
 			return nil, err
 		}
-		out[r.a][r.v] = f
-	} else if len(rest) > 1 {
-		errs := make([]error, len(rest))
+		out[todo[0]] = f
+	} else if len(todo) > 1 {
+		errs := make([]error, len(vars))
 		var wg sync.WaitGroup
-		for k, r := range rest {
+		for _, i := range todo {
 			wg.Add(1)
-			go func() {
+			go func(i int) {
 				defer wg.Done()
-				out[r.a][r.v], errs[k] = s.fetch(ctx, vars[r.v].layer, addrs[r.a], r.notStored)
-			}()
+				out[i], errs[i] = s.fetch(ctx, vars[i].layer, t, notStored[i])
+			}(i)
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}
 	}
-	for _, fs := range out {
-		for i, v := range vars {
-			if fs[i] == nil {
-				fs[i] = fs[first[v.layer.ID]]
-			}
+	for i, v := range vars {
+		if out[i] == nil {
+			out[i] = out[first[v.layer.ID]]
 		}
 	}
 	return out, nil
 }
 
-// tilesReader is a Store that reads several layers at several addresses in one query
-// (pgstore does; see its Tiles).
+// tilesReader is a Store that reads one address of several layers in one query (pgstore
+// does; see its Tiles).
 type tilesReader interface {
-	Tiles(ctx context.Context, layers []catalog.LayerVersion, addrs []tile.ZXY) (map[catalog.LayerVersion]map[tile.ZXY][]*raster.Band, error)
+	Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY) (map[catalog.LayerVersion][]*raster.Band, error)
 }
 
-// pending is a tile still to fetch: variable v's layer at address a; notStored says a
-// batched read has just found the store without it, so fetch goes to the ancestor search.
-type pending struct {
-	a, v      int
-	notStored bool
-}
-
-// fetchBatch looks up the layers of vars[distinct] at each address in the tile cache and
-// reads the misses in one query when there are two or more, filling out (and the cache); it
-// returns the tiles still to fetch one by one: those a layer does not store itself
-// (over-zoom, no tile; marked notStored), a layer never parsed, and every miss when the store
-// cannot batch or the query fails (the single fetches then report the error).
-func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, distinct []int, addrs []tile.ZXY, out [][]*fetched) (rest []pending) {
+// fetchBatch reads tile t of the layers of vars[todo] that are not cached in one query, when
+// there are two or more, caching what it read into out (and the tile cache); it returns the
+// variables still to fetch one by one: those whose layer does not store t itself (over-zoom,
+// no tile; marked in notStored, by variable), and all of them when the store cannot batch or
+// the query fails (the single fetches then report the error).
+func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t tile.ZXY, out []*fetched) (rest []int, notStored map[int]bool) {
 	tr, ok := s.store.(tilesReader)
-	if !ok || len(distinct)*len(addrs) < 2 {
-		for a := range addrs {
-			for _, v := range distinct {
-				rest = append(rest, pending{a: a, v: v})
-			}
-		}
-		return rest
+	if !ok || len(todo) < 2 {
+		return todo, nil
 	}
-	var misses []pending
 	var layers []catalog.LayerVersion
-	var at []tile.ZXY
-	for a, t := range addrs {
-		for _, v := range distinct {
-			l := vars[v].layer
-			if f, hit := s.tiles.get(tileKey{l.ID, l.Version, t}); hit {
-				s.hit("tile", true)
-				out[a][v] = f
-				continue
-			}
-			if l.Version <= 0 { // never parsed: fetch answers missing
-				rest = append(rest, pending{a: a, v: v})
-				continue
-			}
-			misses = append(misses, pending{a: a, v: v})
-			lv := catalog.LayerVersion{ID: l.ID, Version: l.Version}
-			if !slices.Contains(layers, lv) {
-				layers = append(layers, lv)
-			}
-			if !slices.Contains(at, t) {
-				at = append(at, t)
-			}
+	var misses []int
+	for _, i := range todo {
+		l := vars[i].layer
+		if f, hit := s.tiles.get(tileKey{l.ID, l.Version, t}); hit {
+			s.hit("tile", true)
+			out[i] = f
+			continue
+		}
+		if l.Version <= 0 {
+			continue // never parsed: fetch answers missing
+		}
+		layers = append(layers, catalog.LayerVersion{ID: l.ID, Version: l.Version})
+		misses = append(misses, i)
+	}
+	rest = make([]int, 0, len(todo))
+	for _, i := range todo {
+		if out[i] == nil && !slices.Contains(misses, i) {
+			rest = append(rest, i)
 		}
 	}
 	if len(misses) < 2 {
-		return append(rest, misses...)
+		return append(rest, misses...), nil
 	}
-	// Every missing layer at every missing address: a cached tile among them (a layer
-	// cached at one address and not at another) is read again, and not used.
-	got, err := tr.Tiles(ctx, layers, at)
+	got, err := tr.Tiles(ctx, layers, t)
 	if err != nil {
-		return append(rest, misses...)
+		return append(rest, misses...), nil
 	}
-	for _, m := range misses {
-		l, t := vars[m.v].layer, addrs[m.a]
-		bands, ok := got[catalog.LayerVersion{ID: l.ID, Version: l.Version}][t]
+	notStored = map[int]bool{}
+	for _, i := range misses {
+		l := vars[i].layer
+		bands, ok := got[catalog.LayerVersion{ID: l.ID, Version: l.Version}]
 		if !ok {
-			m.notStored = true
-			rest = append(rest, m)
+			rest = append(rest, i)
+			notStored[i] = true
 			continue
 		}
 		s.hit("tile", false)
 		f := &fetched{bands: bands}
 		s.tiles.put(tileKey{l.ID, l.Version, t}, f)
-		out[m.a][m.v] = f
+		out[i] = f
 	}
-	return rest
+	return rest, notStored
 }
 
 // formulaQuery binds a formula query's layers and compiles its formula, checking that every

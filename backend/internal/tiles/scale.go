@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
 	"github.com/tessera-gis/tessera/shared/raster"
@@ -108,19 +109,26 @@ func checkScaledBytes(param string, layers []catalog.Layer, size, scale int) err
 var errNoChild = errors.New("tiles: a child tile is missing for a band without nodata")
 
 // scaledBands returns each variable's band at tile t in scale times its pixels: the bands of
-// t's descendants log2(scale) zooms deeper, read through fetchGrid (the cache's misses of
-// all layers at all children in one query) and put side by side. A child a layer does not
-// store (nor any coarser tile to cut it from) is nodata; when it is missing for every child,
-// or the band has no nodata, the variable is missing (nil), and the answer is the empty tile.
+// t's descendants log2(scale) zooms deeper, read concurrently (each through fetchAll, so one
+// query for all layers at a child) and put side by side. A child a layer does not store (nor
+// any coarser tile to cut it from) is nodata; when it is missing for every child, or the band
+// has no nodata, the variable is missing (nil), and the answer is the empty tile.
 func (s *Service) scaledBands(ctx context.Context, vars []boundVar, t tile.ZXY, scale int) ([]*raster.Band, error) {
 	k := scaleLevels(scale)
 	n := 1 << k
-	addrs := make([]tile.ZXY, n*n)
-	for i := range addrs {
-		addrs[i] = tile.ZXY{Z: t.Z + k, X: t.X<<k + i%n, Y: t.Y<<k + i/n}
+	children := make([][]*fetched, n*n)
+	errs := make([]error, n*n)
+	var wg sync.WaitGroup
+	for i := range children {
+		c := tile.ZXY{Z: t.Z + k, X: t.X<<k + i%n, Y: t.Y<<k + i/n}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			children[i], errs[i] = s.fetchAll(ctx, vars, c)
+		}()
 	}
-	children, err := s.fetchGrid(ctx, vars, addrs)
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	out := make([]*raster.Band, len(vars))

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -297,68 +296,4 @@ func TestScaledTileBound(t *testing.T) {
 			t.Errorf("algebra.json?tile_scale=%s&%s: %d %s", tc.scale, tc.query, r.Status, r.Body)
 		}
 	}
-}
-
-// TestScaledBatchedReads checks that a scaled tile reads its children's stored tiles in one
-// query, of every layer at every child, the children not stored going straight to the
-// ancestor search, with the answer reading them one by one gives; and that the tile cache
-// keeps working per child: a cached child is not read again. Before, each child was its
-// own read (one layer: 4 or 16 single reads; several: one batched read a child).
-func TestScaledBatchedReads(t *testing.T) {
-	e := setup(t)
-	counted := &countingTiles{Store: e.st}
-	cfg := tiles.Config{LayerTTL: -1, TileCacheBytes: -1, ResponseCacheBytes: -1}
-	batched := &env{svc: tiles.New(counted, cfg), fx: e.fx, st: e.st}
-	single := &env{svc: tiles.New(oneByOne{e.st}, cfg), fx: e.fx, st: e.st}
-	grand := tile.ZXY{Z: tilestest.Parent.Z - 1, X: tilestest.Parent.X / 2, Y: tilestest.Parent.Y / 2}
-	for _, tc := range []struct {
-		name, layer, scale, query string
-		at                        tile.ZXY
-		addrs                     int // addresses the batched read asks for
-	}{
-		// Parent's children at zoom 4: Home stored, the three others cut from Parent.
-		{"one layer @2x", "ramp", "2x", "", tilestest.Parent, 4},
-		{"one layer @4x", "ramp", "4x", "", grand, 16},
-		{"algebra @2x", "", "2x", "layers=a=ramp,b=const,c=ramp&formula=a*b-c", tilestest.Parent, 4},
-		{"algebra @4x", "", "4x", "layers=a=ramp,b=classes&formula=a%2Bb", grand, 16},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, ext := range []string{"png", "msgpack"} {
-				counted.n, counted.singles, counted.again, counted.asked = 0, 0, 0, nil
-				clear(counted.absent)
-				got := batched.scaled(t, tc.layer, tc.at, tc.scale, ext, tc.query, tiles.Client{})
-				want := single.scaled(t, tc.layer, tc.at, tc.scale, ext, tc.query, tiles.Client{})
-				if want.Status != 200 {
-					t.Fatalf(".%s: %d %s", ext, want.Status, want.Body)
-				}
-				if got.Status != want.Status || !bytes.Equal(got.Body, want.Body) {
-					t.Errorf(".%s: batched %d (%d bytes), one by one %d (%d bytes)", ext, got.Status, len(got.Body), want.Status, len(want.Body))
-				}
-				if counted.n != 1 || len(counted.asked[0]) != tc.addrs || counted.singles != 0 {
-					t.Errorf(".%s: %d batched reads (addresses %v), %d single reads; want one batched read of %d addresses and no single read",
-						ext, counted.n, counted.asked, counted.singles, tc.addrs)
-				}
-			}
-		})
-	}
-
-	t.Run("a cached child is not read", func(t *testing.T) {
-		cached := tiles.New(counted, tiles.Config{LayerTTL: -1, ResponseCacheBytes: -1})
-		e := &env{svc: cached, fx: e.fx, st: e.st}
-		counted.n, counted.singles, counted.asked = 0, 0, nil
-		ok(t, e.tile(t, "ramp", tilestest.Home, "png", "", tiles.Client{}), "image/png")
-		if counted.singles != 1 || counted.n != 0 {
-			t.Fatalf("@1x: %d single reads, %d batched; want one single read", counted.singles, counted.n)
-		}
-		ok(t, e.scaled(t, "ramp", tilestest.Parent, "2x", "png", "", tiles.Client{}), "image/png")
-		if counted.n != 1 || counted.singles != 1 || len(counted.asked[0]) != 3 || slices.Contains(counted.asked[0], tilestest.Home) {
-			t.Errorf("@2x after Home @1x: %d batched reads (addresses %v), %d single reads; want one batched read of the three children not cached",
-				counted.n, counted.asked, counted.singles)
-		}
-		counted.n, counted.singles = 0, 0
-		ok(t, e.scaled(t, "ramp", tilestest.Parent, "2x", "png", "", tiles.Client{}), "image/png")
-		if counted.n != 0 || counted.singles != 0 {
-			t.Errorf("@2x again: %d batched reads, %d single reads; want none (every child cached)", counted.n, counted.singles)
-		}
-	})
 }

@@ -848,45 +848,34 @@ func TestPixelReadsOnePixel(t *testing.T) {
 // oneByOne hides pgstore's Tiles, so the service reads each layer's tile on its own.
 type oneByOne struct{ tiles.Store }
 
-// countingTiles counts pgstore's batched tile reads (n) with the addresses each asked for
-// (asked), the single reads of a tile (singles), and those of a tile a batched read has just
-// found a layer without (again).
+// countingTiles counts pgstore's batched tile reads (n), and the single reads of a tile a
+// batched read has just found a layer without (again).
 type countingTiles struct {
 	*pgstore.Store
-	mu                sync.Mutex // Tile runs concurrently
-	n, again, singles int
-	asked             [][]tile.ZXY
-	absent            map[string]bool // layer/version/z/x/y a batched read found no tile at
-	misses            int             // how many such it found
+	n, again int
+	absent   map[string]bool // layer/version/z/x/y a batched read found no tile at
+	misses   int             // how many such it found
 }
 
-func (c *countingTiles) Tiles(ctx context.Context, layers []catalog.LayerVersion, addrs []tile.ZXY) (map[catalog.LayerVersion]map[tile.ZXY][]*raster.Band, error) {
-	got, err := c.Store.Tiles(ctx, layers, addrs)
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *countingTiles) Tiles(ctx context.Context, layers []catalog.LayerVersion, t tile.ZXY) (map[catalog.LayerVersion][]*raster.Band, error) {
 	c.n++
-	c.asked = append(c.asked, addrs)
+	got, err := c.Store.Tiles(ctx, layers, t)
 	for _, l := range layers {
-		for _, t := range addrs {
-			if _, ok := got[l][t]; !ok && err == nil {
-				if c.absent == nil {
-					c.absent = map[string]bool{}
-				}
-				c.absent[fmt.Sprint(l.ID, l.Version, t)] = true
-				c.misses++
+		if _, ok := got[l]; !ok && err == nil {
+			if c.absent == nil {
+				c.absent = map[string]bool{}
 			}
+			c.absent[fmt.Sprint(l.ID, l.Version, t)] = true
+			c.misses++
 		}
 	}
 	return got, err
 }
 
 func (c *countingTiles) Tile(ctx context.Context, layerID, version int64, t tile.ZXY) ([]*raster.Band, error) {
-	c.mu.Lock()
-	c.singles++
 	if c.absent[fmt.Sprint(layerID, version, t)] {
 		c.again++
 	}
-	c.mu.Unlock()
 	return c.Store.Tile(ctx, layerID, version, t)
 }
 
