@@ -104,6 +104,7 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 	if l.Version <= 0 { // never parsed: no tiles
 		return &fetched{missing: true}, nil
 	}
+	notStored = notStored || pastMaxZoom(l, t)
 	flightKey := strconv.FormatInt(l.ID, 10) + "/" + strconv.FormatInt(l.Version, 10) + "/" + t.String()
 	v, err, _ := s.flight.Do(flightKey, func() (any, error) {
 		// The tile itself first: a primary-key lookup, cheaper than the ancestor search,
@@ -140,6 +141,14 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 		return nil, err
 	}
 	return v.(*fetched), nil
+}
+
+// pastMaxZoom tells whether t is deeper than the layer's parse went (its metadata's max
+// zoom), where no tile is stored: such a tile is cut from a coarser one, and asking for it
+// first would be one query for nothing (a map zoomed in past a layer's pixels asks that for
+// every tile).
+func pastMaxZoom(l catalog.Layer, t tile.ZXY) bool {
+	return l.Meta != nil && l.Meta.MaxZoom > 0 && t.Z > l.Meta.MaxZoom
 }
 
 // overzoom cuts the part of band b (the tile from) that covers the deeper tile to, and
@@ -242,8 +251,8 @@ func (s *Service) fetchBatch(ctx context.Context, vars []boundVar, todo []int, t
 			out[i] = f
 			continue
 		}
-		if l.Version <= 0 {
-			continue // never parsed: fetch answers missing
+		if l.Version <= 0 || pastMaxZoom(l, t) {
+			continue // never parsed (fetch answers missing), or over-zoomed (fetch cuts it)
 		}
 		layers = append(layers, catalog.LayerVersion{ID: l.ID, Version: l.Version})
 		misses = append(misses, i)
