@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -153,6 +154,12 @@ func pastMaxZoom(l catalog.Layer, t tile.ZXY) bool {
 
 // overzoom cuts the part of band b (the tile from) that covers the deeper tile to, and
 // resamples it to b's size by nearest neighbour, as django-raster does.
+//
+// Why the row and pixel loops below: a map zoomed past a layer's pixels asks for nothing but
+// such tiles, and a memmove call a pixel took 250 µs a 256×256 Float32 tile, most of what the
+// server spends on one. Consecutive rows that read the same source row (two in a row a zoom
+// deeper, 2^k for k zooms) are one copy of the row before; a row is gathered with a load and
+// a store of the pixel's width.
 func overzoom(b *raster.Band, from, to tile.ZXY) *raster.Band {
 	w, h := b.Width, b.Height
 	out := &raster.Band{Type: b.Type, Width: w, Height: h, HasNoData: b.HasNoData, NoData: b.NoData,
@@ -166,15 +173,45 @@ func overzoom(b *raster.Band, from, to tile.ZXY) *raster.Band {
 	for c := range cols {
 		cols[c] = min(w-1, int((ox+(float64(c)+0.5)/float64(w))*float64(w)/scale))
 	}
+	rowBytes := w * size
+	prev := -1
 	for r := 0; r < h; r++ {
 		sr := min(h-1, int((oy+(float64(r)+0.5)/float64(h))*float64(h)/scale))
-		src := b.Data[sr*w*size : (sr+1)*w*size]
-		dst := out.Data[r*w*size : (r+1)*w*size]
+		dst := out.Data[r*rowBytes : (r+1)*rowBytes : (r+1)*rowBytes]
+		if sr == prev {
+			copy(dst, out.Data[(r-1)*rowBytes:r*rowBytes])
+			continue
+		}
+		prev = sr
+		gatherRow(dst, b.Data[sr*rowBytes:(sr+1)*rowBytes:(sr+1)*rowBytes], cols, size)
+	}
+	return out
+}
+
+// gatherRow sets pixel c of dst to pixel cols[c] of src, pixels of size bytes.
+func gatherRow(dst, src []byte, cols []int, size int) {
+	switch size {
+	case 1:
+		for c, sc := range cols {
+			dst[c] = src[sc]
+		}
+	case 2:
+		for c, sc := range cols {
+			binary.LittleEndian.PutUint16(dst[2*c:2*c+2:2*c+2], binary.LittleEndian.Uint16(src[2*sc:2*sc+2:2*sc+2]))
+		}
+	case 4:
+		for c, sc := range cols {
+			binary.LittleEndian.PutUint32(dst[4*c:4*c+4:4*c+4], binary.LittleEndian.Uint32(src[4*sc:4*sc+4:4*sc+4]))
+		}
+	case 8:
+		for c, sc := range cols {
+			binary.LittleEndian.PutUint64(dst[8*c:8*c+8:8*c+8], binary.LittleEndian.Uint64(src[8*sc:8*sc+8:8*sc+8]))
+		}
+	default:
 		for c, sc := range cols {
 			copy(dst[c*size:(c+1)*size], src[sc*size:(sc+1)*size])
 		}
 	}
-	return out
 }
 
 // pixelAt returns the column (or row) of a tile of size pixels at fraction f of its size: a

@@ -1,8 +1,10 @@
 package tiles
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -88,6 +90,44 @@ func TestOverzoomMatchesNearestResampling(t *testing.T) {
 	for i, w := range want {
 		if got.At(i) != w {
 			t.Fatalf("pixel %d = %v, want %v", i, got.At(i), w)
+		}
+	}
+}
+
+// TestOverzoomEveryType compares overzoom with a pixel-by-pixel nearest-neighbour reference
+// (the arithmetic before its row and pixel loops) for every pixel type, one to four zooms
+// deeper, at children in each corner and inside, on tiles of an odd width too.
+func TestOverzoomEveryType(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	from := tile.ZXY{Z: 3, X: 5, Y: 2}
+	for _, dt := range []raster.DataType{raster.Byte, raster.Int8, raster.UInt16, raster.Int16, raster.UInt32, raster.Int32, raster.Float32, raster.Float64} {
+		for _, w := range []int{256, 37} {
+			b := raster.New(dt, w, w)
+			b.HasNoData, b.NoData = true, 7
+			for i := range b.Data {
+				b.Data[i] = byte(rng.Uint32())
+			}
+			for k := 1; k <= 4; k++ {
+				n := 1 << k
+				for _, off := range [][2]int{{0, 0}, {n - 1, 0}, {0, n - 1}, {n - 1, n - 1}, {n / 2, n/2 - 1 + n%2}} {
+					to := tile.ZXY{Z: from.Z + k, X: from.X<<k + off[0], Y: from.Y<<k + off[1]}
+					got := overzoom(b, from, to)
+					if got.Type != dt || got.Width != w || got.Height != w || !got.HasNoData || got.NoData != 7 {
+						t.Fatalf("%v %d×%d nodata %v %v", got.Type, got.Width, got.Height, got.HasNoData, got.NoData)
+					}
+					size, scale := dt.Size(), float64(n)
+					for r := 0; r < w; r++ {
+						sr := min(w-1, int((float64(off[1])+(float64(r)+0.5)/float64(w))*float64(w)/scale))
+						for c := 0; c < w; c++ {
+							sc := min(w-1, int((float64(off[0])+(float64(c)+0.5)/float64(w))*float64(w)/scale))
+							g := got.Data[(r*w+c)*size : (r*w+c+1)*size]
+							if want := b.Data[(sr*w+sc)*size : (sr*w+sc+1)*size]; !bytes.Equal(g, want) {
+								t.Fatalf("%v width %d, %d zooms deeper at %v: pixel (%d,%d) = %x, want source (%d,%d) %x", dt, w, k, off, c, r, g, sc, sr, want)
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 }
