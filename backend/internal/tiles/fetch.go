@@ -109,15 +109,33 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 	flightKey := strconv.FormatInt(l.ID, 10) + "/" + strconv.FormatInt(l.Version, 10) + "/" + t.String()
 	v, err, _ := s.flight.Do(flightKey, func() (any, error) {
 		// The tile itself first: a primary-key lookup, cheaper than the ancestor search,
-		// which runs only for tiles that are not stored (over-zoom, empty tiles).
+		// which runs only for tiles that are not stored (over-zoom, empty tiles). Past the
+		// layer's max zoom, the tile there above t, when the cache holds it: a sibling's
+		// ancestor search put it there (below), so the 4^k tiles a map shows k zooms past
+		// a layer's pixels read their one ancestor once, not each. (Should that tile be a
+		// cut itself, of an empty tile's ancestor, cutting again gives the same pixels:
+		// both cuts are nearest neighbour on the same power-of-two grid.)
 		from := t
 		var bands []*raster.Band
 		err := catalog.ErrNotFound
-		if !notStored {
+		if pastMaxZoom(l, t) {
+			a := t.Ancestor(l.Meta.MaxZoom)
+			if f, ok := s.tiles.get(tileKey{l.ID, l.Version, a}); ok {
+				if f.missing { // no data there nor above: none here either
+					f := &fetched{missing: true}
+					s.tiles.put(key, f)
+					return f, nil
+				}
+				from, bands, err = a, f.bands, nil
+			}
+		} else if !notStored {
 			bands, err = s.store.Tile(ctx, l.ID, l.Version, t)
 		}
 		if errors.Is(err, catalog.ErrNotFound) {
 			from, bands, err = s.store.NearestTile(ctx, l.ID, l.Version, t)
+			if err == nil && from != t {
+				s.tiles.put(tileKey{l.ID, l.Version, from}, &fetched{bands: bands})
+			}
 		}
 		switch {
 		case errors.Is(err, catalog.ErrNotFound):

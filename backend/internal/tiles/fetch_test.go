@@ -84,3 +84,44 @@ func TestOverZoomReadsNoTile(t *testing.T) {
 		})
 	}
 }
+
+// TestOverZoomReadsAncestorOnce: the tiles a map shows past a layer's max zoom are cut from
+// one stored tile; the first one's ancestor search caches it under its own address, and its
+// siblings and their children are cut from the cache: one read for all (each searched the
+// store before). The answers are those of a service reading everything, uncached.
+func TestOverZoomReadsAncestorOnce(t *testing.T) {
+	e := setup(t)
+	c := &readCounts{Store: e.st}
+	cached := &env{svc: tiles.New(c, tiles.Config{LayerTTL: -1, ResponseCacheBytes: -1}), fx: e.fx, st: e.st}
+	ref := &env{svc: tiles.New(oneByOne{e.st}, tiles.Config{LayerTTL: -1, TileCacheBytes: -1, ResponseCacheBytes: -1}), fx: e.fx, st: e.st}
+	h := tilestest.Home
+	children := []tile.ZXY{
+		{Z: h.Z + 1, X: 2 * h.X, Y: 2 * h.Y}, {Z: h.Z + 1, X: 2*h.X + 1, Y: 2*h.Y + 1},
+		{Z: h.Z + 2, X: 4*h.X + 3, Y: 4 * h.Y}, {Z: h.Z + 3, X: 8*h.X + 5, Y: 8*h.Y + 6},
+	}
+	for _, at := range children {
+		got, want := cached.tile(t, "ramp", at, "png", "", tiles.Client{}), ref.tile(t, "ramp", at, "png", "", tiles.Client{})
+		ok(t, got, "image/png")
+		if !bytes.Equal(got.Body, want.Body) {
+			t.Errorf("%v: answer differs from an uncached read", at)
+		}
+	}
+	if c.single != 0 || c.search != 1 {
+		t.Errorf("%d single reads and %d ancestor searches for %d tiles under one stored tile; want 0 and 1", c.single, c.search, len(children))
+	}
+	// Home itself is the cached tile now: no read either.
+	ok(t, cached.tile(t, "ramp", h, "png", "", tiles.Client{}), "image/png")
+	if c.single != 0 || c.search != 1 {
+		t.Errorf("Home after its children: %d single reads, %d searches", c.single, c.search)
+	}
+	// Where the layer has nothing (no tile at its max zoom there, nor above), a child of
+	// that place is missing at once, from the cached answer of the place itself.
+	far := tile.ZXY{Z: h.Z, X: 0, Y: 0}
+	cached.tile(t, "ramp", far, "png", "", tiles.Client{})
+	n := c.search + c.single
+	r := cached.tile(t, "ramp", tile.ZXY{Z: far.Z + 2, X: 1, Y: 2}, "png", "", tiles.Client{})
+	ok(t, r, "image/png")
+	if c.search+c.single != n {
+		t.Errorf("a child of an empty place read the store (%d reads)", c.search+c.single-n)
+	}
+}
