@@ -114,16 +114,6 @@ func (e Enhance) colourMap(c color.NRGBA, mean uint8) color.NRGBA {
 	return c
 }
 
-// changes reports whether any factor is set to other than 1: whether Apply changes an image.
-func (e Enhance) changes() bool {
-	for _, f := range []*float64{e.Color, e.Contrast, e.Brightness, e.Sharpness} {
-		if _, ok := factor(f); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // clone returns e with factors of its own, which a change to the caller's does not reach.
 func (e Enhance) clone() Enhance {
 	own := func(p *float64) *float64 {
