@@ -141,6 +141,12 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 		case errors.Is(err, catalog.ErrNotFound):
 			f := &fetched{missing: true}
 			s.tiles.put(key, f)
+			if pastMaxZoom(l, t) {
+				// The search found nothing at t's ancestor at the max zoom nor above: that
+				// place is missing too, and its other descendants are missing from the cache
+				// (above) without a search each.
+				s.tiles.put(tileKey{l.ID, l.Version, t.Ancestor(l.Meta.MaxZoom)}, f)
+			}
 			return f, nil
 		case err != nil:
 			return nil, fmt.Errorf("tiles: read tile %v of layer %d: %w", t, l.ID, err)

@@ -117,8 +117,17 @@ func TestOverZoomReadsAncestorOnce(t *testing.T) {
 	// Where the layer has nothing (no tile at its max zoom there, nor above), a child of
 	// that place is missing at once, from the cached answer of the place itself.
 	far := tile.ZXY{Z: h.Z, X: 0, Y: 0}
-	cached.tile(t, "ramp", far, "png", "", tiles.Client{})
+	// Its children alone, the place itself not asked for: the first child's search finds
+	// nothing at the place nor above, so the others are missing at once (each searched before).
 	n := c.search + c.single
+	for _, at := range []tile.ZXY{{Z: far.Z + 1, X: 0, Y: 0}, {Z: far.Z + 1, X: 1, Y: 1}, {Z: far.Z + 2, X: 3, Y: 0}} {
+		ok(t, cached.tile(t, "ramp", at, "png", "", tiles.Client{}), "image/png")
+	}
+	if c.search+c.single != n+1 {
+		t.Errorf("three children of an empty place: %d reads, want 1", c.search+c.single-n)
+	}
+	cached.tile(t, "ramp", far, "png", "", tiles.Client{})
+	n = c.search + c.single
 	r := cached.tile(t, "ramp", tile.ZXY{Z: far.Z + 2, X: 1, Y: 2}, "png", "", tiles.Client{})
 	ok(t, r, "image/png")
 	if c.search+c.single != n {
