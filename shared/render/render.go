@@ -84,7 +84,7 @@ type Output struct {
 // transparent, which the pixels no key selected are, each changed as the enhancements
 // changed its pixels (each colour once); nil for continuous colormaps, grayscale, RGB mode,
 // and a discrete colormap enhanced in sharpness, which mixes a pixel with its neighbours. The
-// server writes a PNG tile with one as a palette PNG (pngenc.EncodePalette), one byte a
+// server writes a PNG tile with one as a palette PNG (pngenc.EncodePalette), a byte or less a
 // pixel; the browser's canvas takes Image as it is.
 //
 // Why enhanced colours too: enhance_color, enhance_contrast and enhance_brightness change a

@@ -27,9 +27,9 @@ func EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA) error {
 	return e.EncodePalette(w, img, pal)
 }
 
-// EncodePalette writes img as a palette PNG (colour type 3, 8 bits an index; PLTE, and tRNS
-// when a colour is not opaque: PNG specification §11.2.3, §11.3.2.1) when every pixel's
-// colour is exactly one of pal's, non-premultiplied, and at most 256 of them occur; the
+// EncodePalette writes img as a palette PNG (colour type 3, 1, 2 or 8 bits an index; PLTE,
+// and tRNS when a colour is not opaque: PNG specification §11.2.3, §11.3.2.1) when every
+// pixel's colour is exactly one of pal's, non-premultiplied, and at most 256 of them occur; the
 // palette written holds the colours that occur, in the order they first do. Otherwise, for
 // a pixel whose colour pal lacks, more than 256 colours in the image, more than
 // maxPaletteOffer in pal, an empty pal, rows longer than a deflate block or an image above
@@ -41,7 +41,8 @@ func EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA) error {
 // 5). One byte a pixel instead of four (three opaque) leaves a quarter of the bytes to
 // compress, and a smaller tile.
 //
-// With two colours or four offered, the indices are 1 or 2 bits (index).
+// With at most two distinct colours offered the indices are 1 bit, with at most four 2 bits
+// (index).
 //
 // The rows are not filtered (filter type None), and deflate's second candidate is the pixel
 // above, not the one to its right: an index is a name, not a quantity, so differences of

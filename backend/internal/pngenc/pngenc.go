@@ -4,7 +4,8 @@
 // The output is an ordinary PNG (one IDAT chunk) that any decoder reads, with the same pixels,
 // in the smallest colour type that holds them exactly (Encoder.Encode): image/png writes an
 // NRGBA image as RGB or RGBA only. Encoder.EncodePalette writes an image whose colours the
-// caller knows to be few (a discrete colormap's) as a palette PNG, one byte a pixel.
+// caller knows to be few (a discrete colormap's) as a palette PNG, one byte a pixel or less
+// (1- or 2-bit indices for up to two or four colours).
 //
 // Encode filters every row but the first with Up, straight from the RGBA rows 32 bytes at
 // a time, packing the differences to the colour type as it goes (a grey image, opaque or with
@@ -221,7 +222,8 @@ func pixelFormat(opaque, grey bool) (bpp int, colorType byte) {
 }
 
 // deflate returns the zlib stream of img's rows filtered, compressed by the deflater a block
-// of rows at a time; packed says they are in e.pix8, one byte a pixel (bpp 1), not in img.
+// of rows at a time; packed says they are in e.pix8, not in img: one byte a pixel (bpp 1),
+// or a palette's indices of e.depth bits (colour type 3).
 func (e *Encoder) deflate(img *image.NRGBA, bpp int, colorType byte, packed bool) []byte {
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	n := width * bpp
