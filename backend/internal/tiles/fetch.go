@@ -135,6 +135,14 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 			from, bands, err = s.store.NearestTile(ctx, l.ID, l.Version, t)
 			if err == nil && from != t {
 				s.tiles.put(tileKey{l.ID, l.Version, from}, &fetched{bands: bands})
+				if pastMaxZoom(l, t) {
+					// Found above the max zoom (no tile stored there: the parse dropped it as
+					// empty): the place at the max zoom, cut once, is what t's siblings look
+					// for in the cache (above); without it each searched the store again.
+					if a := t.Ancestor(l.Meta.MaxZoom); from.Z < a.Z {
+						s.tiles.put(tileKey{l.ID, l.Version, a}, &fetched{bands: overzoomAll(bands, from, a)})
+					}
+				}
 			}
 		}
 		switch {
@@ -152,11 +160,7 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 			return nil, fmt.Errorf("tiles: read tile %v of layer %d: %w", t, l.ID, err)
 		}
 		if from != t {
-			cut := make([]*raster.Band, len(bands))
-			for i, b := range bands {
-				cut[i] = overzoom(b, from, t)
-			}
-			bands = cut
+			bands = overzoomAll(bands, from, t)
 		}
 		f := &fetched{bands: bands}
 		s.tiles.put(key, f)
@@ -174,6 +178,15 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 // every tile).
 func pastMaxZoom(l catalog.Layer, t tile.ZXY) bool {
 	return l.Meta != nil && l.Meta.MaxZoom > 0 && t.Z > l.Meta.MaxZoom
+}
+
+// overzoomAll is overzoom of each band of tile from.
+func overzoomAll(bands []*raster.Band, from, to tile.ZXY) []*raster.Band {
+	cut := make([]*raster.Band, len(bands))
+	for i, b := range bands {
+		cut[i] = overzoom(b, from, to)
+	}
+	return cut
 }
 
 // overzoom cuts the part of band b (the tile from) that covers the deeper tile to, and

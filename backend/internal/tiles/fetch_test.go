@@ -114,6 +114,21 @@ func TestOverZoomReadsAncestorOnce(t *testing.T) {
 	if c.single != 0 || c.search != 1 {
 		t.Errorf("Home after its children: %d single reads, %d searches", c.single, c.search)
 	}
+	// Where the layer's max zoom has no tile but a coarser one does (Parent's children other
+	// than Home), the first over-zoomed tile's search finds Parent, and the place at the max
+	// zoom is cut from it once for its siblings: one search (each searched before).
+	p := tilestest.Parent
+	n0 := c.search + c.single
+	for _, at := range []tile.ZXY{{Z: p.Z + 2, X: 4*p.X + 2, Y: 4 * p.Y}, {Z: p.Z + 2, X: 4*p.X + 3, Y: 4*p.Y + 1}, {Z: p.Z + 3, X: 8*p.X + 5, Y: 8*p.Y + 2}} {
+		got, want := cached.tile(t, "ramp", at, "png", "", tiles.Client{}), ref.tile(t, "ramp", at, "png", "", tiles.Client{})
+		ok(t, got, "image/png")
+		if !bytes.Equal(got.Body, want.Body) {
+			t.Errorf("%v: answer differs from an uncached read", at)
+		}
+	}
+	if c.search+c.single != n0+1 {
+		t.Errorf("three tiles under a place cut from Parent: %d reads, want 1", c.search+c.single-n0)
+	}
 	// Where the layer has nothing (no tile at its max zoom there, nor above), a child of
 	// that place is missing at once, from the cached answer of the place itself.
 	far := tile.ZXY{Z: h.Z, X: 0, Y: 0}
