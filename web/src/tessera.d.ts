@@ -70,6 +70,8 @@ export interface ServerConfig {
   formula_max_bytes: number;
   /** The most variables of a layers binding. */
   max_variables: number;
+  /** What an @2x or @4x tile may hold while it is made, in bytes (tiles.MaxScaledBytes). */
+  scaled_tile_max_bytes: number;
   ingest_max_zoom: number;
   upload_max_bytes: number;
 }

@@ -1194,6 +1194,12 @@ if (await (async () => { const p = await browser.newPage(); const w = await p.ev
     const body = /^export declare class Tessera extends EventTarget \{\n([\s\S]*?)^\}/m.exec(dts);
     assert.ok(body, 'no declaration of the class Tessera');
     assert.deepEqual(api.methods.filter((name) => !new RegExp(`^  ${name}[<(]`, 'm').test(body[1])), [], 'methods of Tessera without a declaration');
+    // t.config is the server's GET config: ServerConfig declares each of its keys (it lacked
+    // scaled_tile_max_bytes, which the server reports since 6f71344).
+    const config = await (await fetch(`${tessera}/raster/config`)).json();
+    const decl = /^export interface ServerConfig \{\n([\s\S]*?)^\}/m.exec(dts);
+    assert.ok(decl, 'no declaration of the interface ServerConfig');
+    assert.deepEqual(Object.keys(config).filter((k) => !new RegExp(`^  ${k}: `, 'm').test(decl[1])), [], 'GET config keys ServerConfig lacks');
   });
   await check('kit: tessera.js names its source map, tessera.js.map, which is served with the kit\'s sources', async () => {
     const js = await (await fetch(`${tessera}/tessera.js`)).text();
