@@ -47,8 +47,8 @@ func EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA) error {
 // The rows are not filtered (filter type None), and deflate's second candidate is the pixel
 // above, not the one to its right: an index is a name, not a quantity, so differences of
 // indices are noise where the colour changes. On the categorical corpus tiles None was both
-// the smallest and the fastest (real_landcover 3193 bytes in 67 µs, against Up's 3734 in
-// 82 µs and Sub's 3442 in 80 µs; docs/benchmarks.md, "Session 9: palette PNG").
+// the smallest and the fastest (real_landcover 3193 bytes in 68 µs, against Up's 3734 in
+// 83 µs and Sub's 3442 in 81 µs; docs/benchmarks.md, "Session 9: palette PNG").
 func (e *Encoder) EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA) error {
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	if width <= 0 || height <= 0 || int64(width)*int64(height) > MaxPixels {
