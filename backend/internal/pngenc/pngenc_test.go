@@ -812,7 +812,9 @@ func TestEncodeNoData(t *testing.T) {
 		{"the key's grey opaque in the last pixel", setPixels(c["bench_grey_nodata"], color.NRGBA{0, 0, 0, 255}, [2]int{255, 255}), alpha},
 		{"sub-image with a stride", greyNoData(c["bench_grey"]).SubImage(image.Rect(3, 5, 203, 250)).(*image.NRGBA), key},
 		{"black pixels too, sub-image with a stride", c["bench_grey_nodata_min"].SubImage(image.Rect(3, 5, 203, 250)).(*image.NRGBA), alpha},
-		{"the key's grey opaque in the first pixel, nodata further down", setPixels(c["bench_grey"], color.NRGBA{}, [2]int{5, 200}, [2]int{6, 200}), key},
+		{"nodata further down only", setPixels(c["bench_grey"], color.NRGBA{}, [2]int{5, 200}, [2]int{6, 200}), key},
+		// bench_grey has no black pixel: the case above, named so, had none; this one has.
+		{"the key's grey opaque in the first pixel, nodata further down", setPixels(setPixels(c["bench_grey"], color.NRGBA{}, [2]int{5, 200}, [2]int{6, 200}), color.NRGBA{0, 0, 0, 255}, [2]int{0, 0}), alpha},
 	}
 	e := NewEncoder()
 	for _, tt := range tests {
