@@ -1,5 +1,6 @@
-// Package pngenc writes 8-bit PNG images (grey, grey with alpha, RGB or RGBA; palette when
-// the caller names the colours) fast: the tile server's PNG encoder.
+// Package pngenc writes PNG images (8-bit grey, with a tRNS key or not, grey with alpha, RGB
+// or RGBA; palette, 1-, 2- or 8-bit indices, when the caller names the colours) fast: the
+// tile server's PNG encoder.
 //
 // The output is an ordinary PNG (one IDAT chunk) that any decoder reads, with the same pixels,
 // in the smallest colour type that holds them exactly (Encoder.Encode): image/png writes an
