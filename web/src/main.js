@@ -771,7 +771,9 @@ function uploadRefusal(f) {
   const c = state.config, file = f.elements.file.files[0], z = f.elements.max_zoom.value.trim();
   if (!c) return '';
   if (file && file.size > c.upload_max_bytes) {
-    return `${file.name} is ${megabytes(file.size)}: this server takes files up to ${megabytes(c.upload_max_bytes)} (${c.upload_max_bytes} bytes, TESSERA_MAX_UPLOAD)`;
+    // In bytes when megabytes round the file to the limit ("is 1 MB: … up to 1 MB" read as no reason).
+    const size = megabytes(file.size) === megabytes(c.upload_max_bytes) ? `${file.size} bytes` : megabytes(file.size);
+    return `${file.name} is ${size}: this server takes files up to ${megabytes(c.upload_max_bytes)} (${c.upload_max_bytes} bytes, TESSERA_MAX_UPLOAD)`;
   }
   if (z !== '' && !(Number.isInteger(Number(z)) && Number(z) >= 0 && Number(z) <= c.ingest_max_zoom)) {
     return `max zoom: ${z} is not a zoom from 0 to ${c.ingest_max_zoom}, this server's deepest (TESSERA_MAX_INGEST_ZOOM)`;

@@ -1044,7 +1044,8 @@ await check('the upload form follows the server\'s config: a file over its uploa
     await page.setInputFiles('#upload [name=file]', file('big.tif', 1500000));
     assert.deepEqual(await submit(), ['error: big.tif is 1.5 MB: this server takes files up to 1 MB (1000000 bytes, TESSERA_MAX_UPLOAD)', 'refused']);
     await page.setInputFiles('#upload [name=file]', file('edge.tif', config.upload_max_bytes + 1));
-    assert.deepEqual(await submit(), ['error: edge.tif is 1 MB: this server takes files up to 1 MB (1000000 bytes, TESSERA_MAX_UPLOAD)', 'refused']);
+    // One byte over: in bytes, not "is 1 MB: … up to 1 MB".
+    assert.deepEqual(await submit(), ['error: edge.tif is 1000001 bytes: this server takes files up to 1 MB (1000000 bytes, TESSERA_MAX_UPLOAD)', 'refused']);
     assert.equal(posts.length, 0, 'the page sent a file over the limit');
     // The server refuses that byte too: the page's limit is the server's.
     const form = new FormData();
