@@ -105,12 +105,18 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 	if l.Version <= 0 { // never parsed: no tiles
 		return &fetched{missing: true}, nil
 	}
-	notStored = notStored || pastMaxZoom(l, t)
+	// Past the layer's max zoom no tile is stored: t is cut from the one above it, whose
+	// place at the max zoom (place) the cache may hold for t's siblings (below).
+	past := pastMaxZoom(l, t)
+	var place tileKey
+	if past {
+		place = tileKey{l.ID, l.Version, t.Ancestor(l.Meta.MaxZoom)}
+	}
 	flightKey := strconv.FormatInt(l.ID, 10) + "/" + strconv.FormatInt(l.Version, 10) + "/" + t.String()
 	v, err, _ := s.flight.Do(flightKey, func() (any, error) {
 		// The tile itself first: a primary-key lookup, cheaper than the ancestor search,
 		// which runs only for tiles that are not stored (over-zoom, empty tiles). Past the
-		// layer's max zoom, the tile there above t, when the cache holds it: a sibling's
+		// layer's max zoom, the place there above t, when the cache holds it: a sibling's
 		// ancestor search put it there (below), so the 4^k tiles a map shows k zooms past
 		// a layer's pixels read their one ancestor once, not each. (Should that tile be a
 		// cut itself, of an empty tile's ancestor, cutting again gives the same pixels:
@@ -118,30 +124,28 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 		from := t
 		var bands []*raster.Band
 		err := catalog.ErrNotFound
-		if pastMaxZoom(l, t) {
-			a := t.Ancestor(l.Meta.MaxZoom)
-			if f, ok := s.tiles.get(tileKey{l.ID, l.Version, a}); ok {
+		switch {
+		case past:
+			if f, ok := s.tiles.get(place); ok {
 				if f.missing { // no data there nor above: none here either
 					f := &fetched{missing: true}
 					s.tiles.put(key, f)
 					return f, nil
 				}
-				from, bands, err = a, f.bands, nil
+				from, bands, err = place.t, f.bands, nil
 			}
-		} else if !notStored {
+		case !notStored:
 			bands, err = s.store.Tile(ctx, l.ID, l.Version, t)
 		}
 		if errors.Is(err, catalog.ErrNotFound) {
 			from, bands, err = s.store.NearestTile(ctx, l.ID, l.Version, t)
 			if err == nil && from != t {
 				s.tiles.put(tileKey{l.ID, l.Version, from}, &fetched{bands: bands})
-				if pastMaxZoom(l, t) {
+				if past && from.Z < place.t.Z {
 					// Found above the max zoom (no tile stored there: the parse dropped it as
 					// empty): the place at the max zoom, cut once, is what t's siblings look
 					// for in the cache (above); without it each searched the store again.
-					if a := t.Ancestor(l.Meta.MaxZoom); from.Z < a.Z {
-						s.tiles.put(tileKey{l.ID, l.Version, a}, &fetched{bands: overzoomAll(bands, from, a)})
-					}
+					s.tiles.put(place, &fetched{bands: overzoomAll(bands, from, place.t)})
 				}
 			}
 		}
@@ -149,11 +153,11 @@ func (s *Service) fetch(ctx context.Context, l catalog.Layer, t tile.ZXY, notSto
 		case errors.Is(err, catalog.ErrNotFound):
 			f := &fetched{missing: true}
 			s.tiles.put(key, f)
-			if pastMaxZoom(l, t) {
-				// The search found nothing at t's ancestor at the max zoom nor above: that
-				// place is missing too, and its other descendants are missing from the cache
+			if past {
+				// The search found nothing at t's place at the max zoom nor above: that place
+				// is missing too, and its other descendants are missing from the cache
 				// (above) without a search each.
-				s.tiles.put(tileKey{l.ID, l.Version, t.Ancestor(l.Meta.MaxZoom)}, f)
+				s.tiles.put(place, f)
 			}
 			return f, nil
 		case err != nil:
