@@ -33,7 +33,7 @@ func EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA) error {
 // palette written holds the colours that occur, in the order they first do. Otherwise, for
 // a pixel whose colour pal lacks, more than 256 colours in the image, more than
 // maxPaletteOffer in pal, an empty pal, rows longer than a deflate block or an image above
-// maxGreyPack pixels, it writes img as Encode does: the decoded pixels are img's either way.
+// maxPack pixels, it writes img as Encode does: the decoded pixels are img's either way.
 //
 // Why the caller names the colours: a renderer that colours by a discrete colormap knows
 // them (its keys' colours and transparent); looking for 256 colours in every tile cost a
@@ -54,7 +54,7 @@ func (e *Encoder) EncodePalette(w io.Writer, img *image.NRGBA, pal []color.NRGBA
 	if width <= 0 || height <= 0 || int64(width)*int64(height) > MaxPixels {
 		return ErrTooLarge
 	}
-	if len(pal) == 0 || len(pal) > maxPaletteOffer || width+1 > blockBytes || width*height > maxGreyPack || !e.index(img, pal) {
+	if len(pal) == 0 || len(pal) > maxPaletteOffer || width+1 > blockBytes || width*height > maxPack || !e.index(img, pal) {
 		return e.encode(w, img, false)
 	}
 	zdata := e.deflate(img, 1, 3, true)

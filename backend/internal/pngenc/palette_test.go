@@ -92,7 +92,7 @@ func TestEncodePalette(t *testing.T) {
 		{"one row", classes(40, 1, 3, distinct(3)), distinct(3), true, 3},
 		{"rows longer than a block", classes(blockBytes, 2, 3, distinct(3)), distinct(3), false, 0},
 		{"rows as long as a block", classes(blockBytes-1, 2, 3, distinct(3)), distinct(3), true, 3},
-		{"above maxGreyPack", classes(2049, 2048, 3, distinct(3)), distinct(3), false, 0},
+		{"above maxPack", classes(2049, 2048, 3, distinct(3)), distinct(3), false, 0},
 	}
 	e := NewEncoder()
 	for _, tt := range tests {

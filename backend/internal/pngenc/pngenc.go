@@ -130,7 +130,7 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	var opaque, grey bool
 	// scanGrey packs a grey image for deflate's path, which takes it when its packed row,
 	// one byte a pixel, fits in a block (below): not only when an RGBA row would.
-	packGrey := !klauspost && width+1 <= blockBytes && width*height <= maxGreyPack
+	packGrey := !klauspost && width+1 <= blockBytes && width*height <= maxPack
 	// A grey image with nodata, its pixels opaque or transparent of one colour (k, k, k, 0),
 	// no opaque pixel grey k: grey with a tRNS key k, packed.
 	keyed := false
@@ -602,8 +602,10 @@ func scanRows(img *image.NRGBA, y int, opaque, grey bool) (bool, bool) {
 	return opaque, grey
 }
 
-// maxGreyPack bounds the images scanGrey packs (4 MiB of grey): a larger one is scanned only.
-const maxGreyPack = 1 << 22
+// maxPack bounds the images packed into Encoder.pix8, a byte a pixel or less (4 MiB): a
+// larger one is scanned only, not packed grey (scanGrey), and EncodePalette writes it as
+// Encode does, not as indices.
+const maxPack = 1 << 22
 
 // scanGrey is scan, and while every pixel so far is grey, and opaque or transparent of one
 // colour (k, k, k, 0) that no opaque pixel has in R, it also writes each pixel's R into g

@@ -635,7 +635,7 @@ func TestEncodeLarge(t *testing.T) {
 		{"1000×700 grey, several blocks", grey(1000, 700, true, 23)},
 		{"a row longer than a block", noise(blockBytes/4+1, 2, false, 24)},
 		// Opaque grey that scanGrey does not pack: Up from the RGBA rows (upRow's grey case).
-		{"2049×2048 grey, above maxGreyPack", grey(2049, 2048, true, 26)},
+		{"2049×2048 grey, above maxPack", grey(2049, 2048, true, 26)},
 		// Packed, deflate's path; then a packed row longer than a block, klauspost's.
 		{"grey rows longer than a block in RGBA", grey(blockBytes/4+1, 2, true, 27)},
 		{"grey rows longer than a block packed", grey(blockBytes, 2, true, 28)},
@@ -850,7 +850,7 @@ func TestEncodePacksWideGrey(t *testing.T) {
 		{"an RGBA row longer than a block", grey(blockBytes/4+1, 2, true, 31), true},
 		{"a packed row as long as a block", grey(blockBytes-1, 2, true, 32), true},
 		{"a packed row longer than a block (klauspost)", grey(blockBytes, 2, true, 33), false},
-		{"above maxGreyPack", grey(2049, 2048, true, 34), false},
+		{"above maxPack", grey(2049, 2048, true, 34), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
