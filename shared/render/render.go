@@ -192,11 +192,10 @@ func Render(r Request) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !r.Enhance.perPixel() {
-		out.discrete = nil
-	}
-	if out.discrete != nil {
+	if out.discrete != nil && r.Enhance.perPixel() {
 		out.enhance, out.mean = r.Enhance.clone(), mean
+	} else {
+		out.discrete = nil // sharpness mixed the pixels: no palette
 	}
 	return out, nil
 }
