@@ -270,14 +270,17 @@ func (p *parser) apart(e *Error) *Error {
 		return e
 	}
 	prev, t := p.toks[p.pos-1], p.toks[p.pos]
-	gap := p.src[prev.end:t.start]
 	operandEnd := prev.kind == tNum || prev.kind == tName || prev.kind == tRParen
 	operandStart := t.kind == tNum || t.kind == tName || t.kind == tLParen
-	if operandEnd && operandStart && gap != "" && strings.Trim(gap, " ") == "" {
+	if operandEnd && operandStart && spacesOnly(p.src[prev.end:t.start]) {
 		e.wrapped = ErrSpaceBetweenOperands
 	}
 	return e
 }
+
+// spacesOnly tells whether gap, the source between two tokens, is one or more spaces
+// (U+0020) and nothing else.
+func spacesOnly(gap string) bool { return gap != "" && strings.Trim(gap, " ") == "" }
 
 func quote(s string) string { return "\"" + s + "\"" }
 
@@ -292,7 +295,7 @@ func (p *parser) parseCall(name token) (*node, error) {
 		e := errAt(name.start, name.end, "unknown function %q (functions: %s)", name.text, strings.Join(names, ", "))
 		// "a (b)" is the call of a function "a" to the parser, but a name that is no
 		// function, then spaces, then "(" is what formula=a+(b) sent unescaped arrives as.
-		if gap := p.src[name.end:p.peek().start]; gap != "" && strings.Trim(gap, " ") == "" {
+		if spacesOnly(p.src[name.end:p.peek().start]) {
 			e.wrapped = ErrSpaceBetweenOperands
 		}
 		return nil, e
