@@ -50,7 +50,7 @@ type ClientConfig struct {
 // (its Config, defaults filled in; a server built without a service, in tests, reports the
 // service's defaults) and the server's own.
 func (s *Server) clientConfig() ClientConfig {
-	tc := tiles.Config{ExportMaxPixels: tiles.DefaultExportMaxPixels, TileSize: tile.DefaultSize, StatsMaxTiles: tiles.DefaultStatsMaxTiles}
+	tc := tiles.DefaultConfig()
 	if s.svc != nil {
 		tc = s.svc.Config()
 	}
