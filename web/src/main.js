@@ -20,9 +20,8 @@ const el = (tag, props = {}, ...kids) => {
   return e;
 };
 
-// config is the server's GET config (loadConfig), null until it has come; privateReads is its
-// private_reads.
-const state = { layers: [], legends: [], gen: 0, formulaOK: true, selected: null, config: null, privateReads: false };
+// config is the server's GET config (loadConfig), null until it has come.
+const state = { layers: [], legends: [], gen: 0, formulaOK: true, selected: null, config: null };
 const stats = { bandFetches: 0, renders: 0 };
 
 // --- parameters ---------------------------------------------------------------------------
@@ -626,7 +625,7 @@ function updateUse() {
     box.disabled = !u[k];
     document.querySelector(`[data-copy="use-${k}"]`).disabled = !u[k];
   }
-  $('#use-token').hidden = !state.privateReads;
+  $('#use-token').hidden = !(state.config && state.config.private_reads); // the URLs hold no token
   // The @2x tiles' size: twice the server's tile_size (RASTER_TILESIZE).
   if (state.config) for (const s of document.querySelectorAll('#use .px2x')) s.textContent = String(2 * state.config.tile_size);
   if (u.export) {
@@ -837,7 +836,6 @@ let wasmLoaded = null, configLoaded = null;
 function loadConfig() {
   configLoaded ||= getJSON('config').then((c) => {
     state.config = c;
-    state.privateReads = c.private_reads; // the "Use this map" URLs need the token too
     boundUploadZoom(c);
   }).catch((e) => { configLoaded = null; throw e; });
   return configLoaded;

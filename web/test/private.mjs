@@ -28,7 +28,7 @@ await check('without a token the page says reads need one', async () => {
   // GET config is public: the page knows that reads are private from the server's word.
   const config = await (await fetch(`${base}/raster/config`)).json();
   assert.equal(config.private_reads, true);
-  await page.waitForFunction(() => window.tesseraApp.state.privateReads === true, null, { timeout: 5000 });
+  await page.waitForFunction(() => window.tesseraApp.state.config?.private_reads === true, null, { timeout: 5000 });
 });
 
 await check('on a phone, where "Add a layer" starts folded, a page asking for the token opens it: the field is in sight', async () => {
