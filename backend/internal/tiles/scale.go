@@ -29,11 +29,17 @@ func splitScale(y string) (string, int, error) {
 		return y, 1, nil
 	}
 	s := y[at+1:]
-	n, err := strconv.Atoi(strings.TrimSuffix(s, "x"))
-	if !strings.HasSuffix(s, "x") || err != nil || n < 1 || n > MaxScale || n&(n-1) != 0 {
+	n, ok := parseTileScale(strings.TrimSuffix(s, "x"))
+	if !strings.HasSuffix(s, "x") || !ok {
 		return y, 0, paramErr("scale", "%q is not a tile scale: use @2x or @4x after y (z/x/y@2x.png)", clip("@"+s))
 	}
 	return y[:at], n, nil
+}
+
+// parseTileScale reads a scale as a URL's @Nx and TileJSON's tile_scale give it: 1, 2 or 4.
+func parseTileScale(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 1 && n <= MaxScale && n&(n-1) == 0
 }
 
 // scaleLevels is log2 of scale: how many zooms deeper a tile of this scale reads.
@@ -66,8 +72,8 @@ const MaxScaledBytes = rawtile.MaxSize
 
 // scaledBytes is what a tile of size pixels a side at scale holds per MaxScaledBytes, for the
 // layers of its variables (one entry a variable, the same layer repeated as often as it is
-// named).
-func scaledBytes(layers []catalog.Layer, size, scale int) int64 {
+// named), and how many distinct layers those are.
+func scaledBytes(layers []catalog.Layer, size, scale int) (n int64, distinct int) {
 	var perPixel int64
 	seen := map[int64]bool{}
 	for _, l := range layers {
@@ -81,7 +87,7 @@ func scaledBytes(layers []catalog.Layer, size, scale int) int64 {
 		}
 	}
 	side := int64(size) * int64(scale)
-	return side * side * perPixel
+	return side * side * perPixel, len(seen)
 }
 
 // checkScaledBytes refuses a scale above 1 whose tile would hold more than MaxScaledBytes
@@ -91,17 +97,13 @@ func checkScaledBytes(param string, layers []catalog.Layer, size, scale int) err
 	if scale <= 1 {
 		return nil
 	}
-	n := scaledBytes(layers, size, scale)
+	n, distinct := scaledBytes(layers, size, scale)
 	if n <= MaxScaledBytes {
 		return nil
 	}
-	distinct := map[int64]bool{}
-	for _, l := range layers {
-		distinct[l.ID] = true
-	}
 	side := size * scale
 	return paramErr(param, "@%dx would hold %d MiB (%d×%d pixels, each with the stored bands of %d layer(s) and 8 bytes for each of %d variable(s)), more than the %d MiB a scaled tile may hold: use a lower scale or fewer layers",
-		scale, (n+1<<20-1)>>20, side, side, len(distinct), len(layers), MaxScaledBytes>>20)
+		scale, (n+1<<20-1)>>20, side, side, distinct, len(layers), MaxScaledBytes>>20)
 }
 
 // errNoChild says a child of a scaled tile is missing for a layer band without nodata: no
@@ -206,8 +208,8 @@ func (src tileSource) withTileScale(size int) (tileSource, error) {
 	if v == "" {
 		return src, nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > MaxScale || n&(n-1) != 0 {
+	n, ok := parseTileScale(v)
+	if !ok {
 		return src, paramErr("tile_scale", "%q: use 1, 2 or 4", clip(v))
 	}
 	if err := checkScaledBytes("tile_scale", src.layers, size, n); err != nil {

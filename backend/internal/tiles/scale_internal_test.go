@@ -95,7 +95,7 @@ func TestScaledBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := scaledBytes(tt.layers, tt.size, tt.scale); got != tt.want {
+			if got, _ := scaledBytes(tt.layers, tt.size, tt.scale); got != tt.want {
 				t.Errorf("scaledBytes = %d, want %d", got, tt.want)
 			}
 			err := checkScaledBytes("scale", tt.layers, tt.size, tt.scale)
