@@ -514,7 +514,10 @@ type emptyImages struct {
 // all-nodata for TIFF), and 204 for .msgpack.
 func (s *Service) empty(j *job) (*Response, error) {
 	size := s.cfg.TileSize * max(1, j.scale)
-	v, _ := s.blanks.LoadOrStore(size, &emptyImages{})
+	v, ok := s.blanks.Load(size)
+	if !ok { // the first of this size: LoadOrStore alone allocated an emptyImages every call
+		v, _ = s.blanks.LoadOrStore(size, &emptyImages{})
+	}
 	e := v.(*emptyImages)
 	e.once.Do(func() {
 		img := image.NewNRGBA(image.Rect(0, 0, size, size))
