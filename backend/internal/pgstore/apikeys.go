@@ -21,7 +21,8 @@ import (
 // API keys: bearer tokens kept in the database as SHA-256 hashes, besides the server's
 // TESSERA_ADMIN_TOKEN. A key has a scope: catalog.ScopeWrite keys read and write (upload,
 // re-parse, delete, legends); catalog.ScopeRead keys only read, which matters with
-// TESSERA_PRIVATE_READS: a public map's page can hold one without handing out writes. `tessera key` manages them.
+// TESSERA_PRIVATE_READS: a public map's page can hold one without handing out writes.
+// `tessera key` manages them.
 const (
 	// TokenPrefix starts every key, so a leaked one is recognisable.
 	TokenPrefix = "tsr_"
@@ -44,7 +45,8 @@ type APIKey struct {
 }
 
 // CreateAPIKey makes a new key named name with scope (catalog.ScopeRead or
-// catalog.ScopeWrite) and returns its token. Only the token's SHA-256 hash is stored, so the token is shown this once.
+// catalog.ScopeWrite) and returns its token. Only the token's SHA-256 hash is stored, so
+// the token is shown this once.
 func (s *Store) CreateAPIKey(ctx context.Context, name, scope string) (string, error) {
 	if err := CheckKeyName(name); err != nil {
 		return "", err
