@@ -419,8 +419,10 @@ func (s *Service) algebraSource(ctx context.Context, q url.Values) (tileSource, 
 		return tileSource{}, err
 	}
 	if query.Formula != "" {
-		if _, err := formula.Compile(query.Formula); err != nil {
-			return tileSource{}, &formulaSource{src: query.Formula, err: err}
+		// Through the service's cache of compiled formulas: the document's tiles, which
+		// follow at once, find the program compiled.
+		if _, err := s.program(query.Formula); err != nil {
+			return tileSource{}, err
 		}
 	}
 	vars, err := s.bind(ctx, query.Layers)
