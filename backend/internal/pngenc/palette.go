@@ -104,7 +104,10 @@ func (e *Encoder) index(img *image.NRGBA, pal []color.NRGBA) bool {
 	return e.indexPacked(img)
 }
 
-// index8 is index for indices of 8 bits.
+// index8 is index for indices of 8 bits. Why not indexPacked with fields of 8 bits (map8
+// 0x0101…01, eight bytes put at once): the same bytes, but each index shifted into a word
+// before it is stored cost real_landcover's palette encode 1.2× the CPU time (2.36 against
+// 1.97 s for 20000 encodes, session 9's review).
 func (e *Encoder) index8(img *image.NRGBA) bool {
 	width, height := img.Rect.Dx(), img.Rect.Dy()
 	e.pix8 = grow(e.pix8, width*height)
