@@ -8,10 +8,11 @@ import (
 
 // A continuous colormap over a known range (its own, or the caller's) colours every tile of
 // a map with the same function of the value. After a few tiles it is coloured through a
-// cell table instead of per-pixel arithmetic: the range is cut into cellCount cells by
-// cell(v) = int((v−lo)·scale); a cell whose every value gets one colour holds that colour,
-// the others ("mixed", the ~1.5 % where a channel steps) are computed as before. The bytes
-// are those of the arithmetic, for every value:
+// cell table instead of per-pixel arithmetic, natively (the browser colours by arithmetic:
+// cells_js.go): the range is cut into cellCount cells by cell(v) = int((v−lo)·scale); a
+// cell whose every value gets one colour holds that colour, the others ("mixed", the ~1.5 %
+// where a channel steps) are computed as before. The bytes are those of the arithmetic,
+// for every value:
 //
 //   - cell is monotone in v, so cell j is an interval of float64 values, from first(j),
 //     its smallest value (searched to the last ulp), up to first(j+1) excluded;
