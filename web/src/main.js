@@ -626,8 +626,6 @@ function updateUse() {
     document.querySelector(`[data-copy="use-${k}"]`).disabled = !u[k];
   }
   $('#use-token').hidden = !(state.config && state.config.private_reads); // the URLs hold no token
-  // The @2x tiles' size: twice the server's tile_size (RASTER_TILESIZE).
-  if (state.config) for (const s of document.querySelectorAll('#use .px2x')) s.textContent = String(2 * state.config.tile_size);
   if (u.export) {
     a.href = u.export.url;
     a.dataset.filename = `${u.export.filename}.zip`;
@@ -837,6 +835,8 @@ function loadConfig() {
   configLoaded ||= getJSON('config').then((c) => {
     state.config = c;
     boundUploadZoom(c);
+    // The @2x tiles' size in "Use this map": twice the server's tile_size (RASTER_TILESIZE).
+    for (const s of document.querySelectorAll('#use .px2x')) s.textContent = String(2 * c.tile_size);
   }).catch((e) => { configLoaded = null; throw e; });
   return configLoaded;
 }

@@ -147,6 +147,8 @@ async function checkUseURLs() {
   // @2x: the central tile from the @2x template is twice the server's tile size a side, and
   // each quarter of it is pixel for pixel the tile a zoom deeper from the XYZ template.
   const size = (await page.evaluate(() => window.tesseraApp.state.config)).tile_size;
+  // The section names the @2x tiles' size from the server's config.
+  assert.deepEqual(await page.$$eval('#use .px2x', (ss) => [...new Set(ss.map((s) => s.textContent))]), [String(2 * size)]);
   const fill = (tmpl, z, x, y) => tmpl.replace('{z}', z).replace('{x}', x).replace('{y}', y);
   const x2 = await page.evaluate(async ({ big, kids }) => {
     const decode = async (url) => {
