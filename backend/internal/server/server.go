@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
+	"github.com/tessera-gis/tessera/backend/internal/ingest"
 	"github.com/tessera-gis/tessera/backend/internal/tiles"
 	"github.com/tessera-gis/tessera/shared/colormap"
 )
@@ -89,9 +90,6 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
-// defaultMaxZoom is the parse's default deepest zoom (ingest.DefaultConfig().MaxZoom).
-const defaultMaxZoom = 19
-
 // Server is the HTTP server.
 type Server struct {
 	cfg     Config
@@ -121,7 +119,7 @@ func New(store Store, svc *tiles.Service, parse ParseFunc, metrics *Metrics, cfg
 		cfg.Prefix = "/raster/"
 	}
 	if cfg.MaxZoom == nil {
-		z := defaultMaxZoom
+		z := ingest.DefaultConfig().MaxZoom // the parse's own default
 		cfg.MaxZoom = &z
 	}
 	if cfg.EventsMaxDuration <= 0 {
