@@ -393,7 +393,8 @@ func TestBlockDecoder(t *testing.T) {
 
 // TestNoDataToleranceEdges: the fused Float32 pass and maskInto call a value nodata exactly
 // where IsNoData does, at the float32 values around nodata ± its tolerance (where a
-// rewritten |v − nd| > tol would first differ), NaN and ±Inf.
+// rewritten |v − nd| > tol would first differ), NaN and ±Inf; alone (the loop's tail) and in
+// each place of its unrolled eight.
 func TestNoDataToleranceEdges(t *testing.T) {
 	for _, nd := range []float64{-9999, 0, 0.1, 1e30, -3.4e38, 65535, float64(float32(0.3))} {
 		tol := noDataTol(nd)
@@ -419,6 +420,19 @@ func TestNoDataToleranceEdges(t *testing.T) {
 			}
 			if m := maskInto(make([]bool, 1), []float64{float64(v)}, true, nd); m[0] != want {
 				t.Errorf("nodata %v: value %v: maskInto %v, IsNoData %v", nd, v, m[0], want)
+			}
+			// The same value in each of the unrolled loop's eight places, the others 1 (far
+			// from every nd here): one value alone above took the loop's tail.
+			for lane := range 8 {
+				d := make([]byte, 32)
+				for i := range 8 {
+					binary.LittleEndian.PutUint32(d[4*i:], math.Float32bits(1))
+				}
+				binary.LittleEndian.PutUint32(d[4*lane:], math.Float32bits(v))
+				out := make([]float64, 8)
+				if got := convertFloat32NoData(out, d, nd); got != want || (out[lane] != float64(v) && !math.IsNaN(float64(v))) {
+					t.Errorf("nodata %v: value %v in place %d of 8: convertFloat32NoData says nodata %v (%v), IsNoData %v", nd, v, lane, got, out[lane], want)
+				}
 			}
 		}
 	}
