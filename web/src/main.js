@@ -795,9 +795,10 @@ $('#upload').addEventListener('submit', async (ev) => {
     openStatus('', 'error: choose a file or give a URL, not both', 'refused');
     return;
   }
+  const name = f.elements.name.value || (f.elements.file.files[0] || {}).name || ''; // the status's heading
   const refusal = uploadRefusal(f);
   if (refusal) {
-    openStatus(f.elements.name.value || (f.elements.file.files[0] || {}).name || '', `error: ${refusal}`, 'refused');
+    openStatus(name, `error: ${refusal}`, 'refused');
     return;
   }
   const maxZoom = f.elements.max_zoom.value.trim();
@@ -813,7 +814,7 @@ $('#upload').addEventListener('submit', async (ev) => {
       ...(maxZoom !== '' ? { max_zoom: Number(maxZoom) } : {}) });
   }
   $('#status-progress').value = 0;
-  openStatus(f.elements.name.value || (f.elements.file.files[0] || {}).name || '', 'uploading…');
+  openStatus(name, 'uploading…');
   try {
     const l = await getJSON('layers', { method: 'POST', headers, body });
     await loadLayers();
