@@ -168,7 +168,8 @@ func (e *Encoder) encode(w io.Writer, img *image.NRGBA, klauspost bool) error {
 	return e.writeData(w, zdata)
 }
 
-// countByte returns how many bytes of g are b, eight at a time.
+// countByte returns how many bytes of g are b, 32 a step as four words (nonzero of each
+// word XOR b in every byte), then one at a time.
 func countByte(g []byte, b byte) int {
 	bb := uint64(b) * 0x01010101_01010101
 	n, i := 0, 0

@@ -754,6 +754,23 @@ func TestAllKey(t *testing.T) {
 	}
 }
 
+// TestCountByte checks countByte against a byte loop at every length from 0 to 100 (whole
+// steps of 32 and the bytes left over), of random bytes from a few values, b among them.
+func TestCountByte(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for n := range 101 {
+		g := make([]byte, n)
+		for i := range g {
+			g[i] = []byte{0, 1, 0x80, 0xff}[r.IntN(4)]
+		}
+		for _, b := range []byte{0, 1, 0x80, 0xff, 7} {
+			if got, want := countByte(g, b), bytes.Count(g, []byte{b}); got != want {
+				t.Fatalf("%d bytes, %#x: countByte %d, want %d", n, b, got, want)
+			}
+		}
+	}
+}
+
 // TestKeyHit checks keyHit finds an opaque pixel of the key's grey, or one not grey, in the
 // rows it samples (y, y+8, …) at each place of a row, for every width from 1 to 17, and none
 // elsewhere.
