@@ -90,8 +90,8 @@ func (e Enhance) apply(img *image.NRGBA) (mean uint8, err error) {
 }
 
 // perPixel reports whether Apply changes each pixel by its own colour alone, given the
-// image's mean luminance (colourMap): sharpness, which mixes a pixel with its neighbours,
-// changes nothing.
+// image's mean luminance (colourMap): unless a sharpness factor, which mixes a pixel with
+// its neighbours, changes anything.
 func (e Enhance) perPixel() bool {
 	_, sharp := factor(e.Sharpness)
 	return !sharp
