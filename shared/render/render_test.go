@@ -232,6 +232,23 @@ func TestPalette(t *testing.T) {
 	}
 }
 
+// TestPaletteOwnFactors checks Output.Palette keeps the enhancement the pixels had: a
+// caller's factor changed after Render (the Request holds pointers) does not reach it.
+func TestPaletteOwnFactors(t *testing.T) {
+	f := 0.5
+	out, err := Render(Request{Bands: map[string]*raster.Band{"x": testTile()}, Formula: mustCompile(t, "x"),
+		Colormap: mustColormap(t, `{"1": "#ff0000", "2": "#00ff00"}`), Enhance: Enhance{Brightness: &f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := out.Palette()
+	f = 2
+	if got := out.Palette(); !slices.Equal(got, want) {
+		t.Errorf("palette %v after the factor changed, want %v", got, want)
+	}
+	checkPalette(t, out, true)
+}
+
 // TestEnhancedPalette checks the palette of a discrete colormap's tile enhanced in colour,
 // contrast and brightness (Output.Palette, the colours changed as the pixels were): the
 // tile written as a palette PNG of it decodes to the pixels of the RGBA answer's PNG, for
