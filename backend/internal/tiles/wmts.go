@@ -102,8 +102,9 @@ type wmtsHref struct {
 	Href string `xml:"xlink:href,attr"`
 }
 
-// wmtsFormat is the format a WMTS document's tiles are served in: png (default) or jpg.
-// tif and msgpack, which TileJSON may name, are no image a WMTS client draws.
+// wmtsFormat checks q's format=, the format a WMTS document's tiles are served in: png
+// (default) or jpg. tif and msgpack, which TileJSON may name, are no image a WMTS client
+// draws: a 400.
 func wmtsFormat(q url.Values) error {
 	f, err := tileJSONFormat(q)
 	if err != nil {
