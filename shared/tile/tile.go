@@ -149,6 +149,15 @@ func LonLatToMercator(lon, lat float64) (x, y float64) {
 	return x, y
 }
 
+// LonLatBox is the EPSG:3857 bounds of the WGS84 box west, south, east, north (degrees): what
+// the server's export and statistics take a bbox= as, and the page's export zoom counts tiles
+// over (wasm's coveringCount).
+func LonLatBox(west, south, east, north float64) Bounds {
+	minX, minY := LonLatToMercator(west, south)
+	maxX, maxY := LonLatToMercator(east, north)
+	return Bounds{MinX: minX, MinY: minY, MaxX: maxX, MaxY: maxY}
+}
+
 // MercatorToLonLat converts EPSG:3857 metres to WGS84 degrees.
 func MercatorToLonLat(x, y float64) (lon, lat float64) {
 	lon = x / EarthRadius * 180 / math.Pi

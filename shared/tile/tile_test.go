@@ -142,3 +142,16 @@ func TestAt(t *testing.T) {
 		})
 	}
 }
+
+func TestLonLatBox(t *testing.T) {
+	b := LonLatBox(-10, 40, 20, 60)
+	minX, minY := LonLatToMercator(-10, 40)
+	maxX, maxY := LonLatToMercator(20, 60)
+	if b != (Bounds{MinX: minX, MinY: minY, MaxX: maxX, MaxY: maxY}) {
+		t.Errorf("LonLatBox = %+v", b)
+	}
+	// The whole world in degrees is the web-mercator square (latitudes clamped).
+	if w := LonLatBox(-180, -90, 180, 90); math.Abs(w.MinX+Origin) > 1e-6 || math.Abs(w.MaxY-Origin) > 1e-6 || math.Abs(w.Width()-w.Height()) > 1e-6 {
+		t.Errorf("world %+v", w)
+	}
+}

@@ -105,9 +105,7 @@ func parseBBox(s string) (tile.Bounds, error) {
 	if v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 || !(v[2] > v[0]) || !(v[3] > v[1]) {
 		return tile.Bounds{}, paramErr("bbox", "%q: need -180 ≤ west < east ≤ 180 and -90 ≤ south < north ≤ 90", clip(s))
 	}
-	minX, minY := tile.LonLatToMercator(v[0], v[1])
-	maxX, maxY := tile.LonLatToMercator(v[2], v[3])
-	return tile.Bounds{MinX: minX, MinY: minY, MaxX: maxX, MaxY: maxY}, nil
+	return tile.LonLatBox(v[0], v[1], v[2], v[3]), nil
 }
 
 // region returns the requested bounds, else the union of the layers' extents.
