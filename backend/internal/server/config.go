@@ -1,11 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"net/http"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/tessera-gis/tessera/backend/internal/catalog"
@@ -69,30 +64,11 @@ func (s *Server) clientConfig() ClientConfig {
 	}
 }
 
-// configDocument is the config route's answer, made once: the configuration does not change
-// while the server runs.
-type configDocument struct {
-	body []byte
-	etag string
-}
-
-func newConfigDocument(cc ClientConfig) configDocument {
-	body, _ := json.Marshal(cc) // plain fields: it cannot fail
-	sum := sha256.Sum256(body)
-	return configDocument{body: body, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-}
-
 // config answers GET {prefix}config, public even with PrivateReads: it holds no data, and a
-// client learns from it that reads need a token without being refused one. Like TileJSON it
-// has an ETag of its bytes and no-cache: a server restarted with other settings is seen at
-// the next load, and a client that has them gets a 304.
+// client learns from it that reads need a token without being refused one. It is answered as
+// TileJSON is (tiles.DocumentResponse: an ETag of its bytes, 304, no-cache): a server
+// restarted with other settings is seen at the next load.
 func (s *Server) config(c echo.Context) error {
-	d := s.configDoc
-	h := c.Response().Header()
-	h.Set("ETag", d.etag)
-	h.Set("Cache-Control", "no-cache")
-	if tiles.MatchesETag(c.Request().Header.Get("If-None-Match"), d.etag) {
-		return c.NoContent(http.StatusNotModified)
-	}
-	return write(c, &tiles.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: d.body})
+	return write(c, tiles.DocumentResponse("application/json", s.configBody,
+		tiles.Client{IfNoneMatch: c.Request().Header.Get("If-None-Match")}))
 }

@@ -109,8 +109,9 @@ type Server struct {
 	floorMu sync.Mutex
 	floor   map[string]*tiles.Response
 
-	// configDoc is GET {prefix}config's answer (clientConfig), made in New.
-	configDoc configDocument
+	// configBody is GET {prefix}config's JSON (clientConfig), made in New: the configuration
+	// does not change while the server runs.
+	configBody []byte
 }
 
 // New builds the server and its routes. parse may be nil (uploads then answer 503).
@@ -137,7 +138,7 @@ func New(store Store, svc *tiles.Service, parse ParseFunc, metrics *Metrics, cfg
 	s := &Server{cfg: cfg, store: store, svc: svc, parse: parse, metrics: metrics, log: cfg.Logger,
 		proxies: newProxies(cfg.TrustedProxies), floor: map[string]*tiles.Response{}}
 	s.parseCtx, s.cancelParse = context.WithCancel(context.Background())
-	s.configDoc = newConfigDocument(s.clientConfig())
+	s.configBody, _ = json.Marshal(s.clientConfig()) // plain fields: it cannot fail
 	s.echo = s.routes()
 	return s
 }

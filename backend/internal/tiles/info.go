@@ -513,13 +513,13 @@ func (s *Service) LayerTileJSON(ctx context.Context, ref string, q url.Values, c
 }
 
 // tileJSONResponse answers TileJSON as the capabilities documents are answered
-// (documentResponse): an ETag of its bytes, 304 to a client that has them, no-cache.
+// (DocumentResponse): an ETag of its bytes, 304 to a client that has them, no-cache.
 func tileJSONResponse(tj TileJSON, c Client) *Response {
 	body, err := json.Marshal(tj)
 	if err != nil {
 		return jsonResponse(http.StatusOK, tj) // its 500
 	}
-	return documentResponse("application/json", body, c)
+	return DocumentResponse("application/json", body, c)
 }
 
 // AlgebraTileJSON answers algebra.json?layers=…&formula=…: TileJSON for an algebra query.

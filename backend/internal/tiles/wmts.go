@@ -174,7 +174,7 @@ func (s *Service) wmtsAnswer(src tileSource, id string, q url.Values, c Client) 
 	if err != nil {
 		return ErrorResponse(err)
 	}
-	return documentResponse("application/xml", append([]byte(xml.Header), body...), c)
+	return DocumentResponse("application/xml", append([]byte(xml.Header), body...), c)
 }
 
 // wmtsFor builds the capabilities document of src, whose layer is named id, under base.
@@ -239,10 +239,12 @@ func lonLat(lon, lat float64) string {
 	return strconv.FormatFloat(lon, 'f', -1, 64) + " " + strconv.FormatFloat(lat, 'f', -1, 64)
 }
 
-// documentResponse answers a tile document (TileJSON, a WMTS capabilities document) with an
-// ETag of its bytes, so a client revalidating gets 304, and Cache-Control no-cache: the
-// document follows the layer's parse (zoom, extent), which a cached copy must not outlive.
-func documentResponse(contentType string, body []byte, c Client) *Response {
+// DocumentResponse answers a document that can change under the same URL (TileJSON, a WMTS
+// capabilities document, the server's config route) with an ETag of its bytes, so a client
+// revalidating gets 304, and Cache-Control no-cache: a tile document follows the layer's parse
+// (zoom, extent), the config a restart with other settings, which a cached copy must not
+// outlive.
+func DocumentResponse(contentType string, body []byte, c Client) *Response {
 	h := http.Header{}
 	etag := `"` + hashOf(body) + `"`
 	h.Set("ETag", etag)
