@@ -344,8 +344,9 @@ export class Tessera extends EventTarget {
   /**
    * Renders tile z/x/y in the browser into a new canvas (an OffscreenCanvas where there is no
    * document). The bands are fetched once per tile and layers; a tile without data (204) is a
-   * transparent canvas of params.tileSize (256) pixels. Calls with params alike in a row send
-   * an error once; a bad formula or colormap rejects without a request.
+   * transparent canvas of params.tileSize pixels (else the server's config.tile_size). Calls
+   * with params alike in a row send an error once; a bad formula or colormap rejects without a
+   * request.
    * @param {{layers: string, formula?: string, colormap?: string|object, range?: number[],
    *   entries?: string[], scale?: number[], alpha?: boolean, enhance?: object, tileSize?: number}} params
    * @param {{signal?: AbortSignal}} [init]
