@@ -97,6 +97,22 @@ func options(v js.Value) tileview.Options {
 	return o
 }
 
+// numbers returns the arguments as float64 when they are n numbers: js.Value's Int and Float
+// panic on any other type, and a panic ends the module for the whole page.
+func numbers(args []js.Value, n int) ([]float64, bool) {
+	if len(args) != n {
+		return nil, false
+	}
+	out := make([]float64, n)
+	for i, a := range args {
+		if a.Type() != js.TypeNumber {
+			return nil, false
+		}
+		out[i] = a.Float()
+	}
+	return out, true
+}
+
 func str(args []js.Value, i int) string {
 	if i < len(args) && args[i].Type() == js.TypeString {
 		return args[i].String()
@@ -114,10 +130,11 @@ func checkColormap(src string) error {
 func main() {
 	api := js.Global().Get("Object").New()
 	api.Set("tileBounds", js.FuncOf(func(this js.Value, args []js.Value) any {
-		if len(args) != 3 {
+		v, ok := numbers(args, 3)
+		if !ok {
 			return js.ValueOf(map[string]any{"error": "tileBounds(z, x, y) takes three numbers"})
 		}
-		t := tile.ZXY{Z: args[0].Int(), X: args[1].Int(), Y: args[2].Int()}
+		t := tile.ZXY{Z: int(v[0]), X: int(v[1]), Y: int(v[2])}
 		if err := t.Validate(); err != nil {
 			return js.ValueOf(map[string]any{"error": err.Error()})
 		}
@@ -198,10 +215,15 @@ func main() {
 		return js.ValueOf(map[string]any{"vars": out})
 	}))
 	api.Set("coveringCount", js.FuncOf(func(this js.Value, args []js.Value) any {
-		if len(args) != 5 {
+		v, ok := numbers(args, 5)
+		if !ok {
 			return js.ValueOf(map[string]any{"error": "coveringCount(west, south, east, north, z) takes five numbers"})
 		}
-		return coveringCount(args[0].Float(), args[1].Float(), args[2].Float(), args[3].Float(), args[4].Int())
+		n, err := coveringCount(v[0], v[1], v[2], v[3], int(v[4]))
+		if err != nil {
+			return errorValue(err)
+		}
+		return n
 	}))
 	api.Set("checkColormap", js.FuncOf(func(this js.Value, args []js.Value) any {
 		if err := checkColormap(str(args, 0)); err != nil {
