@@ -788,8 +788,8 @@ function boundUploadZoom(c) {
 $('#upload').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const f = ev.target, text = $('#status-text');
-  setToken(f.elements.token.value);
-  const headers = { Authorization: `Bearer ${f.elements.token.value}` };
+  setToken(f.elements.token.value); // getJSON sends it (withAuth), as with every request
+  const headers = {};
   if (f.elements.file.files.length && f.elements.url.value.trim()) {
     // The file went up and the URL was dropped without a word; the server takes one source.
     openStatus('', 'error: choose a file or give a URL, not both', 'refused');
